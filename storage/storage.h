@@ -1,0 +1,275 @@
+/*
+ * storage.h — a broker's message queues on disk.
+ *
+ * A queue is a directory of segments. Each segment holds record batches: a
+ * batch is what one producer request appended, with a base offset, a record
+ * count, one store timestamp and a CRC32C. Storage never looks inside a
+ * batch's payload (it may be an lz4 frame the producer made); it assigns
+ * offsets and store times, indexes batches by offset and by time, and hands
+ * whole batches back to readers, who skip the records before the offset they
+ * asked for.
+ *
+ * Every byte this module writes is described in docs/disk-format.md.
+ *
+ * Threading: a queue is used by one thread at a time (the node's loop thread
+ * or a worker it hands the queue to). All calls are synchronous and may block
+ * on disk I/O.
+ *
+ * Errors: fallible functions return 0 or a negative STOR_E* code. Calls on a
+ * queue leave a message with full context in stor_queue_errmsg(), e.g.
+ * "queue orders/3: segment 00000000000000004096.log: fsync: No space left on
+ * device".
+ */
+#ifndef RAFTQ_STORAGE_H
+#define RAFTQ_STORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* X(name, value, text): the one table of storage error codes. */
+#define STOR_ERRORS(X)                                                     \
+	X(STOR_OK, 0, "ok")                                                \
+	X(STOR_EINVAL, -1, "invalid argument")                             \
+	X(STOR_ENOMEM, -2, "out of memory")                                \
+	X(STOR_EIO, -3, "I/O error")                                       \
+	X(STOR_ENOSPC, -4, "no space left on device")                      \
+	X(STOR_ECORRUPT, -5, "corrupt data")                               \
+	X(STOR_ERANGE, -6, "offset out of range")                          \
+	X(STOR_EBUFSIZE, -7, "buffer too small")                           \
+	X(STOR_EBROKEN, -8, "queue needs reopening after a failed repair") \
+	X(STOR_ELOCKED, -9, "queue directory in use by another process")
+
+enum stor_error {
+#define STOR_ENUM_(name, value, text) name = (value),
+	STOR_ERRORS(STOR_ENUM_)
+#undef STOR_ENUM_
+};
+
+/* "no space left on device" for STOR_ENOSPC; "unknown error" otherwise. */
+const char *stor_strerror(int code);
+/* "STOR_ENOSPC" for STOR_ENOSPC; "STOR_UNKNOWN" otherwise. */
+const char *stor_errname(int code);
+
+/* When appended data becomes durable (DESIGN.md §5). */
+enum stor_flush {
+	STOR_FLUSH_SYNC = 0, /* fdatasync before stor_queue_append returns */
+	STOR_FLUSH_INTERVAL = 1, /* stor_queue_tick() syncs every interval */
+	STOR_FLUSH_OS = 2,	 /* the kernel decides; synced only on close */
+};
+
+/* Parses "sync" / "interval" / "os"; returns STOR_EINVAL otherwise. */
+int stor_flush_parse(const char *text, enum stor_flush *out);
+const char *stor_flush_name(enum stor_flush flush);
+
+/* Batch flag: the payload is an lz4 frame (stored as given). */
+#define STOR_BATCH_LZ4 0x01u
+#define STOR_BATCH_FLAGS_KNOWN (STOR_BATCH_LZ4)
+
+/* Bytes a batch takes on disk and in read buffers in front of its payload. */
+#define STOR_BATCH_HEADER_SIZE 40u
+/* Largest record count of one batch. */
+#define STOR_MAX_BATCH_RECORDS (1u << 20)
+/* Largest offset a queue can assign (offsets are 0..2^63-1). */
+#define STOR_MAX_OFFSET INT64_MAX
+
+struct stor_config {
+	/* Roll to a new segment when the next batch would make the segment
+	 * larger than this. 64 KiB .. 1 GiB; default 128 MiB. */
+	uint64_t segment_bytes;
+	/* Bytes of log between two sparse index entries. 512 .. 1 MiB;
+	 * default 4096. */
+	uint32_t index_interval_bytes;
+	enum stor_flush flush; /* default STOR_FLUSH_SYNC */
+	/* With STOR_FLUSH_INTERVAL: sync at most this long after a write.
+	 * 1 .. 3600000; default 1000. */
+	uint32_t flush_interval_ms;
+	/* Delete whole segments whose newest message is older than this.
+	 * 0 = keep forever; default 72 h. */
+	int64_t retention_ms;
+	/* Delete oldest segments while the queue is larger than this.
+	 * 0 = no size limit (default). Never deletes the active segment. */
+	uint64_t retention_bytes;
+	/* Largest batch payload accepted. 1 .. segment_bytes/2; default
+	 * 16 MiB. */
+	uint32_t max_batch_bytes;
+};
+
+/* Fills *cfg with the defaults above. */
+void stor_config_default(struct stor_config *cfg);
+/* Returns 0, or STOR_EINVAL and a message naming the bad field. */
+int stor_config_check(const struct stor_config *cfg, char *errmsg,
+		      size_t errmsg_len);
+
+/* Operations the fault hook is asked about, one per kind of call. */
+enum stor_op {
+	STOR_OP_OPEN = 0,
+	STOR_OP_READ,
+	STOR_OP_WRITE,
+	STOR_OP_FSYNC,
+	STOR_OP_TRUNCATE,
+	STOR_OP_UNLINK,
+	STOR_OP_RENAME,
+	STOR_OP_MMAP,
+	STOR_OP_MKDIR,
+	STOR_OP_ALLOC,
+	STOR_OP_COUNT_
+};
+
+/*
+ * What the queue gets from its owner. Both hooks are optional.
+ * - now_ms: the clock retention and interval flushing use (ms since the
+ *   epoch); NULL means CLOCK_REALTIME.
+ * - fault: asked before every system call and allocation storage makes;
+ *   returning a positive errno makes that call fail with it (a write first
+ *   writes half of its bytes, as a full disk does). Returns 0 normally.
+ *   @path is the file concerned (NULL for allocations); borrowed.
+ * The struct is copied by stor_queue_open.
+ */
+struct stor_env {
+	void *data;
+	int64_t (*now_ms)(void *data);
+	int (*fault)(void *data, enum stor_op op, const char *path);
+};
+
+/* One batch to append. Every pointer is borrowed for the call. */
+struct stor_batch_in {
+	const void *payload;
+	uint32_t payload_len;  /* 0 .. cfg.max_batch_bytes */
+	uint32_t count;	       /* records in the payload: 1 .. 2^20 */
+	uint8_t flags;	       /* STOR_BATCH_* */
+	int64_t store_time_ms; /* raised to the queue's last store time */
+};
+
+/* One batch as found in a read buffer; payload points into that buffer. */
+struct stor_batch {
+	uint64_t base_offset;
+	uint32_t count;
+	uint8_t flags;
+	int64_t store_time_ms;
+	const uint8_t *payload;
+	uint32_t payload_len;
+};
+
+struct stor_queue_info {
+	uint64_t min_offset;	  /* earliest retained message */
+	uint64_t max_offset;	  /* one past the latest message */
+	int64_t first_store_time; /* of min_offset's batch; -1 if empty */
+	int64_t last_store_time;  /* of the latest batch; -1 if empty */
+	uint64_t bytes;		  /* on disk, all segments */
+	uint32_t segments;
+};
+
+struct stor_queue_stats {
+	uint64_t appends;
+	uint64_t fsyncs;
+	uint64_t rolls;
+	uint64_t segments_deleted;
+	uint64_t index_rebuilds;   /* sealed segment indexes rebuilt */
+	uint64_t tail_truncations; /* torn tails cut off at open */
+	uint64_t bytes_truncated;
+	int clean_open; /* 1 if the last open found a clean shutdown */
+};
+
+struct stor_queue;
+
+/*
+ * Opens the queue in directory @dir, creating the directory (not its
+ * parents) and an empty queue if there is none. @name appears in messages
+ * ("orders/3"); both strings are copied. @cfg and @env are copied; @env may
+ * be NULL. Takes an exclusive flock on the directory.
+ *
+ * Recovery: after a clean close only index files are read. Otherwise the
+ * active segment is scanned: a torn or corrupt tail is cut off at the last
+ * whole batch; a corrupt batch followed by valid ones is an error.
+ *
+ * Returns 0 and sets *out, or STOR_EINVAL (bad config), STOR_ENOMEM,
+ * STOR_EIO, STOR_ENOSPC, STOR_ECORRUPT (names segment and offset),
+ * STOR_ELOCKED, with a message in @errmsg (may be NULL).
+ */
+int stor_queue_open(const char *dir, const char *name,
+		    const struct stor_config *cfg, const struct stor_env *env,
+		    struct stor_queue **out, char *errmsg, size_t errmsg_len);
+
+/*
+ * Writes the remaining index entries, syncs, records a clean shutdown and
+ * frees the queue, even when it returns an error (then the next open
+ * scans the tail). @q may be NULL. Returns 0, STOR_EIO or STOR_ENOSPC, and
+ * then puts a message in @errmsg (may be NULL).
+ */
+int stor_queue_close(struct stor_queue *q, char *errmsg, size_t errmsg_len);
+
+/*
+ * Appends one batch. On success sets @base_offset (may be NULL) to the
+ * offset of its first record and @store_time_ms (may be NULL) to the store
+ * time used. With STOR_FLUSH_SYNC the batch is durable when this returns.
+ * Returns STOR_EINVAL (bad count, flags, size, or offsets would pass
+ * 2^63-1), STOR_EIO, STOR_ENOSPC, STOR_ENOMEM: nothing was appended and the
+ * queue stays readable; STOR_EBROKEN: a failed write could not be undone,
+ * reads still work, appends need a reopen.
+ */
+int stor_queue_append(struct stor_queue *q, const struct stor_batch_in *in,
+		      uint64_t *base_offset, int64_t *store_time_ms);
+
+/*
+ * Copies whole batches into @buf, starting with the batch that holds
+ * @offset, as many as fit in @cap (stopping at a segment's end). Sets *len
+ * to the bytes copied; 0 when @offset is the max offset. Walk the buffer
+ * with stor_batch_next(). Every batch's CRC is checked.
+ * Returns STOR_ERANGE (offset below min or above max), STOR_EBUFSIZE (the
+ * first batch needs *len bytes), STOR_ECORRUPT (names segment and offset),
+ * STOR_EIO, STOR_ENOMEM.
+ */
+int stor_queue_read(struct stor_queue *q, uint64_t offset, void *buf,
+		    size_t cap, size_t *len);
+
+/*
+ * Offset of the first message whose store time is >= @t: the max offset if
+ * none is, the min offset if @t precedes every retained message; equal
+ * store times land on the first of them; an empty queue answers its min
+ * (= max) offset. O(log n): segment list, then the segment's time index.
+ * Returns STOR_ECORRUPT, STOR_EIO, STOR_ENOMEM.
+ */
+int stor_queue_offset_for_time(struct stor_queue *q, int64_t t,
+			       uint64_t *offset);
+
+/* Min/max offsets, first/last store times, size. Never fails. */
+void stor_queue_info(struct stor_queue *q, struct stor_queue_info *info);
+void stor_queue_stats(struct stor_queue *q, struct stor_queue_stats *stats);
+
+/* @offset clamped to [min offset, max offset] (DESIGN.md §1). */
+uint64_t stor_queue_clamp(struct stor_queue *q, uint64_t offset);
+
+/* Makes everything appended so far durable. STOR_EIO, STOR_ENOSPC. */
+int stor_queue_flush(struct stor_queue *q);
+
+/*
+ * Periodic work, called by the owner on a timer: flushes when the interval
+ * policy says so, then applies retention. Sets *deleted (may be NULL) to the
+ * number of segments deleted. Returns STOR_EIO, STOR_ENOSPC, STOR_EBROKEN.
+ */
+int stor_queue_tick(struct stor_queue *q, unsigned *deleted);
+
+/*
+ * Applies retention now: deletes sealed segments whose newest message is
+ * older than retention_ms or that push the queue past retention_bytes; a
+ * non-empty active segment past retention_ms is rolled first, so an idle
+ * queue ends empty with min = max. Sets *deleted (may be NULL).
+ */
+int stor_queue_retain(struct stor_queue *q, unsigned *deleted);
+
+/* The message of the last failed call on @q; owned by @q. */
+const char *stor_queue_errmsg(const struct stor_queue *q);
+
+/*
+ * Walks a buffer filled by stor_queue_read: decodes the batch at *pos into
+ * @out (whose payload points into @buf) and advances *pos. Returns 1 when a
+ * batch was decoded, 0 at the end of the buffer, STOR_ECORRUPT when the
+ * bytes at *pos are not a whole valid batch (CRC included).
+ */
+int stor_batch_next(const void *buf, size_t len, size_t *pos,
+		    struct stor_batch *out);
+
+/* CRC32C (Castagnoli) of @len bytes, continuing from @crc (0 to start). */
+uint32_t stor_crc32c(uint32_t crc, const void *data, size_t len);
+
+#endif /* RAFTQ_STORAGE_H */
