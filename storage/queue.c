@@ -278,6 +278,7 @@ static void free_queue(struct stor_queue *q)
 		stor__seg_free(&q->segs[i]);
 	free(q->segs);
 	free(q->scan_buf);
+	free(q->win_buf);
 	if (q->dir_fd >= 0)
 		close(q->dir_fd); /* releases the flock */
 	free(q->dir);
@@ -418,6 +419,13 @@ int stor_queue_open(const char *dir, const char *name,
 				 name);
 		free_queue(q);
 		return rv;
+	}
+	/* A lookup reads every header of one index interval at once. */
+	q->win_cap = cfg->index_interval_bytes + 2 * STOR_BATCH_HEADER_SIZE;
+	q->win_buf = stor__malloc(&q->sys, q->win_cap);
+	if (q->win_buf == NULL) {
+		rv = stor__fail(q, STOR_ENOMEM, "out of memory");
+		goto fail;
 	}
 	rv = stor__mkdir(&q->sys, dir);
 	if (rv != 0) {

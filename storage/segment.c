@@ -122,6 +122,14 @@ static uint32_t tix_pos(const struct stor__index *ix, size_t i)
 {
 	return stor__get_u32(ix->entries + i * STOR__TIX_ENTRY_SIZE + 12);
 }
+static uint32_t tix_next_rel(const struct stor__index *ix, size_t i)
+{
+	return stor__get_u32(ix->entries + i * STOR__TIX_ENTRY_SIZE + 16);
+}
+static uint32_t tix_next_pos(const struct stor__index *ix, size_t i)
+{
+	return stor__get_u32(ix->entries + i * STOR__TIX_ENTRY_SIZE + 20);
+}
 
 static int push_idx(struct stor_queue *q, struct stor__seg *seg, uint32_t rel,
 		    uint32_t pos)
@@ -135,13 +143,17 @@ static int push_idx(struct stor_queue *q, struct stor__seg *seg, uint32_t rel,
 	return rv;
 }
 
+/* A time entry for the batch at @pos holding @count records in @total
+ * bytes: it also says where the next batch starts. */
 static int push_tix(struct stor_queue *q, struct stor__seg *seg, int64_t t,
-		    uint32_t rel, uint32_t pos)
+		    uint32_t rel, uint32_t pos, uint32_t count, uint64_t total)
 {
 	uint8_t e[STOR__TIX_ENTRY_SIZE];
 	stor__put_u64(e, (uint64_t)t);
 	stor__put_u32(e + 8, rel);
 	stor__put_u32(e + 12, pos);
+	stor__put_u32(e + 16, rel + count);
+	stor__put_u32(e + 20, (uint32_t)(pos + total));
 	int rv = index_push(q, &seg->tix, sizeof e, e);
 	if (rv == 0)
 		seg->tix_last_pos = pos;
@@ -162,7 +174,7 @@ int stor__seg_note(struct stor_queue *q, struct stor__seg *seg, uint64_t pos,
 	}
 	if (seg->tix.n == 0 || (pos - seg->tix_last_pos >= ivl &&
 				time > tix_time(&seg->tix, seg->tix.n - 1))) {
-		rv = push_tix(q, seg, time, rel, (uint32_t)pos);
+		rv = push_tix(q, seg, time, rel, (uint32_t)pos, count, total);
 		if (rv != 0) {
 			/* Keep the two indexes in step with the log: undo. */
 			if (seg->idx.n > 0 &&
@@ -342,7 +354,8 @@ int stor__seg_seal(struct stor_queue *q, struct stor__seg *seg)
 			return rv;
 		off = h.base_offset;
 		rv = push_tix(q, seg, h.store_time, (uint32_t)(off - seg->base),
-			      (uint32_t)pos);
+			      (uint32_t)pos, h.count,
+			      STOR_BATCH_HEADER_SIZE + (uint64_t)h.payload_len);
 		if (rv != 0)
 			return rv;
 	}
@@ -377,25 +390,44 @@ static int scan_reserve(struct stor_queue *q, size_t n)
 	return 0;
 }
 
-/* Reads a header at @pos and checks it; payload CRC not checked. */
+/*
+ * Lookups read batch headers through a window: one pread of an index
+ * interval of log into q->win_buf, so a lookup costs one system call
+ * however small the batches are.
+ */
+struct win {
+	uint64_t at;
+	size_t len;
+};
+
+/* Decodes the header at @pos (payload CRC not checked). */
 static int read_header(struct stor_queue *q, struct stor__seg *seg,
-		       uint64_t pos, struct stor__bhdr *h, uint8_t *raw,
+		       struct win *w, uint64_t pos, struct stor__bhdr *h,
 		       const char **why)
 {
-	int fd = stor__seg_fd(q, seg);
-	if (fd < 0)
-		return fd;
-	struct stor__path p;
-	stor__seg_path(q, seg->base, "log", &p);
-	ssize_t r =
-	    stor__pread(&q->sys, p.s, fd, raw, STOR_BATCH_HEADER_SIZE, pos);
-	if (r < 0)
-		return seg_sys_fail(q, seg->base, "log", "read", (int)r);
-	if ((size_t)r < STOR_BATCH_HEADER_SIZE) {
-		*why = "truncated batch header";
-		return STOR_ECORRUPT;
+	if (pos < w->at || pos + STOR_BATCH_HEADER_SIZE > w->at + w->len) {
+		int fd = stor__seg_fd(q, seg);
+		if (fd < 0)
+			return fd;
+		struct stor__path p;
+		stor__seg_path(q, seg->base, "log", &p);
+		uint64_t left = seg->size > pos ? seg->size - pos : 0;
+		size_t want = (size_t)(left < q->win_cap ? left : q->win_cap);
+		ssize_t r =
+		    stor__pread(&q->sys, p.s, fd, q->win_buf, want, pos);
+		if (r < 0)
+			return seg_sys_fail(q, seg->base, "log", "read",
+					    (int)r);
+		w->at = pos;
+		w->len = (size_t)r;
+		if (w->len < STOR_BATCH_HEADER_SIZE) {
+			w->len = 0;
+			*why = "truncated batch header";
+			return STOR_ECORRUPT;
+		}
 	}
-	return stor__bhdr_decode(raw, q->cfg.max_batch_bytes, h, why);
+	return stor__bhdr_decode(q->win_buf + (pos - w->at),
+				 q->cfg.max_batch_bytes, h, why);
 }
 
 /* Is there any whole, valid batch starting after @from? (Tells a corrupt
@@ -700,7 +732,11 @@ static bool index_sane(const struct stor__seg *seg)
 			return false;
 	}
 	for (size_t i = 0; i < tx->n; i++) {
-		if (tix_pos(tx, i) >= seg->size || tix_rel(tx, i) >= span)
+		if (tix_pos(tx, i) >= seg->size || tix_rel(tx, i) >= span ||
+		    tix_next_pos(tx, i) <= tix_pos(tx, i) ||
+		    tix_next_pos(tx, i) > seg->size ||
+		    tix_next_rel(tx, i) <= tix_rel(tx, i) ||
+		    tix_next_rel(tx, i) > span)
 			return false;
 		if (i > 0 && (tix_pos(tx, i) <= tix_pos(tx, i - 1) ||
 			      tix_time(tx, i) <= tix_time(tx, i - 1)))
@@ -856,11 +892,11 @@ static int check_last_batch(struct stor_queue *q, struct stor__seg *seg,
 	uint64_t pos = idx_pos(&seg->idx, seg->idx.n - 1);
 	uint64_t expect = seg->base + idx_rel(&seg->idx, seg->idx.n - 1);
 	int64_t last_time = STOR__NO_TIME;
+	struct win w = {0, 0};
 	while (pos < seg->size) {
 		struct stor__bhdr h;
-		uint8_t raw[STOR_BATCH_HEADER_SIZE];
 		const char *why;
-		int rv = read_header(q, seg, pos, &h, raw, &why);
+		int rv = read_header(q, seg, &w, pos, &h, &why);
 		if (rv == STOR_ECORRUPT)
 			return 0;
 		if (rv != 0)
@@ -921,7 +957,9 @@ int stor__seg_load(struct stor_queue *q, struct stor__seg *seg)
 		if (rv == 0)
 			rv = push_tix(q, seg, h.store_time,
 				      (uint32_t)(h.base_offset - seg->base),
-				      (uint32_t)pos);
+				      (uint32_t)pos, h.count,
+				      STOR_BATCH_HEADER_SIZE +
+					  (uint64_t)h.payload_len);
 		if (rv != 0)
 			return rv;
 	}
@@ -938,6 +976,54 @@ int stor__seg_load(struct stor_queue *q, struct stor__seg *seg)
 
 /* ---- Lookups ---- */
 
+/*
+ * Index of the last entry whose key is < @key (for times) or <= @key (for
+ * offsets, pass key + 1), given that entry 0's key qualifies. Keys ascend
+ * strictly. Interpolation first (steady traffic gives near-linear keys:
+ * one or two probes whatever the size), then plain bisection once the
+ * guesses stop paying off, so bursty keys cost at most a few extra probes.
+ */
+static size_t last_below(const struct stor__index *ix,
+			 int64_t (*key_at)(const struct stor__index *, size_t),
+			 int64_t key)
+{
+	size_t lo = 0, hi = ix->n - 1;
+	if (key_at(ix, hi) < key)
+		return hi;
+	/* Invariant: key_at(lo) < key <= key_at(hi). */
+	int guesses = 3;
+	while (hi - lo > 1) {
+		size_t mid;
+		if (guesses-- > 0) {
+			int64_t kl = key_at(ix, lo), kh = key_at(ix, hi);
+			double frac = ((double)key - (double)kl) /
+				      ((double)kh - (double)kl);
+			mid = lo + (size_t)(frac * (double)(hi - lo));
+			if (mid <= lo)
+				mid = lo + 1;
+			if (mid >= hi)
+				mid = hi - 1;
+		} else {
+			mid = lo + (hi - lo) / 2;
+		}
+		if (key_at(ix, mid) < key)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int64_t idx_key(const struct stor__index *ix, size_t i)
+{
+	return (int64_t)idx_rel(ix, i);
+}
+
+static int64_t tix_key(const struct stor__index *ix, size_t i)
+{
+	return tix_time(ix, i);
+}
+
 int stor__seg_find(struct stor_queue *q, struct stor__seg *seg, uint64_t offset,
 		   uint64_t *pos_out, struct stor__bhdr *h)
 {
@@ -946,22 +1032,14 @@ int stor__seg_find(struct stor_queue *q, struct stor__seg *seg, uint64_t offset,
 		return rv;
 	const struct stor__index *ix = &seg->idx;
 	uint64_t rel = offset - seg->base;
-	/* Last entry with relative offset <= rel. */
-	size_t lo = 0, hi = ix->n;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (idx_rel(ix, mid) <= rel)
-			lo = mid;
-		else
-			hi = mid;
-	}
+	size_t lo = last_below(ix, idx_key, (int64_t)rel + 1);
 	uint64_t pos = idx_pos(ix, lo);
 	uint64_t expect = seg->base + idx_rel(ix, lo);
 	char f[40];
+	struct win w = {0, 0};
 	while (pos < seg->size) {
-		uint8_t raw[STOR_BATCH_HEADER_SIZE];
 		const char *why;
-		rv = read_header(q, seg, pos, h, raw, &why);
+		rv = read_header(q, seg, &w, pos, h, &why);
 		if (rv == 0 && h->base_offset != expect) {
 			why = "batch offset out of sequence";
 			rv = STOR_ECORRUPT;
@@ -999,24 +1077,23 @@ int stor__seg_find_time(struct stor_queue *q, struct stor__seg *seg, int64_t t,
 		return 0;
 	}
 	/* e1 = last entry with time < t; e2 = the one after it, if any. */
-	size_t lo = 0, hi = tx->n;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (tix_time(tx, mid) < t)
-			lo = mid;
-		else
-			hi = mid;
+	size_t lo = last_below(tx, tix_key, t);
+	/* e1's own batch is older than t: start with the batch after it.
+	 * When that is e2's batch, the index alone has the answer. */
+	uint64_t stop = tix_pos(tx, lo) + (uint64_t)q->cfg.index_interval_bytes;
+	uint64_t pos = tix_next_pos(tx, lo);
+	uint64_t expect = seg->base + tix_next_rel(tx, lo);
+	if (lo + 1 < tx->n && pos == tix_pos(tx, lo + 1)) {
+		*offset = expect;
+		return 0;
 	}
-	uint64_t pos = tix_pos(tx, lo);
-	uint64_t stop = pos + q->cfg.index_interval_bytes;
-	uint64_t expect = seg->base + tix_rel(tx, lo);
 	char f[40];
+	struct win w = {0, 0};
 	/* Batches an interval or more past e1 share e1's time (see top). */
 	while (pos < seg->size && pos <= stop) {
 		struct stor__bhdr h;
-		uint8_t raw[STOR_BATCH_HEADER_SIZE];
 		const char *why;
-		rv = read_header(q, seg, pos, &h, raw, &why);
+		rv = read_header(q, seg, &w, pos, &h, &why);
 		if (rv == 0 && h.base_offset != expect) {
 			why = "batch offset out of sequence";
 			rv = STOR_ECORRUPT;

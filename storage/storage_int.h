@@ -23,8 +23,10 @@
 #define STOR__FORMAT_VERSION 1u
 #define STOR__BATCH_VERSION 1u
 
-#define STOR__IDX_ENTRY_SIZE 8u	 /* u32 relative offset, u32 position */
-#define STOR__TIX_ENTRY_SIZE 16u /* i64 time, u32 relative offset, u32 pos */
+#define STOR__IDX_ENTRY_SIZE 8u /* u32 relative offset, u32 position */
+/* i64 time, u32 relative offset, u32 position of the batch, then u32
+ * relative offset and u32 position of the batch after it. */
+#define STOR__TIX_ENTRY_SIZE 24u
 #define STOR__CLEAN_SIZE 52u
 #define STOR__NAME_DIGITS 20
 
@@ -169,6 +171,8 @@ struct stor_queue {
 	int64_t last_flush_ms;
 	uint8_t *scan_buf; /* recovery scans */
 	size_t scan_cap;
+	uint8_t *win_buf; /* lookups: one index interval of log */
+	size_t win_cap;
 	struct stor_queue_stats stats;
 	char errmsg[1024];
 };

@@ -156,7 +156,7 @@ int stor__mmap(const struct stor__sys *s, const char *path, int fd, size_t len,
 	int rv = fault(s, STOR_OP_MMAP, path);
 	if (rv != 0)
 		return rv;
-	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	*out = p;

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package raftq's build, tests and demo need.
+# Idempotent: does nothing when all are present. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config  # toolchain
+  libisal-dev                       # CRC32C for storage batches
+  libraft-dev libuv1-dev            # raft/: canonical raft 0.15 + libuv
+  libmsgpack-dev liblz4-dev         # rpc/ frames, raft/ snapshots
+  libinih-dev                       # node/: INI config parser
+  libcmocka-dev                     # unit tests
+  valgrind                          # tests: memory checks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+  else
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every raftq test: installs missing packages, builds with -Werror,
+# runs ctest (all labels), then the unit tests again built with
+# AddressSanitizer + UndefinedBehaviorSanitizer, then under valgrind.
+#
+#   ./scripts/test.sh            everything
+#   RAFTQ_TEST_QUICK=1 ./scripts/test.sh   the -Werror build's ctest only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+./scripts/install-deps.sh
+
+passed=0
+failed=0
+run_ctest() { # dir, label-args...
+  local dir=$1
+  shift
+  local log
+  log=$(mktemp)
+  if (cd "$dir" && ctest --output-on-failure -j"$jobs" "$@" 2>&1 | tee "$log"); then
+    :
+  fi
+  local line
+  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n1 || true)
+  if [ -z "$line" ]; then
+    echo "test.sh: ctest in $dir printed no summary" >&2
+    failed=$((failed + 1))
+  else
+    local total bad
+    total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+    bad=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+    passed=$((passed + total - bad))
+    failed=$((failed + bad))
+  fi
+  rm -f "$log"
+}
+
+echo "== build (release, -Werror) =="
+cmake -S . -B build -DRAFTQ_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+echo "== ctest (build/) =="
+run_ctest build
+
+if [ -z "${RAFTQ_TEST_QUICK:-}" ]; then
+  echo "== build (ASan + UBSan, unit tests) =="
+  cmake -S . -B build-asan -DRAFTQ_WERROR=ON -DRAFTQ_BENCH=OFF \
+    -DCMAKE_BUILD_TYPE=Debug -DRAFTQ_SANITIZE=address,undefined >/dev/null
+  cmake --build build-asan -j"$jobs"
+  echo "== ctest -L unit (build-asan/) =="
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_ctest build-asan -L unit
+
+  echo "== valgrind (unit tests, release build) =="
+  for t in "$root"/build/bin/test_storage_*; do
+    name=$(basename "$t")
+    if valgrind -q --error-exitcode=99 --leak-check=full \
+      --errors-for-leak-kinds=definite,indirect "$t" >/dev/null 2>"build/$name.valgrind.log"; then
+      echo "valgrind: $name clean"
+      passed=$((passed + 1))
+    else
+      echo "valgrind: $name FAILED" >&2
+      cat "build/$name.valgrind.log" >&2
+      failed=$((failed + 1))
+    fi
+  done
+fi
+
+echo "raftq: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
