@@ -32,6 +32,10 @@
 
 #define SCAN_CHUNK (1u << 20)
 
+_Static_assert(STOR__FILE_HEADER_SIZE == 16, "file header is 16 bytes");
+_Static_assert(STOR__IDX_ENTRY_SIZE == 8, "offset index entry is 8 bytes");
+_Static_assert(STOR__TIX_ENTRY_SIZE == 24, "time index entry is 24 bytes");
+
 void stor__seg_path(const struct stor_queue *q, uint64_t base, const char *ext,
 		    struct stor__path *out)
 {
