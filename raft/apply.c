@@ -1,0 +1,505 @@
+/*
+ * apply.c — applies one committed command to the state.
+ *
+ * Deterministic: the outcome depends only on the state and the entry's
+ * bytes. Bad bytes never stop the log: an undecodable entry is counted as
+ * rejected and its result says why. Each command checks everything before
+ * it changes anything, so an entry applies completely or not at all; the
+ * only exception is running out of memory, where apply returns RSM_ENOMEM
+ * with the state as before (libraft then retries the entry).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rsm_int.h"
+
+static int result(struct rsm *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int result(struct rsm *s, int code, const char *fmt, ...)
+{
+	s->result.code = code;
+	s->result.message[0] = '\0';
+	if (fmt != NULL) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(s->result.message, sizeof s->result.message, fmt, ap);
+		va_end(ap);
+	}
+	return 0;
+}
+
+static int apply_register_broker(struct rsm *s, struct rsm__rd *r)
+{
+	struct rsm_broker b;
+	memset(&b, 0, sizeof b);
+	b.id = rsm__rd_u64(r);
+	rsm__rd_str(r, b.name, RSM_NAME_MAX);
+	rsm__rd_str(r, b.listen, RSM_TEXT_MAX);
+	rsm__rd_str(r, b.raft_address, RSM_TEXT_MAX);
+	if (!rsm__rd_done(r))
+		return -1;
+	if (b.id == 0 || !rsm_name_valid(b.name))
+		return result(s, RSM_EINVAL, "bad broker id or name");
+	const struct rsm_broker *other = rsm_broker_by_name(s, b.name);
+	if (other != NULL && other->id != b.id)
+		return result(s, RSM_EEXISTS,
+			      "broker name '%s' belongs to node %llu", b.name,
+			      (unsigned long long)other->id);
+	const struct rsm_broker *same = rsm_broker_by_id(s, b.id);
+	if (same != NULL && strcmp(same->name, b.name) != 0)
+		return result(s, RSM_EEXISTS,
+			      "node %llu is broker '%s', not '%s'",
+			      (unsigned long long)b.id, same->name, b.name);
+	if (same == NULL && s->n_brokers >= RSM_MAX_BROKERS)
+		return result(s, RSM_EINVAL, "too many brokers");
+	if (rsm__broker_put(s, &b) != 0)
+		return RSM_ENOMEM;
+	return result(s, RSM_OK, NULL);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static int apply_create_topic(struct rsm *s, struct rsm__rd *r)
+{
+	struct rsm_topic t;
+	struct rsm__rd bl;
+	memset(&t, 0, sizeof t);
+	rsm__rd_str(r, t.name, RSM_NAME_MAX);
+	uint64_t qpb = rsm__rd_u64(r);
+	t.created = rsm__rd_i64(r);
+	rsm__rd_array(r, &bl);
+	if (r->err != NULL || bl.n == 0 || bl.n > RSM_MAX_BROKERS || qpb < 1 ||
+	    qpb > RSM_MAX_QUEUES_PER_BROKER)
+		return -1;
+	t.queues_per_broker = (uint32_t)qpb;
+	t.brokers = calloc(bl.n, sizeof *t.brokers);
+	if (t.brokers == NULL)
+		return RSM_ENOMEM;
+	t.n_brokers = bl.n;
+	for (uint32_t i = 0; i < bl.n; i++)
+		rsm__rd_str(&bl, t.brokers[i], RSM_NAME_MAX);
+	if (!rsm__rd_done(&bl) || !rsm__rd_done(r)) {
+		rsm__topic_free(&t);
+		return -1;
+	}
+	int code = RSM_OK;
+	char msg[200] = "";
+	if (!rsm_name_valid(t.name)) {
+		code = RSM_EINVAL;
+		snprintf(msg, sizeof msg, "bad topic name");
+	} else if (rsm_topic_find(s, t.name) != NULL) {
+		code = RSM_EEXISTS;
+		snprintf(msg, sizeof msg, "topic '%s' already exists", t.name);
+	}
+	qsort(t.brokers, t.n_brokers, sizeof *t.brokers, cmp_name);
+	for (uint32_t i = 0; i < t.n_brokers && code == RSM_OK; i++) {
+		if (rsm_broker_by_name(s, t.brokers[i]) == NULL) {
+			code = RSM_EUNKNOWN_BROKER;
+			snprintf(msg, sizeof msg, "unknown broker '%s'",
+				 t.brokers[i]);
+		} else if (i > 0 &&
+			   strcmp(t.brokers[i - 1], t.brokers[i]) == 0) {
+			code = RSM_EINVAL;
+			snprintf(msg, sizeof msg, "broker '%s' listed twice",
+				 t.brokers[i]);
+		}
+	}
+	if (code != RSM_OK) {
+		rsm__topic_free(&t);
+		return result(s, code, "%s", msg);
+	}
+	int rv = rsm__topic_insert(s, &t);
+	if (rv != 0) {
+		rsm__topic_free(&t);
+		return rv;
+	}
+	return result(s, RSM_OK, NULL);
+}
+
+static int apply_create_group(struct rsm *s, struct rsm__rd *r)
+{
+	struct rsm_group g;
+	memset(&g, 0, sizeof g);
+	rsm__rd_str(r, g.name, RSM_NAME_MAX);
+	uint64_t mode = rsm__rd_u64(r), initial = rsm__rd_u64(r);
+	g.created = rsm__rd_i64(r);
+	if (!rsm__rd_done(r) || mode > RSM_BROADCASTING ||
+	    initial > RSM_INITIAL_EARLIEST)
+		return -1;
+	if (!rsm_name_valid(g.name))
+		return result(s, RSM_EINVAL, "bad group name");
+	g.mode = (enum rsm_group_mode)mode;
+	g.initial = (enum rsm_initial)initial;
+	int rv = rsm__group_insert(s, &g);
+	if (rv == RSM_EEXISTS)
+		return result(s, RSM_EEXISTS, "group '%s' already exists",
+			      g.name);
+	if (rv != 0)
+		return rv;
+	return result(s, RSM_OK, NULL);
+}
+
+struct commit_item {
+	char group[RSM_NAME_MAX + 1];
+	char topic[RSM_NAME_MAX + 1];
+	char broker[RSM_NAME_MAX + 1];
+	uint32_t queue_id;
+	uint64_t offset;
+	uint64_t epoch;
+};
+
+static int apply_commit(struct rsm *s, struct rsm__rd *r)
+{
+	struct rsm__rd list;
+	rsm__rd_array(r, &list);
+	if (!rsm__rd_done(r) || list.n == 0)
+		return -1;
+	/* Decode every item before touching anything. */
+	struct commit_item *items = calloc(list.n, sizeof *items);
+	if (items == NULL)
+		return RSM_ENOMEM;
+	for (uint32_t i = 0; i < list.n; i++) {
+		struct rsm__rd x;
+		rsm__rd_array(&list, &x);
+		rsm__rd_str(&x, items[i].group, RSM_NAME_MAX);
+		rsm__rd_str(&x, items[i].topic, RSM_NAME_MAX);
+		rsm__rd_str(&x, items[i].broker, RSM_NAME_MAX);
+		uint64_t q = rsm__rd_u64(&x);
+		items[i].offset = rsm__rd_u64(&x);
+		items[i].epoch = rsm__rd_u64(&x);
+		if (!rsm__rd_done(&x) || q > UINT32_MAX) {
+			free(items);
+			return -1;
+		}
+		items[i].queue_id = (uint32_t)q;
+	}
+	if (!rsm__rd_done(&list)) {
+		free(items);
+		return -1;
+	}
+	if (s->item_cap < list.n) {
+		int *p = realloc(s->result.item_codes, list.n * sizeof *p);
+		if (p == NULL) {
+			free(items);
+			return RSM_ENOMEM;
+		}
+		s->result.item_codes = p;
+		s->item_cap = list.n;
+	}
+	/* Pass 1: resolve, and create missing (group, topic) entries, which
+	 * is invisible to readers (epoch 0, nothing committed) and so safe to
+	 * keep if a later allocation fails and the entry is retried. */
+	for (uint32_t i = 0; i < list.n; i++) {
+		struct commit_item *c = &items[i];
+		struct rsm_group *g = rsm__group_find_mut(s, c->group);
+		const struct rsm_topic *t = rsm_topic_find(s, c->topic);
+		if (g == NULL || t == NULL || g->mode != RSM_CLUSTERING ||
+		    rsm_topic_queue_index(t, c->broker, c->queue_id) < 0)
+			continue;
+		if (rsm__group_topic_get(g, t) == NULL) {
+			free(items);
+			return RSM_ENOMEM;
+		}
+	}
+	/* Pass 2: check epochs and store. */
+	int first_bad = RSM_OK;
+	for (uint32_t i = 0; i < list.n; i++) {
+		struct commit_item *c = &items[i];
+		struct rsm_group *g = rsm__group_find_mut(s, c->group);
+		const struct rsm_topic *t = rsm_topic_find(s, c->topic);
+		int code = RSM_OK;
+		int64_t qi = -1;
+		if (g == NULL)
+			code = RSM_EUNKNOWN_GROUP;
+		else if (t == NULL)
+			code = RSM_EUNKNOWN_TOPIC;
+		else if (g->mode != RSM_CLUSTERING)
+			code = RSM_EBROADCAST;
+		else if ((qi = rsm_topic_queue_index(t, c->broker,
+						     c->queue_id)) < 0)
+			code = RSM_EUNKNOWN_QUEUE;
+		else if (c->offset > (uint64_t)INT64_MAX)
+			code = RSM_EINVAL;
+		struct rsm_group_topic *gt = NULL;
+		if (code == RSM_OK) {
+			gt = rsm__group_topic_get(g, t); /* made in pass 1 */
+			/* A consumer that read before a reset must not
+			 * overwrite it (DESIGN.md §2). */
+			if (c->epoch < gt->epoch)
+				code = RSM_ESTALE_EPOCH;
+			else if (c->epoch > gt->epoch)
+				code = RSM_EINVAL;
+		}
+		if (code == RSM_OK)
+			gt->offsets[qi] = c->offset;
+		else if (first_bad == RSM_OK)
+			first_bad = code;
+		s->result.item_codes[i] = code;
+	}
+	s->result.n_items = list.n;
+	free(items);
+	if (first_bad != RSM_OK)
+		return result(s, first_bad, "some commits were refused");
+	return result(s, RSM_OK, NULL);
+}
+
+struct move_item {
+	char broker[RSM_NAME_MAX + 1];
+	uint32_t queue_id;
+	uint64_t move;
+	int64_t value;
+	uint64_t min, max, unset_base;
+	int64_t qi;
+};
+
+static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi, bool *clamped)
+{
+	*clamped = v < lo || v > hi;
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int cmp_queue(const void *a, const void *b)
+{
+	const struct rsm_reset_queue *x = a, *y = b;
+	int c = strcmp(x->broker, y->broker);
+	if (c != 0)
+		return c;
+	return x->queue_id < y->queue_id ? -1 : x->queue_id > y->queue_id;
+}
+
+static int apply_reset(struct rsm *s, struct rsm__rd *r)
+{
+	struct rsm_reset rs;
+	struct rsm__rd list;
+	memset(&rs, 0, sizeof rs);
+	rs.time = rsm__rd_i64(r);
+	rsm__rd_str(r, rs.requester, RSM_TEXT_MAX);
+	rsm__rd_str(r, rs.group, RSM_NAME_MAX);
+	rsm__rd_str(r, rs.topic, RSM_NAME_MAX);
+	uint64_t target = rsm__rd_u64(r);
+	rs.target_value = rsm__rd_i64(r);
+	rsm__rd_array(r, &list);
+	if (!rsm__rd_done(r) || target > RSM_TARGET_UNDO || list.n == 0)
+		return -1;
+	rs.target = (enum rsm_target_kind)target;
+	struct move_item *mv = calloc(list.n, sizeof *mv);
+	if (mv == NULL)
+		return RSM_ENOMEM;
+	for (uint32_t i = 0; i < list.n; i++) {
+		struct rsm__rd x;
+		rsm__rd_array(&list, &x);
+		rsm__rd_str(&x, mv[i].broker, RSM_NAME_MAX);
+		uint64_t q = rsm__rd_u64(&x);
+		mv[i].move = rsm__rd_u64(&x);
+		mv[i].value = rsm__rd_i64(&x);
+		mv[i].min = rsm__rd_u64(&x);
+		mv[i].max = rsm__rd_u64(&x);
+		mv[i].unset_base = rsm__rd_u64(&x);
+		if (!rsm__rd_done(&x) || q > UINT32_MAX ||
+		    mv[i].move > RSM_MOVE_UNSET) {
+			free(mv);
+			return -1;
+		}
+		mv[i].queue_id = (uint32_t)q;
+	}
+	if (!rsm__rd_done(&list)) {
+		free(mv);
+		return -1;
+	}
+
+	/* Check everything first: a reset moves every queue or none. */
+	struct rsm_group *g = rsm__group_find_mut(s, rs.group);
+	const struct rsm_topic *t = rsm_topic_find(s, rs.topic);
+	int code = RSM_OK;
+	char msg[400] = "";
+	if (g == NULL) {
+		code = RSM_EUNKNOWN_GROUP;
+		snprintf(msg, sizeof msg, "group '%s' does not exist",
+			 rs.group);
+	} else if (t == NULL) {
+		code = RSM_EUNKNOWN_TOPIC;
+		snprintf(msg, sizeof msg, "topic '%s' does not exist",
+			 rs.topic);
+	} else if (g->mode != RSM_CLUSTERING) {
+		code = RSM_EBROADCAST;
+		snprintf(msg, sizeof msg,
+			 "group '%s' is broadcasting: its offsets live on the "
+			 "clients, so the cluster cannot reset them",
+			 rs.group);
+	}
+	uint8_t *seen = NULL;
+	if (code == RSM_OK) {
+		seen = calloc(rsm_topic_queues(t), 1);
+		if (seen == NULL) {
+			free(mv);
+			return RSM_ENOMEM;
+		}
+	}
+	for (uint32_t i = 0; i < list.n && code == RSM_OK; i++) {
+		mv[i].qi =
+		    rsm_topic_queue_index(t, mv[i].broker, mv[i].queue_id);
+		if (mv[i].qi < 0) {
+			code = RSM_EUNKNOWN_QUEUE;
+			snprintf(msg, sizeof msg,
+				 "topic '%s' has no queue %s:%u", rs.topic,
+				 mv[i].broker, mv[i].queue_id);
+		} else if (seen[mv[i].qi]++) {
+			code = RSM_EINVAL;
+			snprintf(msg, sizeof msg, "queue %s:%u listed twice",
+				 mv[i].broker, mv[i].queue_id);
+		} else if (mv[i].min > mv[i].max ||
+			   mv[i].max > (uint64_t)INT64_MAX) {
+			code = RSM_EINVAL;
+			snprintf(msg, sizeof msg, "queue %s:%u: bad bounds",
+				 mv[i].broker, mv[i].queue_id);
+		}
+	}
+	free(seen);
+	if (code != RSM_OK) {
+		free(mv);
+		return result(s, code, "%s", msg);
+	}
+
+	/* Allocate everything, then change the state. */
+	rs.queues = calloc(list.n, sizeof *rs.queues);
+	struct rsm_group_topic *gt =
+	    rs.queues ? rsm__group_topic_get(g, t) : NULL;
+	if (gt == NULL) {
+		free(rs.queues);
+		free(mv);
+		return RSM_ENOMEM;
+	}
+	if (s->n_resets < RSM_HISTORY_MAX) {
+		/* Reserve the history slot so the push cannot fail. */
+		void *p = realloc(s->resets, ((size_t)s->n_resets + 1) *
+						 sizeof *s->resets);
+		if (p == NULL) {
+			free(rs.queues);
+			free(mv);
+			return RSM_ENOMEM;
+		}
+		s->resets = p;
+	}
+	rs.n = list.n;
+	rs.id = s->next_reset_id++;
+	rs.epoch = ++gt->epoch;
+	for (uint32_t i = 0; i < list.n; i++) {
+		struct move_item *m = &mv[i];
+		struct rsm_reset_queue *q = &rs.queues[i];
+		uint64_t cur = gt->offsets[m->qi];
+		memcpy(q->broker, m->broker, sizeof q->broker);
+		q->queue_id = m->queue_id;
+		q->previous = cur;
+		q->min_offset = m->min;
+		q->max_offset = m->max;
+		if (m->move == RSM_MOVE_UNSET) {
+			q->offset = RSM_OFFSET_NONE;
+		} else if (m->move == RSM_MOVE_ABSOLUTE) {
+			q->offset = m->value < 0
+					? (q->clamped = true, m->min)
+					: clamp((uint64_t)m->value, m->min,
+						m->max, &q->clamped);
+		} else {
+			uint64_t base =
+			    cur == RSM_OFFSET_NONE ? m->unset_base : cur;
+			/* Saturating base + value, then clamped. */
+			uint64_t v;
+			if (m->value < 0) {
+				uint64_t d = (uint64_t)(-(m->value + 1)) + 1;
+				v = d > base ? 0 : base - d;
+				q->clamped = d > base;
+			} else {
+				uint64_t d = (uint64_t)m->value;
+				v = d > UINT64_MAX - base ? UINT64_MAX
+							  : base + d;
+			}
+			bool c2;
+			v = clamp(v, m->min, m->max, &c2);
+			q->clamped = q->clamped || c2;
+			q->offset = v;
+		}
+		gt->offsets[m->qi] = q->offset;
+	}
+	qsort(rs.queues, rs.n, sizeof *rs.queues, cmp_queue);
+	free(mv);
+	rsm__reset_push(s, &rs); /* cannot fail: the slot is reserved */
+	s->result.reset = &s->resets[s->n_resets - 1];
+	return result(s, RSM_OK, NULL);
+}
+
+int rsm_apply(struct rsm *s, const void *buf, size_t len,
+	      const struct rsm_result **out)
+{
+	const uint8_t *p = buf;
+	struct rsm_result *res = &s->result;
+	res->type = 0;
+	res->n_items = 0;
+	res->reset = NULL;
+	*out = res;
+	if (len < 1) {
+		s->applied++;
+		s->rejected++;
+		return result(s, RSM_EBADCMD, "empty entry");
+	}
+	if (p[0] != RSM__CMD_VERSION) {
+		s->applied++;
+		s->rejected++;
+		return result(s, RSM_EVERSION,
+			      "command format version %u is not supported",
+			      p[0]);
+	}
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	size_t off = 0;
+	int rv = -1;
+	uint64_t type = 0;
+	if (msgpack_unpack_next(&u, (const char *)p + 1, len - 1, &off) ==
+		MSGPACK_UNPACK_SUCCESS &&
+	    off == len - 1) {
+		struct rsm__rd r;
+		rsm__rd_init(&r, &u.data, "command is not an array");
+		type = rsm__rd_u64(&r);
+		if (r.err == NULL) {
+			res->type = (enum rsm_cmd_type)type;
+			switch (type) {
+			case RSM_CMD_REGISTER_BROKER:
+				rv = apply_register_broker(s, &r);
+				break;
+			case RSM_CMD_CREATE_TOPIC:
+				rv = apply_create_topic(s, &r);
+				break;
+			case RSM_CMD_CREATE_GROUP:
+				rv = apply_create_group(s, &r);
+				break;
+			case RSM_CMD_COMMIT:
+				rv = apply_commit(s, &r);
+				break;
+			case RSM_CMD_RESET:
+				rv = apply_reset(s, &r);
+				break;
+			default:
+				rv = -1;
+			}
+		}
+	}
+	msgpack_unpacked_destroy(&u);
+	if (rv == RSM_ENOMEM) {
+		res->type = 0;
+		return RSM_ENOMEM; /* state unchanged; raft retries */
+	}
+	s->applied++;
+	if (rv != 0) {
+		s->rejected++;
+		res->type = 0;
+		res->n_items = 0;
+		return result(s, RSM_EBADCMD,
+			      "entry of type %llu does not decode",
+			      (unsigned long long)type);
+	}
+	return 0;
+}

@@ -1,0 +1,639 @@
+/*
+ * codec.c — msgpack encoding of commands and of the whole state
+ * (docs/wire-format.md, "Replicated state").
+ *
+ * A command is one version byte (RSM__CMD_VERSION) followed by one msgpack
+ * array whose first item is the command type. The state is one msgpack
+ * array in a canonical order (every list sorted), so equal states encode to
+ * equal bytes: the snapshot body and rsm_digest() both use it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rsm_int.h"
+
+/* ---- Reading ---- */
+
+void rsm__rd_init(struct rsm__rd *r, const msgpack_object *array,
+		  const char *what)
+{
+	r->i = 0;
+	r->err = NULL;
+	if (array == NULL || array->type != MSGPACK_OBJECT_ARRAY) {
+		r->o = NULL;
+		r->n = 0;
+		r->err = what;
+		return;
+	}
+	r->o = array->via.array.ptr;
+	r->n = array->via.array.size;
+}
+
+static const msgpack_object *rd_next(struct rsm__rd *r, const char *what)
+{
+	if (r->err != NULL)
+		return NULL;
+	if (r->i >= r->n) {
+		r->err = what;
+		return NULL;
+	}
+	return &r->o[r->i++];
+}
+
+uint64_t rsm__rd_u64(struct rsm__rd *r)
+{
+	const msgpack_object *o = rd_next(r, "missing integer");
+	if (o == NULL)
+		return 0;
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		r->err = "expected an unsigned integer";
+		return 0;
+	}
+	return o->via.u64;
+}
+
+int64_t rsm__rd_i64(struct rsm__rd *r)
+{
+	const msgpack_object *o = rd_next(r, "missing integer");
+	if (o == NULL)
+		return 0;
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return o->via.i64;
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    o->via.u64 <= (uint64_t)INT64_MAX)
+		return (int64_t)o->via.u64;
+	r->err = "expected a signed integer";
+	return 0;
+}
+
+bool rsm__rd_bool(struct rsm__rd *r)
+{
+	const msgpack_object *o = rd_next(r, "missing boolean");
+	if (o == NULL)
+		return false;
+	if (o->type != MSGPACK_OBJECT_BOOLEAN) {
+		r->err = "expected a boolean";
+		return false;
+	}
+	return o->via.boolean;
+}
+
+void rsm__rd_str(struct rsm__rd *r, char *out, size_t max)
+{
+	out[0] = '\0';
+	const msgpack_object *o = rd_next(r, "missing string");
+	if (o == NULL)
+		return;
+	if (o->type != MSGPACK_OBJECT_STR) {
+		r->err = "expected a string";
+		return;
+	}
+	size_t n = o->via.str.size;
+	if (n > max || memchr(o->via.str.ptr, '\0', n) != NULL) {
+		r->err = "string too long or with a NUL byte";
+		return;
+	}
+	memcpy(out, o->via.str.ptr, n);
+	out[n] = '\0';
+}
+
+void rsm__rd_array(struct rsm__rd *r, struct rsm__rd *sub)
+{
+	const msgpack_object *o = rd_next(r, "missing array");
+	rsm__rd_init(sub, o, "expected an array");
+	if (r->err != NULL)
+		sub->err = r->err;
+	else if (sub->err != NULL)
+		r->err = sub->err;
+}
+
+bool rsm__rd_done(struct rsm__rd *r)
+{
+	if (r->err == NULL && r->i != r->n)
+		r->err = "unexpected extra items";
+	return r->err == NULL;
+}
+
+/* ---- Writing ---- */
+
+void rsm__pack_str(msgpack_packer *pk, const char *s)
+{
+	size_t n = strlen(s);
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+}
+
+static int fail(char *errmsg, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *errmsg, size_t n, const char *fmt, ...)
+{
+	if (errmsg != NULL && n > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(errmsg, n, fmt, ap);
+		va_end(ap);
+	}
+	return RSM_EINVAL;
+}
+
+/* Starts a command: version byte, then the array header and type. */
+static void cmd_begin(msgpack_sbuffer *sb, msgpack_packer *pk,
+		      enum rsm_cmd_type type, size_t items)
+{
+	msgpack_sbuffer_init(sb);
+	char v = (char)RSM__CMD_VERSION;
+	msgpack_sbuffer_write(sb, &v, 1);
+	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(pk, items + 1);
+	msgpack_pack_uint8(pk, (uint8_t)type);
+}
+
+/* Moves the sbuffer's bytes into a raft_malloc'ed buffer. */
+static int cmd_end(msgpack_sbuffer *sb, struct raft_buffer *out)
+{
+	void *p = sb->data == NULL ? NULL : raft_malloc(sb->size);
+	if (p == NULL) {
+		msgpack_sbuffer_destroy(sb);
+		return RSM_ENOMEM;
+	}
+	memcpy(p, sb->data, sb->size);
+	out->base = p;
+	out->len = sb->size;
+	msgpack_sbuffer_destroy(sb);
+	return 0;
+}
+
+static bool text_valid(const char *s)
+{
+	return s != NULL && strlen(s) <= RSM_TEXT_MAX;
+}
+
+int rsm_encode_register_broker(const struct rsm_broker *b,
+			       struct raft_buffer *out, char *errmsg,
+			       size_t errmsg_len)
+{
+	if (b->id == 0)
+		return fail(errmsg, errmsg_len, "broker id must be > 0");
+	if (!rsm_name_valid(b->name))
+		return fail(errmsg, errmsg_len, "bad broker name '%s'",
+			    b->name);
+	if (!text_valid(b->listen) || !text_valid(b->raft_address))
+		return fail(errmsg, errmsg_len, "broker address too long");
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	cmd_begin(&sb, &pk, RSM_CMD_REGISTER_BROKER, 4);
+	msgpack_pack_uint64(&pk, b->id);
+	rsm__pack_str(&pk, b->name);
+	rsm__pack_str(&pk, b->listen);
+	rsm__pack_str(&pk, b->raft_address);
+	return cmd_end(&sb, out);
+}
+
+int rsm_encode_create_topic(const char *name, uint32_t queues_per_broker,
+			    const char *const *brokers, uint32_t n_brokers,
+			    int64_t time, struct raft_buffer *out, char *errmsg,
+			    size_t errmsg_len)
+{
+	if (!rsm_name_valid(name))
+		return fail(
+		    errmsg, errmsg_len,
+		    "bad topic name '%s': use 1-127 of A-Z a-z 0-9 . _ -",
+		    name ? name : "");
+	if (queues_per_broker < 1 ||
+	    queues_per_broker > RSM_MAX_QUEUES_PER_BROKER)
+		return fail(errmsg, errmsg_len, "queues must be 1..%d, not %u",
+			    RSM_MAX_QUEUES_PER_BROKER, queues_per_broker);
+	if (n_brokers < 1 || n_brokers > RSM_MAX_BROKERS)
+		return fail(errmsg, errmsg_len, "a topic needs 1..%d brokers",
+			    RSM_MAX_BROKERS);
+	for (uint32_t i = 0; i < n_brokers; i++)
+		if (!rsm_name_valid(brokers[i]))
+			return fail(errmsg, errmsg_len, "bad broker name '%s'",
+				    brokers[i] ? brokers[i] : "");
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	cmd_begin(&sb, &pk, RSM_CMD_CREATE_TOPIC, 4);
+	rsm__pack_str(&pk, name);
+	msgpack_pack_uint32(&pk, queues_per_broker);
+	msgpack_pack_int64(&pk, time);
+	msgpack_pack_array(&pk, n_brokers);
+	for (uint32_t i = 0; i < n_brokers; i++)
+		rsm__pack_str(&pk, brokers[i]);
+	return cmd_end(&sb, out);
+}
+
+int rsm_encode_create_group(const char *name, enum rsm_group_mode mode,
+			    enum rsm_initial initial, int64_t time,
+			    struct raft_buffer *out, char *errmsg,
+			    size_t errmsg_len)
+{
+	if (!rsm_name_valid(name))
+		return fail(
+		    errmsg, errmsg_len,
+		    "bad group name '%s': use 1-127 of A-Z a-z 0-9 . _ -",
+		    name ? name : "");
+	if (mode != RSM_CLUSTERING && mode != RSM_BROADCASTING)
+		return fail(errmsg, errmsg_len, "bad group mode %d", (int)mode);
+	if (initial != RSM_INITIAL_LATEST && initial != RSM_INITIAL_EARLIEST)
+		return fail(errmsg, errmsg_len, "bad initial position %d",
+			    (int)initial);
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	cmd_begin(&sb, &pk, RSM_CMD_CREATE_GROUP, 4);
+	rsm__pack_str(&pk, name);
+	msgpack_pack_uint8(&pk, (uint8_t)mode);
+	msgpack_pack_uint8(&pk, (uint8_t)initial);
+	msgpack_pack_int64(&pk, time);
+	return cmd_end(&sb, out);
+}
+
+int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
+		      struct raft_buffer *out, char *errmsg, size_t errmsg_len)
+{
+	if (n == 0)
+		return fail(errmsg, errmsg_len, "no offsets to commit");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct rsm_commit *c = &items[i];
+		if (!rsm_name_valid(c->group) || !rsm_name_valid(c->topic) ||
+		    !rsm_name_valid(c->broker))
+			return fail(
+			    errmsg, errmsg_len,
+			    "commit %u: bad group, topic or broker name", i);
+		if (c->offset > (uint64_t)INT64_MAX)
+			return fail(errmsg, errmsg_len,
+				    "commit %u: offset above 2^63-1", i);
+	}
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	cmd_begin(&sb, &pk, RSM_CMD_COMMIT, 1);
+	msgpack_pack_array(&pk, n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct rsm_commit *c = &items[i];
+		msgpack_pack_array(&pk, 6);
+		rsm__pack_str(&pk, c->group);
+		rsm__pack_str(&pk, c->topic);
+		rsm__pack_str(&pk, c->broker);
+		msgpack_pack_uint32(&pk, c->queue_id);
+		msgpack_pack_uint64(&pk, c->offset);
+		msgpack_pack_uint64(&pk, c->epoch);
+	}
+	return cmd_end(&sb, out);
+}
+
+int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,
+		     char *errmsg, size_t errmsg_len)
+{
+	if (!rsm_name_valid(cmd->group) || !rsm_name_valid(cmd->topic))
+		return fail(errmsg, errmsg_len, "bad group or topic name");
+	if (!text_valid(cmd->requester))
+		return fail(errmsg, errmsg_len, "requester too long");
+	if ((unsigned)cmd->target > RSM_TARGET_UNDO)
+		return fail(errmsg, errmsg_len, "bad reset target %d",
+			    (int)cmd->target);
+	if (cmd->n == 0)
+		return fail(errmsg, errmsg_len, "a reset needs queues");
+	for (uint32_t i = 0; i < cmd->n; i++) {
+		const struct rsm_reset_move *m = &cmd->moves[i];
+		if (!rsm_name_valid(m->broker))
+			return fail(errmsg, errmsg_len,
+				    "reset queue %u: bad broker name", i);
+		if ((unsigned)m->move > RSM_MOVE_UNSET)
+			return fail(errmsg, errmsg_len,
+				    "reset queue %u: bad move", i);
+		if (m->min_offset > m->max_offset ||
+		    m->max_offset > (uint64_t)INT64_MAX)
+			return fail(
+			    errmsg, errmsg_len,
+			    "reset queue %s:%u: bad bounds [%llu, %llu]",
+			    m->broker, m->queue_id,
+			    (unsigned long long)m->min_offset,
+			    (unsigned long long)m->max_offset);
+	}
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	cmd_begin(&sb, &pk, RSM_CMD_RESET, 7);
+	msgpack_pack_int64(&pk, cmd->time);
+	rsm__pack_str(&pk, cmd->requester);
+	rsm__pack_str(&pk, cmd->group);
+	rsm__pack_str(&pk, cmd->topic);
+	msgpack_pack_uint8(&pk, (uint8_t)cmd->target);
+	msgpack_pack_int64(&pk, cmd->target_value);
+	msgpack_pack_array(&pk, cmd->n);
+	for (uint32_t i = 0; i < cmd->n; i++) {
+		const struct rsm_reset_move *m = &cmd->moves[i];
+		msgpack_pack_array(&pk, 7);
+		rsm__pack_str(&pk, m->broker);
+		msgpack_pack_uint32(&pk, m->queue_id);
+		msgpack_pack_uint8(&pk, (uint8_t)m->move);
+		msgpack_pack_int64(&pk, m->value);
+		msgpack_pack_uint64(&pk, m->min_offset);
+		msgpack_pack_uint64(&pk, m->max_offset);
+		msgpack_pack_uint64(&pk, m->unset_base);
+	}
+	return cmd_end(&sb, out);
+}
+
+/* ---- The whole state ---- */
+
+int rsm__pack_state(const struct rsm *s, msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 9);
+	rsm__pack_str(&pk, RSM__STATE_MAGIC);
+	msgpack_pack_uint64(&pk, s->applied);
+	msgpack_pack_uint64(&pk, s->rejected);
+	msgpack_pack_uint64(&pk, s->next_reset_id);
+	msgpack_pack_uint8(&pk, 0); /* reserved for future sections */
+
+	msgpack_pack_array(&pk, s->n_brokers);
+	for (uint32_t i = 0; i < s->n_brokers; i++) {
+		const struct rsm_broker *b = &s->brokers[i];
+		msgpack_pack_array(&pk, 4);
+		msgpack_pack_uint64(&pk, b->id);
+		rsm__pack_str(&pk, b->name);
+		rsm__pack_str(&pk, b->listen);
+		rsm__pack_str(&pk, b->raft_address);
+	}
+	msgpack_pack_array(&pk, s->n_topics);
+	for (uint32_t i = 0; i < s->n_topics; i++) {
+		const struct rsm_topic *t = &s->topics[i];
+		msgpack_pack_array(&pk, 4);
+		rsm__pack_str(&pk, t->name);
+		msgpack_pack_uint32(&pk, t->queues_per_broker);
+		msgpack_pack_int64(&pk, t->created);
+		msgpack_pack_array(&pk, t->n_brokers);
+		for (uint32_t k = 0; k < t->n_brokers; k++)
+			rsm__pack_str(&pk, t->brokers[k]);
+	}
+	msgpack_pack_array(&pk, s->n_groups);
+	for (uint32_t i = 0; i < s->n_groups; i++) {
+		const struct rsm_group *g = &s->groups[i];
+		msgpack_pack_array(&pk, 5);
+		rsm__pack_str(&pk, g->name);
+		msgpack_pack_uint8(&pk, (uint8_t)g->mode);
+		msgpack_pack_uint8(&pk, (uint8_t)g->initial);
+		msgpack_pack_int64(&pk, g->created);
+		msgpack_pack_array(&pk, g->n_topics);
+		for (uint32_t k = 0; k < g->n_topics; k++) {
+			const struct rsm_group_topic *gt = &g->topics[k];
+			msgpack_pack_array(&pk, 3);
+			rsm__pack_str(&pk, gt->topic);
+			msgpack_pack_uint64(&pk, gt->epoch);
+			msgpack_pack_array(&pk, gt->n);
+			for (uint32_t q = 0; q < gt->n; q++)
+				msgpack_pack_uint64(&pk, gt->offsets[q]);
+		}
+	}
+	msgpack_pack_array(&pk, s->n_resets);
+	for (uint32_t i = 0; i < s->n_resets; i++) {
+		const struct rsm_reset *r = &s->resets[i];
+		msgpack_pack_array(&pk, 9);
+		msgpack_pack_uint64(&pk, r->id);
+		msgpack_pack_int64(&pk, r->time);
+		rsm__pack_str(&pk, r->requester);
+		rsm__pack_str(&pk, r->group);
+		rsm__pack_str(&pk, r->topic);
+		msgpack_pack_uint8(&pk, (uint8_t)r->target);
+		msgpack_pack_int64(&pk, r->target_value);
+		msgpack_pack_uint64(&pk, r->epoch);
+		msgpack_pack_array(&pk, r->n);
+		for (uint32_t q = 0; q < r->n; q++) {
+			const struct rsm_reset_queue *e = &r->queues[q];
+			msgpack_pack_array(&pk, 7);
+			rsm__pack_str(&pk, e->broker);
+			msgpack_pack_uint32(&pk, e->queue_id);
+			msgpack_pack_uint64(&pk, e->previous);
+			msgpack_pack_uint64(&pk, e->offset);
+			msgpack_pack_uint64(&pk, e->min_offset);
+			msgpack_pack_uint64(&pk, e->max_offset);
+			if (e->clamped)
+				msgpack_pack_true(&pk);
+			else
+				msgpack_pack_false(&pk);
+		}
+	}
+	return 0;
+}
+
+static int unpack_topic(struct rsm *s, struct rsm__rd *r, const char **why)
+{
+	struct rsm__rd t, bl;
+	struct rsm_topic topic;
+	memset(&topic, 0, sizeof topic);
+	rsm__rd_array(r, &t);
+	rsm__rd_str(&t, topic.name, RSM_NAME_MAX);
+	topic.queues_per_broker = (uint32_t)rsm__rd_u64(&t);
+	topic.created = rsm__rd_i64(&t);
+	rsm__rd_array(&t, &bl);
+	if (bl.err == NULL && (bl.n == 0 || bl.n > RSM_MAX_BROKERS))
+		bl.err = "bad broker count";
+	if (bl.err == NULL) {
+		topic.brokers = calloc(bl.n, sizeof *topic.brokers);
+		if (topic.brokers == NULL)
+			return RSM_ENOMEM;
+		topic.n_brokers = bl.n;
+		for (uint32_t k = 0; k < bl.n; k++) {
+			rsm__rd_str(&bl, topic.brokers[k], RSM_NAME_MAX);
+			if (k > 0 && bl.err == NULL &&
+			    strcmp(topic.brokers[k - 1], topic.brokers[k]) >= 0)
+				bl.err = "topic brokers not sorted";
+		}
+	}
+	if (!rsm__rd_done(&bl) || !rsm__rd_done(&t) ||
+	    topic.queues_per_broker < 1 ||
+	    topic.queues_per_broker > RSM_MAX_QUEUES_PER_BROKER ||
+	    !rsm_name_valid(topic.name)) {
+		*why = bl.err ? bl.err : t.err ? t.err : "bad topic";
+		rsm__topic_free(&topic);
+		return RSM_ECORRUPT;
+	}
+	int rv = rsm__topic_insert(s, &topic);
+	if (rv != 0) {
+		*why = rv == RSM_EEXISTS ? "duplicate topic" : "out of memory";
+		rsm__topic_free(&topic);
+		return rv == RSM_EEXISTS ? RSM_ECORRUPT : rv;
+	}
+	return 0;
+}
+
+static int unpack_group(struct rsm *s, struct rsm__rd *r, const char **why)
+{
+	struct rsm__rd g, tl;
+	struct rsm_group grp;
+	memset(&grp, 0, sizeof grp);
+	rsm__rd_array(r, &g);
+	rsm__rd_str(&g, grp.name, RSM_NAME_MAX);
+	uint64_t mode = rsm__rd_u64(&g), initial = rsm__rd_u64(&g);
+	grp.created = rsm__rd_i64(&g);
+	rsm__rd_array(&g, &tl);
+	if (g.err != NULL || mode > RSM_BROADCASTING ||
+	    initial > RSM_INITIAL_EARLIEST || !rsm_name_valid(grp.name)) {
+		*why = g.err ? g.err : "bad group";
+		return RSM_ECORRUPT;
+	}
+	grp.mode = (enum rsm_group_mode)mode;
+	grp.initial = (enum rsm_initial)initial;
+	int rv = rsm__group_insert(s, &grp);
+	if (rv != 0) {
+		*why = rv == RSM_EEXISTS ? "duplicate group" : "out of memory";
+		return rv == RSM_EEXISTS ? RSM_ECORRUPT : rv;
+	}
+	struct rsm_group *gp = rsm__group_find_mut(s, grp.name);
+	for (uint32_t k = 0; k < tl.n && tl.err == NULL; k++) {
+		struct rsm__rd e, ol;
+		char topic[RSM_NAME_MAX + 1];
+		rsm__rd_array(&tl, &e);
+		rsm__rd_str(&e, topic, RSM_NAME_MAX);
+		uint64_t epoch = rsm__rd_u64(&e);
+		rsm__rd_array(&e, &ol);
+		const struct rsm_topic *t =
+		    e.err == NULL ? rsm_topic_find(s, topic) : NULL;
+		if (e.err != NULL || t == NULL || ol.n != rsm_topic_queues(t) ||
+		    (k > 0 &&
+		     strcmp(gp->topics[gp->n_topics - 1].topic, topic) >= 0)) {
+			*why = e.err ? e.err : "bad group topic";
+			return RSM_ECORRUPT;
+		}
+		struct rsm_group_topic *gt = rsm__group_topic_get(gp, t);
+		if (gt == NULL) {
+			*why = "out of memory";
+			return RSM_ENOMEM;
+		}
+		gt->epoch = epoch;
+		for (uint32_t q = 0; q < ol.n; q++)
+			gt->offsets[q] = rsm__rd_u64(&ol);
+		if (!rsm__rd_done(&ol) || !rsm__rd_done(&e)) {
+			*why = ol.err ? ol.err : e.err;
+			return RSM_ECORRUPT;
+		}
+	}
+	if (!rsm__rd_done(&tl) || !rsm__rd_done(&g)) {
+		*why = tl.err ? tl.err : g.err;
+		return RSM_ECORRUPT;
+	}
+	return 0;
+}
+
+static int unpack_reset(struct rsm *s, struct rsm__rd *r, const char **why)
+{
+	struct rsm__rd e, ql;
+	struct rsm_reset rs;
+	memset(&rs, 0, sizeof rs);
+	rsm__rd_array(r, &e);
+	rs.id = rsm__rd_u64(&e);
+	rs.time = rsm__rd_i64(&e);
+	rsm__rd_str(&e, rs.requester, RSM_TEXT_MAX);
+	rsm__rd_str(&e, rs.group, RSM_NAME_MAX);
+	rsm__rd_str(&e, rs.topic, RSM_NAME_MAX);
+	uint64_t target = rsm__rd_u64(&e);
+	rs.target_value = rsm__rd_i64(&e);
+	rs.epoch = rsm__rd_u64(&e);
+	rsm__rd_array(&e, &ql);
+	if (e.err != NULL || target > RSM_TARGET_UNDO || ql.n == 0 ||
+	    (s->n_resets > 0 && s->resets[s->n_resets - 1].id >= rs.id)) {
+		*why = e.err ? e.err : "bad reset record";
+		return RSM_ECORRUPT;
+	}
+	rs.target = (enum rsm_target_kind)target;
+	rs.queues = calloc(ql.n, sizeof *rs.queues);
+	if (rs.queues == NULL)
+		return RSM_ENOMEM;
+	rs.n = ql.n;
+	for (uint32_t q = 0; q < ql.n; q++) {
+		struct rsm__rd x;
+		struct rsm_reset_queue *rq = &rs.queues[q];
+		rsm__rd_array(&ql, &x);
+		rsm__rd_str(&x, rq->broker, RSM_NAME_MAX);
+		rq->queue_id = (uint32_t)rsm__rd_u64(&x);
+		rq->previous = rsm__rd_u64(&x);
+		rq->offset = rsm__rd_u64(&x);
+		rq->min_offset = rsm__rd_u64(&x);
+		rq->max_offset = rsm__rd_u64(&x);
+		rq->clamped = rsm__rd_bool(&x);
+		if (!rsm__rd_done(&x)) {
+			*why = x.err;
+			free(rs.queues);
+			return RSM_ECORRUPT;
+		}
+	}
+	if (!rsm__rd_done(&ql) || !rsm__rd_done(&e) ||
+	    s->n_resets >= RSM_HISTORY_MAX) {
+		*why = ql.err ? ql.err : e.err ? e.err : "too many resets";
+		free(rs.queues);
+		return RSM_ECORRUPT;
+	}
+	int rv = rsm__reset_push(s, &rs);
+	if (rv != 0) {
+		free(rs.queues);
+		*why = "out of memory";
+	}
+	return rv;
+}
+
+int rsm__unpack_state(struct rsm *s, const msgpack_object *root,
+		      const char **why)
+{
+	struct rsm__rd r, list;
+	char magic[32];
+	*why = NULL;
+	rsm__rd_init(&r, root, "state is not an array");
+	rsm__rd_str(&r, magic, sizeof magic - 1);
+	if (r.err == NULL && strcmp(magic, RSM__STATE_MAGIC) != 0)
+		r.err = "not a raftq state";
+	s->applied = rsm__rd_u64(&r);
+	s->rejected = rsm__rd_u64(&r);
+	s->next_reset_id = rsm__rd_u64(&r);
+	(void)rsm__rd_u64(&r); /* reserved */
+	rsm__rd_array(&r, &list);
+	if (r.err != NULL) {
+		*why = r.err;
+		return RSM_ECORRUPT;
+	}
+	for (uint32_t i = 0; i < list.n; i++) {
+		struct rsm__rd b;
+		struct rsm_broker br;
+		memset(&br, 0, sizeof br);
+		rsm__rd_array(&list, &b);
+		br.id = rsm__rd_u64(&b);
+		rsm__rd_str(&b, br.name, RSM_NAME_MAX);
+		rsm__rd_str(&b, br.listen, RSM_TEXT_MAX);
+		rsm__rd_str(&b, br.raft_address, RSM_TEXT_MAX);
+		if (!rsm__rd_done(&b) || br.id == 0 ||
+		    !rsm_name_valid(br.name) ||
+		    rsm_broker_by_id(s, br.id) != NULL ||
+		    rsm_broker_by_name(s, br.name) != NULL) {
+			*why = b.err ? b.err : "bad or duplicate broker";
+			return RSM_ECORRUPT;
+		}
+		if (rsm__broker_put(s, &br) != 0) {
+			*why = "out of memory";
+			return RSM_ENOMEM;
+		}
+	}
+	int rv;
+	rsm__rd_array(&r, &list);
+	for (uint32_t i = 0; i < list.n && list.err == NULL; i++)
+		if ((rv = unpack_topic(s, &list, why)) != 0)
+			return rv;
+	rsm__rd_array(&r, &list);
+	for (uint32_t i = 0; i < list.n && list.err == NULL; i++)
+		if ((rv = unpack_group(s, &list, why)) != 0)
+			return rv;
+	rsm__rd_array(&r, &list);
+	for (uint32_t i = 0; i < list.n && list.err == NULL; i++)
+		if ((rv = unpack_reset(s, &list, why)) != 0)
+			return rv;
+	if (!rsm__rd_done(&r) || list.err != NULL) {
+		*why = r.err ? r.err : list.err;
+		return RSM_ECORRUPT;
+	}
+	if (s->n_resets > 0 &&
+	    s->next_reset_id <= s->resets[s->n_resets - 1].id) {
+		*why = "next reset id behind the history";
+		return RSM_ECORRUPT;
+	}
+	return 0;
+}

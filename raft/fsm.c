@@ -1,0 +1,231 @@
+/*
+ * fsm.c — snapshots (one version byte + an lz4 frame of the canonical
+ * state), the state digest, and the struct raft_fsm that plugs the state
+ * into libraft 0.15 (version 1 FSM: raft frees snapshot buffers; restore
+ * frees the buffer it is given on success).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lz4frame.h>
+
+#include "rsm_int.h"
+
+int rsm_snapshot(const struct rsm *s, void **out, size_t *len)
+{
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	rsm__pack_state(s, &sb);
+	if (sb.data == NULL)
+		return RSM_ENOMEM;
+	LZ4F_preferences_t prefs;
+	memset(&prefs, 0, sizeof prefs);
+	prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+	prefs.frameInfo.contentSize = sb.size;
+	size_t bound = LZ4F_compressFrameBound(sb.size, &prefs);
+	uint8_t *buf = malloc(1 + bound);
+	if (buf == NULL) {
+		msgpack_sbuffer_destroy(&sb);
+		return RSM_ENOMEM;
+	}
+	buf[0] = (uint8_t)RSM__SNAPSHOT_VERSION;
+	size_t n = LZ4F_compressFrame(buf + 1, bound, sb.data, sb.size, &prefs);
+	msgpack_sbuffer_destroy(&sb);
+	if (LZ4F_isError(n)) {
+		free(buf);
+		return RSM_ENOMEM;
+	}
+	*out = buf;
+	*len = 1 + n;
+	return 0;
+}
+
+/* Decompresses an lz4 frame into a malloc'ed buffer. */
+static int inflate_frame(const uint8_t *in, size_t len, void **out,
+			 size_t *out_len, const char **why)
+{
+	LZ4F_dctx *d;
+	if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
+		return RSM_ENOMEM;
+	size_t cap = len * 4 + 4096, used = 0, pos = 0;
+	uint8_t *buf = malloc(cap);
+	int rv = buf ? 0 : RSM_ENOMEM;
+	size_t hint = 1;
+	while (rv == 0 && pos < len && hint != 0) {
+		if (cap - used < 65536) {
+			if (cap > ((size_t)1 << 34)) {
+				*why = "snapshot too large";
+				rv = RSM_ECORRUPT;
+				break;
+			}
+			uint8_t *p = realloc(buf, cap * 2);
+			if (p == NULL) {
+				rv = RSM_ENOMEM;
+				break;
+			}
+			buf = p;
+			cap *= 2;
+		}
+		size_t src = len - pos, dst = cap - used;
+		hint =
+		    LZ4F_decompress(d, buf + used, &dst, in + pos, &src, NULL);
+		if (LZ4F_isError(hint)) {
+			*why = LZ4F_getErrorName(hint);
+			rv = RSM_ECORRUPT;
+			break;
+		}
+		pos += src;
+		used += dst;
+		if (src == 0 && dst == 0 && hint != 0) {
+			*why = "truncated lz4 frame";
+			rv = RSM_ECORRUPT;
+		}
+	}
+	if (rv == 0 && (hint != 0 || pos != len)) {
+		*why = hint != 0 ? "truncated lz4 frame"
+				 : "bytes after the lz4 frame";
+		rv = RSM_ECORRUPT;
+	}
+	LZ4F_freeDecompressionContext(d);
+	if (rv != 0) {
+		free(buf);
+		return rv;
+	}
+	*out = buf;
+	*out_len = used;
+	return 0;
+}
+
+int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
+		size_t errmsg_len)
+{
+	const uint8_t *p = buf;
+	const char *why = NULL;
+	int rv;
+	if (len < 1 || p[0] != RSM__SNAPSHOT_VERSION) {
+		rv = len < 1 ? RSM_ECORRUPT : RSM_EVERSION;
+		why = len < 1 ? "empty snapshot"
+			      : "snapshot format version not supported";
+		goto out;
+	}
+	void *raw = NULL;
+	size_t raw_len = 0;
+	rv = inflate_frame(p + 1, len - 1, &raw, &raw_len, &why);
+	if (rv != 0)
+		goto out;
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	size_t off = 0;
+	struct rsm *fresh = rsm_new();
+	if (fresh == NULL) {
+		rv = RSM_ENOMEM;
+	} else if (msgpack_unpack_next(&u, raw, raw_len, &off) !=
+		       MSGPACK_UNPACK_SUCCESS ||
+		   off != raw_len) {
+		rv = RSM_ECORRUPT;
+		why = "state does not decode";
+	} else {
+		rv = rsm__unpack_state(fresh, &u.data, &why);
+	}
+	msgpack_unpacked_destroy(&u);
+	free(raw);
+	if (rv == 0) {
+		/* Swap in the new state; keep the result buffer. */
+		struct rsm_result keep = s->result;
+		uint32_t keep_cap = s->item_cap;
+		s->result.item_codes = NULL;
+		rsm__clear(s);
+		*s = *fresh;
+		s->result = keep;
+		s->result.reset = NULL;
+		s->item_cap = keep_cap;
+		free(fresh);
+		return 0;
+	}
+	rsm_free(fresh);
+out:
+	if (errmsg != NULL && errmsg_len > 0)
+		snprintf(errmsg, errmsg_len, "restore: %s",
+			 why ? why : rsm_strerror(rv));
+	return rv;
+}
+
+uint64_t rsm_digest(const struct rsm *s)
+{
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	rsm__pack_state(s, &sb);
+	if (sb.data == NULL)
+		return 0;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < sb.size; i++) {
+		h ^= (uint8_t)sb.data[i];
+		h *= 0x100000001b3ull;
+	}
+	msgpack_sbuffer_destroy(&sb);
+	return h;
+}
+
+/* ---- libraft glue ---- */
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
+		     void **result)
+{
+	struct rsm *s = fsm->data;
+	const struct rsm_result *res;
+	/* libraft hands the leader's callback an uninitialised pointer
+	 * unless apply sets it (notes/libraft-0.15.md). */
+	*result = NULL;
+	int rv = rsm_apply(s, buf->base, buf->len, &res);
+	if (rv != 0)
+		return RAFT_NOMEM;
+	*result = (void *)res;
+	return 0;
+}
+
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+			unsigned *n_bufs)
+{
+	struct rsm *s = fsm->data;
+	void *data;
+	size_t len;
+	if (rsm_snapshot(s, &data, &len) != 0)
+		return RAFT_NOMEM;
+	/* Version 1 FSM: raft frees the array and every base. */
+	struct raft_buffer *b = raft_malloc(sizeof *b);
+	void *base = raft_malloc(len);
+	if (b == NULL || base == NULL) {
+		raft_free(b);
+		raft_free(base);
+		free(data);
+		return RAFT_NOMEM;
+	}
+	memcpy(base, data, len);
+	free(data);
+	b->base = base;
+	b->len = len;
+	*bufs = b;
+	*n_bufs = 1;
+	return 0;
+}
+
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+	struct rsm *s = fsm->data;
+	int rv = rsm_restore(s, buf->base, buf->len, NULL, 0);
+	if (rv != 0)
+		return rv == RSM_ENOMEM ? RAFT_NOMEM : RAFT_MALFORMED;
+	raft_free(buf->base); /* ours on success */
+	return 0;
+}
+
+void rsm_fsm_init(struct raft_fsm *fsm, struct rsm *s)
+{
+	memset(fsm, 0, sizeof *fsm);
+	fsm->version = 1;
+	fsm->data = s;
+	fsm->apply = fsm_apply;
+	fsm->snapshot = fsm_snapshot;
+	fsm->restore = fsm_restore;
+}

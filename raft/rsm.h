@@ -1,0 +1,298 @@
+/*
+ * rsm.h — the replicated state of a raftq cluster (prefix rsm_; raft_ is
+ * libraft's).
+ *
+ * What is replicated: brokers and their addresses, topics and their queue
+ * placement, consumer groups, every committed offset per (group, topic,
+ * broker, queue), the reset epoch per (group, topic), and the reset history.
+ * Messages themselves are not (each broker stores its own queues).
+ *
+ * Changes are commands: the leader encodes one with rsm_encode_*() into a
+ * raft_malloc'ed buffer and passes it to raft_apply(); every node applies it
+ * through the struct raft_fsm that rsm_fsm_init() fills. Apply is
+ * deterministic: it depends only on the state and the entry (times come in
+ * the entry, never from a clock). It never fails on bad bytes: an entry
+ * that does not decode is counted as rejected and the log moves on.
+ *
+ * Results: apply stores the outcome of each entry in the rsm (struct
+ * rsm_result, reached through raft_apply's callback `result` argument). It
+ * stays valid until the next entry is applied; libraft runs the leader's
+ * apply callback right after applying that entry, so the callback must copy
+ * what it needs.
+ *
+ * Snapshots are the whole state, msgpack-encoded and lz4-framed, after one
+ * format-version byte (docs/wire-format.md, "Replicated state").
+ *
+ * Threading: one thread (the node's loop) owns an rsm.
+ */
+#ifndef RAFTQ_RSM_H
+#define RAFTQ_RSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <raft.h>
+
+/* X(name, value, text): the one table of rsm error codes. */
+#define RSM_ERRORS(X)                                \
+	X(RSM_OK, 0, "ok")                           \
+	X(RSM_EINVAL, -1, "invalid argument")        \
+	X(RSM_ENOMEM, -2, "out of memory")           \
+	X(RSM_EBADCMD, -3, "undecodable command")    \
+	X(RSM_EEXISTS, -4, "already exists")         \
+	X(RSM_EUNKNOWN_BROKER, -5, "unknown broker") \
+	X(RSM_EUNKNOWN_TOPIC, -6, "unknown topic")   \
+	X(RSM_EUNKNOWN_GROUP, -7, "unknown group")   \
+	X(RSM_EUNKNOWN_QUEUE, -8, "unknown queue")   \
+	X(RSM_ESTALE_EPOCH, -9, "stale epoch")       \
+	X(RSM_EBROADCAST, -10, "broadcasting group") \
+	X(RSM_EUNKNOWN_RESET, -11, "unknown reset")  \
+	X(RSM_ECORRUPT, -12, "corrupt snapshot")     \
+	X(RSM_EVERSION, -13, "unsupported version")
+
+enum rsm_error {
+#define RSM_ENUM_(name, value, text) name = (value),
+	RSM_ERRORS(RSM_ENUM_)
+#undef RSM_ENUM_
+};
+
+const char *rsm_strerror(int code);
+const char *rsm_errname(int code);
+
+/* Limits, checked by encoders and again by apply. */
+#define RSM_NAME_MAX 127 /* topic, group, broker names */
+#define RSM_TEXT_MAX 255 /* addresses, requester */
+#define RSM_MAX_BROKERS 255
+#define RSM_MAX_QUEUES_PER_BROKER 1024
+#define RSM_HISTORY_MAX 10000	   /* oldest resets are forgotten beyond this */
+#define RSM_OFFSET_NONE UINT64_MAX /* a queue the group never committed */
+
+/* Names: 1..127 of [A-Za-z0-9._-]. Returns true when @s is one. */
+bool rsm_name_valid(const char *s);
+
+enum rsm_group_mode { RSM_CLUSTERING = 0, RSM_BROADCASTING = 1 };
+enum rsm_initial { RSM_INITIAL_LATEST = 0, RSM_INITIAL_EARLIEST = 1 };
+
+/* What an operator asked a reset for (recorded in the history). */
+enum rsm_target_kind {
+	RSM_TARGET_LATEST = 0,
+	RSM_TARGET_EARLIEST = 1,
+	RSM_TARGET_TIME = 2,	 /* value: ms since the epoch */
+	RSM_TARGET_OFFSET = 3,	 /* value: the offset */
+	RSM_TARGET_SHIFT = 4,	 /* value: signed shift */
+	RSM_TARGET_DURATION = 5, /* value: ms back from the reset's time */
+	RSM_TARGET_UNDO = 6,	 /* value: the id of the reset undone */
+};
+const char *rsm_target_name(enum rsm_target_kind kind);
+
+/* ---- State, read side ---- */
+
+struct rsm_broker {
+	uint64_t id; /* raft node id */
+	char name[RSM_NAME_MAX + 1];
+	char listen[RSM_TEXT_MAX + 1]; /* client address */
+	char raft_address[RSM_TEXT_MAX + 1];
+};
+
+struct rsm_topic {
+	char name[RSM_NAME_MAX + 1];
+	uint32_t queues_per_broker;
+	uint32_t n_brokers;
+	char (*brokers)[RSM_NAME_MAX + 1]; /* sorted by name */
+	int64_t created;
+};
+
+/* Queues of a topic are numbered broker by broker (sorted by name), then
+ * by queue id: index = broker_index * queues_per_broker + queue_id. This is
+ * the order every result is sorted in (DESIGN.md §2). */
+static inline uint32_t rsm_topic_queues(const struct rsm_topic *t)
+{
+	return t->n_brokers * t->queues_per_broker;
+}
+
+/* A group's position on one topic. */
+struct rsm_group_topic {
+	char topic[RSM_NAME_MAX + 1];
+	uint64_t epoch;	   /* incremented by every reset */
+	uint32_t n;	   /* = rsm_topic_queues(topic) */
+	uint64_t *offsets; /* RSM_OFFSET_NONE where never committed */
+};
+
+struct rsm_group {
+	char name[RSM_NAME_MAX + 1];
+	enum rsm_group_mode mode;
+	enum rsm_initial initial;
+	int64_t created;
+	uint32_t n_topics;
+	struct rsm_group_topic *topics; /* sorted by topic name */
+};
+
+struct rsm_reset_queue {
+	char broker[RSM_NAME_MAX + 1];
+	uint32_t queue_id;
+	uint64_t previous; /* RSM_OFFSET_NONE if never committed */
+	uint64_t offset;   /* the new offset */
+	uint64_t min_offset;
+	uint64_t max_offset;
+	bool clamped; /* the target fell outside [min, max] */
+};
+
+struct rsm_reset {
+	uint64_t id;
+	int64_t time;
+	char requester[RSM_TEXT_MAX + 1];
+	char group[RSM_NAME_MAX + 1];
+	char topic[RSM_NAME_MAX + 1];
+	enum rsm_target_kind target;
+	int64_t target_value;
+	uint64_t epoch; /* the epoch this reset started */
+	uint32_t n;
+	struct rsm_reset_queue *queues; /* sorted by broker, queue id */
+};
+
+struct rsm;
+
+/* Creates an empty state. Returns NULL when out of memory. */
+struct rsm *rsm_new(void);
+void rsm_free(struct rsm *s);
+
+/* Lookups: borrowed pointers, valid until the next apply or restore. */
+const struct rsm_broker *rsm_broker_by_id(const struct rsm *s, uint64_t id);
+const struct rsm_broker *rsm_broker_by_name(const struct rsm *s,
+					    const char *name);
+uint32_t rsm_broker_count(const struct rsm *s);
+const struct rsm_broker *rsm_broker_at(const struct rsm *s, uint32_t i);
+const struct rsm_topic *rsm_topic_find(const struct rsm *s, const char *name);
+uint32_t rsm_topic_count(const struct rsm *s);
+const struct rsm_topic *rsm_topic_at(const struct rsm *s, uint32_t i);
+const struct rsm_group *rsm_group_find(const struct rsm *s, const char *name);
+uint32_t rsm_group_count(const struct rsm *s);
+const struct rsm_group *rsm_group_at(const struct rsm *s, uint32_t i);
+/* NULL when the group has neither committed nor been reset on @topic. */
+const struct rsm_group_topic *rsm_group_topic(const struct rsm_group *g,
+					      const char *topic);
+/* Queue index in @t of (broker, queue_id), or -1. */
+int64_t rsm_topic_queue_index(const struct rsm_topic *t, const char *broker,
+			      uint32_t queue_id);
+/* Resets, oldest first (at most RSM_HISTORY_MAX). */
+uint32_t rsm_reset_count(const struct rsm *s);
+const struct rsm_reset *rsm_reset_at(const struct rsm *s, uint32_t i);
+const struct rsm_reset *rsm_reset_find(const struct rsm *s, uint64_t id);
+
+/* Entries applied, and entries rejected as undecodable. */
+uint64_t rsm_applied(const struct rsm *s);
+uint64_t rsm_rejected(const struct rsm *s);
+
+/* A digest of the whole state: 64-bit FNV-1a of its canonical msgpack
+ * encoding (the snapshot's, before compression); equal states have equal
+ * digests. For tests and `cluster status` consistency checks. 0 when out
+ * of memory. */
+uint64_t rsm_digest(const struct rsm *s);
+
+/* ---- Commands, write side ---- */
+
+enum rsm_cmd_type {
+	RSM_CMD_REGISTER_BROKER = 1,
+	RSM_CMD_CREATE_TOPIC = 2,
+	RSM_CMD_CREATE_GROUP = 3,
+	RSM_CMD_COMMIT = 4,
+	RSM_CMD_RESET = 5,
+};
+
+struct rsm_commit {
+	const char *group; /* borrowed */
+	const char *topic;
+	const char *broker;
+	uint32_t queue_id;
+	uint64_t offset;
+	uint64_t epoch; /* the epoch the consumer read */
+};
+
+/* How a reset moves one queue. */
+enum rsm_move {
+	RSM_MOVE_ABSOLUTE = 0, /* value, clamped to [min, max] */
+	RSM_MOVE_SHIFT = 1,    /* current (or unset_base) + value, clamped */
+	RSM_MOVE_UNSET = 2,    /* back to never-committed (undo only) */
+};
+
+struct rsm_reset_move {
+	const char *broker; /* borrowed */
+	uint32_t queue_id;
+	enum rsm_move move;
+	int64_t value;
+	uint64_t min_offset; /* the hosting broker's, when the leader asked */
+	uint64_t max_offset;
+	uint64_t unset_base; /* SHIFT: the current offset if none committed */
+};
+
+struct rsm_reset_cmd {
+	int64_t time;
+	const char *requester; /* borrowed */
+	const char *group;
+	const char *topic;
+	enum rsm_target_kind target;
+	int64_t target_value;
+	uint32_t n; /* every queue of the topic, or a subset */
+	const struct rsm_reset_move *moves;
+};
+
+/*
+ * Encoders: each fills @out with a raft_malloc'ed buffer that raft_apply
+ * takes over (free it with raft_free if raft_apply fails). Arguments are
+ * validated as apply would (names, limits): RSM_EINVAL with a message in
+ * @errmsg (may be NULL), RSM_ENOMEM.
+ */
+int rsm_encode_register_broker(const struct rsm_broker *b,
+			       struct raft_buffer *out, char *errmsg,
+			       size_t errmsg_len);
+int rsm_encode_create_topic(const char *name, uint32_t queues_per_broker,
+			    const char *const *brokers, uint32_t n_brokers,
+			    int64_t time, struct raft_buffer *out, char *errmsg,
+			    size_t errmsg_len);
+int rsm_encode_create_group(const char *name, enum rsm_group_mode mode,
+			    enum rsm_initial initial, int64_t time,
+			    struct raft_buffer *out, char *errmsg,
+			    size_t errmsg_len);
+int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
+		      struct raft_buffer *out, char *errmsg, size_t errmsg_len);
+int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,
+		     char *errmsg, size_t errmsg_len);
+
+/* The outcome of the last applied entry. */
+struct rsm_result {
+	enum rsm_cmd_type type; /* 0 when the entry did not decode */
+	int code;		/* RSM_OK or an RSM_E* code */
+	char message[512];	/* why, when code != RSM_OK */
+	/* RSM_CMD_COMMIT: one code per item, in order (owned by the rsm). */
+	uint32_t n_items;
+	int *item_codes;
+	/* RSM_CMD_RESET: the recorded reset (owned by the rsm). */
+	const struct rsm_reset *reset;
+};
+
+/*
+ * Applies one encoded command to @s and returns its result (owned by @s,
+ * valid until the next apply). Never fails: bad bytes give a result with
+ * type 0 and code RSM_EBADCMD (or RSM_EVERSION), and count as rejected.
+ * Running out of memory mid-apply is the one exception: RSM_ENOMEM is
+ * returned and the state is unchanged, so raft retries the entry.
+ */
+int rsm_apply(struct rsm *s, const void *buf, size_t len,
+	      const struct rsm_result **result);
+
+/* ---- Snapshots ---- */
+
+/* Encodes the whole state into one malloc'ed buffer (*out, *len; caller
+ * frees). RSM_ENOMEM. */
+int rsm_snapshot(const struct rsm *s, void **out, size_t *len);
+/* Replaces @s's state with the snapshot's. On failure (RSM_ECORRUPT,
+ * RSM_EVERSION, RSM_ENOMEM, message in @errmsg) @s is unchanged. */
+int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
+		size_t errmsg_len);
+
+/* Fills @fsm (version 1) so libraft applies, snapshots and restores @s.
+ * @s is borrowed and must outlive the raft instance. */
+void rsm_fsm_init(struct raft_fsm *fsm, struct rsm *s);
+
+#endif /* RAFTQ_RSM_H */

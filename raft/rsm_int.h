@@ -1,0 +1,77 @@
+/*
+ * rsm_int.h — shared inside raft/ only.
+ */
+#ifndef RAFTQ_RSM_INT_H
+#define RAFTQ_RSM_INT_H
+
+#include <msgpack.h>
+
+#include "rsm.h"
+
+#define RSM__CMD_VERSION 1u	 /* first byte of every command */
+#define RSM__SNAPSHOT_VERSION 1u /* first byte of every snapshot */
+#define RSM__STATE_MAGIC "raftq-state"
+
+struct rsm {
+	struct rsm_broker *brokers; /* sorted by id */
+	uint32_t n_brokers;
+	struct rsm_topic *topics; /* sorted by name */
+	uint32_t n_topics;
+	struct rsm_group *groups; /* sorted by name */
+	uint32_t n_groups;
+	struct rsm_reset *resets; /* oldest first */
+	uint32_t n_resets;
+	uint64_t next_reset_id;
+	uint64_t applied;
+	uint64_t rejected;
+	/* The last result and its buffers. */
+	struct rsm_result result;
+	uint32_t item_cap;
+};
+
+/* ---- state.c: mutators (all-or-nothing; RSM_ENOMEM leaves @s as is) ---- */
+void rsm__clear(struct rsm *s);
+int rsm__broker_put(struct rsm *s, const struct rsm_broker *b);
+/* Takes ownership of t->brokers on success. */
+int rsm__topic_insert(struct rsm *s, struct rsm_topic *t);
+/* Takes ownership of g->topics (and their offsets) on success. */
+int rsm__group_insert(struct rsm *s, struct rsm_group *g);
+struct rsm_group *rsm__group_find_mut(struct rsm *s, const char *name);
+/* The group's entry for @t, created (epoch 0, nothing committed) if
+ * missing; NULL when out of memory. */
+struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,
+					     const struct rsm_topic *t);
+/* Takes ownership of r->queues on success; drops the oldest beyond
+ * RSM_HISTORY_MAX. */
+int rsm__reset_push(struct rsm *s, struct rsm_reset *r);
+void rsm__topic_free(struct rsm_topic *t);
+void rsm__group_free(struct rsm_group *g);
+
+/* ---- codec.c ---- */
+
+/* A cursor over the items of a msgpack array; the first error sticks. */
+struct rsm__rd {
+	const msgpack_object *o;
+	uint32_t n, i;
+	const char *err;
+};
+void rsm__rd_init(struct rsm__rd *r, const msgpack_object *array,
+		  const char *what);
+uint64_t rsm__rd_u64(struct rsm__rd *r);
+int64_t rsm__rd_i64(struct rsm__rd *r);
+bool rsm__rd_bool(struct rsm__rd *r);
+/* Copies a string of at most @max bytes (and no NUL) into @out. */
+void rsm__rd_str(struct rsm__rd *r, char *out, size_t max);
+/* Enters a nested array. */
+void rsm__rd_array(struct rsm__rd *r, struct rsm__rd *sub);
+/* All items consumed and no error. */
+bool rsm__rd_done(struct rsm__rd *r);
+
+void rsm__pack_str(msgpack_packer *pk, const char *s);
+/* Packs the canonical state (the snapshot body). */
+int rsm__pack_state(const struct rsm *s, msgpack_sbuffer *sb);
+/* Decodes a canonical state into the empty @s. */
+int rsm__unpack_state(struct rsm *s, const msgpack_object *root,
+		      const char **why);
+
+#endif /* RAFTQ_RSM_INT_H */

@@ -1,0 +1,353 @@
+/*
+ * state.c — the replicated state's data: sorted arrays of brokers, topics,
+ * groups (each with its per-topic offsets and epoch) and the reset history,
+ * with lookups and all-or-nothing mutators for apply and restore.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rsm_int.h"
+
+static const char *const target_names[] = {
+    "latest", "earliest", "time", "offset", "shift", "duration", "undo",
+};
+
+const char *rsm_target_name(enum rsm_target_kind kind)
+{
+	if ((unsigned)kind < sizeof target_names / sizeof *target_names)
+		return target_names[kind];
+	return "unknown";
+}
+
+const char *rsm_strerror(int code)
+{
+	switch (code) {
+#define RSM_TEXT_(name, value, text) \
+	case value:                  \
+		return text;
+		RSM_ERRORS(RSM_TEXT_)
+#undef RSM_TEXT_
+	}
+	return "unknown error";
+}
+
+const char *rsm_errname(int code)
+{
+	switch (code) {
+#define RSM_NAME_(name, value, text) \
+	case value:                  \
+		return #name;
+		RSM_ERRORS(RSM_NAME_)
+#undef RSM_NAME_
+	}
+	return "RSM_UNKNOWN";
+}
+
+bool rsm_name_valid(const char *s)
+{
+	size_t n = 0;
+	if (s == NULL)
+		return false;
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+			  c == '-';
+		if (!ok || n >= RSM_NAME_MAX)
+			return false;
+	}
+	return n > 0;
+}
+
+struct rsm *rsm_new(void)
+{
+	struct rsm *s = calloc(1, sizeof *s);
+	if (s != NULL)
+		s->next_reset_id = 1;
+	return s;
+}
+
+void rsm__topic_free(struct rsm_topic *t)
+{
+	free(t->brokers);
+	t->brokers = NULL;
+}
+
+void rsm__group_free(struct rsm_group *g)
+{
+	for (uint32_t i = 0; i < g->n_topics; i++)
+		free(g->topics[i].offsets);
+	free(g->topics);
+	g->topics = NULL;
+	g->n_topics = 0;
+}
+
+void rsm__clear(struct rsm *s)
+{
+	for (uint32_t i = 0; i < s->n_topics; i++)
+		rsm__topic_free(&s->topics[i]);
+	for (uint32_t i = 0; i < s->n_groups; i++)
+		rsm__group_free(&s->groups[i]);
+	for (uint32_t i = 0; i < s->n_resets; i++)
+		free(s->resets[i].queues);
+	free(s->brokers);
+	free(s->topics);
+	free(s->groups);
+	free(s->resets);
+	free(s->result.item_codes);
+	memset(s, 0, sizeof *s);
+	s->next_reset_id = 1;
+}
+
+void rsm_free(struct rsm *s)
+{
+	if (s == NULL)
+		return;
+	rsm__clear(s);
+	free(s);
+}
+
+/* ---- Lookups ---- */
+
+const struct rsm_broker *rsm_broker_by_id(const struct rsm *s, uint64_t id)
+{
+	for (uint32_t i = 0; i < s->n_brokers; i++)
+		if (s->brokers[i].id == id)
+			return &s->brokers[i];
+	return NULL;
+}
+
+const struct rsm_broker *rsm_broker_by_name(const struct rsm *s,
+					    const char *name)
+{
+	for (uint32_t i = 0; i < s->n_brokers; i++)
+		if (strcmp(s->brokers[i].name, name) == 0)
+			return &s->brokers[i];
+	return NULL;
+}
+
+uint32_t rsm_broker_count(const struct rsm *s)
+{
+	return s->n_brokers;
+}
+
+const struct rsm_broker *rsm_broker_at(const struct rsm *s, uint32_t i)
+{
+	return i < s->n_brokers ? &s->brokers[i] : NULL;
+}
+
+/* Index of @name in a name-sorted array of structs whose first member is
+ * the name; *found tells whether it is there (else: insertion point). */
+static uint32_t name_search(const void *base, uint32_t n, size_t size,
+			    const char *name, bool *found)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = strcmp((const char *)base + (size_t)mid * size, name);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+const struct rsm_topic *rsm_topic_find(const struct rsm *s, const char *name)
+{
+	bool found;
+	uint32_t i = name_search(s->topics, s->n_topics, sizeof *s->topics,
+				 name, &found);
+	return found ? &s->topics[i] : NULL;
+}
+
+uint32_t rsm_topic_count(const struct rsm *s)
+{
+	return s->n_topics;
+}
+
+const struct rsm_topic *rsm_topic_at(const struct rsm *s, uint32_t i)
+{
+	return i < s->n_topics ? &s->topics[i] : NULL;
+}
+
+struct rsm_group *rsm__group_find_mut(struct rsm *s, const char *name)
+{
+	bool found;
+	uint32_t i = name_search(s->groups, s->n_groups, sizeof *s->groups,
+				 name, &found);
+	return found ? &s->groups[i] : NULL;
+}
+
+const struct rsm_group *rsm_group_find(const struct rsm *s, const char *name)
+{
+	return rsm__group_find_mut((struct rsm *)s, name);
+}
+
+uint32_t rsm_group_count(const struct rsm *s)
+{
+	return s->n_groups;
+}
+
+const struct rsm_group *rsm_group_at(const struct rsm *s, uint32_t i)
+{
+	return i < s->n_groups ? &s->groups[i] : NULL;
+}
+
+const struct rsm_group_topic *rsm_group_topic(const struct rsm_group *g,
+					      const char *topic)
+{
+	bool found;
+	uint32_t i = name_search(g->topics, g->n_topics, sizeof *g->topics,
+				 topic, &found);
+	return found ? &g->topics[i] : NULL;
+}
+
+int64_t rsm_topic_queue_index(const struct rsm_topic *t, const char *broker,
+			      uint32_t queue_id)
+{
+	if (queue_id >= t->queues_per_broker)
+		return -1;
+	bool found;
+	uint32_t b = name_search(t->brokers, t->n_brokers, sizeof *t->brokers,
+				 broker, &found);
+	if (!found)
+		return -1;
+	return (int64_t)b * t->queues_per_broker + queue_id;
+}
+
+uint32_t rsm_reset_count(const struct rsm *s)
+{
+	return s->n_resets;
+}
+
+const struct rsm_reset *rsm_reset_at(const struct rsm *s, uint32_t i)
+{
+	return i < s->n_resets ? &s->resets[i] : NULL;
+}
+
+const struct rsm_reset *rsm_reset_find(const struct rsm *s, uint64_t id)
+{
+	/* Ids ascend with position. */
+	uint32_t lo = 0, hi = s->n_resets;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s->resets[mid].id == id)
+			return &s->resets[mid];
+		if (s->resets[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+uint64_t rsm_applied(const struct rsm *s)
+{
+	return s->applied;
+}
+
+uint64_t rsm_rejected(const struct rsm *s)
+{
+	return s->rejected;
+}
+
+/* ---- Mutators ---- */
+
+/* Makes room for one more element at @at of a sorted array. */
+static int insert_at(void **base, uint32_t *n, size_t size, uint32_t at,
+		     const void *elem)
+{
+	void *p = realloc(*base, ((size_t)*n + 1) * size);
+	if (p == NULL)
+		return RSM_ENOMEM;
+	char *b = p;
+	memmove(b + ((size_t)at + 1) * size, b + (size_t)at * size,
+		((size_t)*n - at) * size);
+	memcpy(b + (size_t)at * size, elem, size);
+	*base = p;
+	(*n)++;
+	return 0;
+}
+
+int rsm__broker_put(struct rsm *s, const struct rsm_broker *b)
+{
+	for (uint32_t i = 0; i < s->n_brokers; i++) {
+		if (s->brokers[i].id == b->id) {
+			s->brokers[i] = *b;
+			return 0;
+		}
+	}
+	uint32_t at = 0;
+	while (at < s->n_brokers && s->brokers[at].id < b->id)
+		at++;
+	return insert_at((void **)&s->brokers, &s->n_brokers,
+			 sizeof *s->brokers, at, b);
+}
+
+int rsm__topic_insert(struct rsm *s, struct rsm_topic *t)
+{
+	bool found;
+	uint32_t at = name_search(s->topics, s->n_topics, sizeof *s->topics,
+				  t->name, &found);
+	if (found)
+		return RSM_EEXISTS;
+	return insert_at((void **)&s->topics, &s->n_topics, sizeof *s->topics,
+			 at, t);
+}
+
+int rsm__group_insert(struct rsm *s, struct rsm_group *g)
+{
+	bool found;
+	uint32_t at = name_search(s->groups, s->n_groups, sizeof *s->groups,
+				  g->name, &found);
+	if (found)
+		return RSM_EEXISTS;
+	return insert_at((void **)&s->groups, &s->n_groups, sizeof *s->groups,
+			 at, g);
+}
+
+struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,
+					     const struct rsm_topic *t)
+{
+	bool found;
+	uint32_t at = name_search(g->topics, g->n_topics, sizeof *g->topics,
+				  t->name, &found);
+	if (found)
+		return &g->topics[at];
+	struct rsm_group_topic gt;
+	memset(&gt, 0, sizeof gt);
+	memcpy(gt.topic, t->name, sizeof gt.topic);
+	gt.n = rsm_topic_queues(t);
+	gt.offsets = malloc((size_t)gt.n * sizeof *gt.offsets);
+	if (gt.offsets == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < gt.n; i++)
+		gt.offsets[i] = RSM_OFFSET_NONE;
+	if (insert_at((void **)&g->topics, &g->n_topics, sizeof *g->topics, at,
+		      &gt) != 0) {
+		free(gt.offsets);
+		return NULL;
+	}
+	return &g->topics[at];
+}
+
+int rsm__reset_push(struct rsm *s, struct rsm_reset *r)
+{
+	if (s->n_resets == RSM_HISTORY_MAX) {
+		/* Full: forget the oldest, reuse its slot; nothing to allocate.
+		 */
+		free(s->resets[0].queues);
+		memmove(&s->resets[0], &s->resets[1],
+			(s->n_resets - 1) * sizeof *s->resets);
+		s->resets[s->n_resets - 1] = *r;
+		return 0;
+	}
+	return insert_at((void **)&s->resets, &s->n_resets, sizeof *s->resets,
+			 s->n_resets, r);
+}

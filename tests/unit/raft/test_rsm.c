@@ -1,0 +1,468 @@
+/* The replicated state: commands, apply, epochs, resets, snapshots. */
+#include "rsm_helpers.h"
+
+static int setup(void **state)
+{
+	*state = rsm_new();
+	return *state == NULL;
+}
+
+static int teardown(void **state)
+{
+	rsm_free(*state);
+	return 0;
+}
+
+static void test_rsm_topic_and_group_creation(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	const struct rsm_topic *t = rsm_topic_find(s, "orders");
+	assert_non_null(t);
+	assert_int_equal(t->queues_per_broker, 2);
+	assert_int_equal(t->n_brokers, 3);
+	/* Brokers are kept sorted whatever order they were given in. */
+	assert_string_equal(t->brokers[0], "broker-1");
+	assert_string_equal(t->brokers[2], "broker-3");
+	assert_int_equal(rsm_topic_queues(t), 6);
+	assert_int_equal(rsm_topic_queue_index(t, "broker-2", 1), 3);
+	assert_int_equal(rsm_topic_queue_index(t, "broker-2", 2), -1);
+	assert_int_equal(rsm_topic_queue_index(t, "broker-9", 0), -1);
+	/* Duplicates and unknown brokers are refused with reasons. */
+	const char *b1[] = {"broker-1"};
+	assert_int_equal(rh_topic(s, "orders", 1, b1, 1), RSM_EEXISTS);
+	assert_string_equal(s ? rsm_group_find(s, "g")->name : "", "g");
+	const char *bx[] = {"broker-1", "broker-7"};
+	struct raft_buffer buf;
+	assert_int_equal(
+	    rsm_encode_create_topic("other", 1, bx, 2, 5, &buf, NULL, 0), 0);
+	const struct rsm_result *r = rh_apply(s, buf);
+	assert_int_equal(r->code, RSM_EUNKNOWN_BROKER);
+	assert_string_equal(r->message, "unknown broker 'broker-7'");
+	assert_null(rsm_topic_find(s, "other"));
+	const char *bd[] = {"broker-1", "broker-1"};
+	assert_int_equal(rh_topic(s, "dup", 1, bd, 2), RSM_EINVAL);
+	assert_int_equal(rh_group(s, "g", RSM_BROADCASTING), RSM_EEXISTS);
+	assert_int_equal(rsm_group_count(s), 1);
+	assert_int_equal(rsm_topic_count(s), 1);
+	assert_int_equal(rsm_broker_count(s), 3);
+	assert_int_equal(rsm_rejected(s), 0);
+}
+
+static void test_rsm_encoders_validate(void **state)
+{
+	(void)state;
+	struct raft_buffer buf;
+	char err[256];
+	const char *b[] = {"broker-1"};
+	assert_int_equal(rsm_encode_create_topic("bad name", 1, b, 1, 0, &buf,
+						 err, sizeof err),
+			 RSM_EINVAL);
+	assert_string_equal(err, "bad topic name 'bad name': use 1-127 of "
+				 "A-Z a-z 0-9 . _ -");
+	assert_int_equal(
+	    rsm_encode_create_topic("t", 0, b, 1, 0, &buf, err, sizeof err),
+	    RSM_EINVAL);
+	assert_string_equal(err, "queues must be 1..1024, not 0");
+	assert_int_equal(rsm_encode_create_group("", RSM_CLUSTERING,
+						 RSM_INITIAL_LATEST, 0, &buf,
+						 err, sizeof err),
+			 RSM_EINVAL);
+	assert_int_equal(rsm_encode_commit(NULL, 0, &buf, err, sizeof err),
+			 RSM_EINVAL);
+	assert_string_equal(err, "no offsets to commit");
+	struct rsm_reset_move m = {"broker-1", 0, RSM_MOVE_ABSOLUTE, 5, 10,
+				   2,	       0};
+	struct rsm_reset_cmd c = {1, "ops", "g", "t", RSM_TARGET_OFFSET,
+				  5, 1,	    &m};
+	assert_int_equal(rsm_encode_reset(&c, &buf, err, sizeof err),
+			 RSM_EINVAL);
+	assert_string_equal(err, "reset queue broker-1:0: bad bounds [10, 2]");
+	char longname[200];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	assert_false(rsm_name_valid(longname));
+	longname[127] = '\0';
+	assert_true(rsm_name_valid(longname));
+	assert_false(rsm_name_valid("a/b"));
+	assert_true(rsm_name_valid("Orders-2024_v1.x"));
+}
+
+static void test_rsm_commit_and_epoch_fence(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0),
+			 RSM_OFFSET_NONE);
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 17, 0),
+			 RSM_OK);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 17);
+	/* Offsets may move back (a consumer may seek). */
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 11, 0),
+			 RSM_OK);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 11);
+	/* Unknowns. */
+	assert_int_equal(rh_commit(s, "nope", "orders", "broker-1", 0, 1, 0),
+			 RSM_EUNKNOWN_GROUP);
+	assert_int_equal(rh_commit(s, "g", "nope", "broker-1", 0, 1, 0),
+			 RSM_EUNKNOWN_TOPIC);
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 2, 1, 0),
+			 RSM_EUNKNOWN_QUEUE);
+	/* An epoch from the future is a client bug, not a commit. */
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 99, 1),
+			 RSM_EINVAL);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 11);
+
+	/* A reset moves the epoch; a commit read under the old one is
+	 * refused and cannot undo the reset. */
+	struct rsm_reset_move m = {"broker-1", 0, RSM_MOVE_ABSOLUTE, 3, 0,
+				   50,	       0};
+	struct rsm_reset_cmd c = {5000, "ops", "g", "orders", RSM_TARGET_OFFSET,
+				  3,	1,     &m};
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
+	const struct rsm_result *r = rh_apply(s, buf);
+	assert_int_equal(r->code, RSM_OK);
+	assert_int_equal(r->reset->epoch, 1);
+	assert_int_equal(rh_epoch(s, "g", "orders"), 1);
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 40, 0),
+			 RSM_ESTALE_EPOCH);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 3);
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 4, 1),
+			 RSM_OK);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 4);
+}
+
+static void test_rsm_commit_batch_reports_each_item(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	assert_int_equal(rh_group(s, "bc", RSM_BROADCASTING), RSM_OK);
+	struct rsm_commit items[] = {
+	    {"g", "orders", "broker-2", 1, 100, 0},
+	    {"g", "orders", "broker-9", 0, 100, 0},
+	    {"bc", "orders", "broker-1", 0, 5, 0},
+	    {"g", "orders", "broker-3", 0, 7, 0},
+	};
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_commit(items, 4, &buf, NULL, 0), 0);
+	const struct rsm_result *r = rh_apply(s, buf);
+	assert_int_equal(r->type, RSM_CMD_COMMIT);
+	assert_int_equal(r->code, RSM_EUNKNOWN_QUEUE);
+	assert_int_equal(r->n_items, 4);
+	assert_int_equal(r->item_codes[0], RSM_OK);
+	assert_int_equal(r->item_codes[1], RSM_EUNKNOWN_QUEUE);
+	assert_int_equal(r->item_codes[2], RSM_EBROADCAST);
+	assert_int_equal(r->item_codes[3], RSM_OK);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-2", 1), 100);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-3", 0), 7);
+	/* A broadcasting group keeps nothing on the servers. */
+	assert_null(rsm_group_topic(rsm_group_find(s, "bc"), "orders"));
+}
+
+/* A reset of every queue of "orders" with the same move. */
+static const struct rsm_result *reset_all(struct rsm *s, enum rsm_move mv,
+					  int64_t value, const uint64_t *min,
+					  const uint64_t *max, uint64_t unset)
+{
+	static const char *brokers[] = {"broker-1", "broker-2", "broker-3"};
+	struct rsm_reset_move m[6];
+	for (int i = 0; i < 6; i++)
+		m[i] = (struct rsm_reset_move){brokers[i / 2],
+					       (uint32_t)(i % 2),
+					       mv,
+					       value,
+					       min[i],
+					       max[i],
+					       unset};
+	struct rsm_reset_cmd c = {7000,
+				  "alice",
+				  "g",
+				  "orders",
+				  mv == RSM_MOVE_SHIFT ? RSM_TARGET_SHIFT
+						       : RSM_TARGET_OFFSET,
+				  value,
+				  6,
+				  m};
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
+	return rh_apply(s, buf);
+}
+
+static void test_rsm_reset_absolute_clamps_and_records(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 30, 0), 0);
+	uint64_t min[6] = {10, 0, 5, 5, 40, 0};
+	uint64_t max[6] = {50, 0, 25, 100, 60, 20};
+	const struct rsm_result *r =
+	    reset_all(s, RSM_MOVE_ABSOLUTE, 20, min, max, 0);
+	assert_int_equal(r->code, RSM_OK);
+	const struct rsm_reset *rs = r->reset;
+	assert_int_equal(rs->id, 1);
+	assert_int_equal(rs->time, 7000);
+	assert_string_equal(rs->requester, "alice");
+	assert_int_equal(rs->target, RSM_TARGET_OFFSET);
+	assert_int_equal(rs->n, 6);
+	/* Expected: 20 clamped into each [min, max]. */
+	uint64_t want[6] = {20, 0, 20, 20, 40, 20};
+	bool clamped[6] = {false, true, false, false, true, false};
+	for (int i = 0; i < 6; i++) {
+		assert_string_equal(rs->queues[i].broker, i < 2	  ? "broker-1"
+							  : i < 4 ? "broker-2"
+								  : "broker-3");
+		assert_int_equal(rs->queues[i].queue_id, i % 2);
+		assert_int_equal(rs->queues[i].offset, want[i]);
+		assert_int_equal(rs->queues[i].clamped, clamped[i]);
+		assert_int_equal(rs->queues[i].min_offset, min[i]);
+		assert_int_equal(rs->queues[i].max_offset, max[i]);
+	}
+	assert_int_equal(rs->queues[0].previous, 30);
+	assert_int_equal(rs->queues[1].previous, RSM_OFFSET_NONE);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-3", 0), 40);
+	assert_int_equal(rsm_reset_count(s), 1);
+	assert_ptr_equal(rsm_reset_find(s, 1), rs);
+	assert_null(rsm_reset_find(s, 2));
+}
+
+static void test_rsm_reset_shift_uses_current_or_base(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 30, 0), 0);
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-2", 1, 3, 0), 0);
+	uint64_t min[6] = {0, 0, 0, 0, 0, 0};
+	uint64_t max[6] = {100, 100, 100, 100, 100, 100};
+	/* Queues never committed shift from unset_base (here 50). */
+	const struct rsm_result *r =
+	    reset_all(s, RSM_MOVE_SHIFT, -10, min, max, 50);
+	assert_int_equal(r->code, RSM_OK);
+	uint64_t want[6] = {20, 40, 40, 0, 40, 40};
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(r->reset->queues[i].offset, want[i]);
+	assert_true(r->reset->queues[3].clamped); /* 3 - 10 < 0 */
+	assert_false(r->reset->queues[0].clamped);
+	/* And forward, saturating at max. */
+	r = reset_all(s, RSM_MOVE_SHIFT, 70, min, max, 0);
+	uint64_t want2[6] = {90, 100, 100, 70, 100, 100};
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(r->reset->queues[i].offset, want2[i]);
+	assert_int_equal(r->reset->epoch, 2);
+	assert_int_equal(r->reset->id, 2);
+	/* INT64_MIN shift does not overflow. */
+	r = reset_all(s, RSM_MOVE_SHIFT, INT64_MIN, min, max, 0);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(r->reset->queues[i].offset, 0);
+		assert_true(r->reset->queues[i].clamped);
+	}
+}
+
+static void test_rsm_reset_is_all_or_nothing(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 30, 0), 0);
+	uint64_t before = rsm_digest(s);
+	struct rsm_reset_move m[2] = {
+	    {"broker-1", 0, RSM_MOVE_ABSOLUTE, 1, 0, 10, 0},
+	    {"broker-1", 5, RSM_MOVE_ABSOLUTE, 1, 0, 10, 0},
+	};
+	struct rsm_reset_cmd c = {1, "ops", "g", "orders", RSM_TARGET_OFFSET,
+				  1, 2,	    m};
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
+	const struct rsm_result *r = rh_apply(s, buf);
+	assert_int_equal(r->code, RSM_EUNKNOWN_QUEUE);
+	assert_string_equal(r->message,
+			    "topic 'orders' has no queue broker-1:5");
+	assert_null(r->reset);
+	/* Nothing moved; only the applied counter changed. */
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 30);
+	assert_int_equal(rh_epoch(s, "g", "orders"), 0);
+	assert_int_equal(rsm_reset_count(s), 0);
+	assert_true(rsm_digest(s) != before);
+	/* Same queue twice. */
+	m[1].queue_id = 0;
+	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
+	assert_int_equal(rh_apply(s, buf)->code, RSM_EINVAL);
+	/* Unknown group, unknown topic, broadcasting group. */
+	c.n = 1;
+	c.group = "typo";
+	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
+	r = rh_apply(s, buf);
+	assert_int_equal(r->code, RSM_EUNKNOWN_GROUP);
+	assert_string_equal(r->message, "group 'typo' does not exist");
+	assert_null(rsm_group_find(s, "typo")); /* a typo creates nothing */
+	c.group = "g";
+	c.topic = "ordrs";
+	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
+	assert_int_equal(rh_apply(s, buf)->code, RSM_EUNKNOWN_TOPIC);
+	assert_int_equal(rh_group(s, "bc", RSM_BROADCASTING), RSM_OK);
+	c.group = "bc";
+	c.topic = "orders";
+	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
+	r = rh_apply(s, buf);
+	assert_int_equal(r->code, RSM_EBROADCAST);
+	assert_string_equal(r->message,
+			    "group 'bc' is broadcasting: its offsets live on "
+			    "the clients, so the cluster cannot reset them");
+	assert_int_equal(rsm_reset_count(s), 0);
+}
+
+static void test_rsm_bad_bytes_are_rejected_not_fatal(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	uint64_t applied = rsm_applied(s);
+	const struct rsm_result *r;
+	const uint8_t cases[][8] = {
+	    {0},			 /* version 0 */
+	    {1, 0xc1},			 /* never-used msgpack byte */
+	    {1, 0x92, 0x09, 0x01},	 /* unknown command type 9 */
+	    {1, 0x91, 0x04},		 /* commit without items */
+	    {1, 0x93, 0x01, 0x01, 0x01}, /* register: wrong types */
+	    {1, 0x92, 0x01},		 /* truncated array */
+	    {7, 0x90},			 /* future version */
+	};
+	const size_t lens[] = {1, 2, 4, 3, 5, 3, 2};
+	const int codes[] = {RSM_EVERSION, RSM_EBADCMD, RSM_EBADCMD,
+			     RSM_EBADCMD,  RSM_EBADCMD, RSM_EBADCMD,
+			     RSM_EVERSION};
+	for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+		assert_int_equal(rsm_apply(s, cases[i], lens[i], &r), 0);
+		assert_int_equal(r->type, 0);
+		assert_int_equal(r->code, codes[i]);
+	}
+	assert_int_equal(rsm_apply(s, "", 0, &r), 0);
+	assert_int_equal(r->code, RSM_EBADCMD);
+	assert_string_equal(r->message, "empty entry");
+	assert_int_equal(rsm_rejected(s), 8);
+	assert_int_equal(rsm_applied(s), applied + 8);
+	/* The log moves on: a good command right after works. */
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 5, 0),
+			 RSM_OK);
+	/* Every truncation of a valid command is rejected cleanly. */
+	struct rsm_commit c = {"g", "orders", "broker-1", 1, 9, 0};
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_commit(&c, 1, &buf, NULL, 0), 0);
+	for (size_t cut = 0; cut < buf.len; cut++) {
+		assert_int_equal(rsm_apply(s, buf.base, cut, &r), 0);
+		assert_int_equal(r->type, 0);
+	}
+	/* Trailing garbage is rejected too. */
+	uint8_t *more = malloc(buf.len + 1);
+	memcpy(more, buf.base, buf.len);
+	more[buf.len] = 0x00;
+	assert_int_equal(rsm_apply(s, more, buf.len + 1, &r), 0);
+	assert_int_equal(r->code, RSM_EBADCMD);
+	free(more);
+	raft_free(buf.base);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 1),
+			 RSM_OFFSET_NONE);
+}
+
+static void test_rsm_snapshot_round_trip(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	assert_int_equal(rh_group(s, "bc", RSM_BROADCASTING), 0);
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-2", 1, 77, 0), 0);
+	uint64_t min[6] = {0}, max[6] = {9, 9, 9, 9, 9, 9};
+	reset_all(s, RSM_MOVE_ABSOLUTE, 4, min, max, 0);
+	void *snap;
+	size_t len;
+	assert_int_equal(rsm_snapshot(s, &snap, &len), 0);
+	struct rsm *t = rsm_new();
+	char err[256];
+	assert_int_equal(rsm_restore(t, snap, len, err, sizeof err), 0);
+	assert_int_equal(rsm_digest(t), rsm_digest(s));
+	assert_int_equal(rsm_applied(t), rsm_applied(s));
+	assert_int_equal(rh_offset(t, "g", "orders", "broker-2", 1), 4);
+	assert_int_equal(rh_epoch(t, "g", "orders"), 1);
+	assert_int_equal(rsm_reset_count(t), 1);
+	assert_int_equal(rsm_reset_at(t, 0)->queues[3].previous, 77);
+	assert_int_equal(rsm_group_find(t, "bc")->mode, RSM_BROADCASTING);
+	assert_string_equal(rsm_broker_by_id(t, 2)->listen, "127.0.0.1:9102");
+	/* The next reset id continues after a restore. */
+	const struct rsm_result *r =
+	    reset_all(t, RSM_MOVE_ABSOLUTE, 1, min, max, 0);
+	assert_int_equal(r->reset->id, 2);
+
+	/* Damaged snapshots leave the state as it was. */
+	uint64_t d = rsm_digest(t);
+	uint8_t *bad = malloc(len);
+	for (size_t i = 0; i < len; i += 3) {
+		memcpy(bad, snap, len);
+		bad[i] ^= 0x20;
+		int rv = rsm_restore(t, bad, len, err, sizeof err);
+		assert_true(rv == RSM_ECORRUPT || rv == RSM_EVERSION);
+		assert_int_equal(rsm_digest(t), d);
+	}
+	for (size_t cut = 0; cut < len; cut += 5)
+		assert_int_not_equal(rsm_restore(t, snap, cut, err, sizeof err),
+				     0);
+	assert_int_equal(rsm_restore(t, snap, 0, err, sizeof err),
+			 RSM_ECORRUPT);
+	assert_string_equal(err, "restore: empty snapshot");
+	free(bad);
+	free(snap);
+	rsm_free(t);
+}
+
+static void test_rsm_history_keeps_the_newest(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	uint64_t min[6] = {0}, max[6] = {9, 9, 9, 9, 9, 9};
+	for (int i = 0; i < RSM_HISTORY_MAX + 5; i++)
+		reset_all(s, RSM_MOVE_ABSOLUTE, i % 10, min, max, 0);
+	assert_int_equal(rsm_reset_count(s), RSM_HISTORY_MAX);
+	assert_int_equal(rsm_reset_at(s, 0)->id, 6);
+	assert_int_equal(rsm_reset_at(s, RSM_HISTORY_MAX - 1)->id,
+			 RSM_HISTORY_MAX + 5);
+	assert_null(rsm_reset_find(s, 5));
+	assert_non_null(rsm_reset_find(s, 6));
+	assert_int_equal(rh_epoch(s, "g", "orders"), RSM_HISTORY_MAX + 5);
+}
+
+static void test_rsm_broker_reregistration(void **state)
+{
+	struct rsm *s = *state;
+	rh_broker(s, 1, "broker-1");
+	/* Same id and name with a new address: an update. */
+	struct rsm_broker b = {1, "broker-1", "127.0.0.1:7777",
+			       "127.0.0.1:8888"};
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_register_broker(&b, &buf, NULL, 0), 0);
+	assert_int_equal(rh_apply(s, buf)->code, RSM_OK);
+	assert_string_equal(rsm_broker_by_id(s, 1)->listen, "127.0.0.1:7777");
+	/* Another node claiming the name is refused. */
+	b.id = 2;
+	assert_int_equal(rsm_encode_register_broker(&b, &buf, NULL, 0), 0);
+	const struct rsm_result *r = rh_apply(s, buf);
+	assert_int_equal(r->code, RSM_EEXISTS);
+	assert_string_equal(r->message,
+			    "broker name 'broker-1' belongs to node 1");
+	assert_int_equal(rsm_broker_count(s), 1);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_rsm_topic_and_group_creation),
+	    T(test_rsm_encoders_validate),
+	    T(test_rsm_commit_and_epoch_fence),
+	    T(test_rsm_commit_batch_reports_each_item),
+	    T(test_rsm_reset_absolute_clamps_and_records),
+	    T(test_rsm_reset_shift_uses_current_or_base),
+	    T(test_rsm_reset_is_all_or_nothing),
+	    T(test_rsm_bad_bytes_are_rejected_not_fatal),
+	    T(test_rsm_snapshot_round_trip),
+	    T(test_rsm_history_keeps_the_newest),
+	    T(test_rsm_broker_reregistration),
+	};
+#undef T
+	return cmocka_run_group_tests_name("raft/rsm", tests, NULL, NULL);
+}
