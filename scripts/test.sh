@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every raftq test: installs missing packages, builds with -Werror,
-# runs ctest (all labels), then the unit tests again built with
+# runs ctest (all labels), then the unit and fsm tests again built with
 # AddressSanitizer + UndefinedBehaviorSanitizer, then under valgrind.
 #
 #   ./scripts/test.sh            everything
@@ -48,13 +48,13 @@ if [ -z "${RAFTQ_TEST_QUICK:-}" ]; then
   cmake -S . -B build-asan -DRAFTQ_WERROR=ON -DRAFTQ_BENCH=OFF \
     -DCMAKE_BUILD_TYPE=Debug -DRAFTQ_SANITIZE=address,undefined >/dev/null
   cmake --build build-asan -j"$jobs"
-  echo "== ctest -L unit (build-asan/) =="
+  echo "== ctest -L 'unit|fsm' (build-asan/) =="
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_ctest build-asan -L unit
+    run_ctest build-asan -L 'unit|fsm'
 
-  echo "== valgrind (unit tests, release build) =="
-  for t in "$root"/build/bin/test_storage_*; do
+  echo "== valgrind (unit and fsm tests, release build) =="
+  for t in "$root"/build/bin/test_*; do
     name=$(basename "$t")
     if valgrind -q --error-exitcode=99 --leak-check=full \
       --errors-for-leak-kinds=definite,indirect "$t" >/dev/null 2>"build/$name.valgrind.log"; then
