@@ -1,0 +1,515 @@
+/*
+ * rpc.h — raftq's client/admin protocol: frames, the message schema, wire
+ * status codes, and libuv connections.
+ *
+ * A frame is a 4-byte big-endian length (of what follows) and one msgpack
+ * array [version, type, request_id, body] (DESIGN.md §6). Bodies are msgpack
+ * maps keyed by field name, so fields can be added without breaking older
+ * peers (unknown keys are skipped). Every message type has one table of
+ * fields (rpc/schema.c) from which its encoder, decoder and name come.
+ *
+ * Types: a request has a type 1..0x3fff, its response the same type with
+ * RPC_RESPONSE set, a server-pushed notice a type with RPC_NOTICE set.
+ * Every response carries a struct rpc_status ("code", and on error
+ * "message"; NOT_LEADER also "leader").
+ *
+ * Byte-level layout: docs/wire-format.md.
+ */
+#ifndef RAFTQ_RPC_H
+#define RAFTQ_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+/* ---- Module errors (local failures; never on the wire) ---- */
+
+#define RPC_ERRORS(X)                                       \
+	X(RPC_OK_, 0, "ok")                                 \
+	X(RPC_EINVAL, -1, "invalid argument")               \
+	X(RPC_ENOMEM, -2, "out of memory")                  \
+	X(RPC_ETOOBIG, -3, "frame too large")               \
+	X(RPC_EMALFORMED, -4, "malformed frame")            \
+	X(RPC_EVERSION, -5, "unsupported protocol version") \
+	X(RPC_ECLOSED, -6, "connection closed")             \
+	X(RPC_ETIMEDOUT, -7, "request timed out")           \
+	X(RPC_ECANCELED, -8, "canceled")                    \
+	X(RPC_ECONNECT, -9, "cannot connect")               \
+	X(RPC_EBUSY, -10, "too many bytes pending")
+
+enum rpc_error {
+#define RPC_ENUM_(name, value, text) name = (value),
+	RPC_ERRORS(RPC_ENUM_)
+#undef RPC_ENUM_
+};
+const char *rpc_strerror(int code);
+const char *rpc_errname(int code);
+
+/* ---- Wire status codes (DESIGN.md §6) ---- */
+
+#define RPC_CODES(X)                    \
+	X(RPC_OK, 0)                    \
+	X(RPC_NOT_LEADER, 1)            \
+	X(RPC_UNKNOWN_TOPIC, 2)         \
+	X(RPC_UNKNOWN_GROUP, 3)         \
+	X(RPC_INVALID_ARGUMENT, 4)      \
+	X(RPC_STALE_EPOCH, 5)           \
+	X(RPC_BROADCAST_UNSUPPORTED, 6) \
+	X(RPC_GROUP_ACTIVE, 7)          \
+	X(RPC_OFFSET_MOVED, 8)          \
+	X(RPC_UNAVAILABLE, 9)           \
+	X(RPC_TIMEOUT, 10)              \
+	X(RPC_FORBIDDEN, 11)            \
+	X(RPC_UNSUPPORTED_VERSION, 12)  \
+	X(RPC_ALREADY_EXISTS, 13)       \
+	X(RPC_NOT_FOUND, 14)            \
+	X(RPC_INTERNAL, 15)
+
+enum rpc_code {
+#define RPC_CODE_(name, value) name = (value),
+	RPC_CODES(RPC_CODE_)
+#undef RPC_CODE_
+};
+/* "NOT_LEADER" for RPC_NOT_LEADER (what users see); NULL if unknown. */
+const char *rpc_code_name(uint32_t code);
+/* The code named @name ("STALE_EPOCH"), or -1. */
+int rpc_code_parse(const char *name);
+
+/* ---- Frames ---- */
+
+#define RPC_VERSION 1u
+#define RPC_RESPONSE 0x8000u
+#define RPC_NOTICE 0x4000u
+#define RPC_FRAME_MAX_DEFAULT (16u << 20)
+#define RPC_FRAME_HEADER 4u
+
+/*
+ * A streaming frame reader: feed it bytes as they arrive, take frames out.
+ * The length prefix is checked as soon as it arrives, so an oversized
+ * frame is refused before its body is buffered.
+ */
+struct rpc_reader {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+	size_t start; /* consumed bytes at the front */
+	uint32_t max_frame;
+};
+
+/* A decoded frame. Strings and arrays in a decoded body live in @zone (and
+ * binary fields point into @raw); all is freed by rpc_frame_release. */
+struct rpc_frame {
+	uint8_t version;
+	uint16_t type;
+	uint64_t request_id;
+	const msgpack_object *body; /* a map, or NULL */
+	msgpack_unpacked unpacked;
+	uint8_t *raw; /* the frame's bytes (owned) */
+	size_t raw_len;
+};
+
+void rpc_reader_init(struct rpc_reader *r, uint32_t max_frame);
+void rpc_reader_close(struct rpc_reader *r);
+/* Copies @n bytes in. RPC_ENOMEM. */
+int rpc_reader_feed(struct rpc_reader *r, const void *data, size_t n);
+/*
+ * Takes the next whole frame out: returns 1 and fills @f (release it with
+ * rpc_frame_release), 0 when more bytes are needed, or RPC_ETOOBIG,
+ * RPC_EMALFORMED, RPC_EVERSION (with the frame's request id and type in
+ * @f when they could be read: a server answers UNSUPPORTED_VERSION to
+ * them), RPC_ENOMEM. After an error the reader is unusable: close the
+ * connection.
+ */
+int rpc_reader_next(struct rpc_reader *r, struct rpc_frame *f);
+void rpc_frame_release(struct rpc_frame *f);
+
+/* ---- Message schema ---- */
+
+/* Field kinds of the schema tables. */
+enum rpc_kind {
+	RPC_K_U64,  /* uint64_t */
+	RPC_K_U32,  /* uint32_t */
+	RPC_K_I64,  /* int64_t */
+	RPC_K_BOOL, /* bool */
+	RPC_K_STR,  /* const char *, NUL-terminated (NULL = absent) */
+	RPC_K_BIN,  /* struct rpc_bin */
+	RPC_K_STRS, /* struct rpc_strs */
+	RPC_K_U64S, /* struct rpc_u64s */
+	RPC_K_LIST, /* struct rpc_list of elements described by @elem */
+};
+
+struct rpc_bin {
+	const uint8_t *ptr; /* borrowed (encode) / into the frame (decode) */
+	uint32_t len;
+};
+struct rpc_strs {
+	const char *const *v;
+	uint32_t n;
+};
+struct rpc_u64s {
+	const uint64_t *v;
+	uint32_t n;
+};
+struct rpc_list {
+	const void *v; /* array of the element struct */
+	uint32_t n;
+};
+
+struct rpc_schema;
+struct rpc_field {
+	const char *name;
+	enum rpc_kind kind;
+	size_t offset;
+	bool required;
+	const struct rpc_schema *elem; /* RPC_K_LIST */
+};
+struct rpc_schema {
+	const char *name;
+	size_t size; /* of the struct */
+	uint32_t n;
+	const struct rpc_field *fields;
+};
+
+/* Every response's status. */
+struct rpc_status {
+	uint32_t code;	     /* enum rpc_code */
+	const char *message; /* NULL when OK */
+	const char *leader;  /* NOT_LEADER: the leader's client address */
+};
+
+/* ---- Messages ---- */
+
+/* X(type number, NAME, request struct, response struct) */
+#define RPC_MESSAGES(X)                                               \
+	X(1, ROUTE, rpc_empty, rpc_route_resp)                        \
+	X(2, CLUSTER_STATUS, rpc_empty, rpc_status_resp)              \
+	X(3, TOPIC_CREATE, rpc_topic_create_req, rpc_empty)           \
+	X(4, TOPIC_LIST, rpc_empty, rpc_names_resp)                   \
+	X(5, TOPIC_DESCRIBE, rpc_topic_req, rpc_topic_describe_resp)  \
+	X(6, QUEUE_STATS, rpc_queue_stats_req, rpc_queue_stats_resp)  \
+	X(7, PRODUCE, rpc_produce_req, rpc_produce_resp)              \
+	X(8, FETCH, rpc_fetch_req, rpc_fetch_resp)                    \
+	X(9, COMMIT, rpc_commit_req, rpc_commit_resp)                 \
+	X(10, OFFSETS, rpc_offsets_req, rpc_offsets_resp)             \
+	X(11, GROUP_CREATE, rpc_group_create_req, rpc_empty)          \
+	X(12, GROUP_LIST, rpc_empty, rpc_names_resp)                  \
+	X(13, GROUP_DESCRIBE, rpc_group_req, rpc_group_describe_resp) \
+	X(14, HEARTBEAT, rpc_heartbeat_req, rpc_heartbeat_resp)       \
+	X(15, RESET, rpc_reset_req, rpc_reset_resp)                   \
+	X(16, HISTORY, rpc_history_req, rpc_history_resp)             \
+	X(17, UNDO, rpc_undo_req, rpc_reset_resp)                     \
+	X(18, JOIN, rpc_join_req, rpc_empty)                          \
+	X(19, LEAVE, rpc_leave_req, rpc_empty)
+
+/* X(type number, NAME, body struct) — pushed by the server. */
+#define RPC_NOTICES(X)                                    \
+	X(RPC_NOTICE | 1, RESET_NOTICE, rpc_reset_notice) \
+	X(RPC_NOTICE | 2, REBALANCE_NOTICE, rpc_rebalance_notice)
+
+enum rpc_type {
+#define RPC_TYPE_(num, NAME, req, resp) RPC_##NAME = (num),
+	RPC_MESSAGES(RPC_TYPE_)
+#undef RPC_TYPE_
+#define RPC_NTYPE_(num, NAME, body) RPC_##NAME = (num),
+	    RPC_NOTICES(RPC_NTYPE_)
+#undef RPC_NTYPE_
+};
+
+struct rpc_empty {
+	char unused_;
+};
+
+struct rpc_broker_info {
+	uint64_t id;
+	const char *name;
+	const char *listen;
+	const char *raft_address;
+};
+struct rpc_topic_info {
+	const char *name;
+	uint32_t queues_per_broker;
+	struct rpc_strs brokers;
+};
+struct rpc_route_resp {
+	uint64_t leader_id;	 /* 0 when unknown */
+	const char *leader;	 /* leader's client address */
+	struct rpc_list brokers; /* struct rpc_broker_info */
+	struct rpc_list topics;	 /* struct rpc_topic_info */
+};
+
+struct rpc_node_status {
+	uint64_t id;
+	const char *name;
+	const char *listen;
+	const char *raft_address;
+	const char *role; /* leader, follower, candidate, unavailable */
+	uint64_t term;
+	uint64_t commit_index;
+	uint64_t applied_index;
+};
+struct rpc_status_resp {
+	uint64_t leader_id;
+	struct rpc_list nodes; /* struct rpc_node_status */
+};
+
+struct rpc_topic_create_req {
+	const char *topic;
+	uint32_t queues;
+	struct rpc_strs brokers; /* empty: all */
+};
+struct rpc_names_resp {
+	struct rpc_strs names;
+};
+struct rpc_topic_req {
+	const char *topic;
+};
+struct rpc_queue_info {
+	const char *broker_name;
+	uint32_t queue_id;
+	uint64_t min_offset;
+	uint64_t max_offset;
+	int64_t first_store_time; /* -1 if empty */
+	int64_t last_store_time;
+};
+struct rpc_topic_describe_resp {
+	const char *topic;
+	struct rpc_list queues; /* struct rpc_queue_info */
+};
+
+/* Leader -> hosting broker: bounds (and offset for a time) of local
+ * queues, the first step of a reset. */
+struct rpc_queue_stats_req {
+	const char *topic;
+	struct rpc_u64s queue_ids; /* empty: all local queues of the topic */
+	bool with_time;
+	int64_t time;
+};
+struct rpc_queue_stat {
+	uint32_t queue_id;
+	uint64_t min_offset;
+	uint64_t max_offset;
+	uint64_t time_offset; /* with_time: first offset stored at >= time */
+};
+struct rpc_queue_stats_resp {
+	const char *broker_name;
+	struct rpc_list queues; /* struct rpc_queue_stat */
+};
+
+struct rpc_produce_req {
+	const char *topic;
+	uint32_t queue_id;
+	uint32_t count;
+	uint32_t flags; /* STOR_BATCH_* */
+	struct rpc_bin payload;
+};
+struct rpc_produce_resp {
+	uint64_t base_offset;
+	int64_t store_time;
+};
+
+struct rpc_fetch_req {
+	const char *group; /* NULL: no epoch check */
+	const char *topic;
+	uint32_t queue_id;
+	uint64_t offset;
+	uint64_t epoch;
+	uint32_t max_bytes;
+};
+struct rpc_fetch_resp {
+	struct rpc_bin batches; /* whole batches (docs/disk-format.md) */
+	uint64_t min_offset;
+	uint64_t max_offset;
+	/* OFFSET_MOVED: where to resume, under which epoch. */
+	uint64_t offset;
+	uint64_t epoch;
+};
+
+struct rpc_commit_item {
+	const char *topic;
+	const char *broker_name;
+	uint32_t queue_id;
+	uint64_t offset;
+	uint64_t epoch;
+};
+struct rpc_commit_req {
+	const char *group;
+	const char *member_id;
+	struct rpc_list items; /* struct rpc_commit_item */
+};
+struct rpc_commit_resp {
+	struct rpc_u64s codes;	 /* one enum rpc_code per item */
+	struct rpc_list offsets; /* STALE_EPOCH: struct rpc_offset_info */
+	uint64_t epoch;
+};
+
+struct rpc_offsets_req {
+	const char *group;
+	const char *topic;
+};
+struct rpc_offset_info {
+	const char *broker_name;
+	uint32_t queue_id;
+	uint64_t offset;
+};
+struct rpc_offsets_resp {
+	uint64_t epoch;
+	struct rpc_list queues; /* struct rpc_offset_info */
+};
+
+struct rpc_group_create_req {
+	const char *group;
+	const char *mode;    /* clustering | broadcasting */
+	const char *initial; /* latest | earliest */
+};
+struct rpc_group_req {
+	const char *group;
+};
+struct rpc_lag_info {
+	const char *broker_name;
+	uint32_t queue_id;
+	uint64_t consumer_offset;
+	uint64_t max_offset;
+	uint64_t lag;
+};
+struct rpc_group_topic_info {
+	const char *topic;
+	uint64_t epoch;
+	struct rpc_list queues; /* struct rpc_lag_info */
+};
+struct rpc_member_info {
+	const char *member_id;
+	const char *client;
+	struct rpc_strs queues; /* "topic/broker:queue" */
+};
+struct rpc_group_describe_resp {
+	const char *group;
+	const char *mode;
+	struct rpc_list topics;	 /* struct rpc_group_topic_info */
+	struct rpc_list members; /* struct rpc_member_info */
+};
+
+struct rpc_heartbeat_req {
+	const char *group;
+	const char *member_id;
+	const char *client;
+	struct rpc_strs topics;
+};
+struct rpc_assignment {
+	const char *topic;
+	const char *broker_name;
+	uint32_t queue_id;
+};
+struct rpc_heartbeat_resp {
+	uint64_t generation;
+	struct rpc_list assignment; /* struct rpc_assignment */
+};
+
+struct rpc_reset_req {
+	const char *group;
+	const char *topic;
+	const char *target; /* latest earliest time offset shift duration */
+	int64_t value;
+	struct rpc_strs queues; /* "broker:queue"; empty: all */
+	bool dry_run;
+	bool require_inactive;
+	const char *requester;
+};
+struct rpc_reset_queue {
+	const char *broker_name;
+	uint32_t queue_id;
+	uint64_t timestamp_offset;
+};
+struct rpc_reset_resp {
+	uint64_t reset_id; /* 0 for a dry run */
+	uint64_t epoch;
+	bool dry_run;
+	struct rpc_list queues; /* struct rpc_reset_queue, sorted */
+};
+
+struct rpc_history_req {
+	const char *group;
+	const char *topic;
+};
+struct rpc_history_queue {
+	const char *broker_name;
+	uint32_t queue_id;
+	uint64_t previous_offset; /* UINT64_MAX: never committed */
+	uint64_t timestamp_offset;
+	uint64_t min_offset;
+	uint64_t max_offset;
+	bool clamped;
+};
+struct rpc_history_entry {
+	uint64_t reset_id;
+	int64_t time;
+	const char *requester;
+	const char *group;
+	const char *topic;
+	const char *target;
+	int64_t value;
+	uint64_t epoch;
+	struct rpc_list queues; /* struct rpc_history_queue */
+};
+struct rpc_history_resp {
+	struct rpc_list resets; /* struct rpc_history_entry, oldest first */
+};
+
+struct rpc_undo_req {
+	uint64_t reset_id;
+	const char *requester;
+};
+struct rpc_join_req {
+	uint64_t id;
+	const char *name;
+	const char *listen;
+	const char *raft_address;
+};
+struct rpc_leave_req {
+	const char *group;
+	const char *member_id;
+};
+
+struct rpc_reset_notice {
+	const char *group;
+	const char *topic;
+	uint64_t epoch;
+	struct rpc_list queues; /* struct rpc_offset_info */
+};
+struct rpc_rebalance_notice {
+	const char *group;
+	uint64_t generation;
+};
+
+/* "RESET" for RPC_RESET (requests, responses and notices); NULL if the
+ * type is unknown. */
+const char *rpc_type_name(uint16_t type);
+/* The schema of a request, response (type | RPC_RESPONSE) or notice
+ * body; NULL for an unknown type. */
+const struct rpc_schema *rpc_schema_of(uint16_t type);
+
+/*
+ * Encodes one frame: header, envelope and body (the struct @schema
+ * describes; for responses @status is packed into the same map, and may
+ * be NULL for requests and notices). Appends to @sb. Returns 0, RPC_EINVAL
+ * (unknown type, a required string missing), RPC_ETOOBIG (over
+ * @max_frame).
+ */
+int rpc_encode(msgpack_sbuffer *sb, uint16_t type, uint64_t request_id,
+	       const struct rpc_status *status, const void *body,
+	       uint32_t max_frame);
+
+/*
+ * Decodes @f's body into @out, which must be the struct of @type's schema
+ * (it is zeroed first), and, for responses, @status (may be NULL). The
+ * frame's type must be @type: the peer chooses f->type, the caller the
+ * size of @out. Strings and lists are allocated in @f's zone; binary
+ * fields point into @f->raw. Returns 0, or RPC_EMALFORMED with the
+ * offending field in *why (static; @why may be NULL), RPC_EINVAL (f->type
+ * is not @type, or @type is unknown), RPC_ENOMEM.
+ */
+int rpc_decode(struct rpc_frame *f, uint16_t type, void *out,
+	       struct rpc_status *status, const char **why);
+
+#endif /* RAFTQ_RPC_H */
