@@ -18,7 +18,9 @@
  * --quick divides the sizes by 100 and bounds flush=sync to 0.3 s (a
  * smoke run, registered with ctest under the label bench).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include <msgpack.h>
+#include <uv.h>
 
 /* ---- Module errors (local failures; never on the wire) ---- */
 
@@ -492,9 +493,10 @@ const struct rpc_schema *rpc_schema_of(uint16_t type);
 /*
  * Encodes one frame: header, envelope and body (the struct @schema
  * describes; for responses @status is packed into the same map, and may
- * be NULL for requests and notices). Appends to @sb. Returns 0, RPC_EINVAL
- * (unknown type, a required string missing), RPC_ETOOBIG (over
- * @max_frame).
+ * be NULL for requests and notices). A response whose status is not
+ * RPC_OK carries the status alone (@body may then be NULL). Appends to
+ * @sb. Returns 0, RPC_EINVAL (unknown type, a required string missing),
+ * RPC_ETOOBIG (over @max_frame), RPC_ENOMEM.
  */
 int rpc_encode(msgpack_sbuffer *sb, uint16_t type, uint64_t request_id,
 	       const struct rpc_status *status, const void *body,
@@ -511,5 +513,164 @@ int rpc_encode(msgpack_sbuffer *sb, uint16_t type, uint64_t request_id,
  */
 int rpc_decode(struct rpc_frame *f, uint16_t type, void *out,
 	       struct rpc_status *status, const char **why);
+
+/* ---- Connections (libuv) ----
+ *
+ * The async contract (libuv's): a call that returns an error never fires
+ * its callback; otherwise the callback fires exactly once, never from
+ * inside the call, with 0, an error, or RPC_ECANCELED on close. Everything
+ * runs on the loop's thread.
+ *
+ * Replies and requests queued during one loop turn leave in one uv_write
+ * per connection (flushed from a uv_check handle, after I/O callbacks).
+ */
+
+/* "127.0.0.1:9101" or "[::1]:9101" (numeric only). RPC_EINVAL. */
+int rpc_addr_parse(const char *text, struct sockaddr_storage *out);
+
+/* What happened to a connection, for the owner's log. */
+enum rpc_event {
+	RPC_EV_ACCEPTED,
+	RPC_EV_CLOSED,	  /* peer closed or reset; err is the uv code */
+	RPC_EV_BAD_FRAME, /* err: RPC_EMALFORMED, RPC_ETOOBIG, ... */
+	RPC_EV_PAUSED,	  /* output above max_pending: reads paused */
+	RPC_EV_RESUMED,
+};
+
+struct rpc_server;
+/* A request arrived on connection @conn_id. @f is released when this
+ * returns: copy what an asynchronous reply needs (type, request_id, the
+ * decoded fields). Reply with rpc_server_send. */
+typedef void (*rpc_request_cb)(struct rpc_server *s, uint64_t conn_id,
+			       struct rpc_frame *f);
+typedef void (*rpc_event_cb)(struct rpc_server *s, uint64_t conn_id,
+			     const char *peer, enum rpc_event ev, int err);
+typedef void (*rpc_server_close_cb)(struct rpc_server *s);
+
+struct rpc_server_config {
+	uint32_t max_frame; /* default RPC_FRAME_MAX_DEFAULT */
+	size_t max_pending; /* per connection; default 64 MiB */
+};
+
+struct rpc_server_stats {
+	uint64_t accepted;
+	uint64_t frames_in;
+	uint64_t frames_out;
+	uint64_t writes; /* uv_write calls: frames_out / writes = batching */
+	uint64_t bad_frames;
+	uint64_t pauses;
+	uint32_t connections;
+};
+
+struct rpc_conn;
+struct rpc_server {
+	void *data;
+	/* private */
+	uv_loop_t *loop;
+	uv_tcp_t tcp;
+	uv_check_t flush;
+	struct rpc_server_config cfg;
+	rpc_request_cb on_request;
+	rpc_event_cb on_event;
+	rpc_server_close_cb close_cb;
+	struct rpc_conn *conns;
+	struct rpc_conn *to_flush;
+	uint64_t next_conn_id;
+	int handles_open;
+	bool closing;
+	struct rpc_server_stats stats;
+};
+
+/* No I/O. @cfg may be NULL (defaults). @on_event may be NULL. */
+int rpc_server_init(struct rpc_server *s, uv_loop_t *loop,
+		    const struct rpc_server_config *cfg,
+		    rpc_request_cb on_request, rpc_event_cb on_event);
+/* Binds and listens on @address; RPC_EINVAL (bad address) or a negative
+ * uv error (UV_EADDRINUSE...). */
+int rpc_server_listen(struct rpc_server *s, const char *address);
+/* The port actually bound (for address ":0"), or 0. */
+int rpc_server_port(struct rpc_server *s);
+/*
+ * Queues a frame (a response: type | RPC_RESPONSE with @status; or a
+ * notice) on connection @conn_id. Returns 0, RPC_ECLOSED (the connection
+ * is gone), RPC_EBUSY (a notice while output is over max_pending: notices
+ * are best effort), RPC_EINVAL/RPC_ETOOBIG (encoding).
+ */
+int rpc_server_send(struct rpc_server *s, uint64_t conn_id, uint16_t type,
+		    uint64_t request_id, const struct rpc_status *status,
+		    const void *body);
+/* Closes the connection (after queued output is written). */
+void rpc_server_drop(struct rpc_server *s, uint64_t conn_id);
+void rpc_server_stats(const struct rpc_server *s, struct rpc_server_stats *out);
+/* Stops listening, closes every connection; @cb when all are closed. */
+void rpc_server_close(struct rpc_server *s, rpc_server_close_cb cb);
+
+struct rpc_client;
+struct rpc_call;
+/* @f is the response (decode it with rpc_decode(f, type | RPC_RESPONSE))
+ * when @status is 0, NULL otherwise; it is released after the callback. */
+typedef void (*rpc_call_cb)(struct rpc_call *call, int status,
+			    struct rpc_frame *f);
+typedef void (*rpc_notice_cb)(struct rpc_client *c, struct rpc_frame *f);
+typedef void (*rpc_client_close_cb)(struct rpc_client *c);
+
+/* A request in flight; caller-allocated, untouched until its callback. */
+struct rpc_call {
+	void *data;
+	/* private */
+	struct rpc_client *client;
+	struct rpc_call *prev, *next;
+	uint64_t id;
+	uint16_t type;
+	uint64_t deadline;
+	rpc_call_cb cb;
+	struct rpc_conn *conn;
+};
+
+struct rpc_client_config {
+	uint32_t max_frame;	 /* default RPC_FRAME_MAX_DEFAULT */
+	uint32_t backoff_min_ms; /* first reconnect delay; default 50 */
+	uint32_t backoff_max_ms; /* default 2000 */
+};
+
+struct rpc_client {
+	void *data;
+	/* private */
+	uv_loop_t *loop;
+	struct sockaddr_storage addr;
+	char address[64];
+	struct rpc_client_config cfg;
+	rpc_notice_cb on_notice;
+	rpc_client_close_cb close_cb;
+	struct rpc_conn *conn; /* NULL when not connected/connecting */
+	struct rpc_conn *to_flush;
+	struct rpc_call *calls; /* oldest first */
+	struct rpc_call *calls_tail;
+	uint64_t next_id;
+	uv_timer_t timer; /* deadlines and reconnect backoff */
+	uv_check_t flush;
+	uint32_t backoff_ms;
+	uint64_t retry_at;	 /* no connect attempt before this (ms) */
+	msgpack_sbuffer backlog; /* requests waiting for a connection */
+	int handles_open;
+	bool closing;
+};
+
+/* No I/O; connects on the first request. @on_notice may be NULL. */
+int rpc_client_init(struct rpc_client *c, uv_loop_t *loop, const char *address,
+		    const struct rpc_client_config *cfg,
+		    rpc_notice_cb on_notice);
+/*
+ * Sends a request. @call's callback gets the response, or RPC_ETIMEDOUT
+ * after @timeout_ms, RPC_ECONNECT (could not connect), RPC_ECLOSED (the
+ * connection dropped with the request sent: its outcome is unknown), or
+ * RPC_ECANCELED (client closed). Returns RPC_EINVAL/RPC_ETOOBIG
+ * (encoding), RPC_ECANCELED (closing) without calling back.
+ */
+int rpc_client_request(struct rpc_client *c, struct rpc_call *call,
+		       uint16_t type, const void *body, uint32_t timeout_ms,
+		       rpc_call_cb cb);
+/* Cancels every call (RPC_ECANCELED), closes; @cb when done. */
+void rpc_client_close(struct rpc_client *c, rpc_client_close_cb cb);
 
 #endif /* RAFTQ_RPC_H */

@@ -347,7 +347,9 @@ int rpc_encode(msgpack_sbuffer *sb, uint16_t type, uint64_t request_id,
 	       uint32_t max_frame)
 {
 	const struct rpc_schema *sc = rpc_schema_of(type);
-	if (sc == NULL || (body == NULL && sc->n > 0))
+	bool error_answer =
+	    (type & RPC_RESPONSE) && status != NULL && status->code != RPC_OK;
+	if (sc == NULL || (body == NULL && sc->n > 0 && !error_answer))
 		return RPC_EINVAL;
 	static const struct rpc_empty none;
 	if (body == NULL)
@@ -365,8 +367,10 @@ int rpc_encode(msgpack_sbuffer *sb, uint16_t type, uint64_t request_id,
 	const struct rpc_status ok = {RPC_OK, NULL, NULL};
 	if ((type & RPC_RESPONSE) && status == NULL)
 		status = &ok;
-	int rv =
-	    pack_struct(&pk, sc, body, (type & RPC_RESPONSE) ? status : NULL);
+	/* An error answer is its status alone. */
+	static const struct rpc_schema status_only = {"rpc_status", 0, 0, NULL};
+	int rv = pack_struct(&pk, error_answer ? &status_only : sc, body,
+			     (type & RPC_RESPONSE) ? status : NULL);
 	if (rv == 0 && (k.failed || sb->data == NULL))
 		rv = RPC_ENOMEM;
 	size_t n = sb->size - start - RPC_FRAME_HEADER;
@@ -584,7 +588,9 @@ static int dec_struct(struct dec *d, const struct rpc_schema *sc,
 		}
 		/* Unknown keys are skipped: a newer peer may send more. */
 	}
-	for (uint32_t i = 0; i < sc->n; i++) {
+	/* An error answer has no body fields to require. */
+	bool error_answer = status != NULL && status->code != RPC_OK;
+	for (uint32_t i = 0; i < sc->n && !error_answer; i++) {
 		if (sc->fields[i].required && !(seen & (1ull << i))) {
 			d->why = sc->fields[i].name;
 			return RPC_EMALFORMED;

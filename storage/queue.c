@@ -14,7 +14,9 @@
  * segment active. Retention deletes the log file first, so a crash in the
  * middle leaves only orphan index files, which open removes.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -17,7 +17,9 @@
  * in chunks, rebuilt by scanning after a crash); sealed segments map their
  * index files read-only, on first use.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

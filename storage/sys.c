@@ -4,7 +4,9 @@
  * clock can be injected (struct stor_env.now_ms). errno is translated to a
  * negative return value at this boundary.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

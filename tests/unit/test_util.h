@@ -6,7 +6,9 @@
 #ifndef RAFTQ_TEST_UTIL_H
 #define RAFTQ_TEST_UTIL_H
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

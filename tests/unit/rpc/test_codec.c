@@ -131,6 +131,39 @@ static void test_codec_error_status_and_nested_lists(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+static void test_codec_error_answer_is_status_only(void **state)
+{
+	(void)state;
+	/* No body needed, and required fields are not required. */
+	struct rpc_status err = {RPC_UNKNOWN_TOPIC, "topic 'x' does not exist",
+				 NULL};
+	msgpack_sbuffer sb =
+	    enc(RPC_TOPIC_DESCRIBE | RPC_RESPONSE, 3, &err, NULL);
+	struct rpc_reader r;
+	struct rpc_frame f;
+	one_frame(&sb, &r, &f);
+	/* Exactly {"code": 2, "message": "..."}: a 2-entry map. */
+	assert_int_equal(f.body->via.map.size, 2);
+	struct rpc_topic_describe_resp out;
+	struct rpc_status st;
+	assert_int_equal(
+	    rpc_decode(&f, RPC_TOPIC_DESCRIBE | RPC_RESPONSE, &out, &st, NULL),
+	    0);
+	assert_int_equal(st.code, RPC_UNKNOWN_TOPIC);
+	assert_string_equal(st.message, "topic 'x' does not exist");
+	assert_null(out.topic);
+	assert_int_equal(out.queues.n, 0);
+	rpc_frame_release(&f);
+	rpc_reader_close(&r);
+	msgpack_sbuffer_destroy(&sb);
+	/* An OK answer still needs its body. */
+	msgpack_sbuffer_init(&sb);
+	assert_int_equal(
+	    rpc_encode(&sb, RPC_RESET | RPC_RESPONSE, 1, NULL, NULL, 0),
+	    RPC_EINVAL);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_codec_binary_payload_is_zero_copy(void **state)
 {
 	(void)state;
@@ -431,6 +464,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_codec_reset_round_trip),
 	    cmocka_unit_test(test_codec_error_status_and_nested_lists),
+	    cmocka_unit_test(test_codec_error_answer_is_status_only),
 	    cmocka_unit_test(test_codec_binary_payload_is_zero_copy),
 	    cmocka_unit_test(test_codec_stream_byte_by_byte),
 	    cmocka_unit_test(test_codec_hostile_frames),
