@@ -458,9 +458,16 @@ int rsm_apply(struct rsm *s, const void *buf, size_t len,
 	size_t off = 0;
 	int rv = -1;
 	uint64_t type = 0;
-	if (msgpack_unpack_next(&u, (const char *)p + 1, len - 1, &off) ==
-		MSGPACK_UNPACK_SUCCESS &&
-	    off == len - 1) {
+	/* After the msgpack object: at most 7 zero bytes of padding. */
+	bool padded = true;
+	int u_rv = msgpack_unpack_next(&u, (const char *)p + 1, len - 1, &off);
+	if (u_rv == MSGPACK_UNPACK_SUCCESS) {
+		size_t rest = len - 1 - off;
+		padded = rest < 8;
+		for (size_t i = 1 + off; i < len && padded; i++)
+			padded = p[i] == 0;
+	}
+	if (u_rv == MSGPACK_UNPACK_SUCCESS && padded) {
 		struct rsm__rd r;
 		rsm__rd_init(&r, &u.data, "command is not an array");
 		type = rsm__rd_u64(&r);

@@ -150,17 +150,24 @@ static void cmd_begin(msgpack_sbuffer *sb, msgpack_packer *pk,
 	msgpack_pack_uint8(pk, (uint8_t)type);
 }
 
-/* Moves the sbuffer's bytes into a raft_malloc'ed buffer. */
+/*
+ * Moves the sbuffer's bytes into a raft_malloc'ed buffer, zero-padded to a
+ * multiple of 8 bytes: raft_uv 0.15 writes entry data as given but reads
+ * it back assuming 8-byte padding, so an unpadded entry shifts every later
+ * entry of its batch when the log is reloaded after a restart.
+ */
 static int cmd_end(msgpack_sbuffer *sb, struct raft_buffer *out)
 {
-	void *p = sb->data == NULL ? NULL : raft_malloc(sb->size);
+	size_t len = (sb->size + 7) & ~(size_t)7;
+	void *p = sb->data == NULL ? NULL : raft_malloc(len);
 	if (p == NULL) {
 		msgpack_sbuffer_destroy(sb);
 		return RSM_ENOMEM;
 	}
 	memcpy(p, sb->data, sb->size);
+	memset((char *)p + sb->size, 0, len - sb->size);
 	out->base = p;
-	out->len = sb->size;
+	out->len = len;
 	msgpack_sbuffer_destroy(sb);
 	return 0;
 }

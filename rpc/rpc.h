@@ -185,7 +185,7 @@ struct rpc_status {
 /* X(type number, NAME, request struct, response struct) */
 #define RPC_MESSAGES(X)                                               \
 	X(1, ROUTE, rpc_empty, rpc_route_resp)                        \
-	X(2, CLUSTER_STATUS, rpc_empty, rpc_status_resp)              \
+	X(2, CLUSTER_STATUS, rpc_status_req, rpc_status_resp)         \
 	X(3, TOPIC_CREATE, rpc_topic_create_req, rpc_empty)           \
 	X(4, TOPIC_LIST, rpc_empty, rpc_names_resp)                   \
 	X(5, TOPIC_DESCRIBE, rpc_topic_req, rpc_topic_describe_resp)  \
@@ -234,12 +234,15 @@ struct rpc_topic_info {
 	struct rpc_strs brokers;
 };
 struct rpc_route_resp {
-	uint64_t leader_id;	 /* 0 when unknown */
-	const char *leader;	 /* leader's client address */
-	struct rpc_list brokers; /* struct rpc_broker_info */
-	struct rpc_list topics;	 /* struct rpc_topic_info */
+	uint64_t leader_id;	    /* 0 when unknown */
+	const char *leader_address; /* leader's client address */
+	struct rpc_list brokers;    /* struct rpc_broker_info */
+	struct rpc_list topics;	    /* struct rpc_topic_info */
 };
 
+struct rpc_status_req {
+	bool local; /* only this node's own line (nodes ask each other) */
+};
 struct rpc_node_status {
 	uint64_t id;
 	const char *name;
@@ -487,7 +490,8 @@ struct rpc_rebalance_notice {
  * type is unknown. */
 const char *rpc_type_name(uint16_t type);
 /* The schema of a request, response (type | RPC_RESPONSE) or notice
- * body; NULL for an unknown type. */
+ * body; NULL for an unknown type. Response fields never use the status
+ * keys "code", "message", "leader". */
 const struct rpc_schema *rpc_schema_of(uint16_t type);
 
 /*

@@ -411,6 +411,43 @@ static void test_codec_names(void **state)
 	assert_null(rpc_schema_of(RPC_RESET_NOTICE | RPC_RESPONSE));
 }
 
+static void test_codec_no_field_shadows_the_status(void **state)
+{
+	(void)state;
+	/* A response field named like a status key would be decoded into
+	 * the status instead (this happened to ROUTE's leader address). */
+	for (uint16_t t = 1; t < 64; t++) {
+		const struct rpc_schema *sc =
+			rpc_schema_of((uint16_t)(t | RPC_RESPONSE));
+		if (sc == NULL)
+			continue;
+		for (uint32_t i = 0; i < sc->n; i++) {
+			const char *f = sc->fields[i].name;
+			if (strcmp(f, "code") == 0 ||
+			    strcmp(f, "message") == 0 ||
+			    strcmp(f, "leader") == 0)
+				fail_msg("%s has a field named %s", sc->name,
+					 f);
+		}
+	}
+	struct rpc_route_resp rr = {2, "127.0.0.1:9102", {NULL, 0},
+				    {NULL, 0}};
+	msgpack_sbuffer sb = enc(RPC_ROUTE | RPC_RESPONSE, 1, NULL, &rr);
+	struct rpc_reader r;
+	struct rpc_frame f;
+	one_frame(&sb, &r, &f);
+	struct rpc_route_resp o;
+	struct rpc_status st;
+	assert_int_equal(rpc_decode(&f, RPC_ROUTE | RPC_RESPONSE, &o, &st,
+				    NULL),
+			 0);
+	assert_string_equal(o.leader_address, "127.0.0.1:9102");
+	assert_null(st.leader);
+	rpc_frame_release(&f);
+	rpc_reader_close(&r);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_codec_random_mutations_never_crash(void **state)
 {
 	(void)state;
@@ -471,6 +508,7 @@ int main(void)
 	    cmocka_unit_test(test_codec_decode_errors_name_the_field),
 	    cmocka_unit_test(test_codec_encode_checks),
 	    cmocka_unit_test(test_codec_names),
+	    cmocka_unit_test(test_codec_no_field_shadows_the_status),
 	    cmocka_unit_test(test_codec_random_mutations_never_crash),
 	};
 	return cmocka_run_group_tests_name("rpc/codec", tests, NULL, NULL);

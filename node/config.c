@@ -1,0 +1,476 @@
+/*
+ * config.c — raftqd's configuration. One table names every key with its
+ * section, type, default, range and help; the INI parser (Debian's libinih),
+ * the --flags, --help and docs/CONFIG.md are all driven by it, so they
+ * cannot disagree. Errors name the key, and for files the line.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "node.h"
+#include "rpc.h"
+
+enum kind { K_U64, K_U32, K_STR, K_ENUM };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum kind kind;
+	size_t offset;
+	size_t size; /* K_STR, K_ENUM: buffer size */
+	const char *def;
+	uint64_t min, max;   /* numbers */
+	const char *choices; /* K_ENUM: "a|b|c" */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct node_config, f)
+#define SZ(f) sizeof(((struct node_config *)0)->f)
+
+static const struct key keys[] = {
+    {"node", "id", K_U64, OFF(id), 0, "0", 1, UINT32_MAX, NULL,
+     "this node's Raft id (required, unique, > 0)"},
+    {"node", "name", K_STR, OFF(name), SZ(name), "", 0, 0, NULL,
+     "broker name (default broker-<id>); 1-127 of A-Z a-z 0-9 . _ -"},
+    {"node", "data_dir", K_STR, OFF(data_dir), SZ(data_dir), "", 0, 0, NULL,
+     "directory for the Raft log and the queues (required)"},
+    {"node", "listen", K_STR, OFF(listen), SZ(listen), "127.0.0.1:9101", 0, 0,
+     NULL, "client/admin RPC address, numeric IP:PORT"},
+    {"node", "raft_listen", K_STR, OFF(raft_listen), SZ(raft_listen),
+     "127.0.0.1:9201", 0, 0, NULL,
+     "Raft address, numeric IPv4:PORT (libraft resolves no names)"},
+    {"node", "initial_cluster", K_STR, OFF(initial_cluster),
+     SZ(initial_cluster), "", 0, 0, NULL,
+     "the initial voters, ID@IP:PORT,... (raft addresses); identical on "
+     "every initial node"},
+    {"node", "join", K_STR, OFF(join), SZ(join), "", 0, 0, NULL,
+     "client address of a running node: join its cluster instead of "
+     "bootstrapping"},
+    {"raft", "election_timeout_ms", K_U32, OFF(election_timeout_ms), 0, "1000",
+     50, 60000, NULL, "election timeout (tests: 300)"},
+    {"raft", "heartbeat_timeout_ms", K_U32, OFF(heartbeat_timeout_ms), 0, "100",
+     10, 10000, NULL,
+     "heartbeat interval; must be below election_timeout_ms / 2"},
+    {"raft", "snapshot_threshold", K_U32, OFF(snapshot_threshold), 0, "8192",
+     16, 100000000, NULL,
+     "entries between snapshots (small values stall commits)"},
+    {"raft", "snapshot_trailing", K_U32, OFF(snapshot_trailing), 0, "2048", 8,
+     100000000, NULL, "entries kept in the log after a snapshot"},
+    {"raft", "connect_retry_ms", K_U32, OFF(connect_retry_ms), 0, "200", 10,
+     60000, NULL, "delay before reconnecting to a peer"},
+    {"raft", "raft_segment_bytes", K_U64, OFF(raft_segment_bytes), 0, "8388608",
+     65536, 1073741824, NULL, "Raft log segment size"},
+    {"storage", "retention_hours", K_U32, OFF(retention_hours), 0, "72", 0,
+     1000000, NULL, "delete segments older than this; 0 keeps forever"},
+    {"storage", "retention_bytes", K_U64, OFF(retention_bytes), 0, "0", 0,
+     UINT64_MAX, NULL, "per-queue size limit; 0 = none"},
+    {"storage", "flush", K_ENUM, OFF(flush), SZ(flush), "sync", 0, 0,
+     "sync|interval|os",
+     "sync: fsync before acking; interval: every flush_interval_ms; os"},
+    {"storage", "flush_interval_ms", K_U32, OFF(flush_interval_ms), 0, "1000",
+     1, 3600000, NULL, "with flush=interval"},
+    {"storage", "segment_bytes", K_U64, OFF(segment_bytes), 0, "134217728",
+     65536, 1073741824, NULL, "queue segment size"},
+    {"storage", "index_interval_bytes", K_U32, OFF(index_interval_bytes), 0,
+     "4096", 512, 1048576, NULL, "bytes of log between index entries"},
+    {"storage", "max_batch_bytes", K_U32, OFF(max_batch_bytes), 0, "16777216",
+     1, 536870912, NULL, "largest producer batch accepted"},
+    {"rpc", "max_frame_bytes", K_U32, OFF(max_frame_bytes), 0, "16777216", 1024,
+     1073741824, NULL, "largest RPC frame accepted"},
+    {"rpc", "max_pending_bytes", K_U64, OFF(max_pending_bytes), 0, "67108864",
+     65536, UINT64_MAX, NULL,
+     "unsent output per connection before reading from it pauses"},
+    {"log", "level", K_ENUM, OFF(log_level), SZ(log_level), "info", 0, 0,
+     "debug|info|warn|error", "lowest level logged"},
+};
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static int errf(char *err, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int errf(char *err, size_t n, const char *fmt, ...)
+{
+	if (err != NULL && n > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static const struct key *find(const char *section, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if ((section == NULL ||
+		     strcmp(keys[i].section, section) == 0) &&
+		    strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static bool choice_ok(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	for (const char *p = choices; *p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == n && strncmp(p, v, n) == 0)
+			return true;
+		p += len + (bar ? 1 : 0);
+	}
+	return false;
+}
+
+static int set(struct node_config *c, const struct key *k, const char *v,
+	       char *err, size_t n)
+{
+	char *p = (char *)c + k->offset;
+	switch (k->kind) {
+	case K_U64:
+	case K_U32: {
+		char *end;
+		if (*v == '\0' || *v == '-')
+			return errf(err, n, "%s: '%s' is not a number", k->name,
+				    v);
+		errno = 0;
+		unsigned long long x = strtoull(v, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return errf(err, n, "%s: '%s' is not a number", k->name,
+				    v);
+		if (x < k->min || x > k->max)
+			return errf(err, n,
+				    "%s: %llu is out of range %" PRIu64
+				    "..%" PRIu64,
+				    k->name, x, k->min, k->max);
+		if (k->kind == K_U64)
+			*(uint64_t *)p = x;
+		else
+			*(uint32_t *)p = (uint32_t)x;
+		return 0;
+	}
+	case K_ENUM:
+		if (!choice_ok(k->choices, v))
+			return errf(err, n, "%s: '%s' is not one of %s",
+				    k->name, v, k->choices);
+		/* fall through */
+	case K_STR:
+		if (strlen(v) >= k->size)
+			return errf(err, n, "%s: value longer than %zu bytes",
+				    k->name, k->size - 1);
+		memcpy(p, v, strlen(v) + 1);
+		return 0;
+	}
+	return -1;
+}
+
+void node_config_defaults(struct node_config *c)
+{
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < NKEYS; i++) {
+		char p[4];
+		set(c, &keys[i], keys[i].def, p, 0);
+	}
+}
+
+int node_config_set(struct node_config *c, const char *key, const char *value,
+		    char *err, size_t errlen)
+{
+	const struct key *k = find(NULL, key);
+	if (k == NULL)
+		return errf(err, errlen, "unknown key '%s' (see raftqd --help)",
+			    key);
+	return set(c, k, value, err, errlen);
+}
+
+struct ini_ctx {
+	struct node_config *c;
+	char err[512];
+	bool failed;
+};
+
+static int ini_cb(void *user, const char *section, const char *name,
+		  const char *value)
+{
+	struct ini_ctx *x = user;
+	const struct key *k = find(section, name);
+	char e[400];
+	int rv;
+	if (k == NULL) {
+		rv = find(NULL, name) != NULL
+			 ? errf(e, sizeof e,
+				"key '%s' belongs in [%s], not [%s]", name,
+				find(NULL, name)->section, section)
+			 : errf(e, sizeof e, "unknown key '%s' in [%s]", name,
+				section);
+	} else {
+		rv = set(x->c, k, value, e, sizeof e);
+	}
+	if (rv != 0 && !x->failed) {
+		x->failed = true;
+		snprintf(x->err, sizeof x->err, "%s", e);
+	}
+	return rv == 0;
+}
+
+int node_config_load(struct node_config *c, const char *path, char *err,
+		     size_t errlen)
+{
+	struct ini_ctx x = {c, "", false};
+	int rv = ini_parse(path, ini_cb, &x);
+	if (rv == -1)
+		return errf(err, errlen, "%s: cannot open: %s", path,
+			    strerror(errno));
+	if (rv == -2)
+		return errf(err, errlen, "%s: out of memory", path);
+	if (rv > 0)
+		return errf(err, errlen, "%s:%d: %s", path, rv,
+			    x.failed ? x.err : "syntax error");
+	return 0;
+}
+
+int node_config_args(struct node_config *c, int argc, char **argv, bool *help,
+		     bool *version, char *err, size_t errlen)
+{
+	*help = *version = false;
+	/* The file first, so flags override it. */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *file = NULL;
+		if (strcmp(a, "--config") == 0) {
+			if (i + 1 >= argc)
+				return errf(err, errlen,
+					    "--config needs a file");
+			file = argv[++i];
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			file = a + 9;
+		}
+		if (file != NULL && node_config_load(c, file, err, errlen) != 0)
+			return -1;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			*help = true;
+			continue;
+		}
+		if (strcmp(a, "--version") == 0) {
+			*version = true;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0)
+			return errf(err, errlen, "unexpected argument '%s'", a);
+		char key[64];
+		const char *value;
+		const char *eq = strchr(a + 2, '=');
+		size_t klen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+		if (klen == 0 || klen >= sizeof key)
+			return errf(err, errlen, "bad flag '%s'", a);
+		memcpy(key, a + 2, klen);
+		key[klen] = '\0';
+		for (char *p = key; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if (eq != NULL) {
+			value = eq + 1;
+		} else {
+			if (i + 1 >= argc)
+				return errf(err, errlen, "--%s needs a value",
+					    key);
+			value = argv[++i];
+		}
+		if (strcmp(key, "config") == 0)
+			continue;
+		if (node_config_set(c, key, value, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int node_config_peers(const char *list, struct node_peer *peers, int max,
+		      char *err, size_t errlen)
+{
+	int n = 0;
+	const char *p = list;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char item[NODE_TEXT + 32];
+		if (len == 0 || len >= sizeof item)
+			return errf(err, errlen,
+				    "initial_cluster: empty or too long item");
+		memcpy(item, p, len);
+		item[len] = '\0';
+		char *at = strchr(item, '@');
+		char *end;
+		if (at == NULL)
+			return errf(err, errlen,
+				    "initial_cluster: '%s' is not ID@IP:PORT",
+				    item);
+		*at = '\0';
+		errno = 0;
+		unsigned long long id = strtoull(item, &end, 10);
+		if (errno != 0 || *end != '\0' || id == 0 || id > UINT32_MAX)
+			return errf(err, errlen,
+				    "initial_cluster: bad node id '%s'", item);
+		struct sockaddr_storage ss;
+		if (rpc_addr_parse(at + 1, &ss) != 0 || ss.ss_family != AF_INET)
+			return errf(err, errlen,
+				    "initial_cluster: '%s' is not a numeric "
+				    "IPv4:PORT",
+				    at + 1);
+		if (n >= max)
+			return errf(err, errlen,
+				    "initial_cluster: more than %d nodes", max);
+		for (int i = 0; i < n; i++)
+			if (peers[i].id == id)
+				return errf(err, errlen,
+					    "initial_cluster: node %llu listed "
+					    "twice",
+					    id);
+		peers[n].id = id;
+		snprintf(peers[n].raft_address, sizeof peers[n].raft_address,
+			 "%s", at + 1);
+		n++;
+		p += len + (comma ? 1 : 0);
+	}
+	return n;
+}
+
+int node_config_check(const struct node_config *c, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	if (c->id == 0)
+		return errf(err, errlen, "id: required (--id or [node] id)");
+	if (c->data_dir[0] == '\0')
+		return errf(err, errlen, "data_dir: required");
+	if (rpc_addr_parse(c->listen, &ss) != 0)
+		return errf(err, errlen,
+			    "listen: '%s' is not a numeric IP:PORT", c->listen);
+	if (rpc_addr_parse(c->raft_listen, &ss) != 0 || ss.ss_family != AF_INET)
+		return errf(err, errlen,
+			    "raft_listen: '%s' is not a numeric IPv4:PORT",
+			    c->raft_listen);
+	if (c->heartbeat_timeout_ms * 2 > c->election_timeout_ms)
+		return errf(err, errlen,
+			    "heartbeat_timeout_ms (%u) must be below "
+			    "election_timeout_ms / 2 (%u)",
+			    c->heartbeat_timeout_ms,
+			    c->election_timeout_ms / 2);
+	if (c->join[0] != '\0') {
+		if (rpc_addr_parse(c->join, &ss) != 0)
+			return errf(err, errlen,
+				    "join: '%s' is not a numeric IP:PORT",
+				    c->join);
+		return 0;
+	}
+	if (c->initial_cluster[0] == '\0')
+		return errf(err, errlen,
+			    "initial_cluster: required unless join is set");
+	struct node_peer peers[64];
+	int n = node_config_peers(c->initial_cluster, peers, 64, err, errlen);
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (peers[i].id != c->id)
+			continue;
+		if (strcmp(peers[i].raft_address, c->raft_listen) != 0)
+			return errf(err, errlen,
+				    "initial_cluster gives node %" PRIu64
+				    " the address %s, but raft_listen is %s",
+				    c->id, peers[i].raft_address,
+				    c->raft_listen);
+		return 0;
+	}
+	return errf(err, errlen,
+		    "initial_cluster does not list this node (id %" PRIu64 ")",
+		    c->id);
+}
+
+void node_config_storage(const struct node_config *c, struct stor_config *s)
+{
+	stor_config_default(s);
+	s->segment_bytes = c->segment_bytes;
+	s->index_interval_bytes = c->index_interval_bytes;
+	stor_flush_parse(c->flush, &s->flush);
+	s->flush_interval_ms = c->flush_interval_ms;
+	s->retention_ms = (int64_t)c->retention_hours * 3600 * 1000;
+	s->retention_bytes = c->retention_bytes;
+	s->max_batch_bytes = c->max_batch_bytes;
+}
+
+void node_config_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: raftqd [--config FILE] [--KEY VALUE | --KEY=VALUE]...\n"
+		"\nStarts one raftq broker node. Every key can be set in the "
+		"INI file\n(under its [section]) or as a flag; flags override "
+		"the file.\n");
+	const char *sec = "";
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+		if (strcmp(sec, k->section) != 0) {
+			sec = k->section;
+			fprintf(out, "\n[%s]\n", sec);
+		}
+		fprintf(out, "  --%-22s %s", k->name, k->help);
+		if (k->kind == K_ENUM)
+			fprintf(out, " (%s; default %s)\n", k->choices, k->def);
+		else if (k->def[0] != '\0' && strcmp(k->def, "0") != 0)
+			fprintf(out, " (default %s)\n", k->def);
+		else
+			fprintf(out, "\n");
+	}
+	fprintf(out, "\nOther flags: --config FILE, --help, --version\n");
+}
+
+/* Markdown table cells: a '|' would end the cell. */
+static void md(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+}
+
+void node_config_markdown(FILE *out)
+{
+	fprintf(out,
+		"# raftqd configuration\n\n"
+		"Generated from the key table in `node/config.c` by "
+		"`raftqd --help-markdown`;\na test checks that this file "
+		"matches it. Every key can be set in the INI file\nunder its "
+		"section, or as `--key value` / `--key=value` (flags override "
+		"the\nfile). Errors name the key, and for files the line.\n\n"
+		"| section | key | default | range / values | meaning |\n"
+		"|---|---|---|---|---|\n");
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+		char range[64] = "";
+		if (k->kind == K_ENUM)
+			snprintf(range, sizeof range, "%s", k->choices);
+		else if (k->kind != K_STR)
+			snprintf(range, sizeof range, "%" PRIu64 "..%" PRIu64,
+				 k->min, k->max);
+		fprintf(out, "| %s | `%s` | %s | ", k->section, k->name,
+			k->def[0] ? k->def : "—");
+		md(out, range);
+		fprintf(out, " | ");
+		md(out, k->help);
+		fprintf(out, " |\n");
+	}
+	fprintf(out, "\nExample (`scripts/` and the tests write files like "
+		     "this):\n\n```ini\n[node]\nid = 1\nname = broker-1\n"
+		     "data_dir = /var/lib/raftq\nlisten = 127.0.0.1:9101\n"
+		     "raft_listen = 127.0.0.1:9201\ninitial_cluster = "
+		     "1@127.0.0.1:9201,2@127.0.0.1:9202,3@127.0.0.1:9203\n\n"
+		     "[raft]\nelection_timeout_ms = 1000\n"
+		     "heartbeat_timeout_ms = 100\n\n[storage]\n"
+		     "retention_hours = 72\nflush = sync\n```\n");
+}

@@ -1,0 +1,527 @@
+/*
+ * daemon.c — one raftqd node: the data-dir lock, canonical raft on
+ * raft_uv + raft_uv_tcp, the RPC server, a 50 ms tick that follows
+ * leadership, keeps this node's broker entry registered, and runs an
+ * orderly stop.
+ *
+ * Happy path: lock data_dir → raft_init → bootstrap (first start of an
+ * initial voter) → raft_start → listen → tick: on becoming leader, barrier
+ * (no reads or proposals before it: a new leader's state lags until an entry
+ * of its own term commits); register this broker (through the leader).
+ * Stop (SIGTERM): close the RPC server → leader hands over (raft_transfer)
+ * → wait until every log write is stored (libraft 0.15 double-frees when a
+ * busy leader is closed) → raft_close → exit 0.
+ *
+ * Failure modes: a locked data dir, a bad address or a raft start error
+ * end start-up with a message naming it; SIGPIPE is ignored (main.c), so a
+ * dead peer cannot kill this node (notes/libraft-0.15.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "node_int.h"
+
+#define STOP_TRANSFER_MS 2000
+#define STOP_DRAIN_MS 3000
+#define REGISTER_RETRY_MS 300
+
+static uint64_t now_ms(struct node *n)
+{
+	return uv_now(n->loop);
+}
+
+const char *node_leader_listen(struct node *n, uint64_t *leader_id)
+{
+	raft_id id = 0;
+	const char *addr = NULL;
+	raft_leader(&n->raft, &id, &addr);
+	if (leader_id != NULL)
+		*leader_id = id;
+	if (id == 0)
+		return NULL;
+	const struct rsm_broker *b = rsm_broker_by_id(n->rsm, id);
+	return b != NULL && b->listen[0] ? b->listen : NULL;
+}
+
+struct rpc_client *node_link(struct node *n, uint64_t id, const char *address)
+{
+	for (int i = 0; i < n->nlinks; i++) {
+		struct node_link *l = &n->links[i];
+		if (l->id != id)
+			continue;
+		if (strcmp(l->address, address) == 0)
+			return &l->cli;
+		/* Moved: a new client (the old one keeps its calls). */
+		break;
+	}
+	if (n->nlinks == NODE_MAX_PEERS)
+		return NULL;
+	struct node_link *l = &n->links[n->nlinks];
+	memset(l, 0, sizeof *l);
+	l->id = id;
+	snprintf(l->address, sizeof l->address, "%s", address);
+	struct rpc_client_config cfg = {n->cfg.max_frame_bytes, 50, 1000};
+	l->cli.data = n;
+	if (rpc_client_init(&l->cli, n->loop, address, &cfg, NULL) != 0)
+		return NULL;
+	l->open = true;
+	n->nlinks++;
+	return &l->cli;
+}
+
+/* ---- Leadership ---- */
+
+static void on_barrier(struct raft_barrier *req, int status)
+{
+	struct node *n = req->data;
+	n->barrier_pending = false;
+	if (status == 0 && raft_state(&n->raft) == RAFT_LEADER &&
+	    n->raft.current_term == n->term) {
+		n->ready = true;
+		NODE_LOG(NODE_INFO, "raft",
+			 "leader for term %llu, state caught up at index %llu",
+			 (unsigned long long)n->term,
+			 (unsigned long long)raft_last_applied(&n->raft));
+	}
+}
+
+static void follow_leadership(struct node *n)
+{
+	int state = raft_state(&n->raft);
+	raft_term term = n->raft.current_term;
+	if (state != n->state || term != n->term) {
+		if (state != n->state)
+			NODE_LOG(NODE_INFO, "raft", "%s -> %s (term %llu)",
+				 node_role_name(n->state),
+				 node_role_name(state),
+				 (unsigned long long)term);
+		n->state = state;
+		n->term = term;
+		n->ready = false;
+	}
+	if (state == RAFT_LEADER && !n->ready && !n->barrier_pending &&
+	    n->phase == NODE_RUNNING) {
+		n->barrier.data = n;
+		if (raft_barrier(&n->raft, &n->barrier, on_barrier) == 0)
+			n->barrier_pending = true;
+	}
+}
+
+/* ---- Registration ---- */
+
+static bool registered(struct node *n)
+{
+	const struct rsm_broker *b = rsm_broker_by_id(n->rsm, n->cfg.id);
+	return b != NULL && strcmp(b->name, n->cfg.name) == 0 &&
+	       strcmp(b->listen, n->cfg.listen) == 0 &&
+	       strcmp(b->raft_address, n->cfg.raft_listen) == 0;
+}
+
+static void on_register_applied(struct raft_apply *req, int status,
+				void *result)
+{
+	struct node *n = req->data;
+	const struct rsm_result *r = result;
+	n->reg_inflight = false;
+	if (status != 0 || r == NULL || r->code != RSM_OK)
+		NODE_LOG(NODE_WARN, "node",
+			 "registering this broker failed: %s",
+			 status != 0 ? raft_strerror(status)
+			 : r == NULL ? "no result"
+				     : r->message);
+	n->reg_next = now_ms(n) + REGISTER_RETRY_MS;
+}
+
+static void on_join_answer(struct rpc_call *call, int status,
+			   struct rpc_frame *f)
+{
+	struct node *n = call->data;
+	n->reg_inflight = false;
+	n->reg_next = now_ms(n) + REGISTER_RETRY_MS;
+	if (status != 0) {
+		NODE_LOG(NODE_DEBUG, "node", "join: %s", rpc_strerror(status));
+		return;
+	}
+	struct rpc_empty e;
+	struct rpc_status st;
+	if (rpc_decode(f, RPC_JOIN | RPC_RESPONSE, &e, &st, NULL) != 0)
+		return;
+	if (st.code == RPC_NOT_LEADER && st.leader != NULL) {
+		/* Ask the leader directly next time. */
+		snprintf(n->join_target, sizeof n->join_target, "%s",
+			 st.leader);
+		n->reg_next = now_ms(n);
+		return;
+	}
+	if (st.code != RPC_OK)
+		NODE_LOG(NODE_INFO, "node", "join: %s: %s",
+			 rpc_code_name(st.code), st.message ? st.message : "");
+}
+
+static void keep_registered(struct node *n)
+{
+	if (n->reg_inflight || n->phase != NODE_RUNNING ||
+	    now_ms(n) < n->reg_next || registered(n))
+		return;
+	struct rsm_broker b;
+	memset(&b, 0, sizeof b);
+	b.id = n->cfg.id;
+	snprintf(b.name, sizeof b.name, "%s", n->cfg.name);
+	snprintf(b.listen, sizeof b.listen, "%s", n->cfg.listen);
+	snprintf(b.raft_address, sizeof b.raft_address, "%s",
+		 n->cfg.raft_listen);
+	if (n->state == RAFT_LEADER) {
+		if (!n->ready)
+			return;
+		struct raft_buffer buf;
+		char err[256];
+		if (rsm_encode_register_broker(&b, &buf, err, sizeof err) !=
+		    0) {
+			NODE_LOG(NODE_ERROR, "node", "register: %s", err);
+			n->reg_next = now_ms(n) + 10000;
+			return;
+		}
+		n->reg_apply.data = n;
+		if (raft_apply(&n->raft, &n->reg_apply, &buf, 1,
+			       on_register_applied) != 0) {
+			raft_free(buf.base);
+			return;
+		}
+		n->reg_inflight = true;
+		return;
+	}
+	/* Ask the leader (or, before we know one, the node we join). */
+	uint64_t lid = 0;
+	const char *to = node_leader_listen(n, &lid);
+	if (to == NULL && n->join_target[0] != '\0') {
+		to = n->join_target;
+		lid = 0;
+	}
+	if (to == NULL)
+		return;
+	struct rpc_client *c = node_link(n, lid, to);
+	if (c == NULL)
+		return;
+	struct rpc_join_req j = {b.id, b.name, b.listen, b.raft_address};
+	n->reg_call.data = n;
+	if (rpc_client_request(c, &n->reg_call, RPC_JOIN, &j, 5000,
+			       on_join_answer) == 0)
+		n->reg_inflight = true;
+	else
+		n->reg_next = now_ms(n) + REGISTER_RETRY_MS;
+}
+
+/* ---- Stop ---- */
+
+static void on_link_closed(struct rpc_client *c)
+{
+	struct node *n = c->data;
+	n->handles_open--;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct node *n = h->data;
+	n->handles_open--;
+}
+
+static void on_raft_closed(struct raft *r)
+{
+	struct node *n = r->data;
+	raft_uv_close(&n->io);
+	raft_uv_tcp_close(&n->transport);
+	for (int i = 0; i < n->nlinks; i++) {
+		if (n->links[i].open) {
+			n->links[i].open = false;
+			n->handles_open++;
+			rpc_client_close(&n->links[i].cli, on_link_closed);
+		}
+	}
+	n->phase = NODE_STOPPED;
+	uv_timer_stop(&n->tick);
+	uv_close((uv_handle_t *)&n->tick, on_handle_closed);
+	uv_close((uv_handle_t *)&n->sig_term, on_handle_closed);
+	uv_close((uv_handle_t *)&n->sig_int, on_handle_closed);
+	n->handles_open += 3;
+	NODE_LOG(NODE_INFO, "node", "stopped");
+}
+
+static void on_rpc_closed(struct rpc_server *s)
+{
+	struct node *n = s->data;
+	n->rpc_open = false;
+}
+
+static void on_transfer(struct raft_transfer *req)
+{
+	struct node *n = req->data;
+	uint64_t id = 0;
+	node_leader_listen(n, &id);
+	NODE_LOG(NODE_INFO, "raft", "leadership handed over (leader now %llu)",
+		 (unsigned long long)id);
+	if (n->phase == NODE_TRANSFERRING) {
+		n->phase = NODE_DRAINING;
+		n->phase_deadline = now_ms(n) + STOP_DRAIN_MS;
+	}
+}
+
+void node_stop(struct node *n)
+{
+	if (n->phase != NODE_RUNNING)
+		return;
+	NODE_LOG(NODE_INFO, "node", "stopping");
+	if (n->rpc_open)
+		rpc_server_close(&n->rpc, on_rpc_closed);
+	n->phase = NODE_DRAINING;
+	n->phase_deadline = now_ms(n) + STOP_DRAIN_MS;
+	if (raft_state(&n->raft) == RAFT_LEADER &&
+	    n->raft.configuration.n > 1) {
+		n->transfer.data = n;
+		if (raft_transfer(&n->raft, &n->transfer, 0, on_transfer) ==
+		    0) {
+			n->phase = NODE_TRANSFERRING;
+			n->phase_deadline = now_ms(n) + STOP_TRANSFER_MS;
+		}
+	}
+}
+
+static void advance_stop(struct node *n)
+{
+	if (n->phase == NODE_TRANSFERRING && now_ms(n) >= n->phase_deadline) {
+		NODE_LOG(NODE_WARN, "raft", "leadership transfer timed out");
+		n->phase = NODE_DRAINING;
+		n->phase_deadline = now_ms(n) + STOP_DRAIN_MS;
+	}
+	if (n->phase != NODE_DRAINING)
+		return;
+	/* Closing with appends in flight double-frees in libraft 0.15. */
+	bool drained = n->raft.last_stored == raft_last_index(&n->raft);
+	if (!drained && now_ms(n) < n->phase_deadline)
+		return;
+	if (!drained)
+		NODE_LOG(NODE_WARN, "raft",
+			 "log writes still pending at shutdown");
+	n->phase = NODE_CLOSING;
+	n->raft.data = n;
+	raft_close(&n->raft, on_raft_closed);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct node *n = t->data;
+	if (n->phase == NODE_RUNNING) {
+		follow_leadership(n);
+		keep_registered(n);
+	} else if (n->phase < NODE_CLOSING) {
+		advance_stop(n);
+	}
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct node *n = s->data;
+	NODE_LOG(NODE_INFO, "node", "signal %d", signum);
+	node_stop(n);
+}
+
+/* ---- Start ---- */
+
+static int mkdirs(const char *path, char *err, size_t errlen)
+{
+	char tmp[NODE_PATH];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "mkdir %s: %s", tmp,
+				 strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int lock_data_dir(struct node *n, char *err, size_t errlen)
+{
+	char path[NODE_PATH + 8];
+	snprintf(path, sizeof path, "%s/LOCK", n->cfg.data_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		char pid[32] = "";
+		ssize_t r = pread(fd, pid, sizeof pid - 1, 0);
+		if (r > 0)
+			pid[r] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(
+		    err, errlen, "data_dir %s is in use by another raftqd%s%s",
+		    n->cfg.data_dir, pid[0] ? " (pid " : "", pid[0] ? pid : "");
+		if (pid[0])
+			strncat(err, ")", errlen - strlen(err) - 1);
+		close(fd);
+		return -1;
+	}
+	char pid[32];
+	int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+		snprintf(err, errlen, "write %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	n->lock_fd = fd;
+	return 0;
+}
+
+static int start_raft(struct node *n, char *err, size_t errlen)
+{
+	int rv = raft_uv_tcp_init(&n->transport, n->loop);
+	if (rv == 0)
+		rv = raft_uv_init(&n->io, n->loop, n->raft_dir, &n->transport);
+	if (rv != 0) {
+		snprintf(err, errlen, "raft io init: %s (%d)",
+			 raft_strerror(rv), rv);
+		return -1;
+	}
+	raft_uv_set_segment_size(&n->io, (size_t)n->cfg.raft_segment_bytes);
+	raft_uv_set_connect_retry_delay(&n->io, n->cfg.connect_retry_ms);
+	rsm_fsm_init(&n->fsm, n->rsm);
+	rv =
+	    raft_init(&n->raft, &n->io, &n->fsm, n->cfg.id, n->cfg.raft_listen);
+	if (rv != 0) {
+		snprintf(err, errlen, "raft init: %s (%d): %s",
+			 raft_strerror(rv), rv, raft_errmsg(&n->raft));
+		return -1;
+	}
+	n->raft_inited = true;
+	if (n->cfg.join[0] == '\0') {
+		struct node_peer peers[NODE_MAX_PEERS];
+		int np = node_config_peers(n->cfg.initial_cluster, peers,
+					   NODE_MAX_PEERS, err, errlen);
+		if (np < 0)
+			return -1;
+		struct raft_configuration conf;
+		raft_configuration_init(&conf);
+		for (int i = 0; i < np && rv == 0; i++)
+			rv = raft_configuration_add(&conf, peers[i].id,
+						    peers[i].raft_address,
+						    RAFT_VOTER);
+		if (rv == 0)
+			rv = raft_bootstrap(&n->raft, &conf);
+		raft_configuration_close(&conf);
+		if (rv == 0)
+			NODE_LOG(NODE_INFO, "raft",
+				 "bootstrapped a new cluster of %d voters", np);
+		else if (rv == RAFT_CANTBOOTSTRAP)
+			rv = 0; /* not the first start: the log has it */
+		if (rv != 0) {
+			snprintf(err, errlen, "raft bootstrap: %s (%d)",
+				 raft_strerror(rv), rv);
+			return -1;
+		}
+	}
+	raft_set_election_timeout(&n->raft, n->cfg.election_timeout_ms);
+	raft_set_heartbeat_timeout(&n->raft, n->cfg.heartbeat_timeout_ms);
+	raft_set_pre_vote(&n->raft, true);
+	raft_set_snapshot_threshold(&n->raft, n->cfg.snapshot_threshold);
+	raft_set_snapshot_trailing(&n->raft, n->cfg.snapshot_trailing);
+	raft_set_install_snapshot_timeout(&n->raft, 5000);
+	rv = raft_start(&n->raft);
+	if (rv != 0) {
+		/* libraft leaves errmsg empty for a bound port. */
+		snprintf(err, errlen, "raft start on %s: %s (%d)%s%s",
+			 n->cfg.raft_listen, raft_strerror(rv), rv,
+			 raft_errmsg(&n->raft)[0] ? ": " : "",
+			 raft_errmsg(&n->raft));
+		if (rv == RAFT_IOERR)
+			strncat(err, " (is the raft port already in use?)",
+				errlen - strlen(err) - 1);
+		return -1;
+	}
+	return 0;
+}
+
+int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
+	       char *err, size_t errlen)
+{
+	memset(n, 0, sizeof *n);
+	n->cfg = *cfg;
+	n->loop = loop;
+	n->lock_fd = -1;
+	if (n->cfg.name[0] == '\0')
+		snprintf(n->cfg.name, sizeof n->cfg.name, "broker-%" PRIu64,
+			 n->cfg.id);
+	if (!rsm_name_valid(n->cfg.name)) {
+		snprintf(err, errlen,
+			 "name: '%s' must be 1-127 of A-Z a-z 0-9 . _ -",
+			 n->cfg.name);
+		return -1;
+	}
+	snprintf(n->raft_dir, sizeof n->raft_dir, "%s/raft", n->cfg.data_dir);
+	char queues[NODE_PATH + 16];
+	snprintf(queues, sizeof queues, "%s/queues", n->cfg.data_dir);
+	if (mkdirs(n->cfg.data_dir, err, errlen) != 0 ||
+	    lock_data_dir(n, err, errlen) != 0 ||
+	    mkdirs(n->raft_dir, err, errlen) != 0 ||
+	    mkdirs(queues, err, errlen) != 0)
+		return -1;
+	n->rsm = rsm_new();
+	if (n->rsm == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n->state = RAFT_UNAVAILABLE;
+	snprintf(n->join_target, sizeof n->join_target, "%s", n->cfg.join);
+	if (start_raft(n, err, errlen) != 0)
+		return -1;
+	struct rpc_server_config rc = {n->cfg.max_frame_bytes,
+				       (size_t)n->cfg.max_pending_bytes};
+	n->rpc.data = n;
+	int rv = rpc_server_init(&n->rpc, loop, &rc, node_on_request,
+				 node_on_rpc_event);
+	if (rv == 0)
+		rv = rpc_server_listen(&n->rpc, n->cfg.listen);
+	if (rv != 0) {
+		snprintf(err, errlen, "listen on %s: %s", n->cfg.listen,
+			 rv < -100 ? uv_strerror(rv) : rpc_strerror(rv));
+		return -1;
+	}
+	n->rpc_open = true;
+	uv_timer_init(loop, &n->tick);
+	n->tick.data = n;
+	uv_timer_start(&n->tick, on_tick, NODE_TICK_MS, NODE_TICK_MS);
+	uv_signal_init(loop, &n->sig_term);
+	uv_signal_init(loop, &n->sig_int);
+	n->sig_term.data = n->sig_int.data = n;
+	uv_signal_start(&n->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&n->sig_int, on_signal, SIGINT);
+	NODE_LOG(NODE_INFO, "node",
+		 "%s listening on %s (raft %s, data %s, flush=%s)", n->cfg.name,
+		 n->cfg.listen, n->cfg.raft_listen, n->cfg.data_dir,
+		 n->cfg.flush);
+	return 0;
+}
+
+void node_free(struct node *n)
+{
+	rsm_free(n->rsm);
+	n->rsm = NULL;
+	if (n->lock_fd >= 0)
+		close(n->lock_fd);
+	n->lock_fd = -1;
+}

@@ -1,0 +1,623 @@
+/*
+ * handlers.c — what raftqd answers. Requests that change the replicated
+ * state go to the leader, which proposes one Raft entry and answers once it
+ * is applied; a follower answers NOT_LEADER with the leader's address (the
+ * client library retries there). The leader serves nothing until its
+ * barrier for the current term has applied (node->ready).
+ *
+ * Served so far: ROUTE, CLUSTER_STATUS, TOPIC_CREATE, TOPIC_LIST,
+ * GROUP_CREATE, GROUP_LIST, JOIN. Any other type gets INVALID_ARGUMENT
+ * naming it (as an older server answers a newer client).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node_int.h"
+
+static void reply(struct node *n, uint64_t conn, uint16_t type, uint64_t rid,
+		  const struct rpc_status *st, const void *body)
+{
+	int rv = rpc_server_send(&n->rpc, conn, (uint16_t)(type | RPC_RESPONSE),
+				 rid, st, body);
+	if (rv != 0 && rv != RPC_ECLOSED)
+		NODE_LOG(NODE_ERROR, "rpc", "answering %s: %s",
+			 rpc_type_name(type), rpc_strerror(rv));
+}
+
+static void reply_error(struct node *n, uint64_t conn, uint16_t type,
+			uint64_t rid, uint32_t code, const char *msg)
+{
+	struct rpc_status st = {code, msg, NULL};
+	reply(n, conn, type, rid, &st, NULL);
+}
+
+/* For requests only the leader serves: true when this node may go on;
+ * otherwise it has answered NOT_LEADER or UNAVAILABLE. */
+static bool leader_only(struct node *n, uint64_t conn, uint16_t type,
+			uint64_t rid)
+{
+	if (raft_state(&n->raft) == RAFT_LEADER && n->ready)
+		return true;
+	if (raft_state(&n->raft) == RAFT_LEADER) {
+		reply_error(n, conn, type, rid, RPC_UNAVAILABLE,
+			    "new leader is catching up; retry shortly");
+		return false;
+	}
+	uint64_t id;
+	const char *addr = node_leader_listen(n, &id);
+	if (addr == NULL) {
+		reply_error(n, conn, type, rid, RPC_UNAVAILABLE,
+			    "no leader is known yet; retry shortly");
+		return false;
+	}
+	char msg[96];
+	snprintf(msg, sizeof msg, "node %" PRIu64 " is the leader", id);
+	struct rpc_status st = {RPC_NOT_LEADER, msg, addr};
+	reply(n, conn, type, rid, &st, NULL);
+	return false;
+}
+
+static void bad_request(struct node *n, uint64_t conn, struct rpc_frame *f,
+			const char *why)
+{
+	char msg[160];
+	snprintf(msg, sizeof msg, "malformed %s request: field %s",
+		 rpc_type_name(f->type) ? rpc_type_name(f->type) : "?",
+		 why ? why : "?");
+	reply_error(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT, msg);
+}
+
+/* ---- Proposals ---- */
+
+struct proposal {
+	struct raft_apply req;
+	struct node *n;
+	uint64_t conn;
+	uint64_t rid;
+	uint16_t type;
+};
+
+static void on_applied(struct raft_apply *req, int status, void *result)
+{
+	struct proposal *p = req->data;
+	struct node *n = p->n;
+	const struct rsm_result *r = result;
+	if (status != 0) {
+		/* The entry may still commit later: say so. */
+		char msg[160];
+		snprintf(msg, sizeof msg,
+			 "leadership changed before the change was confirmed "
+			 "(%s); check before retrying",
+			 raft_strerror(status));
+		reply_error(n, p->conn, p->type, p->rid, RPC_UNAVAILABLE, msg);
+	} else if (r == NULL || r->code != RSM_OK) {
+		reply_error(n, p->conn, p->type, p->rid,
+			    node_code_from_rsm(r ? r->code : RSM_EBADCMD),
+			    r ? r->message : "no result");
+	} else {
+		reply(n, p->conn, p->type, p->rid, NULL,
+		      &(struct rpc_empty){0});
+	}
+	free(p);
+}
+
+/* Proposes @buf (taken over) and answers the request when it applies. */
+static void propose(struct node *n, uint64_t conn, struct rpc_frame *f,
+		    struct raft_buffer buf)
+{
+	struct proposal *p = malloc(sizeof *p);
+	if (p == NULL) {
+		raft_free(buf.base);
+		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+			    "out of memory");
+		return;
+	}
+	p->n = n;
+	p->conn = conn;
+	p->rid = f->request_id;
+	p->type = f->type;
+	p->req.data = p;
+	int rv = raft_apply(&n->raft, &p->req, &buf, 1, on_applied);
+	if (rv != 0) {
+		raft_free(buf.base);
+		free(p);
+		reply_error(n, conn, f->type, f->request_id,
+			    rv == RAFT_NOTLEADER ? RPC_UNAVAILABLE
+						 : RPC_INTERNAL,
+			    raft_strerror(rv));
+	}
+}
+
+/* ---- Read-only requests ---- */
+
+void node_local_status(struct node *n, struct rpc_node_status *out)
+{
+	memset(out, 0, sizeof *out);
+	out->id = n->cfg.id;
+	out->name = n->cfg.name;
+	out->listen = n->cfg.listen;
+	out->raft_address = n->cfg.raft_listen;
+	out->role = node_role_name(raft_state(&n->raft));
+	out->term = n->raft.current_term;
+	out->commit_index = n->raft.commit_index;
+	out->applied_index = raft_last_applied(&n->raft);
+}
+
+static void handle_route(struct node *n, uint64_t conn, struct rpc_frame *f)
+{
+	uint32_t nb = rsm_broker_count(n->rsm), nt = rsm_topic_count(n->rsm);
+	struct rpc_broker_info *b = calloc(nb ? nb : 1, sizeof *b);
+	struct rpc_topic_info *t = calloc(nt ? nt : 1, sizeof *t);
+	const char **names = NULL;
+	size_t total = 0;
+	for (uint32_t i = 0; i < nt; i++)
+		total += rsm_topic_at(n->rsm, i)->n_brokers;
+	names = calloc(total ? total : 1, sizeof *names);
+	if (b == NULL || t == NULL || names == NULL) {
+		free(b);
+		free(t);
+		free(names);
+		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+			    "out of memory");
+		return;
+	}
+	for (uint32_t i = 0; i < nb; i++) {
+		const struct rsm_broker *x = rsm_broker_at(n->rsm, i);
+		b[i] = (struct rpc_broker_info){x->id, x->name, x->listen,
+						x->raft_address};
+	}
+	size_t at = 0;
+	for (uint32_t i = 0; i < nt; i++) {
+		const struct rsm_topic *x = rsm_topic_at(n->rsm, i);
+		for (uint32_t k = 0; k < x->n_brokers; k++)
+			names[at + k] = x->brokers[k];
+		t[i] = (struct rpc_topic_info){
+		    x->name, x->queues_per_broker, {names + at, x->n_brokers}};
+		at += x->n_brokers;
+	}
+	uint64_t lid = 0;
+	const char *leader = node_leader_listen(n, &lid);
+	struct rpc_route_resp r = {lid, leader, {b, nb}, {t, nt}};
+	reply(n, conn, f->type, f->request_id, NULL, &r);
+	free(b);
+	free(t);
+	free(names);
+}
+
+/* CLUSTER_STATUS: this node's line, and every other voter's, asked in
+ * parallel; a node that does not answer within a second is "unavailable". */
+struct status_job;
+struct status_ask {
+	struct rpc_call call;
+	struct status_job *job;
+	int slot;
+};
+struct status_line {
+	struct rpc_node_status s;
+	char name[128], listen[NODE_TEXT], raft[NODE_TEXT], role[16];
+};
+struct status_job {
+	struct node *n;
+	uint64_t conn, rid;
+	int waiting;
+	int count;
+	struct status_line lines[NODE_MAX_PEERS];
+	struct status_ask asks[NODE_MAX_PEERS];
+};
+
+static void status_finish(struct status_job *j)
+{
+	struct rpc_node_status out[NODE_MAX_PEERS];
+	for (int i = 0; i < j->count; i++)
+		out[i] = j->lines[i].s;
+	uint64_t lid = 0;
+	raft_id id = 0;
+	const char *addr;
+	raft_leader(&j->n->raft, &id, &addr);
+	lid = id;
+	/* A leader line is better evidence than a follower's memory. */
+	for (int i = 0; i < j->count; i++)
+		if (strcmp(out[i].role, "leader") == 0)
+			lid = out[i].id;
+	struct rpc_status_resp r = {lid, {out, (uint32_t)j->count}};
+	reply(j->n, j->conn, RPC_CLUSTER_STATUS, j->rid, NULL, &r);
+	free(j);
+}
+
+static void copy_line(struct status_line *l, const struct rpc_node_status *s)
+{
+	snprintf(l->name, sizeof l->name, "%s", s->name ? s->name : "");
+	snprintf(l->listen, sizeof l->listen, "%s", s->listen ? s->listen : "");
+	snprintf(l->raft, sizeof l->raft, "%s",
+		 s->raft_address ? s->raft_address : "");
+	snprintf(l->role, sizeof l->role, "%s", s->role ? s->role : "");
+	l->s = *s;
+	l->s.name = l->name;
+	l->s.listen = l->listen;
+	l->s.raft_address = l->raft;
+	l->s.role = l->role;
+}
+
+static void on_status_answer(struct rpc_call *call, int status,
+			     struct rpc_frame *f)
+{
+	struct status_ask *a = call->data;
+	struct status_job *j = a->job;
+	struct rpc_status_resp r;
+	struct rpc_status st;
+	if (status == 0 &&
+	    rpc_decode(f, RPC_CLUSTER_STATUS | RPC_RESPONSE, &r, &st, NULL) ==
+		0 &&
+	    st.code == RPC_OK && r.nodes.n == 1) {
+		const struct rpc_node_status *s = r.nodes.v;
+		uint64_t want = j->lines[a->slot].s.id;
+		if (s->id == want)
+			copy_line(&j->lines[a->slot], s);
+	}
+	if (--j->waiting == 0)
+		status_finish(j);
+}
+
+static void handle_status(struct node *n, uint64_t conn, struct rpc_frame *f)
+{
+	struct rpc_status_req in;
+	const char *why;
+	if (rpc_decode(f, RPC_CLUSTER_STATUS, &in, NULL, &why) != 0) {
+		bad_request(n, conn, f, why);
+		return;
+	}
+	struct rpc_node_status me;
+	node_local_status(n, &me);
+	if (in.local) {
+		struct rpc_status_resp r = {0, {&me, 1}};
+		raft_id id = 0;
+		const char *addr;
+		raft_leader(&n->raft, &id, &addr);
+		r.leader_id = id;
+		reply(n, conn, f->type, f->request_id, NULL, &r);
+		return;
+	}
+	struct status_job *j = calloc(1, sizeof *j);
+	if (j == NULL) {
+		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+			    "out of memory");
+		return;
+	}
+	j->n = n;
+	j->conn = conn;
+	j->rid = f->request_id;
+	/* Every server in the Raft configuration, in id order. */
+	const struct raft_configuration *cf = &n->raft.configuration;
+	for (unsigned i = 0; i < cf->n && j->count < NODE_MAX_PEERS; i++) {
+		const struct raft_server *sv = &cf->servers[i];
+		int slot = j->count;
+		for (int k = j->count; k > 0; k--) { /* insertion by id */
+			if (j->lines[k - 1].s.id < sv->id)
+				break;
+			slot = k - 1;
+		}
+		memmove(&j->lines[slot + 1], &j->lines[slot],
+			(size_t)(j->count - slot) * sizeof j->lines[0]);
+		for (int k = slot + 1; k <= j->count; k++) {
+			struct status_line *l = &j->lines[k];
+			l->s.name = l->name;
+			l->s.listen = l->listen;
+			l->s.raft_address = l->raft;
+			l->s.role = l->role;
+		}
+		j->count++;
+		struct status_line *l = &j->lines[slot];
+		const struct rsm_broker *b = rsm_broker_by_id(n->rsm, sv->id);
+		struct rpc_node_status s = {sv->id,
+					    b ? b->name : "",
+					    b ? b->listen : "",
+					    sv->address,
+					    "unavailable",
+					    0,
+					    0,
+					    0};
+		if (sv->id == n->cfg.id)
+			s = me;
+		copy_line(l, &s);
+	}
+	/* Ask the others. */
+	for (int i = 0; i < j->count; i++) {
+		struct status_line *l = &j->lines[i];
+		if (l->s.id == n->cfg.id || l->listen[0] == '\0')
+			continue;
+		struct rpc_client *c = node_link(n, l->s.id, l->listen);
+		if (c == NULL)
+			continue;
+		struct status_ask *a = &j->asks[i];
+		a->job = j;
+		a->slot = i;
+		a->call.data = a;
+		struct rpc_status_req q = {true};
+		if (rpc_client_request(c, &a->call, RPC_CLUSTER_STATUS, &q,
+				       1000, on_status_answer) == 0)
+			j->waiting++;
+	}
+	if (j->waiting == 0)
+		status_finish(j);
+}
+
+static void handle_names(struct node *n, uint64_t conn, struct rpc_frame *f,
+			 bool topics)
+{
+	uint32_t cnt =
+	    topics ? rsm_topic_count(n->rsm) : rsm_group_count(n->rsm);
+	const char **v = calloc(cnt ? cnt : 1, sizeof *v);
+	if (v == NULL) {
+		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+			    "out of memory");
+		return;
+	}
+	for (uint32_t i = 0; i < cnt; i++)
+		v[i] = topics ? rsm_topic_at(n->rsm, i)->name
+			      : rsm_group_at(n->rsm, i)->name;
+	struct rpc_names_resp r = {{v, cnt}};
+	reply(n, conn, f->type, f->request_id, NULL, &r);
+	free(v);
+}
+
+/* ---- Changes ---- */
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void handle_topic_create(struct node *n, uint64_t conn,
+				struct rpc_frame *f)
+{
+	struct rpc_topic_create_req in;
+	const char *why;
+	if (rpc_decode(f, RPC_TOPIC_CREATE, &in, NULL, &why) != 0) {
+		bad_request(n, conn, f, why);
+		return;
+	}
+	if (!leader_only(n, conn, f->type, f->request_id))
+		return;
+	/* No broker list: every registered broker. */
+	const char *all[RSM_MAX_BROKERS];
+	const char *const *brokers = in.brokers.v;
+	uint32_t nb = in.brokers.n;
+	if (nb == 0) {
+		nb = rsm_broker_count(n->rsm);
+		for (uint32_t i = 0; i < nb && i < RSM_MAX_BROKERS; i++)
+			all[i] = rsm_broker_at(n->rsm, i)->name;
+		brokers = all;
+	}
+	struct raft_buffer buf;
+	char err[256];
+	if (rsm_encode_create_topic(in.topic, in.queues, brokers, nb, wall_ms(),
+				    &buf, err, sizeof err) != 0) {
+		reply_error(n, conn, f->type, f->request_id,
+			    RPC_INVALID_ARGUMENT, err);
+		return;
+	}
+	propose(n, conn, f, buf);
+}
+
+static void handle_group_create(struct node *n, uint64_t conn,
+				struct rpc_frame *f)
+{
+	struct rpc_group_create_req in;
+	const char *why;
+	if (rpc_decode(f, RPC_GROUP_CREATE, &in, NULL, &why) != 0) {
+		bad_request(n, conn, f, why);
+		return;
+	}
+	enum rsm_group_mode mode = RSM_CLUSTERING;
+	enum rsm_initial initial = RSM_INITIAL_LATEST;
+	if (in.mode != NULL && strcmp(in.mode, "broadcasting") == 0)
+		mode = RSM_BROADCASTING;
+	else if (in.mode != NULL && strcmp(in.mode, "clustering") != 0) {
+		reply_error(n, conn, f->type, f->request_id,
+			    RPC_INVALID_ARGUMENT,
+			    "mode must be clustering or broadcasting");
+		return;
+	}
+	if (in.initial != NULL && strcmp(in.initial, "earliest") == 0)
+		initial = RSM_INITIAL_EARLIEST;
+	else if (in.initial != NULL && strcmp(in.initial, "latest") != 0) {
+		reply_error(n, conn, f->type, f->request_id,
+			    RPC_INVALID_ARGUMENT,
+			    "initial must be latest or earliest");
+		return;
+	}
+	if (!leader_only(n, conn, f->type, f->request_id))
+		return;
+	struct raft_buffer buf;
+	char err[256];
+	if (rsm_encode_create_group(in.group, mode, initial, wall_ms(), &buf,
+				    err, sizeof err) != 0) {
+		reply_error(n, conn, f->type, f->request_id,
+			    RPC_INVALID_ARGUMENT, err);
+		return;
+	}
+	propose(n, conn, f, buf);
+}
+
+/* JOIN: add the node as a voter if it is new, then register its broker. */
+struct join_job {
+	struct raft_change change;
+	struct node *n;
+	uint64_t conn, rid;
+	struct rsm_broker b;
+	struct proposal *p;
+};
+
+static void join_register(struct join_job *j)
+{
+	struct node *n = j->n;
+	struct raft_buffer buf;
+	char err[256];
+	if (rsm_encode_register_broker(&j->b, &buf, err, sizeof err) != 0) {
+		reply_error(n, j->conn, RPC_JOIN, j->rid, RPC_INVALID_ARGUMENT,
+			    err);
+		free(j);
+		return;
+	}
+	struct rpc_frame f;
+	memset(&f, 0, sizeof f);
+	f.type = RPC_JOIN;
+	f.request_id = j->rid;
+	propose(n, j->conn, &f, buf);
+	free(j);
+}
+
+static void on_assigned(struct raft_change *req, int status)
+{
+	struct join_job *j = req->data;
+	if (status != 0 && status != RAFT_BADROLE) {
+		reply_error(j->n, j->conn, RPC_JOIN, j->rid, RPC_UNAVAILABLE,
+			    raft_strerror(status));
+		free(j);
+		return;
+	}
+	NODE_LOG(NODE_INFO, "raft", "node %llu is a voter",
+		 (unsigned long long)j->b.id);
+	join_register(j);
+}
+
+static void on_added(struct raft_change *req, int status)
+{
+	struct join_job *j = req->data;
+	if (status != 0) {
+		reply_error(j->n, j->conn, RPC_JOIN, j->rid, RPC_UNAVAILABLE,
+			    raft_strerror(status));
+		free(j);
+		return;
+	}
+	int rv = raft_assign(&j->n->raft, &j->change, j->b.id, RAFT_VOTER,
+			     on_assigned);
+	if (rv != 0) {
+		reply_error(j->n, j->conn, RPC_JOIN, j->rid, RPC_UNAVAILABLE,
+			    raft_strerror(rv));
+		free(j);
+	}
+}
+
+static void handle_join(struct node *n, uint64_t conn, struct rpc_frame *f)
+{
+	struct rpc_join_req in;
+	const char *why;
+	if (rpc_decode(f, RPC_JOIN, &in, NULL, &why) != 0) {
+		bad_request(n, conn, f, why);
+		return;
+	}
+	if (!leader_only(n, conn, f->type, f->request_id))
+		return;
+	struct join_job *j = calloc(1, sizeof *j);
+	if (j == NULL) {
+		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+			    "out of memory");
+		return;
+	}
+	j->n = n;
+	j->conn = conn;
+	j->rid = f->request_id;
+	j->b.id = in.id;
+	snprintf(j->b.name, sizeof j->b.name, "%s", in.name);
+	snprintf(j->b.listen, sizeof j->b.listen, "%s", in.listen);
+	snprintf(j->b.raft_address, sizeof j->b.raft_address, "%s",
+		 in.raft_address);
+	const struct raft_configuration *cf = &n->raft.configuration;
+	for (unsigned i = 0; i < cf->n; i++) {
+		if (cf->servers[i].id != in.id)
+			continue;
+		if (cf->servers[i].role == RAFT_VOTER) {
+			join_register(j);
+			return;
+		}
+		j->change.data = j;
+		if (raft_assign(&n->raft, &j->change, in.id, RAFT_VOTER,
+				on_assigned) != 0) {
+			reply_error(n, conn, f->type, f->request_id,
+				    RPC_UNAVAILABLE,
+				    "a membership change is in progress; "
+				    "retry");
+			free(j);
+		}
+		return;
+	}
+	NODE_LOG(NODE_INFO, "raft", "adding node %llu (%s, raft %s)",
+		 (unsigned long long)in.id, in.name, in.raft_address);
+	j->change.data = j;
+	int rv =
+	    raft_add(&n->raft, &j->change, in.id, in.raft_address, on_added);
+	if (rv != 0) {
+		reply_error(n, conn, f->type, f->request_id, RPC_UNAVAILABLE,
+			    rv == RAFT_CANTCHANGE
+				? "a membership change is in progress; "
+				  "retry"
+				: raft_strerror(rv));
+		free(j);
+	}
+}
+
+void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
+{
+	struct node *n = s->data;
+	switch (f->type) {
+	case RPC_ROUTE:
+		handle_route(n, conn, f);
+		return;
+	case RPC_CLUSTER_STATUS:
+		handle_status(n, conn, f);
+		return;
+	case RPC_TOPIC_CREATE:
+		handle_topic_create(n, conn, f);
+		return;
+	case RPC_TOPIC_LIST:
+		handle_names(n, conn, f, true);
+		return;
+	case RPC_GROUP_CREATE:
+		handle_group_create(n, conn, f);
+		return;
+	case RPC_GROUP_LIST:
+		handle_names(n, conn, f, false);
+		return;
+	case RPC_JOIN:
+		handle_join(n, conn, f);
+		return;
+	default: {
+		char msg[128];
+		const char *name = rpc_type_name(f->type);
+		snprintf(msg, sizeof msg,
+			 "request type %u (%s) is not served by this raftqd "
+			 "version",
+			 f->type, name ? name : "unknown");
+		if (rpc_schema_of((uint16_t)(f->type | RPC_RESPONSE)) != NULL)
+			reply_error(n, conn, f->type, f->request_id,
+				    RPC_INVALID_ARGUMENT, msg);
+		else
+			rpc_server_drop(s, conn);
+	}
+	}
+}
+
+void node_on_rpc_event(struct rpc_server *s, uint64_t conn, const char *peer,
+		       enum rpc_event ev, int err)
+{
+	(void)s;
+	switch (ev) {
+	case RPC_EV_BAD_FRAME:
+		NODE_LOG(NODE_WARN, "rpc", "conn %llu from %s: %s; closing it",
+			 (unsigned long long)conn, peer, rpc_strerror(err));
+		break;
+	case RPC_EV_PAUSED:
+		NODE_LOG(NODE_WARN, "rpc",
+			 "conn %llu from %s is not reading its answers; "
+			 "pausing its requests",
+			 (unsigned long long)conn, peer);
+		break;
+	default:
+		NODE_LOG(NODE_DEBUG, "rpc", "conn %llu from %s: event %d (%d)",
+			 (unsigned long long)conn, peer, (int)ev, err);
+	}
+}

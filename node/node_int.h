@@ -1,0 +1,93 @@
+/*
+ * node_int.h — shared inside node/ only: the daemon's state.
+ */
+#ifndef RAFTQ_NODE_INT_H
+#define RAFTQ_NODE_INT_H
+
+#include <raft.h>
+#include <raft/uv.h>
+#include <uv.h>
+
+#include "node.h"
+#include "rpc.h"
+#include "rsm.h"
+
+#define NODE_MAX_PEERS 64
+#define NODE_TICK_MS 50
+
+/* A client to another node (status fan-out, registration, joins). */
+struct node_link {
+	uint64_t id;
+	char address[NODE_TEXT];
+	struct rpc_client cli;
+	bool open;
+};
+
+enum node_stop_phase {
+	NODE_RUNNING = 0,
+	NODE_TRANSFERRING, /* leader: handing leadership over */
+	NODE_DRAINING,	   /* waiting for pending log writes */
+	NODE_CLOSING,	   /* raft_close called */
+	NODE_STOPPED,
+};
+
+struct node {
+	struct node_config cfg;
+	uv_loop_t *loop;
+	int lock_fd;
+	char raft_dir[NODE_PATH + 16];
+	struct raft raft;
+	struct raft_io io;
+	struct raft_uv_transport transport;
+	struct raft_fsm fsm;
+	struct rsm *rsm;
+	bool raft_inited;
+	struct rpc_server rpc;
+	bool rpc_open;
+	uv_timer_t tick;
+	uv_signal_t sig_term;
+	uv_signal_t sig_int;
+	/* Leadership: reads and proposals wait for a barrier in each term. */
+	int state;
+	raft_term term;
+	bool ready;
+	bool barrier_pending;
+	struct raft_barrier barrier;
+	/* Registration of this node's broker entry. */
+	bool reg_inflight;
+	uint64_t reg_next;
+	struct rpc_call reg_call;
+	char join_target[NODE_TEXT]; /* where JOIN goes before a leader is known
+				      */
+	struct raft_apply reg_apply;
+	/* Links to other nodes. */
+	struct node_link links[NODE_MAX_PEERS];
+	int nlinks;
+	/* Shutdown. */
+	enum node_stop_phase phase;
+	uint64_t phase_deadline;
+	struct raft_transfer transfer;
+	int handles_open;
+	int exit_code;
+};
+
+/* daemon.c */
+/* The leader's client address, or NULL when none is known. */
+const char *node_leader_listen(struct node *n, uint64_t *leader_id);
+/* A client to node @id at @address (created on first use). */
+struct rpc_client *node_link(struct node *n, uint64_t id, const char *address);
+/* Starts an orderly stop (SIGTERM). */
+void node_stop(struct node *n);
+
+/* handlers.c */
+void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f);
+void node_on_rpc_event(struct rpc_server *s, uint64_t conn, const char *peer,
+		       enum rpc_event ev, int err);
+/* This node's own status line. */
+void node_local_status(struct node *n, struct rpc_node_status *out);
+
+/* translate.c: module codes to wire codes. */
+uint32_t node_code_from_rsm(int rsm_code);
+const char *node_role_name(int raft_state);
+
+#endif /* RAFTQ_NODE_INT_H */

@@ -1,0 +1,46 @@
+/*
+ * translate.c — module error codes become wire codes here, and only here.
+ */
+#include "node_int.h"
+
+uint32_t node_code_from_rsm(int code)
+{
+	switch (code) {
+	case RSM_OK:
+		return RPC_OK;
+	case RSM_EINVAL:
+	case RSM_EUNKNOWN_BROKER:
+	case RSM_EUNKNOWN_QUEUE:
+		return RPC_INVALID_ARGUMENT;
+	case RSM_EEXISTS:
+		return RPC_ALREADY_EXISTS;
+	case RSM_EUNKNOWN_TOPIC:
+		return RPC_UNKNOWN_TOPIC;
+	case RSM_EUNKNOWN_GROUP:
+		return RPC_UNKNOWN_GROUP;
+	case RSM_ESTALE_EPOCH:
+		return RPC_STALE_EPOCH;
+	case RSM_EBROADCAST:
+		return RPC_BROADCAST_UNSUPPORTED;
+	case RSM_EUNKNOWN_RESET:
+		return RPC_NOT_FOUND;
+	case RSM_EVERSION:
+		return RPC_UNSUPPORTED_VERSION;
+	default: /* ENOMEM, EBADCMD, ECORRUPT: our fault, not the caller's */
+		return RPC_INTERNAL;
+	}
+}
+
+const char *node_role_name(int raft_state)
+{
+	switch (raft_state) {
+	case RAFT_LEADER:
+		return "leader";
+	case RAFT_FOLLOWER:
+		return "follower";
+	case RAFT_CANDIDATE:
+		return "candidate";
+	default:
+		return "unavailable";
+	}
+}

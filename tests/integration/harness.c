@@ -1,0 +1,333 @@
+/*
+ * harness.c — see harness.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#ifndef RAFTQD_PATH
+#error "RAFTQD_PATH must be defined by the build"
+#endif
+
+int64_t h_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {0};
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof a;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static int write_cfg(struct harness *h, struct h_node *x, const char *via)
+{
+	FILE *f = fopen(x->cfg, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f,
+		"[node]\nid = %d\nname = broker-%d\ndata_dir = %s\n"
+		"listen = %s\nraft_listen = %s\n",
+		x->id, x->id, x->dir, x->listen, x->raft);
+	if (via != NULL)
+		fprintf(f, "join = %s\n", via);
+	else
+		fprintf(f, "initial_cluster = %s\n", h->initial_cluster);
+	/* Test timings from notes/libraft-0.15.md §5. */
+	fprintf(f, "\n[raft]\nelection_timeout_ms = 300\n"
+		   "heartbeat_timeout_ms = 50\nconnect_retry_ms = 100\n"
+		   "snapshot_threshold = 4096\nsnapshot_trailing = 1024\n"
+		   "raft_segment_bytes = 1048576\n\n[storage]\n"
+		   "flush = os\nsegment_bytes = 1048576\n\n[log]\n"
+		   "level = info\n");
+	return fclose(f);
+}
+
+static int node_paths(struct harness *h, struct h_node *x, int id)
+{
+	x->id = id;
+	int p1 = free_port(), p2 = free_port();
+	if (p1 < 0 || p2 < 0 || p1 == p2)
+		return -1;
+	snprintf(x->dir, sizeof x->dir, "%s/n%d", h->root, id);
+	snprintf(x->cfg, sizeof x->cfg, "%s/n%d.ini", h->root, id);
+	snprintf(x->log, sizeof x->log, "%s/n%d.log", h->root, id);
+	snprintf(x->listen, sizeof x->listen, "127.0.0.1:%d", p1);
+	snprintf(x->raft, sizeof x->raft, "127.0.0.1:%d", p2);
+	return 0;
+}
+
+int h_init(struct harness *h, int n)
+{
+	memset(h, 0, sizeof *h);
+	const char *tmp = getenv("TMPDIR");
+	snprintf(h->root, sizeof h->root, "%s/raftq-it-XXXXXX",
+		 tmp ? tmp : "/tmp");
+	if (mkdtemp(h->root) == NULL)
+		return -1;
+	h->n = n;
+	size_t at = 0;
+	for (int i = 0; i < n; i++) {
+		if (node_paths(h, &h->nodes[i], i + 1) != 0)
+			return -1;
+		at += (size_t)snprintf(
+		    h->initial_cluster + at, sizeof h->initial_cluster - at,
+		    "%s%d@%s", i ? "," : "", i + 1, h->nodes[i].raft);
+	}
+	for (int i = 0; i < n; i++)
+		if (write_cfg(h, &h->nodes[i], NULL) != 0)
+			return -1;
+	return 0;
+}
+
+int h_add_joiner(struct harness *h, int via)
+{
+	if (h->n >= H_MAX)
+		return -1;
+	struct h_node *x = &h->nodes[h->n];
+	if (node_paths(h, x, h->n + 1) != 0)
+		return -1;
+	x->join = true;
+	if (write_cfg(h, x, h->nodes[via].listen) != 0)
+		return -1;
+	return h->n++;
+}
+
+int h_start(struct harness *h, int i)
+{
+	struct h_node *x = &h->nodes[i];
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(x->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execl(RAFTQD_PATH, "raftqd", "--config", x->cfg, (char *)NULL);
+		_exit(127);
+	}
+	x->pid = pid;
+	return 0;
+}
+
+void h_kill(struct harness *h, int i)
+{
+	struct h_node *x = &h->nodes[i];
+	if (x->pid <= 0)
+		return;
+	kill(x->pid, SIGKILL);
+	waitpid(x->pid, NULL, 0);
+	x->pid = 0;
+}
+
+int h_stop(struct harness *h, int i, int ms)
+{
+	struct h_node *x = &h->nodes[i];
+	if (x->pid <= 0)
+		return -1;
+	kill(x->pid, SIGTERM);
+	int64_t end = h_now_ms() + ms;
+	int status;
+	while (h_now_ms() < end) {
+		pid_t r = waitpid(x->pid, &status, WNOHANG);
+		if (r == x->pid) {
+			x->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status)
+						 : 128 + WTERMSIG(status);
+		}
+		usleep(10000); /* polling a child's exit: bounded by @ms */
+	}
+	h_kill(h, i);
+	return -1;
+}
+
+void h_destroy(struct harness *h)
+{
+	for (int i = 0; i < h->n; i++)
+		h_kill(h, i);
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->root);
+	if (getenv("RAFTQ_KEEP_TEST_DIRS") == NULL && system(cmd) != 0)
+		fprintf(stderr, "harness: could not remove %s\n", h->root);
+}
+
+void h_dump_log(struct harness *h, int i)
+{
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "tail -n 30 '%s' >&2", h->nodes[i].log);
+	if (system(cmd) != 0)
+		fprintf(stderr, "harness: no log for node %d\n", i + 1);
+}
+
+/* ---- Synchronous calls ---- */
+
+struct sync_call {
+	struct rpc_call call;
+	bool done;
+	int err;
+	uint8_t *raw;
+	size_t len;
+};
+
+static void on_done(struct rpc_call *call, int status, struct rpc_frame *f)
+{
+	struct sync_call *s = call->data;
+	s->done = true;
+	s->err = status;
+	if (status == 0) {
+		/* Keep the bytes: the frame is released after this. */
+		s->len = f->raw_len;
+		s->raw = malloc(s->len);
+		memcpy(s->raw, f->raw, s->len);
+	}
+}
+
+static void on_closed(struct rpc_client *c)
+{
+	*(bool *)c->data = true;
+}
+
+void h_call(const char *addr, uint16_t type, const void *req, int ms,
+	    struct h_resp *out)
+{
+	memset(out, 0, sizeof *out);
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct rpc_client c;
+	bool closed = false;
+	c.data = &closed;
+	struct rpc_client_config cfg = {0, 20, 100};
+	struct sync_call s = {0};
+	s.call.data = &s;
+	out->err = rpc_client_init(&c, &loop, addr, &cfg, NULL);
+	if (out->err == 0) {
+		out->err = rpc_client_request(&c, &s.call, type, req,
+					      (uint32_t)ms, on_done);
+		while (out->err == 0 && !s.done)
+			uv_run(&loop, UV_RUN_ONCE);
+		if (out->err == 0)
+			out->err = s.err;
+		rpc_client_close(&c, on_closed);
+		while (!closed)
+			uv_run(&loop, UV_RUN_ONCE);
+	}
+	uv_loop_close(&loop);
+	if (out->err != 0 || s.raw == NULL) {
+		free(s.raw);
+		return;
+	}
+	/* Rebuild an owned frame from the bytes. */
+	struct rpc_reader rd;
+	rpc_reader_init(&rd, 0);
+	uint8_t h[4] = {(uint8_t)(s.len >> 24), (uint8_t)(s.len >> 16),
+			(uint8_t)(s.len >> 8), (uint8_t)s.len};
+	rpc_reader_feed(&rd, h, 4);
+	rpc_reader_feed(&rd, s.raw, s.len);
+	free(s.raw);
+	if (rpc_reader_next(&rd, &out->f) != 1) {
+		out->err = RPC_EMALFORMED;
+		rpc_reader_close(&rd);
+		return;
+	}
+	rpc_reader_close(&rd);
+	const struct rpc_schema *sc =
+	    rpc_schema_of((uint16_t)(type | RPC_RESPONSE));
+	out->body = calloc(1, sc->size ? sc->size : 1);
+	if (rpc_decode(&out->f, (uint16_t)(type | RPC_RESPONSE), out->body,
+		       &out->st, NULL) != 0)
+		out->err = RPC_EMALFORMED;
+}
+
+void h_resp_free(struct h_resp *r)
+{
+	if (r->f.raw != NULL)
+		rpc_frame_release(&r->f);
+	free(r->body);
+	memset(r, 0, sizeof *r);
+}
+
+int h_wait_leader(struct harness *h, int want, int ms)
+{
+	int64_t end = h_now_ms() + ms;
+	while (h_now_ms() < end) {
+		int leader = -1;
+		bool agree = true;
+		for (int i = 0; i < h->n && agree; i++) {
+			if (h->nodes[i].pid <= 0)
+				continue;
+			struct h_resp r;
+			struct rpc_status_req q = {false};
+			h_call(h->nodes[i].listen, RPC_CLUSTER_STATUS, &q, 1500,
+			       &r);
+			if (r.err != 0 || r.st.code != RPC_OK) {
+				agree = false;
+				h_resp_free(&r);
+				break;
+			}
+			const struct rpc_status_resp *s = r.body;
+			int leaders = 0, named = 0, lead = -1;
+			const struct rpc_node_status *ns = s->nodes.v;
+			for (uint32_t k = 0; k < s->nodes.n; k++) {
+				if (strcmp(ns[k].role, "leader") == 0) {
+					leaders++;
+					lead = (int)ns[k].id - 1;
+				}
+				if (ns[k].name && ns[k].name[0])
+					named++;
+			}
+			if (leaders != 1 || named < want ||
+			    (int)s->nodes.n < want ||
+			    (leader >= 0 && lead != leader))
+				agree = false;
+			leader = lead;
+			h_resp_free(&r);
+		}
+		/* And every running node has applied the registrations, so
+		 * it can name the leader's client address. */
+		for (int i = 0; i < h->n && agree && leader >= 0; i++) {
+			if (h->nodes[i].pid <= 0)
+				continue;
+			struct h_resp r;
+			h_call(h->nodes[i].listen, RPC_ROUTE, NULL, 1500, &r);
+			const struct rpc_route_resp *rt = r.body;
+			agree = r.err == 0 && r.st.code == RPC_OK &&
+				rt->leader_address != NULL &&
+				strcmp(rt->leader_address,
+				       h->nodes[leader].listen) == 0 &&
+				(int)rt->brokers.n >= want;
+			h_resp_free(&r);
+		}
+		if (agree && leader >= 0)
+			return leader;
+		usleep(50000); /* poll interval, bounded by @ms */
+	}
+	return -1;
+}

@@ -1,0 +1,67 @@
+/*
+ * harness.h — real raftqd processes on loopback for integration tests:
+ * configs on free ports in a temporary directory, start, kill -9, SIGTERM,
+ * restart, and synchronous RPC calls with deadlines (no blind sleeps).
+ */
+#ifndef RAFTQ_HARNESS_H
+#define RAFTQ_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rpc.h"
+
+#define H_MAX 8
+
+struct h_node {
+	int id;
+	pid_t pid; /* 0 when not running */
+	char dir[512];
+	char cfg[600];
+	char log[600];
+	char listen[32];
+	char raft[32];
+	bool join; /* started with --join instead of initial_cluster */
+};
+
+struct harness {
+	char root[256];
+	int n;
+	struct h_node nodes[H_MAX];
+	char initial_cluster[512];
+};
+
+/* A response owned by the caller (h_resp_free). */
+struct h_resp {
+	int err; /* 0, or an RPC_E* transport error */
+	struct rpc_frame f;
+	struct rpc_status st;
+	void *body; /* decoded response struct, NULL on err */
+};
+
+/* Writes configs for @n initial voters (ids 1..n) with test timings. */
+int h_init(struct harness *h, int n);
+/* Adds node n+1 configured to join through node @via. */
+int h_add_joiner(struct harness *h, int via);
+int h_start(struct harness *h, int i); /* i: 0-based */
+void h_kill(struct harness *h, int i); /* SIGKILL, reaped */
+/* SIGTERM; waits up to @ms; returns the exit status, or -1 (then kills). */
+int h_stop(struct harness *h, int i, int ms);
+void h_destroy(struct harness *h); /* kills all, removes the dir */
+
+/* One request to @addr; waits up to @ms. */
+void h_call(const char *addr, uint16_t type, const void *req, int ms,
+	    struct h_resp *out);
+void h_resp_free(struct h_resp *r);
+
+/* Polls CLUSTER_STATUS on running nodes until one leader is reported by
+ * every running node and all @want nodes are registered; returns the
+ * leader's index (0-based) or -1 after @ms. */
+int h_wait_leader(struct harness *h, int want, int ms);
+/* Milliseconds on a monotonic clock. */
+int64_t h_now_ms(void);
+/* The last lines of node @i's log on stderr (for failing tests). */
+void h_dump_log(struct harness *h, int i);
+
+#endif

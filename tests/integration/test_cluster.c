@@ -1,0 +1,250 @@
+/*
+ * A real 3-process cluster on loopback: forming, status, changes through
+ * the leader, kill -9 failover, restart and catch-up, clean SIGTERM,
+ * the data-dir lock, and a node joining with --join.
+ */
+#include "../unit/test_util.h"
+#include "harness.h"
+
+static int setup(void **state)
+{
+	struct harness *h = calloc(1, sizeof *h);
+	if (h_init(h, 3) != 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (h_start(h, i) != 0)
+			return -1;
+	*state = h;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct harness *h = *state;
+	h_destroy(h);
+	free(h);
+	return 0;
+}
+
+static int leader_or_dump(struct harness *h, int want)
+{
+	int l = h_wait_leader(h, want, 15000);
+	if (l < 0) {
+		for (int i = 0; i < h->n; i++)
+			h_dump_log(h, i);
+		fail_msg("no agreed leader within 15 s");
+	}
+	return l;
+}
+
+static uint32_t create_topic(const char *addr, const char *name,
+			     const char **leader_out)
+{
+	struct rpc_topic_create_req q = {name, 4, {NULL, 0}};
+	struct h_resp r;
+	h_call(addr, RPC_TOPIC_CREATE, &q, 5000, &r);
+	assert_int_equal(r.err, 0);
+	uint32_t code = r.st.code;
+	static char leader[64];
+	leader[0] = '\0';
+	if (r.st.leader)
+		snprintf(leader, sizeof leader, "%s", r.st.leader);
+	if (leader_out)
+		*leader_out = leader;
+	h_resp_free(&r);
+	return code;
+}
+
+/* Waits until node @i lists @topic (followers apply a little later). */
+static bool lists_topic(struct harness *h, int i, const char *topic, int ms)
+{
+	int64_t end = h_now_ms() + ms;
+	while (h_now_ms() < end) {
+		struct h_resp r;
+		h_call(h->nodes[i].listen, RPC_TOPIC_LIST, NULL, 1000, &r);
+		bool found = false;
+		if (r.err == 0 && r.st.code == RPC_OK) {
+			const struct rpc_names_resp *n = r.body;
+			for (uint32_t k = 0; k < n->names.n; k++)
+				found |= strcmp(n->names.v[k], topic) == 0;
+		}
+		h_resp_free(&r);
+		if (found)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+static void test_cluster_forms_and_reports_status(void **state)
+{
+	struct harness *h = *state;
+	int l = leader_or_dump(h, 3);
+	struct h_resp r;
+	struct rpc_status_req q = {false};
+	h_call(h->nodes[(l + 1) % 3].listen, RPC_CLUSTER_STATUS, &q, 2000, &r);
+	assert_int_equal(r.err, 0);
+	const struct rpc_status_resp *s = r.body;
+	assert_int_equal(s->leader_id, (uint64_t)l + 1);
+	assert_int_equal(s->nodes.n, 3);
+	const struct rpc_node_status *ns = s->nodes.v;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ns[i].id, i + 1);
+		char name[32];
+		snprintf(name, sizeof name, "broker-%d", i + 1);
+		assert_string_equal(ns[i].name, name);
+		assert_string_equal(ns[i].listen, h->nodes[i].listen);
+		assert_string_equal(ns[i].raft_address, h->nodes[i].raft);
+		assert_string_equal(ns[i].role, i == l ? "leader" : "follower");
+		assert_int_equal(ns[i].term, ns[l].term);
+		assert_true(ns[i].applied_index >= 4); /* config + 3 brokers */
+	}
+	h_resp_free(&r);
+	/* ROUTE names the leader's client address. */
+	h_call(h->nodes[(l + 2) % 3].listen, RPC_ROUTE, NULL, 2000, &r);
+	assert_int_equal(r.err, 0);
+	const struct rpc_route_resp *rt = r.body;
+	assert_int_equal(rt->leader_id, (uint64_t)l + 1);
+	assert_non_null(rt->leader_address);
+	assert_string_equal(rt->leader_address, h->nodes[l].listen);
+	assert_int_equal(rt->brokers.n, 3);
+	h_resp_free(&r);
+}
+
+static void test_cluster_changes_go_through_the_leader(void **state)
+{
+	struct harness *h = *state;
+	int l = leader_or_dump(h, 3);
+	int f = (l + 1) % 3;
+	const char *leader = NULL;
+	assert_int_equal(create_topic(h->nodes[f].listen, "orders", &leader),
+			 RPC_NOT_LEADER);
+	assert_string_equal(leader, h->nodes[l].listen);
+	assert_int_equal(create_topic(h->nodes[l].listen, "orders", NULL),
+			 RPC_OK);
+	for (int i = 0; i < 3; i++)
+		assert_true(lists_topic(h, i, "orders", 5000));
+	assert_int_equal(create_topic(h->nodes[l].listen, "orders", NULL),
+			 RPC_ALREADY_EXISTS);
+	/* Bad input gets a clear error. */
+	struct rpc_topic_create_req bad = {"no spaces", 4, {NULL, 0}};
+	struct h_resp r;
+	h_call(h->nodes[l].listen, RPC_TOPIC_CREATE, &bad, 3000, &r);
+	assert_int_equal(r.st.code, RPC_INVALID_ARGUMENT);
+	assert_non_null(strstr(r.st.message, "bad topic name 'no spaces'"));
+	h_resp_free(&r);
+	const char *ghost[] = {"broker-9"};
+	struct rpc_topic_create_req unknown = {"t2", 1, {ghost, 1}};
+	h_call(h->nodes[l].listen, RPC_TOPIC_CREATE, &unknown, 3000, &r);
+	assert_int_equal(r.st.code, RPC_INVALID_ARGUMENT);
+	assert_string_equal(r.st.message, "unknown broker 'broker-9'");
+	h_resp_free(&r);
+}
+
+static void test_cluster_leader_kill_failover_and_restart(void **state)
+{
+	struct harness *h = *state;
+	int l = leader_or_dump(h, 3);
+	assert_int_equal(create_topic(h->nodes[l].listen, "before", NULL),
+			 RPC_OK);
+	int64_t t0 = h_now_ms();
+	h_kill(h, l);
+	int l2 = h_wait_leader(h, 3, 15000);
+	int64_t took = h_now_ms() - t0;
+	assert_true(l2 >= 0);
+	assert_int_not_equal(l2, l);
+	print_message("failover after kill -9 of the leader: %lld ms\n",
+		      (long long)took);
+	/* The dead node shows as unavailable. */
+	struct h_resp r;
+	struct rpc_status_req q = {false};
+	h_call(h->nodes[l2].listen, RPC_CLUSTER_STATUS, &q, 3000, &r);
+	const struct rpc_node_status *ns =
+	    ((const struct rpc_status_resp *)r.body)->nodes.v;
+	assert_string_equal(ns[l].role, "unavailable");
+	h_resp_free(&r);
+	/* The new leader has everything and accepts changes. */
+	assert_true(lists_topic(h, l2, "before", 3000));
+	assert_int_equal(create_topic(h->nodes[l2].listen, "after", NULL),
+			 RPC_OK);
+	/* The old leader restarts from its data dir and catches up. */
+	assert_int_equal(h_start(h, l), 0);
+	assert_true(lists_topic(h, l, "after", 10000));
+	assert_true(h_wait_leader(h, 3, 10000) >= 0);
+}
+
+static void test_cluster_sigterm_hands_over_cleanly(void **state)
+{
+	struct harness *h = *state;
+	int l = leader_or_dump(h, 3);
+	int64_t t0 = h_now_ms();
+	assert_int_equal(h_stop(h, l, 10000), 0); /* exit status 0 */
+	int l2 = h_wait_leader(h, 2, 10000);
+	assert_true(l2 >= 0 && l2 != l);
+	print_message("clean stop of the leader and new leader: %lld ms\n",
+		      (long long)(h_now_ms() - t0));
+	/* Followers stop cleanly too. */
+	int f = 3 - l - l2;
+	assert_int_equal(h_stop(h, f, 10000), 0);
+}
+
+static void test_cluster_data_dir_is_locked(void **state)
+{
+	struct harness *h = *state;
+	leader_or_dump(h, 3);
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd,
+		 "%s --config %s --listen 127.0.0.1:1 "
+		 "--raft_listen %s 2>&1",
+		 RAFTQD_PATH, h->nodes[0].cfg, h->nodes[0].raft);
+	FILE *p = popen(cmd, "r");
+	char out[512] = "";
+	size_t n = fread(out, 1, sizeof out - 1, p);
+	out[n] = '\0';
+	int status = pclose(p);
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_non_null(strstr(out, "is in use by another raftqd (pid "));
+}
+
+static void test_cluster_node_joins(void **state)
+{
+	struct harness *h = *state;
+	leader_or_dump(h, 3);
+	int j = h_add_joiner(h, 1);
+	assert_int_equal(j, 3);
+	assert_int_equal(h_start(h, j), 0);
+	int l = h_wait_leader(h, 4, 20000);
+	if (l < 0)
+		h_dump_log(h, j);
+	assert_true(l >= 0);
+	struct h_resp r;
+	struct rpc_status_req q = {false};
+	h_call(h->nodes[j].listen, RPC_CLUSTER_STATUS, &q, 3000, &r);
+	const struct rpc_status_resp *s = r.body;
+	assert_int_equal(s->nodes.n, 4);
+	const struct rpc_node_status *ns = s->nodes.v;
+	assert_string_equal(ns[3].name, "broker-4");
+	assert_true(strcmp(ns[3].role, "follower") == 0 ||
+		    strcmp(ns[3].role, "leader") == 0);
+	h_resp_free(&r);
+	/* It serves reads of the replicated state. */
+	assert_int_equal(create_topic(h->nodes[l].listen, "joined", NULL),
+			 RPC_OK);
+	assert_true(lists_topic(h, j, "joined", 5000));
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_cluster_forms_and_reports_status),
+	    T(test_cluster_changes_go_through_the_leader),
+	    T(test_cluster_leader_kill_failover_and_restart),
+	    T(test_cluster_sigterm_hands_over_cleanly),
+	    T(test_cluster_data_dir_is_locked),
+	    T(test_cluster_node_joins),
+	};
+#undef T
+	return cmocka_run_group_tests_name("integration/cluster", tests, NULL,
+					   NULL);
+}
