@@ -356,6 +356,12 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 		return errf(err, errlen,
 			    "raft_listen: '%s' is not a numeric IPv4:PORT",
 			    c->raft_listen);
+	if (c->max_batch_bytes > c->segment_bytes / 2)
+		return errf(
+		    err, errlen,
+		    "max_batch_bytes (%u) must be at most segment_bytes "
+		    "/ 2 (%" PRIu64 ")",
+		    c->max_batch_bytes, c->segment_bytes / 2);
 	if (c->heartbeat_timeout_ms * 2 > c->election_timeout_ms)
 		return errf(err, errlen,
 			    "heartbeat_timeout_ms (%u) must be below "

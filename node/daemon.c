@@ -244,11 +244,13 @@ static void on_raft_closed(struct raft *r)
 		}
 	}
 	n->phase = NODE_STOPPED;
+	node_queues_close(n); /* syncs and marks each queue cleanly closed */
 	uv_timer_stop(&n->tick);
 	uv_close((uv_handle_t *)&n->tick, on_handle_closed);
+	uv_close((uv_handle_t *)&n->retention, on_handle_closed);
 	uv_close((uv_handle_t *)&n->sig_term, on_handle_closed);
 	uv_close((uv_handle_t *)&n->sig_int, on_handle_closed);
-	n->handles_open += 3;
+	n->handles_open += 4;
 	NODE_LOG(NODE_INFO, "node", "stopped");
 }
 
@@ -321,6 +323,13 @@ static void on_tick(uv_timer_t *t)
 	} else if (n->phase < NODE_CLOSING) {
 		advance_stop(n);
 	}
+}
+
+static void on_retention(uv_timer_t *t)
+{
+	struct node *n = t->data;
+	if (n->phase == NODE_RUNNING)
+		node_queues_tick(n);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -485,6 +494,9 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	node_config_storage(&n->cfg, &n->stor);
+	if (stor_config_check(&n->stor, err, errlen) != 0)
+		return -1;
 	n->state = RAFT_UNAVAILABLE;
 	snprintf(n->join_target, sizeof n->join_target, "%s", n->cfg.join);
 	if (start_raft(n, err, errlen) != 0)
@@ -505,6 +517,13 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	uv_timer_init(loop, &n->tick);
 	n->tick.data = n;
 	uv_timer_start(&n->tick, on_tick, NODE_TICK_MS, NODE_TICK_MS);
+	/* Retention and interval flushes: each tick syncs queues whose
+	 * flush_interval_ms has passed, so tick at least that often. */
+	uint64_t every =
+	    n->cfg.flush_interval_ms < 10000 ? n->cfg.flush_interval_ms : 10000;
+	uv_timer_init(loop, &n->retention);
+	n->retention.data = n;
+	uv_timer_start(&n->retention, on_retention, every, every);
 	uv_signal_init(loop, &n->sig_term);
 	uv_signal_init(loop, &n->sig_int);
 	n->sig_term.data = n->sig_int.data = n;

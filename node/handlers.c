@@ -6,8 +6,9 @@
  * barrier for the current term has applied (node->ready).
  *
  * Served so far: ROUTE, CLUSTER_STATUS, TOPIC_CREATE, TOPIC_LIST,
- * GROUP_CREATE, GROUP_LIST, JOIN. Any other type gets INVALID_ARGUMENT
- * naming it (as an older server answers a newer client).
+ * TOPIC_DESCRIBE, GROUP_CREATE, GROUP_LIST, JOIN, and this broker's queues:
+ * PRODUCE, FETCH (with the epoch check), QUEUE_STATS. Any other type gets
+ * INVALID_ARGUMENT naming it (as an older server answers a newer client).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -560,6 +561,378 @@ static void handle_join(struct node *n, uint64_t conn, struct rpc_frame *f)
 	}
 }
 
+/* ---- The data plane: this broker's queues ---- */
+
+static void handle_produce(struct node *n, uint64_t conn, struct rpc_frame *f)
+{
+	struct rpc_produce_req in;
+	const char *why;
+	if (rpc_decode(f, RPC_PRODUCE, &in, NULL, &why) != 0) {
+		bad_request(n, conn, f, why);
+		return;
+	}
+	uint32_t code;
+	char msg[300];
+	struct stor_queue *q =
+	    node_queue(n, in.topic, in.queue_id, &code, msg, sizeof msg);
+	if (q == NULL) {
+		reply_error(n, conn, f->type, f->request_id, code, msg);
+		return;
+	}
+	if (in.flags > 0xff) {
+		reply_error(n, conn, f->type, f->request_id,
+			    RPC_INVALID_ARGUMENT, "unknown batch flags");
+		return;
+	}
+	struct stor_batch_in b = {in.payload.ptr, in.payload.len, in.count,
+				  (uint8_t)in.flags, wall_ms()};
+	uint64_t base;
+	int64_t t;
+	int rv = stor_queue_append(q, &b, &base, &t);
+	if (rv != 0) {
+		if (rv != STOR_EINVAL)
+			NODE_LOG(NODE_ERROR, "storage", "%s",
+				 stor_queue_errmsg(q));
+		reply_error(n, conn, f->type, f->request_id,
+			    node_code_from_stor(rv), stor_queue_errmsg(q));
+		return;
+	}
+	struct rpc_produce_resp r = {base, t};
+	reply(n, conn, f->type, f->request_id, NULL, &r);
+}
+
+#define FETCH_DEFAULT_BYTES (1u << 20)
+
+static void handle_fetch(struct node *n, uint64_t conn, struct rpc_frame *f)
+{
+	struct rpc_fetch_req in;
+	const char *why;
+	if (rpc_decode(f, RPC_FETCH, &in, NULL, &why) != 0) {
+		bad_request(n, conn, f, why);
+		return;
+	}
+	uint32_t code;
+	char msg[300];
+	struct stor_queue *q =
+	    node_queue(n, in.topic, in.queue_id, &code, msg, sizeof msg);
+	if (q == NULL) {
+		reply_error(n, conn, f->type, f->request_id, code, msg);
+		return;
+	}
+	struct stor_queue_info info;
+	stor_queue_info(q, &info);
+	uint64_t epoch = 0;
+	if (in.group != NULL) {
+		/* A consumer that read before a reset must move (DESIGN.md
+		 * §2): answer where the group stands now. */
+		const struct rsm_group *g = rsm_group_find(n->rsm, in.group);
+		if (g == NULL) {
+			snprintf(msg, sizeof msg, "group '%s' does not exist",
+				 in.group);
+			reply_error(n, conn, f->type, f->request_id,
+				    RPC_UNKNOWN_GROUP, msg);
+			return;
+		}
+		const struct rsm_group_topic *gt = rsm_group_topic(g, in.topic);
+		epoch = gt ? gt->epoch : 0;
+		if (g->mode == RSM_CLUSTERING && in.epoch < epoch) {
+			const struct rsm_topic *t =
+			    rsm_topic_find(n->rsm, in.topic);
+			int64_t qi =
+			    rsm_topic_queue_index(t, n->cfg.name, in.queue_id);
+			uint64_t at = gt->offsets[qi];
+			at = at == RSM_OFFSET_NONE ? info.max_offset
+						   : stor_queue_clamp(q, at);
+			struct rpc_fetch_resp r = {{NULL, 0},
+						   info.min_offset,
+						   info.max_offset,
+						   at,
+						   epoch};
+			struct rpc_status st = {RPC_OFFSET_MOVED,
+						"the group was reset", NULL};
+			reply(n, conn, f->type, f->request_id, &st, &r);
+			return;
+		}
+		if (g->mode == RSM_CLUSTERING && in.epoch > epoch) {
+			reply_error(n, conn, f->type, f->request_id,
+				    RPC_INVALID_ARGUMENT,
+				    "epoch is newer than the group's");
+			return;
+		}
+	}
+	/* Below MinOffset reads from MinOffset; past MaxOffset is empty. */
+	uint64_t at = stor_queue_clamp(q, in.offset);
+	size_t cap = in.max_bytes ? in.max_bytes : FETCH_DEFAULT_BYTES;
+	if (cap > n->cfg.max_frame_bytes / 2)
+		cap = n->cfg.max_frame_bytes / 2;
+	uint8_t *buf = malloc(cap);
+	size_t len = 0;
+	int rv = buf ? stor_queue_read(q, at, buf, cap, &len) : STOR_ENOMEM;
+	if (rv == STOR_EBUFSIZE && len <= n->cfg.max_frame_bytes - 4096) {
+		/* One batch bigger than asked for: send it whole. */
+		uint8_t *b2 = realloc(buf, len);
+		if (b2 != NULL) {
+			buf = b2;
+			rv = stor_queue_read(q, at, buf, len, &len);
+		}
+	}
+	if (rv != 0) {
+		if (rv != STOR_ERANGE)
+			NODE_LOG(NODE_ERROR, "storage", "%s",
+				 stor_queue_errmsg(q));
+		reply_error(n, conn, f->type, f->request_id,
+			    node_code_from_stor(rv),
+			    buf ? stor_queue_errmsg(q) : "out of memory");
+		free(buf);
+		return;
+	}
+	struct rpc_fetch_resp r = {
+	    {buf, (uint32_t)len}, info.min_offset, info.max_offset, at, epoch};
+	reply(n, conn, f->type, f->request_id, NULL, &r);
+	free(buf);
+}
+
+/* Bounds (and offset for a time) of this broker's queues of @t. */
+static int local_stats(struct node *n, const struct rsm_topic *t,
+		       const uint64_t *ids, uint32_t nids, bool with_time,
+		       int64_t time, struct rpc_queue_stat *out,
+		       uint32_t *count, uint32_t *code, char *msg,
+		       size_t msglen)
+{
+	uint32_t all = t->queues_per_broker;
+	uint32_t m = nids ? nids : all;
+	for (uint32_t i = 0; i < m; i++) {
+		uint64_t id = nids ? ids[i] : i;
+		if (id > UINT32_MAX) {
+			*code = RPC_INVALID_ARGUMENT;
+			snprintf(msg, msglen, "queue id %llu out of range",
+				 (unsigned long long)id);
+			return -1;
+		}
+		struct stor_queue *q =
+		    node_queue(n, t->name, (uint32_t)id, code, msg, msglen);
+		if (q == NULL)
+			return -1;
+		struct stor_queue_info info;
+		stor_queue_info(q, &info);
+		out[i] = (struct rpc_queue_stat){
+		    (uint32_t)id,	   info.min_offset,
+		    info.max_offset,	   0,
+		    info.first_store_time, info.last_store_time};
+		if (with_time) {
+			int rv = stor_queue_offset_for_time(
+			    q, time, &out[i].time_offset);
+			if (rv != 0) {
+				*code = node_code_from_stor(rv);
+				snprintf(msg, msglen, "%s",
+					 stor_queue_errmsg(q));
+				return -1;
+			}
+		}
+	}
+	*count = m;
+	return 0;
+}
+
+static void handle_queue_stats(struct node *n, uint64_t conn,
+			       struct rpc_frame *f)
+{
+	struct rpc_queue_stats_req in;
+	const char *why;
+	if (rpc_decode(f, RPC_QUEUE_STATS, &in, NULL, &why) != 0) {
+		bad_request(n, conn, f, why);
+		return;
+	}
+	char msg[300];
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, in.topic);
+	if (t == NULL) {
+		snprintf(msg, sizeof msg, "topic '%s' does not exist",
+			 in.topic);
+		reply_error(n, conn, f->type, f->request_id, RPC_UNKNOWN_TOPIC,
+			    msg);
+		return;
+	}
+	uint32_t m = in.queue_ids.n ? in.queue_ids.n : t->queues_per_broker;
+	struct rpc_queue_stat *st = calloc(m ? m : 1, sizeof *st);
+	uint32_t count = 0, code = RPC_INTERNAL;
+	if (st == NULL ||
+	    local_stats(n, t, in.queue_ids.v, in.queue_ids.n, in.with_time,
+			in.time, st, &count, &code, msg, sizeof msg) != 0) {
+		reply_error(n, conn, f->type, f->request_id, code,
+			    st ? msg : "out of memory");
+		free(st);
+		return;
+	}
+	struct rpc_queue_stats_resp r = {n->cfg.name, {st, count}};
+	reply(n, conn, f->type, f->request_id, NULL, &r);
+	free(st);
+}
+
+/* TOPIC_DESCRIBE: every hosting broker's queue bounds, asked in parallel;
+ * a broker that cannot answer makes the answer UNAVAILABLE naming it. */
+struct describe_job;
+struct describe_ask {
+	struct rpc_call call;
+	struct describe_job *job;
+	uint32_t broker; /* index in the topic's broker list */
+};
+struct describe_job {
+	struct node *n;
+	uint64_t conn, rid;
+	char topic[RSM_NAME_MAX + 1];
+	uint32_t n_brokers, qpb;
+	int waiting;
+	char failed[512];
+	char (*names)[RSM_NAME_MAX + 1];
+	struct rpc_queue_info *queues; /* n_brokers * qpb */
+	struct describe_ask *asks;
+};
+
+static void describe_finish(struct describe_job *j)
+{
+	struct node *n = j->n;
+	if (j->failed[0] != '\0') {
+		reply_error(n, j->conn, RPC_TOPIC_DESCRIBE, j->rid,
+			    RPC_UNAVAILABLE, j->failed);
+	} else {
+		struct rpc_topic_describe_resp r = {
+		    j->topic, {j->queues, j->n_brokers * j->qpb}};
+		reply(n, j->conn, RPC_TOPIC_DESCRIBE, j->rid, NULL, &r);
+	}
+	free(j->names);
+	free(j->queues);
+	free(j->asks);
+	free(j);
+}
+
+static void describe_fill(struct describe_job *j, uint32_t b,
+			  const struct rpc_queue_stat *st, uint32_t count)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		if (st[i].queue_id >= j->qpb)
+			continue;
+		struct rpc_queue_info *q =
+		    &j->queues[(size_t)b * j->qpb + st[i].queue_id];
+		q->min_offset = st[i].min_offset;
+		q->max_offset = st[i].max_offset;
+		q->first_store_time = st[i].first_store_time;
+		q->last_store_time = st[i].last_store_time;
+	}
+}
+
+static void on_describe_answer(struct rpc_call *call, int status,
+			       struct rpc_frame *f)
+{
+	struct describe_ask *a = call->data;
+	struct describe_job *j = a->job;
+	struct rpc_queue_stats_resp r;
+	struct rpc_status st;
+	const char *name = j->names[a->broker];
+	if (status != 0) {
+		snprintf(j->failed, sizeof j->failed,
+			 "broker %s did not answer: %s", name,
+			 rpc_strerror(status));
+	} else if (rpc_decode(f, RPC_QUEUE_STATS | RPC_RESPONSE, &r, &st,
+			      NULL) != 0 ||
+		   st.code != RPC_OK) {
+		snprintf(j->failed, sizeof j->failed, "broker %s: %s", name,
+			 st.message ? st.message : "bad answer");
+	} else {
+		describe_fill(j, a->broker, r.queues.v, r.queues.n);
+	}
+	if (--j->waiting == 0)
+		describe_finish(j);
+}
+
+static void handle_topic_describe(struct node *n, uint64_t conn,
+				  struct rpc_frame *f)
+{
+	struct rpc_topic_req in;
+	const char *why;
+	if (rpc_decode(f, RPC_TOPIC_DESCRIBE, &in, NULL, &why) != 0) {
+		bad_request(n, conn, f, why);
+		return;
+	}
+	char msg[300];
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, in.topic);
+	if (t == NULL) {
+		snprintf(msg, sizeof msg, "topic '%s' does not exist",
+			 in.topic);
+		reply_error(n, conn, f->type, f->request_id, RPC_UNKNOWN_TOPIC,
+			    msg);
+		return;
+	}
+	struct describe_job *j = calloc(1, sizeof *j);
+	size_t nq = (size_t)t->n_brokers * t->queues_per_broker;
+	if (j != NULL) {
+		j->names = calloc(t->n_brokers, sizeof *j->names);
+		j->queues = calloc(nq, sizeof *j->queues);
+		j->asks = calloc(t->n_brokers, sizeof *j->asks);
+	}
+	if (j == NULL || j->names == NULL || j->queues == NULL ||
+	    j->asks == NULL) {
+		if (j != NULL) {
+			free(j->names);
+			free(j->queues);
+			free(j->asks);
+		}
+		free(j);
+		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+			    "out of memory");
+		return;
+	}
+	j->n = n;
+	j->conn = conn;
+	j->rid = f->request_id;
+	snprintf(j->topic, sizeof j->topic, "%s", t->name);
+	j->n_brokers = t->n_brokers;
+	j->qpb = t->queues_per_broker;
+	memcpy(j->names, t->brokers, t->n_brokers * sizeof *j->names);
+	for (uint32_t b = 0; b < j->n_brokers; b++)
+		for (uint32_t q = 0; q < j->qpb; q++) {
+			struct rpc_queue_info *x =
+			    &j->queues[(size_t)b * j->qpb + q];
+			x->broker_name = j->names[b];
+			x->queue_id = q;
+		}
+	j->waiting = 1; /* held until every ask is sent */
+	for (uint32_t b = 0; b < j->n_brokers; b++) {
+		if (strcmp(j->names[b], n->cfg.name) == 0) {
+			struct rpc_queue_stat *st = calloc(j->qpb, sizeof *st);
+			uint32_t count = 0, code = RPC_INTERNAL;
+			if (st == NULL ||
+			    local_stats(n, t, NULL, 0, false, 0, st, &count,
+					&code, msg, sizeof msg) != 0)
+				snprintf(j->failed, sizeof j->failed,
+					 "broker %s: %s", n->cfg.name,
+					 st ? msg : "out of memory");
+			else
+				describe_fill(j, b, st, count);
+			free(st);
+			continue;
+		}
+		const struct rsm_broker *br =
+		    rsm_broker_by_name(n->rsm, j->names[b]);
+		struct rpc_client *c =
+		    br ? node_link(n, br->id, br->listen) : NULL;
+		struct describe_ask *a = &j->asks[b];
+		a->job = j;
+		a->broker = b;
+		a->call.data = a;
+		struct rpc_queue_stats_req q = {j->topic, {NULL, 0}, false, 0};
+		if (c == NULL ||
+		    rpc_client_request(c, &a->call, RPC_QUEUE_STATS, &q, 2000,
+				       on_describe_answer) != 0) {
+			snprintf(j->failed, sizeof j->failed,
+				 "broker %s is not reachable", j->names[b]);
+			continue;
+		}
+		j->waiting++;
+	}
+	if (--j->waiting == 0)
+		describe_finish(j);
+}
+
 void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 {
 	struct node *n = s->data;
@@ -584,6 +957,18 @@ void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 		return;
 	case RPC_JOIN:
 		handle_join(n, conn, f);
+		return;
+	case RPC_PRODUCE:
+		handle_produce(n, conn, f);
+		return;
+	case RPC_FETCH:
+		handle_fetch(n, conn, f);
+		return;
+	case RPC_QUEUE_STATS:
+		handle_queue_stats(n, conn, f);
+		return;
+	case RPC_TOPIC_DESCRIBE:
+		handle_topic_describe(n, conn, f);
 		return;
 	default: {
 		char msg[128];

@@ -63,12 +63,24 @@ struct node {
 	/* Links to other nodes. */
 	struct node_link links[NODE_MAX_PEERS];
 	int nlinks;
+	/* Local queues (this broker's part of each topic). */
+	struct node_queue *queues;
+	size_t nqueues;
+	struct stor_config stor;
+	uv_timer_t retention;
 	/* Shutdown. */
 	enum node_stop_phase phase;
 	uint64_t phase_deadline;
 	struct raft_transfer transfer;
 	int handles_open;
 	int exit_code;
+};
+
+/* A local queue, opened on first use. */
+struct node_queue {
+	char topic[RSM_NAME_MAX + 1];
+	uint32_t queue_id;
+	struct stor_queue *q;
 };
 
 /* daemon.c */
@@ -86,8 +98,23 @@ void node_on_rpc_event(struct rpc_server *s, uint64_t conn, const char *peer,
 /* This node's own status line. */
 void node_local_status(struct node *n, struct rpc_node_status *out);
 
+/* queues.c */
+/*
+ * The local queue (@topic, @queue_id), opened (and created) on first use.
+ * NULL with a wire code and message in @code/@msg when the topic is
+ * unknown, this broker does not host it, the id is out of range, or the
+ * queue cannot be opened.
+ */
+struct stor_queue *node_queue(struct node *n, const char *topic,
+			      uint32_t queue_id, uint32_t *code, char *msg,
+			      size_t msglen);
+/* Retention and interval flushing for every open queue. */
+void node_queues_tick(struct node *n);
+void node_queues_close(struct node *n);
+
 /* translate.c: module codes to wire codes. */
 uint32_t node_code_from_rsm(int rsm_code);
+uint32_t node_code_from_stor(int stor_code);
 const char *node_role_name(int raft_state);
 
 #endif /* RAFTQ_NODE_INT_H */

@@ -31,6 +31,24 @@ uint32_t node_code_from_rsm(int code)
 	}
 }
 
+uint32_t node_code_from_stor(int code)
+{
+	switch (code) {
+	case STOR_OK:
+		return RPC_OK;
+	case STOR_EINVAL:
+	case STOR_ERANGE:
+		return RPC_INVALID_ARGUMENT;
+	case STOR_ENOSPC:
+	case STOR_EIO:
+	case STOR_EBROKEN:
+	case STOR_ELOCKED:
+		return RPC_UNAVAILABLE; /* this broker cannot store now */
+	default:
+		return RPC_INTERNAL;
+	}
+}
+
 const char *node_role_name(int raft_state)
 {
 	switch (raft_state) {

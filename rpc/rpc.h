@@ -295,6 +295,8 @@ struct rpc_queue_stat {
 	uint64_t min_offset;
 	uint64_t max_offset;
 	uint64_t time_offset; /* with_time: first offset stored at >= time */
+	int64_t first_store_time; /* -1 if empty */
+	int64_t last_store_time;
 };
 struct rpc_queue_stats_resp {
 	const char *broker_name;
@@ -498,7 +500,7 @@ const struct rpc_schema *rpc_schema_of(uint16_t type);
  * Encodes one frame: header, envelope and body (the struct @schema
  * describes; for responses @status is packed into the same map, and may
  * be NULL for requests and notices). A response whose status is not
- * RPC_OK carries the status alone (@body may then be NULL). Appends to
+ * RPC_OK and whose @body is NULL carries the status alone. Appends to
  * @sb. Returns 0, RPC_EINVAL (unknown type, a required string missing),
  * RPC_ETOOBIG (over @max_frame), RPC_ENOMEM.
  */

@@ -73,7 +73,9 @@ SCHEMA(rpc_queue_stats_req, F(rpc_queue_stats_req, topic, RPC_K_STR, REQ),
 SCHEMA(rpc_queue_stat, F(rpc_queue_stat, queue_id, RPC_K_U32, REQ),
        F(rpc_queue_stat, min_offset, RPC_K_U64, REQ),
        F(rpc_queue_stat, max_offset, RPC_K_U64, REQ),
-       F(rpc_queue_stat, time_offset, RPC_K_U64, OPT));
+       F(rpc_queue_stat, time_offset, RPC_K_U64, OPT),
+       F(rpc_queue_stat, first_store_time, RPC_K_I64, OPT),
+       F(rpc_queue_stat, last_store_time, RPC_K_I64, OPT));
 SCHEMA(rpc_queue_stats_resp,
        F(rpc_queue_stats_resp, broker_name, RPC_K_STR, OPT),
        L(rpc_queue_stats_resp, queues, rpc_queue_stat, OPT));
@@ -348,8 +350,10 @@ int rpc_encode(msgpack_sbuffer *sb, uint16_t type, uint64_t request_id,
 	       uint32_t max_frame)
 {
 	const struct rpc_schema *sc = rpc_schema_of(type);
-	bool error_answer =
-	    (type & RPC_RESPONSE) && status != NULL && status->code != RPC_OK;
+	/* An error answer without a body is its status alone (OFFSET_MOVED
+	 * and STALE_EPOCH answers do carry one). */
+	bool error_answer = (type & RPC_RESPONSE) && status != NULL &&
+			    status->code != RPC_OK && body == NULL;
 	if (sc == NULL || (body == NULL && sc->n > 0 && !error_answer))
 		return RPC_EINVAL;
 	static const struct rpc_empty none;

@@ -62,7 +62,8 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 		   "heartbeat_timeout_ms = 50\nconnect_retry_ms = 100\n"
 		   "snapshot_threshold = 4096\nsnapshot_trailing = 1024\n"
 		   "raft_segment_bytes = 1048576\n\n[storage]\n"
-		   "flush = os\nsegment_bytes = 1048576\n\n[log]\n"
+		   "flush = os\nsegment_bytes = 1048576\n"
+		   "max_batch_bytes = 262144\n\n[log]\n"
 		   "level = info\n");
 	return fclose(f);
 }

@@ -137,6 +137,10 @@ static void test_config_cross_checks(void **state)
 				 "election_timeout_ms / 2 (500)");
 	c.heartbeat_timeout_ms = 100;
 	assert_int_equal(node_config_check(&c, err, sizeof err), 0);
+	c.segment_bytes = 1048576;
+	assert_int_equal(node_config_check(&c, err, sizeof err), -1);
+	assert_string_equal(err, "max_batch_bytes (16777216) must be at most "
+				 "segment_bytes / 2 (524288)");
 	struct node_peer peers[4];
 	assert_int_equal(node_config_peers("1@127.0.0.1:1,1@127.0.0.1:2", peers,
 					   4, err, sizeof err),
