@@ -248,9 +248,10 @@ static void on_raft_closed(struct raft *r)
 	uv_timer_stop(&n->tick);
 	uv_close((uv_handle_t *)&n->tick, on_handle_closed);
 	uv_close((uv_handle_t *)&n->retention, on_handle_closed);
+	uv_close((uv_handle_t *)&n->commit_check, on_handle_closed);
 	uv_close((uv_handle_t *)&n->sig_term, on_handle_closed);
 	uv_close((uv_handle_t *)&n->sig_int, on_handle_closed);
-	n->handles_open += 4;
+	n->handles_open += 5;
 	NODE_LOG(NODE_INFO, "node", "stopped");
 }
 
@@ -521,6 +522,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	 * flush_interval_ms has passed, so tick at least that often. */
 	uint64_t every =
 	    n->cfg.flush_interval_ms < 10000 ? n->cfg.flush_interval_ms : 10000;
+	node_commits_init(n);
 	uv_timer_init(loop, &n->retention);
 	n->retention.data = n;
 	uv_timer_start(&n->retention, on_retention, every, every);

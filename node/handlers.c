@@ -970,6 +970,21 @@ void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 	case RPC_TOPIC_DESCRIBE:
 		handle_topic_describe(n, conn, f);
 		return;
+	case RPC_COMMIT:
+		node_handle_commit(n, conn, f);
+		return;
+	case RPC_OFFSETS:
+		node_handle_offsets(n, conn, f);
+		return;
+	case RPC_RESET:
+		node_handle_reset(n, conn, f);
+		return;
+	case RPC_UNDO:
+		node_handle_undo(n, conn, f);
+		return;
+	case RPC_HISTORY:
+		node_handle_history(n, conn, f);
+		return;
 	default: {
 		char msg[128];
 		const char *name = rpc_type_name(f->type);

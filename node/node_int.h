@@ -31,6 +31,8 @@ enum node_stop_phase {
 	NODE_STOPPED,
 };
 
+struct commit_batch;
+
 struct node {
 	struct node_config cfg;
 	uv_loop_t *loop;
@@ -63,6 +65,9 @@ struct node {
 	/* Links to other nodes. */
 	struct node_link links[NODE_MAX_PEERS];
 	int nlinks;
+	/* Offset commits waiting for the end of this loop turn. */
+	struct commit_batch *commits;
+	uv_check_t commit_check;
 	/* Local queues (this broker's part of each topic). */
 	struct node_queue *queues;
 	size_t nqueues;
@@ -97,6 +102,48 @@ void node_on_rpc_event(struct rpc_server *s, uint64_t conn, const char *peer,
 		       enum rpc_event ev, int err);
 /* This node's own status line. */
 void node_local_status(struct node *n, struct rpc_node_status *out);
+
+/* gather.c: bounds of a topic's queues from their hosting brokers. */
+struct node_qstat {
+	bool known;
+	uint64_t min, max, time_offset;
+	int64_t first_time, last_time;
+};
+struct node_gather;
+typedef void (*node_gather_cb)(struct node_gather *g, bool ok);
+struct node_gather {
+	void *data;
+	bool with_time;
+	int64_t time;
+	node_gather_cb done;
+	/* results */
+	char topic[RSM_NAME_MAX + 1];
+	uint32_t n_brokers, qpb;
+	char (*brokers)[RSM_NAME_MAX + 1];
+	struct node_qstat *q; /* n_brokers * qpb, by broker then id */
+	char failed[512];     /* why not ok */
+	/* private */
+	void *asks;
+	int waiting;
+};
+/*
+ * Asks every broker hosting a queue of @t selected in @want (index =
+ * broker * qpb + id; NULL = all). Set data, with_time, time and done
+ * first. done() fires exactly once (possibly before this returns — the
+ * caller must not touch @g after starting it unless done has not run).
+ * Returns -1 (out of memory) without calling done.
+ */
+int node_gather_start(struct node *n, struct node_gather *g,
+		      const struct rsm_topic *t, const bool *want);
+void node_gather_free(struct node_gather *g);
+
+/* offsets.c */
+void node_commits_init(struct node *n);
+void node_handle_commit(struct node *n, uint64_t conn, struct rpc_frame *f);
+void node_handle_offsets(struct node *n, uint64_t conn, struct rpc_frame *f);
+void node_handle_reset(struct node *n, uint64_t conn, struct rpc_frame *f);
+void node_handle_undo(struct node *n, uint64_t conn, struct rpc_frame *f);
+void node_handle_history(struct node *n, uint64_t conn, struct rpc_frame *f);
 
 /* queues.c */
 /*

@@ -1,0 +1,382 @@
+/*
+ * Resets on a real 3-node cluster, with offsets computed from what the
+ * test produced: a topic over 3 brokers x 2 queues, two waves of messages
+ * with a known time between them; reset by time, latest, earliest, offset
+ * (clamped), shift, subsets, dry run, undo; stale commits and fetches are
+ * fenced on every broker; a down broker makes the reset fail whole.
+ */
+#include "../unit/test_util.h"
+#include "harness.h"
+
+#define QPB 2
+#define NQ (3 * QPB)
+#define WAVE1 3 /* batches of 2 records: offsets 0..5 */
+#define WAVE2 2 /* offsets 6..9 */
+
+struct fx {
+	struct harness h;
+	int leader;
+	int64_t between; /* a time after wave 1, before wave 2 */
+};
+
+static const char *leader_addr(struct fx *x)
+{
+	return x->h.nodes[x->leader].listen;
+}
+
+static void wait_clock_past(int64_t t)
+{
+	struct timespec ts;
+	do {
+		clock_gettime(CLOCK_REALTIME, &ts);
+	} while ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 <= t);
+}
+
+static int64_t wave(struct fx *x, int batches)
+{
+	int64_t last = 0;
+	for (int b = 0; b < 3; b++)
+		for (uint32_t q = 0; q < QPB; q++)
+			for (int k = 0; k < batches; k++) {
+				uint8_t p[4] = {(uint8_t)b, (uint8_t)q};
+				struct rpc_produce_req in = {
+				    "orders", q, 2, 0, {p, 4}};
+				struct h_resp r;
+				h_call(x->h.nodes[b].listen, RPC_PRODUCE, &in,
+				       5000, &r);
+				if (r.err != 0 || r.st.code != RPC_OK)
+					fail_msg("produce: %s",
+						 r.st.message ? r.st.message
+							      : "transport");
+				int64_t t = ((struct rpc_produce_resp *)r.body)
+						->store_time;
+				last = t > last ? t : last;
+				h_resp_free(&r);
+			}
+	return last;
+}
+
+static uint32_t simple(struct fx *x, uint16_t type, const void *req)
+{
+	struct h_resp r;
+	h_call(leader_addr(x), type, req, 5000, &r);
+	assert_int_equal(r.err, 0);
+	uint32_t code = r.st.code;
+	h_resp_free(&r);
+	return code;
+}
+
+static int setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof *x);
+	if (h_init(&x->h, 3) != 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		h_start(&x->h, i);
+	x->leader = h_wait_leader(&x->h, 3, 15000);
+	if (x->leader < 0)
+		return -1;
+	struct rpc_topic_create_req t = {"orders", QPB, {NULL, 0}};
+	struct rpc_group_create_req g = {"g", "clustering", "latest"};
+	struct rpc_group_create_req bc = {"bc", "broadcasting", NULL};
+	if (simple(x, RPC_TOPIC_CREATE, &t) != RPC_OK ||
+	    simple(x, RPC_GROUP_CREATE, &g) != RPC_OK ||
+	    simple(x, RPC_GROUP_CREATE, &bc) != RPC_OK)
+		return -1;
+	/* Every broker knows the topic before producing to it. */
+	for (int i = 0; i < 3; i++) {
+		int64_t end = h_now_ms() + 5000;
+		bool ok = false;
+		while (!ok && h_now_ms() < end) {
+			struct rpc_queue_stats_req q = {
+			    "orders", {NULL, 0}, false, 0};
+			struct h_resp r;
+			h_call(x->h.nodes[i].listen, RPC_QUEUE_STATS, &q, 1000,
+			       &r);
+			ok = r.err == 0 && r.st.code == RPC_OK;
+			h_resp_free(&r);
+		}
+		if (!ok)
+			return -1;
+	}
+	int64_t last1 = wave(x, WAVE1);
+	x->between = last1 + 1;
+	wait_clock_past(x->between);
+	wave(x, WAVE2);
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+	h_destroy(&x->h);
+	free(x);
+	return 0;
+}
+
+/* Resets and checks every returned queue against @want (NQ values in
+ * broker, queue order; UINT64_MAX = not in the answer). */
+static uint64_t do_reset(struct fx *x, const char *target, int64_t value,
+			 const char **queues, uint32_t nqueues, bool dry,
+			 const uint64_t *want, uint64_t *epoch)
+{
+	struct rpc_reset_req in = {"g",	  "orders",	     target,
+				   value, {queues, nqueues}, dry,
+				   false, "tester"};
+	struct h_resp r;
+	h_call(leader_addr(x), RPC_RESET, &in, 10000, &r);
+	assert_int_equal(r.err, 0);
+	if (r.st.code != RPC_OK)
+		fail_msg("reset %s: %s: %s", target, rpc_code_name(r.st.code),
+			 r.st.message);
+	const struct rpc_reset_resp *o = r.body;
+	assert_int_equal(o->dry_run, dry);
+	const struct rpc_reset_queue *q = o->queues.v;
+	uint32_t k = 0;
+	for (int i = 0; i < NQ; i++) {
+		if (want[i] == UINT64_MAX)
+			continue;
+		char name[16];
+		snprintf(name, sizeof name, "broker-%d", i / QPB + 1);
+		assert_true(k < o->queues.n);
+		assert_string_equal(q[k].broker_name, name);
+		assert_int_equal(q[k].queue_id, i % QPB);
+		assert_int_equal(q[k].timestamp_offset, want[i]);
+		k++;
+	}
+	assert_int_equal(k, o->queues.n);
+	uint64_t id = o->reset_id;
+	if (epoch)
+		*epoch = o->epoch;
+	h_resp_free(&r);
+	return id;
+}
+
+static void all(uint64_t *w, uint64_t v)
+{
+	for (int i = 0; i < NQ; i++)
+		w[i] = v;
+}
+
+static void test_reset_every_target(void **state)
+{
+	struct fx *x = *state;
+	uint64_t w[NQ], e;
+	all(w, 6);
+	assert_int_equal(do_reset(x, "time", x->between, NULL, 0, false, w, &e),
+			 1);
+	assert_int_equal(e, 1);
+	all(w, 10);
+	assert_int_equal(do_reset(x, "latest", 0, NULL, 0, false, w, &e), 2);
+	assert_int_equal(e, 2);
+	all(w, 0);
+	do_reset(x, "earliest", 0, NULL, 0, false, w, NULL);
+	all(w, 7);
+	do_reset(x, "offset", 7, NULL, 0, false, w, NULL);
+	all(w, 4);
+	do_reset(x, "shift", -3, NULL, 0, false, w, NULL);
+	all(w, 10); /* 4 + 99, clamped to MaxOffset */
+	do_reset(x, "shift", 99, NULL, 0, false, w, NULL);
+	all(w, 10);
+	uint64_t id = do_reset(x, "offset", 1000, NULL, 0, false, w, &e);
+	assert_int_equal(id, 7);
+	assert_int_equal(e, 7);
+	/* Before everything: MinOffset; after everything: MaxOffset. */
+	all(w, 0);
+	do_reset(x, "time", 1, NULL, 0, false, w, NULL);
+	all(w, 10);
+	do_reset(x, "time", x->between + 3600000, NULL, 0, false, w, NULL);
+	/* By duration: everything in the last hour. */
+	all(w, 0);
+	do_reset(x, "duration", 3600000, NULL, 0, false, w, NULL);
+
+	/* History records the clamp and the previous offsets. */
+	struct rpc_history_req hq = {"g", "orders"};
+	struct h_resp r;
+	h_call(leader_addr(x), RPC_HISTORY, &hq, 5000, &r);
+	assert_int_equal(r.st.code, RPC_OK);
+	const struct rpc_history_resp *h = r.body;
+	assert_int_equal(h->resets.n, 10);
+	const struct rpc_history_entry *he = h->resets.v;
+	assert_int_equal(he[6].reset_id, 7);
+	assert_string_equal(he[6].target, "offset");
+	assert_int_equal(he[6].value, 1000);
+	assert_string_equal(he[6].requester, "tester");
+	const struct rpc_history_queue *q7 = he[6].queues.v;
+	assert_int_equal(q7[0].previous_offset, 10);
+	assert_int_equal(q7[0].timestamp_offset, 10);
+	assert_int_equal(q7[0].min_offset, 0);
+	assert_int_equal(q7[0].max_offset, 10);
+	assert_true(q7[0].clamped);
+	const struct rpc_history_queue *q1 = he[0].queues.v;
+	assert_int_equal(q1[0].previous_offset, UINT64_MAX); /* never set */
+	assert_false(q1[0].clamped);
+	h_resp_free(&r);
+}
+
+static void test_reset_subset_dry_run_and_undo(void **state)
+{
+	struct fx *x = *state;
+	uint64_t w[NQ];
+	all(w, 10);
+	do_reset(x, "latest", 0, NULL, 0, false, w, NULL);
+	/* Only broker-2:1 moves. */
+	const char *one[] = {"broker-2:1"};
+	all(w, UINT64_MAX);
+	w[3] = 2;
+	assert_int_equal(do_reset(x, "offset", 2, one, 1, false, w, NULL), 2);
+	/* A dry run answers the same and changes nothing. */
+	all(w, 6);
+	uint64_t e = 0;
+	assert_int_equal(do_reset(x, "time", x->between, NULL, 0, true, w, &e),
+			 0);
+	assert_int_equal(e, 2); /* the epoch now; it stays */
+	struct rpc_offsets_req oq = {"g", "orders"};
+	struct h_resp r;
+	h_call(leader_addr(x), RPC_OFFSETS, &oq, 5000, &r);
+	assert_int_equal(r.st.code, RPC_OK);
+	const struct rpc_offsets_resp *o = r.body;
+	assert_int_equal(o->epoch, 2);
+	const struct rpc_offset_info *oi = o->queues.v;
+	for (int i = 0; i < NQ; i++)
+		assert_int_equal(oi[i].offset, i == 3 ? 2 : 10);
+	h_resp_free(&r);
+	/* Undo reset 2: broker-2:1 goes back to 10. */
+	struct rpc_undo_req u = {2, "tester"};
+	h_call(leader_addr(x), RPC_UNDO, &u, 10000, &r);
+	assert_int_equal(r.st.code, RPC_OK);
+	const struct rpc_reset_resp *ur = r.body;
+	assert_int_equal(ur->reset_id, 3);
+	assert_int_equal(ur->queues.n, 1);
+	assert_int_equal(
+	    ((const struct rpc_reset_queue *)ur->queues.v)->timestamp_offset,
+	    10);
+	h_resp_free(&r);
+	u.reset_id = 99;
+	h_call(leader_addr(x), RPC_UNDO, &u, 5000, &r);
+	assert_int_equal(r.st.code, RPC_NOT_FOUND);
+	assert_string_equal(r.st.message, "reset 99 is not in the history");
+	h_resp_free(&r);
+}
+
+static void test_reset_fences_stale_consumers(void **state)
+{
+	struct fx *x = *state;
+	/* A consumer at epoch 0 commits 9 on broker-1:0. */
+	struct rpc_commit_item it = {"orders", "broker-1", 0, 9, 0};
+	struct rpc_commit_req c = {"g", "m1", {&it, 1}};
+	struct h_resp r;
+	h_call(leader_addr(x), RPC_COMMIT, &c, 5000, &r);
+	assert_int_equal(r.st.code, RPC_OK);
+	assert_int_equal(((const struct rpc_commit_resp *)r.body)->codes.v[0],
+			 RPC_OK);
+	h_resp_free(&r);
+	uint64_t w[NQ];
+	all(w, 6);
+	do_reset(x, "time", x->between, NULL, 0, false, w, NULL);
+	/* Its next commit, read before the reset, is refused and told
+	 * where the group is now. */
+	it.offset = 10;
+	h_call(leader_addr(x), RPC_COMMIT, &c, 5000, &r);
+	assert_int_equal(r.st.code, RPC_STALE_EPOCH);
+	const struct rpc_commit_resp *cr = r.body;
+	assert_int_equal(cr->codes.v[0], RPC_STALE_EPOCH);
+	assert_int_equal(cr->epoch, 1);
+	assert_int_equal(cr->offsets.n, NQ);
+	assert_int_equal(
+	    ((const struct rpc_offset_info *)cr->offsets.v)[0].offset, 6);
+	h_resp_free(&r);
+	/* Its fetches, on every broker, are moved to the reset offset. */
+	for (int b = 0; b < 3; b++) {
+		struct rpc_fetch_req f = {"g", "orders", 1, 8, 0, 0};
+		h_call(x->h.nodes[b].listen, RPC_FETCH, &f, 5000, &r);
+		assert_int_equal(r.st.code, RPC_OFFSET_MOVED);
+		const struct rpc_fetch_resp *fr = r.body;
+		assert_int_equal(fr->offset, 6);
+		assert_int_equal(fr->epoch, 1);
+		h_resp_free(&r);
+		f.epoch = 1; /* a consumer that moved reads normally */
+		h_call(x->h.nodes[b].listen, RPC_FETCH, &f, 5000, &r);
+		assert_int_equal(r.st.code, RPC_OK);
+		h_resp_free(&r);
+	}
+	/* The consumer moves to epoch 1 and commits. */
+	it.epoch = 1;
+	it.offset = 7;
+	h_call(leader_addr(x), RPC_COMMIT, &c, 5000, &r);
+	assert_int_equal(r.st.code, RPC_OK);
+	h_resp_free(&r);
+}
+
+static void test_reset_refusals(void **state)
+{
+	struct fx *x = *state;
+	struct h_resp r;
+	struct rpc_reset_req in = {"bc",      "orders", "latest", 0,
+				   {NULL, 0}, false,	false,	  "t"};
+	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
+	assert_int_equal(r.st.code, RPC_BROADCAST_UNSUPPORTED);
+	assert_string_equal(r.st.message,
+			    "group 'bc' is broadcasting: its offsets live on "
+			    "the clients, so the cluster cannot reset them");
+	h_resp_free(&r);
+	in.group = "typo";
+	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
+	assert_int_equal(r.st.code, RPC_UNKNOWN_GROUP);
+	h_resp_free(&r);
+	in.group = "g";
+	in.topic = "nope";
+	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
+	assert_int_equal(r.st.code, RPC_UNKNOWN_TOPIC);
+	h_resp_free(&r);
+	in.topic = "orders";
+	const char *bad[] = {"broker-7:0"};
+	in.queues = (struct rpc_strs){bad, 1};
+	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
+	assert_int_equal(r.st.code, RPC_INVALID_ARGUMENT);
+	assert_string_equal(r.st.message,
+			    "queue 'broker-7:0' is not a queue of topic "
+			    "'orders' (write broker:queue_id)");
+	h_resp_free(&r);
+	in.queues = (struct rpc_strs){NULL, 0};
+	in.target = "yesterday";
+	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
+	assert_int_equal(r.st.code, RPC_INVALID_ARGUMENT);
+	h_resp_free(&r);
+	/* A follower points at the leader. */
+	in.target = "latest";
+	h_call(x->h.nodes[(x->leader + 1) % 3].listen, RPC_RESET, &in, 5000,
+	       &r);
+	assert_int_equal(r.st.code, RPC_NOT_LEADER);
+	assert_string_equal(r.st.leader, leader_addr(x));
+	h_resp_free(&r);
+	/* A hosting broker down: the reset fails whole, naming it. */
+	int down = (x->leader + 1) % 3;
+	h_kill(&x->h, down);
+	h_call(leader_addr(x), RPC_RESET, &in, 10000, &r);
+	assert_int_equal(r.st.code, RPC_UNAVAILABLE);
+	char name[32];
+	snprintf(name, sizeof name, "broker broker-%d", down + 1);
+	assert_non_null(strstr(r.st.message, name));
+	h_resp_free(&r);
+	struct rpc_history_req hq = {"g", "orders"};
+	h_call(leader_addr(x), RPC_HISTORY, &hq, 5000, &r);
+	assert_int_equal(((const struct rpc_history_resp *)r.body)->resets.n,
+			 0);
+	h_resp_free(&r);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_reset_every_target),
+	    T(test_reset_subset_dry_run_and_undo),
+	    T(test_reset_fences_stale_consumers),
+	    T(test_reset_refusals),
+	};
+#undef T
+	return cmocka_run_group_tests_name("integration/reset", tests, NULL,
+					   NULL);
+}
