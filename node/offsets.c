@@ -133,6 +133,9 @@ struct reset_op {
 	int sync_waiting;
 	uint64_t sync_deadline;
 	uv_timer_t sync_timer;
+	struct raft_barrier barrier;
+	bool barrier_pending;
+	bool sync_done;
 };
 
 static void reset_free(struct reset_op *op)
@@ -166,11 +169,12 @@ static void send_reset(struct reset_op *op, const struct rsm_reset *r,
 /* ---- Waiting for the hosting brokers to apply a reset ---- */
 
 #define SYNC_LIMIT_MS 2000
-#define SYNC_POLL_MS 10
+#define SYNC_POLL_MS 1
 
 static void sync_check(struct reset_op *op);
 static void sync_tick(uv_timer_t *t);
 static void on_sync_closed(uv_handle_t *h);
+static void on_sync_barrier(struct raft_barrier *req, int status);
 
 static void sync_finish(struct reset_op *op)
 {
@@ -180,7 +184,10 @@ static void sync_finish(struct reset_op *op)
 		     "the reset left the history before it was answered");
 	else
 		send_reset(op, rec, false, rec->epoch);
-	uv_close((uv_handle_t *)&op->sync_timer, on_sync_closed);
+	/* The op lives until its barrier callback too. */
+	op->sync_done = true;
+	if (!op->barrier_pending)
+		uv_close((uv_handle_t *)&op->sync_timer, on_sync_closed);
 }
 
 static void on_sync_closed(uv_handle_t *h)
@@ -255,6 +262,15 @@ static void sync_check(struct reset_op *op)
 		uv_timer_start(&op->sync_timer, sync_tick, SYNC_POLL_MS, 0);
 }
 
+static void on_sync_barrier(struct raft_barrier *req, int status)
+{
+	struct reset_op *op = req->data;
+	(void)status;
+	op->barrier_pending = false;
+	if (op->sync_done)
+		uv_close((uv_handle_t *)&op->sync_timer, on_sync_closed);
+}
+
 static void sync_start(struct reset_op *op)
 {
 	struct node *n = op->n;
@@ -266,6 +282,11 @@ static void sync_start(struct reset_op *op)
 		sync_finish(op);
 		return;
 	}
+	/* Followers learn the new commit index with the next append: a
+	 * barrier sends one now instead of at the next heartbeat. */
+	op->barrier.data = op;
+	if (raft_barrier(&n->raft, &op->barrier, on_sync_barrier) == 0)
+		op->barrier_pending = true;
 	for (uint32_t b = 0; b < op->g.n_brokers; b++) {
 		bool hosts = false;
 		for (uint32_t k = 0; k < op->g.qpb; k++)

@@ -118,6 +118,11 @@ static void conn_close(struct rpc_conn *c);
 static void server_conn_gone(struct rpc_conn *c);
 static void client_conn_gone(struct rpc_conn *c);
 
+static void on_kick(uv_idle_t *h)
+{
+	(void)h; /* only there to keep the loop from blocking */
+}
+
 static void queue_flush(struct rpc_conn *c)
 {
 	if (c->queued || c->closing)
@@ -127,6 +132,12 @@ static void queue_flush(struct rpc_conn *c)
 	c->queued = true;
 	c->flush_next = *head;
 	*head = c;
+	/* The flush runs in the check phase, after poll: an active idle
+	 * handle makes that poll return at once instead of blocking until
+	 * the next event (up to a timer period of added latency). */
+	uv_idle_t *kick = c->server ? &c->server->kick : &c->client->kick;
+	if (!uv_is_active((uv_handle_t *)kick))
+		uv_idle_start(kick, on_kick);
 }
 
 static void unqueue(struct rpc_conn *c)
@@ -370,6 +381,7 @@ static void server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 static void server_flush(uv_check_t *h)
 {
 	struct rpc_server *s = h->data;
+	uv_idle_stop(&s->kick);
 	flush_list(&s->to_flush);
 }
 
@@ -430,7 +442,9 @@ int rpc_server_init(struct rpc_server *s, uv_loop_t *loop,
 	s->flush.data = s;
 	uv_check_start(&s->flush, server_flush);
 	uv_unref((uv_handle_t *)&s->flush);
-	s->handles_open = 2;
+	uv_idle_init(loop, &s->kick);
+	s->kick.data = s;
+	s->handles_open = 3;
 	return 0;
 }
 
@@ -525,6 +539,7 @@ void rpc_server_close(struct rpc_server *s, rpc_server_close_cb cb)
 	s->to_flush = NULL;
 	uv_close((uv_handle_t *)&s->tcp, server_handle_closed);
 	uv_close((uv_handle_t *)&s->flush, server_handle_closed);
+	uv_close((uv_handle_t *)&s->kick, server_handle_closed);
 }
 
 /* ---- Client ---- */
@@ -716,6 +731,7 @@ static void client_tick(uv_timer_t *t)
 static void client_flush(uv_check_t *h)
 {
 	struct rpc_client *c = h->data;
+	uv_idle_stop(&c->kick);
 	flush_list(&c->to_flush);
 }
 
@@ -747,7 +763,9 @@ int rpc_client_init(struct rpc_client *c, uv_loop_t *loop, const char *address,
 	c->flush.data = c;
 	uv_check_start(&c->flush, client_flush);
 	uv_unref((uv_handle_t *)&c->flush);
-	c->handles_open = 2;
+	uv_idle_init(loop, &c->kick);
+	c->kick.data = c;
+	c->handles_open = 3;
 	return 0;
 }
 
@@ -810,4 +828,5 @@ void rpc_client_close(struct rpc_client *c, rpc_client_close_cb cb)
 	c->to_flush = NULL;
 	uv_close((uv_handle_t *)&c->timer, client_handle_closed);
 	uv_close((uv_handle_t *)&c->flush, client_handle_closed);
+	uv_close((uv_handle_t *)&c->kick, client_handle_closed);
 }

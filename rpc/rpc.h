@@ -575,6 +575,7 @@ struct rpc_server {
 	uv_loop_t *loop;
 	uv_tcp_t tcp;
 	uv_check_t flush;
+	uv_idle_t kick; /* keeps poll from blocking while a flush waits */
 	struct rpc_server_config cfg;
 	rpc_request_cb on_request;
 	rpc_event_cb on_event;
@@ -655,6 +656,7 @@ struct rpc_client {
 	uint64_t next_id;
 	uv_timer_t timer; /* deadlines and reconnect backoff */
 	uv_check_t flush;
+	uv_idle_t kick;
 	uint32_t backoff_ms;
 	uint64_t retry_at;	 /* no connect attempt before this (ms) */
 	msgpack_sbuffer backlog; /* requests waiting for a connection */
