@@ -31,6 +31,13 @@
 #define STOP_DRAIN_MS 3000
 #define REGISTER_RETRY_MS 300
 
+int64_t node_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static uint64_t now_ms(struct node *n)
 {
 	return uv_now(n->loop);

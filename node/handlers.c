@@ -16,8 +16,8 @@
 
 #include "node_int.h"
 
-static void reply(struct node *n, uint64_t conn, uint16_t type, uint64_t rid,
-		  const struct rpc_status *st, const void *body)
+void node_reply(struct node *n, uint64_t conn, uint16_t type, uint64_t rid,
+		const struct rpc_status *st, const void *body)
 {
 	int rv = rpc_server_send(&n->rpc, conn, (uint16_t)(type | RPC_RESPONSE),
 				 rid, st, body);
@@ -26,36 +26,36 @@ static void reply(struct node *n, uint64_t conn, uint16_t type, uint64_t rid,
 			 rpc_type_name(type), rpc_strerror(rv));
 }
 
-static void reply_error(struct node *n, uint64_t conn, uint16_t type,
-			uint64_t rid, uint32_t code, const char *msg)
+void node_reply_error(struct node *n, uint64_t conn, uint16_t type,
+		      uint64_t rid, uint32_t code, const char *msg)
 {
 	struct rpc_status st = {code, msg, NULL};
-	reply(n, conn, type, rid, &st, NULL);
+	node_reply(n, conn, type, rid, &st, NULL);
 }
 
 /* For requests only the leader serves: true when this node may go on;
  * otherwise it has answered NOT_LEADER or UNAVAILABLE. */
-static bool leader_only(struct node *n, uint64_t conn, uint16_t type,
-			uint64_t rid)
+bool node_leader_only(struct node *n, uint64_t conn, uint16_t type,
+		      uint64_t rid)
 {
 	if (raft_state(&n->raft) == RAFT_LEADER && n->ready)
 		return true;
 	if (raft_state(&n->raft) == RAFT_LEADER) {
-		reply_error(n, conn, type, rid, RPC_UNAVAILABLE,
-			    "new leader is catching up; retry shortly");
+		node_reply_error(n, conn, type, rid, RPC_UNAVAILABLE,
+				 "new leader is catching up; retry shortly");
 		return false;
 	}
 	uint64_t id;
 	const char *addr = node_leader_listen(n, &id);
 	if (addr == NULL) {
-		reply_error(n, conn, type, rid, RPC_UNAVAILABLE,
-			    "no leader is known yet; retry shortly");
+		node_reply_error(n, conn, type, rid, RPC_UNAVAILABLE,
+				 "no leader is known yet; retry shortly");
 		return false;
 	}
 	char msg[96];
 	snprintf(msg, sizeof msg, "node %" PRIu64 " is the leader", id);
 	struct rpc_status st = {RPC_NOT_LEADER, msg, addr};
-	reply(n, conn, type, rid, &st, NULL);
+	node_reply(n, conn, type, rid, &st, NULL);
 	return false;
 }
 
@@ -66,7 +66,8 @@ static void bad_request(struct node *n, uint64_t conn, struct rpc_frame *f,
 	snprintf(msg, sizeof msg, "malformed %s request: field %s",
 		 rpc_type_name(f->type) ? rpc_type_name(f->type) : "?",
 		 why ? why : "?");
-	reply_error(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT, msg);
+	node_reply_error(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT,
+			 msg);
 }
 
 /* ---- Proposals ---- */
@@ -91,14 +92,15 @@ static void on_applied(struct raft_apply *req, int status, void *result)
 			 "leadership changed before the change was confirmed "
 			 "(%s); check before retrying",
 			 raft_strerror(status));
-		reply_error(n, p->conn, p->type, p->rid, RPC_UNAVAILABLE, msg);
+		node_reply_error(n, p->conn, p->type, p->rid, RPC_UNAVAILABLE,
+				 msg);
 	} else if (r == NULL || r->code != RSM_OK) {
-		reply_error(n, p->conn, p->type, p->rid,
-			    node_code_from_rsm(r ? r->code : RSM_EBADCMD),
-			    r ? r->message : "no result");
+		node_reply_error(n, p->conn, p->type, p->rid,
+				 node_code_from_rsm(r ? r->code : RSM_EBADCMD),
+				 r ? r->message : "no result");
 	} else {
-		reply(n, p->conn, p->type, p->rid, NULL,
-		      &(struct rpc_empty){0});
+		node_reply(n, p->conn, p->type, p->rid, NULL,
+			   &(struct rpc_empty){0});
 	}
 	free(p);
 }
@@ -110,8 +112,8 @@ static void propose(struct node *n, uint64_t conn, struct rpc_frame *f,
 	struct proposal *p = malloc(sizeof *p);
 	if (p == NULL) {
 		raft_free(buf.base);
-		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
-			    "out of memory");
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
 		return;
 	}
 	p->n = n;
@@ -123,10 +125,10 @@ static void propose(struct node *n, uint64_t conn, struct rpc_frame *f,
 	if (rv != 0) {
 		raft_free(buf.base);
 		free(p);
-		reply_error(n, conn, f->type, f->request_id,
-			    rv == RAFT_NOTLEADER ? RPC_UNAVAILABLE
-						 : RPC_INTERNAL,
-			    raft_strerror(rv));
+		node_reply_error(n, conn, f->type, f->request_id,
+				 rv == RAFT_NOTLEADER ? RPC_UNAVAILABLE
+						      : RPC_INTERNAL,
+				 raft_strerror(rv));
 	}
 }
 
@@ -159,8 +161,8 @@ static void handle_route(struct node *n, uint64_t conn, struct rpc_frame *f)
 		free(b);
 		free(t);
 		free(names);
-		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
-			    "out of memory");
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
 		return;
 	}
 	for (uint32_t i = 0; i < nb; i++) {
@@ -180,7 +182,7 @@ static void handle_route(struct node *n, uint64_t conn, struct rpc_frame *f)
 	uint64_t lid = 0;
 	const char *leader = node_leader_listen(n, &lid);
 	struct rpc_route_resp r = {lid, leader, {b, nb}, {t, nt}};
-	reply(n, conn, f->type, f->request_id, NULL, &r);
+	node_reply(n, conn, f->type, f->request_id, NULL, &r);
 	free(b);
 	free(t);
 	free(names);
@@ -222,7 +224,7 @@ static void status_finish(struct status_job *j)
 		if (strcmp(out[i].role, "leader") == 0)
 			lid = out[i].id;
 	struct rpc_status_resp r = {lid, {out, (uint32_t)j->count}};
-	reply(j->n, j->conn, RPC_CLUSTER_STATUS, j->rid, NULL, &r);
+	node_reply(j->n, j->conn, RPC_CLUSTER_STATUS, j->rid, NULL, &r);
 	free(j);
 }
 
@@ -276,13 +278,13 @@ static void handle_status(struct node *n, uint64_t conn, struct rpc_frame *f)
 		const char *addr;
 		raft_leader(&n->raft, &id, &addr);
 		r.leader_id = id;
-		reply(n, conn, f->type, f->request_id, NULL, &r);
+		node_reply(n, conn, f->type, f->request_id, NULL, &r);
 		return;
 	}
 	struct status_job *j = calloc(1, sizeof *j);
 	if (j == NULL) {
-		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
-			    "out of memory");
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
 		return;
 	}
 	j->n = n;
@@ -350,26 +352,19 @@ static void handle_names(struct node *n, uint64_t conn, struct rpc_frame *f,
 	    topics ? rsm_topic_count(n->rsm) : rsm_group_count(n->rsm);
 	const char **v = calloc(cnt ? cnt : 1, sizeof *v);
 	if (v == NULL) {
-		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
-			    "out of memory");
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
 		return;
 	}
 	for (uint32_t i = 0; i < cnt; i++)
 		v[i] = topics ? rsm_topic_at(n->rsm, i)->name
 			      : rsm_group_at(n->rsm, i)->name;
 	struct rpc_names_resp r = {{v, cnt}};
-	reply(n, conn, f->type, f->request_id, NULL, &r);
+	node_reply(n, conn, f->type, f->request_id, NULL, &r);
 	free(v);
 }
 
 /* ---- Changes ---- */
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void handle_topic_create(struct node *n, uint64_t conn,
 				struct rpc_frame *f)
@@ -380,7 +375,7 @@ static void handle_topic_create(struct node *n, uint64_t conn,
 		bad_request(n, conn, f, why);
 		return;
 	}
-	if (!leader_only(n, conn, f->type, f->request_id))
+	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	/* No broker list: every registered broker. */
 	const char *all[RSM_MAX_BROKERS];
@@ -394,10 +389,11 @@ static void handle_topic_create(struct node *n, uint64_t conn,
 	}
 	struct raft_buffer buf;
 	char err[256];
-	if (rsm_encode_create_topic(in.topic, in.queues, brokers, nb, wall_ms(),
-				    &buf, err, sizeof err) != 0) {
-		reply_error(n, conn, f->type, f->request_id,
-			    RPC_INVALID_ARGUMENT, err);
+	if (rsm_encode_create_topic(in.topic, in.queues, brokers, nb,
+				    node_wall_ms(), &buf, err,
+				    sizeof err) != 0) {
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT, err);
 		return;
 	}
 	propose(n, conn, f, buf);
@@ -417,27 +413,27 @@ static void handle_group_create(struct node *n, uint64_t conn,
 	if (in.mode != NULL && strcmp(in.mode, "broadcasting") == 0)
 		mode = RSM_BROADCASTING;
 	else if (in.mode != NULL && strcmp(in.mode, "clustering") != 0) {
-		reply_error(n, conn, f->type, f->request_id,
-			    RPC_INVALID_ARGUMENT,
-			    "mode must be clustering or broadcasting");
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT,
+				 "mode must be clustering or broadcasting");
 		return;
 	}
 	if (in.initial != NULL && strcmp(in.initial, "earliest") == 0)
 		initial = RSM_INITIAL_EARLIEST;
 	else if (in.initial != NULL && strcmp(in.initial, "latest") != 0) {
-		reply_error(n, conn, f->type, f->request_id,
-			    RPC_INVALID_ARGUMENT,
-			    "initial must be latest or earliest");
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT,
+				 "initial must be latest or earliest");
 		return;
 	}
-	if (!leader_only(n, conn, f->type, f->request_id))
+	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	struct raft_buffer buf;
 	char err[256];
-	if (rsm_encode_create_group(in.group, mode, initial, wall_ms(), &buf,
-				    err, sizeof err) != 0) {
-		reply_error(n, conn, f->type, f->request_id,
-			    RPC_INVALID_ARGUMENT, err);
+	if (rsm_encode_create_group(in.group, mode, initial, node_wall_ms(),
+				    &buf, err, sizeof err) != 0) {
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT, err);
 		return;
 	}
 	propose(n, conn, f, buf);
@@ -458,8 +454,8 @@ static void join_register(struct join_job *j)
 	struct raft_buffer buf;
 	char err[256];
 	if (rsm_encode_register_broker(&j->b, &buf, err, sizeof err) != 0) {
-		reply_error(n, j->conn, RPC_JOIN, j->rid, RPC_INVALID_ARGUMENT,
-			    err);
+		node_reply_error(n, j->conn, RPC_JOIN, j->rid,
+				 RPC_INVALID_ARGUMENT, err);
 		free(j);
 		return;
 	}
@@ -475,8 +471,8 @@ static void on_assigned(struct raft_change *req, int status)
 {
 	struct join_job *j = req->data;
 	if (status != 0 && status != RAFT_BADROLE) {
-		reply_error(j->n, j->conn, RPC_JOIN, j->rid, RPC_UNAVAILABLE,
-			    raft_strerror(status));
+		node_reply_error(j->n, j->conn, RPC_JOIN, j->rid,
+				 RPC_UNAVAILABLE, raft_strerror(status));
 		free(j);
 		return;
 	}
@@ -489,16 +485,16 @@ static void on_added(struct raft_change *req, int status)
 {
 	struct join_job *j = req->data;
 	if (status != 0) {
-		reply_error(j->n, j->conn, RPC_JOIN, j->rid, RPC_UNAVAILABLE,
-			    raft_strerror(status));
+		node_reply_error(j->n, j->conn, RPC_JOIN, j->rid,
+				 RPC_UNAVAILABLE, raft_strerror(status));
 		free(j);
 		return;
 	}
 	int rv = raft_assign(&j->n->raft, &j->change, j->b.id, RAFT_VOTER,
 			     on_assigned);
 	if (rv != 0) {
-		reply_error(j->n, j->conn, RPC_JOIN, j->rid, RPC_UNAVAILABLE,
-			    raft_strerror(rv));
+		node_reply_error(j->n, j->conn, RPC_JOIN, j->rid,
+				 RPC_UNAVAILABLE, raft_strerror(rv));
 		free(j);
 	}
 }
@@ -511,12 +507,12 @@ static void handle_join(struct node *n, uint64_t conn, struct rpc_frame *f)
 		bad_request(n, conn, f, why);
 		return;
 	}
-	if (!leader_only(n, conn, f->type, f->request_id))
+	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	struct join_job *j = calloc(1, sizeof *j);
 	if (j == NULL) {
-		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
-			    "out of memory");
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
 		return;
 	}
 	j->n = n;
@@ -538,10 +534,10 @@ static void handle_join(struct node *n, uint64_t conn, struct rpc_frame *f)
 		j->change.data = j;
 		if (raft_assign(&n->raft, &j->change, in.id, RAFT_VOTER,
 				on_assigned) != 0) {
-			reply_error(n, conn, f->type, f->request_id,
-				    RPC_UNAVAILABLE,
-				    "a membership change is in progress; "
-				    "retry");
+			node_reply_error(n, conn, f->type, f->request_id,
+					 RPC_UNAVAILABLE,
+					 "a membership change is in progress; "
+					 "retry");
 			free(j);
 		}
 		return;
@@ -552,11 +548,12 @@ static void handle_join(struct node *n, uint64_t conn, struct rpc_frame *f)
 	int rv =
 	    raft_add(&n->raft, &j->change, in.id, in.raft_address, on_added);
 	if (rv != 0) {
-		reply_error(n, conn, f->type, f->request_id, RPC_UNAVAILABLE,
-			    rv == RAFT_CANTCHANGE
-				? "a membership change is in progress; "
-				  "retry"
-				: raft_strerror(rv));
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_UNAVAILABLE,
+				 rv == RAFT_CANTCHANGE
+				     ? "a membership change is in progress; "
+				       "retry"
+				     : raft_strerror(rv));
 		free(j);
 	}
 }
@@ -576,16 +573,16 @@ static void handle_produce(struct node *n, uint64_t conn, struct rpc_frame *f)
 	struct stor_queue *q =
 	    node_queue(n, in.topic, in.queue_id, &code, msg, sizeof msg);
 	if (q == NULL) {
-		reply_error(n, conn, f->type, f->request_id, code, msg);
+		node_reply_error(n, conn, f->type, f->request_id, code, msg);
 		return;
 	}
 	if (in.flags > 0xff) {
-		reply_error(n, conn, f->type, f->request_id,
-			    RPC_INVALID_ARGUMENT, "unknown batch flags");
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT, "unknown batch flags");
 		return;
 	}
 	struct stor_batch_in b = {in.payload.ptr, in.payload.len, in.count,
-				  (uint8_t)in.flags, wall_ms()};
+				  (uint8_t)in.flags, node_wall_ms()};
 	uint64_t base;
 	int64_t t;
 	int rv = stor_queue_append(q, &b, &base, &t);
@@ -593,12 +590,12 @@ static void handle_produce(struct node *n, uint64_t conn, struct rpc_frame *f)
 		if (rv != STOR_EINVAL)
 			NODE_LOG(NODE_ERROR, "storage", "%s",
 				 stor_queue_errmsg(q));
-		reply_error(n, conn, f->type, f->request_id,
-			    node_code_from_stor(rv), stor_queue_errmsg(q));
+		node_reply_error(n, conn, f->type, f->request_id,
+				 node_code_from_stor(rv), stor_queue_errmsg(q));
 		return;
 	}
 	struct rpc_produce_resp r = {base, t};
-	reply(n, conn, f->type, f->request_id, NULL, &r);
+	node_reply(n, conn, f->type, f->request_id, NULL, &r);
 }
 
 #define FETCH_DEFAULT_BYTES (1u << 20)
@@ -616,7 +613,7 @@ static void handle_fetch(struct node *n, uint64_t conn, struct rpc_frame *f)
 	struct stor_queue *q =
 	    node_queue(n, in.topic, in.queue_id, &code, msg, sizeof msg);
 	if (q == NULL) {
-		reply_error(n, conn, f->type, f->request_id, code, msg);
+		node_reply_error(n, conn, f->type, f->request_id, code, msg);
 		return;
 	}
 	struct stor_queue_info info;
@@ -629,8 +626,8 @@ static void handle_fetch(struct node *n, uint64_t conn, struct rpc_frame *f)
 		if (g == NULL) {
 			snprintf(msg, sizeof msg, "group '%s' does not exist",
 				 in.group);
-			reply_error(n, conn, f->type, f->request_id,
-				    RPC_UNKNOWN_GROUP, msg);
+			node_reply_error(n, conn, f->type, f->request_id,
+					 RPC_UNKNOWN_GROUP, msg);
 			return;
 		}
 		const struct rsm_group_topic *gt = rsm_group_topic(g, in.topic);
@@ -650,13 +647,13 @@ static void handle_fetch(struct node *n, uint64_t conn, struct rpc_frame *f)
 						   epoch};
 			struct rpc_status st = {RPC_OFFSET_MOVED,
 						"the group was reset", NULL};
-			reply(n, conn, f->type, f->request_id, &st, &r);
+			node_reply(n, conn, f->type, f->request_id, &st, &r);
 			return;
 		}
 		if (g->mode == RSM_CLUSTERING && in.epoch > epoch) {
-			reply_error(n, conn, f->type, f->request_id,
-				    RPC_INVALID_ARGUMENT,
-				    "epoch is newer than the group's");
+			node_reply_error(n, conn, f->type, f->request_id,
+					 RPC_INVALID_ARGUMENT,
+					 "epoch is newer than the group's");
 			return;
 		}
 	}
@@ -680,15 +677,15 @@ static void handle_fetch(struct node *n, uint64_t conn, struct rpc_frame *f)
 		if (rv != STOR_ERANGE)
 			NODE_LOG(NODE_ERROR, "storage", "%s",
 				 stor_queue_errmsg(q));
-		reply_error(n, conn, f->type, f->request_id,
-			    node_code_from_stor(rv),
-			    buf ? stor_queue_errmsg(q) : "out of memory");
+		node_reply_error(n, conn, f->type, f->request_id,
+				 node_code_from_stor(rv),
+				 buf ? stor_queue_errmsg(q) : "out of memory");
 		free(buf);
 		return;
 	}
 	struct rpc_fetch_resp r = {
 	    {buf, (uint32_t)len}, info.min_offset, info.max_offset, at, epoch};
-	reply(n, conn, f->type, f->request_id, NULL, &r);
+	node_reply(n, conn, f->type, f->request_id, NULL, &r);
 	free(buf);
 }
 
@@ -748,8 +745,8 @@ static void handle_queue_stats(struct node *n, uint64_t conn,
 	if (t == NULL) {
 		snprintf(msg, sizeof msg, "topic '%s' does not exist",
 			 in.topic);
-		reply_error(n, conn, f->type, f->request_id, RPC_UNKNOWN_TOPIC,
-			    msg);
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_UNKNOWN_TOPIC, msg);
 		return;
 	}
 	uint32_t m = in.queue_ids.n ? in.queue_ids.n : t->queues_per_broker;
@@ -758,90 +755,51 @@ static void handle_queue_stats(struct node *n, uint64_t conn,
 	if (st == NULL ||
 	    local_stats(n, t, in.queue_ids.v, in.queue_ids.n, in.with_time,
 			in.time, st, &count, &code, msg, sizeof msg) != 0) {
-		reply_error(n, conn, f->type, f->request_id, code,
-			    st ? msg : "out of memory");
+		node_reply_error(n, conn, f->type, f->request_id, code,
+				 st ? msg : "out of memory");
 		free(st);
 		return;
 	}
 	struct rpc_queue_stats_resp r = {n->cfg.name, {st, count}};
-	reply(n, conn, f->type, f->request_id, NULL, &r);
+	node_reply(n, conn, f->type, f->request_id, NULL, &r);
 	free(st);
 }
 
-/* TOPIC_DESCRIBE: every hosting broker's queue bounds, asked in parallel;
- * a broker that cannot answer makes the answer UNAVAILABLE naming it. */
-struct describe_job;
-struct describe_ask {
-	struct rpc_call call;
-	struct describe_job *job;
-	uint32_t broker; /* index in the topic's broker list */
-};
-struct describe_job {
+/* TOPIC_DESCRIBE: every hosting broker's queue bounds, gathered in
+ * parallel; a broker that cannot answer makes it UNAVAILABLE naming it. */
+struct describe_op {
+	struct node_gather g; /* first: the callback gets &op->g */
 	struct node *n;
 	uint64_t conn, rid;
-	char topic[RSM_NAME_MAX + 1];
-	uint32_t n_brokers, qpb;
-	int waiting;
-	char failed[512];
-	char (*names)[RSM_NAME_MAX + 1];
-	struct rpc_queue_info *queues; /* n_brokers * qpb */
-	struct describe_ask *asks;
 };
 
-static void describe_finish(struct describe_job *j)
+static void on_described(struct node_gather *g, bool ok)
 {
-	struct node *n = j->n;
-	if (j->failed[0] != '\0') {
-		reply_error(n, j->conn, RPC_TOPIC_DESCRIBE, j->rid,
-			    RPC_UNAVAILABLE, j->failed);
+	struct describe_op *op = (struct describe_op *)g;
+	struct node *n = op->n;
+	size_t nq = (size_t)g->n_brokers * g->qpb;
+	struct rpc_queue_info *q = ok ? calloc(nq ? nq : 1, sizeof *q) : NULL;
+	if (!ok) {
+		node_reply_error(n, op->conn, RPC_TOPIC_DESCRIBE, op->rid,
+				 RPC_UNAVAILABLE, g->failed);
+	} else if (q == NULL) {
+		node_reply_error(n, op->conn, RPC_TOPIC_DESCRIBE, op->rid,
+				 RPC_INTERNAL, "out of memory");
 	} else {
-		struct rpc_topic_describe_resp r = {
-		    j->topic, {j->queues, j->n_brokers * j->qpb}};
-		reply(n, j->conn, RPC_TOPIC_DESCRIBE, j->rid, NULL, &r);
+		for (size_t i = 0; i < nq; i++)
+			q[i] = (struct rpc_queue_info){g->brokers[i / g->qpb],
+						       (uint32_t)(i % g->qpb),
+						       g->q[i].min,
+						       g->q[i].max,
+						       g->q[i].first_time,
+						       g->q[i].last_time};
+		struct rpc_topic_describe_resp r = {g->topic,
+						    {q, (uint32_t)nq}};
+		node_reply(n, op->conn, RPC_TOPIC_DESCRIBE, op->rid, NULL, &r);
 	}
-	free(j->names);
-	free(j->queues);
-	free(j->asks);
-	free(j);
-}
-
-static void describe_fill(struct describe_job *j, uint32_t b,
-			  const struct rpc_queue_stat *st, uint32_t count)
-{
-	for (uint32_t i = 0; i < count; i++) {
-		if (st[i].queue_id >= j->qpb)
-			continue;
-		struct rpc_queue_info *q =
-		    &j->queues[(size_t)b * j->qpb + st[i].queue_id];
-		q->min_offset = st[i].min_offset;
-		q->max_offset = st[i].max_offset;
-		q->first_store_time = st[i].first_store_time;
-		q->last_store_time = st[i].last_store_time;
-	}
-}
-
-static void on_describe_answer(struct rpc_call *call, int status,
-			       struct rpc_frame *f)
-{
-	struct describe_ask *a = call->data;
-	struct describe_job *j = a->job;
-	struct rpc_queue_stats_resp r;
-	struct rpc_status st;
-	const char *name = j->names[a->broker];
-	if (status != 0) {
-		snprintf(j->failed, sizeof j->failed,
-			 "broker %s did not answer: %s", name,
-			 rpc_strerror(status));
-	} else if (rpc_decode(f, RPC_QUEUE_STATS | RPC_RESPONSE, &r, &st,
-			      NULL) != 0 ||
-		   st.code != RPC_OK) {
-		snprintf(j->failed, sizeof j->failed, "broker %s: %s", name,
-			 st.message ? st.message : "bad answer");
-	} else {
-		describe_fill(j, a->broker, r.queues.v, r.queues.n);
-	}
-	if (--j->waiting == 0)
-		describe_finish(j);
+	free(q);
+	node_gather_free(g);
+	free(op);
 }
 
 static void handle_topic_describe(struct node *n, uint64_t conn,
@@ -853,84 +811,31 @@ static void handle_topic_describe(struct node *n, uint64_t conn,
 		bad_request(n, conn, f, why);
 		return;
 	}
-	char msg[300];
 	const struct rsm_topic *t = rsm_topic_find(n->rsm, in.topic);
 	if (t == NULL) {
+		char msg[300];
 		snprintf(msg, sizeof msg, "topic '%s' does not exist",
 			 in.topic);
-		reply_error(n, conn, f->type, f->request_id, RPC_UNKNOWN_TOPIC,
-			    msg);
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_UNKNOWN_TOPIC, msg);
 		return;
 	}
-	struct describe_job *j = calloc(1, sizeof *j);
-	size_t nq = (size_t)t->n_brokers * t->queues_per_broker;
-	if (j != NULL) {
-		j->names = calloc(t->n_brokers, sizeof *j->names);
-		j->queues = calloc(nq, sizeof *j->queues);
-		j->asks = calloc(t->n_brokers, sizeof *j->asks);
-	}
-	if (j == NULL || j->names == NULL || j->queues == NULL ||
-	    j->asks == NULL) {
-		if (j != NULL) {
-			free(j->names);
-			free(j->queues);
-			free(j->asks);
-		}
-		free(j);
-		reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
-			    "out of memory");
+	struct describe_op *op = calloc(1, sizeof *op);
+	if (op == NULL) {
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
 		return;
 	}
-	j->n = n;
-	j->conn = conn;
-	j->rid = f->request_id;
-	snprintf(j->topic, sizeof j->topic, "%s", t->name);
-	j->n_brokers = t->n_brokers;
-	j->qpb = t->queues_per_broker;
-	memcpy(j->names, t->brokers, t->n_brokers * sizeof *j->names);
-	for (uint32_t b = 0; b < j->n_brokers; b++)
-		for (uint32_t q = 0; q < j->qpb; q++) {
-			struct rpc_queue_info *x =
-			    &j->queues[(size_t)b * j->qpb + q];
-			x->broker_name = j->names[b];
-			x->queue_id = q;
-		}
-	j->waiting = 1; /* held until every ask is sent */
-	for (uint32_t b = 0; b < j->n_brokers; b++) {
-		if (strcmp(j->names[b], n->cfg.name) == 0) {
-			struct rpc_queue_stat *st = calloc(j->qpb, sizeof *st);
-			uint32_t count = 0, code = RPC_INTERNAL;
-			if (st == NULL ||
-			    local_stats(n, t, NULL, 0, false, 0, st, &count,
-					&code, msg, sizeof msg) != 0)
-				snprintf(j->failed, sizeof j->failed,
-					 "broker %s: %s", n->cfg.name,
-					 st ? msg : "out of memory");
-			else
-				describe_fill(j, b, st, count);
-			free(st);
-			continue;
-		}
-		const struct rsm_broker *br =
-		    rsm_broker_by_name(n->rsm, j->names[b]);
-		struct rpc_client *c =
-		    br ? node_link(n, br->id, br->listen) : NULL;
-		struct describe_ask *a = &j->asks[b];
-		a->job = j;
-		a->broker = b;
-		a->call.data = a;
-		struct rpc_queue_stats_req q = {j->topic, {NULL, 0}, false, 0};
-		if (c == NULL ||
-		    rpc_client_request(c, &a->call, RPC_QUEUE_STATS, &q, 2000,
-				       on_describe_answer) != 0) {
-			snprintf(j->failed, sizeof j->failed,
-				 "broker %s is not reachable", j->names[b]);
-			continue;
-		}
-		j->waiting++;
+	op->n = n;
+	op->conn = conn;
+	op->rid = f->request_id;
+	op->g.data = op;
+	op->g.done = on_described;
+	if (node_gather_start(n, &op->g, t, NULL) != 0) {
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
+		free(op);
 	}
-	if (--j->waiting == 0)
-		describe_finish(j);
 }
 
 void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
@@ -993,8 +898,8 @@ void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 			 "version",
 			 f->type, name ? name : "unknown");
 		if (rpc_schema_of((uint16_t)(f->type | RPC_RESPONSE)) != NULL)
-			reply_error(n, conn, f->type, f->request_id,
-				    RPC_INVALID_ARGUMENT, msg);
+			node_reply_error(n, conn, f->type, f->request_id,
+					 RPC_INVALID_ARGUMENT, msg);
 		else
 			rpc_server_drop(s, conn);
 	}

@@ -96,7 +96,22 @@ struct rpc_client *node_link(struct node *n, uint64_t id, const char *address);
 /* Starts an orderly stop (SIGTERM). */
 void node_stop(struct node *n);
 
+/* Wall-clock ms (store times, reset times). */
+int64_t node_wall_ms(void);
+
 /* handlers.c */
+/* Queues an answer to request @rid on @conn (type without RPC_RESPONSE);
+ * @st NULL means OK. Logs what cannot be sent. */
+void node_reply(struct node *n, uint64_t conn, uint16_t type, uint64_t rid,
+		const struct rpc_status *st, const void *body);
+/* An error answer: the status alone. */
+void node_reply_error(struct node *n, uint64_t conn, uint16_t type,
+		      uint64_t rid, uint32_t code, const char *msg);
+/* True when this node is the leader and has caught up in its term;
+ * otherwise it has answered NOT_LEADER (with the leader's address) or
+ * UNAVAILABLE. */
+bool node_leader_only(struct node *n, uint64_t conn, uint16_t type,
+		      uint64_t rid);
 void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f);
 void node_on_rpc_event(struct rpc_server *s, uint64_t conn, const char *peer,
 		       enum rpc_event ev, int err);

@@ -19,55 +19,6 @@
 
 #include "node_int.h"
 
-static int64_t wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void answer(struct node *n, uint64_t conn, uint16_t type, uint64_t rid,
-		   const struct rpc_status *st, const void *body)
-{
-	int rv = rpc_server_send(&n->rpc, conn, (uint16_t)(type | RPC_RESPONSE),
-				 rid, st, body);
-	if (rv != 0 && rv != RPC_ECLOSED)
-		NODE_LOG(NODE_ERROR, "rpc", "answering %s: %s",
-			 rpc_type_name(type), rpc_strerror(rv));
-}
-
-static void fail(struct node *n, uint64_t conn, uint16_t type, uint64_t rid,
-		 uint32_t code, const char *msg)
-{
-	struct rpc_status st = {code, msg, NULL};
-	answer(n, conn, type, rid, &st, NULL);
-}
-
-/* Leader with its term's barrier applied; else answered. */
-static bool serving_leader(struct node *n, uint64_t conn, uint16_t type,
-			   uint64_t rid)
-{
-	if (raft_state(&n->raft) == RAFT_LEADER && n->ready)
-		return true;
-	if (raft_state(&n->raft) == RAFT_LEADER) {
-		fail(n, conn, type, rid, RPC_UNAVAILABLE,
-		     "new leader is catching up; retry shortly");
-		return false;
-	}
-	uint64_t id;
-	const char *addr = node_leader_listen(n, &id);
-	if (addr == NULL) {
-		fail(n, conn, type, rid, RPC_UNAVAILABLE,
-		     "no leader is known yet; retry shortly");
-		return false;
-	}
-	char msg[96];
-	snprintf(msg, sizeof msg, "node %" PRIu64 " is the leader", id);
-	struct rpc_status st = {RPC_NOT_LEADER, msg, addr};
-	answer(n, conn, type, rid, &st, NULL);
-	return false;
-}
-
 /* Group must exist and be clustering; topic must exist. */
 static bool check_group_topic(struct node *n, uint64_t conn, uint16_t type,
 			      uint64_t rid, const char *group,
@@ -82,12 +33,12 @@ static bool check_group_topic(struct node *n, uint64_t conn, uint16_t type,
 			 "group '%s' does not exist (create it with raftqctl "
 			 "group create)",
 			 group);
-		fail(n, conn, type, rid, RPC_UNKNOWN_GROUP, msg);
+		node_reply_error(n, conn, type, rid, RPC_UNKNOWN_GROUP, msg);
 		return false;
 	}
 	if (*t == NULL) {
 		snprintf(msg, sizeof msg, "topic '%s' does not exist", topic);
-		fail(n, conn, type, rid, RPC_UNKNOWN_TOPIC, msg);
+		node_reply_error(n, conn, type, rid, RPC_UNKNOWN_TOPIC, msg);
 		return false;
 	}
 	if ((*g)->mode != RSM_CLUSTERING) {
@@ -95,7 +46,8 @@ static bool check_group_topic(struct node *n, uint64_t conn, uint16_t type,
 			 "group '%s' is broadcasting: its offsets live on the "
 			 "clients, so the cluster cannot reset them",
 			 group);
-		fail(n, conn, type, rid, RPC_BROADCAST_UNSUPPORTED, msg);
+		node_reply_error(n, conn, type, rid, RPC_BROADCAST_UNSUPPORTED,
+				 msg);
 		return false;
 	}
 	return true;
@@ -152,8 +104,8 @@ static void send_reset(struct reset_op *op, const struct rsm_reset *r,
 {
 	struct rpc_reset_queue *q = calloc(r->n ? r->n : 1, sizeof *q);
 	if (q == NULL) {
-		fail(op->n, op->conn, op->type, op->rid, RPC_INTERNAL,
-		     "out of memory");
+		node_reply_error(op->n, op->conn, op->type, op->rid,
+				 RPC_INTERNAL, "out of memory");
 		return;
 	}
 	for (uint32_t i = 0; i < r->n; i++)
@@ -162,7 +114,7 @@ static void send_reset(struct reset_op *op, const struct rsm_reset *r,
 						r->queues[i].offset};
 	struct rpc_reset_resp resp = {
 	    dry_run ? 0 : r->id, epoch, dry_run, {q, r->n}};
-	answer(op->n, op->conn, op->type, op->rid, NULL, &resp);
+	node_reply(op->n, op->conn, op->type, op->rid, NULL, &resp);
 	free(q);
 }
 
@@ -180,8 +132,9 @@ static void sync_finish(struct reset_op *op)
 {
 	const struct rsm_reset *rec = rsm_reset_find(op->n->rsm, op->reset_id);
 	if (rec == NULL)
-		fail(op->n, op->conn, op->type, op->rid, RPC_INTERNAL,
-		     "the reset left the history before it was answered");
+		node_reply_error(
+		    op->n, op->conn, op->type, op->rid, RPC_INTERNAL,
+		    "the reset left the history before it was answered");
 	else
 		send_reset(op, rec, false, rec->epoch);
 	/* The op lives until its barrier callback too. */
@@ -308,11 +261,12 @@ static void on_reset_applied(struct raft_apply *req, int status, void *result)
 			 "leadership changed before the reset was confirmed "
 			 "(%s): check 'offset history' before retrying",
 			 raft_strerror(status));
-		fail(op->n, op->conn, op->type, op->rid, RPC_UNAVAILABLE, msg);
+		node_reply_error(op->n, op->conn, op->type, op->rid,
+				 RPC_UNAVAILABLE, msg);
 	} else if (r == NULL || r->code != RSM_OK || r->reset == NULL) {
-		fail(op->n, op->conn, op->type, op->rid,
-		     node_code_from_rsm(r ? r->code : RSM_EBADCMD),
-		     r ? r->message : "no result");
+		node_reply_error(op->n, op->conn, op->type, op->rid,
+				 node_code_from_rsm(r ? r->code : RSM_EBADCMD),
+				 r ? r->message : "no result");
 	} else {
 		NODE_LOG(NODE_INFO, "reset",
 			 "reset %" PRIu64
@@ -344,11 +298,11 @@ static void dry_run(struct reset_op *op, struct raft_buffer buf)
 	if (rv == 0)
 		rv = rsm_apply(copy, buf.base, buf.len, &r);
 	if (rv != 0)
-		fail(n, op->conn, op->type, op->rid, RPC_INTERNAL,
-		     "dry run failed: out of memory");
+		node_reply_error(n, op->conn, op->type, op->rid, RPC_INTERNAL,
+				 "dry run failed: out of memory");
 	else if (r->code != RSM_OK)
-		fail(n, op->conn, op->type, op->rid,
-		     node_code_from_rsm(r->code), r->message);
+		node_reply_error(n, op->conn, op->type, op->rid,
+				 node_code_from_rsm(r->code), r->message);
 	else
 		send_reset(op, r->reset, true, r->reset->epoch - 1);
 	free(snap);
@@ -362,8 +316,8 @@ static void on_gathered(struct node_gather *g, bool ok)
 	struct reset_op *op = (struct reset_op *)g;
 	struct node *n = op->n;
 	if (!ok) {
-		fail(n, op->conn, op->type, op->rid, RPC_UNAVAILABLE,
-		     g->failed);
+		node_reply_error(n, op->conn, op->type, op->rid,
+				 RPC_UNAVAILABLE, g->failed);
 		reset_free(op);
 		return;
 	}
@@ -422,9 +376,10 @@ static void on_gathered(struct node_gather *g, bool ok)
 	    mv ? rsm_encode_reset(&cmd, &buf, err, sizeof err) : RSM_ENOMEM;
 	free(mv);
 	if (rv != 0) {
-		fail(n, op->conn, op->type, op->rid,
-		     rv == RSM_EINVAL ? RPC_INVALID_ARGUMENT : RPC_INTERNAL,
-		     rv == RSM_EINVAL ? err : "out of memory");
+		node_reply_error(n, op->conn, op->type, op->rid,
+				 rv == RSM_EINVAL ? RPC_INVALID_ARGUMENT
+						  : RPC_INTERNAL,
+				 rv == RSM_EINVAL ? err : "out of memory");
 		reset_free(op);
 		return;
 	}
@@ -434,9 +389,10 @@ static void on_gathered(struct node_gather *g, bool ok)
 	}
 	if (raft_state(&n->raft) != RAFT_LEADER) {
 		raft_free(buf.base);
-		fail(n, op->conn, op->type, op->rid, RPC_UNAVAILABLE,
-		     "leadership changed while preparing the reset; nothing "
-		     "was changed");
+		node_reply_error(
+		    n, op->conn, op->type, op->rid, RPC_UNAVAILABLE,
+		    "leadership changed while preparing the reset; nothing "
+		    "was changed");
 		reset_free(op);
 		return;
 	}
@@ -444,8 +400,8 @@ static void on_gathered(struct node_gather *g, bool ok)
 	rv = raft_apply(&n->raft, &op->apply, &buf, 1, on_reset_applied);
 	if (rv != 0) {
 		raft_free(buf.base);
-		fail(n, op->conn, op->type, op->rid, RPC_UNAVAILABLE,
-		     raft_strerror(rv));
+		node_reply_error(n, op->conn, op->type, op->rid,
+				 RPC_UNAVAILABLE, raft_strerror(rv));
 		reset_free(op);
 	}
 }
@@ -483,15 +439,15 @@ static struct reset_op *reset_new(struct node *n, uint64_t conn,
 			free(op->previous);
 		}
 		free(op);
-		fail(n, conn, f->type, f->request_id, RPC_INTERNAL,
-		     "out of memory");
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
 		return NULL;
 	}
 	op->n = n;
 	op->conn = conn;
 	op->rid = f->request_id;
 	op->type = f->type;
-	op->now = wall_now();
+	op->now = node_wall_ms();
 	op->g.data = op;
 	op->g.done = on_gathered;
 	return op;
@@ -504,8 +460,8 @@ static void start_gather(struct reset_op *op, const struct rsm_topic *t)
 	op->g.time =
 	    op->target == RSM_TARGET_DURATION ? op->now - op->value : op->value;
 	if (node_gather_start(op->n, &op->g, t, op->want) != 0) {
-		fail(op->n, op->conn, op->type, op->rid, RPC_INTERNAL,
-		     "out of memory");
+		node_reply_error(op->n, op->conn, op->type, op->rid,
+				 RPC_INTERNAL, "out of memory");
 		reset_free(op);
 	}
 }
@@ -518,11 +474,11 @@ void node_handle_reset(struct node *n, uint64_t conn, struct rpc_frame *f)
 	if (rpc_decode(f, RPC_RESET, &in, NULL, &why) != 0) {
 		snprintf(msg, sizeof msg, "malformed RESET request: field %s",
 			 why ? why : "?");
-		fail(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT,
-		     msg);
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT, msg);
 		return;
 	}
-	if (!serving_leader(n, conn, f->type, f->request_id))
+	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	const struct rsm_group *g;
 	const struct rsm_topic *t;
@@ -535,15 +491,16 @@ void node_handle_reset(struct node *n, uint64_t conn, struct rpc_frame *f)
 			 "target '%s' is not one of latest, earliest, time, "
 			 "offset, shift, duration",
 			 in.target);
-		fail(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT,
-		     msg);
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT, msg);
 		return;
 	}
 	if ((target == RSM_TARGET_OFFSET || target == RSM_TARGET_DURATION) &&
 	    in.value < 0) {
-		fail(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT,
-		     target == RSM_TARGET_OFFSET ? "offset must be >= 0"
-						 : "duration must be >= 0");
+		node_reply_error(
+		    n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT,
+		    target == RSM_TARGET_OFFSET ? "offset must be >= 0"
+						: "duration must be >= 0");
 		return;
 	}
 	/* require_inactive (Kafka's rule): no member of the group may be
@@ -582,8 +539,8 @@ void node_handle_reset(struct node *n, uint64_t conn, struct rpc_frame *f)
 				 "queue '%s' is not a queue of topic '%s' "
 				 "(write broker:queue_id)",
 				 s, t->name);
-			fail(n, conn, f->type, f->request_id,
-			     RPC_INVALID_ARGUMENT, msg);
+			node_reply_error(n, conn, f->type, f->request_id,
+					 RPC_INVALID_ARGUMENT, msg);
 			reset_free(op);
 			return;
 		}
@@ -603,18 +560,19 @@ void node_handle_undo(struct node *n, uint64_t conn, struct rpc_frame *f)
 	if (rpc_decode(f, RPC_UNDO, &in, NULL, &why) != 0) {
 		snprintf(msg, sizeof msg, "malformed UNDO request: field %s",
 			 why ? why : "?");
-		fail(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT,
-		     msg);
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT, msg);
 		return;
 	}
-	if (!serving_leader(n, conn, f->type, f->request_id))
+	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	const struct rsm_reset *rec = rsm_reset_find(n->rsm, in.reset_id);
 	if (rec == NULL) {
 		snprintf(msg, sizeof msg,
 			 "reset %" PRIu64 " is not in the history",
 			 in.reset_id);
-		fail(n, conn, f->type, f->request_id, RPC_NOT_FOUND, msg);
+		node_reply_error(n, conn, f->type, f->request_id, RPC_NOT_FOUND,
+				 msg);
 		return;
 	}
 	const struct rsm_group *g;
@@ -647,11 +605,12 @@ void node_handle_history(struct node *n, uint64_t conn, struct rpc_frame *f)
 	struct rpc_history_req in;
 	const char *why;
 	if (rpc_decode(f, RPC_HISTORY, &in, NULL, &why) != 0) {
-		fail(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT,
-		     "malformed HISTORY request");
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT,
+				 "malformed HISTORY request");
 		return;
 	}
-	if (!serving_leader(n, conn, f->type, f->request_id))
+	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	const struct rsm_group *g;
 	const struct rsm_topic *t;
@@ -662,8 +621,9 @@ void node_handle_history(struct node *n, uint64_t conn, struct rpc_frame *f)
 		snprintf(msg, sizeof msg, "%s '%s' does not exist",
 			 g == NULL ? "group" : "topic",
 			 g == NULL ? in.group : in.topic);
-		fail(n, conn, f->type, f->request_id,
-		     g == NULL ? RPC_UNKNOWN_GROUP : RPC_UNKNOWN_TOPIC, msg);
+		node_reply_error(
+		    n, conn, f->type, f->request_id,
+		    g == NULL ? RPC_UNKNOWN_GROUP : RPC_UNKNOWN_TOPIC, msg);
 		return;
 	}
 	uint32_t total = rsm_reset_count(n->rsm), m = 0, nqs = 0;
@@ -680,8 +640,8 @@ void node_handle_history(struct node *n, uint64_t conn, struct rpc_frame *f)
 	if (e == NULL || q == NULL) {
 		free(e);
 		free(q);
-		fail(n, conn, f->type, f->request_id, RPC_INTERNAL,
-		     "out of memory");
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
 		return;
 	}
 	uint32_t k = 0, at = 0;
@@ -703,7 +663,7 @@ void node_handle_history(struct node *n, uint64_t conn, struct rpc_frame *f)
 		at += r->n;
 	}
 	struct rpc_history_resp resp = {{e, m}};
-	answer(n, conn, f->type, f->request_id, NULL, &resp);
+	node_reply(n, conn, f->type, f->request_id, NULL, &resp);
 	free(e);
 	free(q);
 }
@@ -752,8 +712,8 @@ static void commit_answer(struct node *n, const struct commit_batch *b,
 		stale |= out[i] == RPC_STALE_EPOCH;
 	}
 	if (out == NULL) {
-		fail(n, w->conn, RPC_COMMIT, w->rid, RPC_INTERNAL,
-		     "out of memory");
+		node_reply_error(n, w->conn, RPC_COMMIT, w->rid, RPC_INTERNAL,
+				 "out of memory");
 		return;
 	}
 	struct rpc_commit_resp r = {{out, w->count}, {NULL, 0}, 0};
@@ -780,7 +740,7 @@ static void commit_answer(struct node *n, const struct commit_batch *b,
 					"offsets given"
 				      : NULL,
 				NULL};
-	answer(n, w->conn, RPC_COMMIT, w->rid, &st, &r);
+	node_reply(n, w->conn, RPC_COMMIT, w->rid, &st, &r);
 	free(off);
 	free(out);
 }
@@ -850,15 +810,15 @@ void node_handle_commit(struct node *n, uint64_t conn, struct rpc_frame *f)
 	if (rpc_decode(f, RPC_COMMIT, &in, NULL, &why) != 0) {
 		snprintf(msg, sizeof msg, "malformed COMMIT request: field %s",
 			 why ? why : "?");
-		fail(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT,
-		     msg);
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT, msg);
 		return;
 	}
-	if (!serving_leader(n, conn, f->type, f->request_id))
+	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	if (in.items.n == 0) {
-		fail(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT,
-		     "no offsets to commit");
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT, "no offsets to commit");
 		return;
 	}
 	const struct rpc_commit_item *it = in.items.v;
@@ -866,9 +826,9 @@ void node_handle_commit(struct node *n, uint64_t conn, struct rpc_frame *f)
 		if (!rsm_name_valid(it[i].topic) ||
 		    !rsm_name_valid(it[i].broker_name) ||
 		    !rsm_name_valid(in.group)) {
-			fail(n, conn, f->type, f->request_id,
-			     RPC_INVALID_ARGUMENT,
-			     "bad group, topic or broker name");
+			node_reply_error(n, conn, f->type, f->request_id,
+					 RPC_INVALID_ARGUMENT,
+					 "bad group, topic or broker name");
 			return;
 		}
 	}
@@ -876,8 +836,8 @@ void node_handle_commit(struct node *n, uint64_t conn, struct rpc_frame *f)
 	if (b == NULL) {
 		b = calloc(1, sizeof *b);
 		if (b == NULL) {
-			fail(n, conn, f->type, f->request_id, RPC_INTERNAL,
-			     "out of memory");
+			node_reply_error(n, conn, f->type, f->request_id,
+					 RPC_INTERNAL, "out of memory");
 			return;
 		}
 		b->n = n;
@@ -887,8 +847,8 @@ void node_handle_commit(struct node *n, uint64_t conn, struct rpc_frame *f)
 		uint32_t cap = (b->cap_items + in.items.n) * 2;
 		struct commit_item *p = realloc(b->items, cap * sizeof *p);
 		if (p == NULL) {
-			fail(n, conn, f->type, f->request_id, RPC_INTERNAL,
-			     "out of memory");
+			node_reply_error(n, conn, f->type, f->request_id,
+					 RPC_INTERNAL, "out of memory");
 			return;
 		}
 		b->items = p;
@@ -898,8 +858,8 @@ void node_handle_commit(struct node *n, uint64_t conn, struct rpc_frame *f)
 		uint32_t cap = b->cap_waiters ? b->cap_waiters * 2 : 16;
 		struct commit_waiter *p = realloc(b->waiters, cap * sizeof *p);
 		if (p == NULL) {
-			fail(n, conn, f->type, f->request_id, RPC_INTERNAL,
-			     "out of memory");
+			node_reply_error(n, conn, f->type, f->request_id,
+					 RPC_INTERNAL, "out of memory");
 			return;
 		}
 		b->waiters = p;
@@ -932,8 +892,8 @@ static void on_offsets_gathered(struct node_gather *g, bool ok)
 	struct offsets_op *op = (struct offsets_op *)g;
 	struct node *n = op->n;
 	if (!ok) {
-		fail(n, op->conn, RPC_OFFSETS, op->rid, RPC_UNAVAILABLE,
-		     g->failed);
+		node_reply_error(n, op->conn, RPC_OFFSETS, op->rid,
+				 RPC_UNAVAILABLE, g->failed);
 		node_gather_free(g);
 		free(op);
 		return;
@@ -944,9 +904,10 @@ static void on_offsets_gathered(struct node_gather *g, bool ok)
 	size_t nq = (size_t)g->n_brokers * g->qpb;
 	struct rpc_offset_info *q = calloc(nq ? nq : 1, sizeof *q);
 	if (q == NULL || grp == NULL) {
-		fail(n, op->conn, RPC_OFFSETS, op->rid,
-		     grp ? RPC_INTERNAL : RPC_UNKNOWN_GROUP,
-		     grp ? "out of memory" : "the group was deleted");
+		node_reply_error(n, op->conn, RPC_OFFSETS, op->rid,
+				 grp ? RPC_INTERNAL : RPC_UNKNOWN_GROUP,
+				 grp ? "out of memory"
+				     : "the group was deleted");
 	} else {
 		for (size_t i = 0; i < nq; i++) {
 			const struct node_qstat *s = &g->q[i];
@@ -965,7 +926,7 @@ static void on_offsets_gathered(struct node_gather *g, bool ok)
 		}
 		struct rpc_offsets_resp r = {gt ? gt->epoch : 0,
 					     {q, (uint32_t)nq}};
-		answer(n, op->conn, RPC_OFFSETS, op->rid, NULL, &r);
+		node_reply(n, op->conn, RPC_OFFSETS, op->rid, NULL, &r);
 	}
 	free(q);
 	node_gather_free(g);
@@ -977,11 +938,12 @@ void node_handle_offsets(struct node *n, uint64_t conn, struct rpc_frame *f)
 	struct rpc_offsets_req in;
 	const char *why;
 	if (rpc_decode(f, RPC_OFFSETS, &in, NULL, &why) != 0) {
-		fail(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT,
-		     "malformed OFFSETS request");
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_INVALID_ARGUMENT,
+				 "malformed OFFSETS request");
 		return;
 	}
-	if (!serving_leader(n, conn, f->type, f->request_id))
+	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	const struct rsm_group *g;
 	const struct rsm_topic *t;
@@ -990,8 +952,8 @@ void node_handle_offsets(struct node *n, uint64_t conn, struct rpc_frame *f)
 		return;
 	struct offsets_op *op = calloc(1, sizeof *op);
 	if (op == NULL) {
-		fail(n, conn, f->type, f->request_id, RPC_INTERNAL,
-		     "out of memory");
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
 		return;
 	}
 	op->n = n;
@@ -1001,8 +963,8 @@ void node_handle_offsets(struct node *n, uint64_t conn, struct rpc_frame *f)
 	op->g.data = op;
 	op->g.done = on_offsets_gathered;
 	if (node_gather_start(n, &op->g, t, NULL) != 0) {
-		fail(n, conn, f->type, f->request_id, RPC_INTERNAL,
-		     "out of memory");
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
 		free(op);
 	}
 }

@@ -210,4 +210,36 @@ static inline void sh_close(struct stor_queue *q)
 		fail_msg("close: %s: %s", stor_errname(rv), err);
 }
 
+/* The fixture every storage test file uses: a fresh directory, the small
+ * config, an environment whose clock starts at @now, and an empty model. */
+struct sh_fx {
+	char *dir;
+	struct stor_config cfg;
+	struct sh_env env;
+	struct sh_model *m;
+};
+
+static inline int sh_setup(void **state, int64_t now)
+{
+	struct sh_fx *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return -1;
+	f->dir = tu_mkdtemp();
+	sh_small_config(&f->cfg);
+	sh_env_init(&f->env, now);
+	f->m = sh_model_new();
+	*state = f;
+	return 0;
+}
+
+static inline int sh_teardown(void **state)
+{
+	struct sh_fx *f = *state;
+	tu_rmrf(f->dir);
+	free(f->dir);
+	free(f->m);
+	free(f);
+	return 0;
+}
+
 #endif /* RAFTQ_STORAGE_HELPERS_H */

@@ -2,32 +2,14 @@
  * queue stays readable and consistent. */
 #include "storage_helpers.h"
 
-struct fx {
-	char *dir;
-	struct stor_config cfg;
-	struct sh_env env;
-	struct sh_model *m;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	f->dir = tu_mkdtemp();
-	sh_small_config(&f->cfg);
-	sh_env_init(&f->env, 0);
-	f->m = sh_model_new();
-	*state = f;
-	return 0;
+	return sh_setup(state, 0);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	tu_rmrf(f->dir);
-	free(f->dir);
-	free(f->m);
-	free(f);
-	return 0;
+	return sh_teardown(state);
 }
 
 static int try_append(struct stor_queue *q, uint32_t len, uint64_t next)
@@ -40,7 +22,7 @@ static int try_append(struct stor_queue *q, uint32_t len, uint64_t next)
 
 static void test_fault_enospc_on_write_is_undone(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_append(q, f->m, 5, 100, 1);
 	char *log = tu_path(f->dir, "00000000000000000000.log");
@@ -70,7 +52,7 @@ static void test_fault_enospc_on_write_is_undone(void **state)
 
 static void test_fault_fsync_failure_under_sync_flush(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	f->cfg.flush = STOR_FLUSH_SYNC;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_append(q, f->m, 2, 10, 1);
@@ -105,7 +87,7 @@ static int two_fault_hook(void *data, enum stor_op op, const char *path)
 
 static void test_fault_write_and_undo_fail_then_reopen_repairs(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct two_faults tf = {STOR_OP_WRITE, STOR_OP_TRUNCATE, EIO, false};
 	struct stor_env env = {&tf, NULL, two_fault_hook};
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &env);
@@ -141,7 +123,7 @@ static void test_fault_write_and_undo_fail_then_reopen_repairs(void **state)
 
 static void test_fault_failed_roll_keeps_segment_active(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	for (int i = 0; i < 21; i++)
 		sh_append(q, f->m, 1, 3000, i); /* segment 0 is now full */
@@ -176,7 +158,7 @@ static void test_fault_failed_roll_keeps_segment_active(void **state)
 
 static void test_fault_every_allocation_in_open(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	/* A queue with several segments, opened after a crash (the most
 	 * allocating path): each allocation in turn fails. */
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, NULL);
@@ -221,7 +203,7 @@ static void test_fault_every_allocation_in_open(void **state)
 
 static void test_fault_clean_marker_write_fails(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_append(q, f->m, 2, 10, 1);
 	tu_faults_arm(&f->env.f, STOR_OP_RENAME, EIO, 0, 1, "clean");
@@ -242,7 +224,7 @@ static void test_fault_clean_marker_write_fails(void **state)
 
 static void test_fault_read_error_reported(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_append(q, f->m, 2, 10, 1);
 	tu_faults_arm(&f->env.f, STOR_OP_READ, EIO, 0, 1, ".log");
@@ -261,7 +243,7 @@ static void test_fault_read_error_reported(void **state)
 
 static void test_fault_retention_unlink_fails(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	f->cfg.retention_bytes = 1;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	for (int i = 0; i < 30; i++)

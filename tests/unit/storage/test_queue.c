@@ -1,37 +1,19 @@
 /* Append, read, reopen, bounds, clamping, locking, argument errors. */
 #include "storage_helpers.h"
 
-struct fx {
-	char *dir;
-	struct stor_config cfg;
-	struct sh_env env;
-	struct sh_model *m;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	f->dir = tu_mkdtemp();
-	sh_small_config(&f->cfg);
-	sh_env_init(&f->env, 1700000000000);
-	f->m = sh_model_new();
-	*state = f;
-	return 0;
+	return sh_setup(state, 1700000000000);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	tu_rmrf(f->dir);
-	free(f->dir);
-	free(f->m);
-	free(f);
-	return 0;
+	return sh_teardown(state);
 }
 
 static void test_queue_new_is_empty(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	struct stor_queue_info i;
 	stor_queue_info(q, &i);
@@ -61,7 +43,7 @@ static void test_queue_new_is_empty(void **state)
 
 static void test_queue_round_trip_across_rolls_and_reopen(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	int64_t t = 1700000000000;
 	/* ~600 KiB over 64 KiB segments: about ten rolls. */
@@ -101,7 +83,7 @@ static void test_queue_round_trip_across_rolls_and_reopen(void **state)
 
 static void test_queue_read_inside_batch_returns_whole_batch(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_append(q, f->m, 10, 50, 1); /* offsets 0..9 */
 	sh_append(q, f->m, 10, 60, 2); /* 10..19 */
@@ -125,7 +107,7 @@ static void test_queue_read_inside_batch_returns_whole_batch(void **state)
 
 static void test_queue_store_time_never_goes_back(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_append(q, f->m, 1, 10, 5000);
 	sh_append(q, f->m, 1, 10, 4000); /* raised to 5000 */
@@ -144,7 +126,7 @@ static void test_queue_store_time_never_goes_back(void **state)
 
 static void test_queue_clamp(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	assert_int_equal(stor_queue_clamp(q, 0), 0);
 	assert_int_equal(stor_queue_clamp(q, 7), 0);
@@ -159,7 +141,7 @@ static void test_queue_clamp(void **state)
 
 static void test_queue_rejects_bad_batches(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	uint8_t big[16 * 1024 + 1] = {0};
 	struct stor_batch_in in = {big, 10, 0, 0, 1};
@@ -192,7 +174,7 @@ static void test_queue_rejects_bad_batches(void **state)
 
 static void test_queue_lz4_payload_stored_as_given(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	/* Storage does not decode: any bytes flagged lz4 come back as is. */
 	const uint8_t frame[] = {0x04, 0x22, 0x4d, 0x18, 0x64, 0x40, 0xa7,
@@ -218,7 +200,7 @@ static void test_queue_lz4_payload_stored_as_given(void **state)
 
 static void test_queue_directory_lock(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	struct stor_queue *q2 = NULL;
 	char err[512];
@@ -239,7 +221,7 @@ static void test_queue_directory_lock(void **state)
 
 static void test_queue_open_missing_parent(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	char *dir = tu_path(f->dir, "no/such/parent");
 	struct stor_queue *q = NULL;
 	char err[512];
@@ -255,7 +237,7 @@ static void test_queue_open_missing_parent(void **state)
 
 static void test_queue_offset_limit(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	/* Records per batch are capped, so test the arithmetic edge via a
 	 * queue that starts near the top: a segment named at 2^63-5. */

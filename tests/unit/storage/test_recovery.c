@@ -1,32 +1,14 @@
 /* Recovery: torn tails, corrupt batches, damaged or missing indexes. */
 #include "storage_helpers.h"
 
-struct fx {
-	char *dir;
-	struct stor_config cfg;
-	struct sh_env env;
-	struct sh_model *m;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	f->dir = tu_mkdtemp();
-	sh_small_config(&f->cfg);
-	sh_env_init(&f->env, 0);
-	f->m = sh_model_new();
-	*state = f;
-	return 0;
+	return sh_setup(state, 0);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	tu_rmrf(f->dir);
-	free(f->dir);
-	free(f->m);
-	free(f);
-	return 0;
+	return sh_teardown(state);
 }
 
 /* File position of model batch @i when all batches share segment 0. */
@@ -54,7 +36,7 @@ static void remove_clean(const char *dir)
 
 static void test_recovery_truncated_last_batch_every_byte(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_append(q, f->m, 3, 30, 100);
 	sh_append(q, f->m, 2, 25, 200);
@@ -105,7 +87,7 @@ static void test_recovery_truncated_last_batch_every_byte(void **state)
 
 static void test_recovery_torn_tail_in_later_segment(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	for (int i = 0; i < 100; i++)
 		sh_append(q, f->m, 2, 2000, 1000 + i);
@@ -146,7 +128,7 @@ static void test_recovery_torn_tail_in_later_segment(void **state)
 
 static void test_recovery_flipped_byte_mid_segment_after_crash(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	for (int i = 0; i < 6; i++)
 		sh_append(q, f->m, 5, 100, 10 * i);
@@ -175,7 +157,7 @@ static void test_recovery_flipped_byte_mid_segment_after_crash(void **state)
 
 static void test_recovery_flipped_header_length_mid_segment(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	for (int i = 0; i < 6; i++)
 		sh_append(q, f->m, 1, 64, i);
@@ -203,7 +185,7 @@ static void test_recovery_flipped_header_length_mid_segment(void **state)
 
 static void test_recovery_flipped_byte_found_by_read(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	for (int i = 0; i < 6; i++)
 		sh_append(q, f->m, 5, 100, 10 * i);
@@ -235,7 +217,7 @@ static void test_recovery_flipped_byte_found_by_read(void **state)
 
 static void test_recovery_sealed_segment_corruption_on_read(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	for (int i = 0; i < 60; i++)
 		sh_append(q, f->m, 1, 3000, i);
@@ -260,7 +242,7 @@ static void test_recovery_sealed_segment_corruption_on_read(void **state)
 
 static void test_recovery_missing_or_garbage_index_rebuilt(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	for (int i = 0; i < 300; i++)
 		sh_append(q, f->m, 1 + i % 4, 500 + i % 700, 100 * (i / 3));
@@ -300,7 +282,7 @@ static void test_recovery_missing_or_garbage_index_rebuilt(void **state)
 
 static void test_recovery_leftovers_removed(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_append(q, f->m, 1, 10, 1);
 	sh_close(q);
@@ -331,7 +313,7 @@ static void test_recovery_leftovers_removed(void **state)
 
 static void test_recovery_stale_clean_marker_ignored(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_append(q, f->m, 1, 10, 1);
 	sh_append(q, f->m, 1, 10, 2);
@@ -354,7 +336,7 @@ static void test_recovery_stale_clean_marker_ignored(void **state)
 
 static void test_recovery_log_torn_at_creation(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_close(q);
 	char *log = seg_log(f->dir, 0);
@@ -372,7 +354,7 @@ static void test_recovery_log_torn_at_creation(void **state)
 
 static void test_recovery_bad_file_header_is_an_error(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_append(q, f->m, 2, 10, 1);
 	sh_close(q);

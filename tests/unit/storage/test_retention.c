@@ -3,32 +3,14 @@
 
 #define HOUR (3600 * 1000LL)
 
-struct fx {
-	char *dir;
-	struct stor_config cfg;
-	struct sh_env env;
-	struct sh_model *m;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	f->dir = tu_mkdtemp();
-	sh_small_config(&f->cfg);
-	sh_env_init(&f->env, 1000 * HOUR);
-	f->m = sh_model_new();
-	*state = f;
-	return 0;
+	return sh_setup(state, 1000 * HOUR);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	tu_rmrf(f->dir);
-	free(f->dir);
-	free(f->m);
-	free(f);
-	return 0;
+	return sh_teardown(state);
 }
 
 /* Each batch is 40 + 3000 bytes: 21 fit a 64 KiB segment (16 + 21*3040 =
@@ -44,7 +26,7 @@ static void fill(struct stor_queue *q, struct sh_model *m, int batches,
 
 static void test_retention_by_age_deletes_whole_segments(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	f->cfg.retention_ms = 72 * HOUR;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	int64_t t0 = f->env.f.clock.now;
@@ -102,7 +84,7 @@ static void test_retention_by_age_deletes_whole_segments(void **state)
 
 static void test_retention_idle_queue_ends_empty(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	f->cfg.retention_ms = 1 * HOUR;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	int64_t t0 = f->env.f.clock.now;
@@ -136,7 +118,7 @@ static void test_retention_idle_queue_ends_empty(void **state)
 
 static void test_retention_by_size_keeps_active(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	f->cfg.retention_ms = 0; /* forever by age */
 	f->cfg.retention_bytes = 150000;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
@@ -169,7 +151,7 @@ static void test_retention_by_size_keeps_active(void **state)
 
 static void test_retention_zero_keeps_forever(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	f->cfg.retention_ms = 0;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	fill(q, f->m, 3 * PER_SEG, 0, 1);
@@ -182,7 +164,7 @@ static void test_retention_zero_keeps_forever(void **state)
 
 static void test_tick_interval_flush_follows_clock(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	f->cfg.flush = STOR_FLUSH_INTERVAL;
 	f->cfg.flush_interval_ms = 500;
 	f->cfg.retention_ms = 0;

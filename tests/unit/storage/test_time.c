@@ -1,32 +1,14 @@
 /* Offset-for-time: every edge of DESIGN.md §2, against a brute-force model. */
 #include "storage_helpers.h"
 
-struct fx {
-	char *dir;
-	struct stor_config cfg;
-	struct sh_env env;
-	struct sh_model *m;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof *f);
-	f->dir = tu_mkdtemp();
-	sh_small_config(&f->cfg);
-	sh_env_init(&f->env, 0);
-	f->m = sh_model_new();
-	*state = f;
-	return 0;
+	return sh_setup(state, 0);
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	tu_rmrf(f->dir);
-	free(f->dir);
-	free(f->m);
-	free(f);
-	return 0;
+	return sh_teardown(state);
 }
 
 static uint64_t oft(struct stor_queue *q, int64_t t)
@@ -41,7 +23,7 @@ static uint64_t oft(struct stor_queue *q, int64_t t)
 
 static void test_time_empty_queue_answers_min_equals_max(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	assert_int_equal(oft(q, INT64_MIN), 0);
 	assert_int_equal(oft(q, 0), 0);
@@ -51,7 +33,7 @@ static void test_time_empty_queue_answers_min_equals_max(void **state)
 
 static void test_time_edges(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	sh_append(q, f->m, 4, 10, 1000); /* 0..3 */
 	sh_append(q, f->m, 2, 10, 2000); /* 4..5 */
@@ -76,7 +58,7 @@ static void test_time_edges(void **state)
 
 static void test_time_constant_run_longer_than_index_interval(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	/* 60 batches of ~140 bytes share one time: far past the 512-byte
 	 * interval, so lookups must jump to the next index entry. */
@@ -122,7 +104,7 @@ static void check_all_times(struct stor_queue *q, const struct sh_model *m)
 
 static int append_random(void *arg)
 {
-	struct fx *f = arg;
+	struct sh_fx *f = arg;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	for (size_t i = 0; i < f->m->n; i++) {
 		const struct sh_batch *b = &f->m->b[i];
@@ -138,7 +120,7 @@ static int append_random(void *arg)
 
 static void test_time_random_against_model(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	uint32_t seed = 12345;
 	int64_t t = 1600000000000;
@@ -167,7 +149,7 @@ static void test_time_random_against_model(void **state)
 
 static void test_time_after_crash_recovery(void **state)
 {
-	struct fx *f = *state;
+	struct sh_fx *f = *state;
 	/* Plan the batches in the model, write them in a child that dies. */
 	uint64_t next = 0;
 	int64_t t = 500;
