@@ -22,7 +22,7 @@ struct gather_ask {
 
 static void gather_done(struct node_gather *g)
 {
-	g->done(g, g->failed[0] == '\0');
+	g->done(g, g->partial || g->failed[0] == '\0');
 }
 
 static void fill(struct node_gather *g, uint32_t b,

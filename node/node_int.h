@@ -130,6 +130,7 @@ struct node_gather {
 	void *data;
 	bool with_time;
 	int64_t time;
+	bool partial; /* ok even if some brokers fail (their queues unknown) */
 	node_gather_cb done;
 	/* results */
 	char topic[RSM_NAME_MAX + 1];

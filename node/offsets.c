@@ -909,10 +909,21 @@ static void on_offsets_gathered(struct node_gather *g, bool ok)
 				 grp ? "out of memory"
 				     : "the group was deleted");
 	} else {
+		size_t m = 0;
 		for (size_t i = 0; i < nq; i++) {
 			const struct node_qstat *s = &g->q[i];
 			uint64_t at = gt && gt->n == nq ? gt->offsets[i]
 							: RSM_OFFSET_NONE;
+			if (!s->known) {
+				/* Its broker did not answer: the committed
+				 * offset as it is, or nothing to start from
+				 * (nobody can read that queue now anyway). */
+				if (at != RSM_OFFSET_NONE)
+					q[m++] = (struct rpc_offset_info){
+					    g->brokers[i / g->qpb],
+					    (uint32_t)(i % g->qpb), at};
+				continue;
+			}
 			/* RocketMQ 5: a first read starts at MaxOffset (or
 			 * MinOffset for groups created "earliest"); offsets
 			 * outside [min, max] are served clamped. */
@@ -921,11 +932,11 @@ static void on_offsets_gathered(struct node_gather *g, bool ok)
 					 ? s->min
 					 : s->max;
 			at = at < s->min ? s->min : at > s->max ? s->max : at;
-			q[i] = (struct rpc_offset_info){
+			q[m++] = (struct rpc_offset_info){
 			    g->brokers[i / g->qpb], (uint32_t)(i % g->qpb), at};
 		}
 		struct rpc_offsets_resp r = {gt ? gt->epoch : 0,
-					     {q, (uint32_t)nq}};
+					     {q, (uint32_t)m}};
 		node_reply(n, op->conn, RPC_OFFSETS, op->rid, NULL, &r);
 	}
 	free(q);
@@ -962,6 +973,7 @@ void node_handle_offsets(struct node *n, uint64_t conn, struct rpc_frame *f)
 	snprintf(op->group, sizeof op->group, "%s", in.group);
 	op->g.data = op;
 	op->g.done = on_offsets_gathered;
+	op->g.partial = true;
 	if (node_gather_start(n, &op->g, t, NULL) != 0) {
 		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
 				 "out of memory");

@@ -367,6 +367,48 @@ static void test_reset_refusals(void **state)
 	h_resp_free(&r);
 }
 
+static void test_reset_survives_leader_kill(void **state)
+{
+	struct fx *x = *state;
+	uint64_t w[NQ];
+	all(w, 6);
+	do_reset(x, "time", x->between, NULL, 0, false, w, NULL);
+	/* The leader dies right after answering. */
+	int old = x->leader;
+	h_kill(&x->h, old);
+	x->leader = h_wait_leader(&x->h, 3, 15000);
+	assert_true(x->leader >= 0 && x->leader != old);
+	/* The new leader serves the same offsets and epoch... */
+	struct rpc_offsets_req oq = {"g", "orders"};
+	struct h_resp r;
+	h_call(leader_addr(x), RPC_OFFSETS, &oq, 5000, &r);
+	assert_int_equal(r.st.code, RPC_OK);
+	const struct rpc_offsets_resp *o = r.body;
+	assert_int_equal(o->epoch, 1);
+	/* Every queue, the dead broker's too (committed, not clamped). */
+	assert_int_equal(o->queues.n, NQ);
+	for (int i = 0; i < NQ; i++)
+		assert_int_equal(
+		    ((const struct rpc_offset_info *)o->queues.v)[i].offset, 6);
+	h_resp_free(&r);
+	/* ...accepts a reset while a hosting broker is down? No: every
+	 * hosting broker must answer, so it names the dead one... */
+	h_call(leader_addr(x), RPC_RESET,
+	       &(struct rpc_reset_req){
+		   "g", "orders", "latest", 0, {NULL, 0}, false, false, "t"},
+	       10000, &r);
+	assert_int_equal(r.st.code, RPC_UNAVAILABLE);
+	h_resp_free(&r);
+	/* ...and once it is back (its queues recovered), it resets. */
+	assert_int_equal(h_start(&x->h, old), 0);
+	assert_true(h_wait_leader(&x->h, 3, 15000) >= 0);
+	x->leader = h_wait_leader(&x->h, 3, 15000);
+	all(w, 10);
+	uint64_t e;
+	assert_int_equal(do_reset(x, "latest", 0, NULL, 0, false, w, &e), 2);
+	assert_int_equal(e, 2);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -375,6 +417,7 @@ int main(void)
 	    T(test_reset_subset_dry_run_and_undo),
 	    T(test_reset_fences_stale_consumers),
 	    T(test_reset_refusals),
+	    T(test_reset_survives_leader_kill),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/reset", tests, NULL,
