@@ -63,6 +63,8 @@ static const struct key keys[] = {
      100000000, NULL, "entries kept in the log after a snapshot"},
     {"raft", "connect_retry_ms", K_U32, OFF(connect_retry_ms), 0, "200", 10,
      60000, NULL, "delay before reconnecting to a peer"},
+    {"node", "session_timeout_ms", K_U32, OFF(session_timeout_ms), 0, "10000",
+     100, 600000, NULL, "a consumer-group member silent this long is dropped"},
     {"raft", "raft_segment_bytes", K_U64, OFF(raft_segment_bytes), 0, "8388608",
      65536, 1073741824, NULL, "Raft log segment size"},
     {"storage", "retention_hours", K_U32, OFF(retention_hours), 0, "72", 0,

@@ -328,6 +328,7 @@ static void on_tick(uv_timer_t *t)
 	if (n->phase == NODE_RUNNING) {
 		follow_leadership(n);
 		keep_registered(n);
+		node_groups_tick(n);
 	} else if (n->phase < NODE_CLOSING) {
 		advance_stop(n);
 	}
@@ -547,6 +548,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 
 void node_free(struct node *n)
 {
+	node_groups_free(n);
 	rsm_free(n->rsm);
 	n->rsm = NULL;
 	if (n->lock_fd >= 0)

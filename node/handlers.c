@@ -890,6 +890,15 @@ void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 	case RPC_HISTORY:
 		node_handle_history(n, conn, f);
 		return;
+	case RPC_HEARTBEAT:
+		node_handle_heartbeat(n, conn, f);
+		return;
+	case RPC_LEAVE:
+		node_handle_leave(n, conn, f);
+		return;
+	case RPC_GROUP_DESCRIBE:
+		node_handle_group_describe(n, conn, f);
+		return;
 	default: {
 		char msg[128];
 		const char *name = rpc_type_name(f->type);

@@ -32,6 +32,7 @@ enum node_stop_phase {
 };
 
 struct commit_batch;
+struct node_groups;
 
 struct node {
 	struct node_config cfg;
@@ -65,6 +66,8 @@ struct node {
 	/* Links to other nodes. */
 	struct node_link links[NODE_MAX_PEERS];
 	int nlinks;
+	/* Online members of consumer groups (leader only). */
+	struct node_groups *groups;
 	/* Offset commits waiting for the end of this loop turn. */
 	struct commit_batch *commits;
 	uv_check_t commit_check;
@@ -160,6 +163,21 @@ void node_handle_offsets(struct node *n, uint64_t conn, struct rpc_frame *f);
 void node_handle_reset(struct node *n, uint64_t conn, struct rpc_frame *f);
 void node_handle_undo(struct node *n, uint64_t conn, struct rpc_frame *f);
 void node_handle_history(struct node *n, uint64_t conn, struct rpc_frame *f);
+
+/* groups.c */
+void node_handle_heartbeat(struct node *n, uint64_t conn, struct rpc_frame *f);
+void node_handle_leave(struct node *n, uint64_t conn, struct rpc_frame *f);
+void node_handle_group_describe(struct node *n, uint64_t conn,
+				struct rpc_frame *f);
+/* Online members of @group: the count; their ids in @names (up to @max;
+ * borrowed until the next membership change). */
+uint32_t node_group_members(struct node *n, const char *group,
+			    const char **names, uint32_t max);
+/* Pushes RESET_NOTICE to the online members reading the reset's topic. */
+void node_groups_notify_reset(struct node *n, const struct rsm_reset *r);
+/* Drops members silent for session_timeout_ms; forgets all off-leader. */
+void node_groups_tick(struct node *n);
+void node_groups_free(struct node *n);
 
 /* queues.c */
 /*

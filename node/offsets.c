@@ -135,8 +135,11 @@ static void sync_finish(struct reset_op *op)
 		node_reply_error(
 		    op->n, op->conn, op->type, op->rid, RPC_INTERNAL,
 		    "the reset left the history before it was answered");
-	else
+	else {
 		send_reset(op, rec, false, rec->epoch);
+		/* Online members move now rather than at their next fetch. */
+		node_groups_notify_reset(op->n, rec);
+	}
 	/* The op lives until its barrier callback too. */
 	op->sync_done = true;
 	if (!op->barrier_pending)
@@ -503,9 +506,28 @@ void node_handle_reset(struct node *n, uint64_t conn, struct rpc_frame *f)
 						: "duration must be >= 0");
 		return;
 	}
-	/* require_inactive (Kafka's rule): no member of the group may be
-	 * online. Group membership is not tracked yet, so no member is ever
-	 * online and the flag never refuses. */
+	if (in.require_inactive) {
+		/* Kafka's rule, on request: refuse while members are online. */
+		const char *ids[8];
+		uint32_t online = node_group_members(n, in.group, ids, 8);
+		if (online > 0) {
+			size_t at = (size_t)snprintf(
+			    msg, sizeof msg,
+			    "group '%s' has %u online member%s (", in.group,
+			    online, online == 1 ? "" : "s");
+			for (uint32_t i = 0;
+			     i < online && i < 8 && at < sizeof msg - 40; i++)
+				at += (size_t)snprintf(msg + at,
+						       sizeof msg - at, "%s%s",
+						       i ? ", " : "", ids[i]);
+			snprintf(msg + at, sizeof msg - at,
+				 "%s); stop them or drop --require-inactive",
+				 online > 8 ? ", ..." : "");
+			node_reply_error(n, conn, f->type, f->request_id,
+					 RPC_GROUP_ACTIVE, msg);
+			return;
+		}
+	}
 	struct reset_op *op = reset_new(n, conn, f, t);
 	if (op == NULL)
 		return;

@@ -58,6 +58,7 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 	else
 		fprintf(f, "initial_cluster = %s\n", h->initial_cluster);
 	/* Test timings from notes/libraft-0.15.md §5. */
+	fprintf(f, "session_timeout_ms = 1500\n");
 	fprintf(f, "\n[raft]\nelection_timeout_ms = 300\n"
 		   "heartbeat_timeout_ms = 50\nconnect_retry_ms = 100\n"
 		   "snapshot_threshold = 4096\nsnapshot_trailing = 1024\n"
