@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/msgpack_check.h"
 #include "rsm_int.h"
 
 static int result(struct rsm *s, int code, const char *fmt, ...)
@@ -452,6 +453,24 @@ int rsm_apply(struct rsm *s, const void *buf, size_t len,
 		return result(s, RSM_EVERSION,
 			      "command format version %u is not supported",
 			      p[0]);
+	}
+	/* Log entries come from the leader, but a damaged or hostile one
+	 * must not make the unpacker allocate gigabytes. The padding after
+	 * the object is checked below, so check just the object. */
+	/* The object is p[1 .. 1+L) for one L among the lengths that leave
+	 * only zero bytes (at most 7) after it: try each. */
+	size_t body = len - 1, zeros = 0;
+	while (zeros < 7 && zeros < body && p[len - 1 - zeros] == 0)
+		zeros++;
+	bool sane = false;
+	for (size_t l = body - zeros; l <= body && !sane; l++)
+		sane = l > 0 && mpk_check(p + 1, l, MPK_MAX_DEPTH) == 0;
+	if (!sane) {
+		s->applied++;
+		s->rejected++;
+		return result(s, RSM_EBADCMD,
+			      "entry is not one msgpack "
+			      "object");
 	}
 	msgpack_unpacked u;
 	msgpack_unpacked_init(&u);

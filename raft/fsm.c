@@ -10,6 +10,7 @@
 
 #include <lz4frame.h>
 
+#include "../util/msgpack_check.h"
 #include "rsm_int.h"
 
 int rsm_snapshot(const struct rsm *s, void **out, size_t *len)
@@ -120,6 +121,9 @@ int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 	struct rsm *fresh = rsm_new();
 	if (fresh == NULL) {
 		rv = RSM_ENOMEM;
+	} else if (mpk_check(raw, raw_len, MPK_MAX_DEPTH) != 0) {
+		rv = RSM_ECORRUPT;
+		why = "state is not one well-formed msgpack object";
 	} else if (msgpack_unpack_next(&u, raw, raw_len, &off) !=
 		       MSGPACK_UNPACK_SUCCESS ||
 		   off != raw_len) {

@@ -31,7 +31,7 @@ const char *rpc_errname(int code)
 
 /* Wire names drop the RPC_ prefix: "NOT_LEADER". */
 static const char *const code_names[] = {
-#define RPC_CNAME_(name, value) [value] = #name + 4,
+#define RPC_CNAME_(name, value) [value] = &(#name)[4],
     RPC_CODES(RPC_CNAME_)
 #undef RPC_CNAME_
 };

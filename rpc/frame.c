@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "rpc.h"
-#include "rpc_int.h"
+#include "../util/msgpack_check.h"
 
 void rpc_reader_init(struct rpc_reader *r, uint32_t max_frame)
 {
@@ -59,157 +59,6 @@ static uint32_t get_be32(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-int rpc__msgpack_check(const uint8_t *p, size_t len, int max_depth)
-{
-	/* remaining[d]: objects still expected at depth d. */
-	uint64_t remaining[RPC__MAX_DEPTH + 1];
-	int depth = 0;
-	size_t i = 0;
-	if (max_depth > RPC__MAX_DEPTH)
-		max_depth = RPC__MAX_DEPTH;
-	remaining[0] = 1;
-	while (depth >= 0) {
-		if (remaining[depth] == 0) {
-			depth--;
-			continue;
-		}
-		remaining[depth]--;
-		if (i >= len)
-			return RPC_EMALFORMED;
-		uint8_t b = p[i++];
-		uint64_t skip = 0, count = 0;
-		bool container = false;
-		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
-		    b == 0xc3) {
-			/* fixint, nil, bool */
-		} else if (b >= 0x80 && b <= 0x8f) {
-			count = 2ull * (b & 0x0f);
-			container = true;
-		} else if (b >= 0x90 && b <= 0x9f) {
-			count = b & 0x0f;
-			container = true;
-		} else if (b >= 0xa0 && b <= 0xbf) {
-			skip = b & 0x1f;
-		} else {
-			int n;
-			switch (b) {
-			case 0xcc:
-			case 0xd0:
-				skip = 1;
-				break;
-			case 0xcd:
-			case 0xd1:
-				skip = 2;
-				break;
-			case 0xca:
-			case 0xce:
-			case 0xd2:
-				skip = 4;
-				break;
-			case 0xcb:
-			case 0xcf:
-			case 0xd3:
-				skip = 8;
-				break;
-			case 0xd4:
-				skip = 2;
-				break;
-			case 0xd5:
-				skip = 3;
-				break;
-			case 0xd6:
-				skip = 5;
-				break;
-			case 0xd7:
-				skip = 9;
-				break;
-			case 0xd8:
-				skip = 17;
-				break;
-			case 0xc4:
-			case 0xd9:
-				n = 1;
-				goto sized;
-			case 0xc5:
-			case 0xda:
-				n = 2;
-				goto sized;
-			case 0xc6:
-			case 0xdb:
-				n = 4;
-				goto sized;
-			case 0xc7:
-				n = 1;
-				goto ext;
-			case 0xc8:
-				n = 2;
-				goto ext;
-			case 0xc9:
-				n = 4;
-				goto ext;
-			case 0xdc:
-				n = 2;
-				goto array;
-			case 0xdd:
-				n = 4;
-				goto array;
-			case 0xde:
-				n = 2;
-				goto map;
-			case 0xdf:
-				n = 4;
-				goto map;
-			default:
-				return RPC_EMALFORMED; /* 0xc1: never used */
-			sized:
-				if (len - i < (size_t)n)
-					return RPC_EMALFORMED;
-				skip = get_be(p + i, n);
-				i += (size_t)n;
-				break;
-			ext:
-				if (len - i < (size_t)n)
-					return RPC_EMALFORMED;
-				skip = get_be(p + i, n) + 1;
-				i += (size_t)n;
-				break;
-			array:
-				if (len - i < (size_t)n)
-					return RPC_EMALFORMED;
-				count = get_be(p + i, n);
-				i += (size_t)n;
-				container = true;
-				break;
-			map:
-				if (len - i < (size_t)n)
-					return RPC_EMALFORMED;
-				count = 2 * get_be(p + i, n);
-				i += (size_t)n;
-				container = true;
-				break;
-			}
-		}
-		if (skip > len - i)
-			return RPC_EMALFORMED;
-		i += (size_t)skip;
-		if (container && count > 0) {
-			/* Each element takes at least one byte. */
-			if (count > len - i || depth + 1 > max_depth)
-				return RPC_EMALFORMED;
-			remaining[++depth] = count;
-		}
-	}
-	return i == len ? 0 : RPC_EMALFORMED;
-}
-
 void rpc_frame_release(struct rpc_frame *f)
 {
 	if (f->raw != NULL)
@@ -234,7 +83,7 @@ int rpc_reader_next(struct rpc_reader *r, struct rpc_frame *f)
 		return 0;
 	const uint8_t *p = r->buf + r->start + RPC_FRAME_HEADER;
 	r->start += RPC_FRAME_HEADER + n;
-	if (rpc__msgpack_check(p, n, RPC__MAX_DEPTH) != 0)
+	if (mpk_check(p, n, MPK_MAX_DEPTH) != 0)
 		return RPC_EMALFORMED;
 	f->raw = malloc(n);
 	if (f->raw == NULL)

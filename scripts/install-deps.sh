@@ -11,6 +11,7 @@ packages=(
   libinih-dev                       # node/: INI config parser
   libcmocka-dev                     # unit tests
   valgrind                          # tests: memory checks
+  clang libclang-rt-14-dev          # tests: libFuzzer targets
 )
 
 missing=()

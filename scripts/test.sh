@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every raftq test: installs missing packages, builds with -Werror,
 # runs ctest (all labels), then the unit and fsm tests again built with
-# AddressSanitizer + UndefinedBehaviorSanitizer, then under valgrind.
+# AddressSanitizer + UndefinedBehaviorSanitizer, then the libFuzzer targets
+# (clang) for RAFTQ_FUZZ_SECONDS each, then the unit tests under valgrind.
 #
 #   ./scripts/test.sh            everything
 #   RAFTQ_TEST_QUICK=1 ./scripts/test.sh   the -Werror build's ctest only
@@ -52,6 +53,14 @@ if [ -z "${RAFTQ_TEST_QUICK:-}" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_ctest build-asan -L 'unit|fsm'
+
+  echo "== build (clang, libFuzzer + ASan + UBSan) =="
+  CC=clang cmake -S . -B build-fuzz -DRAFTQ_WERROR=ON -DRAFTQ_BENCH=OFF \
+    -DCMAKE_BUILD_TYPE=Debug -DRAFTQ_FUZZ=ON \
+    -DRAFTQ_FUZZ_SECONDS="${RAFTQ_FUZZ_SECONDS:-15}" >/dev/null
+  cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_command fuzz_recovery
+  echo "== ctest -L fuzz (build-fuzz/) =="
+  run_ctest build-fuzz -L fuzz
 
   echo "== valgrind (unit and fsm tests, release build) =="
   for t in "$root"/build/bin/test_*; do

@@ -383,6 +383,27 @@ static void test_rsm_bad_bytes_are_rejected_not_fatal(void **state)
 	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 1), 9);
 }
 
+static void test_rsm_hostile_container_counts(void **state)
+{
+	struct rsm *s = *state;
+	/* Found by fuzz_command: a map claiming 0xf83d0000 entries made
+	 * msgpack-c ask for 256 GiB. Now refused before unpacking. */
+	const uint8_t bomb[] = {0x01, 0x97, 0x01, 0xff, 0xff, 0xff, 0xff, 0xdf,
+				0xf8, 0x3d, 0x00, 0x00, 0x3a, 0x00, 0x00, 0x00,
+				0x00, 0x00, 0xfa, 0x01, 0x30, 0x02};
+	const struct rsm_result *r;
+	assert_int_equal(rsm_apply(s, bomb, sizeof bomb, &r), 0);
+	assert_int_equal(r->code, RSM_EBADCMD);
+	assert_string_equal(r->message, "entry is not one msgpack object");
+	assert_int_equal(rsm_rejected(s), 1);
+	/* The same as a snapshot body: refused, state unchanged. */
+	uint64_t d = rsm_digest(s);
+	char err[256];
+	assert_int_not_equal(rsm_restore(s, bomb, sizeof bomb, err, sizeof err),
+			     0);
+	assert_int_equal(rsm_digest(s), d);
+}
+
 static void test_rsm_snapshot_round_trip(void **state)
 {
 	struct rsm *s = *state;
@@ -480,6 +501,7 @@ int main(void)
 	    T(test_rsm_reset_shift_uses_current_or_base),
 	    T(test_rsm_reset_is_all_or_nothing),
 	    T(test_rsm_bad_bytes_are_rejected_not_fatal),
+	    T(test_rsm_hostile_container_counts),
 	    T(test_rsm_snapshot_round_trip),
 	    T(test_rsm_history_keeps_the_newest),
 	    T(test_rsm_broker_reregistration),
