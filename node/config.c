@@ -44,6 +44,9 @@ static const struct key keys[] = {
     {"node", "raft_listen", K_STR, OFF(raft_listen), SZ(raft_listen),
      "127.0.0.1:9201", 0, 0, NULL,
      "Raft address, numeric IPv4:PORT (libraft resolves no names)"},
+    {"node", "raft_bind", K_STR, OFF(raft_bind), SZ(raft_bind), "", 0, 0, NULL,
+     "address to bind the Raft port to, when peers reach raft_listen "
+     "through a proxy or NAT (default: raft_listen)"},
     {"node", "initial_cluster", K_STR, OFF(initial_cluster),
      SZ(initial_cluster), "", 0, 0, NULL,
      "the initial voters, ID@IP:PORT,... (raft addresses); identical on "
@@ -364,6 +367,11 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 		    "max_batch_bytes (%u) must be at most segment_bytes "
 		    "/ 2 (%" PRIu64 ")",
 		    c->max_batch_bytes, c->segment_bytes / 2);
+	if (c->raft_bind[0] != '\0' &&
+	    (rpc_addr_parse(c->raft_bind, &ss) != 0 || ss.ss_family != AF_INET))
+		return errf(err, errlen,
+			    "raft_bind: '%s' is not a numeric IPv4:PORT",
+			    c->raft_bind);
 	if (c->heartbeat_timeout_ms * 2 > c->election_timeout_ms)
 		return errf(err, errlen,
 			    "heartbeat_timeout_ms (%u) must be below "

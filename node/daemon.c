@@ -409,6 +409,9 @@ static int lock_data_dir(struct node *n, char *err, size_t errlen)
 static int start_raft(struct node *n, char *err, size_t errlen)
 {
 	int rv = raft_uv_tcp_init(&n->transport, n->loop);
+	if (rv == 0 && n->cfg.raft_bind[0] != '\0')
+		rv = raft_uv_tcp_set_bind_address(&n->transport,
+						  n->cfg.raft_bind);
 	if (rv == 0)
 		rv = raft_uv_init(&n->io, n->loop, n->raft_dir, &n->transport);
 	if (rv != 0) {

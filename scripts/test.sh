@@ -65,9 +65,12 @@ if [ -z "${RAFTQ_TEST_QUICK:-}" ]; then
   echo "== valgrind (unit and fsm tests, release build) =="
   for t in "$root"/build/bin/test_*; do
     name=$(basename "$t")
-    # Integration tests drive real raftqd processes; valgrind covers the
-    # in-process unit and fsm tests.
-    case "$name" in test_cluster*) continue ;; esac
+    # Valgrind covers the in-process unit and fsm tests; integration
+    # tests drive real raftqd processes.
+    case "$name" in
+      test_storage_* | test_raft_* | test_rpc_* | test_node_*) ;;
+      *) continue ;;
+    esac
     if valgrind -q --error-exitcode=99 --leak-check=full \
       --errors-for-leak-kinds=definite,indirect "$t" >/dev/null 2>"build/$name.valgrind.log"; then
       echo "valgrind: $name clean"

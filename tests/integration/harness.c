@@ -53,6 +53,8 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 		"[node]\nid = %d\nname = broker-%d\ndata_dir = %s\n"
 		"listen = %s\nraft_listen = %s\n",
 		x->id, x->id, x->dir, x->listen, x->raft);
+	if (x->raft_real[0] != '\0')
+		fprintf(f, "raft_bind = %s\n", x->raft_real);
 	if (via != NULL)
 		fprintf(f, "join = %s\n", via);
 	else
@@ -104,6 +106,100 @@ int h_init(struct harness *h, int n)
 		if (write_cfg(h, &h->nodes[i], NULL) != 0)
 			return -1;
 	return 0;
+}
+
+#ifndef RAFTPROXY_PATH
+#error "RAFTPROXY_PATH must be defined by the build"
+#endif
+
+/* Writes every proxy's block list and waits until each has applied it. */
+static void write_blocks(struct harness *h)
+{
+	static unsigned gen;
+	gen++;
+	for (int i = 0; i < h->n; i++) {
+		char tmp[700];
+		snprintf(tmp, sizeof tmp, "%s.tmp", h->nodes[i].block);
+		FILE *f = fopen(tmp, "w");
+		if (f == NULL)
+			continue;
+		fprintf(f, "gen %u\n", gen);
+		if (h->nodes[i].cut)
+			fprintf(f, "all\n");
+		for (int j = 0; j < h->n; j++)
+			if (j != i && h->nodes[j].cut)
+				fprintf(f, "%d\n", h->nodes[j].id);
+		fclose(f);
+		rename(tmp, h->nodes[i].block);
+	}
+	int64_t end = h_now_ms() + 3000;
+	for (int i = 0; i < h->n; i++) {
+		if (h->nodes[i].proxy_pid <= 0)
+			continue;
+		char ack[700];
+		snprintf(ack, sizeof ack, "%s.ack", h->nodes[i].block);
+		unsigned seen = 0;
+		while (seen != gen && h_now_ms() < end) {
+			FILE *f = fopen(ack, "r");
+			if (f == NULL || fscanf(f, "%u", &seen) != 1)
+				seen = 0;
+			if (f)
+				fclose(f);
+			if (seen != gen)
+				usleep(5000); /* polling the proxy's ack */
+		}
+	}
+}
+
+int h_init_proxied(struct harness *h, int n)
+{
+	if (h_init(h, n) != 0)
+		return -1;
+	h->proxied = true;
+	size_t at = 0;
+	for (int i = 0; i < n; i++) {
+		struct h_node *x = &h->nodes[i];
+		/* The raft address peers use becomes the proxy's. */
+		snprintf(x->raft_real, sizeof x->raft_real, "%s", x->raft);
+		int p = free_port();
+		if (p < 0)
+			return -1;
+		snprintf(x->raft, sizeof x->raft, "127.0.0.1:%d", p);
+		snprintf(x->block, sizeof x->block, "%s/n%d.block", h->root,
+			 x->id);
+		at += (size_t)snprintf(h->initial_cluster + at,
+				       sizeof h->initial_cluster - at,
+				       "%s%d@%s", i ? "," : "", x->id, x->raft);
+	}
+	write_blocks(h);
+	for (int i = 0; i < n; i++) {
+		struct h_node *x = &h->nodes[i];
+		if (write_cfg(h, x, NULL) != 0)
+			return -1;
+		fflush(NULL);
+		pid_t pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			execl(RAFTPROXY_PATH, "raftproxy", x->raft,
+			      x->raft_real, x->block, (char *)NULL);
+			_exit(127);
+		}
+		x->proxy_pid = pid;
+	}
+	return 0;
+}
+
+void h_cut(struct harness *h, int i)
+{
+	h->nodes[i].cut = true;
+	write_blocks(h);
+}
+
+void h_heal(struct harness *h, int i)
+{
+	h->nodes[i].cut = false;
+	write_blocks(h);
 }
 
 int h_add_joiner(struct harness *h, int via)
@@ -173,8 +269,14 @@ int h_stop(struct harness *h, int i, int ms)
 
 void h_destroy(struct harness *h)
 {
-	for (int i = 0; i < h->n; i++)
+	for (int i = 0; i < h->n; i++) {
 		h_kill(h, i);
+		if (h->nodes[i].proxy_pid > 0) {
+			kill(h->nodes[i].proxy_pid, SIGKILL);
+			waitpid(h->nodes[i].proxy_pid, NULL, 0);
+			h->nodes[i].proxy_pid = 0;
+		}
+	}
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->root);
 	if (getenv("RAFTQ_KEEP_TEST_DIRS") == NULL && system(cmd) != 0)

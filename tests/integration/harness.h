@@ -23,6 +23,12 @@ struct h_node {
 	char listen[32];
 	char raft[32];
 	bool join; /* started with --join instead of initial_cluster */
+	/* With proxies: peers reach raft (the proxy), the node binds
+	 * raft_real; the proxy refuses senders listed in block. */
+	pid_t proxy_pid;
+	char raft_real[32];
+	char block[600];
+	bool cut;
 };
 
 struct harness {
@@ -30,6 +36,7 @@ struct harness {
 	int n;
 	struct h_node nodes[H_MAX];
 	char initial_cluster[512];
+	bool proxied;
 };
 
 /* A response owned by the caller (h_resp_free). */
@@ -42,6 +49,12 @@ struct h_resp {
 
 /* Writes configs for @n initial voters (ids 1..n) with test timings. */
 int h_init(struct harness *h, int n);
+/* Like h_init, with a raftproxy in front of every node's Raft port. */
+int h_init_proxied(struct harness *h, int n);
+/* Cuts node @i's Raft traffic in both directions / restores it. */
+void h_cut(struct harness *h, int i);
+void h_heal(struct harness *h, int i);
+
 /* Adds node n+1 configured to join through node @via. */
 int h_add_joiner(struct harness *h, int via);
 int h_start(struct harness *h, int i); /* i: 0-based */

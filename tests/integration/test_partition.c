@@ -1,0 +1,120 @@
+/*
+ * A partitioned minority cannot commit: the leader's Raft links are cut
+ * (a raftproxy in front of every node's Raft port refuses its traffic in
+ * both directions) while its client port stays reachable.
+ */
+#include "../unit/test_util.h"
+#include "harness.h"
+
+static int setup(void **state)
+{
+	struct harness *h = calloc(1, sizeof *h);
+	if (h_init_proxied(h, 3) != 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (h_start(h, i) != 0)
+			return -1;
+	*state = h;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct harness *h = *state;
+	h_destroy(h);
+	free(h);
+	return 0;
+}
+
+static uint32_t create(struct harness *h, int i, const char *topic, int ms)
+{
+	struct rpc_topic_create_req q = {topic, 1, {NULL, 0}};
+	struct h_resp r;
+	h_call(h->nodes[i].listen, RPC_TOPIC_CREATE, &q, ms, &r);
+	uint32_t code = r.err ? 1000u + (uint32_t)-r.err : r.st.code;
+	h_resp_free(&r);
+	return code;
+}
+
+static bool has_topic(struct harness *h, int i, const char *topic)
+{
+	struct h_resp r;
+	h_call(h->nodes[i].listen, RPC_TOPIC_LIST, NULL, 2000, &r);
+	bool found = false;
+	if (r.err == 0 && r.st.code == RPC_OK) {
+		const struct rpc_names_resp *n = r.body;
+		for (uint32_t k = 0; k < n->names.n; k++)
+			found |= strcmp(n->names.v[k], topic) == 0;
+	}
+	h_resp_free(&r);
+	return found;
+}
+
+/* The leader as node @i sees it (0-based), or -1. */
+static int leader_seen_by(struct harness *h, int i)
+{
+	struct h_resp r;
+	struct rpc_status_req q = {true};
+	h_call(h->nodes[i].listen, RPC_CLUSTER_STATUS, &q, 1000, &r);
+	int l = -1;
+	if (r.err == 0 && r.st.code == RPC_OK) {
+		const struct rpc_status_resp *s = r.body;
+		const struct rpc_node_status *me = s->nodes.v;
+		if (strcmp(me->role, "leader") == 0)
+			l = i;
+	}
+	h_resp_free(&r);
+	return l;
+}
+
+static void test_partition_minority_cannot_commit(void **state)
+{
+	struct harness *h = *state;
+	int l = h_wait_leader(h, 3, 15000);
+	assert_true(l >= 0);
+	assert_int_equal(create(h, l, "before", 5000), RPC_OK);
+	h_cut(h, l);
+	/* The cut leader cannot commit: it answers an error (it steps down
+	 * once it misses a quorum), never OK. */
+	uint32_t code = create(h, l, "minority", 5000);
+	assert_int_not_equal(code, RPC_OK);
+	print_message("minority leader answered %s\n",
+		      code < 1000 ? rpc_code_name(code) : "transport error");
+	/* The majority elects a leader among itself and commits. */
+	int m = -1;
+	int64_t end = h_now_ms() + 10000;
+	while (m < 0 && h_now_ms() < end) {
+		for (int i = 0; i < 3 && m < 0; i++)
+			if (i != l && leader_seen_by(h, i) == i)
+				m = i;
+		if (m < 0)
+			usleep(20000);
+	}
+	assert_true(m >= 0);
+	end = h_now_ms() + 5000;
+	while (create(h, m, "majority", 3000) != RPC_OK && h_now_ms() < end)
+		usleep(50000); /* the new leader's barrier */
+	assert_true(has_topic(h, m, "majority"));
+	assert_false(has_topic(h, l, "majority")); /* still cut off */
+	/* Heal: the old leader catches up; the minority's change is gone. */
+	h_heal(h, l);
+	end = h_now_ms() + 10000;
+	while (!has_topic(h, l, "majority") && h_now_ms() < end)
+		usleep(50000);
+	assert_true(has_topic(h, l, "majority"));
+	for (int i = 0; i < 3; i++) {
+		assert_false(has_topic(h, i, "minority"));
+		assert_true(has_topic(h, i, "before"));
+	}
+	assert_true(h_wait_leader(h, 3, 10000) >= 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+		test_partition_minority_cannot_commit, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("integration/partition", tests, NULL,
+					   NULL);
+}
