@@ -491,7 +491,8 @@ void node_handle_group_describe(struct node *n, uint64_t conn,
 				 "malformed GROUP_DESCRIBE");
 		return;
 	}
-	if (!node_leader_only(n, conn, f->type, f->request_id))
+	if (!node_leader_only(n, conn, f->type, f->request_id) ||
+	    !node_read_gate(n, conn, f))
 		return;
 	const struct rsm_group *g = rsm_group_find(n->rsm, in.group);
 	if (g == NULL) {

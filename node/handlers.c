@@ -838,6 +838,75 @@ static void handle_topic_describe(struct node *n, uint64_t conn,
 	}
 }
 
+/* ---- Read gate ---- */
+
+struct read_gate {
+	struct raft_barrier req;
+	struct node *n;
+	uint64_t conn;
+	uint8_t *raw;
+	size_t len;
+};
+
+static void on_read_barrier(struct raft_barrier *req, int status)
+{
+	struct read_gate *g = req->data;
+	struct node *n = g->n;
+	struct rpc_reader rd;
+	struct rpc_frame f;
+	uint8_t h[4] = {(uint8_t)(g->len >> 24), (uint8_t)(g->len >> 16),
+			(uint8_t)(g->len >> 8), (uint8_t)g->len};
+	rpc_reader_init(&rd, 0);
+	if (rpc_reader_feed(&rd, h, 4) == 0 &&
+	    rpc_reader_feed(&rd, g->raw, g->len) == 0 &&
+	    rpc_reader_next(&rd, &f) == 1) {
+		if (status != 0) {
+			node_reply_error(n, g->conn, f.type, f.request_id,
+					 RPC_UNAVAILABLE,
+					 "leadership changed during the read; "
+					 "retry");
+		} else {
+			n->read_gate_passed = true;
+			node_on_request(&n->rpc, g->conn, &f);
+			n->read_gate_passed = false;
+		}
+		rpc_frame_release(&f);
+	}
+	rpc_reader_close(&rd);
+	free(g->raw);
+	free(g);
+}
+
+bool node_read_gate(struct node *n, uint64_t conn, struct rpc_frame *f)
+{
+	if (n->read_gate_passed)
+		return true;
+	struct read_gate *g = calloc(1, sizeof *g);
+	if (g != NULL)
+		g->raw = malloc(f->raw_len ? f->raw_len : 1);
+	if (g == NULL || g->raw == NULL) {
+		if (g != NULL)
+			free(g->raw);
+		free(g);
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
+		return false;
+	}
+	memcpy(g->raw, f->raw, f->raw_len);
+	g->len = f->raw_len;
+	g->n = n;
+	g->conn = conn;
+	g->req.data = g;
+	int rv = raft_barrier(&n->raft, &g->req, on_read_barrier);
+	if (rv != 0) {
+		free(g->raw);
+		free(g);
+		node_reply_error(n, conn, f->type, f->request_id,
+				 RPC_UNAVAILABLE, raft_strerror(rv));
+	}
+	return false;
+}
+
 void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 {
 	struct node *n = s->data;

@@ -66,6 +66,8 @@ struct node {
 	/* Links to other nodes. */
 	struct node_link links[NODE_MAX_PEERS];
 	int nlinks;
+	/* Set while a request is re-run after its read barrier. */
+	bool read_gate_passed;
 	/* Online members of consumer groups (leader only). */
 	struct node_groups *groups;
 	/* Offset commits waiting for the end of this loop turn. */
@@ -98,6 +100,16 @@ const char *node_leader_listen(struct node *n, uint64_t *leader_id);
 struct rpc_client *node_link(struct node *n, uint64_t id, const char *address);
 /* Starts an orderly stop (SIGTERM). */
 void node_stop(struct node *n);
+
+/*
+ * Linearizable reads (DESIGN.md §4): returns true when the request may be
+ * served now, i.e. it is being re-run after a raft_barrier of its own
+ * completed (so this node was still the leader and has applied everything
+ * committed before the request arrived). Otherwise copies the request,
+ * starts the barrier, and returns false: the handler must return; it runs
+ * again when the barrier completes (or the client gets UNAVAILABLE).
+ */
+bool node_read_gate(struct node *n, uint64_t conn, struct rpc_frame *f);
 
 /* Wall-clock ms (store times, reset times). */
 int64_t node_wall_ms(void);

@@ -632,7 +632,8 @@ void node_handle_history(struct node *n, uint64_t conn, struct rpc_frame *f)
 				 "malformed HISTORY request");
 		return;
 	}
-	if (!node_leader_only(n, conn, f->type, f->request_id))
+	if (!node_leader_only(n, conn, f->type, f->request_id) ||
+	    !node_read_gate(n, conn, f))
 		return;
 	const struct rsm_group *g;
 	const struct rsm_topic *t;
@@ -976,7 +977,8 @@ void node_handle_offsets(struct node *n, uint64_t conn, struct rpc_frame *f)
 				 "malformed OFFSETS request");
 		return;
 	}
-	if (!node_leader_only(n, conn, f->type, f->request_id))
+	if (!node_leader_only(n, conn, f->type, f->request_id) ||
+	    !node_read_gate(n, conn, f))
 		return;
 	const struct rsm_group *g;
 	const struct rsm_topic *t;

@@ -160,7 +160,7 @@ int h_init_proxied(struct harness *h, int n)
 	for (int i = 0; i < n; i++) {
 		struct h_node *x = &h->nodes[i];
 		/* The raft address peers use becomes the proxy's. */
-		snprintf(x->raft_real, sizeof x->raft_real, "%s", x->raft);
+		memcpy(x->raft_real, x->raft, sizeof x->raft_real);
 		int p = free_port();
 		if (p < 0)
 			return -1;

@@ -73,7 +73,19 @@ static void test_partition_minority_cannot_commit(void **state)
 	int l = h_wait_leader(h, 3, 15000);
 	assert_true(l >= 0);
 	assert_int_equal(create(h, l, "before", 5000), RPC_OK);
+	struct rpc_group_create_req g = {"g", NULL, NULL};
+	struct h_resp r;
+	h_call(h->nodes[l].listen, RPC_GROUP_CREATE, &g, 5000, &r);
+	assert_int_equal(r.st.code, RPC_OK);
+	h_resp_free(&r);
 	h_cut(h, l);
+	/* A linearizable read on the cut leader is refused rather than
+	 * answered from state the majority may already have moved past. */
+	struct rpc_offsets_req oq = {"g", "before"};
+	h_call(h->nodes[l].listen, RPC_OFFSETS, &oq, 5000, &r);
+	assert_int_equal(r.err, 0);
+	assert_int_not_equal(r.st.code, RPC_OK);
+	h_resp_free(&r);
 	/* The cut leader cannot commit: it answers an error (it steps down
 	 * once it misses a quorum), never OK. */
 	uint32_t code = create(h, l, "minority", 5000);
