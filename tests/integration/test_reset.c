@@ -8,7 +8,7 @@
 #include "../unit/test_util.h"
 #include "harness.h"
 
-#define QPB 2
+#define QPB 4
 #define NQ (3 * QPB)
 #define WAVE1 3 /* batches of 2 records: offsets 0..5 */
 #define WAVE2 2 /* offsets 6..9 */
@@ -224,7 +224,7 @@ static void test_reset_subset_dry_run_and_undo(void **state)
 	/* Only broker-2:1 moves. */
 	const char *one[] = {"broker-2:1"};
 	all(w, UINT64_MAX);
-	w[3] = 2;
+	w[1 * QPB + 1] = 2; /* broker-2:1 */
 	assert_int_equal(do_reset(x, "offset", 2, one, 1, false, w, NULL), 2);
 	/* A dry run answers the same and changes nothing. */
 	all(w, 6);
@@ -240,7 +240,7 @@ static void test_reset_subset_dry_run_and_undo(void **state)
 	assert_int_equal(o->epoch, 2);
 	const struct rpc_offset_info *oi = o->queues.v;
 	for (int i = 0; i < NQ; i++)
-		assert_int_equal(oi[i].offset, i == 3 ? 2 : 10);
+		assert_int_equal(oi[i].offset, i == 1 * QPB + 1 ? 2 : 10);
 	h_resp_free(&r);
 	/* Undo reset 2: broker-2:1 goes back to 10. */
 	struct rpc_undo_req u = {2, "tester"};
