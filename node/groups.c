@@ -442,8 +442,10 @@ static void on_group_gathered(struct node_gather *g, bool ok)
 	for (size_t i = 0; gt && i < nq && op->lag_used < op->lag_cap; i++) {
 		const struct node_qstat *s = &g->q[i];
 		uint64_t at = gt->offsets[i];
-		if (at == RSM_OFFSET_NONE)
-			at = s->known ? s->max : 0;
+		if (at == RSM_OFFSET_NONE) /* where a first read would start */
+			at = !s->known				    ? 0
+			     : grp->initial == RSM_INITIAL_EARLIEST ? s->min
+								    : s->max;
 		uint64_t max = s->known ? s->max : at;
 		memcpy(op->names[op->lag_used], g->brokers[i / g->qpb],
 		       sizeof op->names[0]);

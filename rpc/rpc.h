@@ -520,6 +520,26 @@ int rpc_encode(msgpack_sbuffer *sb, uint16_t type, uint64_t request_id,
 int rpc_decode(struct rpc_frame *f, uint16_t type, void *out,
 	       struct rpc_status *status, const char **why);
 
+/* ---- Records inside a batch payload ---- */
+
+struct rpc_record {
+	const uint8_t *key; /* NULL: no key; points into the payload */
+	uint32_t key_len;
+	const uint8_t *body;
+	uint32_t body_len;
+};
+
+/* Bytes one record takes. */
+size_t rpc_record_size(size_t key_len, bool has_key, size_t body_len);
+/* Writes one record at @out (rpc_record_size bytes); @key NULL: none.
+ * Returns the bytes written. */
+size_t rpc_record_put(uint8_t *out, const void *key, size_t key_len,
+		      const void *body, size_t body_len);
+/* Decodes the record at *pos of an uncompressed payload and advances
+ * *pos: 1, 0 at the end, RPC_EMALFORMED when it does not fit. */
+int rpc_record_next(const uint8_t *payload, size_t len, size_t *pos,
+		    struct rpc_record *out);
+
 /* ---- Connections (libuv) ----
  *
  * The async contract (libuv's): a call that returns an error never fires

@@ -9,6 +9,7 @@ packages=(
   libraft-dev libuv1-dev            # raft/: canonical raft 0.15 + libuv
   libmsgpack-dev liblz4-dev         # rpc/ frames, raft/ snapshots
   libinih-dev                       # node/: INI config parser
+  libjansson-dev                    # ctl/: --json output
   libcmocka-dev                     # unit tests
   valgrind                          # tests: memory checks
   clang libclang-rt-14-dev          # tests: libFuzzer targets

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# A local 3-node raftq cluster on loopback, for trying raftq out.
+#   ./scripts/cluster.sh start|stop|status
+# Client ports 9101-9103, Raft ports 9201-9203; data and logs in
+# $RAFTQ_CLUSTER_DIR (default ./tmp/cluster). Stops only the processes it
+# started (pid files), with SIGTERM (a clean hand-over).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${RAFTQ_CLUSTER_DIR:-$PWD/tmp/cluster}
+bin=${RAFTQ_BIN:-$PWD/build/bin}
+export RAFTQ_BOOTSTRAP=127.0.0.1:9101,127.0.0.1:9102,127.0.0.1:9103
+initial="1@127.0.0.1:9201,2@127.0.0.1:9202,3@127.0.0.1:9203"
+
+alive() { # pid file -> 0 when its raftqd runs
+  [ -f "$1" ] || return 1
+  local pid
+  pid=$(cat "$1")
+  [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q raftqd
+}
+
+start() {
+  [ -x "$bin/raftqd" ] || { echo "cluster.sh: $bin/raftqd not built (run ./scripts/demo.sh or cmake --build build)" >&2; exit 1; }
+  mkdir -p "$dir"
+  for i in 1 2 3; do
+    if alive "$dir/n$i.pid"; then
+      echo "node $i already running (pid $(cat "$dir/n$i.pid"))"
+      continue
+    fi
+    cat >"$dir/n$i.ini" <<INI
+[node]
+id = $i
+name = broker-$i
+data_dir = $dir/n$i
+listen = 127.0.0.1:910$i
+raft_listen = 127.0.0.1:920$i
+initial_cluster = $initial
+
+[raft]
+election_timeout_ms = 1000
+heartbeat_timeout_ms = 100
+
+[storage]
+flush = sync
+INI
+    "$bin/raftqd" --config "$dir/n$i.ini" >>"$dir/n$i.log" 2>&1 &
+    echo $! >"$dir/n$i.pid"
+  done
+  # Ready: one leader and three registered brokers.
+  for _ in $(seq 1 150); do
+    if out=$("$bin/raftqctl" --json --timeout 1000 cluster status 2>/dev/null) &&
+      [ "$(grep -o '"role":"leader"' <<<"$out" | wc -l)" -eq 1 ] &&
+      [ "$(grep -o '"name":"broker-' <<<"$out" | wc -l)" -eq 3 ]; then
+      echo "cluster up: client ports 127.0.0.1:9101-9103, data in $dir"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "cluster.sh: the cluster did not come up within 15 s; logs in $dir/n*.log" >&2
+  tail -n 5 "$dir"/n*.log >&2 || true
+  return 1
+}
+
+stop() {
+  for i in 1 2 3; do
+    if alive "$dir/n$i.pid"; then
+      kill -TERM "$(cat "$dir/n$i.pid")"
+    fi
+  done
+  for i in 1 2 3; do
+    for _ in $(seq 1 100); do alive "$dir/n$i.pid" || break; sleep 0.1; done
+    if alive "$dir/n$i.pid"; then
+      echo "cluster.sh: node $i did not stop within 10 s; killing it" >&2
+      kill -KILL "$(cat "$dir/n$i.pid")"
+    fi
+    rm -f "$dir/n$i.pid"
+  done
+  echo "cluster stopped"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) "$bin/raftqctl" cluster status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

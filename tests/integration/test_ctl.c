@@ -1,0 +1,228 @@
+/*
+ * raftqctl against a real 3-node cluster: exit codes (0, 1 with "error:
+ * CODE: message", 2 for bad usage), the exact JSON shapes, and produce /
+ * consume through stdin and stdout.
+ */
+#include "../unit/test_util.h"
+#include "harness.h"
+
+#include <jansson.h>
+
+#ifndef RAFTQCTL_PATH
+#error "RAFTQCTL_PATH must be defined by the build"
+#endif
+
+struct fx {
+	struct harness h;
+	char boot[256];
+	char out[65536], err[4096];
+};
+
+static int setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof *x);
+	if (h_init(&x->h, 3) != 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		h_start(&x->h, i);
+	if (h_wait_leader(&x->h, 3, 15000) < 0)
+		return -1;
+	/* A follower first: the CLI must find the leader itself. */
+	snprintf(x->boot, sizeof x->boot, "127.0.0.1:1,%s,%s",
+		 x->h.nodes[0].listen, x->h.nodes[1].listen);
+	*state = x;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+	h_destroy(&x->h);
+	free(x);
+	return 0;
+}
+
+/* Runs raftqctl with @args (and @input on stdin); returns the exit code. */
+static int ctl(struct fx *x, const char *input, const char *args)
+{
+	char o[700], e[700], cmd[4096];
+	snprintf(o, sizeof o, "%s/ctl.out", x->h.root);
+	snprintf(e, sizeof e, "%s/ctl.err", x->h.root);
+	snprintf(cmd, sizeof cmd, "printf '%s' | %s -b %s %s >%s 2>%s",
+		 input ? input : "", RAFTQCTL_PATH, x->boot, args, o, e);
+	int st = system(cmd);
+	FILE *f = fopen(o, "r");
+	size_t n = f ? fread(x->out, 1, sizeof x->out - 1, f) : 0;
+	x->out[n] = '\0';
+	if (f)
+		fclose(f);
+	f = fopen(e, "r");
+	n = f ? fread(x->err, 1, sizeof x->err - 1, f) : 0;
+	x->err[n] = '\0';
+	if (f)
+		fclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_ctl_exit_codes_and_errors(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 2"), 0);
+	assert_string_equal(x->out,
+			    "created topic t with 2 queues per broker\n");
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 2"), 1);
+	assert_string_equal(
+	    x->err, "error: ALREADY_EXISTS: topic 't' already exists\n");
+	assert_int_equal(ctl(x, NULL, "group create g"), 0);
+	assert_int_equal(ctl(x, NULL, "group create bc --mode broadcasting"),
+			 0);
+	/* Bad usage: 2, with the reason. */
+	assert_int_equal(ctl(x, NULL, "frobnicate"), 2);
+	assert_int_equal(ctl(x, NULL, "topic create t2"), 2);
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g --topic t --to-time "
+			     "\"2026-13-01 00:00:00\""),
+			 2);
+	assert_non_null(strstr(x->err, "--to-time: month 13 is not 1-12"));
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g --topic t --to-latest "
+			     "--to-earliest"),
+			 2);
+	assert_non_null(strstr(x->err, "give exactly one reset target"));
+	assert_int_equal(ctl(x, NULL, "offset reset --group g --to-latest"), 2);
+	assert_int_equal(ctl(x, NULL, "topic list --bogus"), 2);
+	/* Errors from the cluster: 1. */
+	assert_int_equal(
+	    ctl(x, NULL, "offset reset --group nope --topic t --to-latest"), 1);
+	assert_non_null(strstr(x->err, "error: UNKNOWN_GROUP: group 'nope' "
+				       "does not exist"));
+	assert_int_equal(
+	    ctl(x, NULL, "offset reset --group g --topic nope --to-latest"), 1);
+	assert_string_equal(
+	    x->err, "error: UNKNOWN_TOPIC: topic 'nope' does not exist\n");
+	assert_int_equal(
+	    ctl(x, NULL, "offset reset --group bc --topic t --to-latest"), 1);
+	assert_non_null(strstr(x->err, "error: BROADCAST_UNSUPPORTED: group "
+				       "'bc' is broadcasting"));
+	/* No node reachable. */
+	char saved[256];
+	snprintf(saved, sizeof saved, "%s", x->boot);
+	snprintf(x->boot, sizeof x->boot, "127.0.0.1:1");
+	assert_int_equal(ctl(x, NULL, "topic list"), 1);
+	assert_non_null(strstr(x->err, "error: UNAVAILABLE: cannot reach"));
+	snprintf(x->boot, sizeof x->boot, "%s", saved);
+}
+
+static void test_ctl_json_shapes_and_round_trip(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 2"), 0);
+	assert_int_equal(ctl(x, NULL, "group create g --initial earliest"), 0);
+	assert_int_equal(
+	    ctl(x, "a\\nb\\nc\\nd\\ne\\nf\\n", "produce --topic t"), 0);
+	assert_string_equal(x->out, "produced 6 messages to t\n");
+	/* Six lines of JSON, one per message, every key present. */
+	assert_int_equal(ctl(x, NULL,
+			     "--json consume --group g --topic t --count 6 "
+			     "--timeout 3000"),
+			 0);
+	int lines = 0;
+	char bodies[8] = {0};
+	for (char *l = strtok(x->out, "\n"); l; l = strtok(NULL, "\n")) {
+		json_error_t je;
+		json_t *m = json_loads(l, 0, &je);
+		assert_non_null(m);
+		assert_int_equal(json_object_size(m), 6);
+		const char *body =
+		    json_string_value(json_object_get(m, "body"));
+		assert_non_null(body);
+		assert_int_equal(strlen(body), 1);
+		bodies[lines] = body[0];
+		assert_true(json_is_integer(json_object_get(m, "offset")));
+		assert_true(json_is_integer(json_object_get(m, "store_time")));
+		json_decref(m);
+		lines++;
+	}
+	assert_int_equal(lines, 6);
+	/* Exactly the six produced bodies, each once. */
+	unsigned seen = 0;
+	for (int i = 0; i < 6; i++) {
+		assert_true(bodies[i] >= 'a' && bodies[i] <= 'f');
+		seen |= 1u << (bodies[i] - 'a');
+	}
+	assert_int_equal(seen, 0x3f);
+	/* The reset answer: exactly the Huawei shape per queue, sorted. */
+	assert_int_equal(ctl(x, NULL,
+			     "--json offset reset --group g --topic t "
+			     "--to-earliest"),
+			 0);
+	json_error_t je;
+	json_t *j = json_loads(x->out, 0, &je);
+	assert_non_null(j);
+	json_t *qs = json_object_get(j, "queues");
+	assert_int_equal(json_array_size(qs), 6);
+	const char *want[] = {"broker-1", "broker-1", "broker-2",
+			      "broker-2", "broker-3", "broker-3"};
+	for (size_t i = 0; i < 6; i++) {
+		json_t *q = json_array_get(qs, i);
+		assert_int_equal(json_object_size(q), 3);
+		assert_string_equal(
+		    json_string_value(json_object_get(q, "broker_name")),
+		    want[i]);
+		assert_int_equal(
+		    json_integer_value(json_object_get(q, "queue_id")),
+		    (json_int_t)(i % 2));
+		assert_int_equal(
+		    json_integer_value(json_object_get(q, "timestamp_offset")),
+		    0);
+	}
+	assert_int_equal(json_integer_value(json_object_get(j, "reset_id")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "epoch")), 1);
+	json_decref(j);
+	/* After the reset the same 6 messages come again. */
+	assert_int_equal(ctl(x, NULL,
+			     "consume --group g --topic t --count 6 --timeout "
+			     "3000"),
+			 0);
+	assert_string_equal(x->err, "consumed 6 messages\n");
+	/* cluster status and group describe in their shapes. */
+	assert_int_equal(ctl(x, NULL, "--json cluster status"), 0);
+	j = json_loads(x->out, 0, &je);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "nodes")), 3);
+	assert_true(json_integer_value(json_object_get(j, "leader_id")) >= 1);
+	json_decref(j);
+	assert_int_equal(ctl(x, NULL, "--json group describe g"), 0);
+	j = json_loads(x->out, 0, &je);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "mode")),
+			    "clustering");
+	json_t *t0 = json_array_get(json_object_get(j, "topics"), 0);
+	assert_int_equal(json_array_size(json_object_get(t0, "queues")), 6);
+	json_decref(j);
+	/* History has the reset with every queue's previous offset. */
+	assert_int_equal(
+	    ctl(x, NULL, "--json offset history --group g --topic t"), 0);
+	j = json_loads(x->out, 0, &je);
+	assert_non_null(j);
+	json_t *r0 = json_array_get(json_object_get(j, "resets"), 0);
+	assert_string_equal(json_string_value(json_object_get(r0, "target")),
+			    "earliest");
+	assert_int_equal(json_array_size(json_object_get(r0, "queues")), 6);
+	json_decref(j);
+	/* Undo it. */
+	assert_int_equal(ctl(x, NULL, "offset undo 1"), 0);
+	assert_non_null(strstr(x->out, "reset 2 applied: epoch 2"));
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_ctl_exit_codes_and_errors),
+	    T(test_ctl_json_shapes_and_round_trip),
+	};
+#undef T
+	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,
+					   NULL);
+}
