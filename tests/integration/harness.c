@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -181,6 +182,7 @@ int h_init_proxied(struct harness *h, int n)
 		if (pid < 0)
 			return -1;
 		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			execl(RAFTPROXY_PATH, "raftproxy", x->raft,
 			      x->raft_real, x->block, (char *)NULL);
 			_exit(127);
@@ -223,6 +225,8 @@ int h_start(struct harness *h, int i)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* If the test dies (a ctest timeout), its nodes die too. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int fd = open(x->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (fd >= 0) {
 			dup2(fd, 1);
