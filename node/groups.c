@@ -360,6 +360,8 @@ struct describe_group_op {
 	uint32_t n_topics;
 	struct rpc_lag_info *lag;
 	char (*names)[RSM_NAME_MAX + 1];
+	/* Copies: the state may change (and move) between gathers. */
+	char (*topic_names)[RSM_NAME_MAX + 1];
 	size_t lag_used, lag_cap;
 };
 
@@ -370,6 +372,7 @@ static void describe_group_free(struct describe_group_op *op)
 	free(op->topics);
 	free(op->lag);
 	free(op->names);
+	free(op->topic_names);
 	free(op);
 }
 
@@ -465,8 +468,10 @@ static void describe_next(struct describe_group_op *op)
 	while (g != NULL && op->next_topic < g->n_topics) {
 		const struct rsm_group_topic *gt = &g->topics[op->next_topic];
 		const struct rsm_topic *t = rsm_topic_find(n->rsm, gt->topic);
+		memcpy(op->topic_names[op->next_topic], gt->topic,
+		       sizeof op->topic_names[0]);
 		op->topics[op->next_topic] = (struct rpc_group_topic_info){
-		    gt->topic, gt->epoch, {NULL, 0}};
+		    op->topic_names[op->next_topic], gt->epoch, {NULL, 0}};
 		op->next_topic++;
 		op->n_topics = op->next_topic;
 		if (t == NULL)
@@ -511,11 +516,13 @@ void node_handle_group_describe(struct node *n, uint64_t conn,
 	if (op != NULL) {
 		op->topics =
 		    calloc(g->n_topics ? g->n_topics : 1, sizeof *op->topics);
+		op->topic_names = calloc(g->n_topics ? g->n_topics : 1,
+					 sizeof *op->topic_names);
 		op->lag = calloc(total ? total : 1, sizeof *op->lag);
 		op->names = calloc(total ? total : 1, sizeof *op->names);
 	}
 	if (op == NULL || op->topics == NULL || op->lag == NULL ||
-	    op->names == NULL) {
+	    op->names == NULL || op->topic_names == NULL) {
 		if (op != NULL)
 			describe_group_free(op);
 		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
