@@ -54,10 +54,10 @@ static void need(bool ok, const char *what)
 
 static uint32_t call_code(const char *addr, uint16_t type, const void *req)
 {
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(addr, type, req, 10000, &r);
 	uint32_t code = r.err ? 9999 : r.st.code;
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	return code;
 }
 
@@ -233,13 +233,13 @@ static int64_t fill_topic(struct harness *h, uint64_t per_broker)
 						     1000,
 						     0,
 						     {payload, sizeof payload}};
-			struct h_resp r;
+			struct ctl_resp r;
 			h_call(h->nodes[b].listen, RPC_PRODUCE, &in, 10000, &r);
 			need(r.err == 0 && r.st.code == RPC_OK, "produce");
 			if (b == 1 && k == batches / 2)
 				mid = ((struct rpc_produce_resp *)r.body)
 					  ->store_time;
-			h_resp_free(&r);
+			ctl_resp_free(&r);
 		}
 	}
 	return mid;
@@ -253,13 +253,13 @@ static void reset_latency(struct harness *h, int leader, int64_t mid, int n)
 					   mid + (i % 2), {NULL, 0}, false,
 					   false,	  "bench"};
 		uint64_t t0 = now_us();
-		struct h_resp r;
+		struct ctl_resp r;
 		h_call(h->nodes[leader].listen, RPC_RESET, &in, 10000, &r);
 		lat[i] = now_us() - t0;
 		need(r.err == 0 && r.st.code == RPC_OK, "reset");
 		need(((struct rpc_reset_resp *)r.body)->queues.n == 48,
 		     "reset answered 48 queues");
-		h_resp_free(&r);
+		ctl_resp_free(&r);
 	}
 	double p50, p99;
 	pct(lat, (size_t)n, &p50, &p99);
@@ -277,11 +277,11 @@ static double failover(struct harness *h)
 	need(leader >= 0, "leader before failover");
 	/* Commit under the group's current epoch (the resets moved it). */
 	struct rpc_offsets_req oq = {"bench", "big"};
-	struct h_resp o;
+	struct ctl_resp o;
 	h_call(h->nodes[leader].listen, RPC_OFFSETS, &oq, 10000, &o);
 	need(o.err == 0 && o.st.code == RPC_OK, "offsets");
 	uint64_t epoch = ((struct rpc_offsets_resp *)o.body)->epoch;
-	h_resp_free(&o);
+	ctl_resp_free(&o);
 	h_kill(h, leader);
 	uint64_t t0 = now_us();
 	struct rpc_commit_item it = {"big", "broker-1", 0, 1, epoch};
@@ -290,10 +290,10 @@ static double failover(struct harness *h)
 		for (int i = 0; i < 3; i++) {
 			if (h->nodes[i].pid <= 0)
 				continue;
-			struct h_resp r;
+			struct ctl_resp r;
 			h_call(h->nodes[i].listen, RPC_COMMIT, &req, 200, &r);
 			bool ok = r.err == 0 && r.st.code == RPC_OK;
-			h_resp_free(&r);
+			ctl_resp_free(&r);
 			if (ok) {
 				double ms = (double)(now_us() - t0) / 1000.0;
 				need(h_start(h, leader) == 0, "restart");

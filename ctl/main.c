@@ -210,6 +210,31 @@ static int cmd_cluster(int argc, char **argv)
 	return 0;
 }
 
+/* `topic list` / `group list`: names, one per line, or {"KEY": [...]}. */
+static int list_names(uint16_t type, const char *key)
+{
+	struct ctl_resp r;
+	ctl_call(bootstrap, type, NULL, timeout_ms, &r);
+	int rv = check(&r);
+	if (rv == 0) {
+		const struct rpc_names_resp *n = r.body;
+		json_t *a = json_array();
+		for (uint32_t i = 0; i < n->names.n; i++) {
+			if (as_json)
+				json_array_append_new(
+				    a, json_string(n->names.v[i]));
+			else
+				puts(n->names.v[i]);
+		}
+		if (as_json)
+			json_out(json_pack("{s:o}", key, a));
+		else
+			json_decref(a);
+	}
+	ctl_resp_free(&r);
+	return rv;
+}
+
 /* ---- topics ---- */
 
 static int cmd_topic(int argc, char **argv)
@@ -263,25 +288,7 @@ static int cmd_topic(int argc, char **argv)
 		if (argc != 3)
 			return usage_error(usage,
 					   "topic list takes no arguments");
-		ctl_call(bootstrap, RPC_TOPIC_LIST, NULL, timeout_ms, &r);
-		int rv = check(&r);
-		if (rv == 0) {
-			const struct rpc_names_resp *n = r.body;
-			json_t *a = json_array();
-			for (uint32_t i = 0; i < n->names.n; i++) {
-				if (as_json)
-					json_array_append_new(
-					    a, json_string(n->names.v[i]));
-				else
-					puts(n->names.v[i]);
-			}
-			if (as_json)
-				json_out(json_pack("{s:o}", "topics", a));
-			else
-				json_decref(a);
-		}
-		ctl_resp_free(&r);
-		return rv;
+		return list_names(RPC_TOPIC_LIST, "topics");
 	}
 	if (strcmp(sub, "describe") == 0) {
 		int rv = parse_flags(argc, argv, 3, f, 0, pos, 1, &npos, usage);
@@ -396,25 +403,10 @@ static int cmd_group(int argc, char **argv)
 		return rv;
 	}
 	if (strcmp(sub, "list") == 0) {
-		ctl_call(bootstrap, RPC_GROUP_LIST, NULL, timeout_ms, &r);
-		rv = check(&r);
-		if (rv == 0) {
-			const struct rpc_names_resp *n = r.body;
-			json_t *a = json_array();
-			for (uint32_t i = 0; i < n->names.n; i++) {
-				if (as_json)
-					json_array_append_new(
-					    a, json_string(n->names.v[i]));
-				else
-					puts(n->names.v[i]);
-			}
-			if (as_json)
-				json_out(json_pack("{s:o}", "groups", a));
-			else
-				json_decref(a);
-		}
-		ctl_resp_free(&r);
-		return rv;
+		if (argc != 3)
+			return usage_error(usage,
+					   "group list takes no arguments");
+		return list_names(RPC_GROUP_LIST, "groups");
 	}
 	if (strcmp(sub, "describe") == 0) {
 		rv = parse_flags(argc, argv, 3, f, 0, pos, 1, &npos, usage);

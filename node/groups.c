@@ -217,15 +217,9 @@ static void emit_assign(void *arg, const char *topic, const char *broker,
 void node_handle_heartbeat(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_heartbeat_req in;
-	const char *why;
 	char msg[300];
-	if (rpc_decode(f, RPC_HEARTBEAT, &in, NULL, &why) != 0) {
-		snprintf(msg, sizeof msg, "malformed HEARTBEAT: field %s",
-			 why ? why : "?");
-		node_reply_error(n, conn, f->type, f->request_id,
-				 RPC_INVALID_ARGUMENT, msg);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	const struct rsm_group *g = rsm_group_find(n->rsm, in.group);
@@ -329,12 +323,8 @@ void node_handle_heartbeat(struct node *n, uint64_t conn, struct rpc_frame *f)
 void node_handle_leave(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_leave_req in;
-	const char *why;
-	if (rpc_decode(f, RPC_LEAVE, &in, NULL, &why) != 0) {
-		node_reply_error(n, conn, f->type, f->request_id,
-				 RPC_INVALID_ARGUMENT, "malformed LEAVE");
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	struct node_groups *gs = groups(n);
@@ -490,14 +480,9 @@ void node_handle_group_describe(struct node *n, uint64_t conn,
 				struct rpc_frame *f)
 {
 	struct rpc_group_req in;
-	const char *why;
 	char msg[300];
-	if (rpc_decode(f, RPC_GROUP_DESCRIBE, &in, NULL, &why) != 0) {
-		node_reply_error(n, conn, f->type, f->request_id,
-				 RPC_INVALID_ARGUMENT,
-				 "malformed GROUP_DESCRIBE");
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	if (!node_leader_only(n, conn, f->type, f->request_id) ||
 	    !node_read_gate(n, conn, f))
 		return;

@@ -59,15 +59,18 @@ bool node_leader_only(struct node *n, uint64_t conn, uint16_t type,
 	return false;
 }
 
-static void bad_request(struct node *n, uint64_t conn, struct rpc_frame *f,
-			const char *why)
+bool node_decode(struct node *n, uint64_t conn, struct rpc_frame *f, void *out)
 {
+	const char *why = NULL;
+	if (rpc_decode(f, f->type, out, NULL, &why) == 0)
+		return true;
 	char msg[160];
 	snprintf(msg, sizeof msg, "malformed %s request: field %s",
 		 rpc_type_name(f->type) ? rpc_type_name(f->type) : "?",
 		 why ? why : "?");
 	node_reply_error(n, conn, f->type, f->request_id, RPC_INVALID_ARGUMENT,
 			 msg);
+	return false;
 }
 
 /* ---- Proposals ---- */
@@ -265,11 +268,8 @@ static void on_status_answer(struct rpc_call *call, int status,
 static void handle_status(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_status_req in;
-	const char *why;
-	if (rpc_decode(f, RPC_CLUSTER_STATUS, &in, NULL, &why) != 0) {
-		bad_request(n, conn, f, why);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	struct rpc_node_status me;
 	node_local_status(n, &me);
 	if (in.local) {
@@ -370,11 +370,8 @@ static void handle_topic_create(struct node *n, uint64_t conn,
 				struct rpc_frame *f)
 {
 	struct rpc_topic_create_req in;
-	const char *why;
-	if (rpc_decode(f, RPC_TOPIC_CREATE, &in, NULL, &why) != 0) {
-		bad_request(n, conn, f, why);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	/* No broker list: every registered broker. */
@@ -403,11 +400,8 @@ static void handle_group_create(struct node *n, uint64_t conn,
 				struct rpc_frame *f)
 {
 	struct rpc_group_create_req in;
-	const char *why;
-	if (rpc_decode(f, RPC_GROUP_CREATE, &in, NULL, &why) != 0) {
-		bad_request(n, conn, f, why);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	enum rsm_group_mode mode = RSM_CLUSTERING;
 	enum rsm_initial initial = RSM_INITIAL_LATEST;
 	if (in.mode != NULL && strcmp(in.mode, "broadcasting") == 0)
@@ -502,11 +496,8 @@ static void on_added(struct raft_change *req, int status)
 static void handle_join(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_join_req in;
-	const char *why;
-	if (rpc_decode(f, RPC_JOIN, &in, NULL, &why) != 0) {
-		bad_request(n, conn, f, why);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	struct join_job *j = calloc(1, sizeof *j);
@@ -563,11 +554,8 @@ static void handle_join(struct node *n, uint64_t conn, struct rpc_frame *f)
 static void handle_produce(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_produce_req in;
-	const char *why;
-	if (rpc_decode(f, RPC_PRODUCE, &in, NULL, &why) != 0) {
-		bad_request(n, conn, f, why);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	uint32_t code;
 	char msg[300];
 	struct stor_queue *q =
@@ -603,11 +591,8 @@ static void handle_produce(struct node *n, uint64_t conn, struct rpc_frame *f)
 static void handle_fetch(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_fetch_req in;
-	const char *why;
-	if (rpc_decode(f, RPC_FETCH, &in, NULL, &why) != 0) {
-		bad_request(n, conn, f, why);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	uint32_t code;
 	char msg[300];
 	struct stor_queue *q =
@@ -735,11 +720,8 @@ static void handle_queue_stats(struct node *n, uint64_t conn,
 			       struct rpc_frame *f)
 {
 	struct rpc_queue_stats_req in;
-	const char *why;
-	if (rpc_decode(f, RPC_QUEUE_STATS, &in, NULL, &why) != 0) {
-		bad_request(n, conn, f, why);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	char msg[300];
 	const struct rsm_topic *t = rsm_topic_find(n->rsm, in.topic);
 	if (t == NULL) {
@@ -806,11 +788,8 @@ static void handle_topic_describe(struct node *n, uint64_t conn,
 				  struct rpc_frame *f)
 {
 	struct rpc_topic_req in;
-	const char *why;
-	if (rpc_decode(f, RPC_TOPIC_DESCRIBE, &in, NULL, &why) != 0) {
-		bad_request(n, conn, f, why);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	const struct rsm_topic *t = rsm_topic_find(n->rsm, in.topic);
 	if (t == NULL) {
 		char msg[300];

@@ -115,6 +115,11 @@ bool node_read_gate(struct node *n, uint64_t conn, struct rpc_frame *f);
 int64_t node_wall_ms(void);
 
 /* handlers.c */
+/* Decodes @f's body into @out (the struct of f->type's schema); on bad
+ * bytes answers INVALID_ARGUMENT "malformed TYPE request: field F" and
+ * returns false. */
+bool node_decode(struct node *n, uint64_t conn, struct rpc_frame *f, void *out);
+
 /* Queues an answer to request @rid on @conn (type without RPC_RESPONSE);
  * @st NULL means OK. Logs what cannot be sent. */
 void node_reply(struct node *n, uint64_t conn, uint16_t type, uint64_t rid,

@@ -472,15 +472,9 @@ static void start_gather(struct reset_op *op, const struct rsm_topic *t)
 void node_handle_reset(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_reset_req in;
-	const char *why;
 	char msg[400];
-	if (rpc_decode(f, RPC_RESET, &in, NULL, &why) != 0) {
-		snprintf(msg, sizeof msg, "malformed RESET request: field %s",
-			 why ? why : "?");
-		node_reply_error(n, conn, f->type, f->request_id,
-				 RPC_INVALID_ARGUMENT, msg);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	const struct rsm_group *g;
@@ -577,15 +571,9 @@ void node_handle_reset(struct node *n, uint64_t conn, struct rpc_frame *f)
 void node_handle_undo(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_undo_req in;
-	const char *why;
 	char msg[300];
-	if (rpc_decode(f, RPC_UNDO, &in, NULL, &why) != 0) {
-		snprintf(msg, sizeof msg, "malformed UNDO request: field %s",
-			 why ? why : "?");
-		node_reply_error(n, conn, f->type, f->request_id,
-				 RPC_INVALID_ARGUMENT, msg);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	const struct rsm_reset *rec = rsm_reset_find(n->rsm, in.reset_id);
@@ -625,13 +613,8 @@ void node_handle_undo(struct node *n, uint64_t conn, struct rpc_frame *f)
 void node_handle_history(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_history_req in;
-	const char *why;
-	if (rpc_decode(f, RPC_HISTORY, &in, NULL, &why) != 0) {
-		node_reply_error(n, conn, f->type, f->request_id,
-				 RPC_INVALID_ARGUMENT,
-				 "malformed HISTORY request");
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	if (!node_leader_only(n, conn, f->type, f->request_id) ||
 	    !node_read_gate(n, conn, f))
 		return;
@@ -828,15 +811,8 @@ void node_commits_init(struct node *n)
 void node_handle_commit(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_commit_req in;
-	const char *why;
-	char msg[300];
-	if (rpc_decode(f, RPC_COMMIT, &in, NULL, &why) != 0) {
-		snprintf(msg, sizeof msg, "malformed COMMIT request: field %s",
-			 why ? why : "?");
-		node_reply_error(n, conn, f->type, f->request_id,
-				 RPC_INVALID_ARGUMENT, msg);
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	if (!node_leader_only(n, conn, f->type, f->request_id))
 		return;
 	if (in.items.n == 0) {
@@ -970,13 +946,8 @@ static void on_offsets_gathered(struct node_gather *g, bool ok)
 void node_handle_offsets(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_offsets_req in;
-	const char *why;
-	if (rpc_decode(f, RPC_OFFSETS, &in, NULL, &why) != 0) {
-		node_reply_error(n, conn, f->type, f->request_id,
-				 RPC_INVALID_ARGUMENT,
-				 "malformed OFFSETS request");
+	if (!node_decode(n, conn, f, &in))
 		return;
-	}
 	if (!node_leader_only(n, conn, f->type, f->request_id) ||
 	    !node_read_gate(n, conn, f))
 		return;

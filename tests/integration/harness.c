@@ -295,93 +295,6 @@ void h_dump_log(struct harness *h, int i)
 		fprintf(stderr, "harness: no log for node %d\n", i + 1);
 }
 
-/* ---- Synchronous calls ---- */
-
-struct sync_call {
-	struct rpc_call call;
-	bool done;
-	int err;
-	uint8_t *raw;
-	size_t len;
-};
-
-static void on_done(struct rpc_call *call, int status, struct rpc_frame *f)
-{
-	struct sync_call *s = call->data;
-	s->done = true;
-	s->err = status;
-	if (status == 0) {
-		/* Keep the bytes: the frame is released after this. */
-		s->len = f->raw_len;
-		s->raw = malloc(s->len);
-		memcpy(s->raw, f->raw, s->len);
-	}
-}
-
-static void on_closed(struct rpc_client *c)
-{
-	*(bool *)c->data = true;
-}
-
-void h_call(const char *addr, uint16_t type, const void *req, int ms,
-	    struct h_resp *out)
-{
-	memset(out, 0, sizeof *out);
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	struct rpc_client c;
-	bool closed = false;
-	c.data = &closed;
-	struct rpc_client_config cfg = {0, 20, 100};
-	struct sync_call s = {0};
-	s.call.data = &s;
-	out->err = rpc_client_init(&c, &loop, addr, &cfg, NULL);
-	if (out->err == 0) {
-		out->err = rpc_client_request(&c, &s.call, type, req,
-					      (uint32_t)ms, on_done);
-		while (out->err == 0 && !s.done)
-			uv_run(&loop, UV_RUN_ONCE);
-		if (out->err == 0)
-			out->err = s.err;
-		rpc_client_close(&c, on_closed);
-		while (!closed)
-			uv_run(&loop, UV_RUN_ONCE);
-	}
-	uv_loop_close(&loop);
-	if (out->err != 0 || s.raw == NULL) {
-		free(s.raw);
-		return;
-	}
-	/* Rebuild an owned frame from the bytes. */
-	struct rpc_reader rd;
-	rpc_reader_init(&rd, 0);
-	uint8_t h[4] = {(uint8_t)(s.len >> 24), (uint8_t)(s.len >> 16),
-			(uint8_t)(s.len >> 8), (uint8_t)s.len};
-	rpc_reader_feed(&rd, h, 4);
-	rpc_reader_feed(&rd, s.raw, s.len);
-	free(s.raw);
-	if (rpc_reader_next(&rd, &out->f) != 1) {
-		out->err = RPC_EMALFORMED;
-		rpc_reader_close(&rd);
-		return;
-	}
-	rpc_reader_close(&rd);
-	const struct rpc_schema *sc =
-	    rpc_schema_of((uint16_t)(type | RPC_RESPONSE));
-	out->body = calloc(1, sc->size ? sc->size : 1);
-	if (rpc_decode(&out->f, (uint16_t)(type | RPC_RESPONSE), out->body,
-		       &out->st, NULL) != 0)
-		out->err = RPC_EMALFORMED;
-}
-
-void h_resp_free(struct h_resp *r)
-{
-	if (r->f.raw != NULL)
-		rpc_frame_release(&r->f);
-	free(r->body);
-	memset(r, 0, sizeof *r);
-}
-
 int h_wait_leader(struct harness *h, int want, int ms)
 {
 	int64_t end = h_now_ms() + ms;
@@ -391,13 +304,13 @@ int h_wait_leader(struct harness *h, int want, int ms)
 		for (int i = 0; i < h->n && agree; i++) {
 			if (h->nodes[i].pid <= 0)
 				continue;
-			struct h_resp r;
+			struct ctl_resp r;
 			struct rpc_status_req q = {false};
 			h_call(h->nodes[i].listen, RPC_CLUSTER_STATUS, &q, 1500,
 			       &r);
 			if (r.err != 0 || r.st.code != RPC_OK) {
 				agree = false;
-				h_resp_free(&r);
+				ctl_resp_free(&r);
 				break;
 			}
 			const struct rpc_status_resp *s = r.body;
@@ -416,14 +329,14 @@ int h_wait_leader(struct harness *h, int want, int ms)
 			    (leader >= 0 && lead != leader))
 				agree = false;
 			leader = lead;
-			h_resp_free(&r);
+			ctl_resp_free(&r);
 		}
 		/* And every running node has applied the registrations, so
 		 * it can name the leader's client address. */
 		for (int i = 0; i < h->n && agree && leader >= 0; i++) {
 			if (h->nodes[i].pid <= 0)
 				continue;
-			struct h_resp r;
+			struct ctl_resp r;
 			h_call(h->nodes[i].listen, RPC_ROUTE, NULL, 1500, &r);
 			const struct rpc_route_resp *rt = r.body;
 			agree = r.err == 0 && r.st.code == RPC_OK &&
@@ -431,7 +344,7 @@ int h_wait_leader(struct harness *h, int want, int ms)
 				strcmp(rt->leader_address,
 				       h->nodes[leader].listen) == 0 &&
 				(int)rt->brokers.n >= want;
-			h_resp_free(&r);
+			ctl_resp_free(&r);
 		}
 		if (agree && leader >= 0)
 			return leader;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ctl.h"
 #include "rpc.h"
 
 #define H_MAX 8
@@ -39,14 +40,6 @@ struct harness {
 	bool proxied;
 };
 
-/* A response owned by the caller (h_resp_free). */
-struct h_resp {
-	int err; /* 0, or an RPC_E* transport error */
-	struct rpc_frame f;
-	struct rpc_status st;
-	void *body; /* decoded response struct, NULL on err */
-};
-
 /* Writes configs for @n initial voters (ids 1..n) with test timings. */
 int h_init(struct harness *h, int n);
 /* Like h_init, with a raftproxy in front of every node's Raft port. */
@@ -63,10 +56,13 @@ void h_kill(struct harness *h, int i); /* SIGKILL, reaped */
 int h_stop(struct harness *h, int i, int ms);
 void h_destroy(struct harness *h); /* kills all, removes the dir */
 
-/* One request to @addr; waits up to @ms. */
-void h_call(const char *addr, uint16_t type, const void *req, int ms,
-	    struct h_resp *out);
-void h_resp_free(struct h_resp *r);
+/* One request to @addr, waiting up to @ms: raftqctl's synchronous call
+ * (ctl/call.c). Free the response with ctl_resp_free. */
+static inline void h_call(const char *addr, uint16_t type, const void *req,
+			  int ms, struct ctl_resp *out)
+{
+	ctl_call_one(addr, type, req, (uint32_t)ms, out);
+}
 
 /* Polls CLUSTER_STATUS on running nodes until one leader is reported by
  * every running node and all @want nodes are registered; returns the

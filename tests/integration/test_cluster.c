@@ -41,7 +41,7 @@ static uint32_t create_topic(const char *addr, const char *name,
 			     const char **leader_out)
 {
 	struct rpc_topic_create_req q = {name, 4, {NULL, 0}};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(addr, RPC_TOPIC_CREATE, &q, 5000, &r);
 	assert_int_equal(r.err, 0);
 	uint32_t code = r.st.code;
@@ -51,7 +51,7 @@ static uint32_t create_topic(const char *addr, const char *name,
 		snprintf(leader, sizeof leader, "%s", r.st.leader);
 	if (leader_out)
 		*leader_out = leader;
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	return code;
 }
 
@@ -60,7 +60,7 @@ static bool lists_topic(struct harness *h, int i, const char *topic, int ms)
 {
 	int64_t end = h_now_ms() + ms;
 	while (h_now_ms() < end) {
-		struct h_resp r;
+		struct ctl_resp r;
 		h_call(h->nodes[i].listen, RPC_TOPIC_LIST, NULL, 1000, &r);
 		bool found = false;
 		if (r.err == 0 && r.st.code == RPC_OK) {
@@ -68,7 +68,7 @@ static bool lists_topic(struct harness *h, int i, const char *topic, int ms)
 			for (uint32_t k = 0; k < n->names.n; k++)
 				found |= strcmp(n->names.v[k], topic) == 0;
 		}
-		h_resp_free(&r);
+		ctl_resp_free(&r);
 		if (found)
 			return true;
 		usleep(20000);
@@ -80,7 +80,7 @@ static void test_cluster_forms_and_reports_status(void **state)
 {
 	struct harness *h = *state;
 	int l = leader_or_dump(h, 3);
-	struct h_resp r;
+	struct ctl_resp r;
 	struct rpc_status_req q = {false};
 	h_call(h->nodes[(l + 1) % 3].listen, RPC_CLUSTER_STATUS, &q, 2000, &r);
 	assert_int_equal(r.err, 0);
@@ -99,7 +99,7 @@ static void test_cluster_forms_and_reports_status(void **state)
 		assert_int_equal(ns[i].term, ns[l].term);
 		assert_true(ns[i].applied_index >= 4); /* config + 3 brokers */
 	}
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* ROUTE names the leader's client address. */
 	h_call(h->nodes[(l + 2) % 3].listen, RPC_ROUTE, NULL, 2000, &r);
 	assert_int_equal(r.err, 0);
@@ -108,7 +108,7 @@ static void test_cluster_forms_and_reports_status(void **state)
 	assert_non_null(rt->leader_address);
 	assert_string_equal(rt->leader_address, h->nodes[l].listen);
 	assert_int_equal(rt->brokers.n, 3);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 static void test_cluster_changes_go_through_the_leader(void **state)
@@ -128,17 +128,17 @@ static void test_cluster_changes_go_through_the_leader(void **state)
 			 RPC_ALREADY_EXISTS);
 	/* Bad input gets a clear error. */
 	struct rpc_topic_create_req bad = {"no spaces", 4, {NULL, 0}};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(h->nodes[l].listen, RPC_TOPIC_CREATE, &bad, 3000, &r);
 	assert_int_equal(r.st.code, RPC_INVALID_ARGUMENT);
 	assert_non_null(strstr(r.st.message, "bad topic name 'no spaces'"));
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	const char *ghost[] = {"broker-9"};
 	struct rpc_topic_create_req unknown = {"t2", 1, {ghost, 1}};
 	h_call(h->nodes[l].listen, RPC_TOPIC_CREATE, &unknown, 3000, &r);
 	assert_int_equal(r.st.code, RPC_INVALID_ARGUMENT);
 	assert_string_equal(r.st.message, "unknown broker 'broker-9'");
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 static void test_cluster_leader_kill_failover_and_restart(void **state)
@@ -156,13 +156,13 @@ static void test_cluster_leader_kill_failover_and_restart(void **state)
 	print_message("failover after kill -9 of the leader: %lld ms\n",
 		      (long long)took);
 	/* The dead node shows as unavailable. */
-	struct h_resp r;
+	struct ctl_resp r;
 	struct rpc_status_req q = {false};
 	h_call(h->nodes[l2].listen, RPC_CLUSTER_STATUS, &q, 3000, &r);
 	const struct rpc_node_status *ns =
 	    ((const struct rpc_status_resp *)r.body)->nodes.v;
 	assert_string_equal(ns[l].role, "unavailable");
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* The new leader has everything and accepts changes. */
 	assert_true(lists_topic(h, l2, "before", 3000));
 	assert_int_equal(create_topic(h->nodes[l2].listen, "after", NULL),
@@ -217,7 +217,7 @@ static void test_cluster_node_joins(void **state)
 	if (l < 0)
 		h_dump_log(h, j);
 	assert_true(l >= 0);
-	struct h_resp r;
+	struct ctl_resp r;
 	struct rpc_status_req q = {false};
 	h_call(h->nodes[j].listen, RPC_CLUSTER_STATUS, &q, 3000, &r);
 	const struct rpc_status_resp *s = r.body;
@@ -226,7 +226,7 @@ static void test_cluster_node_joins(void **state)
 	assert_string_equal(ns[3].name, "broker-4");
 	assert_true(strcmp(ns[3].role, "follower") == 0 ||
 		    strcmp(ns[3].role, "leader") == 0);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* It serves reads of the replicated state. */
 	assert_int_equal(create_topic(h->nodes[l].listen, "joined", NULL),
 			 RPC_OK);

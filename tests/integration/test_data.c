@@ -23,13 +23,13 @@ static int setup(void **state)
 		return -1;
 	}
 	struct rpc_topic_create_req q = {"orders", QPB, {NULL, 0}};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(h->nodes[l].listen, RPC_TOPIC_CREATE, &q, 5000, &r);
 	int ok = r.err == 0 && r.st.code == RPC_OK;
 	if (!ok)
 		fprintf(stderr, "setup: topic create: %d %u %s\n", r.err,
 			r.st.code, r.st.message ? r.st.message : "");
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	if (!ok)
 		return -1;
 	/* Every node applies the topic before the test starts. */
@@ -42,7 +42,7 @@ static int setup(void **state)
 			h_call(h->nodes[i].listen, RPC_QUEUE_STATS, &d, 1000,
 			       &r);
 			seen = r.err == 0 && r.st.code == RPC_OK;
-			h_resp_free(&r);
+			ctl_resp_free(&r);
 			if (!seen)
 				usleep(20000);
 		}
@@ -86,7 +86,7 @@ static uint64_t produce(struct harness *h, int b, const char *topic, uint32_t q,
 			uint32_t *code, char *msg, size_t msglen)
 {
 	struct rpc_produce_req in = {topic, q, count, 0, {p, len}};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(h->nodes[b].listen, RPC_PRODUCE, &in, 5000, &r);
 	assert_int_equal(r.err, 0);
 	*code = r.st.code;
@@ -95,7 +95,7 @@ static uint64_t produce(struct harness *h, int b, const char *topic, uint32_t q,
 	uint64_t base = r.st.code == RPC_OK
 			    ? ((struct rpc_produce_resp *)r.body)->base_offset
 			    : UINT64_MAX;
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	return base;
 }
 
@@ -119,7 +119,7 @@ static void produce_all(struct harness *h)
 static void check_describe(struct harness *h, int via)
 {
 	struct rpc_topic_req d = {"orders"};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(h->nodes[via].listen, RPC_TOPIC_DESCRIBE, &d, 5000, &r);
 	assert_int_equal(r.err, 0);
 	if (r.st.code != RPC_OK)
@@ -141,7 +141,7 @@ static void check_describe(struct harness *h, int via)
 			assert_true(x->first_store_time > 1700000000000);
 			assert_true(x->last_store_time >= x->first_store_time);
 		}
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 static void test_data_produce_describe_fetch(void **state)
@@ -154,7 +154,7 @@ static void test_data_produce_describe_fetch(void **state)
 	/* Fetch queue 3 of broker-2 (4 batches of 3 records) from offset 4:
 	 * the batch holding it (base 3) comes first. */
 	struct rpc_fetch_req fr = {NULL, "orders", 3, 4, 0, 0};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(h->nodes[1].listen, RPC_FETCH, &fr, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
 	const struct rpc_fetch_resp *x = r.body;
@@ -177,7 +177,7 @@ static void test_data_produce_describe_fetch(void **state)
 	}
 	assert_int_equal(
 	    stor_batch_next(x->batches.ptr, x->batches.len, &pos, &bt), 0);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* Past the end: nothing, and where to wait. */
 	fr.offset = 999;
 	h_call(h->nodes[1].listen, RPC_FETCH, &fr, 5000, &r);
@@ -185,14 +185,14 @@ static void test_data_produce_describe_fetch(void **state)
 	x = r.body;
 	assert_int_equal(x->batches.len, 0);
 	assert_int_equal(x->offset, 12);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* A group that does not exist is an error, not a new group. */
 	fr.offset = 0;
 	fr.group = "nosuch";
 	h_call(h->nodes[1].listen, RPC_FETCH, &fr, 5000, &r);
 	assert_int_equal(r.st.code, RPC_UNKNOWN_GROUP);
 	assert_string_equal(r.st.message, "group 'nosuch' does not exist");
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 static void test_data_bad_input(void **state)
@@ -213,10 +213,10 @@ static void test_data_bad_input(void **state)
 	assert_string_equal(msg, "queue orders/0: batch record count 0 not "
 				 "in 1..1048576");
 	struct rpc_topic_req d = {"nope"};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(h->nodes[2].listen, RPC_TOPIC_DESCRIBE, &d, 5000, &r);
 	assert_int_equal(r.st.code, RPC_UNKNOWN_TOPIC);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 static void test_data_survives_kill_and_reports_unavailable(void **state)
@@ -225,12 +225,12 @@ static void test_data_survives_kill_and_reports_unavailable(void **state)
 	produce_all(h);
 	h_kill(h, 2);
 	struct rpc_topic_req d = {"orders"};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(h->nodes[0].listen, RPC_TOPIC_DESCRIBE, &d, 8000, &r);
 	assert_int_equal(r.err, 0);
 	assert_int_equal(r.st.code, RPC_UNAVAILABLE);
 	assert_non_null(strstr(r.st.message, "broker broker-3"));
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* It comes back with every acknowledged message (its queues recover
 	 * from the crash: no clean-shutdown marker). */
 	assert_int_equal(h_start(h, 2), 0);

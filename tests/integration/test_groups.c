@@ -30,13 +30,13 @@ static int setup(void **state)
 		return -1;
 	struct rpc_topic_create_req t = {"orders", QPB, {NULL, 0}};
 	struct rpc_group_create_req g = {"g", "clustering", "latest"};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(L(x), RPC_TOPIC_CREATE, &t, 5000, &r);
 	int ok = r.st.code == RPC_OK;
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	h_call(L(x), RPC_GROUP_CREATE, &g, 5000, &r);
 	ok &= r.st.code == RPC_OK;
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	*state = x;
 	return ok ? 0 : -1;
 }
@@ -55,7 +55,7 @@ static uint64_t beat(struct fx *x, const char *member, char *out, size_t n)
 {
 	const char *topics[] = {"orders"};
 	struct rpc_heartbeat_req in = {"g", member, "test", {topics, 1}};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(L(x), RPC_HEARTBEAT, &in, 5000, &r);
 	assert_int_equal(r.err, 0);
 	if (r.st.code != RPC_OK)
@@ -69,7 +69,7 @@ static uint64_t beat(struct fx *x, const char *member, char *out, size_t n)
 		    (size_t)snprintf(out + at, n - at, "%s%s:%u", i ? "," : "",
 				     a[i].broker_name, a[i].queue_id);
 	uint64_t gen = hb->generation;
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	return gen;
 }
 
@@ -91,10 +91,10 @@ static void test_groups_assignment_and_rebalance(void **state)
 	assert_string_equal(a, "broker-2:0,broker-3:1");
 	/* m2 leaves: its queues move. */
 	struct rpc_leave_req lv = {"g", "m2"};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(L(x), RPC_LEAVE, &lv, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	uint64_t g2 = beat(x, "m1", a, sizeof a);
 	assert_int_equal(g2, g1 + 1);
 	assert_string_equal(a, "broker-1:0,broker-2:0,broker-3:0");
@@ -115,7 +115,7 @@ static void test_groups_assignment_and_rebalance(void **state)
 	struct rpc_heartbeat_req bad = {"nope", "m9", "t", {topics, 1}};
 	h_call(L(x), RPC_HEARTBEAT, &bad, 5000, &r);
 	assert_int_equal(r.st.code, RPC_UNKNOWN_GROUP);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 static void test_groups_require_inactive(void **state)
@@ -125,18 +125,18 @@ static void test_groups_require_inactive(void **state)
 	beat(x, "m1", a, sizeof a);
 	struct rpc_reset_req in = {"g",	      "orders", "latest", 0,
 				   {NULL, 0}, false,	true,	  "ops"};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(L(x), RPC_RESET, &in, 5000, &r);
 	assert_int_equal(r.st.code, RPC_GROUP_ACTIVE);
 	assert_string_equal(r.st.message,
 			    "group 'g' has 1 online member (m1); stop them or "
 			    "drop --require-inactive");
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* Without the flag the reset goes ahead with m1 online. */
 	in.require_inactive = false;
 	h_call(L(x), RPC_RESET, &in, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 /* A member with its own connection, to receive pushed notices. */
@@ -197,10 +197,10 @@ static void test_groups_reset_notice_reaches_members(void **state)
 	/* An operator resets from elsewhere. */
 	struct rpc_reset_req in = {"g",	      "orders", "earliest", 0,
 				   {NULL, 0}, false,	false,	    "ops"};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(L(x), RPC_RESET, &in, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* The member hears about it on its own connection. */
 	int64_t end = h_now_ms() + 3000;
 	while (m.notices == 0 && h_now_ms() < end)
@@ -220,15 +220,15 @@ static void test_groups_describe_lag(void **state)
 	/* 5 messages on broker-2:1; the group committed 2 of them. */
 	uint8_t p[4] = {0};
 	struct rpc_produce_req pr = {"orders", 1, 5, 0, {p, 4}};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(x->h.nodes[1].listen, RPC_PRODUCE, &pr, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	struct rpc_commit_item it = {"orders", "broker-2", 1, 2, 0};
 	struct rpc_commit_req c = {"g", "m1", {&it, 1}};
 	h_call(L(x), RPC_COMMIT, &c, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	char a[256];
 	beat(x, "m1", a, sizeof a);
 	struct rpc_group_req gq = {"g"};
@@ -253,7 +253,7 @@ static void test_groups_describe_lag(void **state)
 	assert_string_equal(mi[0].member_id, "m1");
 	assert_int_equal(mi[0].queues.n, 3 * QPB);
 	assert_string_equal(mi[0].queues.v[0], "orders/broker-1:0");
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 int main(void)

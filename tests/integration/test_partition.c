@@ -29,16 +29,16 @@ static int teardown(void **state)
 static uint32_t create(struct harness *h, int i, const char *topic, int ms)
 {
 	struct rpc_topic_create_req q = {topic, 1, {NULL, 0}};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(h->nodes[i].listen, RPC_TOPIC_CREATE, &q, ms, &r);
 	uint32_t code = r.err ? 1000u + (uint32_t)-r.err : r.st.code;
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	return code;
 }
 
 static bool has_topic(struct harness *h, int i, const char *topic)
 {
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(h->nodes[i].listen, RPC_TOPIC_LIST, NULL, 2000, &r);
 	bool found = false;
 	if (r.err == 0 && r.st.code == RPC_OK) {
@@ -46,14 +46,14 @@ static bool has_topic(struct harness *h, int i, const char *topic)
 		for (uint32_t k = 0; k < n->names.n; k++)
 			found |= strcmp(n->names.v[k], topic) == 0;
 	}
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	return found;
 }
 
 /* The leader as node @i sees it (0-based), or -1. */
 static int leader_seen_by(struct harness *h, int i)
 {
-	struct h_resp r;
+	struct ctl_resp r;
 	struct rpc_status_req q = {true};
 	h_call(h->nodes[i].listen, RPC_CLUSTER_STATUS, &q, 1000, &r);
 	int l = -1;
@@ -63,7 +63,7 @@ static int leader_seen_by(struct harness *h, int i)
 		if (strcmp(me->role, "leader") == 0)
 			l = i;
 	}
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	return l;
 }
 
@@ -74,10 +74,10 @@ static void test_partition_minority_cannot_commit(void **state)
 	assert_true(l >= 0);
 	assert_int_equal(create(h, l, "before", 5000), RPC_OK);
 	struct rpc_group_create_req g = {"g", NULL, NULL};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(h->nodes[l].listen, RPC_GROUP_CREATE, &g, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	h_cut(h, l);
 	/* A linearizable read on the cut leader is refused rather than
 	 * answered from state the majority may already have moved past. */
@@ -85,7 +85,7 @@ static void test_partition_minority_cannot_commit(void **state)
 	h_call(h->nodes[l].listen, RPC_OFFSETS, &oq, 5000, &r);
 	assert_int_equal(r.err, 0);
 	assert_int_not_equal(r.st.code, RPC_OK);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* The cut leader cannot commit: it answers an error (it steps down
 	 * once it misses a quorum), never OK. */
 	uint32_t code = create(h, l, "minority", 5000);

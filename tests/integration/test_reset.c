@@ -41,7 +41,7 @@ static int64_t wave(struct fx *x, int batches)
 				uint8_t p[4] = {(uint8_t)b, (uint8_t)q};
 				struct rpc_produce_req in = {
 				    "orders", q, 2, 0, {p, 4}};
-				struct h_resp r;
+				struct ctl_resp r;
 				h_call(x->h.nodes[b].listen, RPC_PRODUCE, &in,
 				       5000, &r);
 				if (r.err != 0 || r.st.code != RPC_OK)
@@ -51,18 +51,18 @@ static int64_t wave(struct fx *x, int batches)
 				int64_t t = ((struct rpc_produce_resp *)r.body)
 						->store_time;
 				last = t > last ? t : last;
-				h_resp_free(&r);
+				ctl_resp_free(&r);
 			}
 	return last;
 }
 
 static uint32_t simple(struct fx *x, uint16_t type, const void *req)
 {
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(leader_addr(x), type, req, 5000, &r);
 	assert_int_equal(r.err, 0);
 	uint32_t code = r.st.code;
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	return code;
 }
 
@@ -90,11 +90,11 @@ static int setup(void **state)
 		while (!ok && h_now_ms() < end) {
 			struct rpc_queue_stats_req q = {
 			    "orders", {NULL, 0}, false, 0};
-			struct h_resp r;
+			struct ctl_resp r;
 			h_call(x->h.nodes[i].listen, RPC_QUEUE_STATS, &q, 1000,
 			       &r);
 			ok = r.err == 0 && r.st.code == RPC_OK;
-			h_resp_free(&r);
+			ctl_resp_free(&r);
 		}
 		if (!ok)
 			return -1;
@@ -124,7 +124,7 @@ static uint64_t do_reset(struct fx *x, const char *target, int64_t value,
 	struct rpc_reset_req in = {"g",	  "orders",	     target,
 				   value, {queues, nqueues}, dry,
 				   false, "tester"};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(leader_addr(x), RPC_RESET, &in, 10000, &r);
 	assert_int_equal(r.err, 0);
 	if (r.st.code != RPC_OK)
@@ -149,7 +149,7 @@ static uint64_t do_reset(struct fx *x, const char *target, int64_t value,
 	uint64_t id = o->reset_id;
 	if (epoch)
 		*epoch = o->epoch;
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	return id;
 }
 
@@ -193,7 +193,7 @@ static void test_reset_every_target(void **state)
 
 	/* History records the clamp and the previous offsets. */
 	struct rpc_history_req hq = {"g", "orders"};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(leader_addr(x), RPC_HISTORY, &hq, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
 	const struct rpc_history_resp *h = r.body;
@@ -212,7 +212,7 @@ static void test_reset_every_target(void **state)
 	const struct rpc_history_queue *q1 = he[0].queues.v;
 	assert_int_equal(q1[0].previous_offset, UINT64_MAX); /* never set */
 	assert_false(q1[0].clamped);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 static void test_reset_subset_dry_run_and_undo(void **state)
@@ -233,7 +233,7 @@ static void test_reset_subset_dry_run_and_undo(void **state)
 			 0);
 	assert_int_equal(e, 2); /* the epoch now; it stays */
 	struct rpc_offsets_req oq = {"g", "orders"};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(leader_addr(x), RPC_OFFSETS, &oq, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
 	const struct rpc_offsets_resp *o = r.body;
@@ -241,7 +241,7 @@ static void test_reset_subset_dry_run_and_undo(void **state)
 	const struct rpc_offset_info *oi = o->queues.v;
 	for (int i = 0; i < NQ; i++)
 		assert_int_equal(oi[i].offset, i == 1 * QPB + 1 ? 2 : 10);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* Undo reset 2: broker-2:1 goes back to 10. */
 	struct rpc_undo_req u = {2, "tester"};
 	h_call(leader_addr(x), RPC_UNDO, &u, 10000, &r);
@@ -252,12 +252,12 @@ static void test_reset_subset_dry_run_and_undo(void **state)
 	assert_int_equal(
 	    ((const struct rpc_reset_queue *)ur->queues.v)->timestamp_offset,
 	    10);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	u.reset_id = 99;
 	h_call(leader_addr(x), RPC_UNDO, &u, 5000, &r);
 	assert_int_equal(r.st.code, RPC_NOT_FOUND);
 	assert_string_equal(r.st.message, "reset 99 is not in the history");
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 static void test_reset_fences_stale_consumers(void **state)
@@ -266,12 +266,12 @@ static void test_reset_fences_stale_consumers(void **state)
 	/* A consumer at epoch 0 commits 9 on broker-1:0. */
 	struct rpc_commit_item it = {"orders", "broker-1", 0, 9, 0};
 	struct rpc_commit_req c = {"g", "m1", {&it, 1}};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(leader_addr(x), RPC_COMMIT, &c, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
 	assert_int_equal(((const struct rpc_commit_resp *)r.body)->codes.v[0],
 			 RPC_OK);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	uint64_t w[NQ];
 	all(w, 6);
 	do_reset(x, "time", x->between, NULL, 0, false, w, NULL);
@@ -286,7 +286,7 @@ static void test_reset_fences_stale_consumers(void **state)
 	assert_int_equal(cr->offsets.n, NQ);
 	assert_int_equal(
 	    ((const struct rpc_offset_info *)cr->offsets.v)[0].offset, 6);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* Its fetches, on every broker, are moved to the reset offset. */
 	for (int b = 0; b < 3; b++) {
 		struct rpc_fetch_req f = {"g", "orders", 1, 8, 0, 0};
@@ -295,24 +295,24 @@ static void test_reset_fences_stale_consumers(void **state)
 		const struct rpc_fetch_resp *fr = r.body;
 		assert_int_equal(fr->offset, 6);
 		assert_int_equal(fr->epoch, 1);
-		h_resp_free(&r);
+		ctl_resp_free(&r);
 		f.epoch = 1; /* a consumer that moved reads normally */
 		h_call(x->h.nodes[b].listen, RPC_FETCH, &f, 5000, &r);
 		assert_int_equal(r.st.code, RPC_OK);
-		h_resp_free(&r);
+		ctl_resp_free(&r);
 	}
 	/* The consumer moves to epoch 1 and commits. */
 	it.epoch = 1;
 	it.offset = 7;
 	h_call(leader_addr(x), RPC_COMMIT, &c, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 static void test_reset_refusals(void **state)
 {
 	struct fx *x = *state;
-	struct h_resp r;
+	struct ctl_resp r;
 	struct rpc_reset_req in = {"bc",      "orders", "latest", 0,
 				   {NULL, 0}, false,	false,	  "t"};
 	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
@@ -320,16 +320,16 @@ static void test_reset_refusals(void **state)
 	assert_string_equal(r.st.message,
 			    "group 'bc' is broadcasting: its offsets live on "
 			    "the clients, so the cluster cannot reset them");
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	in.group = "typo";
 	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
 	assert_int_equal(r.st.code, RPC_UNKNOWN_GROUP);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	in.group = "g";
 	in.topic = "nope";
 	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
 	assert_int_equal(r.st.code, RPC_UNKNOWN_TOPIC);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	in.topic = "orders";
 	const char *bad[] = {"broker-7:0"};
 	in.queues = (struct rpc_strs){bad, 1};
@@ -338,19 +338,19 @@ static void test_reset_refusals(void **state)
 	assert_string_equal(r.st.message,
 			    "queue 'broker-7:0' is not a queue of topic "
 			    "'orders' (write broker:queue_id)");
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	in.queues = (struct rpc_strs){NULL, 0};
 	in.target = "yesterday";
 	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
 	assert_int_equal(r.st.code, RPC_INVALID_ARGUMENT);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* A follower points at the leader. */
 	in.target = "latest";
 	h_call(x->h.nodes[(x->leader + 1) % 3].listen, RPC_RESET, &in, 5000,
 	       &r);
 	assert_int_equal(r.st.code, RPC_NOT_LEADER);
 	assert_string_equal(r.st.leader, leader_addr(x));
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* A hosting broker down: the reset fails whole, naming it. */
 	int down = (x->leader + 1) % 3;
 	h_kill(&x->h, down);
@@ -359,12 +359,12 @@ static void test_reset_refusals(void **state)
 	char name[32];
 	snprintf(name, sizeof name, "broker broker-%d", down + 1);
 	assert_non_null(strstr(r.st.message, name));
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	struct rpc_history_req hq = {"g", "orders"};
 	h_call(leader_addr(x), RPC_HISTORY, &hq, 5000, &r);
 	assert_int_equal(((const struct rpc_history_resp *)r.body)->resets.n,
 			 0);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 }
 
 static void test_reset_survives_leader_kill(void **state)
@@ -380,7 +380,7 @@ static void test_reset_survives_leader_kill(void **state)
 	assert_true(x->leader >= 0 && x->leader != old);
 	/* The new leader serves the same offsets and epoch... */
 	struct rpc_offsets_req oq = {"g", "orders"};
-	struct h_resp r;
+	struct ctl_resp r;
 	h_call(leader_addr(x), RPC_OFFSETS, &oq, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
 	const struct rpc_offsets_resp *o = r.body;
@@ -390,7 +390,7 @@ static void test_reset_survives_leader_kill(void **state)
 	for (int i = 0; i < NQ; i++)
 		assert_int_equal(
 		    ((const struct rpc_offset_info *)o->queues.v)[i].offset, 6);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* ...accepts a reset while a hosting broker is down? No: every
 	 * hosting broker must answer, so it names the dead one... */
 	h_call(leader_addr(x), RPC_RESET,
@@ -398,7 +398,7 @@ static void test_reset_survives_leader_kill(void **state)
 		   "g", "orders", "latest", 0, {NULL, 0}, false, false, "t"},
 	       10000, &r);
 	assert_int_equal(r.st.code, RPC_UNAVAILABLE);
-	h_resp_free(&r);
+	ctl_resp_free(&r);
 	/* ...and once it is back (its queues recovered), it resets. */
 	assert_int_equal(h_start(&x->h, old), 0);
 	assert_true(h_wait_leader(&x->h, 3, 15000) >= 0);

@@ -418,7 +418,7 @@ static void test_codec_no_field_shadows_the_status(void **state)
 	 * the status instead (this happened to ROUTE's leader address). */
 	for (uint16_t t = 1; t < 64; t++) {
 		const struct rpc_schema *sc =
-			rpc_schema_of((uint16_t)(t | RPC_RESPONSE));
+		    rpc_schema_of((uint16_t)(t | RPC_RESPONSE));
 		if (sc == NULL)
 			continue;
 		for (uint32_t i = 0; i < sc->n; i++) {
@@ -430,17 +430,15 @@ static void test_codec_no_field_shadows_the_status(void **state)
 					 f);
 		}
 	}
-	struct rpc_route_resp rr = {2, "127.0.0.1:9102", {NULL, 0},
-				    {NULL, 0}};
+	struct rpc_route_resp rr = {2, "127.0.0.1:9102", {NULL, 0}, {NULL, 0}};
 	msgpack_sbuffer sb = enc(RPC_ROUTE | RPC_RESPONSE, 1, NULL, &rr);
 	struct rpc_reader r;
 	struct rpc_frame f;
 	one_frame(&sb, &r, &f);
 	struct rpc_route_resp o;
 	struct rpc_status st;
-	assert_int_equal(rpc_decode(&f, RPC_ROUTE | RPC_RESPONSE, &o, &st,
-				    NULL),
-			 0);
+	assert_int_equal(
+	    rpc_decode(&f, RPC_ROUTE | RPC_RESPONSE, &o, &st, NULL), 0);
 	assert_string_equal(o.leader_address, "127.0.0.1:9102");
 	assert_null(st.leader);
 	rpc_frame_release(&f);
