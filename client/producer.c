@@ -1,0 +1,547 @@
+/*
+ * producer.c — batching producer.
+ *
+ * Happy path: raftq_produce appends the record (rpc record codec) to the
+ * open batch of its queue; a batch is sealed when it is full or its linger
+ * time is up, compressed (lz4 frame) once if asked, and sent as one
+ * PRODUCE to the hosting broker, up to max_in_flight per queue. The answer
+ * gives the batch's base offset and store time: one report per message.
+ *
+ * Failure modes: a broker that cannot be reached, or answers UNAVAILABLE,
+ * is marked down for a while (new keyless batches avoid it) and the route
+ * is refreshed; the failed batch goes to the next queue of a broker that
+ * is not marked down. UNKNOWN_TOPIC refreshes the route and retries too.
+ * Any other refusal (INVALID_ARGUMENT: a batch over the broker's
+ * max_batch_bytes, ...) fails the batch's messages with RAFTQ_EREFUSED.
+ * A batch still unanswered delivery_timeout_ms after its first message
+ * was queued fails with RAFTQ_ETIMEDOUT.
+ */
+#include <lz4frame.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_int.h"
+
+#define MAX_RECORD (16u << 20)
+#define DOWN_MS 1000
+
+struct pbatch {
+	struct rpc_call call;
+	struct raftq_producer *p; /* NULL: the producer was closed */
+	struct pbatch *next;	  /* in a queue's ready list */
+	struct pbatch *fprev, *fnext; /* in the producer's flight list */
+	uint8_t *buf;		  /* records */
+	size_t len, cap;
+	uint8_t *z; /* lz4 frame of buf (made once) */
+	size_t zlen;
+	void **opaques;
+	uint32_t count, opaque_cap;
+	uint64_t created;
+	uint32_t qi; /* queue index in the topic */
+	uint32_t attempts;
+};
+
+struct pqueue {
+	struct pbatch *open;
+	struct pbatch *ready, *ready_tail;
+	uint32_t inflight;
+};
+
+struct raftq_producer {
+	struct raftq_client *c;
+	struct raftq_producer_config cfg;
+	char topic[CL_NAME_MAX + 1];
+	/* Placement, fixed when the topic was created. */
+	uint32_t nq, qpb;
+	char (*qbroker)[CL_NAME_MAX + 1]; /* per broker of the topic */
+	struct pqueue *q;
+	struct pbatch *flight; /* sent, not answered */
+	uint32_t sticky; /* keyless messages fill this queue's batch */
+	size_t buffered;
+	uint64_t pending; /* messages without a report */
+};
+
+static const char *broker_of(const struct raftq_producer *p, uint32_t qi)
+{
+	return p->qbroker[qi / p->qpb];
+}
+
+static void batch_free(struct pbatch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->buf);
+	free(b->z);
+	free(b->opaques);
+	free(b);
+}
+
+/* Hands the batch's messages to the application (via the report list). */
+static void batch_report(struct raftq_producer *p, struct pbatch *b, int err,
+			 uint64_t base, int64_t store_time)
+{
+	struct raftq_client *c = p->c;
+	struct cl_report *r = calloc(1, sizeof *r);
+	if (r != NULL) {
+		r->cb = p->cfg.on_delivery;
+		r->arg = p->cfg.arg;
+		r->err = err;
+		snprintf(r->topic, sizeof r->topic, "%s", p->topic);
+		snprintf(r->broker, sizeof r->broker, "%s",
+			 broker_of(p, b->qi));
+		r->queue_id = b->qi % p->qpb;
+		r->base = base;
+		r->store_time = store_time;
+		r->count = b->count;
+		r->opaques = b->opaques; /* transferred */
+		b->opaques = NULL;
+		cl_report(c, r);
+	}
+	/* Without memory for the report the application cannot be told;
+	 * the message is still accounted for. */
+	p->pending -= b->count;
+	p->buffered -= b->len;
+	b->count = 0;
+	b->len = 0;
+}
+
+static void batch_done(struct raftq_producer *p, struct pbatch *b, int err,
+		       uint64_t base, int64_t store_time)
+{
+	batch_report(p, b, err, base, store_time);
+	batch_free(b);
+}
+
+static void flight_add(struct raftq_producer *p, struct pbatch *b)
+{
+	b->fprev = NULL;
+	b->fnext = p->flight;
+	if (p->flight)
+		p->flight->fprev = b;
+	p->flight = b;
+}
+
+static void flight_del(struct raftq_producer *p, struct pbatch *b)
+{
+	if (b->fprev)
+		b->fprev->fnext = b->fnext;
+	else
+		p->flight = b->fnext;
+	if (b->fnext)
+		b->fnext->fprev = b->fprev;
+}
+
+static void ready_push(struct pqueue *q, struct pbatch *b)
+{
+	b->next = NULL;
+	if (q->ready_tail)
+		q->ready_tail->next = b;
+	else
+		q->ready = b;
+	q->ready_tail = b;
+}
+
+static struct pbatch *ready_pop(struct pqueue *q)
+{
+	struct pbatch *b = q->ready;
+	if (b != NULL) {
+		q->ready = b->next;
+		if (q->ready == NULL)
+			q->ready_tail = NULL;
+	}
+	return b;
+}
+
+static bool broker_down(const struct raftq_producer *p, uint32_t qi)
+{
+	struct raftq_client *c = p->c;
+	int bi = cl_broker_index(c, broker_of(p, qi));
+	return bi < 0 || c->brokers[bi].down_until > uv_now(&c->loop);
+}
+
+/* The next queue after @from on a broker not marked down; @from itself
+ * if every broker is down. */
+static uint32_t next_live_queue(const struct raftq_producer *p, uint32_t from)
+{
+	for (uint32_t k = 1; k <= p->nq; k++)
+		if (!broker_down(p, (from + k) % p->nq))
+			return (from + k) % p->nq;
+	return from;
+}
+
+static void on_produced(struct rpc_call *call, int status, struct rpc_frame *f);
+
+static void seal(struct raftq_producer *p, uint32_t qi)
+{
+	struct pqueue *q = &p->q[qi];
+	if (q->open != NULL) {
+		ready_push(q, q->open);
+		q->open = NULL;
+	}
+}
+
+/* Sends @b to its queue now. Returns 0 or a raftq error (not sent). */
+static int send_batch(struct raftq_producer *p, struct pbatch *b)
+{
+	struct raftq_client *c = p->c;
+	int bi = cl_broker_index(c, broker_of(p, b->qi));
+	if (bi < 0 || c->brokers[bi].listen[0] == '\0')
+		return RAFTQ_EUNAVAILABLE;
+	struct rpc_client *rc = cl_conn(c, c->brokers[bi].listen);
+	if (rc == NULL)
+		return RAFTQ_ENOMEM;
+	const uint8_t *payload = b->buf;
+	size_t plen = b->len;
+	uint32_t flags = 0;
+	if (p->cfg.lz4) {
+		if (b->z == NULL) {
+			LZ4F_preferences_t prefs;
+			memset(&prefs, 0, sizeof prefs);
+			prefs.frameInfo.contentSize = b->len;
+			size_t bound = LZ4F_compressFrameBound(b->len, &prefs);
+			b->z = malloc(bound);
+			if (b->z == NULL)
+				return RAFTQ_ENOMEM;
+			size_t zl = LZ4F_compressFrame(b->z, bound, b->buf,
+						       b->len, &prefs);
+			if (LZ4F_isError(zl)) {
+				free(b->z);
+				b->z = NULL;
+				return cl_fail(c, RAFTQ_EINVAL, "lz4: %s",
+					       LZ4F_getErrorName(zl));
+			}
+			b->zlen = zl;
+		}
+		payload = b->z;
+		plen = b->zlen;
+		flags = 1; /* STOR_BATCH_LZ4 (docs/disk-format.md) */
+	}
+	struct rpc_produce_req in = {p->topic, b->qi % p->qpb, b->count, flags,
+				     {payload, (uint32_t)plen}};
+	b->call.data = b;
+	b->attempts++;
+	int rv = rpc_client_request(rc, &b->call, RPC_PRODUCE, &in,
+				    c->timeout_ms, on_produced);
+	if (rv != 0)
+		return cl_from_rpc(rv);
+	p->q[b->qi].inflight++;
+	flight_add(p, b);
+	return 0;
+}
+
+static void pump(struct raftq_producer *p)
+{
+	for (uint32_t qi = 0; qi < p->nq; qi++) {
+		struct pqueue *q = &p->q[qi];
+		while (q->ready != NULL &&
+		       q->inflight < p->cfg.max_in_flight) {
+			struct pbatch *b = ready_pop(q);
+			int rv = send_batch(p, b);
+			if (rv == RAFTQ_EUNAVAILABLE) {
+				/* Unknown address: try elsewhere. */
+				b->qi = next_live_queue(p, qi);
+				ready_push(&p->q[b->qi], b);
+				cl_route_refresh(p->c);
+				if (b->qi == qi)
+					break;
+				continue;
+			}
+			if (rv != 0)
+				batch_done(p, b, rv, 0, 0);
+		}
+	}
+}
+
+/* A failed attempt: move the batch to another broker's queue. */
+static void retry_elsewhere(struct raftq_producer *p, struct pbatch *b)
+{
+	struct raftq_client *c = p->c;
+	int bi = cl_broker_index(c, broker_of(p, b->qi));
+	if (bi >= 0)
+		c->brokers[bi].down_until = cl_now(c) + DOWN_MS;
+	cl_route_refresh(c);
+	b->qi = next_live_queue(p, b->qi);
+	ready_push(&p->q[b->qi], b);
+}
+
+static void on_produced(struct rpc_call *call, int status, struct rpc_frame *f)
+{
+	struct pbatch *b = call->data;
+	struct raftq_producer *p = b->p;
+	if (p == NULL) { /* closed meanwhile: already reported */
+		batch_free(b);
+		return;
+	}
+	struct raftq_client *c = p->c;
+	p->q[b->qi].inflight--;
+	flight_del(p, b);
+	c->events++;
+	struct rpc_produce_resp r;
+	struct rpc_status st = {RPC_OK, NULL, NULL};
+	if (status == 0 && cl_decode(f, RPC_PRODUCE, &r, &st) != 0)
+		status = RPC_EMALFORMED;
+	bool expired =
+	    cl_now(c) - b->created >= p->cfg.delivery_timeout_ms;
+	if (status == 0 && st.code == RPC_OK) {
+		batch_done(p, b, 0, r.base_offset, r.store_time);
+	} else if (status != 0 && status != RPC_EMALFORMED &&
+		   status != RPC_ETOOBIG && status != RPC_EINVAL) {
+		/* Transport: the broker is down or did not answer. */
+		if (expired)
+			batch_done(p, b,
+				   cl_fail(c, RAFTQ_ETIMEDOUT,
+					   "%s: %s (after %u attempts)",
+					   broker_of(p, b->qi),
+					   rpc_strerror(status), b->attempts),
+				   0, 0);
+		else
+			retry_elsewhere(p, b);
+	} else if (status == 0 &&
+		   (st.code == RPC_UNAVAILABLE || st.code == RPC_UNKNOWN_TOPIC ||
+		    st.code == RPC_NOT_FOUND || st.code == RPC_TIMEOUT) &&
+		   !expired) {
+		retry_elsewhere(p, b);
+	} else {
+		int err = status != 0 ? cl_from_rpc(status)
+				      : cl_from_code(st.code);
+		cl_fail(c, err, "%s: %s: %s", broker_of(p, b->qi),
+			status ? rpc_strerror(status)
+			       : rpc_code_name(st.code),
+			st.message ? st.message : "refused");
+		batch_done(p, b, err, 0, 0);
+	}
+	pump(p);
+}
+
+void cl_producer_tick(struct raftq_producer *p)
+{
+	uint64_t now = cl_now(p->c);
+	for (uint32_t qi = 0; qi < p->nq; qi++) {
+		struct pqueue *q = &p->q[qi];
+		if (q->open != NULL && now - q->open->created >= p->cfg.linger_ms)
+			seal(p, qi);
+		/* Batches that could not leave in time fail here. */
+		while (q->ready != NULL &&
+		       now - q->ready->created >= p->cfg.delivery_timeout_ms) {
+			struct pbatch *b = ready_pop(q);
+			batch_done(p, b,
+				   cl_fail(p->c, RAFTQ_ETIMEDOUT,
+					   "topic %s: no broker took the batch "
+					   "within %u ms",
+					   p->topic, p->cfg.delivery_timeout_ms),
+				   0, 0);
+		}
+	}
+	pump(p);
+}
+
+static uint32_t fnv1a(const uint8_t *k, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h;
+}
+
+int raftq_produce(struct raftq_producer *p, const void *key, size_t key_len,
+		  const void *body, size_t body_len, void *opaque)
+{
+	struct raftq_client *c = p->c;
+	if (key_len > MAX_RECORD || body_len > MAX_RECORD ||
+	    (body == NULL && body_len > 0))
+		return cl_fail(c, RAFTQ_EINVAL,
+			       "key and body must be at most 16 MiB");
+	size_t need = rpc_record_size(key_len, key != NULL, body_len);
+	if (p->buffered + need > p->cfg.buffer_bytes)
+		return cl_fail(c, RAFTQ_EFULL,
+			       "%zu bytes buffered (buffer_bytes %zu): run "
+			       "raftq_poll",
+			       p->buffered, p->cfg.buffer_bytes);
+	uint32_t qi;
+	if (key != NULL) {
+		qi = fnv1a(key, key_len) % p->nq;
+	} else {
+		qi = p->sticky;
+		if (broker_down(p, qi))
+			qi = p->sticky = next_live_queue(p, qi);
+	}
+	struct pqueue *q = &p->q[qi];
+	struct pbatch *b = q->open;
+	if (b != NULL && (b->count >= p->cfg.batch_messages ||
+			  b->len + need > p->cfg.batch_bytes)) {
+		seal(p, qi);
+		b = NULL;
+		if (key == NULL) { /* the next queue gets the next batch */
+			qi = p->sticky = next_live_queue(p, qi);
+			q = &p->q[qi];
+			b = q->open;
+		}
+	}
+	if (b == NULL) {
+		b = calloc(1, sizeof *b);
+		if (b == NULL)
+			return cl_fail(c, RAFTQ_ENOMEM, "out of memory");
+		b->p = p;
+		b->qi = qi;
+		b->created = uv_now(&c->loop);
+		q->open = b;
+	}
+	if (b->len + need > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + need)
+			cap *= 2;
+		if (cap > p->cfg.batch_bytes && b->len + need <= p->cfg.batch_bytes)
+			cap = p->cfg.batch_bytes;
+		uint8_t *nb = realloc(b->buf, cap);
+		if (nb == NULL)
+			return cl_fail(c, RAFTQ_ENOMEM, "out of memory");
+		b->buf = nb;
+		b->cap = cap;
+	}
+	if (b->count == b->opaque_cap) {
+		uint32_t cap = b->opaque_cap ? b->opaque_cap * 2 : 64;
+		void **no = realloc(b->opaques, cap * sizeof *no);
+		if (no == NULL)
+			return cl_fail(c, RAFTQ_ENOMEM, "out of memory");
+		b->opaques = no;
+		b->opaque_cap = cap;
+	}
+	b->len += rpc_record_put(b->buf + b->len, key, key_len, body, body_len);
+	b->opaques[b->count++] = opaque;
+	p->buffered += need;
+	p->pending++;
+	if (b->count >= p->cfg.batch_messages || b->len >= p->cfg.batch_bytes) {
+		seal(p, qi);
+		if (key == NULL) /* the next queue gets the next batch */
+			p->sticky = next_live_queue(p, qi);
+	}
+	return 0;
+}
+
+size_t raftq_producer_pending(const struct raftq_producer *p)
+{
+	return (size_t)p->pending;
+}
+
+static bool all_reported(void *arg)
+{
+	struct raftq_producer *p = arg;
+	return p->pending == 0;
+}
+
+int raftq_producer_flush(struct raftq_producer *p, int timeout_ms)
+{
+	for (uint32_t qi = 0; qi < p->nq; qi++)
+		seal(p, qi);
+	return cl_run_until(p->c, timeout_ms, all_reported, p);
+}
+
+/* Waits for the route to list the topic. */
+struct route_wait {
+	struct raftq_client *c;
+	const char *topic;
+	uint64_t version;
+};
+
+static bool route_has_topic(void *arg)
+{
+	struct route_wait *w = arg;
+	if (cl_topic(w->c, w->topic) != NULL)
+		return true;
+	/* A fresh route without it: the topic does not exist. */
+	if (w->c->route_version != w->version)
+		return true;
+	cl_route_refresh(w->c);
+	return false;
+}
+
+int raftq_producer_new(struct raftq_client *c,
+		       const struct raftq_producer_config *cfg,
+		       struct raftq_producer **out)
+{
+	if (cfg == NULL || out == NULL || cfg->topic == NULL ||
+	    cfg->topic[0] == '\0' || strlen(cfg->topic) > CL_NAME_MAX)
+		return cl_fail(c, RAFTQ_EINVAL, "producer: a topic is required");
+	if (cfg->batch_messages > (1u << 20))
+		return cl_fail(c, RAFTQ_EINVAL,
+			       "producer: batch_messages must be at most "
+			       "1048576");
+	struct route_wait w = {c, cfg->topic, c->route_version};
+	c->route_asked_at = 0;
+	cl_route_refresh(c);
+	int rv = cl_run_until(c, (int)c->timeout_ms, route_has_topic, &w);
+	const struct cl_topic *t = cl_topic(c, cfg->topic);
+	if (t == NULL)
+		return rv == RAFTQ_ETIMEDOUT
+			   ? cl_fail(c, RAFTQ_EUNAVAILABLE,
+				     "no node of %s answered within %u ms",
+				     c->bootstrap[0], c->timeout_ms)
+			   : cl_fail(c, RAFTQ_EUNKNOWN_TOPIC,
+				     "UNKNOWN_TOPIC: topic '%s' does not "
+				     "exist",
+				     cfg->topic);
+	struct raftq_producer *p = calloc(1, sizeof *p);
+	if (p == NULL)
+		return cl_fail(c, RAFTQ_ENOMEM, "out of memory");
+	p->c = c;
+	p->cfg = *cfg;
+	snprintf(p->topic, sizeof p->topic, "%s", cfg->topic);
+	p->cfg.topic = p->topic;
+	if (p->cfg.linger_ms == 0)
+		p->cfg.linger_ms = 5;
+	if (p->cfg.batch_messages == 0)
+		p->cfg.batch_messages = 10000;
+	if (p->cfg.batch_bytes == 0)
+		p->cfg.batch_bytes = 1u << 20;
+	if (p->cfg.max_in_flight == 0)
+		p->cfg.max_in_flight = 4;
+	if (p->cfg.delivery_timeout_ms == 0)
+		p->cfg.delivery_timeout_ms = 30000;
+	if (p->cfg.buffer_bytes == 0)
+		p->cfg.buffer_bytes = 64u << 20;
+	p->qpb = t->qpb;
+	p->nq = t->qpb * t->n_brokers;
+	p->qbroker = calloc(t->n_brokers, sizeof *p->qbroker);
+	p->q = calloc(p->nq, sizeof *p->q);
+	if (p->qbroker == NULL || p->q == NULL || cl_attach(c, p, NULL) != 0) {
+		free(p->qbroker);
+		free(p->q);
+		free(p);
+		return cl_fail(c, RAFTQ_ENOMEM, "out of memory");
+	}
+	for (uint32_t i = 0; i < t->n_brokers; i++)
+		snprintf(p->qbroker[i], sizeof p->qbroker[i], "%s",
+			 c->brokers[t->brokers[i]].name);
+	/* Spread keyless producers over the queues. */
+	p->sticky = (uint32_t)(uintptr_t)p % p->nq;
+	*out = p;
+	return 0;
+}
+
+int raftq_producer_close(struct raftq_producer *p, int timeout_ms)
+{
+	struct raftq_client *c = p->c;
+	int rv = raftq_producer_flush(p, timeout_ms);
+	if (rv == RAFTQ_EINVAL)
+		return rv;
+	/* Whatever is left fails now; in-flight batches are orphaned and
+	 * freed when their answer (or timeout) comes. */
+	for (uint32_t qi = 0; qi < p->nq; qi++) {
+		struct pbatch *b;
+		seal(p, qi);
+		while ((b = ready_pop(&p->q[qi])) != NULL)
+			batch_done(p, b, RAFTQ_ETIMEDOUT, 0, 0);
+	}
+	while (p->flight != NULL) {
+		struct pbatch *b = p->flight;
+		flight_del(p, b);
+		batch_report(p, b, RAFTQ_ETIMEDOUT, 0, 0);
+		b->p = NULL;
+	}
+	cl_detach(c, p, NULL);
+	free(p->qbroker);
+	free(p->q);
+	free(p);
+	cl_run_until(c, 0, NULL, NULL); /* fires the last reports */
+	return rv;
+}
