@@ -265,6 +265,8 @@ static void on_route(struct rpc_call *call, int status, struct rpc_frame *f)
 		c->route_asked_at = 0;
 		return;
 	}
+	c->route_from_leader = r.leader_address != NULL &&
+			       strcmp(r.leader_address, c->route_asked) == 0;
 	take_route(c, &r);
 }
 
@@ -276,6 +278,12 @@ void cl_route_refresh(struct raftq_client *c)
 		return;
 	uint32_t n = c->n_bootstrap + c->n_brokers;
 	const char *addr = NULL;
+	if (c->route_want_leader && c->leader[0] != '\0') {
+		/* Followers apply a little later than the leader: only the
+		 * leader's word that a topic does not exist counts. */
+		addr = c->leader;
+		c->route_want_leader = false;
+	}
 	for (uint32_t tries = 0; tries < n && addr == NULL; tries++) {
 		uint32_t i = c->route_next++ % n;
 		addr = i < c->n_bootstrap ? c->bootstrap[i]
@@ -290,6 +298,7 @@ void cl_route_refresh(struct raftq_client *c)
 		return;
 	c->route_call.data = c;
 	uint32_t t = c->timeout_ms < 1000 ? c->timeout_ms : 1000;
+	snprintf(c->route_asked, sizeof c->route_asked, "%s", addr);
 	if (rpc_client_request(rc, &c->route_call, RPC_ROUTE,
 			       &(struct rpc_empty){0}, t, on_route) == 0) {
 		c->route_inflight = true;

@@ -69,6 +69,9 @@ struct raftq_client {
 	bool route_inflight;
 	uint32_t route_next; /* which address to ask next */
 	uint64_t route_asked_at;
+	char route_asked[CL_ADDR_MAX]; /* where the last ROUTE went */
+	bool route_from_leader;	       /* the last answer was the leader's */
+	bool route_want_leader;	       /* ask the leader next */
 	/* Delivery reports, fired after the loop returns. */
 	struct cl_report *reports, *reports_tail;
 	uint32_t n_reports;

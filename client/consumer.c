@@ -124,6 +124,7 @@ struct raftq_consumer {
 	char offset_file[4096];
 	enum kmode mode;
 	int failed; /* a raftq error once the consumer cannot go on */
+	char failmsg[512];
 	struct kqueue **q;
 	uint32_t nq;
 	uint32_t rr; /* where raftq_consume starts */
@@ -740,6 +741,8 @@ static void on_kcall(struct rpc_call *call, int status, struct rpc_frame *f)
 			k->failed = cl_fail(c, err, "%s: %s",
 					    rpc_code_name(st.code),
 					    st.message ? st.message : "");
+			snprintf(k->failmsg, sizeof k->failmsg, "%s",
+				 c->errmsg);
 		} else if (st.message != NULL) {
 			cl_fail(c, err, "%s: %s", rpc_code_name(st.code),
 				st.message);
@@ -756,8 +759,12 @@ static void on_kcall(struct rpc_call *call, int status, struct rpc_frame *f)
 				      : MODE_CLUSTERING;
 			if (k->mode == MODE_BROADCASTING) {
 				int rv = load_file(k);
-				if (rv != 0)
+				if (rv != 0) {
 					k->failed = rv;
+					snprintf(k->failmsg,
+						 sizeof k->failmsg, "%s",
+						 c->errmsg);
+				}
 			}
 		}
 		break;
@@ -841,11 +848,14 @@ static void on_fetched(struct rpc_call *call, int status, struct rpc_frame *f)
 		return;
 	}
 	if (st.code != RPC_OK) {
-		if (st.code == RPC_UNKNOWN_GROUP || st.code == RPC_UNKNOWN_TOPIC)
+		if (st.code == RPC_UNKNOWN_GROUP ||
+		    st.code == RPC_UNKNOWN_TOPIC) {
 			k->failed = cl_fail(c, cl_from_code(st.code), "%s: %s",
 					    rpc_code_name(st.code),
 					    st.message ? st.message : "");
-		else
+			snprintf(k->failmsg, sizeof k->failmsg, "%s",
+				 c->errmsg);
+		} else
 			cl_fail(c, cl_from_code(st.code), "%s: %s: %s",
 				q->broker, rpc_code_name(st.code),
 				st.message ? st.message : "");
@@ -1119,7 +1129,7 @@ int raftq_consume(struct raftq_consumer *k, struct raftq_message *out,
 	 * handled before anything buffered is handed out. */
 	cl_run_until(c, timeout_ms, has_messages, k);
 	if (k->failed != 0)
-		return cl_fail(c, k->failed, "%s", c->errmsg);
+		return cl_fail(c, k->failed, "%s", k->failmsg);
 	size_t n = 0;
 	bool progress = true;
 	while (n < max && progress) {

@@ -448,9 +448,13 @@ static bool route_has_topic(void *arg)
 	struct route_wait *w = arg;
 	if (cl_topic(w->c, w->topic) != NULL)
 		return true;
-	/* A fresh route without it: the topic does not exist. */
-	if (w->c->route_version != w->version)
+	/* The leader's fresh route without it: the topic does not exist. */
+	if (w->c->route_version != w->version && w->c->route_from_leader)
 		return true;
+	if (w->c->route_version != w->version) {
+		w->version = w->c->route_version;
+		w->c->route_want_leader = true;
+	}
 	cl_route_refresh(w->c);
 	return false;
 }

@@ -19,10 +19,12 @@
 
 #include "node_int.h"
 
-/* Group must exist and be clustering; topic must exist. */
+/* Group and topic must exist; with @clustering_only the group must be
+ * clustering (resets: a broadcasting group's offsets are the clients'). */
 static bool check_group_topic(struct node *n, uint64_t conn, uint16_t type,
 			      uint64_t rid, const char *group,
-			      const char *topic, const struct rsm_group **g,
+			      const char *topic, bool clustering_only,
+			      const struct rsm_group **g,
 			      const struct rsm_topic **t)
 {
 	char msg[400];
@@ -41,7 +43,7 @@ static bool check_group_topic(struct node *n, uint64_t conn, uint16_t type,
 		node_reply_error(n, conn, type, rid, RPC_UNKNOWN_TOPIC, msg);
 		return false;
 	}
-	if ((*g)->mode != RSM_CLUSTERING) {
+	if (clustering_only && (*g)->mode != RSM_CLUSTERING) {
 		snprintf(msg, sizeof msg,
 			 "group '%s' is broadcasting: its offsets live on the "
 			 "clients, so the cluster cannot reset them",
@@ -480,7 +482,7 @@ void node_handle_reset(struct node *n, uint64_t conn, struct rpc_frame *f)
 	const struct rsm_group *g;
 	const struct rsm_topic *t;
 	if (!check_group_topic(n, conn, f->type, f->request_id, in.group,
-			       in.topic, &g, &t))
+			       in.topic, true, &g, &t))
 		return;
 	enum rsm_target_kind target;
 	if (parse_target(in.target, &target) != 0) {
@@ -588,7 +590,7 @@ void node_handle_undo(struct node *n, uint64_t conn, struct rpc_frame *f)
 	const struct rsm_group *g;
 	const struct rsm_topic *t;
 	if (!check_group_topic(n, conn, f->type, f->request_id, rec->group,
-			       rec->topic, &g, &t))
+			       rec->topic, true, &g, &t))
 		return;
 	struct reset_op *op = reset_new(n, conn, f, t);
 	if (op == NULL)
@@ -953,8 +955,9 @@ void node_handle_offsets(struct node *n, uint64_t conn, struct rpc_frame *f)
 		return;
 	const struct rsm_group *g;
 	const struct rsm_topic *t;
+	/* Broadcasting groups ask too: for the initial rule's positions. */
 	if (!check_group_topic(n, conn, f->type, f->request_id, in.group,
-			       in.topic, &g, &t))
+			       in.topic, false, &g, &t))
 		return;
 	struct offsets_op *op = calloc(1, sizeof *op);
 	if (op == NULL) {
