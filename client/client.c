@@ -185,7 +185,8 @@ static int take_route(struct raftq_client *c, const struct rpc_route_resp *r)
 {
 	const struct rpc_broker_info *bi = r->brokers.v;
 	const struct rpc_topic_info *ti = r->topics.v;
-	struct cl_broker *b = calloc(r->brokers.n ? r->brokers.n : 1, sizeof *b);
+	struct cl_broker *b =
+	    calloc(r->brokers.n ? r->brokers.n : 1, sizeof *b);
 	struct cl_topic *t = calloc(r->topics.n ? r->topics.n : 1, sizeof *t);
 	if (b == NULL || t == NULL) {
 		free(b);
@@ -286,8 +287,9 @@ void cl_route_refresh(struct raftq_client *c)
 	}
 	for (uint32_t tries = 0; tries < n && addr == NULL; tries++) {
 		uint32_t i = c->route_next++ % n;
-		addr = i < c->n_bootstrap ? c->bootstrap[i]
-					  : c->brokers[i - c->n_bootstrap].listen;
+		addr = i < c->n_bootstrap
+			   ? c->bootstrap[i]
+			   : c->brokers[i - c->n_bootstrap].listen;
 		if (addr[0] == '\0')
 			addr = NULL;
 	}
@@ -352,8 +354,8 @@ static int fire_reports(struct raftq_client *c)
 		if (c->reports == NULL)
 			c->reports_tail = NULL;
 		c->n_reports--;
-		struct raftq_delivery d = {r->err,	   r->topic, r->broker,
-					   r->queue_id,	   0,	     r->store_time,
+		struct raftq_delivery d = {r->err,	r->topic, r->broker,
+					   r->queue_id, 0,	  r->store_time,
 					   NULL};
 		for (uint32_t i = 0; r->cb != NULL && i < r->count; i++) {
 			d.offset = r->err == 0 ? r->base + i : 0;
@@ -422,16 +424,16 @@ int cl_attach(struct raftq_client *c, struct raftq_producer *p,
 	      struct raftq_consumer *k)
 {
 	if (p != NULL) {
-		struct raftq_producer **v = realloc(
-		    c->producers, (c->n_producers + 1) * sizeof *v);
+		struct raftq_producer **v =
+		    realloc(c->producers, (c->n_producers + 1) * sizeof *v);
 		if (v == NULL)
 			return RAFTQ_ENOMEM;
 		c->producers = v;
 		v[c->n_producers++] = p;
 	}
 	if (k != NULL) {
-		struct raftq_consumer **v = realloc(
-		    c->consumers, (c->n_consumers + 1) * sizeof *v);
+		struct raftq_consumer **v =
+		    realloc(c->consumers, (c->n_consumers + 1) * sizeof *v);
 		if (v == NULL)
 			return RAFTQ_ENOMEM;
 		c->consumers = v;
@@ -467,8 +469,9 @@ int raftq_client_new(const struct raftq_config *cfg, struct raftq_client **out,
 	}
 	if (cfg == NULL || out == NULL || cfg->bootstrap == NULL ||
 	    cfg->bootstrap[0] == '\0') {
-		snprintf(errmsg, errlen, "bootstrap: a list of host:port is "
-					 "required");
+		snprintf(errmsg, errlen,
+			 "bootstrap: a list of host:port is "
+			 "required");
 		return RAFTQ_EINVAL;
 	}
 	struct raftq_client *c = calloc(1, sizeof *c);
@@ -491,8 +494,8 @@ int raftq_client_new(const struct raftq_config *cfg, struct raftq_client **out,
 			rv = RAFTQ_EINVAL;
 			break;
 		}
-		char **v = realloc(c->bootstrap,
-				   (c->n_bootstrap + 1) * sizeof *v);
+		char **v =
+		    realloc(c->bootstrap, (c->n_bootstrap + 1) * sizeof *v);
 		char *copy = strdup(a);
 		if (v != NULL)
 			c->bootstrap = v;
@@ -529,8 +532,8 @@ int raftq_client_new(const struct raftq_config *cfg, struct raftq_client **out,
 		snprintf(c->client_id, sizeof c->client_id, "raftq-%ld@%s",
 			 (long)getpid(), host);
 	}
-	c->timeout_ms = cfg->request_timeout_ms ? cfg->request_timeout_ms
-						: 5000;
+	c->timeout_ms =
+	    cfg->request_timeout_ms ? cfg->request_timeout_ms : 5000;
 	uv_timer_init(&c->loop, &c->tick);
 	c->tick.data = c;
 	uv_timer_start(&c->tick, on_tick, CL_TICK_MS, CL_TICK_MS);

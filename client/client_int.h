@@ -102,8 +102,7 @@ void cl_route_refresh(struct raftq_client *c);
 /* A leader call failed: forget the leader (or take NOT_LEADER's hint). */
 void cl_leader_failed(struct raftq_client *c, int err,
 		      const struct rpc_status *st);
-const struct cl_topic *cl_topic(const struct raftq_client *c,
-				const char *name);
+const struct cl_topic *cl_topic(const struct raftq_client *c, const char *name);
 /* Index of broker @name in the route, or -1. */
 int cl_broker_index(const struct raftq_client *c, const char *name);
 /* Maps a wire status code to a raftq error (0 for OK). */

@@ -250,8 +250,8 @@ static struct kbuf *decode(uint8_t *data, size_t len, uint64_t from, int *err)
 		uint64_t base = le64(h + 16);
 		uint32_t count = le32(h + 24);
 		int64_t t = (int64_t)le64(h + 32);
-		if (memcmp(h, "RQBT", 4) != 0 || plen > len - at - BATCH_HEADER ||
-		    (h[9] & ~1u) != 0) {
+		if (memcmp(h, "RQBT", 4) != 0 ||
+		    plen > len - at - BATCH_HEADER || (h[9] & ~1u) != 0) {
 			*err = RAFTQ_EMALFORMED;
 			break;
 		}
@@ -259,8 +259,8 @@ static struct kbuf *decode(uint8_t *data, size_t len, uint64_t from, int *err)
 		size_t pl = plen;
 		if (h[9] & 1u) {
 			uint8_t *z = unlz4(payload, plen, &pl);
-			uint8_t **v = realloc(b->plain,
-					      (b->n_plain + 1) * sizeof *v);
+			uint8_t **v =
+			    realloc(b->plain, (b->n_plain + 1) * sizeof *v);
 			if (z == NULL || v == NULL) {
 				free(z);
 				if (v != NULL)
@@ -282,17 +282,20 @@ static struct kbuf *decode(uint8_t *data, size_t len, uint64_t from, int *err)
 				continue;
 			if (b->n == cap) {
 				cap = cap ? cap * 2 : 256;
-				struct kmsg *m =
-				    realloc(b->m, cap * sizeof *m);
+				struct kmsg *m = realloc(b->m, cap * sizeof *m);
 				if (m == NULL) {
 					*err = RAFTQ_ENOMEM;
 					break;
 				}
 				b->m = m;
 			}
-			b->m[b->n++] = (struct kmsg){
-			    off,      t,	rec.key, rec.body, rec.key_len,
-			    rec.body_len, rec.key != NULL};
+			b->m[b->n++] = (struct kmsg){off,
+						     t,
+						     rec.key,
+						     rec.body,
+						     rec.key_len,
+						     rec.body_len,
+						     rec.key != NULL};
 		}
 		if (*err == 0 && (rv < 0 || got != count))
 			*err = RAFTQ_EMALFORMED;
@@ -398,9 +401,8 @@ static bool leader_send(struct raftq_consumer *k, struct kcall *x,
 			uint16_t type, const void *body)
 {
 	struct rpc_client *rc = cl_leader(k->c);
-	if (rc == NULL ||
-	    rpc_client_request(rc, &x->call, type, body, k->c->timeout_ms,
-			       on_kcall) != 0) {
+	if (rc == NULL || rpc_client_request(rc, &x->call, type, body,
+					     k->c->timeout_ms, on_kcall) != 0) {
 		kcall_free(x);
 		return false;
 	}
@@ -483,12 +485,11 @@ static int save_file(struct raftq_consumer *k)
 	 * are kept. */
 	for (uint32_t i = 0; i < k->n_saved; i++) {
 		const struct ksaved *sv = &k->saved[i];
-		struct kqueue *q = find_queue(k, sv->topic, sv->broker,
-					      sv->queue_id);
+		struct kqueue *q =
+		    find_queue(k, sv->topic, sv->broker, sv->queue_id);
 		if (q == NULL || q->pos == POS_UNKNOWN)
-			ok &= fprintf(f, "%s\t%s\t%u\t%" PRIu64 "\n",
-				      sv->topic, sv->broker, sv->queue_id,
-				      sv->offset) > 0;
+			ok &= fprintf(f, "%s\t%s\t%u\t%" PRIu64 "\n", sv->topic,
+				      sv->broker, sv->queue_id, sv->offset) > 0;
 	}
 	for (uint32_t j = 0; j < k->nq; j++) {
 		struct kqueue *q = k->q[j];
@@ -517,11 +518,10 @@ static int load_file(struct raftq_consumer *k)
 	struct raftq_client *c = k->c;
 	FILE *f = fopen(k->offset_file, "r");
 	if (f == NULL)
-		return errno == ENOENT ? 0
-				       : cl_fail(c, RAFTQ_EIO,
-						 "offset file %s: %s",
-						 k->offset_file,
-						 strerror(errno));
+		return errno == ENOENT
+			   ? 0
+			   : cl_fail(c, RAFTQ_EIO, "offset file %s: %s",
+				     k->offset_file, strerror(errno));
 	char line[1024];
 	int rv = 0;
 	for (unsigned no = 1; fgets(line, sizeof line, f) != NULL; no++) {
@@ -613,7 +613,8 @@ static void commit_now(struct raftq_consumer *k)
 			    q->pos == POS_UNKNOWN || q->deliver == q->committed)
 				continue;
 			struct citem *ci = &x->items[x->n];
-			snprintf(ci->broker, sizeof ci->broker, "%s", q->broker);
+			snprintf(ci->broker, sizeof ci->broker, "%s",
+				 q->broker);
 			ci->queue_id = q->queue_id;
 			ci->offset = q->deliver;
 			ci->epoch = q->epoch;
@@ -639,8 +640,8 @@ static void apply_assignment(struct raftq_consumer *k,
 	for (uint32_t i = 0; i < k->nq; i++)
 		k->q[i]->assigned = false;
 	for (uint32_t i = 0; i < r->assignment.n; i++) {
-		struct kqueue *q = find_queue(k, a[i].topic, a[i].broker_name,
-					      a[i].queue_id);
+		struct kqueue *q =
+		    find_queue(k, a[i].topic, a[i].broker_name, a[i].queue_id);
 		if (q != NULL) {
 			q->assigned = true;
 			continue;
@@ -737,10 +738,11 @@ static void on_kcall(struct rpc_call *call, int status, struct rpc_frame *f)
 	if (err != 0) {
 		if (status != 0 || st.code == RPC_NOT_LEADER)
 			cl_leader_failed(c, status, status ? NULL : &st);
-		if (st.code == RPC_UNKNOWN_GROUP || st.code == RPC_UNKNOWN_TOPIC) {
-			k->failed = cl_fail(c, err, "%s: %s",
-					    rpc_code_name(st.code),
-					    st.message ? st.message : "");
+		if (st.code == RPC_UNKNOWN_GROUP ||
+		    st.code == RPC_UNKNOWN_TOPIC) {
+			k->failed =
+			    cl_fail(c, err, "%s: %s", rpc_code_name(st.code),
+				    st.message ? st.message : "");
 			snprintf(k->failmsg, sizeof k->failmsg, "%s",
 				 c->errmsg);
 		} else if (st.message != NULL) {
@@ -761,9 +763,8 @@ static void on_kcall(struct rpc_call *call, int status, struct rpc_frame *f)
 				int rv = load_file(k);
 				if (rv != 0) {
 					k->failed = rv;
-					snprintf(k->failmsg,
-						 sizeof k->failmsg, "%s",
-						 c->errmsg);
+					snprintf(k->failmsg, sizeof k->failmsg,
+						 "%s", c->errmsg);
 				}
 			}
 		}
@@ -929,13 +930,12 @@ static void send_fetch(struct raftq_consumer *k, struct kqueue *q)
 	x->gen = q->gen;
 	x->pos = q->pos;
 	x->call.data = x;
-	struct rpc_fetch_req in = {
-	    k->mode == MODE_CLUSTERING ? k->group : NULL,
-	    q->topic,
-	    q->queue_id,
-	    q->pos,
-	    q->epoch,
-	    k->fetch_bytes};
+	struct rpc_fetch_req in = {k->mode == MODE_CLUSTERING ? k->group : NULL,
+				   q->topic,
+				   q->queue_id,
+				   q->pos,
+				   q->epoch,
+				   k->fetch_bytes};
 	if (rpc_client_request(rc, &x->call, RPC_FETCH, &in, c->timeout_ms,
 			       on_fetched) != 0) {
 		free(x);
@@ -1040,7 +1040,8 @@ int raftq_consumer_new(struct raftq_client *c,
 {
 	if (cfg == NULL || out == NULL || cfg->group == NULL ||
 	    cfg->group[0] == '\0' || strlen(cfg->group) > CL_NAME_MAX)
-		return cl_fail(c, RAFTQ_EINVAL, "consumer: a group is required");
+		return cl_fail(c, RAFTQ_EINVAL,
+			       "consumer: a group is required");
 	if (cfg->n_topics == 0 || cfg->n_topics > 64 || cfg->topics == NULL)
 		return cl_fail(c, RAFTQ_EINVAL,
 			       "consumer: 1 to 64 topics are required");
@@ -1144,14 +1145,10 @@ int raftq_consume(struct raftq_consumer *k, struct raftq_message *out,
 			     take++) {
 				const struct kmsg *m = &b->m[b->i++];
 				out[n++] = (struct raftq_message){
-				    q->topic,
-				    q->broker,
-				    q->queue_id,
-				    m->offset,
-				    m->store_time,
-				    m->has_key ? m->key : NULL,
-				    m->key_len,
-				    m->body,
+				    q->topic,	   q->broker,
+				    q->queue_id,   m->offset,
+				    m->store_time, m->has_key ? m->key : NULL,
+				    m->key_len,	   m->body,
 				    m->body_len};
 				q->deliver = m->offset + 1;
 			}

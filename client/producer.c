@@ -27,10 +27,10 @@
 
 struct pbatch {
 	struct rpc_call call;
-	struct raftq_producer *p; /* NULL: the producer was closed */
-	struct pbatch *next;	  /* in a queue's ready list */
+	struct raftq_producer *p;     /* NULL: the producer was closed */
+	struct pbatch *next;	      /* in a queue's ready list */
 	struct pbatch *fprev, *fnext; /* in the producer's flight list */
-	uint8_t *buf;		  /* records */
+	uint8_t *buf;		      /* records */
 	size_t len, cap;
 	uint8_t *z; /* lz4 frame of buf (made once) */
 	size_t zlen;
@@ -56,7 +56,7 @@ struct raftq_producer {
 	char (*qbroker)[CL_NAME_MAX + 1]; /* per broker of the topic */
 	struct pqueue *q;
 	struct pbatch *flight; /* sent, not answered */
-	uint32_t sticky; /* keyless messages fill this queue's batch */
+	uint32_t sticky;       /* keyless messages fill this queue's batch */
 	size_t buffered;
 	uint64_t pending; /* messages without a report */
 };
@@ -216,7 +216,10 @@ static int send_batch(struct raftq_producer *p, struct pbatch *b)
 		plen = b->zlen;
 		flags = 1; /* STOR_BATCH_LZ4 (docs/disk-format.md) */
 	}
-	struct rpc_produce_req in = {p->topic, b->qi % p->qpb, b->count, flags,
+	struct rpc_produce_req in = {p->topic,
+				     b->qi % p->qpb,
+				     b->count,
+				     flags,
 				     {payload, (uint32_t)plen}};
 	b->call.data = b;
 	b->attempts++;
@@ -233,8 +236,7 @@ static void pump(struct raftq_producer *p)
 {
 	for (uint32_t qi = 0; qi < p->nq; qi++) {
 		struct pqueue *q = &p->q[qi];
-		while (q->ready != NULL &&
-		       q->inflight < p->cfg.max_in_flight) {
+		while (q->ready != NULL && q->inflight < p->cfg.max_in_flight) {
 			struct pbatch *b = ready_pop(q);
 			int rv = send_batch(p, b);
 			if (rv == RAFTQ_EUNAVAILABLE) {
@@ -264,6 +266,53 @@ static void retry_elsewhere(struct raftq_producer *p, struct pbatch *b)
 	ready_push(&p->q[b->qi], b);
 }
 
+/*
+ * Splits a refused batch in two (by records) and queues both halves on
+ * its queue, first half first; later batches of this producer are kept
+ * at most as big as the halves. Returns 0, or RAFTQ_ENOMEM (then @b is
+ * untouched).
+ */
+static int split(struct raftq_producer *p, struct pbatch *b)
+{
+	uint32_t half = b->count / 2;
+	size_t pos = 0;
+	struct rpc_record rec;
+	for (uint32_t i = 0; i < half; i++)
+		if (rpc_record_next(b->buf, b->len, &pos, &rec) != 1)
+			return RAFTQ_EMALFORMED;
+	struct pbatch *nb = calloc(1, sizeof *nb);
+	if (nb == NULL)
+		return RAFTQ_ENOMEM;
+	nb->len = nb->cap = b->len - pos;
+	nb->buf = malloc(nb->cap);
+	nb->opaque_cap = nb->count = b->count - half;
+	nb->opaques = malloc(nb->opaque_cap * sizeof *nb->opaques);
+	if (nb->buf == NULL || nb->opaques == NULL) {
+		batch_free(nb);
+		return RAFTQ_ENOMEM;
+	}
+	memcpy(nb->buf, b->buf + pos, nb->len);
+	memcpy(nb->opaques, b->opaques + half, nb->count * sizeof *nb->opaques);
+	nb->p = p;
+	nb->qi = b->qi;
+	nb->created = b->created;
+	b->len = pos;
+	b->count = half;
+	free(b->z); /* compressed again from the half */
+	b->z = NULL;
+	if (pos < p->cfg.batch_bytes)
+		p->cfg.batch_bytes = (uint32_t)(pos > 64 ? pos : 64);
+	struct pqueue *q = &p->q[b->qi];
+	/* In front of what waits: keeps the order of the queue. */
+	nb->next = q->ready;
+	q->ready = nb;
+	if (q->ready_tail == NULL)
+		q->ready_tail = nb;
+	b->next = q->ready;
+	q->ready = b;
+	return 0;
+}
+
 static void on_produced(struct rpc_call *call, int status, struct rpc_frame *f)
 {
 	struct pbatch *b = call->data;
@@ -280,8 +329,7 @@ static void on_produced(struct rpc_call *call, int status, struct rpc_frame *f)
 	struct rpc_status st = {RPC_OK, NULL, NULL};
 	if (status == 0 && cl_decode(f, RPC_PRODUCE, &r, &st) != 0)
 		status = RPC_EMALFORMED;
-	bool expired =
-	    cl_now(c) - b->created >= p->cfg.delivery_timeout_ms;
+	bool expired = cl_now(c) - b->created >= p->cfg.delivery_timeout_ms;
 	if (status == 0 && st.code == RPC_OK) {
 		batch_done(p, b, 0, r.base_offset, r.store_time);
 	} else if (status != 0 && status != RPC_EMALFORMED &&
@@ -297,16 +345,20 @@ static void on_produced(struct rpc_call *call, int status, struct rpc_frame *f)
 		else
 			retry_elsewhere(p, b);
 	} else if (status == 0 &&
-		   (st.code == RPC_UNAVAILABLE || st.code == RPC_UNKNOWN_TOPIC ||
-		    st.code == RPC_NOT_FOUND || st.code == RPC_TIMEOUT) &&
+		   (st.code == RPC_UNAVAILABLE ||
+		    st.code == RPC_UNKNOWN_TOPIC || st.code == RPC_NOT_FOUND ||
+		    st.code == RPC_TIMEOUT) &&
 		   !expired) {
 		retry_elsewhere(p, b);
+	} else if (status == 0 && st.code == RPC_INVALID_ARGUMENT &&
+		   b->count > 1 && split(p, b) == 0) {
+		/* Most likely over the broker's max_batch_bytes: both
+		 * halves go again (the batch size in use is halved). */
 	} else {
-		int err = status != 0 ? cl_from_rpc(status)
-				      : cl_from_code(st.code);
+		int err =
+		    status != 0 ? cl_from_rpc(status) : cl_from_code(st.code);
 		cl_fail(c, err, "%s: %s: %s", broker_of(p, b->qi),
-			status ? rpc_strerror(status)
-			       : rpc_code_name(st.code),
+			status ? rpc_strerror(status) : rpc_code_name(st.code),
 			st.message ? st.message : "refused");
 		batch_done(p, b, err, 0, 0);
 	}
@@ -318,7 +370,8 @@ void cl_producer_tick(struct raftq_producer *p)
 	uint64_t now = cl_now(p->c);
 	for (uint32_t qi = 0; qi < p->nq; qi++) {
 		struct pqueue *q = &p->q[qi];
-		if (q->open != NULL && now - q->open->created >= p->cfg.linger_ms)
+		if (q->open != NULL &&
+		    now - q->open->created >= p->cfg.linger_ms)
 			seal(p, qi);
 		/* Batches that could not leave in time fail here. */
 		while (q->ready != NULL &&
@@ -328,7 +381,8 @@ void cl_producer_tick(struct raftq_producer *p)
 				   cl_fail(p->c, RAFTQ_ETIMEDOUT,
 					   "topic %s: no broker took the batch "
 					   "within %u ms",
-					   p->topic, p->cfg.delivery_timeout_ms),
+					   p->topic,
+					   p->cfg.delivery_timeout_ms),
 				   0, 0);
 		}
 	}
@@ -390,7 +444,8 @@ int raftq_produce(struct raftq_producer *p, const void *key, size_t key_len,
 		size_t cap = b->cap ? b->cap : 4096;
 		while (cap < b->len + need)
 			cap *= 2;
-		if (cap > p->cfg.batch_bytes && b->len + need <= p->cfg.batch_bytes)
+		if (cap > p->cfg.batch_bytes &&
+		    b->len + need <= p->cfg.batch_bytes)
 			cap = p->cfg.batch_bytes;
 		uint8_t *nb = realloc(b->buf, cap);
 		if (nb == NULL)
@@ -465,7 +520,8 @@ int raftq_producer_new(struct raftq_client *c,
 {
 	if (cfg == NULL || out == NULL || cfg->topic == NULL ||
 	    cfg->topic[0] == '\0' || strlen(cfg->topic) > CL_NAME_MAX)
-		return cl_fail(c, RAFTQ_EINVAL, "producer: a topic is required");
+		return cl_fail(c, RAFTQ_EINVAL,
+			       "producer: a topic is required");
 	if (cfg->batch_messages > (1u << 20))
 		return cl_fail(c, RAFTQ_EINVAL,
 			       "producer: batch_messages must be at most "

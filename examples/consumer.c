@@ -30,9 +30,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *topics[] = {argv[3]};
-	struct raftq_consumer_config kc = {.group = argv[2],
-					   .topics = topics,
-					   .n_topics = 1};
+	struct raftq_consumer_config kc = {
+	    .group = argv[2], .topics = topics, .n_topics = 1};
 	struct raftq_consumer *k;
 	if (raftq_consumer_new(c, &kc, &k) != 0) {
 		fprintf(stderr, "error: %s\n", raftq_client_errmsg(c));

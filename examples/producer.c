@@ -36,8 +36,9 @@ static void on_delivery(void *arg, const struct raftq_delivery *d)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s BOOTSTRAP TOPIC [COUNT] [--lz4] "
-				"[--key KEY]\n",
+		fprintf(stderr,
+			"usage: %s BOOTSTRAP TOPIC [COUNT] [--lz4] "
+			"[--key KEY]\n",
 			argv[0]);
 		return 2;
 	}

@@ -138,9 +138,12 @@ static void sync_finish(struct reset_op *op)
 		    op->n, op->conn, op->type, op->rid, RPC_INTERNAL,
 		    "the reset left the history before it was answered");
 	else {
-		send_reset(op, rec, false, rec->epoch);
-		/* Online members move now rather than at their next fetch. */
+		/* Online members move now rather than at their next fetch;
+		 * their notices are written before the answer (connections
+		 * flush in the order they were queued), so a member on the
+		 * operator's host has it before the operator has the answer. */
 		node_groups_notify_reset(op->n, rec);
+		send_reset(op, rec, false, rec->epoch);
 	}
 	/* The op lives until its barrier callback too. */
 	op->sync_done = true;

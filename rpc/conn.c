@@ -240,8 +240,17 @@ static void flush_conn(struct rpc_conn *c)
 static void flush_list(struct rpc_conn **head)
 {
 	/* Detach first: flushing may queue or close connections. */
-	struct rpc_conn *c = *head;
+	struct rpc_conn *c = *head, *fifo = NULL;
 	*head = NULL;
+	/* The list is newest first: write in the order connections were
+	 * queued (a reset's notices go out before its answer). */
+	while (c != NULL) {
+		struct rpc_conn *next = c->flush_next;
+		c->flush_next = fifo;
+		fifo = c;
+		c = next;
+	}
+	c = fifo;
 	while (c != NULL) {
 		struct rpc_conn *next = c->flush_next;
 		flush_conn(c);

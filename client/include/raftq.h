@@ -164,13 +164,16 @@ struct raftq_producer_config {
 };
 
 /*
- * Makes a producer for one topic. No I/O. Returns 0 and *out (owned by
- * the caller: close with raftq_producer_close), RAFTQ_EINVAL (no topic,
- * batch_messages above 2^20), RAFTQ_ENOMEM.
+ * Makes a producer for one topic: runs the client (up to the request
+ * timeout) until the route table lists the topic, so a misspelt topic
+ * fails here. Returns 0 and *out (owned by the caller: close with
+ * raftq_producer_close), RAFTQ_EUNKNOWN_TOPIC (the leader does not know
+ * it), RAFTQ_EUNAVAILABLE (no node answered), RAFTQ_EINVAL (no topic,
+ * batch_messages above 2^20, called from a callback), RAFTQ_ENOMEM.
  *
  * Queue choice: a message with a key goes to the queue its key hashes to
- * (FNV-1a over the topic's queues sorted by broker then queue id, the
- * same as `raftqctl produce --key`); messages without a key fill one
+ * (FNV-1a over the topic's queues in placement order, the same as
+ * `raftqctl produce --key`); messages without a key fill one
  * queue's batch, then the next (round-robin per batch). When a broker
  * cannot be reached, its batches are retried on queues of other brokers,
  * keys included: availability wins over key affinity while a broker is
@@ -228,15 +231,15 @@ struct raftq_message {
 };
 
 struct raftq_consumer_config {
-	const char *group;	     /* copied; must exist (raftqctl group create) */
-	const char *const *topics;   /* copied */
-	uint32_t n_topics;	     /* 1..64 */
-	const char *member_id;	     /* copied; NULL: client id + random */
-	bool manual_commit;	     /* only raftq_commit commits */
-	uint32_t auto_commit_ms;     /* 0: 1000 */
-	uint32_t heartbeat_ms;	     /* 0: 1000; below the cluster's
-					session_timeout_ms */
-	uint32_t fetch_bytes;	     /* per fetch; 0: 1 MiB */
+	const char *group; /* copied; must exist (raftqctl group create) */
+	const char *const *topics; /* copied */
+	uint32_t n_topics;	   /* 1..64 */
+	const char *member_id;	   /* copied; NULL: client id + random */
+	bool manual_commit;	   /* only raftq_commit commits */
+	uint32_t auto_commit_ms;   /* 0: 1000 */
+	uint32_t heartbeat_ms;	   /* 0: 1000; below the cluster's
+				      session_timeout_ms */
+	uint32_t fetch_bytes;	   /* per fetch; 0: 1 MiB */
 	/* Broadcasting groups keep their offsets here (one line per
 	 * queue: topic broker queue offset), written atomically by every
 	 * commit; NULL: "raftq-GROUP-MEMBER.offsets" in the working

@@ -189,9 +189,9 @@ static void assignment(struct member *m, char *out, size_t n)
 	size_t at = 0;
 	out[0] = '\0';
 	for (size_t i = 0; i < k && i < NQ * 2; i++)
-		at += (size_t)snprintf(out + at, n - at, "%s%s:%u",
-				       i ? "," : "", q[i].broker_name,
-				       q[i].queue_id);
+		at +=
+		    (size_t)snprintf(out + at, n - at, "%s%s:%u", i ? "," : "",
+				     q[i].broker_name, q[i].queue_id);
 }
 
 static bool owns(struct member *m, const char *broker, uint32_t qid)
@@ -265,9 +265,8 @@ static void settle(struct fx *x, struct member *ms, int n,
 	}
 }
 
-static const char *const expect3[] = {"broker-1:0,broker-2:1",
-				      "broker-1:1,broker-3:0",
-				      "broker-2:0,broker-3:1"};
+static const char *const expect3[] = {
+    "broker-1:0,broker-2:1", "broker-1:1,broker-3:0", "broker-2:0,broker-3:1"};
 static const char *const expect2[] = {"broker-1:0,broker-2:0,broker-3:0",
 				      "broker-1:1,broker-2:1,broker-3:1"};
 
@@ -387,8 +386,8 @@ static void test_client_reset_moves_online_consumers(void **state)
 	for (int i = 0; i < 30; i++)
 		round_(x, ms, 3);
 
-	struct rpc_reset_req in = {"r", "orders", "time", between,
-				   {NULL, 0}, false, false, "test"};
+	struct rpc_reset_req in = {"r",	      "orders", "time", between,
+				   {NULL, 0}, false,	false,	"test"};
 	struct ctl_resp r;
 	h_call(L(x), RPC_RESET, &in, 5000, &r);
 	assert_int_equal(r.err, 0);
@@ -400,8 +399,9 @@ static void test_client_reset_moves_online_consumers(void **state)
 	assert_int_equal(rr->queues.n, NQ);
 	const struct rpc_reset_queue *rq = rr->queues.v;
 	for (uint32_t i = 0; i < NQ; i++)
-		assert_int_equal(rq[i].timestamp_offset,
-				 want[qindex(rq[i].broker_name, rq[i].queue_id)]);
+		assert_int_equal(
+		    rq[i].timestamp_offset,
+		    want[qindex(rq[i].broker_name, rq[i].queue_id)]);
 	ctl_resp_free(&r);
 
 	/* From now on, nothing before the reset point may be delivered. */
@@ -494,10 +494,9 @@ static void test_client_producer_survives_broker_kill(void **state)
 	assert_true(h_wait_leader(&x->h, 3, 15000) >= 0);
 	for (uint32_t i = 0; i < total; i += 97) {
 		const struct rec *rc = &x->recs[i];
-		struct rpc_fetch_req fr = {NULL,       "orders",
-					   (uint32_t)(rc->q % QPB),
-					   rc->offset, 0,
-					   4096};
+		struct rpc_fetch_req fr = {
+		    NULL,	"orders", (uint32_t)(rc->q % QPB),
+		    rc->offset, 0,	  4096};
 		struct ctl_resp r;
 		h_call(x->h.nodes[rc->q / QPB].listen, RPC_FETCH, &fr, 5000,
 		       &r);
@@ -567,8 +566,8 @@ static void test_client_broadcasting(void **state)
 		char t[64], b[64];
 		unsigned q;
 		unsigned long long o;
-		assert_int_equal(sscanf(line, "%63s %63s %u %llu", t, b, &q, &o),
-				 4);
+		assert_int_equal(
+		    sscanf(line, "%63s %63s %u %llu", t, b, &q, &o), 4);
 		assert_string_equal(t, "orders");
 		assert_int_equal(o, 10);
 		lines++;
@@ -584,7 +583,7 @@ static void test_client_broadcasting(void **state)
 	assert_int_equal(m[0].got, 6);
 	assert_int_equal(m[1].got - before, 6);
 
-	struct rpc_reset_req in = {"b",	     "orders", "earliest", 0,
+	struct rpc_reset_req in = {"b",	      "orders", "earliest", 0,
 				   {NULL, 0}, false,	false,	    "test"};
 	struct ctl_resp r;
 	h_call(L(x), RPC_RESET, &in, 5000, &r);
