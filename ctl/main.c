@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <lz4frame.h>
 
 #include "ctl.h"
 
@@ -989,6 +990,45 @@ static void print_message(const char *broker, uint32_t q, uint64_t off,
 			   body));
 }
 
+/* One lz4 frame (a compressed batch payload); NULL if it is bad. */
+static uint8_t *unlz4(const uint8_t *src, size_t n, size_t *out_len)
+{
+	LZ4F_dctx *d = NULL;
+	if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
+		return NULL;
+	size_t cap = n * 4 + 1024, len = 0, pos = 0, r = 1;
+	uint8_t *out = malloc(cap);
+	while (out != NULL && pos < n && r != 0) {
+		if (len == cap) {
+			uint8_t *o =
+			    cap < (256u << 20) ? realloc(out, cap * 2) : NULL;
+			if (o == NULL) {
+				free(out);
+				out = NULL;
+				break;
+			}
+			out = o;
+			cap *= 2;
+		}
+		size_t dst = cap - len, srcn = n - pos;
+		r = LZ4F_decompress(d, out + len, &dst, src + pos, &srcn, NULL);
+		if (LZ4F_isError(r) || (dst == 0 && srcn == 0 && r != 0)) {
+			free(out);
+			out = NULL;
+			break;
+		}
+		len += dst;
+		pos += srcn;
+	}
+	LZ4F_freeDecompressionContext(d);
+	if (out != NULL && (r != 0 || pos != n)) {
+		free(out);
+		out = NULL;
+	}
+	*out_len = len;
+	return out;
+}
+
 static int cmd_consume(int argc, char **argv)
 {
 	const char *usage =
@@ -1091,9 +1131,28 @@ static int cmd_consume(int argc, char **argv)
 					t = (int64_t)((uint64_t)t << 8 |
 						      p[bp + 32 + k]);
 				}
-				if (bp + 40 + plen > len || (p[bp + 9] & 1))
-					break; /* lz4: not decoded here */
+				if (bp + 40 + plen > len)
+					break;
 				const uint8_t *pl = p + bp + 40;
+				uint8_t *plain = NULL;
+				if (p[bp + 9] & 1) { /* an lz4 frame */
+					size_t n_ = 0;
+					plain = unlz4(pl, plen, &n_);
+					if (plain == NULL) {
+						fprintf(
+						    stderr,
+						    "error: MALFORMED: %s "
+						    "queue %u: a bad lz4 "
+						    "batch at offset "
+						    "%llu\n",
+						    cur[i].broker, cur[i].q,
+						    (unsigned long long)base);
+						rv = 1;
+						break;
+					}
+					pl = plain;
+					plen = (uint32_t)n_;
+				}
 				size_t rp = 0;
 				struct rpc_record rec;
 				uint64_t off = base;
@@ -1110,7 +1169,11 @@ static int cmd_consume(int argc, char **argv)
 					}
 					off++;
 				}
-				bp += 40 + plen;
+				free(plain);
+				bp += 40 + (uint32_t)(p[bp + 12] |
+						      p[bp + 13] << 8 |
+						      p[bp + 14] << 16 |
+						      p[bp + 15] << 24);
 			}
 			ctl_resp_free(&r);
 		}
