@@ -160,9 +160,28 @@ static uint32_t split(const char *list, char *buf, size_t bufsize,
 
 static int cmd_cluster(int argc, char **argv)
 {
-	const char *usage = "cluster status";
+	const char *usage = "cluster status | cluster remove ID";
+	if (argc == 4 && strcmp(argv[2], "remove") == 0) {
+		/* A stopped node leaves the Raft configuration. */
+		int64_t id;
+		char err[256];
+		if (ctl_parse_int(argv[3], "ID", &id, err, sizeof err) != 0 ||
+		    id < 1)
+			return usage_error(usage, "ID must be a node id >= 1");
+		struct rpc_node_remove_req q = {(uint64_t)id};
+		struct ctl_resp r;
+		ctl_call(bootstrap, RPC_NODE_REMOVE, &q, timeout_ms, &r);
+		int rv = check(&r);
+		ctl_resp_free(&r);
+		if (rv == 0 && as_json)
+			json_out(json_pack("{s:I}", "removed", (json_int_t)id));
+		else if (rv == 0)
+			printf("removed node %lld\n", (long long)id);
+		return rv;
+	}
 	if (argc < 3 || strcmp(argv[2], "status") != 0 || argc > 3)
-		return usage_error(usage, "expected 'cluster status'");
+		return usage_error(usage, "expected 'cluster status' or "
+					  "'cluster remove ID'");
 	struct rpc_status_req q = {false};
 	struct ctl_resp r;
 	ctl_call(bootstrap, RPC_CLUSTER_STATUS, &q, timeout_ms, &r);
@@ -1214,7 +1233,7 @@ static void usage_all(FILE *out)
 	fprintf(out,
 		"usage: raftqctl [-b HOST:PORT,...] [--json] [--timeout MS] "
 		"COMMAND\n\n"
-		"  cluster status\n"
+		"  cluster status | cluster remove ID\n"
 		"  topic create T --queues N [--brokers b1,b2] | topic list | "
 		"topic describe T\n"
 		"  group create G [--mode clustering|broadcasting] [--initial "

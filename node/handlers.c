@@ -366,6 +366,96 @@ static void handle_names(struct node *n, uint64_t conn, struct rpc_frame *f,
 
 /* ---- Changes ---- */
 
+/* NODE_REMOVE: a node leaves the Raft configuration. Refused for the
+ * leader itself (stop it first: SIGTERM hands leadership over) and for a
+ * broker that hosts queues (messages are not replicated: they would be
+ * lost). */
+struct remove_op {
+	struct raft_change change;
+	struct node *n;
+	uint64_t conn, rid, id;
+};
+
+static void on_removed(struct raft_change *req, int status)
+{
+	struct remove_op *op = req->data;
+	if (status != 0) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "removing node %llu: %s",
+			 (unsigned long long)op->id, raft_strerror(status));
+		node_reply_error(op->n, op->conn, RPC_NODE_REMOVE, op->rid,
+				 node_code_from_raft(status), msg);
+	} else {
+		NODE_LOG(NODE_INFO, "raft", "node %llu removed",
+			 (unsigned long long)op->id);
+		node_reply(op->n, op->conn, RPC_NODE_REMOVE, op->rid, NULL,
+			   &(struct rpc_empty){0});
+	}
+	free(op);
+}
+
+static void handle_node_remove(struct node *n, uint64_t conn,
+			       struct rpc_frame *f)
+{
+	struct rpc_node_remove_req in;
+	char msg[400];
+	if (!node_decode(n, conn, f, &in))
+		return;
+	if (!node_leader_only(n, conn, f->type, f->request_id))
+		return;
+	const struct raft_configuration *cf = &n->raft.configuration;
+	bool member = false;
+	for (unsigned k = 0; k < cf->n; k++)
+		member |= cf->servers[k].id == in.id;
+	if (!member) {
+		snprintf(msg, sizeof msg,
+			 "node %llu is not in the cluster's configuration",
+			 (unsigned long long)in.id);
+		node_reply_error(n, conn, f->type, f->request_id, RPC_NOT_FOUND,
+				 msg);
+		return;
+	}
+	if (in.id == n->cfg.id) {
+		snprintf(msg, sizeof msg,
+			 "node %llu is the leader: stop it first (SIGTERM "
+			 "hands leadership over), then remove it",
+			 (unsigned long long)in.id);
+		node_reply_error(n, conn, f->type, f->request_id, RPC_FORBIDDEN,
+				 msg);
+		return;
+	}
+	const struct rsm_broker *b = rsm_broker_by_id(n->rsm, in.id);
+	for (uint32_t i = 0; b != NULL && i < rsm_topic_count(n->rsm); i++) {
+		const struct rsm_topic *t = rsm_topic_at(n->rsm, i);
+		if (rsm_topic_queue_index(t, b->name, 0) < 0)
+			continue;
+		snprintf(msg, sizeof msg,
+			 "%s hosts queues of topic '%s': messages are not "
+			 "replicated, so removing it would lose them",
+			 b->name, t->name);
+		node_reply_error(n, conn, f->type, f->request_id, RPC_FORBIDDEN,
+				 msg);
+		return;
+	}
+	struct remove_op *op = calloc(1, sizeof *op);
+	if (op == NULL) {
+		node_reply_error(n, conn, f->type, f->request_id, RPC_INTERNAL,
+				 "out of memory");
+		return;
+	}
+	*op = (struct remove_op){
+	    .n = n, .conn = conn, .rid = f->request_id, .id = in.id};
+	op->change.data = op;
+	int rv = raft_remove(&n->raft, &op->change, in.id, on_removed);
+	if (rv != 0) {
+		snprintf(msg, sizeof msg, "removing node %llu: %s",
+			 (unsigned long long)in.id, raft_strerror(rv));
+		node_reply_error(n, conn, f->type, f->request_id,
+				 node_code_from_raft(rv), msg);
+		free(op);
+	}
+}
+
 static void handle_topic_create(struct node *n, uint64_t conn,
 				struct rpc_frame *f)
 {
@@ -379,9 +469,18 @@ static void handle_topic_create(struct node *n, uint64_t conn,
 	const char *const *brokers = in.brokers.v;
 	uint32_t nb = in.brokers.n;
 	if (nb == 0) {
-		nb = rsm_broker_count(n->rsm);
-		for (uint32_t i = 0; i < nb && i < RSM_MAX_BROKERS; i++)
-			all[i] = rsm_broker_at(n->rsm, i)->name;
+		/* Registered brokers still in the Raft configuration: a
+		 * removed node keeps its registration (its name), not its
+		 * place in new topics. */
+		const struct raft_configuration *cf = &n->raft.configuration;
+		for (uint32_t i = 0;
+		     i < rsm_broker_count(n->rsm) && nb < RSM_MAX_BROKERS;
+		     i++) {
+			const struct rsm_broker *b = rsm_broker_at(n->rsm, i);
+			for (unsigned k = 0; k < cf->n; k++)
+				if (cf->servers[k].id == b->id)
+					all[nb++] = b->name;
+		}
 		brokers = all;
 	}
 	struct raft_buffer buf;
@@ -791,6 +890,10 @@ static void handle_topic_describe(struct node *n, uint64_t conn,
 	if (!node_decode(n, conn, f, &in))
 		return;
 	const struct rsm_topic *t = rsm_topic_find(n->rsm, in.topic);
+	/* A follower may not have applied a topic just created: only the
+	 * leader says a topic does not exist (read your writes). */
+	if (t == NULL && !node_leader_only(n, conn, f->type, f->request_id))
+		return;
 	if (t == NULL) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "topic '%s' does not exist",
@@ -910,6 +1013,9 @@ void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 		return;
 	case RPC_JOIN:
 		handle_join(n, conn, f);
+		return;
+	case RPC_NODE_REMOVE:
+		handle_node_remove(n, conn, f);
 		return;
 	case RPC_PRODUCE:
 		handle_produce(n, conn, f);

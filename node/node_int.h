@@ -213,6 +213,8 @@ void node_queues_close(struct node *n);
 /* translate.c: module codes to wire codes. */
 uint32_t node_code_from_rsm(int rsm_code);
 uint32_t node_code_from_stor(int stor_code);
+/* A libraft error (RAFT_NOTLEADER...) as a wire code. */
+uint32_t node_code_from_raft(int raft_code);
 const char *node_role_name(int raft_state);
 
 #endif /* RAFTQ_NODE_INT_H */

@@ -62,3 +62,18 @@ const char *node_role_name(int raft_state)
 		return "unavailable";
 	}
 }
+
+uint32_t node_code_from_raft(int code)
+{
+	switch (code) {
+	case 0:
+		return RPC_OK;
+	case RAFT_NOTLEADER:
+	case RAFT_LEADERSHIPLOST:
+		return RPC_NOT_LEADER;
+	case RAFT_NOTFOUND:
+		return RPC_NOT_FOUND;
+	default: /* CANTCHANGE (a change under way), IO, ... : try later */
+		return RPC_UNAVAILABLE;
+	}
+}

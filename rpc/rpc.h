@@ -202,7 +202,8 @@ struct rpc_status {
 	X(16, HISTORY, rpc_history_req, rpc_history_resp)             \
 	X(17, UNDO, rpc_undo_req, rpc_reset_resp)                     \
 	X(18, JOIN, rpc_join_req, rpc_empty)                          \
-	X(19, LEAVE, rpc_leave_req, rpc_empty)
+	X(19, LEAVE, rpc_leave_req, rpc_empty)                        \
+	X(20, NODE_REMOVE, rpc_node_remove_req, rpc_empty)
 
 /* X(type number, NAME, body struct) — pushed by the server. */
 #define RPC_NOTICES(X)                                    \
@@ -471,6 +472,10 @@ struct rpc_join_req {
 	const char *name;
 	const char *listen;
 	const char *raft_address;
+};
+/* Takes a stopped node out of the Raft configuration (leader only). */
+struct rpc_node_remove_req {
+	uint64_t id;
 };
 struct rpc_leave_req {
 	const char *group;

@@ -215,12 +215,67 @@ static void test_ctl_json_shapes_and_round_trip(void **state)
 	assert_non_null(strstr(x->out, "reset 2 applied: epoch 2"));
 }
 
+/* cluster remove: a stopped joiner leaves the configuration; the leader
+ * and brokers hosting queues are refused with their reason. */
+static void test_ctl_cluster_remove(void **state)
+{
+	struct fx *x = *state;
+	int leader = h_wait_leader(&x->h, 3, 15000);
+	assert_true(leader >= 0);
+	assert_int_equal(h_add_joiner(&x->h, leader), 3);
+	assert_int_equal(h_start(&x->h, 3), 0);
+	assert_true(h_wait_leader(&x->h, 4, 15000) >= 0);
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
+	/* broker-4 hosts queues of t now. */
+	assert_int_equal(ctl(x, NULL, "cluster remove 4"), 1);
+	assert_string_equal(x->err,
+			    "error: FORBIDDEN: broker-4 hosts queues of topic "
+			    "'t': messages are not replicated, so removing it "
+			    "would lose them\n");
+	char args[64];
+	snprintf(args, sizeof args, "cluster remove %d", leader + 1);
+	assert_int_equal(ctl(x, NULL, args), 1);
+	assert_non_null(strstr(x->err, "is the leader: stop it first"));
+	assert_int_equal(ctl(x, NULL, "cluster remove 9"), 1);
+	assert_string_equal(x->err, "error: NOT_FOUND: node 9 is not in the "
+				    "cluster's configuration\n");
+	assert_int_equal(ctl(x, NULL, "cluster remove x"), 2);
+}
+
+/* A node that hosts nothing is removed; new topics skip it. */
+static void test_ctl_cluster_remove_empty_node(void **state)
+{
+	struct fx *x = *state;
+	int leader = h_wait_leader(&x->h, 3, 15000);
+	assert_int_equal(h_add_joiner(&x->h, leader), 3);
+	assert_int_equal(h_start(&x->h, 3), 0);
+	assert_true(h_wait_leader(&x->h, 4, 15000) >= 0);
+	assert_int_equal(h_stop(&x->h, 3, 5000), 0);
+	assert_int_equal(ctl(x, NULL, "cluster remove 4"), 0);
+	assert_string_equal(x->out, "removed node 4\n");
+	assert_int_equal(ctl(x, NULL, "--json cluster status"), 0);
+	json_error_t je;
+	json_t *j = json_loads(x->out, 0, &je);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "nodes")), 3);
+	json_decref(j);
+	assert_int_equal(ctl(x, NULL, "topic create after --queues 1"), 0);
+	if (ctl(x, NULL, "--json topic describe after") != 0)
+		fail_msg("describe: %s", x->err);
+	j = json_loads(x->out, 0, &je);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "queues")), 3);
+	json_decref(j);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_ctl_exit_codes_and_errors),
 	    T(test_ctl_json_shapes_and_round_trip),
+	    T(test_ctl_cluster_remove),
+	    T(test_ctl_cluster_remove_empty_node),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,
