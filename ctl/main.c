@@ -158,9 +158,118 @@ static uint32_t split(const char *list, char *buf, size_t bufsize,
 
 /* ---- cluster status ---- */
 
+/*
+ * cluster wait: until one leader is known and (--voters N) at least N
+ * nodes are leader or follower, and (--node ID) that node is leader or
+ * follower with its applied index at least the leader's commit index of
+ * the first answer: "back and caught up", for scripts and ansible.
+ */
+static int cluster_wait(int argc, char **argv, const char *usage)
+{
+	struct flag f[] = {{"--node", true, NULL, false},
+			   {"--voters", true, NULL, false},
+			   {"--within", true, NULL, false}};
+	const char *pos[1];
+	int npos;
+	int rv = parse_flags(argc, argv, 3, f, 3, pos, 0, &npos, usage);
+	if (rv != 0)
+		return rv;
+	int64_t node = 0, voters = 0, within = 60000;
+	char err[256];
+	if ((flag(f, 3, "--node") &&
+	     (ctl_parse_int(flag(f, 3, "--node"), "--node", &node, err,
+			    sizeof err) != 0 ||
+	      node < 1)) ||
+	    (flag(f, 3, "--voters") &&
+	     (ctl_parse_int(flag(f, 3, "--voters"), "--voters", &voters, err,
+			    sizeof err) != 0 ||
+	      voters < 1)) ||
+	    (flag(f, 3, "--within") &&
+	     (ctl_parse_int(flag(f, 3, "--within"), "--within", &within, err,
+			    sizeof err) != 0 ||
+	      within < 0)))
+		return usage_error(usage, "--node and --voters take numbers "
+					  ">= 1, --within milliseconds");
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t start = ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	uint64_t target = 0;
+	bool have_target = false;
+	char why[256] = "no answer yet";
+	for (;;) {
+		struct rpc_status_req q = {false};
+		struct ctl_resp r;
+		ctl_call(bootstrap, RPC_CLUSTER_STATUS, &q, timeout_ms, &r);
+		if (r.err == 0 && r.st.code == RPC_OK) {
+			const struct rpc_status_resp *s = r.body;
+			const struct rpc_node_status *ns = s->nodes.v;
+			int64_t up = 0;
+			const struct rpc_node_status *me = NULL;
+			for (uint32_t i = 0; i < s->nodes.n; i++) {
+				bool live = strcmp(ns[i].role, "leader") == 0 ||
+					    strcmp(ns[i].role, "follower") == 0;
+				up += live;
+				if (ns[i].id == s->leader_id && !have_target) {
+					target = ns[i].commit_index;
+					have_target = true;
+				}
+				if ((int64_t)ns[i].id == node)
+					me = &ns[i];
+			}
+			bool ok = s->leader_id != 0 && up >= voters;
+			if (node != 0)
+				ok &= me != NULL &&
+				      (strcmp(me->role, "leader") == 0 ||
+				       strcmp(me->role, "follower") == 0) &&
+				      have_target &&
+				      me->applied_index >= target;
+			snprintf(why, sizeof why,
+				 "leader %llu, %lld of %lld nodes up%s%s",
+				 (unsigned long long)s->leader_id,
+				 (long long)up, (long long)voters,
+				 node != 0 && me == NULL ? ", node not listed"
+							 : "",
+				 node != 0 && me != NULL ? ", node " : "");
+			if (node != 0 && me != NULL) {
+				size_t l = strlen(why);
+				snprintf(why + l, sizeof why - l,
+					 "%s, applied %llu of %llu", me->role,
+					 (unsigned long long)me->applied_index,
+					 (unsigned long long)target);
+			}
+			ctl_resp_free(&r);
+			if (ok) {
+				if (as_json)
+					json_out(
+					    json_pack("{s:b}", "ready", 1));
+				else
+					printf("ready: %s\n", why);
+				return 0;
+			}
+		} else {
+			snprintf(why, sizeof why, "%s",
+				 r.err ? rpc_strerror(r.err)
+				       : (r.st.message ? r.st.message : "?"));
+			ctl_resp_free(&r);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if (ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - start >= within) {
+			fprintf(stderr,
+				"error: TIMEOUT: not ready after %lld ms: "
+				"%s\n",
+				(long long)within, why);
+			return 1;
+		}
+		usleep(200000); /* bounded by --within */
+	}
+}
+
 static int cmd_cluster(int argc, char **argv)
 {
-	const char *usage = "cluster status | cluster remove ID";
+	const char *usage = "cluster status | cluster remove ID | cluster wait "
+			    "[--node ID] [--voters N] [--within MS]";
+	if (argc >= 3 && strcmp(argv[2], "wait") == 0)
+		return cluster_wait(argc, argv, usage);
 	if (argc == 4 && strcmp(argv[2], "remove") == 0) {
 		/* A stopped node leaves the Raft configuration. */
 		int64_t id;
@@ -1234,6 +1343,7 @@ static void usage_all(FILE *out)
 		"usage: raftqctl [-b HOST:PORT,...] [--json] [--timeout MS] "
 		"COMMAND\n\n"
 		"  cluster status | cluster remove ID\n"
+		"  cluster wait [--node ID] [--voters N] [--within MS]\n"
 		"  topic create T --queues N [--brokers b1,b2] | topic list | "
 		"topic describe T\n"
 		"  group create G [--mode clustering|broadcasting] [--initial "
