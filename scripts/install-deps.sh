@@ -13,6 +13,7 @@ packages=(
   libcmocka-dev                     # unit tests
   valgrind                          # tests: memory checks
   clang libclang-rt-14-dev          # tests: libFuzzer targets
+  ansible-core ansible-lint         # ansible/ and its deployment test
 )
 
 missing=()
