@@ -849,17 +849,12 @@ static void on_fetched(struct rpc_call *call, int status, struct rpc_frame *f)
 		return;
 	}
 	if (st.code != RPC_OK) {
-		if (st.code == RPC_UNKNOWN_GROUP ||
-		    st.code == RPC_UNKNOWN_TOPIC) {
-			k->failed = cl_fail(c, cl_from_code(st.code), "%s: %s",
-					    rpc_code_name(st.code),
-					    st.message ? st.message : "");
-			snprintf(k->failmsg, sizeof k->failmsg, "%s",
-				 c->errmsg);
-		} else
-			cl_fail(c, cl_from_code(st.code), "%s: %s: %s",
-				q->broker, rpc_code_name(st.code),
-				st.message ? st.message : "");
+		/* A broker's word is not final: it may not have applied a
+		 * new topic or group yet (the leader's answers are). */
+		cl_fail(c, cl_from_code(st.code), "%s: %s: %s", q->broker,
+			rpc_code_name(st.code), st.message ? st.message : "");
+		if (st.code == RPC_UNKNOWN_TOPIC || st.code == RPC_NOT_FOUND)
+			cl_route_refresh(c);
 		q->next_fetch_at = now + FETCH_RETRY_MS;
 		return;
 	}
