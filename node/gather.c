@@ -17,14 +17,8 @@
 struct gather_ask {
 	struct rpc_call call;
 	struct node_gather *g;
-	struct node *n;
 	uint32_t broker;
-	uint64_t ids[RSM_MAX_QUEUES_PER_BROKER]; /* what was asked */
-	uint32_t nids;
-	uint64_t deadline;
 };
-
-static int ask(struct gather_ask *a);
 
 static void gather_done(struct node_gather *g)
 {
@@ -55,11 +49,6 @@ static void on_answer(struct rpc_call *call, int status, struct rpc_frame *f)
 	struct rpc_queue_stats_resp r;
 	struct rpc_status st;
 	const char *name = g->brokers[a->broker];
-	if (status == 0 &&
-	    rpc_decode(f, RPC_QUEUE_STATS | RPC_RESPONSE, &r, &st, NULL) == 0 &&
-	    st.code == RPC_UNKNOWN_TOPIC && uv_now(a->n->loop) < a->deadline &&
-	    ask(a) == 0)
-		return; /* it has not applied the topic yet: ask again */
 	if (status != 0)
 		snprintf(g->failed, sizeof g->failed,
 			 "broker %s did not answer: %s", name,
@@ -107,19 +96,6 @@ static int local(struct node *n, struct node_gather *g, uint32_t b,
 	return 0;
 }
 
-static int ask(struct gather_ask *a)
-{
-	struct node_gather *g = a->g;
-	const struct rsm_broker *br =
-	    rsm_broker_by_name(a->n->rsm, g->brokers[a->broker]);
-	struct rpc_client *c = br ? node_link(a->n, br->id, br->listen) : NULL;
-	struct rpc_queue_stats_req q = {
-	    g->topic, {a->ids, a->nids}, g->with_time, g->time};
-	return c == NULL ? -1
-			 : rpc_client_request(c, &a->call, RPC_QUEUE_STATS, &q,
-					      2000, on_answer);
-}
-
 int node_gather_start(struct node *n, struct node_gather *g,
 		      const struct rsm_topic *t, const bool *want)
 {
@@ -153,16 +129,19 @@ int node_gather_start(struct node *n, struct node_gather *g,
 			local(n, g, b, ids, nids);
 			continue;
 		}
+		const struct rsm_broker *br =
+		    rsm_broker_by_name(n->rsm, g->brokers[b]);
+		struct rpc_client *c =
+		    br ? node_link(n, br->id, br->listen) : NULL;
 		struct gather_ask *a = &((struct gather_ask *)g->asks)[b];
 		a->g = g;
-		a->n = n;
 		a->broker = b;
 		a->call.data = a;
-		a->nids = nids;
-		memcpy(a->ids, ids, a->nids * sizeof *ids);
-		/* A broker may apply a new topic a moment after the leader. */
-		a->deadline = uv_now(n->loop) + 1000;
-		if (ask(a) != 0) {
+		struct rpc_queue_stats_req q = {
+		    g->topic, {ids, nids}, g->with_time, g->time};
+		if (c == NULL ||
+		    rpc_client_request(c, &a->call, RPC_QUEUE_STATS, &q, 2000,
+				       on_answer) != 0) {
 			snprintf(g->failed, sizeof g->failed,
 				 "broker %s is not reachable", g->brokers[b]);
 			continue;

@@ -81,7 +81,25 @@ struct proposal {
 	uint64_t conn;
 	uint64_t rid;
 	uint16_t type;
+	bool everywhere;
+	struct node_sync sync;
 };
+
+static void on_everywhere(struct node_sync *s, bool all)
+{
+	struct proposal *p = s->data;
+	if (!all)
+		NODE_LOG(NODE_WARN, "raft",
+			 "%s: a node did not confirm the change within %d ms",
+			 rpc_type_name(p->type), NODE_SYNC_LIMIT_MS);
+	node_reply(p->n, p->conn, p->type, p->rid, NULL,
+		   &(struct rpc_empty){0});
+}
+
+static void on_proposal_released(struct node_sync *s)
+{
+	free(s->data);
+}
 
 static void on_applied(struct raft_apply *req, int status, void *result)
 {
@@ -101,6 +119,14 @@ static void on_applied(struct raft_apply *req, int status, void *result)
 		node_reply_error(n, p->conn, p->type, p->rid,
 				 node_code_from_rsm(r ? r->code : RSM_EBADCMD),
 				 r ? r->message : "no result");
+	} else if (p->everywhere) {
+		/* Answer once every node that can be reached has it: a topic
+		 * or group just created is then known wherever the client
+		 * goes next (read your writes). */
+		p->sync.data = p;
+		node_sync_start(n, &p->sync, raft_last_applied(&n->raft), NULL,
+				0, true, on_everywhere, on_proposal_released);
+		return;
 	} else {
 		node_reply(n, p->conn, p->type, p->rid, NULL,
 			   &(struct rpc_empty){0});
@@ -108,9 +134,10 @@ static void on_applied(struct raft_apply *req, int status, void *result)
 	free(p);
 }
 
-/* Proposes @buf (taken over) and answers the request when it applies. */
+/* Proposes @buf (taken over) and answers the request when it applies
+ * (@everywhere: when every reachable node applied it). */
 static void propose(struct node *n, uint64_t conn, struct rpc_frame *f,
-		    struct raft_buffer buf)
+		    struct raft_buffer buf, bool everywhere)
 {
 	struct proposal *p = malloc(sizeof *p);
 	if (p == NULL) {
@@ -123,6 +150,7 @@ static void propose(struct node *n, uint64_t conn, struct rpc_frame *f,
 	p->conn = conn;
 	p->rid = f->request_id;
 	p->type = f->type;
+	p->everywhere = everywhere;
 	p->req.data = p;
 	int rv = raft_apply(&n->raft, &p->req, &buf, 1, on_applied);
 	if (rv != 0) {
@@ -492,7 +520,7 @@ static void handle_topic_create(struct node *n, uint64_t conn,
 				 RPC_INVALID_ARGUMENT, err);
 		return;
 	}
-	propose(n, conn, f, buf);
+	propose(n, conn, f, buf, true);
 }
 
 static void handle_group_create(struct node *n, uint64_t conn,
@@ -529,7 +557,7 @@ static void handle_group_create(struct node *n, uint64_t conn,
 				 RPC_INVALID_ARGUMENT, err);
 		return;
 	}
-	propose(n, conn, f, buf);
+	propose(n, conn, f, buf, true);
 }
 
 /* JOIN: add the node as a voter if it is new, then register its broker. */
@@ -556,7 +584,7 @@ static void join_register(struct join_job *j)
 	memset(&f, 0, sizeof f);
 	f.type = RPC_JOIN;
 	f.request_id = j->rid;
-	propose(n, j->conn, &f, buf);
+	propose(n, j->conn, &f, buf, false);
 	free(j);
 }
 
@@ -890,10 +918,6 @@ static void handle_topic_describe(struct node *n, uint64_t conn,
 	if (!node_decode(n, conn, f, &in))
 		return;
 	const struct rsm_topic *t = rsm_topic_find(n->rsm, in.topic);
-	/* A follower may not have applied a topic just created: only the
-	 * leader says a topic does not exist (read your writes). */
-	if (t == NULL && !node_leader_only(n, conn, f->type, f->request_id))
-		return;
 	if (t == NULL) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "topic '%s' does not exist",

@@ -173,6 +173,56 @@ int node_gather_start(struct node *n, struct node_gather *g,
 		      const struct rsm_topic *t, const bool *want);
 void node_gather_free(struct node_gather *g);
 
+/* sync.c — wait until other nodes have applied an entry.
+ *
+ * A change answered by the leader must hold on every node the client may
+ * ask next (a reset's epoch on the hosting brokers, a new topic or group
+ * everywhere). After the entry applied on the leader, node_sync asks
+ * each target node for its applied index (CLUSTER_STATUS local) every
+ * millisecond until it reaches the entry, for at most NODE_SYNC_LIMIT_MS;
+ * a barrier makes followers learn the commit index at once instead of at
+ * the next heartbeat.
+ *
+ * Happy path: start -> asks -> every target synced -> done(all = true)
+ * -> (barrier returned, timer closed) -> release. Failure modes: a target
+ * that does not reach the index in time (or, with skip_unreachable, that
+ * cannot be connected to) -> done(all = false) at the deadline. done and
+ * release each fire exactly once, never from inside node_sync_start;
+ * free the struct in release. */
+#define NODE_SYNC_LIMIT_MS 2000
+
+struct node_sync;
+typedef void (*node_sync_cb)(struct node_sync *s, bool all);
+typedef void (*node_sync_release_cb)(struct node_sync *s);
+struct node_sync_target {
+	struct rpc_call call;
+	struct node_sync *s;
+	uint64_t id;
+	bool pending, synced;
+};
+struct node_sync {
+	void *data;
+	/* private */
+	struct node *n;
+	uint64_t index;
+	bool skip_unreachable;
+	struct node_sync_target *t;
+	uint32_t nt;
+	uint32_t waiting;
+	uint64_t deadline;
+	uv_timer_t timer;
+	struct raft_barrier barrier;
+	bool barrier_pending, finished, timer_closed;
+	node_sync_cb done;
+	node_sync_release_cb release;
+};
+
+/* Waits for the nodes @ids (copied; this node is skipped; NULL: every
+ * other node of the Raft configuration) to apply @index. */
+void node_sync_start(struct node *n, struct node_sync *s, uint64_t index,
+		     const uint64_t *ids, uint32_t nids, bool skip_unreachable,
+		     node_sync_cb done, node_sync_release_cb release);
+
 /* offsets.c */
 void node_commits_init(struct node *n);
 void node_handle_commit(struct node *n, uint64_t conn, struct rpc_frame *f);

@@ -57,13 +57,6 @@ static bool check_group_topic(struct node *n, uint64_t conn, uint16_t type,
 
 /* ---- Reset and undo ---- */
 
-struct reset_op;
-struct sync_ask {
-	struct rpc_call call;
-	struct reset_op *op;
-	bool needed, pending, synced;
-};
-
 struct reset_op {
 	struct node_gather g; /* first: the gather callback gets &op->g */
 	struct node *n;
@@ -82,19 +75,11 @@ struct reset_op {
 	struct raft_apply apply;
 	/* After apply: wait for the hosting brokers. */
 	uint64_t reset_id;
-	raft_index index;
-	struct sync_ask *sync;
-	int sync_waiting;
-	uint64_t sync_deadline;
-	uv_timer_t sync_timer;
-	struct raft_barrier barrier;
-	bool barrier_pending;
-	bool sync_done;
+	struct node_sync sync;
 };
 
 static void reset_free(struct reset_op *op)
 {
-	free(op->sync);
 	node_gather_free(&op->g);
 	free(op->want);
 	free(op->previous);
@@ -122,141 +107,55 @@ static void send_reset(struct reset_op *op, const struct rsm_reset *r,
 
 /* ---- Waiting for the hosting brokers to apply a reset ---- */
 
-#define SYNC_LIMIT_MS 2000
-#define SYNC_POLL_MS 1
-
-static void sync_check(struct reset_op *op);
-static void sync_tick(uv_timer_t *t);
-static void on_sync_closed(uv_handle_t *h);
-static void on_sync_barrier(struct raft_barrier *req, int status);
-
-static void sync_finish(struct reset_op *op)
+static void on_synced(struct node_sync *s, bool all)
 {
+	struct reset_op *op = s->data;
+	if (!all)
+		NODE_LOG(NODE_WARN, "reset",
+			 "reset %" PRIu64
+			 ": a hosting broker did not confirm it within %d ms; "
+			 "its fetches are fenced by the epoch once it applies",
+			 op->reset_id, NODE_SYNC_LIMIT_MS);
 	const struct rsm_reset *rec = rsm_reset_find(op->n->rsm, op->reset_id);
-	if (rec == NULL)
+	if (rec == NULL) {
 		node_reply_error(
 		    op->n, op->conn, op->type, op->rid, RPC_INTERNAL,
 		    "the reset left the history before it was answered");
-	else {
-		/* Online members move now rather than at their next fetch;
-		 * their notices are written before the answer (connections
-		 * flush in the order they were queued), so a member on the
-		 * operator's host has it before the operator has the answer. */
-		node_groups_notify_reset(op->n, rec);
-		send_reset(op, rec, false, rec->epoch);
+		return;
 	}
-	/* The op lives until its barrier callback too. */
-	op->sync_done = true;
-	if (!op->barrier_pending)
-		uv_close((uv_handle_t *)&op->sync_timer, on_sync_closed);
+	/* Online members move now rather than at their next fetch; their
+	 * notices are written before the answer (connections flush in the
+	 * order they were queued), so a member on the operator's host has it
+	 * before the operator has the answer. */
+	node_groups_notify_reset(op->n, rec);
+	send_reset(op, rec, false, rec->epoch);
 }
 
-static void on_sync_closed(uv_handle_t *h)
+static void on_sync_released(struct node_sync *s)
 {
-	reset_free(h->data);
+	reset_free(s->data);
 }
 
-static void on_sync_status(struct rpc_call *call, int status,
-			   struct rpc_frame *f)
-{
-	struct sync_ask *a = call->data;
-	struct reset_op *op = a->op;
-	struct rpc_status_resp r;
-	struct rpc_status st;
-	if (status == 0 &&
-	    rpc_decode(f, RPC_CLUSTER_STATUS | RPC_RESPONSE, &r, &st, NULL) ==
-		0 &&
-	    st.code == RPC_OK && r.nodes.n == 1 &&
-	    ((const struct rpc_node_status *)r.nodes.v)->applied_index >=
-		op->index)
-		a->synced = true;
-	a->pending = false;
-	if (--op->sync_waiting == 0)
-		uv_timer_start(&op->sync_timer, sync_tick, SYNC_POLL_MS, 0);
-}
-
-static void sync_tick(uv_timer_t *t)
-{
-	sync_check(t->data);
-}
-
-static void sync_check(struct reset_op *op)
-{
-	struct node *n = op->n;
-	bool all = true;
-	for (uint32_t b = 0; b < op->g.n_brokers; b++) {
-		struct sync_ask *a = &op->sync[b];
-		if (a->synced || !a->needed)
-			continue;
-		all = false;
-		if (a->pending)
-			continue;
-		const struct rsm_broker *br =
-		    rsm_broker_by_name(n->rsm, op->g.brokers[b]);
-		struct rpc_client *c =
-		    br ? node_link(n, br->id, br->listen) : NULL;
-		struct rpc_status_req q = {true};
-		a->op = op;
-		a->call.data = a;
-		if (c != NULL &&
-		    rpc_client_request(c, &a->call, RPC_CLUSTER_STATUS, &q, 500,
-				       on_sync_status) == 0) {
-			a->pending = true;
-			op->sync_waiting++;
-		}
-	}
-	if (all || uv_now(n->loop) >= op->sync_deadline) {
-		if (!all)
-			NODE_LOG(NODE_WARN, "reset",
-				 "reset %" PRIu64
-				 ": a hosting broker did not confirm it within "
-				 "%d ms; its fetches are fenced by the epoch "
-				 "once it applies",
-				 op->reset_id, SYNC_LIMIT_MS);
-		if (op->sync_waiting == 0) {
-			sync_finish(op);
-			return;
-		}
-		all = true; /* answer when the last ask returns */
-	}
-	if (op->sync_waiting == 0 && !all)
-		uv_timer_start(&op->sync_timer, sync_tick, SYNC_POLL_MS, 0);
-}
-
-static void on_sync_barrier(struct raft_barrier *req, int status)
-{
-	struct reset_op *op = req->data;
-	(void)status;
-	op->barrier_pending = false;
-	if (op->sync_done)
-		uv_close((uv_handle_t *)&op->sync_timer, on_sync_closed);
-}
-
+/* Answer once every hosting broker has applied the reset, so any fetch
+ * there sees the new epoch (DESIGN.md §2). */
 static void sync_start(struct reset_op *op)
 {
 	struct node *n = op->n;
-	op->sync = calloc(op->g.n_brokers, sizeof *op->sync);
-	uv_timer_init(n->loop, &op->sync_timer);
-	op->sync_timer.data = op;
-	op->sync_deadline = uv_now(n->loop) + SYNC_LIMIT_MS;
-	if (op->sync == NULL) {
-		sync_finish(op);
-		return;
-	}
-	/* Followers learn the new commit index with the next append: a
-	 * barrier sends one now instead of at the next heartbeat. */
-	op->barrier.data = op;
-	if (raft_barrier(&n->raft, &op->barrier, on_sync_barrier) == 0)
-		op->barrier_pending = true;
-	for (uint32_t b = 0; b < op->g.n_brokers; b++) {
+	uint64_t ids[RSM_MAX_BROKERS];
+	uint32_t nids = 0;
+	for (uint32_t b = 0; b < op->g.n_brokers && nids < RSM_MAX_BROKERS;
+	     b++) {
 		bool hosts = false;
 		for (uint32_t k = 0; k < op->g.qpb; k++)
 			hosts |= op->want[(size_t)b * op->g.qpb + k];
-		/* This node applied it already. */
-		op->sync[b].needed =
-		    hosts && strcmp(op->g.brokers[b], n->cfg.name) != 0;
+		const struct rsm_broker *br =
+		    rsm_broker_by_name(n->rsm, op->g.brokers[b]);
+		if (hosts && br != NULL)
+			ids[nids++] = br->id;
 	}
-	sync_check(op);
+	op->sync.data = op;
+	node_sync_start(n, &op->sync, raft_last_applied(&n->raft), ids, nids,
+			false, on_synced, on_sync_released);
 }
 
 static void on_reset_applied(struct raft_apply *req, int status, void *result)
@@ -282,10 +181,7 @@ static void on_reset_applied(struct raft_apply *req, int status, void *result)
 			 r->reset->id, op->group, op->topic,
 			 rsm_target_name(op->target), op->requester,
 			 r->reset->epoch, r->reset->n);
-		/* Answer once every hosting broker has applied it, so any
-		 * fetch there sees the new epoch (DESIGN.md §2). */
 		op->reset_id = r->reset->id;
-		op->index = raft_last_applied(&op->n->raft);
 		sync_start(op);
 		return;
 	}

@@ -214,9 +214,7 @@ static void test_data_bad_input(void **state)
 				 "in 1..1048576");
 	struct rpc_topic_req d = {"nope"};
 	struct ctl_resp r;
-	/* Only the leader says a topic does not exist (a follower may not
-	 * have applied it yet): raftqctl's call follows NOT_LEADER. */
-	ctl_call(h->nodes[2].listen, RPC_TOPIC_DESCRIBE, &d, 5000, &r);
+	h_call(h->nodes[2].listen, RPC_TOPIC_DESCRIBE, &d, 5000, &r);
 	assert_int_equal(r.st.code, RPC_UNKNOWN_TOPIC);
 	ctl_resp_free(&r);
 }
