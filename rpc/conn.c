@@ -621,11 +621,13 @@ static void client_maybe_done(struct rpc_client *c)
 static void client_conn_gone(struct rpc_conn *conn)
 {
 	struct rpc_client *c = conn->client;
+	/* Detach first: a callback below may send a new request, which must
+	 * not go into this connection's (already freed) output buffer. */
+	if (c->conn == conn)
+		c->conn = NULL;
 	/* Requests written on it have an unknown outcome now. */
 	fail_calls(c, on_conn, conn,
 		   conn->connected ? RPC_ECLOSED : RPC_ECONNECT);
-	if (c->conn == conn)
-		c->conn = NULL;
 	client_maybe_done(c);
 }
 

@@ -275,6 +275,41 @@ static void test_conn_dropped_in_flight_is_closed(void **state)
 	assert_int_equal(x->codes[1], 0);
 }
 
+/* A request sent again from the callback of one failed by a dropped
+ * connection (a producer's retry) goes out on a new connection: it must
+ * not be written into the dead connection's buffer (found by ASan). */
+static struct req retry_req;
+static void on_dropped_retry(struct rpc_call *call, int status,
+			     struct rpc_frame *f)
+{
+	struct req *r = call->data;
+	struct fx *x = r->x;
+	on_answer(call, status, f);
+	x->drop = false;
+	assert_int_equal(ask(x, &retry_req, 1, 3000), 0);
+}
+
+static void test_conn_retry_from_a_failed_callback(void **state)
+{
+	struct fx *x = *state;
+	client_up(x, NULL);
+	x->drop = true;
+	struct req r;
+	r.x = x;
+	r.index = 0;
+	snprintf(r.topic, sizeof r.topic, "topic-0");
+	r.call.data = &r;
+	struct rpc_topic_req body = {r.topic};
+	assert_int_equal(rpc_client_request(&x->cli, &r.call,
+					    RPC_TOPIC_DESCRIBE, &body, 3000,
+					    on_dropped_retry),
+			 0);
+	assert_true(run_until(x, &x->done, 2, 4000));
+	assert_int_equal(x->codes[0], RPC_ECLOSED);
+	assert_int_equal(x->codes[1], 0);
+	assert_string_equal(x->last_topic, "topic-1");
+}
+
 static void test_conn_notice_arrives_before_answer(void **state)
 {
 	struct fx *x = *state;
@@ -510,6 +545,7 @@ int main(void)
 	    T(test_conn_timeout_then_late_answer_dropped),
 	    T(test_conn_refused_then_reconnects),
 	    T(test_conn_dropped_in_flight_is_closed),
+	    T(test_conn_retry_from_a_failed_callback),
 	    T(test_conn_notice_arrives_before_answer),
 	    T(test_conn_close_cancels_calls),
 	    T(test_conn_garbage_closes_only_that_peer),
