@@ -27,19 +27,18 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <lz4frame.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../util/lz4_frame.h"
 #include "client_int.h"
 
 #define POS_UNKNOWN UINT64_MAX
 #define FETCH_RETRY_MS 100
 #define IDLE_MAX_MS 20
 #define LEADER_RETRY_MS 50
-#define BATCH_HEADER 40u
 
 struct kmsg {
 	uint64_t offset;
@@ -165,68 +164,6 @@ static void retire_all(struct raftq_consumer *k, struct kqueue *q)
 	q->tail = NULL;
 }
 
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-/* Decompresses one lz4 frame; NULL on a bad frame. */
-static uint8_t *unlz4(const uint8_t *src, size_t n, size_t *out_len)
-{
-	LZ4F_dctx *dctx = NULL;
-	if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)))
-		return NULL;
-	size_t cap = n * 4 + 1024, len = 0, pos = 0;
-	uint8_t *out = malloc(cap);
-	bool ok = out != NULL;
-	while (ok && pos < n) {
-		if (len == cap) {
-			if (cap > (256u << 20)) { /* bound a hostile frame */
-				ok = false;
-				break;
-			}
-			uint8_t *o = realloc(out, cap * 2);
-			if (o == NULL) {
-				ok = false;
-				break;
-			}
-			out = o;
-			cap *= 2;
-		}
-		size_t dst = cap - len, srcn = n - pos;
-		size_t r = LZ4F_decompress(dctx, out + len, &dst, src + pos,
-					   &srcn, NULL);
-		if (LZ4F_isError(r)) {
-			ok = false;
-			break;
-		}
-		len += dst;
-		pos += srcn;
-		if (r == 0)
-			break; /* frame complete */
-		if (dst == 0 && srcn == 0) {
-			ok = false;
-			break;
-		}
-	}
-	LZ4F_freeDecompressionContext(dctx);
-	if (!ok || pos != n) {
-		free(out);
-		return NULL;
-	}
-	*out_len = len;
-	return out;
-}
-
 /*
  * Decodes whole batches (docs/disk-format.md) into messages at or after
  * @from. Takes @data (owned). Returns the buffer, or NULL with *err set
@@ -243,32 +180,23 @@ static struct kbuf *decode(uint8_t *data, size_t len, uint64_t from, int *err)
 	b->data = data;
 	uint32_t cap = 0;
 	size_t at = 0;
+	struct rpc_batch bt;
+	int more = 0;
 	*err = 0;
-	while (at + BATCH_HEADER <= len && *err == 0) {
-		const uint8_t *h = data + at;
-		uint32_t plen = le32(h + 12);
-		uint64_t base = le64(h + 16);
-		uint32_t count = le32(h + 24);
-		int64_t t = (int64_t)le64(h + 32);
-		if (memcmp(h, "RQBT", 4) != 0 ||
-		    plen > len - at - BATCH_HEADER || (h[9] & ~1u) != 0) {
-			*err = RAFTQ_EMALFORMED;
-			break;
-		}
-		const uint8_t *payload = h + BATCH_HEADER;
-		size_t pl = plen;
-		if (h[9] & 1u) {
-			uint8_t *z = unlz4(payload, plen, &pl);
+	while (*err == 0 && (more = rpc_batch_next(data, len, &at, &bt)) == 1) {
+		const uint8_t *payload = bt.payload;
+		size_t pl = bt.payload_len;
+		if (bt.flags & RPC_BATCH_LZ4) {
+			uint8_t *z = lzf_decode(payload, pl, &pl);
 			uint8_t **v =
 			    realloc(b->plain, (b->n_plain + 1) * sizeof *v);
+			if (v != NULL)
+				b->plain = v;
 			if (z == NULL || v == NULL) {
 				free(z);
-				if (v != NULL)
-					b->plain = v;
 				*err = RAFTQ_EMALFORMED;
 				break;
 			}
-			b->plain = v;
 			b->plain[b->n_plain++] = z;
 			payload = z;
 		}
@@ -277,7 +205,7 @@ static struct kbuf *decode(uint8_t *data, size_t len, uint64_t from, int *err)
 		uint32_t got = 0;
 		int rv;
 		while ((rv = rpc_record_next(payload, pl, &rp, &rec)) == 1) {
-			uint64_t off = base + got++;
+			uint64_t off = bt.base_offset + got++;
 			if (off < from)
 				continue;
 			if (b->n == cap) {
@@ -290,17 +218,18 @@ static struct kbuf *decode(uint8_t *data, size_t len, uint64_t from, int *err)
 				b->m = m;
 			}
 			b->m[b->n++] = (struct kmsg){off,
-						     t,
+						     bt.store_time,
 						     rec.key,
 						     rec.body,
 						     rec.key_len,
 						     rec.body_len,
 						     rec.key != NULL};
 		}
-		if (*err == 0 && (rv < 0 || got != count))
+		if (*err == 0 && (rv < 0 || got != bt.count))
 			*err = RAFTQ_EMALFORMED;
-		at += BATCH_HEADER + plen;
 	}
+	if (*err == 0 && more < 0)
+		*err = RAFTQ_EMALFORMED;
 	if (*err != 0) {
 		kbuf_free(b);
 		return NULL;

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <lz4frame.h>
 
+#include "../util/lz4_frame.h"
 #include "ctl.h"
 
 static const char *bootstrap = "127.0.0.1:9101";
@@ -1118,45 +1118,6 @@ static void print_message(const char *broker, uint32_t q, uint64_t off,
 			   body));
 }
 
-/* One lz4 frame (a compressed batch payload); NULL if it is bad. */
-static uint8_t *unlz4(const uint8_t *src, size_t n, size_t *out_len)
-{
-	LZ4F_dctx *d = NULL;
-	if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
-		return NULL;
-	size_t cap = n * 4 + 1024, len = 0, pos = 0, r = 1;
-	uint8_t *out = malloc(cap);
-	while (out != NULL && pos < n && r != 0) {
-		if (len == cap) {
-			uint8_t *o =
-			    cap < (256u << 20) ? realloc(out, cap * 2) : NULL;
-			if (o == NULL) {
-				free(out);
-				out = NULL;
-				break;
-			}
-			out = o;
-			cap *= 2;
-		}
-		size_t dst = cap - len, srcn = n - pos;
-		r = LZ4F_decompress(d, out + len, &dst, src + pos, &srcn, NULL);
-		if (LZ4F_isError(r) || (dst == 0 && srcn == 0 && r != 0)) {
-			free(out);
-			out = NULL;
-			break;
-		}
-		len += dst;
-		pos += srcn;
-	}
-	LZ4F_freeDecompressionContext(d);
-	if (out != NULL && (r != 0 || pos != n)) {
-		free(out);
-		out = NULL;
-	}
-	*out_len = len;
-	return out;
-}
-
 static int cmd_consume(int argc, char **argv)
 {
 	const char *usage =
@@ -1244,53 +1205,39 @@ static int cmd_consume(int argc, char **argv)
 			}
 			const struct rpc_fetch_resp *x = r.body;
 			size_t bp = 0;
-			/* Batches: 40-byte header (docs/disk-format.md). */
-			const uint8_t *p = x->batches.ptr;
-			size_t len = x->batches.len;
-			while (bp + 40 <= len && got < want) {
-				uint32_t plen = (uint32_t)p[bp + 12] |
-						(uint32_t)p[bp + 13] << 8 |
-						(uint32_t)p[bp + 14] << 16 |
-						(uint32_t)p[bp + 15] << 24;
-				uint64_t base = 0;
-				int64_t t = 0;
-				for (int k = 7; k >= 0; k--) {
-					base = base << 8 | p[bp + 16 + k];
-					t = (int64_t)((uint64_t)t << 8 |
-						      p[bp + 32 + k]);
-				}
-				if (bp + 40 + plen > len)
-					break;
-				const uint8_t *pl = p + bp + 40;
+			struct rpc_batch bt;
+			while (got < want &&
+			       rpc_batch_next(x->batches.ptr, x->batches.len,
+					      &bp, &bt) == 1) {
+				const uint8_t *pl = bt.payload;
+				size_t plen = bt.payload_len;
 				uint8_t *plain = NULL;
-				if (p[bp + 9] & 1) { /* an lz4 frame */
-					size_t n_ = 0;
-					plain = unlz4(pl, plen, &n_);
+				if (bt.flags & RPC_BATCH_LZ4) {
+					plain = lzf_decode(pl, plen, &plen);
 					if (plain == NULL) {
 						fprintf(
 						    stderr,
 						    "error: MALFORMED: %s "
 						    "queue %u: a bad lz4 "
-						    "batch at offset "
-						    "%llu\n",
+						    "batch at offset %llu\n",
 						    cur[i].broker, cur[i].q,
-						    (unsigned long long)base);
+						    (unsigned long long)
+							bt.base_offset);
 						rv = 1;
 						break;
 					}
 					pl = plain;
-					plen = (uint32_t)n_;
 				}
 				size_t rp = 0;
 				struct rpc_record rec;
-				uint64_t off = base;
+				uint64_t off = bt.base_offset;
 				while (got < want &&
 				       rpc_record_next(pl, plen, &rp, &rec) ==
 					   1) {
 					if (off >= cur[i].at) {
-						print_message(cur[i].broker,
-							      cur[i].q, off, t,
-							      &rec);
+						print_message(
+						    cur[i].broker, cur[i].q,
+						    off, bt.store_time, &rec);
 						got++;
 						cur[i].at = off + 1;
 						any = true;
@@ -1298,10 +1245,6 @@ static int cmd_consume(int argc, char **argv)
 					off++;
 				}
 				free(plain);
-				bp += 40 + (uint32_t)(p[bp + 12] |
-						      p[bp + 13] << 8 |
-						      p[bp + 14] << 16 |
-						      p[bp + 15] << 24);
 			}
 			ctl_resp_free(&r);
 		}

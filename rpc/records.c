@@ -74,3 +74,30 @@ int rpc_record_next(const uint8_t *p, size_t len, size_t *pos,
 	*pos = at + blen;
 	return 1;
 }
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+int rpc_batch_next(const uint8_t *p, size_t len, size_t *pos,
+		   struct rpc_batch *out)
+{
+	if (*pos == len)
+		return 0;
+	if (*pos > len || len - *pos < RPC_BATCH_HEADER)
+		return RPC_EMALFORMED;
+	const uint8_t *h = p + *pos;
+	uint32_t plen = get32(h + 12);
+	if (memcmp(h, "RQBT", 4) != 0 || (h[9] & ~1u) != 0 ||
+	    len - *pos - RPC_BATCH_HEADER < plen)
+		return RPC_EMALFORMED;
+	out->flags = h[9];
+	out->base_offset = get64(h + 16);
+	out->count = get32(h + 24);
+	out->store_time = (int64_t)get64(h + 32);
+	out->payload = h + RPC_BATCH_HEADER;
+	out->payload_len = plen;
+	*pos += RPC_BATCH_HEADER + plen;
+	return 1;
+}

@@ -545,6 +545,26 @@ size_t rpc_record_put(uint8_t *out, const void *key, size_t key_len,
 int rpc_record_next(const uint8_t *payload, size_t len, size_t *pos,
 		    struct rpc_record *out);
 
+/* ---- Batches a FETCH returns (docs/disk-format.md, "Record batch") ---- */
+
+#define RPC_BATCH_HEADER 40u
+#define RPC_BATCH_LZ4 0x01u /* the payload is one lz4 frame */
+
+struct rpc_batch {
+	uint64_t base_offset;	/* offset of record 0 */
+	uint32_t count;		/* records */
+	int64_t store_time;	/* ms since the epoch */
+	uint8_t flags;		/* RPC_BATCH_LZ4 */
+	const uint8_t *payload; /* points into the input */
+	uint32_t payload_len;
+};
+
+/* Decodes the batch header at *pos of @p (FETCH's batches) and advances
+ * *pos past its payload: 1, 0 at the end, RPC_EMALFORMED (bad magic,
+ * unknown flags, a payload past the end). The CRC is not checked. */
+int rpc_batch_next(const uint8_t *p, size_t len, size_t *pos,
+		   struct rpc_batch *out);
+
 /* ---- Connections (libuv) ----
  *
  * The async contract (libuv's): a call that returns an error never fires

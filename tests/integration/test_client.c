@@ -106,9 +106,10 @@ static void on_delivery(void *arg, const struct raftq_delivery *d)
 }
 
 static struct raftq_producer *producer(struct fx *x, struct raftq_client *c,
-				       uint32_t batch)
+				       uint32_t batch, bool lz4)
 {
 	struct raftq_producer_config pc = {.topic = "orders",
+					   .lz4 = lz4,
 					   .batch_messages = batch,
 					   .delivery_timeout_ms = 20000,
 					   .on_delivery = on_delivery,
@@ -225,6 +226,18 @@ static uint32_t round_(struct fx *x, struct member *ms, int n)
 					 g->broker_name, g->queue_id);
 			int qi = qindex(g->broker_name, g->queue_id);
 			assert_true(g->offset < 65536);
+			/* The body is the one its delivery report placed
+			 * there (lz4 batches included). */
+			uint32_t at = 0;
+			while (at < MAXMSG &&
+			       !(x->recs[at].done == 1 && x->recs[at].q == qi &&
+				 x->recs[at].offset == g->offset))
+				at++;
+			assert_true(at < MAXMSG);
+			char want[32];
+			body_of(at, want, sizeof want);
+			assert_int_equal(g->body_len, strlen(want));
+			assert_memory_equal(g->body, want, g->body_len);
 			uint8_t bit = (uint8_t)(1u << (g->offset % 8));
 			if (x->seen[qi][g->offset / 8] & bit)
 				x->dups++;
@@ -320,7 +333,7 @@ static void test_client_group_shares_and_rebalances(void **state)
 	settle(x, ms, 3, settled3, 10000);
 
 	struct raftq_client *pc = client(x, "producer");
-	struct raftq_producer *p = producer(x, pc, 100);
+	struct raftq_producer *p = producer(x, pc, 100, false);
 	produce(x, pc, p, 0, 600);
 	uint32_t per_q[NQ] = {0};
 	for (int i = 0; i < 600; i++)
@@ -363,7 +376,7 @@ static void test_client_reset_moves_online_consumers(void **state)
 	join(x, &ms[2], "r", "m-c", NULL);
 	settle(x, ms, 3, settled3, 10000);
 	struct raftq_client *pc = client(x, "producer");
-	struct raftq_producer *p = producer(x, pc, 50);
+	struct raftq_producer *p = producer(x, pc, 50, false);
 	produce(x, pc, p, 0, 300); /* wave 1: 50 per queue */
 	consume(x, ms, 3, 300, 10000);
 	usleep(30000);
@@ -455,7 +468,7 @@ static void test_client_producer_survives_broker_kill(void **state)
 {
 	struct fx *x = *state;
 	struct raftq_client *pc = client(x, "producer");
-	struct raftq_producer *p = producer(x, pc, 100);
+	struct raftq_producer *p = producer(x, pc, 100, false);
 	const uint32_t total = 6000;
 	int victim = (x->leader + 1) % 3; /* a follower: data path only */
 	for (uint32_t i = 0; i < total; i++) {
@@ -504,18 +517,18 @@ static void test_client_producer_survives_broker_kill(void **state)
 		assert_int_equal(r.st.code, RPC_OK);
 		const struct rpc_fetch_resp *f = r.body;
 		/* The first batch holds the offset; find its record. */
-		const uint8_t *h = f->batches.ptr;
-		assert_true(f->batches.len >= 40);
-		uint64_t base = 0;
-		for (int k = 7; k >= 0; k--)
-			base = base << 8 | h[16 + k];
-		uint32_t plen = (uint32_t)h[12] | (uint32_t)h[13] << 8 |
-				(uint32_t)h[14] << 16 | (uint32_t)h[15] << 24;
+		size_t bp = 0;
+		struct rpc_batch bt;
+		assert_int_equal(
+		    rpc_batch_next(f->batches.ptr, f->batches.len, &bp, &bt),
+		    1);
+		assert_int_equal(bt.flags, 0);
 		size_t pos = 0;
 		struct rpc_record rec;
-		uint64_t off = base;
+		uint64_t off = bt.base_offset;
 		bool found = false;
-		while (rpc_record_next(h + 40, plen, &pos, &rec) == 1) {
+		while (rpc_record_next(bt.payload, bt.payload_len, &pos,
+				       &rec) == 1) {
 			if (off++ != rc->offset)
 				continue;
 			char b[32];
@@ -530,14 +543,15 @@ static void test_client_producer_survives_broker_kill(void **state)
 	}
 }
 
-/* Broadcasting: every member reads every queue from its own offset file;
+/* Broadcasting: every member reads every queue from its own offset file
+ * (the batches are lz4 frames here: the consumer decodes them);
  * a restarted member resumes from the file; resets are refused. */
 static void test_client_broadcasting(void **state)
 {
 	struct fx *x = *state;
 	group_create(x, "b", "broadcasting", "earliest");
 	struct raftq_client *pc = client(x, "producer");
-	struct raftq_producer *p = producer(x, pc, 10);
+	struct raftq_producer *p = producer(x, pc, 10, true);
 	produce(x, pc, p, 0, 60);
 	char file[600];
 	snprintf(file, sizeof file, "%s/b.offsets", x->h.root);
