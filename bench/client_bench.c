@@ -58,11 +58,7 @@ static int cmp_i64(const void *a, const void *b)
 
 static uint32_t call_code(const char *addr, uint16_t type, const void *req)
 {
-	struct ctl_resp r;
-	h_call(addr, type, req, 10000, &r);
-	uint32_t code = r.err ? 9999 : r.st.code;
-	ctl_resp_free(&r);
-	return code;
+	return h_call_code(addr, type, req, 10000);
 }
 
 static struct raftq_client *client(const char *bootstrap, const char *id)

@@ -416,7 +416,8 @@ int raftq_produce(struct raftq_producer *p, const void *key, size_t key_len,
 		qi = fnv1a(key, key_len) % p->nq;
 	} else {
 		qi = p->sticky;
-		if (broker_down(p, qi))
+		/* Checked when a batch starts, not per message. */
+		if (p->q[qi].open == NULL && broker_down(p, qi))
 			qi = p->sticky = next_live_queue(p, qi);
 	}
 	struct pqueue *q = &p->q[qi];

@@ -678,19 +678,28 @@ static void handle_join(struct node *n, uint64_t conn, struct rpc_frame *f)
 
 /* ---- The data plane: this broker's queues ---- */
 
+/* The local queue, or NULL after answering why there is none. */
+static struct stor_queue *local_queue(struct node *n, uint64_t conn,
+				      struct rpc_frame *f, const char *topic,
+				      uint32_t queue_id)
+{
+	uint32_t code;
+	char msg[300];
+	struct stor_queue *q =
+	    node_queue(n, topic, queue_id, &code, msg, sizeof msg);
+	if (q == NULL)
+		node_reply_error(n, conn, f->type, f->request_id, code, msg);
+	return q;
+}
+
 static void handle_produce(struct node *n, uint64_t conn, struct rpc_frame *f)
 {
 	struct rpc_produce_req in;
 	if (!node_decode(n, conn, f, &in))
 		return;
-	uint32_t code;
-	char msg[300];
-	struct stor_queue *q =
-	    node_queue(n, in.topic, in.queue_id, &code, msg, sizeof msg);
-	if (q == NULL) {
-		node_reply_error(n, conn, f->type, f->request_id, code, msg);
+	struct stor_queue *q = local_queue(n, conn, f, in.topic, in.queue_id);
+	if (q == NULL)
 		return;
-	}
 	if (in.flags > 0xff) {
 		node_reply_error(n, conn, f->type, f->request_id,
 				 RPC_INVALID_ARGUMENT, "unknown batch flags");
@@ -720,14 +729,10 @@ static void handle_fetch(struct node *n, uint64_t conn, struct rpc_frame *f)
 	struct rpc_fetch_req in;
 	if (!node_decode(n, conn, f, &in))
 		return;
-	uint32_t code;
 	char msg[300];
-	struct stor_queue *q =
-	    node_queue(n, in.topic, in.queue_id, &code, msg, sizeof msg);
-	if (q == NULL) {
-		node_reply_error(n, conn, f->type, f->request_id, code, msg);
+	struct stor_queue *q = local_queue(n, conn, f, in.topic, in.queue_id);
+	if (q == NULL)
 		return;
-	}
 	struct stor_queue_info info;
 	stor_queue_info(q, &info);
 	uint64_t epoch = 0;

@@ -64,6 +64,17 @@ static inline void h_call(const char *addr, uint16_t type, const void *req,
 	ctl_call_one(addr, type, req, (uint32_t)ms, out);
 }
 
+/* The status code of one request to @addr (9999: no answer). */
+static inline uint32_t h_call_code(const char *addr, uint16_t type,
+				   const void *req, int ms)
+{
+	struct ctl_resp r;
+	h_call(addr, type, req, ms, &r);
+	uint32_t code = r.err ? 9999 : r.st.code;
+	ctl_resp_free(&r);
+	return code;
+}
+
 /* Polls CLUSTER_STATUS on running nodes until one leader is reported by
  * every running node and all @want nodes are registered; returns the
  * leader's index (0-based) or -1 after @ms. */
