@@ -1,7 +1,8 @@
 /*
- * daemon.c — one raftqd node: the data-dir lock, canonical raft on
- * raft_uv + raft_uv_tcp, the RPC server, a 50 ms tick that follows
- * leadership, keeps this node's broker entry registered, and runs an
+ * daemon.c — one raftqd node's lifecycle: the data-dir lock, canonical raft
+ * on raft_uv + raft_uv_tcp, the RPC server (its requests go to dispatch.c),
+ * a 50 ms tick that follows leadership (leader.c), keeps this node's broker
+ * entry registered (register.c) and drops silent group members, and an
  * orderly stop.
  *
  * Happy path: lock data_dir → raft_init → bootstrap (first start of an
@@ -25,212 +26,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "node_int.h"
+#include "handlers.h"
 
 #define STOP_TRANSFER_MS 2000
 #define STOP_DRAIN_MS 3000
-#define REGISTER_RETRY_MS 300
-
-int64_t node_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t now_ms(struct node *n)
 {
 	return uv_now(n->loop);
 }
 
-const char *node_leader_listen(struct node *n, uint64_t *leader_id)
-{
-	raft_id id = 0;
-	const char *addr = NULL;
-	raft_leader(&n->raft, &id, &addr);
-	if (leader_id != NULL)
-		*leader_id = id;
-	if (id == 0)
-		return NULL;
-	const struct rsm_broker *b = rsm_broker_by_id(n->rsm, id);
-	return b != NULL && b->listen[0] ? b->listen : NULL;
-}
-
-struct rpc_client *node_link(struct node *n, uint64_t id, const char *address)
-{
-	for (int i = 0; i < n->nlinks; i++) {
-		struct node_link *l = &n->links[i];
-		if (l->id != id)
-			continue;
-		if (strcmp(l->address, address) == 0)
-			return &l->cli;
-		/* Moved: a new client (the old one keeps its calls). */
-		break;
-	}
-	if (n->nlinks == NODE_MAX_PEERS)
-		return NULL;
-	struct node_link *l = &n->links[n->nlinks];
-	memset(l, 0, sizeof *l);
-	l->id = id;
-	snprintf(l->address, sizeof l->address, "%s", address);
-	struct rpc_client_config cfg = {n->cfg.max_frame_bytes, 50, 1000};
-	l->cli.data = n;
-	if (rpc_client_init(&l->cli, n->loop, address, &cfg, NULL) != 0)
-		return NULL;
-	l->open = true;
-	n->nlinks++;
-	return &l->cli;
-}
-
-/* ---- Leadership ---- */
-
-static void on_barrier(struct raft_barrier *req, int status)
-{
-	struct node *n = req->data;
-	n->barrier_pending = false;
-	if (status == 0 && raft_state(&n->raft) == RAFT_LEADER &&
-	    n->raft.current_term == n->term) {
-		n->ready = true;
-		NODE_LOG(NODE_INFO, "raft",
-			 "leader for term %llu, state caught up at index %llu",
-			 (unsigned long long)n->term,
-			 (unsigned long long)raft_last_applied(&n->raft));
-	}
-}
-
-static void follow_leadership(struct node *n)
-{
-	int state = raft_state(&n->raft);
-	raft_term term = n->raft.current_term;
-	if (state != n->state || term != n->term) {
-		if (state != n->state)
-			NODE_LOG(NODE_INFO, "raft", "%s -> %s (term %llu)",
-				 node_role_name(n->state),
-				 node_role_name(state),
-				 (unsigned long long)term);
-		n->state = state;
-		n->term = term;
-		n->ready = false;
-	}
-	if (state == RAFT_LEADER && !n->ready && !n->barrier_pending &&
-	    n->phase == NODE_RUNNING) {
-		n->barrier.data = n;
-		if (raft_barrier(&n->raft, &n->barrier, on_barrier) == 0)
-			n->barrier_pending = true;
-	}
-}
-
-/* ---- Registration ---- */
-
-static bool registered(struct node *n)
-{
-	const struct rsm_broker *b = rsm_broker_by_id(n->rsm, n->cfg.id);
-	return b != NULL && strcmp(b->name, n->cfg.name) == 0 &&
-	       strcmp(b->listen, n->cfg.listen) == 0 &&
-	       strcmp(b->raft_address, n->cfg.raft_listen) == 0;
-}
-
-static void on_register_applied(struct raft_apply *req, int status,
-				void *result)
-{
-	struct node *n = req->data;
-	const struct rsm_result *r = result;
-	n->reg_inflight = false;
-	if (status != 0 || r == NULL || r->code != RSM_OK)
-		NODE_LOG(NODE_WARN, "node",
-			 "registering this broker failed: %s",
-			 status != 0 ? raft_strerror(status)
-			 : r == NULL ? "no result"
-				     : r->message);
-	n->reg_next = now_ms(n) + REGISTER_RETRY_MS;
-}
-
-static void on_join_answer(struct rpc_call *call, int status,
-			   struct rpc_frame *f)
-{
-	struct node *n = call->data;
-	n->reg_inflight = false;
-	n->reg_next = now_ms(n) + REGISTER_RETRY_MS;
-	if (status != 0) {
-		NODE_LOG(NODE_DEBUG, "node", "join: %s", rpc_strerror(status));
-		return;
-	}
-	struct rpc_empty e;
-	struct rpc_status st;
-	if (rpc_decode(f, RPC_JOIN | RPC_RESPONSE, &e, &st, NULL) != 0)
-		return;
-	if (st.code == RPC_NOT_LEADER && st.leader != NULL) {
-		/* Ask the leader directly next time. */
-		snprintf(n->join_target, sizeof n->join_target, "%s",
-			 st.leader);
-		n->reg_next = now_ms(n);
-		return;
-	}
-	if (st.code != RPC_OK)
-		NODE_LOG(NODE_INFO, "node", "join: %s: %s",
-			 rpc_code_name(st.code), st.message ? st.message : "");
-}
-
-static void keep_registered(struct node *n)
-{
-	if (n->reg_inflight || n->phase != NODE_RUNNING ||
-	    now_ms(n) < n->reg_next || registered(n))
-		return;
-	struct rsm_broker b;
-	memset(&b, 0, sizeof b);
-	b.id = n->cfg.id;
-	snprintf(b.name, sizeof b.name, "%s", n->cfg.name);
-	snprintf(b.listen, sizeof b.listen, "%s", n->cfg.listen);
-	snprintf(b.raft_address, sizeof b.raft_address, "%s",
-		 n->cfg.raft_listen);
-	if (n->state == RAFT_LEADER) {
-		if (!n->ready)
-			return;
-		struct raft_buffer buf;
-		char err[256];
-		if (rsm_encode_register_broker(&b, &buf, err, sizeof err) !=
-		    0) {
-			NODE_LOG(NODE_ERROR, "node", "register: %s", err);
-			n->reg_next = now_ms(n) + 10000;
-			return;
-		}
-		n->reg_apply.data = n;
-		if (raft_apply(&n->raft, &n->reg_apply, &buf, 1,
-			       on_register_applied) != 0) {
-			raft_free(buf.base);
-			return;
-		}
-		n->reg_inflight = true;
-		return;
-	}
-	/* Ask the leader (or, before we know one, the node we join). */
-	uint64_t lid = 0;
-	const char *to = node_leader_listen(n, &lid);
-	if (to == NULL && n->join_target[0] != '\0') {
-		to = n->join_target;
-		lid = 0;
-	}
-	if (to == NULL)
-		return;
-	struct rpc_client *c = node_link(n, lid, to);
-	if (c == NULL)
-		return;
-	struct rpc_join_req j = {b.id, b.name, b.listen, b.raft_address};
-	n->reg_call.data = n;
-	if (rpc_client_request(c, &n->reg_call, RPC_JOIN, &j, 5000,
-			       on_join_answer) == 0)
-		n->reg_inflight = true;
-	else
-		n->reg_next = now_ms(n) + REGISTER_RETRY_MS;
-}
-
 /* ---- Stop ---- */
-
-static void on_link_closed(struct rpc_client *c)
-{
-	struct node *n = c->data;
-	n->handles_open--;
-}
 
 static void on_handle_closed(uv_handle_t *h)
 {
@@ -243,13 +49,7 @@ static void on_raft_closed(struct raft *r)
 	struct node *n = r->data;
 	raft_uv_close(&n->io);
 	raft_uv_tcp_close(&n->transport);
-	for (int i = 0; i < n->nlinks; i++) {
-		if (n->links[i].open) {
-			n->links[i].open = false;
-			n->handles_open++;
-			rpc_client_close(&n->links[i].cli, on_link_closed);
-		}
-	}
+	node_links_close(n);
 	n->phase = NODE_STOPPED;
 	node_queues_close(n); /* syncs and marks each queue cleanly closed */
 	uv_timer_stop(&n->tick);
@@ -326,8 +126,8 @@ static void on_tick(uv_timer_t *t)
 {
 	struct node *n = t->data;
 	if (n->phase == NODE_RUNNING) {
-		follow_leadership(n);
-		keep_registered(n);
+		node_follow_leadership(n);
+		node_keep_registered(n);
 		node_groups_tick(n);
 	} else if (n->phase < NODE_CLOSING) {
 		advance_stop(n);
@@ -522,7 +322,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 		rv = rpc_server_listen(&n->rpc, n->cfg.listen);
 	if (rv != 0) {
 		snprintf(err, errlen, "listen on %s: %s", n->cfg.listen,
-			 rv < -100 ? uv_strerror(rv) : rpc_strerror(rv));
+			 rpc_strerror(rv));
 		return -1;
 	}
 	n->rpc_open = true;

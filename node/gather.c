@@ -5,14 +5,21 @@
  *
  * Happy path: one QUEUE_STATS per hosting broker (answered locally for this
  * broker) → every answer filled into the queue array (broker order, then
- * queue id) → done(ok). Failure modes: a broker that does not answer within
- * 2 s, or answers an error, makes done() report which one; nothing else is
- * tried, and the caller changes nothing.
+ * queue id) → close the defer timer → done(ok). Failure modes: a broker
+ * that does not answer within GATHER_ASK_MS, or answers an error, makes
+ * done() report which one; nothing else is tried, and the caller changes
+ * nothing.
+ *
+ * done() always runs from the close callback of g->defer, so it never runs
+ * inside node_gather_start (even when every queue is local) and the gather
+ * holds no handle once it has run.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "node_int.h"
+
+#define GATHER_ASK_MS 2000
 
 struct gather_ask {
 	struct rpc_call call;
@@ -20,9 +27,17 @@ struct gather_ask {
 	uint32_t broker;
 };
 
-static void gather_done(struct node_gather *g)
+static void on_deferred(uv_handle_t *h)
 {
+	struct node_gather *g = h->data;
 	g->done(g, g->partial || g->failed[0] == '\0');
+}
+
+static void arrived(struct node_gather *g)
+{
+	assert(g->waiting > 0);
+	if (--g->waiting == 0)
+		uv_close((uv_handle_t *)&g->defer, on_deferred);
 }
 
 static void fill(struct node_gather *g, uint32_t b,
@@ -30,15 +45,14 @@ static void fill(struct node_gather *g, uint32_t b,
 {
 	for (uint32_t i = 0; i < count; i++) {
 		if (st[i].queue_id >= g->qpb)
-			continue;
-		struct node_qstat *q =
-		    &g->q[(size_t)b * g->qpb + st[i].queue_id];
-		q->known = true;
-		q->min = st[i].min_offset;
-		q->max = st[i].max_offset;
-		q->time_offset = st[i].time_offset;
-		q->first_time = st[i].first_store_time;
-		q->last_time = st[i].last_store_time;
+			continue; /* a confused broker: not ours to index */
+		g->q[(size_t)b * g->qpb + st[i].queue_id] =
+		    (struct node_qstat){true,
+					st[i].min_offset,
+					st[i].max_offset,
+					st[i].time_offset,
+					st[i].first_store_time,
+					st[i].last_store_time};
 	}
 }
 
@@ -47,7 +61,7 @@ static void on_answer(struct rpc_call *call, int status, struct rpc_frame *f)
 	struct gather_ask *a = call->data;
 	struct node_gather *g = a->g;
 	struct rpc_queue_stats_resp r;
-	struct rpc_status st;
+	struct rpc_status st = {RPC_OK, NULL, NULL};
 	const char *name = g->brokers[a->broker];
 	if (status != 0)
 		snprintf(g->failed, sizeof g->failed,
@@ -60,97 +74,95 @@ static void on_answer(struct rpc_call *call, int status, struct rpc_frame *f)
 			 st.message ? st.message : "bad answer");
 	else
 		fill(g, a->broker, r.queues.v, r.queues.n);
-	if (--g->waiting == 0)
-		gather_done(g);
+	arrived(g);
 }
 
-/* Local answer, as QUEUE_STATS would give it. */
-static int local(struct node *n, struct node_gather *g, uint32_t b,
-		 const uint64_t *ids, uint32_t nids)
+/* This broker's queues, answered here as QUEUE_STATS would. */
+static void ask_local(struct node_gather *g, uint32_t b, const uint64_t *ids,
+		      uint32_t nids)
 {
-	uint32_t m = nids ? nids : g->qpb;
-	for (uint32_t i = 0; i < m; i++) {
-		uint32_t id = (uint32_t)(nids ? ids[i] : i);
+	for (uint32_t i = 0; i < nids; i++) {
 		uint32_t code;
 		char msg[300];
-		struct stor_queue *q =
-		    node_queue(n, g->topic, id, &code, msg, sizeof msg);
-		if (q == NULL) {
+		struct node_qstat *s = &g->q[(size_t)b * g->qpb + ids[i]];
+		if (node_queue_stat(g->n, g->topic, (uint32_t)ids[i],
+				    g->with_time, g->time, s, &code, msg,
+				    sizeof msg) != 0) {
 			snprintf(g->failed, sizeof g->failed, "broker %s: %s",
-				 n->cfg.name, msg);
-			return -1;
+				 g->n->cfg.name, msg);
+			return;
 		}
-		struct stor_queue_info info;
-		stor_queue_info(q, &info);
-		struct rpc_queue_stat st = {
-		    id, info.min_offset,       info.max_offset,
-		    0,	info.first_store_time, info.last_store_time};
-		if (g->with_time && stor_queue_offset_for_time(
-					q, g->time, &st.time_offset) != 0) {
-			snprintf(g->failed, sizeof g->failed, "broker %s: %s",
-				 n->cfg.name, stor_queue_errmsg(q));
-			return -1;
-		}
-		fill(g, b, &st, 1);
 	}
-	return 0;
 }
 
-int node_gather_start(struct node *n, struct node_gather *g,
-		      const struct rsm_topic *t, const bool *want)
+static void ask_remote(struct node_gather *g, uint32_t b, const uint64_t *ids,
+		       uint32_t nids)
 {
-	memset(g->failed, 0, sizeof g->failed);
-	snprintf(g->topic, sizeof g->topic, "%s", t->name);
+	const struct rsm_broker *br =
+	    rsm_broker_by_name(g->n->rsm, g->brokers[b]);
+	struct rpc_client *c = br ? node_link(g->n, br->id, br->listen) : NULL;
+	struct gather_ask *a = &((struct gather_ask *)g->asks)[b];
+	a->g = g;
+	a->broker = b;
+	a->call.data = a;
+	/* Every queue of the broker: an empty list says "all". */
+	struct rpc_queue_stats_req q = {
+	    g->topic, {ids, nids == g->qpb ? 0 : nids}, g->with_time, g->time};
+	if (c == NULL || rpc_client_request(c, &a->call, RPC_QUEUE_STATS, &q,
+					    GATHER_ASK_MS, on_answer) != 0) {
+		snprintf(g->failed, sizeof g->failed,
+			 "broker %s is not reachable", g->brokers[b]);
+		return;
+	}
+	g->waiting++;
+}
+
+static int gather_alloc(struct node_gather *g, const struct rsm_topic *t)
+{
+	size_t nq = (size_t)t->n_brokers * t->queues_per_broker;
 	g->n_brokers = t->n_brokers;
 	g->qpb = t->queues_per_broker;
-	size_t nq = (size_t)g->n_brokers * g->qpb;
-	g->brokers = calloc(g->n_brokers, sizeof *g->brokers);
+	g->brokers =
+	    calloc(g->n_brokers ? g->n_brokers : 1, sizeof *g->brokers);
 	g->q = calloc(nq ? nq : 1, sizeof *g->q);
-	g->asks = calloc(g->n_brokers, sizeof(struct gather_ask));
-	uint64_t *ids = calloc(g->qpb, sizeof *ids);
-	if (g->brokers == NULL || g->q == NULL || g->asks == NULL ||
-	    ids == NULL) {
-		free(ids);
+	g->asks =
+	    calloc(g->n_brokers ? g->n_brokers : 1, sizeof(struct gather_ask));
+	if (g->brokers == NULL || g->q == NULL || g->asks == NULL) {
 		node_gather_free(g);
 		return -1;
 	}
 	memcpy(g->brokers, t->brokers, g->n_brokers * sizeof *g->brokers);
+	return 0;
+}
+
+int node_gather_start(struct node *n, struct node_gather *g,
+		      const struct rsm_topic *t, const bool *want,
+		      node_gather_cb done)
+{
+	uint64_t *ids = calloc(t->queues_per_broker + 1, sizeof *ids);
+	if (ids == NULL || gather_alloc(g, t) != 0) {
+		free(ids);
+		return -1;
+	}
+	memset(g->failed, 0, sizeof g->failed);
+	snprintf(g->topic, sizeof g->topic, "%s", t->name);
+	g->n = n;
+	g->done = done;
+	g->defer.data = g;
+	uv_timer_init(n->loop, &g->defer);
 	g->waiting = 1; /* held until every ask is out */
 	for (uint32_t b = 0; b < g->n_brokers; b++) {
 		uint32_t nids = 0;
 		for (uint32_t k = 0; k < g->qpb; k++)
 			if (want == NULL || want[(size_t)b * g->qpb + k])
 				ids[nids++] = k;
-		if (nids == 0)
-			continue;
-		if (nids == g->qpb)
-			nids = 0; /* all */
-		if (strcmp(g->brokers[b], n->cfg.name) == 0) {
-			local(n, g, b, ids, nids);
-			continue;
-		}
-		const struct rsm_broker *br =
-		    rsm_broker_by_name(n->rsm, g->brokers[b]);
-		struct rpc_client *c =
-		    br ? node_link(n, br->id, br->listen) : NULL;
-		struct gather_ask *a = &((struct gather_ask *)g->asks)[b];
-		a->g = g;
-		a->broker = b;
-		a->call.data = a;
-		struct rpc_queue_stats_req q = {
-		    g->topic, {ids, nids}, g->with_time, g->time};
-		if (c == NULL ||
-		    rpc_client_request(c, &a->call, RPC_QUEUE_STATS, &q, 2000,
-				       on_answer) != 0) {
-			snprintf(g->failed, sizeof g->failed,
-				 "broker %s is not reachable", g->brokers[b]);
-			continue;
-		}
-		g->waiting++;
+		if (nids > 0 && strcmp(g->brokers[b], n->cfg.name) == 0)
+			ask_local(g, b, ids, nids);
+		else if (nids > 0)
+			ask_remote(g, b, ids, nids);
 	}
 	free(ids);
-	if (--g->waiting == 0)
-		gather_done(g);
+	arrived(g);
 	return 0;
 }
 

@@ -82,6 +82,30 @@ struct stor_queue *node_queue(struct node *n, const char *topic,
 	return q;
 }
 
+int node_queue_stat(struct node *n, const char *topic, uint32_t queue_id,
+		    bool with_time, int64_t time, struct node_qstat *out,
+		    uint32_t *code, char *msg, size_t msglen)
+{
+	struct stor_queue *q =
+	    node_queue(n, topic, queue_id, code, msg, msglen);
+	if (q == NULL)
+		return -1;
+	struct stor_queue_info info;
+	stor_queue_info(q, &info);
+	*out = (struct node_qstat){
+	    true, info.min_offset,	 info.max_offset,
+	    0,	  info.first_store_time, info.last_store_time};
+	if (!with_time)
+		return 0;
+	int rv = stor_queue_offset_for_time(q, time, &out->time_offset);
+	if (rv != 0) {
+		*code = node_code_from_stor(rv);
+		snprintf(msg, msglen, "%s", stor_queue_errmsg(q));
+		return -1;
+	}
+	return 0;
+}
+
 void node_queues_tick(struct node *n)
 {
 	for (size_t i = 0; i < n->nqueues; i++) {

@@ -68,9 +68,10 @@ uint32_t node_code_from_raft(int code)
 	switch (code) {
 	case 0:
 		return RPC_OK;
-	case RAFT_NOTLEADER:
-	case RAFT_LEADERSHIPLOST:
+	case RAFT_NOTLEADER: /* refused at once: nothing was proposed */
 		return RPC_NOT_LEADER;
+	case RAFT_LEADERSHIPLOST: /* lost in flight: the outcome is unknown */
+		return RPC_UNAVAILABLE;
 	case RAFT_NOTFOUND:
 		return RPC_NOT_FOUND;
 	default: /* CANTCHANGE (a change under way), IO, ... : try later */

@@ -145,15 +145,6 @@ static int apply_create_group(struct rsm *s, struct rsm__rd *r)
 	return result(s, RSM_OK, NULL);
 }
 
-struct commit_item {
-	char group[RSM_NAME_MAX + 1];
-	char topic[RSM_NAME_MAX + 1];
-	char broker[RSM_NAME_MAX + 1];
-	uint32_t queue_id;
-	uint64_t offset;
-	uint64_t epoch;
-};
-
 static int apply_commit(struct rsm *s, struct rsm__rd *r)
 {
 	struct rsm__rd list;
@@ -161,7 +152,7 @@ static int apply_commit(struct rsm *s, struct rsm__rd *r)
 	if (!rsm__rd_done(r) || list.n == 0)
 		return -1;
 	/* Decode every item before touching anything. */
-	struct commit_item *items = calloc(list.n, sizeof *items);
+	struct rsm_commit *items = calloc(list.n, sizeof *items);
 	if (items == NULL)
 		return RSM_ENOMEM;
 	for (uint32_t i = 0; i < list.n; i++) {
@@ -196,7 +187,7 @@ static int apply_commit(struct rsm *s, struct rsm__rd *r)
 	 * is invisible to readers (epoch 0, nothing committed) and so safe to
 	 * keep if a later allocation fails and the entry is retried. */
 	for (uint32_t i = 0; i < list.n; i++) {
-		struct commit_item *c = &items[i];
+		struct rsm_commit *c = &items[i];
 		struct rsm_group *g = rsm__group_find_mut(s, c->group);
 		const struct rsm_topic *t = rsm_topic_find(s, c->topic);
 		if (g == NULL || t == NULL || g->mode != RSM_CLUSTERING ||
@@ -210,7 +201,7 @@ static int apply_commit(struct rsm *s, struct rsm__rd *r)
 	/* Pass 2: check epochs and store. */
 	int first_bad = RSM_OK;
 	for (uint32_t i = 0; i < list.n; i++) {
-		struct commit_item *c = &items[i];
+		struct rsm_commit *c = &items[i];
 		struct rsm_group *g = rsm__group_find_mut(s, c->group);
 		const struct rsm_topic *t = rsm_topic_find(s, c->topic);
 		int code = RSM_OK;

@@ -256,6 +256,22 @@ int rsm_encode_create_group(const char *name, enum rsm_group_mode mode,
 	return cmd_end(&sb, out);
 }
 
+int rsm_commit_init(struct rsm_commit *c, const char *group, const char *topic,
+		    const char *broker, uint32_t queue_id, uint64_t offset,
+		    uint64_t epoch)
+{
+	if (!rsm_name_valid(group) || !rsm_name_valid(topic) ||
+	    !rsm_name_valid(broker))
+		return RSM_EINVAL;
+	snprintf(c->group, sizeof c->group, "%s", group);
+	snprintf(c->topic, sizeof c->topic, "%s", topic);
+	snprintf(c->broker, sizeof c->broker, "%s", broker);
+	c->queue_id = queue_id;
+	c->offset = offset;
+	c->epoch = epoch;
+	return RSM_OK;
+}
+
 int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
 		      struct raft_buffer *out, char *errmsg, size_t errmsg_len)
 {

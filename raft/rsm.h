@@ -200,14 +200,22 @@ enum rsm_cmd_type {
 	RSM_CMD_RESET = 5,
 };
 
+/* One offset commit, with its names copied in: the leader's batch keeps
+ * these across a loop turn, and apply decodes into them. */
 struct rsm_commit {
-	const char *group; /* borrowed */
-	const char *topic;
-	const char *broker;
+	char group[RSM_NAME_MAX + 1];
+	char topic[RSM_NAME_MAX + 1];
+	char broker[RSM_NAME_MAX + 1];
 	uint32_t queue_id;
 	uint64_t offset;
 	uint64_t epoch; /* the epoch the consumer read */
 };
+
+/* Fills @c (names copied); RSM_EINVAL when a name is not valid
+ * (rsm_name_valid), @c then unspecified. */
+int rsm_commit_init(struct rsm_commit *c, const char *group, const char *topic,
+		    const char *broker, uint32_t queue_id, uint64_t offset,
+		    uint64_t epoch);
 
 /* How a reset moves one queue. */
 enum rsm_move {

@@ -465,7 +465,9 @@ int rpc_server_listen(struct rpc_server *s, const char *address)
 	int rv = uv_tcp_bind(&s->tcp, (struct sockaddr *)&ss, 0);
 	if (rv == 0)
 		rv = uv_listen((uv_stream_t *)&s->tcp, 128, on_connection);
-	return rv;
+	if (rv == UV_EADDRINUSE)
+		return RPC_EADDRINUSE;
+	return rv == 0 ? 0 : RPC_ELISTEN;
 }
 
 int rpc_server_port(struct rpc_server *s)

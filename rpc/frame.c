@@ -68,6 +68,15 @@ void rpc_frame_release(struct rpc_frame *f)
 	f->body = NULL;
 }
 
+void rpc_frame_move(struct rpc_frame *dst, struct rpc_frame *src)
+{
+	*dst = *src;
+	/* The top-level object lives inside the unpacked struct itself. */
+	if (src->body == &src->unpacked.data)
+		dst->body = &dst->unpacked.data;
+	memset(src, 0, sizeof *src);
+}
+
 int rpc_reader_next(struct rpc_reader *r, struct rpc_frame *f)
 {
 	memset(f, 0, sizeof *f);

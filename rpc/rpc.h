@@ -38,7 +38,9 @@
 	X(RPC_ETIMEDOUT, -7, "request timed out")           \
 	X(RPC_ECANCELED, -8, "canceled")                    \
 	X(RPC_ECONNECT, -9, "cannot connect")               \
-	X(RPC_EBUSY, -10, "too many bytes pending")
+	X(RPC_EBUSY, -10, "too many bytes pending")         \
+	X(RPC_EADDRINUSE, -11, "address already in use")    \
+	X(RPC_ELISTEN, -12, "cannot listen on the address")
 
 enum rpc_error {
 #define RPC_ENUM_(name, value, text) name = (value),
@@ -125,6 +127,11 @@ int rpc_reader_feed(struct rpc_reader *r, const void *data, size_t n);
  */
 int rpc_reader_next(struct rpc_reader *r, struct rpc_frame *f);
 void rpc_frame_release(struct rpc_frame *f);
+/* Moves @src's contents (and ownership) to @dst; @src is left empty, so
+ * releasing it is a no-op. A request handler keeps a frame past its
+ * callback this way; a body decoded before the move stays valid (it
+ * points into the frame's heap buffers, never into struct rpc_frame). */
+void rpc_frame_move(struct rpc_frame *dst, struct rpc_frame *src);
 
 /* ---- Message schema ---- */
 
@@ -637,8 +644,9 @@ struct rpc_server {
 int rpc_server_init(struct rpc_server *s, uv_loop_t *loop,
 		    const struct rpc_server_config *cfg,
 		    rpc_request_cb on_request, rpc_event_cb on_event);
-/* Binds and listens on @address; RPC_EINVAL (bad address) or a negative
- * uv error (UV_EADDRINUSE...). */
+/* Binds and listens on @address: 0, RPC_EINVAL (not a numeric
+ * IP:PORT), RPC_EADDRINUSE (port taken), or RPC_ELISTEN (any other bind or
+ * listen failure). */
 int rpc_server_listen(struct rpc_server *s, const char *address);
 /* The port actually bound (for address ":0"), or 0. */
 int rpc_server_port(struct rpc_server *s);

@@ -55,7 +55,9 @@ static inline int rh_commit(struct rsm *s, const char *group, const char *topic,
 			    const char *broker, uint32_t q, uint64_t offset,
 			    uint64_t epoch)
 {
-	struct rsm_commit c = {group, topic, broker, q, offset, epoch};
+	struct rsm_commit c;
+	assert_int_equal(
+	    rsm_commit_init(&c, group, topic, broker, q, offset, epoch), 0);
 	struct raft_buffer buf;
 	assert_int_equal(rsm_encode_commit(&c, 1, &buf, NULL, 0), 0);
 	const struct rsm_result *r = rh_apply(s, buf);

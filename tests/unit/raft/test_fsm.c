@@ -140,7 +140,9 @@ static void setup_topic(struct fx *x, unsigned leader)
 static struct raft_buffer commit_buf(const char *broker, uint32_t q,
 				     uint64_t offset, uint64_t epoch)
 {
-	struct rsm_commit c = {"g", "orders", broker, q, offset, epoch};
+	struct rsm_commit c;
+	assert_int_equal(
+	    rsm_commit_init(&c, "g", "orders", broker, q, offset, epoch), 0);
 	struct raft_buffer buf;
 	assert_int_equal(rsm_encode_commit(&c, 1, &buf, NULL, 0), 0);
 	return buf;

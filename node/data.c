@@ -1,0 +1,195 @@
+/*
+ * data.c — the data plane: this broker's queues. PRODUCE appends a batch as
+ * it came; FETCH reads from an offset (clamped: below MinOffset reads from
+ * MinOffset, past MaxOffset is empty) after the group's epoch check, which
+ * turns a read from before a reset into OFFSET_MOVED with the new offset
+ * (DESIGN.md §2); QUEUE_STATS gives the bounds (and offset for a time) of
+ * this broker's queues of a topic — what the leader gathers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+#define FETCH_DEFAULT_BYTES (1u << 20)
+#define FETCH_SLACK_BYTES 4096 /* frame room beside one oversized batch */
+
+/* The local queue, or NULL after answering why there is none. */
+static struct stor_queue *local_queue(const struct node_req *req,
+				      const char *topic, uint32_t queue_id)
+{
+	uint32_t code;
+	char msg[300];
+	struct stor_queue *q =
+	    node_queue(req->n, topic, queue_id, &code, msg, sizeof msg);
+	if (q == NULL)
+		node_req_fail(req, code, "%s", msg);
+	return q;
+}
+
+void node_handle_produce(const struct node_req *req, const void *in)
+{
+	const struct rpc_produce_req *p = in;
+	struct stor_queue *q = local_queue(req, p->topic, p->queue_id);
+	if (q == NULL)
+		return;
+	if (p->flags > 0xff) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT, "unknown batch flags");
+		return;
+	}
+	struct stor_batch_in b = {p->payload.ptr, p->payload.len, p->count,
+				  (uint8_t)p->flags, node_wall_ms()};
+	uint64_t base;
+	int64_t t;
+	int rv = stor_queue_append(q, &b, &base, &t);
+	if (rv != 0) {
+		if (rv != STOR_EINVAL)
+			NODE_LOG(NODE_ERROR, "storage", "%s",
+				 stor_queue_errmsg(q));
+		node_req_fail(req, node_code_from_stor(rv), "%s",
+			      stor_queue_errmsg(q));
+		return;
+	}
+	struct rpc_produce_resp r = {base, t};
+	node_req_ok(req, &r);
+}
+
+/*
+ * The group's epoch check for a fetch: true when the fetch may go on (its
+ * epoch in *epoch); otherwise answered — OFFSET_MOVED with where the group
+ * stands now when the consumer read before a reset, UNKNOWN_GROUP, or
+ * INVALID_ARGUMENT for an epoch from the future.
+ */
+static bool fetch_epoch_ok(const struct node_req *req,
+			   const struct rpc_fetch_req *p, struct stor_queue *q,
+			   uint64_t *epoch)
+{
+	struct node *n = req->n;
+	const struct rsm_group *g = rsm_group_find(n->rsm, p->group);
+	if (g == NULL) {
+		node_req_fail(req, RPC_UNKNOWN_GROUP,
+			      "group '%s' does not exist", p->group);
+		return false;
+	}
+	const struct rsm_group_topic *gt = rsm_group_topic(g, p->topic);
+	*epoch = gt ? gt->epoch : 0;
+	if (g->mode != RSM_CLUSTERING || p->epoch == *epoch)
+		return true;
+	if (p->epoch > *epoch) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT,
+			      "epoch is newer than the group's");
+		return false;
+	}
+	assert(gt != NULL); /* a group with epoch > 0 has read the topic */
+	struct stor_queue_info info;
+	stor_queue_info(q, &info);
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, p->topic);
+	int64_t qi = rsm_topic_queue_index(t, n->cfg.name, p->queue_id);
+	assert(qi >= 0 && (uint64_t)qi < gt->n);
+	uint64_t at = gt->offsets[qi];
+	at = at == RSM_OFFSET_NONE ? info.max_offset : stor_queue_clamp(q, at);
+	struct rpc_fetch_resp r = {
+	    {NULL, 0}, info.min_offset, info.max_offset, at, *epoch};
+	struct rpc_status st = {RPC_OFFSET_MOVED, "the group was reset", NULL};
+	node_req_reply(req, &st, &r);
+	return false;
+}
+
+/* Reads up to @cap bytes at @at; one batch bigger than that comes whole
+ * when it fits a frame. The buffer is the caller's to free. */
+static int fetch_read(struct node *n, struct stor_queue *q, uint64_t at,
+		      size_t cap, uint8_t **out, size_t *len)
+{
+	uint8_t *buf = malloc(cap);
+	if (buf == NULL)
+		return STOR_ENOMEM;
+	int rv = stor_queue_read(q, at, buf, cap, len);
+	if (rv == STOR_EBUFSIZE &&
+	    *len <= n->cfg.max_frame_bytes - FETCH_SLACK_BYTES) {
+		uint8_t *b2 = realloc(buf, *len);
+		if (b2 != NULL) {
+			buf = b2;
+			rv = stor_queue_read(q, at, buf, *len, len);
+		}
+	}
+	*out = buf;
+	return rv;
+}
+
+void node_handle_fetch(const struct node_req *req, const void *in)
+{
+	const struct rpc_fetch_req *p = in;
+	struct node *n = req->n;
+	struct stor_queue *q = local_queue(req, p->topic, p->queue_id);
+	uint64_t epoch = 0;
+	if (q == NULL ||
+	    (p->group != NULL && !fetch_epoch_ok(req, p, q, &epoch)))
+		return;
+	struct stor_queue_info info;
+	stor_queue_info(q, &info);
+	uint64_t at = stor_queue_clamp(q, p->offset);
+	size_t cap = p->max_bytes ? p->max_bytes : FETCH_DEFAULT_BYTES;
+	if (cap > n->cfg.max_frame_bytes / 2)
+		cap = n->cfg.max_frame_bytes / 2;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rv = fetch_read(n, q, at, cap, &buf, &len);
+	if (rv != 0) {
+		if (rv != STOR_ERANGE && rv != STOR_ENOMEM)
+			NODE_LOG(NODE_ERROR, "storage", "%s",
+				 stor_queue_errmsg(q));
+		node_req_fail(req, node_code_from_stor(rv), "%s",
+			      rv == STOR_ENOMEM ? "out of memory"
+						: stor_queue_errmsg(q));
+	} else {
+		struct rpc_fetch_resp r = {{buf, (uint32_t)len},
+					   info.min_offset,
+					   info.max_offset,
+					   at,
+					   epoch};
+		node_req_ok(req, &r);
+	}
+	free(buf);
+}
+
+void node_handle_queue_stats(const struct node_req *req, const void *in)
+{
+	const struct rpc_queue_stats_req *p = in;
+	const struct rsm_topic *t = rsm_topic_find(req->n->rsm, p->topic);
+	if (t == NULL) {
+		node_req_fail(req, RPC_UNKNOWN_TOPIC,
+			      "topic '%s' does not exist", p->topic);
+		return;
+	}
+	uint32_t m = p->queue_ids.n ? p->queue_ids.n : t->queues_per_broker;
+	struct rpc_queue_stat *st = calloc(m ? m : 1, sizeof *st);
+	if (st == NULL) {
+		node_req_oom(req);
+		return;
+	}
+	uint32_t code = RPC_INTERNAL;
+	char msg[300];
+	for (uint32_t i = 0; i < m; i++) {
+		uint64_t id = p->queue_ids.n ? p->queue_ids.v[i] : i;
+		struct node_qstat s;
+		if (id > UINT32_MAX) {
+			node_req_fail(req, RPC_INVALID_ARGUMENT,
+				      "queue id %llu out of range",
+				      (unsigned long long)id);
+			free(st);
+			return;
+		}
+		if (node_queue_stat(req->n, t->name, (uint32_t)id, p->with_time,
+				    p->time, &s, &code, msg, sizeof msg) != 0) {
+			node_req_fail(req, code, "%s", msg);
+			free(st);
+			return;
+		}
+		st[i] = (struct rpc_queue_stat){(uint32_t)id, s.min,
+						s.max,	      s.time_offset,
+						s.first_time, s.last_time};
+	}
+	struct rpc_queue_stats_resp r = {req->n->cfg.name, {st, m}};
+	node_req_ok(req, &r);
+	free(st);
+}

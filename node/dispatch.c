@@ -1,0 +1,176 @@
+/*
+ * dispatch.c — the request table: which handler serves each request type,
+ * and what must hold before it runs (the way redis's command table carries
+ * command flags). Adding a request type is one row here and one handler.
+ *
+ * Per frame: look the type up → decode the body into the schema's struct
+ * (INVALID_ARGUMENT naming the field on bad bytes) → LEADER_ONLY: answer
+ * NOT_LEADER / UNAVAILABLE unless this node is the ready leader → READ_GATE:
+ * keep the frame and its decoded body, pass a raft_barrier (so this node was
+ * still the leader and has applied everything committed before the request
+ * arrived), then run the handler, or answer UNAVAILABLE if leadership changed
+ * meanwhile.
+ */
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+enum {
+	LEADER_ONLY = 1u << 0, /* followers answer NOT_LEADER */
+	READ_GATE = 1u << 1,   /* linearizable read: barrier first */
+};
+
+struct route {
+	uint16_t type;
+	node_handler_fn fn;
+	unsigned flags;
+};
+
+static const struct route routes[] = {
+    {RPC_ROUTE, node_handle_route, 0},
+    {RPC_CLUSTER_STATUS, node_handle_status, 0},
+    {RPC_JOIN, node_handle_join, LEADER_ONLY},
+    {RPC_NODE_REMOVE, node_handle_node_remove, LEADER_ONLY},
+    {RPC_TOPIC_CREATE, node_handle_topic_create, LEADER_ONLY},
+    {RPC_TOPIC_LIST, node_handle_topic_list, 0},
+    {RPC_TOPIC_DESCRIBE, node_handle_topic_describe, 0},
+    {RPC_QUEUE_STATS, node_handle_queue_stats, 0},
+    {RPC_PRODUCE, node_handle_produce, 0},
+    {RPC_FETCH, node_handle_fetch, 0},
+    {RPC_GROUP_CREATE, node_handle_group_create, LEADER_ONLY},
+    {RPC_GROUP_LIST, node_handle_group_list, 0},
+    {RPC_GROUP_DESCRIBE, node_handle_group_describe, LEADER_ONLY | READ_GATE},
+    {RPC_HEARTBEAT, node_handle_heartbeat, LEADER_ONLY},
+    {RPC_LEAVE, node_handle_leave, LEADER_ONLY},
+    {RPC_COMMIT, node_handle_commit, LEADER_ONLY},
+    {RPC_OFFSETS, node_handle_offsets, LEADER_ONLY | READ_GATE},
+    {RPC_RESET, node_handle_reset, LEADER_ONLY},
+    {RPC_UNDO, node_handle_undo, LEADER_ONLY},
+    {RPC_HISTORY, node_handle_history, LEADER_ONLY | READ_GATE},
+};
+
+/* Room for any request struct, checked at compile time. */
+#define IN_MAX 256
+#define CHECK_IN_SIZE_(num, NAME, req, resp) \
+	_Static_assert(sizeof(struct req) <= IN_MAX, #req " exceeds IN_MAX");
+RPC_MESSAGES(CHECK_IN_SIZE_)
+#undef CHECK_IN_SIZE_
+
+struct in_buf {
+	alignas(max_align_t) unsigned char b[IN_MAX];
+};
+
+static const struct route *route_of(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+		if (routes[i].type == type)
+			return &routes[i];
+	return NULL;
+}
+
+static void unknown_type(struct rpc_server *s, const struct node_req *req)
+{
+	const char *name = rpc_type_name(req->type);
+	/* A request type we know the answer shape of gets an answer; bytes
+	 * that are not a request at all cost the sender its connection. */
+	if (rpc_schema_of((uint16_t)(req->type | RPC_RESPONSE)) == NULL) {
+		rpc_server_drop(s, req->conn);
+		return;
+	}
+	node_req_fail(req, RPC_INVALID_ARGUMENT,
+		      "request type %u (%s) is not served by this raftqd "
+		      "version",
+		      req->type, name ? name : "unknown");
+}
+
+/* ---- Read gate: the frame waits for a barrier ---- */
+
+struct read_gate {
+	struct raft_barrier barrier;
+	struct node_req req;
+	const struct route *route;
+	struct rpc_frame f; /* moved here: the decoded body points into it */
+	struct in_buf in;
+};
+
+static void on_read_barrier(struct raft_barrier *b, int status)
+{
+	struct read_gate *g = b->data;
+	if (status != 0)
+		node_req_fail(&g->req, RPC_UNAVAILABLE,
+			      "leadership changed during the read (%s); retry",
+			      raft_strerror(status));
+	else
+		g->route->fn(&g->req, g->in.b);
+	rpc_frame_release(&g->f);
+	free(g);
+}
+
+static void read_gate(const struct node_req *req, const struct route *r,
+		      struct rpc_frame *f, const struct in_buf *in)
+{
+	struct read_gate *g = malloc(sizeof *g);
+	if (g == NULL) {
+		node_req_oom(req);
+		return;
+	}
+	g->req = *req;
+	g->route = r;
+	g->in = *in;		  /* points into the frame's heap buffers, */
+	rpc_frame_move(&g->f, f); /* which move here with the frame */
+	g->barrier.data = g;
+	int rv = raft_barrier(&req->n->raft, &g->barrier, on_read_barrier);
+	if (rv != 0) {
+		node_req_fail(req, node_code_from_raft(rv), "%s",
+			      raft_strerror(rv));
+		rpc_frame_release(&g->f);
+		free(g);
+	}
+}
+
+/* ---- The entry point ---- */
+
+void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
+{
+	struct node_req req = {s->data, conn, f->request_id, f->type};
+	const struct route *r = route_of(f->type);
+	if (r == NULL) {
+		unknown_type(s, &req);
+		return;
+	}
+	struct in_buf in;
+	if (!node_req_decode(&req, f, in.b))
+		return;
+	if ((r->flags & LEADER_ONLY) && !node_req_leader(&req))
+		return;
+	if (r->flags & READ_GATE) {
+		assert(r->flags & LEADER_ONLY); /* only a leader can gate */
+		read_gate(&req, r, f, &in);
+		return;
+	}
+	r->fn(&req, in.b);
+}
+
+void node_on_rpc_event(struct rpc_server *s, uint64_t conn, const char *peer,
+		       enum rpc_event ev, int err)
+{
+	(void)s;
+	switch (ev) {
+	case RPC_EV_BAD_FRAME:
+		NODE_LOG(NODE_WARN, "rpc", "conn %llu from %s: %s; closing it",
+			 (unsigned long long)conn, peer, rpc_strerror(err));
+		break;
+	case RPC_EV_PAUSED:
+		NODE_LOG(NODE_WARN, "rpc",
+			 "conn %llu from %s is not reading its answers; "
+			 "pausing its requests",
+			 (unsigned long long)conn, peer);
+		break;
+	default:
+		NODE_LOG(NODE_DEBUG, "rpc", "conn %llu from %s: event %d (%d)",
+			 (unsigned long long)conn, peer, (int)ev, err);
+	}
+}

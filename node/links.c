@@ -1,0 +1,55 @@
+/*
+ * links.c — rpc clients to the other nodes (status fan-out, gathers,
+ * syncs, registration), one per node id and address, created on first use
+ * and closed when the node stops.
+ */
+#include <string.h>
+
+#include "node_int.h"
+
+#define LINK_BACKOFF_MIN_MS 50
+#define LINK_BACKOFF_MAX_MS 1000
+
+struct rpc_client *node_link(struct node *n, uint64_t id, const char *address)
+{
+	for (int i = 0; i < n->nlinks; i++) {
+		struct node_link *l = &n->links[i];
+		if (l->id != id)
+			continue;
+		if (strcmp(l->address, address) == 0)
+			return &l->cli;
+		break; /* moved: a new client (the old one keeps its calls) */
+	}
+	if (n->nlinks == NODE_MAX_PEERS)
+		return NULL;
+	struct node_link *l = &n->links[n->nlinks];
+	memset(l, 0, sizeof *l);
+	l->id = id;
+	snprintf(l->address, sizeof l->address, "%s", address);
+	struct rpc_client_config cfg = {
+	    n->cfg.max_frame_bytes, LINK_BACKOFF_MIN_MS, LINK_BACKOFF_MAX_MS};
+	l->cli.data = n;
+	if (rpc_client_init(&l->cli, n->loop, address, &cfg, NULL) != 0)
+		return NULL;
+	l->open = true;
+	n->nlinks++;
+	return &l->cli;
+}
+
+static void on_link_closed(struct rpc_client *c)
+{
+	struct node *n = c->data;
+	assert(n->handles_open > 0);
+	n->handles_open--;
+}
+
+void node_links_close(struct node *n)
+{
+	for (int i = 0; i < n->nlinks; i++) {
+		if (!n->links[i].open)
+			continue;
+		n->links[i].open = false;
+		n->handles_open++;
+		rpc_client_close(&n->links[i].cli, on_link_closed);
+	}
+}

@@ -1,0 +1,192 @@
+/*
+ * membership.c — the Raft configuration, changed on the leader.
+ *
+ * JOIN, happy path: unknown id → raft_add → raft_assign(voter) → propose
+ * the broker's registration → answer once applied. A known spare is only
+ * assigned; a known voter is only registered (a restart re-registers).
+ * Failure modes: a membership change already under way (UNAVAILABLE,
+ * retry), leadership lost (UNAVAILABLE).
+ *
+ * NODE_REMOVE: refused for the leader itself (stop it first: SIGTERM hands
+ * leadership over) and for a broker that hosts queues (messages are not
+ * replicated: they would be lost); otherwise raft_remove.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+#define CHANGE_UNDER_WAY "a membership change is in progress; retry"
+
+/* ---- JOIN ---- */
+
+struct join_job {
+	struct raft_change change;
+	struct node_req req;
+	struct rsm_broker b;
+};
+
+static void join_register(struct join_job *j)
+{
+	struct raft_buffer buf;
+	char err[256];
+	if (rsm_encode_register_broker(&j->b, &buf, err, sizeof err) != 0)
+		node_req_fail(&j->req, RPC_INVALID_ARGUMENT, "%s", err);
+	else
+		node_req_propose(&j->req, buf, false);
+	free(j);
+}
+
+static void join_fail(struct join_job *j, int raft_rv)
+{
+	node_req_fail(&j->req, RPC_UNAVAILABLE, "%s",
+		      raft_rv == RAFT_CANTCHANGE ? CHANGE_UNDER_WAY
+						 : raft_strerror(raft_rv));
+	free(j);
+}
+
+static void on_assigned(struct raft_change *c, int status)
+{
+	struct join_job *j = c->data;
+	if (status != 0 && status != RAFT_BADROLE) {
+		join_fail(j, status);
+		return;
+	}
+	NODE_LOG(NODE_INFO, "raft", "node %llu is a voter",
+		 (unsigned long long)j->b.id);
+	join_register(j);
+}
+
+static void on_added(struct raft_change *c, int status)
+{
+	struct join_job *j = c->data;
+	if (status != 0) {
+		join_fail(j, status);
+		return;
+	}
+	int rv = raft_assign(&j->req.n->raft, &j->change, j->b.id, RAFT_VOTER,
+			     on_assigned);
+	if (rv != 0)
+		join_fail(j, rv);
+}
+
+static const struct raft_server *config_server(struct node *n, uint64_t id)
+{
+	const struct raft_configuration *cf = &n->raft.configuration;
+	for (unsigned i = 0; i < cf->n; i++)
+		if (cf->servers[i].id == id)
+			return &cf->servers[i];
+	return NULL;
+}
+
+void node_handle_join(const struct node_req *req, const void *in)
+{
+	const struct rpc_join_req *q = in;
+	struct node *n = req->n;
+	struct join_job *j = calloc(1, sizeof *j);
+	if (j == NULL) {
+		node_req_oom(req);
+		return;
+	}
+	j->req = *req;
+	j->b.id = q->id;
+	snprintf(j->b.name, sizeof j->b.name, "%s", q->name);
+	snprintf(j->b.listen, sizeof j->b.listen, "%s", q->listen);
+	snprintf(j->b.raft_address, sizeof j->b.raft_address, "%s",
+		 q->raft_address);
+	j->change.data = j;
+	const struct raft_server *sv = config_server(n, q->id);
+	int rv;
+	if (sv != NULL && sv->role == RAFT_VOTER) {
+		join_register(j);
+		return;
+	} else if (sv != NULL) {
+		rv = raft_assign(&n->raft, &j->change, q->id, RAFT_VOTER,
+				 on_assigned);
+		rv = rv != 0 ? RAFT_CANTCHANGE : 0;
+	} else {
+		NODE_LOG(NODE_INFO, "raft", "adding node %llu (%s, raft %s)",
+			 (unsigned long long)q->id, q->name, q->raft_address);
+		rv = raft_add(&n->raft, &j->change, q->id, q->raft_address,
+			      on_added);
+	}
+	if (rv != 0)
+		join_fail(j, rv);
+}
+
+/* ---- NODE_REMOVE ---- */
+
+struct remove_op {
+	struct raft_change change;
+	struct node_req req;
+	uint64_t id;
+};
+
+static void on_removed(struct raft_change *c, int status)
+{
+	struct remove_op *op = c->data;
+	if (status != 0) {
+		node_req_fail(&op->req, node_code_from_raft(status),
+			      "removing node %llu: %s",
+			      (unsigned long long)op->id,
+			      raft_strerror(status));
+	} else {
+		NODE_LOG(NODE_INFO, "raft", "node %llu removed",
+			 (unsigned long long)op->id);
+		node_req_ok(&op->req, NULL);
+	}
+	free(op);
+}
+
+/* Why node @id may not be removed (answered), or false when it may. */
+static bool remove_refused(const struct node_req *req, uint64_t id)
+{
+	struct node *n = req->n;
+	if (config_server(n, id) == NULL) {
+		node_req_fail(req, RPC_NOT_FOUND,
+			      "node %llu is not in the cluster's configuration",
+			      (unsigned long long)id);
+		return true;
+	}
+	if (id == n->cfg.id) {
+		node_req_fail(req, RPC_FORBIDDEN,
+			      "node %llu is the leader: stop it first (SIGTERM "
+			      "hands leadership over), then remove it",
+			      (unsigned long long)id);
+		return true;
+	}
+	const struct rsm_broker *b = rsm_broker_by_id(n->rsm, id);
+	for (uint32_t i = 0; b != NULL && i < rsm_topic_count(n->rsm); i++) {
+		const struct rsm_topic *t = rsm_topic_at(n->rsm, i);
+		if (rsm_topic_queue_index(t, b->name, 0) < 0)
+			continue;
+		node_req_fail(req, RPC_FORBIDDEN,
+			      "%s hosts queues of topic '%s': messages are not "
+			      "replicated, so removing it would lose them",
+			      b->name, t->name);
+		return true;
+	}
+	return false;
+}
+
+void node_handle_node_remove(const struct node_req *req, const void *in)
+{
+	const struct rpc_node_remove_req *q = in;
+	if (remove_refused(req, q->id))
+		return;
+	struct remove_op *op = calloc(1, sizeof *op);
+	if (op == NULL) {
+		node_req_oom(req);
+		return;
+	}
+	op->req = *req;
+	op->id = q->id;
+	op->change.data = op;
+	int rv = raft_remove(&req->n->raft, &op->change, q->id, on_removed);
+	if (rv != 0) {
+		node_req_fail(req, node_code_from_raft(rv),
+			      "removing node %llu: %s",
+			      (unsigned long long)q->id, raft_strerror(rv));
+		free(op);
+	}
+}

@@ -1,0 +1,220 @@
+/*
+ * request.c — answers and proposals for request handlers (request.h).
+ *
+ * Every answer leaves through node_req_reply, every Raft proposal through
+ * node_propose, and every libraft or state-machine code becomes a wire
+ * code through translate.c: a handler never picks a code for a raft error.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+
+void node_req_reply(const struct node_req *req, const struct rpc_status *st,
+		    const void *body)
+{
+	assert(req->n != NULL);
+	int rv = rpc_server_send(&req->n->rpc, req->conn,
+				 (uint16_t)(req->type | RPC_RESPONSE), req->id,
+				 st, body);
+	if (rv != 0 && rv != RPC_ECLOSED)
+		NODE_LOG(NODE_ERROR, "rpc", "answering %s: %s",
+			 rpc_type_name(req->type), rpc_strerror(rv));
+}
+
+void node_req_ok(const struct node_req *req, const void *body)
+{
+	struct rpc_empty empty = {0};
+	node_req_reply(req, NULL, body ? body : &empty);
+}
+
+static void fail_not_leader(const struct node_req *req, const char *msg)
+{
+	uint64_t id;
+	const char *addr = node_leader_listen(req->n, &id);
+	if (addr == NULL || id == req->n->cfg.id) {
+		struct rpc_status st = {RPC_UNAVAILABLE,
+					"no leader is known yet; retry shortly",
+					NULL};
+		node_req_reply(req, &st, NULL);
+		return;
+	}
+	struct rpc_status st = {RPC_NOT_LEADER, msg, addr};
+	node_req_reply(req, &st, NULL);
+}
+
+void node_req_fail(const struct node_req *req, uint32_t code, const char *fmt,
+		   ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	assert(code != RPC_OK);
+	if (code == RPC_NOT_LEADER) {
+		fail_not_leader(req, msg);
+		return;
+	}
+	struct rpc_status st = {code, msg, NULL};
+	node_req_reply(req, &st, NULL);
+}
+
+void node_req_oom(const struct node_req *req)
+{
+	node_req_fail(req, RPC_INTERNAL, "out of memory");
+}
+
+bool node_req_leader(const struct node_req *req)
+{
+	struct node *n = req->n;
+	if (node_is_ready_leader(n))
+		return true;
+	if (raft_state(&n->raft) == RAFT_LEADER) {
+		node_req_fail(req, RPC_UNAVAILABLE,
+			      "new leader is catching up; retry shortly");
+		return false;
+	}
+	uint64_t id = 0;
+	node_leader_listen(n, &id);
+	node_req_fail(req, RPC_NOT_LEADER, "node %llu is the leader",
+		      (unsigned long long)id);
+	return false;
+}
+
+bool node_req_decode(const struct node_req *req, struct rpc_frame *f, void *out)
+{
+	const char *why = NULL;
+	if (rpc_decode(f, req->type, out, NULL, &why) == 0)
+		return true;
+	const char *name = rpc_type_name(req->type);
+	node_req_fail(req, RPC_INVALID_ARGUMENT,
+		      "malformed %s request: field %s", name ? name : "?",
+		      why ? why : "?");
+	return false;
+}
+
+bool node_req_group_topic(const struct node_req *req, const char *group,
+			  const char *topic, bool clustering_only,
+			  const struct rsm_group **g,
+			  const struct rsm_topic **t)
+{
+	struct rsm *rsm = req->n->rsm;
+	*g = rsm_group_find(rsm, group);
+	*t = rsm_topic_find(rsm, topic);
+	if (*g == NULL) {
+		node_req_fail(req, RPC_UNKNOWN_GROUP,
+			      "group '%s' does not exist (create it with "
+			      "raftqctl group create)",
+			      group);
+		return false;
+	}
+	if (*t == NULL) {
+		node_req_fail(req, RPC_UNKNOWN_TOPIC,
+			      "topic '%s' does not exist", topic);
+		return false;
+	}
+	if (clustering_only && (*g)->mode != RSM_CLUSTERING) {
+		node_req_fail(req, RPC_BROADCAST_UNSUPPORTED,
+			      "group '%s' is broadcasting: its offsets live on "
+			      "the clients, so the cluster cannot reset them",
+			      group);
+		return false;
+	}
+	return true;
+}
+
+/* ---- Proposals ---- */
+
+static void on_applied(struct raft_apply *a, int status, void *result)
+{
+	struct node_proposal *p = a->data;
+	const struct rsm_result *r = result;
+	char msg[256];
+	if (status != 0) {
+		/* The entry may still commit later: say so. */
+		snprintf(msg, sizeof msg,
+			 "leadership changed before the change was confirmed "
+			 "(%s); check before retrying",
+			 raft_strerror(status));
+		p->cb(p, node_code_from_raft(status), msg, NULL);
+	} else if (r == NULL || r->code != RSM_OK) {
+		p->cb(p, node_code_from_rsm(r ? r->code : RSM_EBADCMD),
+		      r ? r->message : "no result", r);
+	} else {
+		p->cb(p, RPC_OK, NULL, r);
+	}
+}
+
+uint32_t node_propose(struct node *n, struct node_proposal *p,
+		      struct raft_buffer buf, node_proposal_cb cb)
+{
+	assert(buf.base != NULL);
+	p->cb = cb;
+	p->apply.data = p;
+	int rv = raft_apply(&n->raft, &p->apply, &buf, 1, on_applied);
+	if (rv != 0) {
+		raft_free(buf.base);
+		return node_code_from_raft(rv);
+	}
+	return RPC_OK;
+}
+
+/* A proposal that answers its request. */
+struct answer_op {
+	struct node_proposal p;
+	struct node_req req;
+	bool everywhere;
+};
+
+static void on_everywhere(void *data, bool all)
+{
+	struct answer_op *op = data;
+	if (!all)
+		NODE_LOG(NODE_WARN, "raft",
+			 "%s: a node did not confirm the change within %d ms",
+			 rpc_type_name(op->req.type), NODE_SYNC_LIMIT_MS);
+	node_req_ok(&op->req, NULL);
+	free(op);
+}
+
+static void on_answer_applied(struct node_proposal *p, uint32_t code,
+			      const char *msg, const struct rsm_result *res)
+{
+	struct answer_op *op = p->data;
+	struct node *n = op->req.n;
+	(void)res;
+	if (code != RPC_OK) {
+		node_req_fail(&op->req, code, "%s", msg);
+	} else if (op->everywhere &&
+		   node_sync_start(n, node_applied_index(n), NULL, 0, true,
+				   on_everywhere, op) == 0) {
+		return; /* answers in on_everywhere */
+	} else {
+		node_req_ok(&op->req, NULL);
+	}
+	free(op);
+}
+
+void node_req_propose(const struct node_req *req, struct raft_buffer buf,
+		      bool everywhere)
+{
+	struct answer_op *op = malloc(sizeof *op);
+	if (op == NULL) {
+		raft_free(buf.base);
+		node_req_oom(req);
+		return;
+	}
+	op->req = *req;
+	op->everywhere = everywhere;
+	op->p.data = op;
+	uint32_t code = node_propose(req->n, &op->p, buf, on_answer_applied);
+	if (code != RPC_OK) {
+		node_req_fail(req, code, "%s",
+			      code == RPC_NOT_LEADER ? "this node is not the "
+						       "leader"
+						     : "cannot propose now");
+		free(op);
+	}
+}

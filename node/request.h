@@ -1,0 +1,99 @@
+/*
+ * request.h — the request layer of raftqd (node/ only): one request as the
+ * handlers see it, its answers, and the one way to propose a Raft entry.
+ *
+ * The dispatcher (dispatch.c) makes a struct node_req for each frame,
+ * decodes the body, applies the route's flags (leader only, read gate) and
+ * calls the handler. A handler answers exactly once, now or later, with
+ * node_req_ok / node_req_fail / node_req_reply; an asynchronous handler
+ * copies the struct node_req (it is small and holds no pointer it owns).
+ */
+#ifndef RAFTQ_NODE_REQUEST_H
+#define RAFTQ_NODE_REQUEST_H
+
+#include "node_int.h"
+
+struct node_req {
+	struct node *n;
+	uint64_t conn; /* the client connection (its id: may be gone later) */
+	uint64_t id;   /* request id */
+	uint16_t type; /* request type, without RPC_RESPONSE */
+};
+
+/* A handler: @in is the decoded request body (the struct of the type's
+ * schema), borrowed for the duration of the call. */
+typedef void (*node_handler_fn)(const struct node_req *req, const void *in);
+
+/* Answers with status @st (NULL: OK) and @body (the response struct of
+ * the type; NULL: no body, as error answers have).
+ * A connection that is gone is not an error; a body that cannot be
+ * encoded is logged. */
+void node_req_reply(const struct node_req *req, const struct rpc_status *st,
+		    const void *body);
+/* Answers OK with @body (NULL: an empty body). */
+void node_req_ok(const struct node_req *req, const void *body);
+/*
+ * Answers the error @code with a printf-style message. NOT_LEADER carries
+ * the leader's address (or becomes UNAVAILABLE "no leader is known yet"
+ * when none is known).
+ */
+void node_req_fail(const struct node_req *req, uint32_t code, const char *fmt,
+		   ...) __attribute__((format(printf, 3, 4)));
+/* Answers INTERNAL "out of memory" (one place for that message). */
+void node_req_oom(const struct node_req *req);
+
+/*
+ * True when this node may serve a leader-only request now; otherwise it
+ * has answered NOT_LEADER (with the leader's address), or UNAVAILABLE
+ * while a new leader catches up or no leader is known.
+ */
+bool node_req_leader(const struct node_req *req);
+
+/* ---- Proposals ---- */
+
+struct node_proposal;
+/* @code is RPC_OK and @res the applied result, or the wire code of the
+ * failure with @msg saying why. @res is the result whenever the entry
+ * applied (a commit's per-item codes come with an error code too), NULL
+ * when it did not. Leadership lost while the entry was in flight is
+ * UNAVAILABLE: its outcome is unknown. */
+typedef void (*node_proposal_cb)(struct node_proposal *p, uint32_t code,
+				 const char *msg, const struct rsm_result *res);
+struct node_proposal {
+	void *data;
+	/* private */
+	struct raft_apply apply;
+	node_proposal_cb cb;
+};
+
+/*
+ * Proposes the encoded command @buf (raft_malloc'ed; transferred, freed
+ * here on failure too). Returns RPC_OK and @cb fires once, never from
+ * inside this call; or NOT_LEADER (this node is not the leader: nothing
+ * was proposed) or UNAVAILABLE, and @cb never fires.
+ */
+uint32_t node_propose(struct node *n, struct node_proposal *p,
+		      struct raft_buffer buf, node_proposal_cb cb);
+
+/*
+ * Proposes @buf for @req and answers it (empty body) once applied —
+ * with @everywhere, once every reachable node applied it, so a topic or
+ * group just created is known wherever the client goes next.
+ */
+void node_req_propose(const struct node_req *req, struct raft_buffer buf,
+		      bool everywhere);
+
+/* Decodes @f's body as request @type into @out; on bad bytes answers
+ * INVALID_ARGUMENT "malformed TYPE request: field F" and returns false. */
+bool node_req_decode(const struct node_req *req, struct rpc_frame *f,
+		     void *out);
+
+/* Group @group and topic @topic must exist (UNKNOWN_GROUP / UNKNOWN_TOPIC
+ * answered otherwise); with @clustering_only a broadcasting group is
+ * BROADCAST_UNSUPPORTED. */
+bool node_req_group_topic(const struct node_req *req, const char *group,
+			  const char *topic, bool clustering_only,
+			  const struct rsm_group **g,
+			  const struct rsm_topic **t);
+
+#endif /* RAFTQ_NODE_REQUEST_H */

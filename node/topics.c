@@ -1,0 +1,166 @@
+/*
+ * topics.c — the catalogue: creating topics and groups (leader: one Raft
+ * entry each, answered once every reachable node has applied it, so the
+ * next request finds the name wherever it goes), listing them (any node),
+ * and describing a topic (its queues' bounds gathered in parallel from the
+ * hosting brokers; a broker that cannot answer makes it UNAVAILABLE naming
+ * the broker).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+/* ---- Creating ---- */
+
+/* Registered brokers still in the Raft configuration: a removed node
+ * keeps its registration (its name), not its place in new topics. */
+static uint32_t live_brokers(struct node *n, const char **out)
+{
+	const struct raft_configuration *cf = &n->raft.configuration;
+	uint32_t nb = 0;
+	for (uint32_t i = 0;
+	     i < rsm_broker_count(n->rsm) && nb < RSM_MAX_BROKERS; i++) {
+		const struct rsm_broker *b = rsm_broker_at(n->rsm, i);
+		for (unsigned k = 0; k < cf->n; k++)
+			if (cf->servers[k].id == b->id)
+				out[nb++] = b->name;
+	}
+	return nb;
+}
+
+void node_handle_topic_create(const struct node_req *req, const void *in)
+{
+	const struct rpc_topic_create_req *q = in;
+	const char *all[RSM_MAX_BROKERS];
+	const char *const *brokers = q->brokers.v;
+	uint32_t nb = q->brokers.n;
+	if (nb == 0) { /* no broker list: every live broker */
+		nb = live_brokers(req->n, all);
+		brokers = all;
+	}
+	struct raft_buffer buf;
+	char err[256];
+	if (rsm_encode_create_topic(q->topic, q->queues, brokers, nb,
+				    node_wall_ms(), &buf, err,
+				    sizeof err) != 0) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT, "%s", err);
+		return;
+	}
+	node_req_propose(req, buf, true);
+}
+
+void node_handle_group_create(const struct node_req *req, const void *in)
+{
+	const struct rpc_group_create_req *q = in;
+	enum rsm_group_mode mode = RSM_CLUSTERING;
+	enum rsm_initial initial = RSM_INITIAL_LATEST;
+	if (q->mode != NULL && strcmp(q->mode, "broadcasting") == 0) {
+		mode = RSM_BROADCASTING;
+	} else if (q->mode != NULL && strcmp(q->mode, "clustering") != 0) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT,
+			      "mode must be clustering or broadcasting");
+		return;
+	}
+	if (q->initial != NULL && strcmp(q->initial, "earliest") == 0) {
+		initial = RSM_INITIAL_EARLIEST;
+	} else if (q->initial != NULL && strcmp(q->initial, "latest") != 0) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT,
+			      "initial must be latest or earliest");
+		return;
+	}
+	struct raft_buffer buf;
+	char err[256];
+	if (rsm_encode_create_group(q->group, mode, initial, node_wall_ms(),
+				    &buf, err, sizeof err) != 0) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT, "%s", err);
+		return;
+	}
+	node_req_propose(req, buf, true);
+}
+
+/* ---- Listing ---- */
+
+static void answer_names(const struct node_req *req, bool topics)
+{
+	struct rsm *rsm = req->n->rsm;
+	uint32_t cnt = topics ? rsm_topic_count(rsm) : rsm_group_count(rsm);
+	const char **v = calloc(cnt ? cnt : 1, sizeof *v);
+	if (v == NULL) {
+		node_req_oom(req);
+		return;
+	}
+	for (uint32_t i = 0; i < cnt; i++)
+		v[i] = topics ? rsm_topic_at(rsm, i)->name
+			      : rsm_group_at(rsm, i)->name;
+	struct rpc_names_resp r = {{v, cnt}};
+	node_req_ok(req, &r);
+	free(v);
+}
+
+void node_handle_topic_list(const struct node_req *req, const void *in)
+{
+	(void)in;
+	answer_names(req, true);
+}
+
+void node_handle_group_list(const struct node_req *req, const void *in)
+{
+	(void)in;
+	answer_names(req, false);
+}
+
+/* ---- Describing ---- */
+
+struct describe_op {
+	struct node_gather g;
+	struct node_req req;
+};
+
+static void on_described(struct node_gather *g, bool ok)
+{
+	struct describe_op *op = g->data;
+	size_t nq = (size_t)g->n_brokers * g->qpb;
+	struct rpc_queue_info *q = ok ? calloc(nq ? nq : 1, sizeof *q) : NULL;
+	if (!ok) {
+		node_req_fail(&op->req, RPC_UNAVAILABLE, "%s", g->failed);
+	} else if (q == NULL) {
+		node_req_oom(&op->req);
+	} else {
+		for (size_t i = 0; i < nq; i++)
+			q[i] = (struct rpc_queue_info){g->brokers[i / g->qpb],
+						       (uint32_t)(i % g->qpb),
+						       g->q[i].min,
+						       g->q[i].max,
+						       g->q[i].first_time,
+						       g->q[i].last_time};
+		struct rpc_topic_describe_resp r = {g->topic,
+						    {q, (uint32_t)nq}};
+		node_req_ok(&op->req, &r);
+	}
+	free(q);
+	node_gather_free(g);
+	free(op);
+}
+
+void node_handle_topic_describe(const struct node_req *req, const void *in)
+{
+	const struct rpc_topic_req *q = in;
+	const struct rsm_topic *t = rsm_topic_find(req->n->rsm, q->topic);
+	if (t == NULL) {
+		node_req_fail(req, RPC_UNKNOWN_TOPIC,
+			      "topic '%s' does not exist", q->topic);
+		return;
+	}
+	struct describe_op *op = calloc(1, sizeof *op);
+	if (op == NULL) {
+		node_req_oom(req);
+		return;
+	}
+	op->req = *req;
+	op->g.data = op;
+	if (node_gather_start(req->n, &op->g, t, NULL, on_described) != 0) {
+		node_req_oom(req);
+		free(op);
+	}
+}
