@@ -75,6 +75,12 @@ struct node_proposal {
 uint32_t node_propose(struct node *n, struct node_proposal *p,
 		      struct raft_buffer buf, node_proposal_cb cb);
 
+/* Ends @p as its apply callback would: libraft @status and the applied
+ * result @r become @p's callback with a wire code (propose.c calls it;
+ * tests call it to play an apply). */
+void node_proposal_applied(struct node_proposal *p, int status,
+			   const struct rsm_result *r);
+
 /*
  * Proposes @buf for @req and answers it (empty body) once applied —
  * with @everywhere, once every reachable node applied it, so a topic or

@@ -1,0 +1,17 @@
+/*
+ * reply.c — the one place an answer leaves raftqd's request layer
+ * (request.h): in-process tests replace this file to see every answer.
+ */
+#include "request.h"
+
+void node_req_reply(const struct node_req *req, const struct rpc_status *st,
+		    const void *body)
+{
+	assert(req->n != NULL);
+	int rv = rpc_server_send(&req->n->rpc, req->conn,
+				 (uint16_t)(req->type | RPC_RESPONSE), req->id,
+				 st, body);
+	if (rv != 0 && rv != RPC_ECLOSED)
+		NODE_LOG(NODE_ERROR, "rpc", "answering %s: %s",
+			 rpc_type_name(req->type), rpc_strerror(rv));
+}
