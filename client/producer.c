@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/key_hash.h"
 #include "client_int.h"
 
 #define MAX_RECORD (16u << 20)
@@ -389,14 +390,6 @@ void cl_producer_tick(struct raftq_producer *p)
 	pump(p);
 }
 
-static uint32_t fnv1a(const uint8_t *k, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 16777619u;
-	return h;
-}
-
 int raftq_produce(struct raftq_producer *p, const void *key, size_t key_len,
 		  const void *body, size_t body_len, void *opaque)
 {
@@ -413,7 +406,7 @@ int raftq_produce(struct raftq_producer *p, const void *key, size_t key_len,
 			       p->buffered, p->cfg.buffer_bytes);
 	uint32_t qi;
 	if (key != NULL) {
-		qi = fnv1a(key, key_len) % p->nq;
+		qi = key_hash(key, key_len) % p->nq;
 	} else {
 		qi = p->sticky;
 		/* Checked when a batch starts, not per message. */

@@ -11,6 +11,12 @@
 
 #include "handlers.h"
 
+/* Batches pass from rpc to storage as they came: one header layout. */
+_Static_assert(RPC_BATCH_HEADER == STOR_BATCH_HEADER_SIZE,
+	       "rpc and storage batch headers differ");
+_Static_assert(RPC_BATCH_LZ4 == STOR_BATCH_LZ4,
+	       "rpc and storage lz4 batch flags differ");
+
 #define FETCH_DEFAULT_BYTES (1u << 20)
 #define FETCH_SLACK_BYTES 4096 /* frame room beside one oversized batch */
 

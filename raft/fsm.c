@@ -10,6 +10,8 @@
 
 #include <lz4frame.h>
 
+#include "../util/lz4_frame.h"
+
 #include "../util/msgpack_check.h"
 #include "rsm_int.h"
 
@@ -42,61 +44,8 @@ int rsm_snapshot(const struct rsm *s, void **out, size_t *len)
 	return 0;
 }
 
-/* Decompresses an lz4 frame into a malloc'ed buffer. */
-static int inflate_frame(const uint8_t *in, size_t len, void **out,
-			 size_t *out_len, const char **why)
-{
-	LZ4F_dctx *d;
-	if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
-		return RSM_ENOMEM;
-	size_t cap = len * 4 + 4096, used = 0, pos = 0;
-	uint8_t *buf = malloc(cap);
-	int rv = buf ? 0 : RSM_ENOMEM;
-	size_t hint = 1;
-	while (rv == 0 && pos < len && hint != 0) {
-		if (cap - used < 65536) {
-			if (cap > ((size_t)1 << 34)) {
-				*why = "snapshot too large";
-				rv = RSM_ECORRUPT;
-				break;
-			}
-			uint8_t *p = realloc(buf, cap * 2);
-			if (p == NULL) {
-				rv = RSM_ENOMEM;
-				break;
-			}
-			buf = p;
-			cap *= 2;
-		}
-		size_t src = len - pos, dst = cap - used;
-		hint =
-		    LZ4F_decompress(d, buf + used, &dst, in + pos, &src, NULL);
-		if (LZ4F_isError(hint)) {
-			*why = LZ4F_getErrorName(hint);
-			rv = RSM_ECORRUPT;
-			break;
-		}
-		pos += src;
-		used += dst;
-		if (src == 0 && dst == 0 && hint != 0) {
-			*why = "truncated lz4 frame";
-			rv = RSM_ECORRUPT;
-		}
-	}
-	if (rv == 0 && (hint != 0 || pos != len)) {
-		*why = hint != 0 ? "truncated lz4 frame"
-				 : "bytes after the lz4 frame";
-		rv = RSM_ECORRUPT;
-	}
-	LZ4F_freeDecompressionContext(d);
-	if (rv != 0) {
-		free(buf);
-		return rv;
-	}
-	*out = buf;
-	*out_len = used;
-	return 0;
-}
+/* The largest decompressed snapshot accepted. */
+#define SNAPSHOT_MAX ((size_t)1 << 35)
 
 int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 		size_t errmsg_len)
@@ -110,11 +59,13 @@ int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 			      : "snapshot format version not supported";
 		goto out;
 	}
-	void *raw = NULL;
+	uint8_t *raw = NULL;
 	size_t raw_len = 0;
-	rv = inflate_frame(p + 1, len - 1, &raw, &raw_len, &why);
-	if (rv != 0)
+	rv = lzf_inflate(p + 1, len - 1, SNAPSHOT_MAX, &raw, &raw_len, &why);
+	if (rv != LZF_OK) {
+		rv = rv == LZF_ENOMEM ? RSM_ENOMEM : RSM_ECORRUPT;
 		goto out;
+	}
 	msgpack_unpacked u;
 	msgpack_unpacked_init(&u);
 	size_t off = 0;
@@ -124,7 +75,7 @@ int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 	} else if (mpk_check(raw, raw_len, MPK_MAX_DEPTH) != 0) {
 		rv = RSM_ECORRUPT;
 		why = "state is not one well-formed msgpack object";
-	} else if (msgpack_unpack_next(&u, raw, raw_len, &off) !=
+	} else if (msgpack_unpack_next(&u, (const char *)raw, raw_len, &off) !=
 		       MSGPACK_UNPACK_SUCCESS ||
 		   off != raw_len) {
 		rv = RSM_ECORRUPT;

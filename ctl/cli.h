@@ -1,0 +1,97 @@
+/*
+ * cli.h — inside raftqctl only: the global options, flag parsing, the
+ * output module and one entry point per command noun. Each command returns
+ * the exit status: 0 ok, 1 an error from the cluster (printed as
+ * "error: CODE: message"), 2 bad usage.
+ */
+#ifndef RAFTQ_CTL_CLI_H
+#define RAFTQ_CTL_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "ctl.h"
+
+/* The global flags (-b, --json, --timeout), given before the command. */
+struct ctl_opts {
+	const char *bootstrap;
+	bool json;
+	uint32_t timeout_ms;
+};
+
+/* ---- flags.c ---- */
+
+struct ctl_flag {
+	const char *name; /* "--topic" */
+	bool has_value;
+	const char *value; /* set when given with a value */
+	bool given;
+};
+
+/* Prints "raftqctl: MESSAGE" and the usage line on stderr; returns 2. */
+int ctl_usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Parses argv[from..] into @flags and at most @npos positionals (their
+ * count in *got); 0, or 2 after printing the usage error. */
+int ctl_parse_flags(int argc, char **argv, int from, struct ctl_flag *flags,
+		    int nflags, const char **pos, int npos, int *got,
+		    const char *usage);
+/* The value of flag @name ("" for a flag without value), NULL if absent. */
+const char *ctl_flag(const struct ctl_flag *flags, int n, const char *name);
+/* Flag @name as an integer in [min, max] into *out (untouched when the
+ * flag is absent): 0, or -1 when it is given but not such a number. */
+int ctl_flag_int(const struct ctl_flag *flags, int n, const char *name,
+		 int64_t min, int64_t max, int64_t *out);
+/* Splits "a,b,c" into @out (pointing into a copy kept in @buf). */
+uint32_t ctl_split(const char *list, char *buf, size_t bufsize,
+		   const char **out, uint32_t max);
+/* Monotonic milliseconds (waits and deadlines). */
+int64_t ctl_now_ms(void);
+
+/* ---- output.c: every line and JSON document raftqctl prints ---- */
+
+/* 0 when the call succeeded; otherwise prints the error and returns 1. */
+int ctl_check(const struct ctl_opts *o, const struct ctl_resp *r);
+/* Prints @j (stolen) as one compact line. */
+void ctl_json_out(json_t *j);
+/* ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" ("-" when < 0). */
+void ctl_fmt_time(int64_t ms, char *out, size_t n);
+void ctl_print_status(const struct ctl_opts *o,
+		      const struct rpc_status_resp *s);
+void ctl_print_names(const struct ctl_opts *o, const char *key,
+		     const struct rpc_names_resp *n);
+void ctl_print_topic(const struct ctl_opts *o,
+		     const struct rpc_topic_describe_resp *t);
+void ctl_print_group(const struct ctl_opts *o,
+		     const struct rpc_group_describe_resp *d);
+void ctl_print_reset(const struct ctl_opts *o, const struct rpc_reset_resp *x);
+void ctl_print_history(const struct ctl_opts *o,
+		       const struct rpc_history_resp *h);
+void ctl_print_message(const struct ctl_opts *o, const char *broker, uint32_t q,
+		       uint64_t off, int64_t t, const struct rpc_record *rec);
+
+/* ---- route.c: a topic's placement, for produce and consume ---- */
+
+struct ctl_route {
+	struct ctl_resp r;
+	const struct rpc_topic_info *topic;
+	const struct rpc_route_resp *rt;
+};
+/* 0, or the exit status after printing why (free @ro either way). */
+int ctl_route_load(const struct ctl_opts *o, struct ctl_route *ro,
+		   const char *topic);
+/* The client address of broker @name, or NULL. */
+const char *ctl_route_addr(const struct ctl_route *ro, const char *name);
+void ctl_route_free(struct ctl_route *ro);
+
+/* ---- the commands: argv[1] is the noun ---- */
+int ctl_cmd_cluster(const struct ctl_opts *o, int argc, char **argv);
+int ctl_cmd_topic(const struct ctl_opts *o, int argc, char **argv);
+int ctl_cmd_group(const struct ctl_opts *o, int argc, char **argv);
+int ctl_cmd_offset(const struct ctl_opts *o, int argc, char **argv);
+int ctl_cmd_produce(const struct ctl_opts *o, int argc, char **argv);
+int ctl_cmd_consume(const struct ctl_opts *o, int argc, char **argv);
+/* `topic list` / `group list`: names, one per line, or {"KEY": [...]}. */
+int ctl_list_names(const struct ctl_opts *o, uint16_t type, const char *key);
+
+#endif /* RAFTQ_CTL_CLI_H */

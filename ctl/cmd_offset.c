@@ -1,0 +1,205 @@
+/*
+ * cmd_offset.c — raftqctl offset reset | history | undo (DESIGN.md §2, §7).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *usage =
+    "offset reset --group G --topic T (--to-latest | --to-earliest "
+    "| --to-time \"YYYY-MM-DD HH:MM:SS\" [--tz +HH:MM] | "
+    "--to-timestamp MS | --to-offset N | --shift-by N | "
+    "--by-duration 90m) [--queues broker-1:0,...] [--dry-run] "
+    "[--require-inactive] | offset history --group G --topic T | "
+    "offset undo ID";
+
+enum { NF = 13 };
+
+static void flags_init(struct ctl_flag f[NF])
+{
+	static const struct {
+		const char *name;
+		bool has_value;
+	} spec[NF] = {
+	    {"--group", true},
+	    {"--topic", true},
+	    {"--to-latest", false},
+	    {"--to-earliest", false},
+	    {"--to-time", true},
+	    {"--tz", true},
+	    {"--to-timestamp", true},
+	    {"--to-offset", true},
+	    {"--shift-by", true},
+	    {"--by-duration", true},
+	    {"--queues", true},
+	    {"--dry-run", false},
+	    {"--require-inactive", false},
+	};
+	for (int i = 0; i < NF; i++)
+		f[i] = (struct ctl_flag){spec[i].name, spec[i].has_value, NULL,
+					 false};
+}
+
+/* The history's "requester": who typed the command. */
+static void requester(char *who, size_t n)
+{
+	snprintf(who, n, "%s@%s", getenv("USER") ? getenv("USER") : "operator",
+		 "raftqctl");
+}
+
+static int offset_undo(const struct ctl_opts *o, int argc, char **argv)
+{
+	const char *pos[1];
+	char err[256], who[128];
+	int64_t id;
+	int npos,
+	    rv = ctl_parse_flags(argc, argv, 3, NULL, 0, pos, 1, &npos, usage);
+	if (rv != 0)
+		return rv;
+	if (npos != 1 ||
+	    ctl_parse_int(pos[0], "reset id", &id, err, sizeof err) != 0 ||
+	    id < 1)
+		return ctl_usage_error(usage, "offset undo needs a reset id "
+					      "(from offset history)");
+	requester(who, sizeof who);
+	struct rpc_undo_req in = {(uint64_t)id, who};
+	struct ctl_resp r;
+	ctl_call(o->bootstrap, RPC_UNDO, &in, o->timeout_ms, &r);
+	rv = ctl_check(o, &r);
+	if (rv == 0)
+		ctl_print_reset(o, r.body);
+	ctl_resp_free(&r);
+	return rv;
+}
+
+static int offset_history(const struct ctl_opts *o, const char *group,
+			  const char *topic)
+{
+	struct rpc_history_req in = {group, topic};
+	struct ctl_resp r;
+	ctl_call(o->bootstrap, RPC_HISTORY, &in, o->timeout_ms, &r);
+	int rv = ctl_check(o, &r);
+	if (rv == 0)
+		ctl_print_history(o, r.body);
+	ctl_resp_free(&r);
+	return rv;
+}
+
+/* One reset target from the flags. */
+struct target {
+	const char *name; /* the wire's target */
+	int64_t value;
+	int given;
+};
+
+/* Reads target flag @flag_name (if given) as target @name; 0 or the usage
+ * error's exit status. */
+static int target_flag(const struct ctl_flag *f, const char *flag_name,
+		       const char *name, struct target *t)
+{
+	const char *v = ctl_flag(f, NF, flag_name);
+	char err[256];
+	int rv = 0;
+	if (v == NULL)
+		return 0;
+	t->name = name;
+	t->given++;
+	if (strcmp(flag_name, "--to-time") == 0 &&
+	    ctl_parse_time(v, ctl_flag(f, NF, "--tz"), &t->value, err,
+			   sizeof err) != 0)
+		rv = ctl_usage_error(usage, "--to-time: %s", err);
+	else if (strcmp(flag_name, "--to-timestamp") == 0 &&
+		 ctl_flag_int(f, NF, flag_name, 0, INT64_MAX, &t->value) != 0)
+		rv = ctl_usage_error(usage, "--to-timestamp takes epoch "
+					    "milliseconds");
+	else if (strcmp(flag_name, "--to-offset") == 0 &&
+		 ctl_flag_int(f, NF, flag_name, 0, INT64_MAX, &t->value) != 0)
+		rv = ctl_usage_error(usage, "--to-offset takes an offset >= 0");
+	else if (strcmp(flag_name, "--shift-by") == 0 &&
+		 ctl_parse_int(v, flag_name, &t->value, err, sizeof err) != 0)
+		rv = ctl_usage_error(usage, "%s", err);
+	else if (strcmp(flag_name, "--by-duration") == 0 &&
+		 ctl_parse_duration(v, &t->value, err, sizeof err) != 0)
+		rv = ctl_usage_error(usage, "--by-duration: %s", err);
+	return rv;
+}
+
+/* Exactly one target; 0 or the usage error's exit status. */
+static int parse_target(const struct ctl_flag *f, struct target *t)
+{
+	static const char *const map[][2] = {
+	    {"--to-latest", "latest"},	   {"--to-earliest", "earliest"},
+	    {"--to-time", "time"},	   {"--to-timestamp", "time"},
+	    {"--to-offset", "offset"},	   {"--shift-by", "shift"},
+	    {"--by-duration", "duration"},
+	};
+	*t = (struct target){NULL, 0, 0};
+	if (ctl_flag(f, NF, "--tz") && !ctl_flag(f, NF, "--to-time"))
+		return ctl_usage_error(usage, "--tz goes with --to-time");
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+		int rv = target_flag(f, map[i][0], map[i][1], t);
+		if (rv != 0)
+			return rv;
+	}
+	if (t->given != 1)
+		return ctl_usage_error(
+		    usage, "give exactly one reset target (%d given)",
+		    t->given);
+	return 0;
+}
+
+static int offset_reset(const struct ctl_opts *o, const struct ctl_flag *f,
+			const char *group, const char *topic)
+{
+	struct target t;
+	int rv = parse_target(f, &t);
+	if (rv != 0)
+		return rv;
+	char buf[2048], who[128];
+	const char *qs[1024];
+	const char *list = ctl_flag(f, NF, "--queues");
+	uint32_t nq = list ? ctl_split(list, buf, sizeof buf, qs, 1024) : 0;
+	requester(who, sizeof who);
+	struct rpc_reset_req in = {group,
+				   topic,
+				   t.name,
+				   t.value,
+				   {qs, nq},
+				   ctl_flag(f, NF, "--dry-run") != NULL,
+				   ctl_flag(f, NF, "--require-inactive") !=
+				       NULL,
+				   who};
+	struct ctl_resp r;
+	ctl_call(o->bootstrap, RPC_RESET, &in, o->timeout_ms, &r);
+	rv = ctl_check(o, &r);
+	if (rv == 0)
+		ctl_print_reset(o, r.body);
+	ctl_resp_free(&r);
+	return rv;
+}
+
+int ctl_cmd_offset(const struct ctl_opts *o, int argc, char **argv)
+{
+	const char *sub = argc >= 3 ? argv[2] : NULL;
+	if (sub == NULL)
+		return ctl_usage_error(usage, "missing offset subcommand");
+	if (strcmp(sub, "undo") == 0)
+		return offset_undo(o, argc, argv);
+	struct ctl_flag f[NF];
+	int npos;
+	flags_init(f);
+	int rv = ctl_parse_flags(argc, argv, 3, f, NF, NULL, 0, &npos, usage);
+	if (rv != 0)
+		return rv;
+	const char *group = ctl_flag(f, NF, "--group");
+	const char *topic = ctl_flag(f, NF, "--topic");
+	if (group == NULL || topic == NULL)
+		return ctl_usage_error(usage,
+				       "--group and --topic are required");
+	if (strcmp(sub, "history") == 0)
+		return offset_history(o, group, topic);
+	if (strcmp(sub, "reset") == 0)
+		return offset_reset(o, f, group, topic);
+	return ctl_usage_error(usage, "unknown offset subcommand '%s'", sub);
+}

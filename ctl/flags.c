@@ -1,0 +1,108 @@
+/*
+ * flags.c — raftqctl's command-line flags: "--name value", "--name=value"
+ * and bare switches, in any order after the command; a flag that is not
+ * the command's is a usage error naming it.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+int ctl_usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "raftqctl: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nusage: raftqctl %s\n", usage);
+	va_end(ap);
+	return 2;
+}
+
+static struct ctl_flag *find(struct ctl_flag *flags, int nflags, const char *a,
+			     size_t len)
+{
+	for (int k = 0; k < nflags; k++)
+		if (strlen(flags[k].name) == len &&
+		    strncmp(flags[k].name, a, len) == 0)
+			return &flags[k];
+	return NULL;
+}
+
+int ctl_parse_flags(int argc, char **argv, int from, struct ctl_flag *flags,
+		    int nflags, const char **pos, int npos, int *got,
+		    const char *usage)
+{
+	*got = 0;
+	for (int i = from; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) != 0) {
+			if (*got >= npos)
+				return ctl_usage_error(
+				    usage, "unexpected argument '%s'", a);
+			pos[(*got)++] = a;
+			continue;
+		}
+		const char *eq = strchr(a, '=');
+		size_t len = eq ? (size_t)(eq - a) : strlen(a);
+		struct ctl_flag *f = find(flags, nflags, a, len);
+		if (f == NULL)
+			return ctl_usage_error(usage, "unknown flag '%.*s'",
+					       (int)len, a);
+		f->given = true;
+		if (!f->has_value && eq != NULL)
+			return ctl_usage_error(usage, "%s takes no value",
+					       f->name);
+		if (!f->has_value)
+			continue;
+		if (eq == NULL && i + 1 >= argc)
+			return ctl_usage_error(usage, "%s needs a value",
+					       f->name);
+		f->value = eq != NULL ? eq + 1 : argv[++i];
+	}
+	return 0;
+}
+
+const char *ctl_flag(const struct ctl_flag *flags, int n, const char *name)
+{
+	for (int k = 0; k < n; k++)
+		if (strcmp(flags[k].name, name) == 0 && flags[k].given)
+			return flags[k].value ? flags[k].value : "";
+	return NULL;
+}
+
+int ctl_flag_int(const struct ctl_flag *flags, int n, const char *name,
+		 int64_t min, int64_t max, int64_t *out)
+{
+	const char *v = ctl_flag(flags, n, name);
+	char err[256];
+	int64_t x;
+	if (v == NULL)
+		return 0;
+	if (ctl_parse_int(v, name, &x, err, sizeof err) != 0 || x < min ||
+	    x > max)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+uint32_t ctl_split(const char *list, char *buf, size_t bufsize,
+		   const char **out, uint32_t max)
+{
+	snprintf(buf, bufsize, "%s", list);
+	uint32_t n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t && n < max;
+	     t = strtok_r(NULL, ",", &save))
+		out[n++] = t;
+	return n;
+}
+
+int64_t ctl_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,358 @@
+/*
+ * output.c — everything raftqctl prints: errors ("error: CODE: message"
+ * on stderr), tables for people, and with --json one document in the
+ * shapes of DESIGN.md §7 (jansson).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+int ctl_check(const struct ctl_opts *o, const struct ctl_resp *r)
+{
+	if (r->err != 0) {
+		fprintf(stderr,
+			"error: UNAVAILABLE: cannot reach a raftq node at %s "
+			"(%s); check -b or RAFTQ_BOOTSTRAP and that raftqd "
+			"runs\n",
+			o->bootstrap, rpc_strerror(r->err));
+		return 1;
+	}
+	if (r->st.code != RPC_OK) {
+		const char *name = rpc_code_name(r->st.code);
+		fprintf(stderr, "error: %s: %s\n", name ? name : "UNKNOWN",
+			r->st.message ? r->st.message : "(no message)");
+		return 1;
+	}
+	return 0;
+}
+
+void ctl_json_out(json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+	json_decref(j);
+}
+
+void ctl_fmt_time(int64_t ms, char *out, size_t n)
+{
+	if (ms < 0) {
+		snprintf(out, n, "-");
+		return;
+	}
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char buf[32];
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, n, "%s.%03dZ", buf, (int)(ms % 1000));
+}
+
+static const char *str(const char *s)
+{
+	return s ? s : "";
+}
+
+/* ---- cluster status ---- */
+
+static json_t *status_json(const struct rpc_status_resp *s)
+{
+	const struct rpc_node_status *ns = s->nodes.v;
+	json_t *nodes = json_array();
+	for (uint32_t i = 0; i < s->nodes.n; i++)
+		json_array_append_new(
+		    nodes,
+		    json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id",
+			      (json_int_t)ns[i].id, "name", str(ns[i].name),
+			      "listen", str(ns[i].listen), "raft_address",
+			      str(ns[i].raft_address), "role", ns[i].role,
+			      "term", (json_int_t)ns[i].term, "commit_index",
+			      (json_int_t)ns[i].commit_index, "applied_index",
+			      (json_int_t)ns[i].applied_index));
+	return json_pack("{s:I,s:o}", "leader_id", (json_int_t)s->leader_id,
+			 "nodes", nodes);
+}
+
+void ctl_print_status(const struct ctl_opts *o, const struct rpc_status_resp *s)
+{
+	const struct rpc_node_status *ns = s->nodes.v;
+	if (o->json) {
+		ctl_json_out(status_json(s));
+		return;
+	}
+	printf("%-4s %-12s %-22s %-22s %-12s %6s %8s %8s\n", "ID", "NAME",
+	       "LISTEN", "RAFT", "ROLE", "TERM", "COMMIT", "APPLIED");
+	for (uint32_t i = 0; i < s->nodes.n; i++)
+		printf("%-4llu %-12s %-22s %-22s %-12s %6llu %8llu %8llu\n",
+		       (unsigned long long)ns[i].id, str(ns[i].name),
+		       str(ns[i].listen), str(ns[i].raft_address), ns[i].role,
+		       (unsigned long long)ns[i].term,
+		       (unsigned long long)ns[i].commit_index,
+		       (unsigned long long)ns[i].applied_index);
+	printf("leader: %llu\n", (unsigned long long)s->leader_id);
+}
+
+/* ---- topics ---- */
+
+void ctl_print_names(const struct ctl_opts *o, const char *key,
+		     const struct rpc_names_resp *n)
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < n->names.n; i++) {
+		if (o->json)
+			json_array_append_new(a, json_string(n->names.v[i]));
+		else
+			puts(n->names.v[i]);
+	}
+	if (o->json)
+		ctl_json_out(json_pack("{s:o}", key, a));
+	else
+		json_decref(a);
+}
+
+static json_t *queue_json(const struct rpc_queue_info *q)
+{
+	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "broker_name",
+			 q->broker_name, "queue_id", (json_int_t)q->queue_id,
+			 "min_offset", (json_int_t)q->min_offset, "max_offset",
+			 (json_int_t)q->max_offset, "first_store_time",
+			 (json_int_t)q->first_store_time, "last_store_time",
+			 (json_int_t)q->last_store_time);
+}
+
+void ctl_print_topic(const struct ctl_opts *o,
+		     const struct rpc_topic_describe_resp *t)
+{
+	const struct rpc_queue_info *q = t->queues.v;
+	if (o->json) {
+		json_t *a = json_array();
+		for (uint32_t i = 0; i < t->queues.n; i++)
+			json_array_append_new(a, queue_json(&q[i]));
+		ctl_json_out(
+		    json_pack("{s:s,s:o}", "topic", t->topic, "queues", a));
+		return;
+	}
+	printf("%-14s %5s %12s %12s  %-24s  %-24s\n", "BROKER", "QUEUE",
+	       "MIN_OFFSET", "MAX_OFFSET", "FIRST_STORE_TIME",
+	       "LAST_STORE_TIME");
+	for (uint32_t i = 0; i < t->queues.n; i++) {
+		char t1[40], t2[40];
+		ctl_fmt_time(q[i].first_store_time, t1, sizeof t1);
+		ctl_fmt_time(q[i].last_store_time, t2, sizeof t2);
+		printf("%-14s %5u %12llu %12llu  %-24s  %-24s\n",
+		       q[i].broker_name, q[i].queue_id,
+		       (unsigned long long)q[i].min_offset,
+		       (unsigned long long)q[i].max_offset, t1, t2);
+	}
+}
+
+/* ---- groups ---- */
+
+static json_t *group_topic_json(const struct rpc_group_topic_info *t)
+{
+	const struct rpc_lag_info *q = t->queues.v;
+	json_t *qs = json_array();
+	for (uint32_t k = 0; k < t->queues.n; k++)
+		json_array_append_new(
+		    qs, json_pack("{s:s,s:I,s:I,s:I,s:I}", "broker_name",
+				  q[k].broker_name, "queue_id",
+				  (json_int_t)q[k].queue_id, "consumer_offset",
+				  (json_int_t)q[k].consumer_offset,
+				  "max_offset", (json_int_t)q[k].max_offset,
+				  "lag", (json_int_t)q[k].lag));
+	return json_pack("{s:s,s:I,s:o}", "topic", t->topic, "epoch",
+			 (json_int_t)t->epoch, "queues", qs);
+}
+
+static json_t *member_json(const struct rpc_member_info *m)
+{
+	json_t *qs = json_array();
+	for (uint32_t k = 0; k < m->queues.n; k++)
+		json_array_append_new(qs, json_string(m->queues.v[k]));
+	return json_pack("{s:s,s:s,s:o}", "member_id", m->member_id, "client",
+			 str(m->client), "queues", qs);
+}
+
+static void group_json(const struct rpc_group_describe_resp *d)
+{
+	const struct rpc_group_topic_info *t = d->topics.v;
+	const struct rpc_member_info *m = d->members.v;
+	json_t *topics = json_array(), *members = json_array();
+	for (uint32_t i = 0; i < d->topics.n; i++)
+		json_array_append_new(topics, group_topic_json(&t[i]));
+	for (uint32_t i = 0; i < d->members.n; i++)
+		json_array_append_new(members, member_json(&m[i]));
+	ctl_json_out(json_pack("{s:s,s:s,s:o,s:o}", "group", d->group, "mode",
+			       d->mode, "topics", topics, "members", members));
+}
+
+void ctl_print_group(const struct ctl_opts *o,
+		     const struct rpc_group_describe_resp *d)
+{
+	const struct rpc_group_topic_info *t = d->topics.v;
+	const struct rpc_member_info *m = d->members.v;
+	if (o->json) {
+		group_json(d);
+		return;
+	}
+	printf("group %s (%s)\n", d->group, d->mode);
+	for (uint32_t i = 0; i < d->topics.n; i++) {
+		printf("\ntopic %s  epoch %llu\n", t[i].topic,
+		       (unsigned long long)t[i].epoch);
+		printf("%-14s %5s %16s %12s %8s\n", "BROKER", "QUEUE",
+		       "CONSUMER_OFFSET", "MAX_OFFSET", "LAG");
+		const struct rpc_lag_info *q = t[i].queues.v;
+		for (uint32_t k = 0; k < t[i].queues.n; k++)
+			printf("%-14s %5u %16llu %12llu %8llu\n",
+			       q[k].broker_name, q[k].queue_id,
+			       (unsigned long long)q[k].consumer_offset,
+			       (unsigned long long)q[k].max_offset,
+			       (unsigned long long)q[k].lag);
+	}
+	printf("\nonline members: %u\n", d->members.n);
+	for (uint32_t i = 0; i < d->members.n; i++)
+		printf("  %s (%s): %u queues\n", m[i].member_id,
+		       str(m[i].client), m[i].queues.n);
+}
+
+/* ---- offsets ---- */
+
+void ctl_print_reset(const struct ctl_opts *o, const struct rpc_reset_resp *x)
+{
+	const struct rpc_reset_queue *q = x->queues.v;
+	if (o->json) {
+		json_t *a = json_array();
+		for (uint32_t i = 0; i < x->queues.n; i++)
+			json_array_append_new(
+			    a, json_pack("{s:s,s:I,s:I}", "broker_name",
+					 q[i].broker_name, "queue_id",
+					 (json_int_t)q[i].queue_id,
+					 "timestamp_offset",
+					 (json_int_t)q[i].timestamp_offset));
+		ctl_json_out(json_pack("{s:o,s:I,s:I,s:b}", "queues", a,
+				       "reset_id", (json_int_t)x->reset_id,
+				       "epoch", (json_int_t)x->epoch, "dry_run",
+				       x->dry_run));
+		return;
+	}
+	if (x->dry_run)
+		printf("dry run: nothing was changed (epoch stays %llu)\n",
+		       (unsigned long long)x->epoch);
+	else
+		printf("reset %llu applied: epoch %llu\n",
+		       (unsigned long long)x->reset_id,
+		       (unsigned long long)x->epoch);
+	printf("%-14s %5s %16s\n", "BROKER", "QUEUE", "OFFSET");
+	for (uint32_t i = 0; i < x->queues.n; i++)
+		printf("%-14s %5u %16llu\n", q[i].broker_name, q[i].queue_id,
+		       (unsigned long long)q[i].timestamp_offset);
+}
+
+static json_t *history_queue_json(const struct rpc_history_queue *q)
+{
+	json_t *prev = q->previous_offset == UINT64_MAX
+			   ? json_null()
+			   : json_integer((json_int_t)q->previous_offset);
+	return json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:b}", "broker_name",
+			 q->broker_name, "queue_id", (json_int_t)q->queue_id,
+			 "previous_offset", prev, "timestamp_offset",
+			 (json_int_t)q->timestamp_offset, "min_offset",
+			 (json_int_t)q->min_offset, "max_offset",
+			 (json_int_t)q->max_offset, "clamped", q->clamped);
+}
+
+static json_t *history_entry_json(const struct rpc_history_entry *e)
+{
+	const struct rpc_history_queue *q = e->queues.v;
+	json_t *qs = json_array();
+	for (uint32_t k = 0; k < e->queues.n; k++)
+		json_array_append_new(qs, history_queue_json(&q[k]));
+	return json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:b,s:o}", "reset_id",
+			 (json_int_t)e->reset_id, "time", (json_int_t)e->time,
+			 "requester", str(e->requester), "group", e->group,
+			 "topic", e->topic, "target", e->target, "value",
+			 (json_int_t)e->value, "dry_run", 0, "queues", qs);
+}
+
+/* The target's value as people read it. */
+static void target_value(const struct rpc_history_entry *e, char *val, size_t n)
+{
+	if (strcmp(e->target, "time") == 0)
+		ctl_fmt_time(e->value, val, n);
+	else if (strcmp(e->target, "duration") == 0)
+		snprintf(val, n, "%llds back", (long long)e->value / 1000);
+	else if (strcmp(e->target, "latest") == 0 ||
+		 strcmp(e->target, "earliest") == 0)
+		val[0] = '\0';
+	else
+		snprintf(val, n, "%lld", (long long)e->value);
+}
+
+static void history_entry_text(const struct rpc_history_entry *e)
+{
+	const struct rpc_history_queue *q = e->queues.v;
+	char when[40], val[48];
+	ctl_fmt_time(e->time, when, sizeof when);
+	target_value(e, val, sizeof val);
+	printf("reset %llu  %s  by %s  target %s %s  epoch %llu\n",
+	       (unsigned long long)e->reset_id, when, str(e->requester),
+	       e->target, val, (unsigned long long)e->epoch);
+	for (uint32_t k = 0; k < e->queues.n; k++) {
+		char prev[24] = "-";
+		if (q[k].previous_offset != UINT64_MAX)
+			snprintf(prev, sizeof prev, "%llu",
+				 (unsigned long long)q[k].previous_offset);
+		printf("  %-14s %3u  %12s -> %-12llu [%llu, %llu]%s\n",
+		       q[k].broker_name, q[k].queue_id, prev,
+		       (unsigned long long)q[k].timestamp_offset,
+		       (unsigned long long)q[k].min_offset,
+		       (unsigned long long)q[k].max_offset,
+		       q[k].clamped ? " clamped" : "");
+	}
+}
+
+void ctl_print_history(const struct ctl_opts *o,
+		       const struct rpc_history_resp *h)
+{
+	const struct rpc_history_entry *e = h->resets.v;
+	if (!o->json) {
+		for (uint32_t i = 0; i < h->resets.n; i++)
+			history_entry_text(&e[i]);
+		return;
+	}
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < h->resets.n; i++)
+		json_array_append_new(a, history_entry_json(&e[i]));
+	ctl_json_out(json_pack("{s:o}", "resets", a));
+}
+
+/* ---- consume ---- */
+
+void ctl_print_message(const struct ctl_opts *o, const char *broker, uint32_t q,
+		       uint64_t off, int64_t t, const struct rpc_record *rec)
+{
+	char when[40];
+	ctl_fmt_time(t, when, sizeof when);
+	if (!o->json) {
+		printf("%-10s %3u %8llu  %s  %.*s\n", broker, q,
+		       (unsigned long long)off, when, (int)rec->body_len,
+		       (const char *)rec->body);
+		return;
+	}
+	json_t *key = rec->key
+			  ? json_stringn((const char *)rec->key, rec->key_len)
+			  : json_null();
+	json_t *body = json_stringn((const char *)rec->body, rec->body_len);
+	if (body == NULL)
+		body = json_string("(binary)");
+	if (key == NULL)
+		key = json_string("(binary)");
+	ctl_json_out(json_pack("{s:s,s:I,s:I,s:I,s:o,s:o}", "broker_name",
+			       broker, "queue_id", (json_int_t)q, "offset",
+			       (json_int_t)off, "store_time", (json_int_t)t,
+			       "key", key, "body", body));
+}
