@@ -47,6 +47,45 @@ static int parse_offset(const char *s, int *minutes, char *err, size_t n)
 	return -1;
 }
 
+/* ".123" after the seconds: milliseconds (digits past the third are
+ * ignored); moves *rest past them. */
+static int parse_millis(const char **rest)
+{
+	const char *p = *rest;
+	int digits = 0, f = 0;
+	if (*p != '.')
+		return 0;
+	for (p++; isdigit((unsigned char)*p); p++)
+		if (digits < 3) {
+			f = f * 10 + (*p - '0');
+			digits++;
+		}
+	for (; digits > 0 && digits < 3; digits++)
+		f *= 10;
+	*rest = p;
+	return f;
+}
+
+/* Each field in its range: 0, or -1 with the message naming it. */
+static int check_fields(int Y, int M, int D, int h, int m, int s, char *err,
+			size_t errlen)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30,
+				    31, 31, 30, 31, 30, 31};
+	if (M < 1 || M > 12)
+		return fail(err, errlen, NULL, "month", M, 1, 12);
+	int dmax = mdays[M - 1] + (M == 2 && leap(Y));
+	if (D < 1 || D > dmax)
+		return fail(err, errlen, NULL, "day", D, 1, dmax);
+	if (h < 0 || h > 23)
+		return fail(err, errlen, NULL, "hour", h, 0, 23);
+	if (m < 0 || m > 59)
+		return fail(err, errlen, NULL, "minute", m, 0, 59);
+	if (s < 0 || s > 59)
+		return fail(err, errlen, NULL, "second", s, 0, 59);
+	return 0;
+}
+
 int ctl_parse_time(const char *text, const char *tz, int64_t *ms, char *err,
 		   size_t errlen)
 {
@@ -73,37 +112,10 @@ int ctl_parse_time(const char *text, const char *tz, int64_t *ms, char *err,
 			    "time must be \"YYYY-MM-DD HH:MM:SS\", ISO-8601 "
 			    "with a zone, or epoch milliseconds",
 			    NULL, 0, 0, 0);
-	int frac = 0;
 	const char *rest = text + used;
-	if (*rest == '.') {
-		int digits_read = 0, f = 0;
-		rest++;
-		while (isdigit((unsigned char)*rest)) {
-			if (digits_read < 3) {
-				f = f * 10 + (*rest - '0');
-				digits_read++;
-			}
-			rest++;
-		}
-		while (digits_read > 0 && digits_read < 3) {
-			f *= 10;
-			digits_read++;
-		}
-		frac = f;
-	}
-	if (M < 1 || M > 12)
-		return fail(err, errlen, NULL, "month", M, 1, 12);
-	static const int mdays[] = {31, 28, 31, 30, 31, 30,
-				    31, 31, 30, 31, 30, 31};
-	int dmax = mdays[M - 1] + (M == 2 && leap(Y));
-	if (D < 1 || D > dmax)
-		return fail(err, errlen, NULL, "day", D, 1, dmax);
-	if (h < 0 || h > 23)
-		return fail(err, errlen, NULL, "hour", h, 0, 23);
-	if (m < 0 || m > 59)
-		return fail(err, errlen, NULL, "minute", m, 0, 59);
-	if (s < 0 || s > 59)
-		return fail(err, errlen, NULL, "second", s, 0, 59);
+	int frac = parse_millis(&rest);
+	if (check_fields(Y, M, D, h, m, s, err, errlen) != 0)
+		return -1;
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
 	tm.tm_year = Y - 1900;

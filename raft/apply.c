@@ -8,6 +8,7 @@
  * only exception is running out of memory, where apply returns RSM_ENOMEM
  * with the state as before (libraft then retries the entry).
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,16 +146,17 @@ static int apply_create_group(struct rsm *s, struct rsm__rd *r)
 	return result(s, RSM_OK, NULL);
 }
 
-static int apply_commit(struct rsm *s, struct rsm__rd *r)
+/* Decodes the COMMIT items of @r into a calloc'ed array (*out, the caller
+ * frees): its count, 0 for bad bytes, or -1 when out of memory. */
+static int64_t decode_commits(struct rsm__rd *r, struct rsm_commit **out)
 {
 	struct rsm__rd list;
 	rsm__rd_array(r, &list);
 	if (!rsm__rd_done(r) || list.n == 0)
-		return -1;
-	/* Decode every item before touching anything. */
+		return 0;
 	struct rsm_commit *items = calloc(list.n, sizeof *items);
 	if (items == NULL)
-		return RSM_ENOMEM;
+		return -1;
 	for (uint32_t i = 0; i < list.n; i++) {
 		struct rsm__rd x;
 		rsm__rd_array(&list, &x);
@@ -164,76 +166,92 @@ static int apply_commit(struct rsm *s, struct rsm__rd *r)
 		uint64_t q = rsm__rd_u64(&x);
 		items[i].offset = rsm__rd_u64(&x);
 		items[i].epoch = rsm__rd_u64(&x);
+		items[i].queue_id = (uint32_t)q;
 		if (!rsm__rd_done(&x) || q > UINT32_MAX) {
 			free(items);
-			return -1;
+			return 0;
 		}
-		items[i].queue_id = (uint32_t)q;
 	}
 	if (!rsm__rd_done(&list)) {
 		free(items);
-		return -1;
+		return 0;
 	}
-	if (s->item_cap < list.n) {
-		int *p = realloc(s->result.item_codes, list.n * sizeof *p);
-		if (p == NULL) {
-			free(items);
+	*out = items;
+	return list.n;
+}
+
+/* Pass 1: creates the missing (group, topic) entries the commits need,
+ * which is invisible to readers (epoch 0, nothing committed) and so safe
+ * to keep if a later allocation fails and the entry is retried. */
+static int commit_prepare(struct rsm *s, const struct rsm_commit *items,
+			  uint32_t n)
+{
+	if (s->item_cap < n) {
+		int *p = realloc(s->result.item_codes, n * sizeof *p);
+		if (p == NULL)
 			return RSM_ENOMEM;
-		}
 		s->result.item_codes = p;
-		s->item_cap = list.n;
+		s->item_cap = n;
 	}
-	/* Pass 1: resolve, and create missing (group, topic) entries, which
-	 * is invisible to readers (epoch 0, nothing committed) and so safe to
-	 * keep if a later allocation fails and the entry is retried. */
-	for (uint32_t i = 0; i < list.n; i++) {
-		struct rsm_commit *c = &items[i];
+	for (uint32_t i = 0; i < n; i++) {
+		const struct rsm_commit *c = &items[i];
 		struct rsm_group *g = rsm__group_find_mut(s, c->group);
 		const struct rsm_topic *t = rsm_topic_find(s, c->topic);
 		if (g == NULL || t == NULL || g->mode != RSM_CLUSTERING ||
 		    rsm_topic_queue_index(t, c->broker, c->queue_id) < 0)
 			continue;
-		if (rsm__group_topic_get(g, t) == NULL) {
-			free(items);
+		if (rsm__group_topic_get(g, t) == NULL)
 			return RSM_ENOMEM;
-		}
 	}
-	/* Pass 2: check epochs and store. */
+	return RSM_OK;
+}
+
+/* Pass 2 for one item: checks its epoch and stores it; its code. */
+static int commit_one(struct rsm *s, const struct rsm_commit *c)
+{
+	struct rsm_group *g = rsm__group_find_mut(s, c->group);
+	const struct rsm_topic *t = rsm_topic_find(s, c->topic);
+	int64_t qi = -1;
+	if (g == NULL)
+		return RSM_EUNKNOWN_GROUP;
+	if (t == NULL)
+		return RSM_EUNKNOWN_TOPIC;
+	if (g->mode != RSM_CLUSTERING)
+		return RSM_EBROADCAST;
+	if ((qi = rsm_topic_queue_index(t, c->broker, c->queue_id)) < 0)
+		return RSM_EUNKNOWN_QUEUE;
+	if (c->offset > (uint64_t)INT64_MAX)
+		return RSM_EINVAL;
+	struct rsm_group_topic *gt = rsm__group_topic_get(g, t);
+	assert(gt != NULL); /* made by commit_prepare */
+	/* A consumer that read before a reset must not overwrite it
+	 * (DESIGN.md §2). */
+	if (c->epoch < gt->epoch)
+		return RSM_ESTALE_EPOCH;
+	if (c->epoch > gt->epoch)
+		return RSM_EINVAL;
+	gt->offsets[qi] = c->offset;
+	return RSM_OK;
+}
+
+static int apply_commit(struct rsm *s, struct rsm__rd *r)
+{
+	struct rsm_commit *items = NULL;
+	int64_t n = decode_commits(r, &items);
+	if (n <= 0)
+		return n < 0 ? RSM_ENOMEM : -1;
+	if (commit_prepare(s, items, (uint32_t)n) != RSM_OK) {
+		free(items);
+		return RSM_ENOMEM;
+	}
 	int first_bad = RSM_OK;
-	for (uint32_t i = 0; i < list.n; i++) {
-		struct rsm_commit *c = &items[i];
-		struct rsm_group *g = rsm__group_find_mut(s, c->group);
-		const struct rsm_topic *t = rsm_topic_find(s, c->topic);
-		int code = RSM_OK;
-		int64_t qi = -1;
-		if (g == NULL)
-			code = RSM_EUNKNOWN_GROUP;
-		else if (t == NULL)
-			code = RSM_EUNKNOWN_TOPIC;
-		else if (g->mode != RSM_CLUSTERING)
-			code = RSM_EBROADCAST;
-		else if ((qi = rsm_topic_queue_index(t, c->broker,
-						     c->queue_id)) < 0)
-			code = RSM_EUNKNOWN_QUEUE;
-		else if (c->offset > (uint64_t)INT64_MAX)
-			code = RSM_EINVAL;
-		struct rsm_group_topic *gt = NULL;
-		if (code == RSM_OK) {
-			gt = rsm__group_topic_get(g, t); /* made in pass 1 */
-			/* A consumer that read before a reset must not
-			 * overwrite it (DESIGN.md §2). */
-			if (c->epoch < gt->epoch)
-				code = RSM_ESTALE_EPOCH;
-			else if (c->epoch > gt->epoch)
-				code = RSM_EINVAL;
-		}
-		if (code == RSM_OK)
-			gt->offsets[qi] = c->offset;
-		else if (first_bad == RSM_OK)
+	for (uint32_t i = 0; i < (uint32_t)n; i++) {
+		int code = commit_one(s, &items[i]);
+		if (code != RSM_OK && first_bad == RSM_OK)
 			first_bad = code;
 		s->result.item_codes[i] = code;
 	}
-	s->result.n_items = list.n;
+	s->result.n_items = (uint32_t)n;
 	free(items);
 	if (first_bad != RSM_OK)
 		return result(s, first_bad, "some commits were refused");
@@ -264,24 +282,25 @@ static int cmp_queue(const void *a, const void *b)
 	return x->queue_id < y->queue_id ? -1 : x->queue_id > y->queue_id;
 }
 
-static int apply_reset(struct rsm *s, struct rsm__rd *r)
+/* Decodes a RESET's header into @rs and its moves into a calloc'ed array
+ * (*out); the count, 0 for bad bytes, or -1 when out of memory. */
+static int64_t decode_reset(struct rsm__rd *r, struct rsm_reset *rs,
+			    struct move_item **out)
 {
-	struct rsm_reset rs;
 	struct rsm__rd list;
-	memset(&rs, 0, sizeof rs);
-	rs.time = rsm__rd_i64(r);
-	rsm__rd_str(r, rs.requester, RSM_TEXT_MAX);
-	rsm__rd_str(r, rs.group, RSM_NAME_MAX);
-	rsm__rd_str(r, rs.topic, RSM_NAME_MAX);
+	rs->time = rsm__rd_i64(r);
+	rsm__rd_str(r, rs->requester, RSM_TEXT_MAX);
+	rsm__rd_str(r, rs->group, RSM_NAME_MAX);
+	rsm__rd_str(r, rs->topic, RSM_NAME_MAX);
 	uint64_t target = rsm__rd_u64(r);
-	rs.target_value = rsm__rd_i64(r);
+	rs->target_value = rsm__rd_i64(r);
 	rsm__rd_array(r, &list);
 	if (!rsm__rd_done(r) || target > RSM_TARGET_UNDO || list.n == 0)
-		return -1;
-	rs.target = (enum rsm_target_kind)target;
+		return 0;
+	rs->target = (enum rsm_target_kind)target;
 	struct move_item *mv = calloc(list.n, sizeof *mv);
 	if (mv == NULL)
-		return RSM_ENOMEM;
+		return -1;
 	for (uint32_t i = 0; i < list.n; i++) {
 		struct rsm__rd x;
 		rsm__rd_array(&list, &x);
@@ -292,136 +311,234 @@ static int apply_reset(struct rsm *s, struct rsm__rd *r)
 		mv[i].min = rsm__rd_u64(&x);
 		mv[i].max = rsm__rd_u64(&x);
 		mv[i].unset_base = rsm__rd_u64(&x);
+		mv[i].queue_id = (uint32_t)q;
 		if (!rsm__rd_done(&x) || q > UINT32_MAX ||
 		    mv[i].move > RSM_MOVE_UNSET) {
 			free(mv);
-			return -1;
+			return 0;
 		}
-		mv[i].queue_id = (uint32_t)q;
 	}
 	if (!rsm__rd_done(&list)) {
 		free(mv);
-		return -1;
+		return 0;
 	}
+	*out = mv;
+	return list.n;
+}
 
-	/* Check everything first: a reset moves every queue or none. */
-	struct rsm_group *g = rsm__group_find_mut(s, rs.group);
-	const struct rsm_topic *t = rsm_topic_find(s, rs.topic);
-	int code = RSM_OK;
-	char msg[400] = "";
-	if (g == NULL) {
-		code = RSM_EUNKNOWN_GROUP;
-		snprintf(msg, sizeof msg, "group '%s' does not exist",
-			 rs.group);
-	} else if (t == NULL) {
-		code = RSM_EUNKNOWN_TOPIC;
-		snprintf(msg, sizeof msg, "topic '%s' does not exist",
-			 rs.topic);
-	} else if (g->mode != RSM_CLUSTERING) {
-		code = RSM_EBROADCAST;
-		snprintf(msg, sizeof msg,
+/* The group, topic and mode of a reset: RSM_OK or a code with @msg. */
+static int check_target(struct rsm *s, const struct rsm_reset *rs,
+			struct rsm_group **g, const struct rsm_topic **t,
+			char *msg, size_t n)
+{
+	*g = rsm__group_find_mut(s, rs->group);
+	*t = rsm_topic_find(s, rs->topic);
+	if (*g == NULL) {
+		snprintf(msg, n, "group '%s' does not exist", rs->group);
+		return RSM_EUNKNOWN_GROUP;
+	}
+	if (*t == NULL) {
+		snprintf(msg, n, "topic '%s' does not exist", rs->topic);
+		return RSM_EUNKNOWN_TOPIC;
+	}
+	if ((*g)->mode != RSM_CLUSTERING) {
+		snprintf(msg, n,
 			 "group '%s' is broadcasting: its offsets live on the "
 			 "clients, so the cluster cannot reset them",
-			 rs.group);
+			 rs->group);
+		return RSM_EBROADCAST;
 	}
-	uint8_t *seen = NULL;
-	if (code == RSM_OK) {
-		seen = calloc(rsm_topic_queues(t), 1);
-		if (seen == NULL) {
-			free(mv);
-			return RSM_ENOMEM;
-		}
-	}
-	for (uint32_t i = 0; i < list.n && code == RSM_OK; i++) {
+	return RSM_OK;
+}
+
+/* Every move names a distinct queue of @t with sane bounds (their queue
+ * indexes set): RSM_OK, RSM_ENOMEM, or a code with @msg. */
+static int check_moves(const struct rsm_topic *t, struct move_item *mv,
+		       uint32_t n, char *msg, size_t len)
+{
+	uint8_t *seen = calloc(rsm_topic_queues(t), 1);
+	int code = seen ? RSM_OK : RSM_ENOMEM;
+	for (uint32_t i = 0; i < n && code == RSM_OK; i++) {
 		mv[i].qi =
 		    rsm_topic_queue_index(t, mv[i].broker, mv[i].queue_id);
 		if (mv[i].qi < 0) {
 			code = RSM_EUNKNOWN_QUEUE;
-			snprintf(msg, sizeof msg,
-				 "topic '%s' has no queue %s:%u", rs.topic,
-				 mv[i].broker, mv[i].queue_id);
+			snprintf(msg, len, "topic '%s' has no queue %s:%u",
+				 t->name, mv[i].broker, mv[i].queue_id);
 		} else if (seen[mv[i].qi]++) {
 			code = RSM_EINVAL;
-			snprintf(msg, sizeof msg, "queue %s:%u listed twice",
+			snprintf(msg, len, "queue %s:%u listed twice",
 				 mv[i].broker, mv[i].queue_id);
 		} else if (mv[i].min > mv[i].max ||
 			   mv[i].max > (uint64_t)INT64_MAX) {
 			code = RSM_EINVAL;
-			snprintf(msg, sizeof msg, "queue %s:%u: bad bounds",
+			snprintf(msg, len, "queue %s:%u: bad bounds",
 				 mv[i].broker, mv[i].queue_id);
 		}
 	}
 	free(seen);
-	if (code != RSM_OK) {
-		free(mv);
-		return result(s, code, "%s", msg);
-	}
+	return code;
+}
 
-	/* Allocate everything, then change the state. */
-	rs.queues = calloc(list.n, sizeof *rs.queues);
-	struct rsm_group_topic *gt =
-	    rs.queues ? rsm__group_topic_get(g, t) : NULL;
-	if (gt == NULL) {
-		free(rs.queues);
-		free(mv);
-		return RSM_ENOMEM;
+/* SHIFT: saturating @base + @value, then clamped. */
+static uint64_t shifted(uint64_t base, int64_t value, uint64_t min,
+			uint64_t max, bool *clamped)
+{
+	uint64_t v;
+	bool c2;
+	*clamped = false;
+	if (value < 0) {
+		uint64_t d = (uint64_t)(-(value + 1)) + 1;
+		v = d > base ? 0 : base - d;
+		*clamped = d > base;
+	} else {
+		uint64_t d = (uint64_t)value;
+		v = d > UINT64_MAX - base ? UINT64_MAX : base + d;
 	}
-	if (s->n_resets < RSM_HISTORY_MAX) {
-		/* Reserve the history slot so the push cannot fail. */
+	v = clamp(v, min, max, &c2);
+	*clamped = *clamped || c2;
+	return v;
+}
+
+/* Moves one queue of @gt as @m says, recording it in @q. */
+static void move_queue(struct rsm_group_topic *gt, const struct move_item *m,
+		       struct rsm_reset_queue *q)
+{
+	uint64_t cur = gt->offsets[m->qi];
+	memcpy(q->broker, m->broker, sizeof q->broker);
+	q->queue_id = m->queue_id;
+	q->previous = cur;
+	q->min_offset = m->min;
+	q->max_offset = m->max;
+	if (m->move == RSM_MOVE_UNSET)
+		q->offset = RSM_OFFSET_NONE;
+	else if (m->move == RSM_MOVE_ABSOLUTE && m->value < 0)
+		q->offset = m->min, q->clamped = true;
+	else if (m->move == RSM_MOVE_ABSOLUTE)
+		q->offset =
+		    clamp((uint64_t)m->value, m->min, m->max, &q->clamped);
+	else
+		q->offset =
+		    shifted(cur == RSM_OFFSET_NONE ? m->unset_base : cur,
+			    m->value, m->min, m->max, &q->clamped);
+	gt->offsets[m->qi] = q->offset;
+}
+
+/* Allocates the record's queues and the history slot, so that changing
+ * the state cannot fail half-way: the group topic, or NULL (ENOMEM). */
+static struct rsm_group_topic *
+reset_reserve(struct rsm *s, struct rsm_reset *rs, struct rsm_group *g,
+	      const struct rsm_topic *t, uint32_t n)
+{
+	rs->queues = calloc(n, sizeof *rs->queues);
+	struct rsm_group_topic *gt =
+	    rs->queues ? rsm__group_topic_get(g, t) : NULL;
+	if (gt != NULL && s->n_resets < RSM_HISTORY_MAX) {
 		void *p = realloc(s->resets, ((size_t)s->n_resets + 1) *
 						 sizeof *s->resets);
-		if (p == NULL) {
-			free(rs.queues);
-			free(mv);
-			return RSM_ENOMEM;
-		}
-		s->resets = p;
+		if (p != NULL)
+			s->resets = p;
+		gt = p != NULL ? gt : NULL;
 	}
-	rs.n = list.n;
+	if (gt == NULL) {
+		free(rs->queues);
+		rs->queues = NULL;
+	}
+	return gt;
+}
+
+static int apply_reset(struct rsm *s, struct rsm__rd *r)
+{
+	struct rsm_reset rs;
+	struct move_item *mv = NULL;
+	memset(&rs, 0, sizeof rs);
+	int64_t n = decode_reset(r, &rs, &mv);
+	if (n <= 0)
+		return n < 0 ? RSM_ENOMEM : -1;
+	/* Check everything first: a reset moves every queue or none. */
+	struct rsm_group *g;
+	const struct rsm_topic *t;
+	char msg[400] = "";
+	int code = check_target(s, &rs, &g, &t, msg, sizeof msg);
+	if (code == RSM_OK)
+		code = check_moves(t, mv, (uint32_t)n, msg, sizeof msg);
+	struct rsm_group_topic *gt =
+	    code == RSM_OK ? reset_reserve(s, &rs, g, t, (uint32_t)n) : NULL;
+	if (code != RSM_OK || gt == NULL) {
+		free(mv);
+		if (code == RSM_OK || code == RSM_ENOMEM)
+			return RSM_ENOMEM;
+		return result(s, code, "%s", msg);
+	}
+	rs.n = (uint32_t)n;
 	rs.id = s->next_reset_id++;
 	rs.epoch = ++gt->epoch;
-	for (uint32_t i = 0; i < list.n; i++) {
-		struct move_item *m = &mv[i];
-		struct rsm_reset_queue *q = &rs.queues[i];
-		uint64_t cur = gt->offsets[m->qi];
-		memcpy(q->broker, m->broker, sizeof q->broker);
-		q->queue_id = m->queue_id;
-		q->previous = cur;
-		q->min_offset = m->min;
-		q->max_offset = m->max;
-		if (m->move == RSM_MOVE_UNSET) {
-			q->offset = RSM_OFFSET_NONE;
-		} else if (m->move == RSM_MOVE_ABSOLUTE) {
-			q->offset = m->value < 0
-					? (q->clamped = true, m->min)
-					: clamp((uint64_t)m->value, m->min,
-						m->max, &q->clamped);
-		} else {
-			uint64_t base =
-			    cur == RSM_OFFSET_NONE ? m->unset_base : cur;
-			/* Saturating base + value, then clamped. */
-			uint64_t v;
-			if (m->value < 0) {
-				uint64_t d = (uint64_t)(-(m->value + 1)) + 1;
-				v = d > base ? 0 : base - d;
-				q->clamped = d > base;
-			} else {
-				uint64_t d = (uint64_t)m->value;
-				v = d > UINT64_MAX - base ? UINT64_MAX
-							  : base + d;
-			}
-			bool c2;
-			v = clamp(v, m->min, m->max, &c2);
-			q->clamped = q->clamped || c2;
-			q->offset = v;
-		}
-		gt->offsets[m->qi] = q->offset;
-	}
+	for (uint32_t i = 0; i < rs.n; i++)
+		move_queue(gt, &mv[i], &rs.queues[i]);
 	qsort(rs.queues, rs.n, sizeof *rs.queues, cmp_queue);
 	free(mv);
 	rsm__reset_push(s, &rs); /* cannot fail: the slot is reserved */
 	s->result.reset = &s->resets[s->n_resets - 1];
 	return result(s, RSM_OK, NULL);
+}
+
+/* Whether p[1..len) is one sane msgpack object and at most 7 zero bytes
+ * of padding. Log entries come from the leader, but a damaged or hostile
+ * one must not make the unpacker allocate gigabytes: the object is
+ * p[1 .. 1+L) for one L among the lengths that leave only zero bytes
+ * after it, so each is checked. */
+static bool entry_sane(const uint8_t *p, size_t len)
+{
+	size_t body = len - 1, zeros = 0;
+	while (zeros < 7 && zeros < body && p[len - 1 - zeros] == 0)
+		zeros++;
+	bool sane = false;
+	for (size_t l = body - zeros; l <= body && !sane; l++)
+		sane = l > 0 && mpk_check(p + 1, l, MPK_MAX_DEPTH) == 0;
+	return sane;
+}
+
+static int apply_type(struct rsm *s, uint64_t type, struct rsm__rd *r)
+{
+	switch (type) {
+	case RSM_CMD_REGISTER_BROKER:
+		return apply_register_broker(s, r);
+	case RSM_CMD_CREATE_TOPIC:
+		return apply_create_topic(s, r);
+	case RSM_CMD_CREATE_GROUP:
+		return apply_create_group(s, r);
+	case RSM_CMD_COMMIT:
+		return apply_commit(s, r);
+	case RSM_CMD_RESET:
+		return apply_reset(s, r);
+	default:
+		return -1;
+	}
+}
+
+/* Unpacks the entry and applies it: 0, RSM_ENOMEM, or -1 (bad bytes);
+ * the command's type in *type. */
+static int apply_entry(struct rsm *s, const uint8_t *p, size_t len,
+		       uint64_t *type)
+{
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	size_t off = 0;
+	int rv = -1;
+	int u_rv = msgpack_unpack_next(&u, (const char *)p + 1, len - 1, &off);
+	/* After the msgpack object: at most 7 zero bytes of padding. */
+	bool padded = u_rv == MSGPACK_UNPACK_SUCCESS && len - 1 - off < 8;
+	for (size_t i = 1 + off; i < len && padded; i++)
+		padded = p[i] == 0;
+	if (padded) {
+		struct rsm__rd r;
+		rsm__rd_init(&r, &u.data, "command is not an array");
+		*type = rsm__rd_u64(&r);
+		s->result.type = (enum rsm_cmd_type) * type;
+		rv = r.err == NULL ? apply_type(s, *type, &r) : -1;
+	}
+	msgpack_unpacked_destroy(&u);
+	return rv;
 }
 
 int rsm_apply(struct rsm *s, const void *buf, size_t len,
@@ -433,78 +550,20 @@ int rsm_apply(struct rsm *s, const void *buf, size_t len,
 	res->n_items = 0;
 	res->reset = NULL;
 	*out = res;
-	if (len < 1) {
+	if (len < 1 || p[0] != RSM__CMD_VERSION || !entry_sane(p, len)) {
 		s->applied++;
 		s->rejected++;
-		return result(s, RSM_EBADCMD, "empty entry");
-	}
-	if (p[0] != RSM__CMD_VERSION) {
-		s->applied++;
-		s->rejected++;
-		return result(s, RSM_EVERSION,
-			      "command format version %u is not supported",
-			      p[0]);
-	}
-	/* Log entries come from the leader, but a damaged or hostile one
-	 * must not make the unpacker allocate gigabytes. The padding after
-	 * the object is checked below, so check just the object. */
-	/* The object is p[1 .. 1+L) for one L among the lengths that leave
-	 * only zero bytes (at most 7) after it: try each. */
-	size_t body = len - 1, zeros = 0;
-	while (zeros < 7 && zeros < body && p[len - 1 - zeros] == 0)
-		zeros++;
-	bool sane = false;
-	for (size_t l = body - zeros; l <= body && !sane; l++)
-		sane = l > 0 && mpk_check(p + 1, l, MPK_MAX_DEPTH) == 0;
-	if (!sane) {
-		s->applied++;
-		s->rejected++;
+		if (len < 1)
+			return result(s, RSM_EBADCMD, "empty entry");
+		if (p[0] != RSM__CMD_VERSION)
+			return result(
+			    s, RSM_EVERSION,
+			    "command format version %u is not supported", p[0]);
 		return result(s, RSM_EBADCMD,
-			      "entry is not one msgpack "
-			      "object");
+			      "entry is not one msgpack object");
 	}
-	msgpack_unpacked u;
-	msgpack_unpacked_init(&u);
-	size_t off = 0;
-	int rv = -1;
 	uint64_t type = 0;
-	/* After the msgpack object: at most 7 zero bytes of padding. */
-	bool padded = true;
-	int u_rv = msgpack_unpack_next(&u, (const char *)p + 1, len - 1, &off);
-	if (u_rv == MSGPACK_UNPACK_SUCCESS) {
-		size_t rest = len - 1 - off;
-		padded = rest < 8;
-		for (size_t i = 1 + off; i < len && padded; i++)
-			padded = p[i] == 0;
-	}
-	if (u_rv == MSGPACK_UNPACK_SUCCESS && padded) {
-		struct rsm__rd r;
-		rsm__rd_init(&r, &u.data, "command is not an array");
-		type = rsm__rd_u64(&r);
-		if (r.err == NULL) {
-			res->type = (enum rsm_cmd_type)type;
-			switch (type) {
-			case RSM_CMD_REGISTER_BROKER:
-				rv = apply_register_broker(s, &r);
-				break;
-			case RSM_CMD_CREATE_TOPIC:
-				rv = apply_create_topic(s, &r);
-				break;
-			case RSM_CMD_CREATE_GROUP:
-				rv = apply_create_group(s, &r);
-				break;
-			case RSM_CMD_COMMIT:
-				rv = apply_commit(s, &r);
-				break;
-			case RSM_CMD_RESET:
-				rv = apply_reset(s, &r);
-				break;
-			default:
-				rv = -1;
-			}
-		}
-	}
-	msgpack_unpacked_destroy(&u);
+	int rv = apply_entry(s, p, len, &type);
 	if (rv == RSM_ENOMEM) {
 		res->type = 0;
 		return RSM_ENOMEM; /* state unchanged; raft retries */

@@ -421,120 +421,113 @@ static char *zone_str(struct dec *d, const msgpack_object *o)
 	return s;
 }
 
+/* A scalar field (U64, U32, I64, BOOL, STR, BIN) into @p: 0, or
+ * RPC_EMALFORMED with d->why set. */
+static int dec_scalar(struct dec *d, const struct rpc_field *f,
+		      const msgpack_object *o, char *p)
+{
+	bool pos = o->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+	switch (f->kind) {
+	case RPC_K_U64:
+		if (pos)
+			*(uint64_t *)p = o->via.u64;
+		return pos ? 0 : RPC_EMALFORMED;
+	case RPC_K_U32:
+		if (!pos || o->via.u64 > UINT32_MAX)
+			return RPC_EMALFORMED;
+		*(uint32_t *)p = (uint32_t)o->via.u64;
+		return 0;
+	case RPC_K_I64:
+		if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+			*(int64_t *)p = o->via.i64;
+		else if (pos && o->via.u64 <= (uint64_t)INT64_MAX)
+			*(int64_t *)p = (int64_t)o->via.u64;
+		else
+			return RPC_EMALFORMED;
+		return 0;
+	case RPC_K_BOOL:
+		if (o->type != MSGPACK_OBJECT_BOOLEAN)
+			return RPC_EMALFORMED;
+		*(bool *)p = o->via.boolean;
+		return 0;
+	case RPC_K_STR:
+		if (o->type == MSGPACK_OBJECT_NIL)
+			*(const char **)p = NULL;
+		else if (o->type != MSGPACK_OBJECT_STR ||
+			 (*(const char **)p = zone_str(d, o)) == NULL)
+			return RPC_EMALFORMED;
+		return 0;
+	case RPC_K_BIN:
+		if (o->type != MSGPACK_OBJECT_BIN)
+			return RPC_EMALFORMED;
+		((struct rpc_bin *)(void *)p)->ptr =
+		    (const uint8_t *)o->via.bin.ptr;
+		((struct rpc_bin *)(void *)p)->len = o->via.bin.size;
+		return 0;
+	default:
+		return RPC_EMALFORMED;
+	}
+}
+
+_Static_assert(offsetof(struct rpc_strs, n) == offsetof(struct rpc_list, n) &&
+		   offsetof(struct rpc_u64s, n) ==
+		       offsetof(struct rpc_list, n) &&
+		   sizeof(struct rpc_strs) == sizeof(struct rpc_list) &&
+		   sizeof(struct rpc_u64s) == sizeof(struct rpc_list),
+	       "array fields share the {v, n} layout");
+
+/* An array field (STRS, U64S, LIST) into @p, its elements in the zone. */
+static int dec_array(struct dec *d, const struct rpc_field *f,
+		     const msgpack_object *o, char *p)
+{
+	uint32_t n = o->via.array.size;
+	size_t sz = f->kind == RPC_K_STRS   ? sizeof(const char *)
+		    : f->kind == RPC_K_U64S ? sizeof(uint64_t)
+					    : f->elem->size;
+	char *v = msgpack_zone_malloc(d->zone, (n ? n : 1) * sz);
+	if (v == NULL)
+		return RPC_ENOMEM;
+	memset(v, 0, (n ? n : 1) * sz);
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *e = &o->via.array.ptr[i];
+		char *at = v + (size_t)i * sz;
+		int rv = 0;
+		if (f->kind == RPC_K_LIST)
+			rv = dec_struct(d, f->elem, e, at, NULL);
+		else if (f->kind == RPC_K_U64S &&
+			 e->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			*(uint64_t *)(void *)at = e->via.u64;
+		else if (f->kind == RPC_K_U64S ||
+			 e->type != MSGPACK_OBJECT_STR ||
+			 (*(char **)(void *)at = zone_str(d, e)) == NULL)
+			rv = RPC_EMALFORMED;
+		if (rv == RPC_EMALFORMED && f->kind != RPC_K_LIST)
+			d->why = f->name;
+		if (rv != 0)
+			return rv;
+	}
+	/* rpc_strs, rpc_u64s and rpc_list share one layout: {v, n}. */
+	((struct rpc_list *)(void *)p)->v = v;
+	((struct rpc_list *)(void *)p)->n = n;
+	return 0;
+}
+
 static int dec_field(struct dec *d, const struct rpc_field *f,
 		     const msgpack_object *o, void *out)
 {
 	char *p = (char *)out + f->offset;
-	switch (f->kind) {
-	case RPC_K_U64:
-		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-			break;
-		*(uint64_t *)p = o->via.u64;
-		return 0;
-	case RPC_K_U32:
-		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    o->via.u64 > UINT32_MAX)
-			break;
-		*(uint32_t *)p = (uint32_t)o->via.u64;
-		return 0;
-	case RPC_K_I64:
-		if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-			*(int64_t *)p = o->via.i64;
-			return 0;
-		}
-		if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    o->via.u64 > (uint64_t)INT64_MAX)
-			break;
-		*(int64_t *)p = (int64_t)o->via.u64;
-		return 0;
-	case RPC_K_BOOL:
-		if (o->type != MSGPACK_OBJECT_BOOLEAN)
-			break;
-		*(bool *)p = o->via.boolean;
-		return 0;
-	case RPC_K_STR:
-		if (o->type == MSGPACK_OBJECT_NIL) {
-			*(const char **)p = NULL;
-			return 0;
-		}
-		if (o->type != MSGPACK_OBJECT_STR)
-			break;
-		if ((*(const char **)p = zone_str(d, o)) == NULL)
-			return RPC_EMALFORMED;
-		return 0;
-	case RPC_K_BIN: {
-		if (o->type != MSGPACK_OBJECT_BIN)
-			break;
-		struct rpc_bin *b = (void *)p;
-		b->ptr = (const uint8_t *)o->via.bin.ptr;
-		b->len = o->via.bin.size;
-		return 0;
-	}
-	case RPC_K_STRS: {
-		if (o->type != MSGPACK_OBJECT_ARRAY)
-			break;
-		uint32_t n = o->via.array.size;
-		const char **v =
-		    msgpack_zone_malloc(d->zone, (n ? n : 1) * sizeof *v);
-		if (v == NULL)
-			return RPC_ENOMEM;
-		for (uint32_t i = 0; i < n; i++) {
-			const msgpack_object *e = &o->via.array.ptr[i];
-			if (e->type != MSGPACK_OBJECT_STR ||
-			    (v[i] = zone_str(d, e)) == NULL) {
-				d->why = f->name;
-				return RPC_EMALFORMED;
-			}
-		}
-		struct rpc_strs *s = (void *)p;
-		s->v = v;
-		s->n = n;
-		return 0;
-	}
-	case RPC_K_U64S: {
-		if (o->type != MSGPACK_OBJECT_ARRAY)
-			break;
-		uint32_t n = o->via.array.size;
-		uint64_t *v =
-		    msgpack_zone_malloc(d->zone, (n ? n : 1) * sizeof *v);
-		if (v == NULL)
-			return RPC_ENOMEM;
-		for (uint32_t i = 0; i < n; i++) {
-			const msgpack_object *e = &o->via.array.ptr[i];
-			if (e->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-				d->why = f->name;
-				return RPC_EMALFORMED;
-			}
-			v[i] = e->via.u64;
-		}
-		struct rpc_u64s *s = (void *)p;
-		s->v = v;
-		s->n = n;
-		return 0;
-	}
-	case RPC_K_LIST: {
-		if (o->type != MSGPACK_OBJECT_ARRAY)
-			break;
-		uint32_t n = o->via.array.size;
-		size_t sz = f->elem->size;
-		char *v = msgpack_zone_malloc(d->zone, (n ? n : 1) * sz);
-		if (v == NULL)
-			return RPC_ENOMEM;
-		memset(v, 0, (n ? n : 1) * sz);
-		for (uint32_t i = 0; i < n; i++) {
-			int rv = dec_struct(d, f->elem, &o->via.array.ptr[i],
-					    v + (size_t)i * sz, NULL);
-			if (rv != 0)
-				return rv;
-		}
-		struct rpc_list *l = (void *)p;
-		l->v = v;
-		l->n = n;
-		return 0;
-	}
-	}
-	d->why = f->name;
-	return RPC_EMALFORMED;
+	bool array = f->kind == RPC_K_STRS || f->kind == RPC_K_U64S ||
+		     f->kind == RPC_K_LIST;
+	int rv;
+	if (!array)
+		rv = dec_scalar(d, f, o, p);
+	else if (o->type != MSGPACK_OBJECT_ARRAY)
+		rv = RPC_EMALFORMED;
+	else
+		return dec_array(d, f, o, p);
+	if (rv == RPC_EMALFORMED && d->why == NULL)
+		d->why = f->name;
+	return rv;
 }
 
 static int dec_struct(struct dec *d, const struct rpc_schema *sc,

@@ -1,0 +1,297 @@
+/*
+ * consumer_fetch.c — the consumer's data path: one FETCH in flight per
+ * queue, carrying the epoch its position belongs to; answers decoded into
+ * buffers of messages; a queue that moves (a reset) retires its buffers
+ * and ignores the fetch in flight (its generation changed).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../util/lz4_frame.h"
+#include "consumer_int.h"
+
+/* ---- Buffers ---- */
+
+void kc_kbuf_free(struct kbuf *b)
+{
+	for (uint32_t i = 0; i < b->n_plain; i++)
+		free(b->plain[i]);
+	free(b->plain);
+	free(b->data);
+	free(b->m);
+	free(b);
+}
+
+void kc_retire_all(struct raftq_consumer *k, struct kqueue *q)
+{
+	while (q->head != NULL) {
+		struct kbuf *b = q->head;
+		q->head = b->next;
+		b->next = k->retired;
+		k->retired = b;
+	}
+	q->tail = NULL;
+}
+
+/*
+ * Decodes whole batches (docs/disk-format.md) into messages at or after
+ * @from. Takes @data (owned). Returns the buffer, or NULL with *err set
+ * (RAFTQ_EMALFORMED: a batch or record does not parse; RAFTQ_ENOMEM).
+ */
+static struct kbuf *decode_batches(uint8_t *data, size_t len, uint64_t from,
+				   int *err)
+{
+	struct kbuf *b = calloc(1, sizeof *b);
+	if (b == NULL) {
+		free(data);
+		*err = RAFTQ_ENOMEM;
+		return NULL;
+	}
+	b->data = data;
+	uint32_t cap = 0;
+	size_t at = 0;
+	struct rpc_batch bt;
+	int more = 0;
+	*err = 0;
+	while (*err == 0 && (more = rpc_batch_next(data, len, &at, &bt)) == 1) {
+		const uint8_t *payload = bt.payload;
+		size_t pl = bt.payload_len;
+		if (bt.flags & RPC_BATCH_LZ4) {
+			uint8_t *z = lzf_decode(payload, pl, &pl);
+			uint8_t **v =
+			    realloc(b->plain, (b->n_plain + 1) * sizeof *v);
+			if (v != NULL)
+				b->plain = v;
+			if (z == NULL || v == NULL) {
+				free(z);
+				*err = RAFTQ_EMALFORMED;
+				break;
+			}
+			b->plain[b->n_plain++] = z;
+			payload = z;
+		}
+		size_t rp = 0;
+		struct rpc_record rec;
+		uint32_t got = 0;
+		int rv;
+		while ((rv = rpc_record_next(payload, pl, &rp, &rec)) == 1) {
+			uint64_t off = bt.base_offset + got++;
+			if (off < from)
+				continue;
+			if (b->n == cap) {
+				cap = cap ? cap * 2 : 256;
+				struct kmsg *m = realloc(b->m, cap * sizeof *m);
+				if (m == NULL) {
+					*err = RAFTQ_ENOMEM;
+					break;
+				}
+				b->m = m;
+			}
+			b->m[b->n++] = (struct kmsg){off,
+						     bt.store_time,
+						     rec.key,
+						     rec.body,
+						     rec.key_len,
+						     rec.body_len,
+						     rec.key != NULL};
+		}
+		if (*err == 0 && (rv < 0 || got != bt.count))
+			*err = RAFTQ_EMALFORMED;
+	}
+	if (*err == 0 && more < 0)
+		*err = RAFTQ_EMALFORMED;
+	if (*err != 0) {
+		kc_kbuf_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* ---- Queues ---- */
+
+struct kqueue *kc_find_queue(struct raftq_consumer *k, const char *topic,
+			     const char *broker, uint32_t qid)
+{
+	for (uint32_t i = 0; i < k->nq; i++)
+		if (k->q[i]->queue_id == qid &&
+		    strcmp(k->q[i]->broker, broker) == 0 &&
+		    strcmp(k->q[i]->topic, topic) == 0)
+			return k->q[i];
+	return NULL;
+}
+
+/* The queue goes to @offset under @epoch: nothing buffered is delivered. */
+void kc_move_queue(struct raftq_consumer *k, struct kqueue *q, uint64_t offset,
+		   uint64_t epoch)
+{
+	kc_retire_all(k, q);
+	q->gen++;
+	q->pos = q->deliver = q->committed = offset;
+	q->epoch = epoch;
+	q->next_fetch_at = 0;
+	q->idle_ms = 0;
+}
+
+void kc_drop_queue(struct raftq_consumer *k, uint32_t i)
+{
+	struct kqueue *q = k->q[i];
+	kc_retire_all(k, q);
+	if (q->fetch != NULL)
+		q->fetch->q = NULL;
+	free(q);
+	k->q[i] = k->q[--k->nq];
+}
+
+int kc_cmp_queue(const void *a, const void *b)
+{
+	const struct kqueue *x = *(struct kqueue *const *)a;
+	const struct kqueue *y = *(struct kqueue *const *)b;
+	int c = strcmp(x->topic, y->topic);
+	if (c == 0)
+		c = strcmp(x->broker, y->broker);
+	if (c == 0)
+		c = x->queue_id < y->queue_id ? -1 : x->queue_id > y->queue_id;
+	return c;
+}
+
+/* A fetch answered an error (or none): when to ask again, or the move a
+ * reset made. */
+static void fetch_failed(struct raftq_consumer *k, struct kqueue *q, int status,
+			 const struct rpc_status *st,
+			 const struct rpc_fetch_resp *r, uint64_t now)
+{
+	struct raftq_client *c = k->c;
+	q->next_fetch_at = now + FETCH_RETRY_MS;
+	if (status != 0) {
+		if (status != RPC_ETIMEDOUT)
+			cl_route_refresh(c);
+	} else if (st->code == RPC_OFFSET_MOVED) {
+		if (r->epoch > q->epoch) {
+			kc_move_queue(k, q, r->offset, r->epoch);
+			k->resets++;
+		}
+	} else {
+		/* A broker's word is not final: it may not have applied a
+		 * new topic or group yet (the leader's answers are). */
+		cl_fail(c, cl_from_code(st->code), "%s: %s: %s", q->broker,
+			rpc_code_name(st->code),
+			st->message ? st->message : "");
+		if (st->code == RPC_UNKNOWN_TOPIC || st->code == RPC_NOT_FOUND)
+			cl_route_refresh(c);
+	}
+}
+
+/* Buffers the batches of a fetch answer read from position @from. */
+static void fetch_store(struct raftq_consumer *k, struct kqueue *q,
+			const struct rpc_bin *batches, uint64_t from,
+			uint64_t now)
+{
+	uint8_t *data = malloc(batches->len ? batches->len : 1);
+	int err = RAFTQ_ENOMEM;
+	struct kbuf *b = NULL;
+	if (data != NULL) {
+		memcpy(data, batches->ptr, batches->len);
+		b = decode_batches(data, batches->len, from, &err);
+	}
+	if (b == NULL) {
+		cl_fail(k->c, err, "%s queue %u of %s: %s at offset %" PRIu64,
+			q->broker, q->queue_id, q->topic,
+			err == RAFTQ_ENOMEM ? "out of memory"
+					    : "malformed batch",
+			from);
+		q->next_fetch_at = now + FETCH_RETRY_MS;
+		return;
+	}
+	if (b->n == 0) { /* nothing new: back off, up to IDLE_MAX_MS */
+		kc_kbuf_free(b);
+		if (from > q->pos && q->deliver == q->pos)
+			q->deliver = from;
+		q->pos = from;
+		q->idle_ms = q->idle_ms ? q->idle_ms * 2 : 1;
+		if (q->idle_ms > IDLE_MAX_MS)
+			q->idle_ms = IDLE_MAX_MS;
+		q->next_fetch_at = now + q->idle_ms;
+		return;
+	}
+	q->idle_ms = 0;
+	q->pos = b->m[b->n - 1].offset + 1;
+	if (q->tail)
+		q->tail->next = b;
+	else
+		q->head = b;
+	q->tail = b;
+}
+
+static void on_fetched(struct rpc_call *call, int status, struct rpc_frame *f)
+{
+	struct kfetch *x = call->data;
+	struct kqueue *q = x->q;
+	struct raftq_consumer *k = x->k;
+	bool moved = q != NULL && x->gen != q->gen;
+	free(x);
+	if (q == NULL)
+		return; /* the queue is gone */
+	q->fetch = NULL;
+	k->c->events++;
+	if (moved)
+		return; /* the queue moved meanwhile: ignore the answer */
+	uint64_t now = cl_now(k->c);
+	struct rpc_fetch_resp r;
+	struct rpc_status st = {RPC_OK, NULL, NULL};
+	if (status == 0 && cl_decode(f, RPC_FETCH, &r, &st) != 0)
+		status = RPC_EMALFORMED;
+	if (status != 0 || st.code != RPC_OK) {
+		fetch_failed(k, q, status, &st, &r, now);
+		return;
+	}
+	/* Retention went past the position: continue where data starts. */
+	fetch_store(k, q, &r.batches, r.offset > q->pos ? r.offset : q->pos,
+		    now);
+}
+
+uint32_t kc_buffered_bufs(const struct kqueue *q)
+{
+	uint32_t n = 0;
+	for (const struct kbuf *b = q->head; b != NULL; b = b->next)
+		n++;
+	return n;
+}
+
+void kc_send_fetch(struct raftq_consumer *k, struct kqueue *q)
+{
+	struct raftq_client *c = k->c;
+	int bi = cl_broker_index(c, q->broker);
+	if (bi < 0 || c->brokers[bi].listen[0] == '\0') {
+		cl_route_refresh(c);
+		q->next_fetch_at = cl_now(c) + FETCH_RETRY_MS;
+		return;
+	}
+	struct rpc_client *rc = cl_conn(c, c->brokers[bi].listen);
+	struct kfetch *x = calloc(1, sizeof *x);
+	if (rc == NULL || x == NULL) {
+		free(x);
+		return;
+	}
+	x->q = q;
+	x->k = k;
+	x->gen = q->gen;
+	x->pos = q->pos;
+	x->call.data = x;
+	struct rpc_fetch_req in = {k->mode == MODE_CLUSTERING ? k->group : NULL,
+				   q->topic,
+				   q->queue_id,
+				   q->pos,
+				   q->epoch,
+				   k->fetch_bytes};
+	if (rpc_client_request(rc, &x->call, RPC_FETCH, &in, c->timeout_ms,
+			       on_fetched) != 0) {
+		free(x);
+		q->next_fetch_at = cl_now(c) + FETCH_RETRY_MS;
+		return;
+	}
+	q->fetch = x;
+}

@@ -1,0 +1,157 @@
+/*
+ * consumer_int.h — inside libraftq's consumer only: its state and the
+ * functions its parts share. consumer.c (the API and the tick),
+ * consumer_group.c (membership: calls to the leader, assignment, commits,
+ * reset notices), consumer_fetch.c (fetching and buffering) and
+ * consumer_file.c (a broadcasting member's offset file).
+ */
+#ifndef RAFTQ_CLIENT_CONSUMER_INT_H
+#define RAFTQ_CLIENT_CONSUMER_INT_H
+
+#include "client_int.h"
+
+#define POS_UNKNOWN UINT64_MAX
+#define FETCH_RETRY_MS 100
+#define IDLE_MAX_MS 20
+#define LEADER_RETRY_MS 50
+
+struct kmsg {
+	uint64_t offset;
+	int64_t store_time;
+	const uint8_t *key, *body;
+	uint32_t key_len, body_len;
+	bool has_key;
+};
+
+/* One fetch answer, decoded: its bytes, lz4 payloads and messages. */
+struct kbuf {
+	struct kbuf *next;
+	uint8_t *data;
+	uint8_t **plain;
+	uint32_t n_plain;
+	struct kmsg *m;
+	uint32_t n, i; /* messages, next to deliver */
+};
+
+struct kfetch;
+
+struct kqueue {
+	char topic[CL_NAME_MAX + 1];
+	char broker[CL_NAME_MAX + 1];
+	uint32_t queue_id;
+	uint64_t pos;	    /* next offset to fetch */
+	uint64_t deliver;   /* next offset to deliver: what a commit sends */
+	uint64_t committed; /* what the group has */
+	uint64_t epoch;
+	uint64_t gen; /* bumped when the queue moves */
+	struct kfetch *fetch;
+	struct kbuf *head, *tail;
+	uint64_t next_fetch_at;
+	uint32_t idle_ms;
+	bool assigned;
+};
+
+struct kfetch {
+	struct rpc_call call;
+	struct kqueue *q; /* NULL: the queue is gone */
+	struct raftq_consumer *k;
+	uint64_t gen;
+	uint64_t pos;
+};
+
+enum kkind { KC_DESCRIBE, KC_HEARTBEAT, KC_OFFSETS, KC_COMMIT, KC_LEAVE };
+
+struct citem {
+	char broker[CL_NAME_MAX + 1];
+	uint32_t queue_id;
+	uint64_t offset;
+	uint64_t epoch;
+};
+
+struct kcall {
+	struct rpc_call call;
+	struct raftq_consumer *k; /* NULL: the consumer is gone */
+	struct kcall *prev, *next;
+	enum kkind kind;
+	char topic[CL_NAME_MAX + 1];
+	struct citem *items;
+	uint32_t n;
+};
+
+struct ksaved {
+	char topic[CL_NAME_MAX + 1];
+	char broker[CL_NAME_MAX + 1];
+	uint32_t queue_id;
+	uint64_t offset;
+};
+
+enum kmode { MODE_UNKNOWN, MODE_CLUSTERING, MODE_BROADCASTING };
+
+struct raftq_consumer {
+	struct raftq_client *c;
+	char group[CL_NAME_MAX + 1];
+	char member[CL_NAME_MAX + 1];
+	char (*topics)[CL_NAME_MAX + 1];
+	uint32_t n_topics;
+	bool manual_commit;
+	uint32_t auto_commit_ms, heartbeat_ms, fetch_bytes;
+	char offset_file[4096];
+	enum kmode mode;
+	int failed; /* a raftq error once the consumer cannot go on */
+	char failmsg[512];
+	struct kqueue **q;
+	uint32_t nq;
+	uint32_t rr; /* where raftq_consume starts */
+	struct kcall *calls;
+	bool describing, heartbeating, leaving, left;
+	uint32_t commits; /* COMMIT calls in flight */
+	int commit_err;	  /* worst result since the last raftq_commit */
+	uint64_t hb_at, commit_at;
+	uint64_t generation;
+	uint64_t resets;
+	struct kbuf *retired; /* handed out; freed at the next consume */
+	/* Broadcasting: positions read from the offset file. */
+	struct ksaved *saved;
+	uint32_t n_saved;
+	char (*asked)[CL_NAME_MAX + 1]; /* topics with OFFSETS in flight */
+};
+
+/* consumer_fetch.c */
+void kc_kbuf_free(struct kbuf *b);
+/* Moves @q's buffered messages to the retired list (never delivered). */
+void kc_retire_all(struct raftq_consumer *k, struct kqueue *q);
+struct kqueue *kc_find_queue(struct raftq_consumer *k, const char *topic,
+			     const char *broker, uint32_t qid);
+/* The queue goes to @offset under @epoch: nothing buffered is delivered. */
+void kc_move_queue(struct raftq_consumer *k, struct kqueue *q, uint64_t offset,
+		   uint64_t epoch);
+void kc_drop_queue(struct raftq_consumer *k, uint32_t i);
+/* qsort order of k->q: topic, broker, queue id. */
+int kc_cmp_queue(const void *a, const void *b);
+/* Buffers held by @q (fetching pauses at 2). */
+uint32_t kc_buffered_bufs(const struct kqueue *q);
+void kc_send_fetch(struct raftq_consumer *k, struct kqueue *q);
+
+/* consumer_group.c */
+struct kcall *kc_kcall_new(struct raftq_consumer *k, enum kkind kind);
+void kc_kcall_free(struct kcall *x);
+/* Sends @body to the leader. Returns true if the call is on its way, false
+ * (and frees @x) otherwise. */
+bool kc_leader_send(struct raftq_consumer *k, struct kcall *x, uint16_t type,
+		    const void *body);
+void kc_send_describe(struct raftq_consumer *k);
+void kc_send_heartbeat(struct raftq_consumer *k);
+/* Whether OFFSETS for @topic is in flight. */
+bool kc_asked(struct raftq_consumer *k, const char *topic);
+void kc_send_offsets(struct raftq_consumer *k, const char *topic);
+/* Commits every queue whose delivered position is ahead of the group's. */
+void kc_commit_now(struct raftq_consumer *k);
+
+/* consumer_file.c */
+int kc_save_file(struct raftq_consumer *k);
+/* Reads the offset file (missing: nothing saved yet). */
+int kc_load_file(struct raftq_consumer *k);
+const struct ksaved *kc_saved_for(const struct raftq_consumer *k,
+				  const struct kqueue *q);
+
+#endif /* RAFTQ_CLIENT_CONSUMER_INT_H */
