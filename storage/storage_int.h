@@ -227,5 +227,70 @@ int stor__seg_find_time(struct stor_queue *q, struct stor__seg *seg, int64_t t,
 void stor__seg_free(struct stor__seg *seg);
 /* fsyncs the queue directory (after creating, renaming files). */
 int stor__sync_dir(struct stor_queue *q);
+/* segment.c, index.c, recovery.c: shared between the segment's parts */
+/* "<base>.<ext>" of a segment file, in @buf. */
+const char *stor__seg_file(uint64_t base, const char *ext, char *buf, size_t n);
+/* "segment 000…123.log: <what>: <strerror>" as the queue's error. */
+int stor__seg_sys_fail(struct stor_queue *q, uint64_t base, const char *ext,
+		       const char *what, int neg_errno);
+void stor__seg_init(struct stor__seg *seg, uint64_t base);
+void stor__file_header(uint8_t *h, uint32_t magic, uint16_t esize,
+		       uint64_t base);
+int stor__check_file_header(const uint8_t *h, uint32_t magic, uint16_t esize,
+			    uint64_t base);
+size_t stor__index_entry_size(const struct stor__seg *seg,
+			      const struct stor__index *ix);
+void stor__index_reset(struct stor__index *ix);
+int stor__seg_push_tix(struct stor_queue *q, struct stor__seg *seg, int64_t t,
+		       uint32_t rel, uint32_t pos, uint32_t count,
+		       uint64_t total);
+
+/*
+ * Lookups read batch headers through a window: one pread of an index
+ * interval of log into q->win_buf, so a lookup costs one system call
+ * however small the batches are.
+ */
+struct stor__win {
+	uint64_t at;
+	size_t len;
+};
+/* Decodes the batch header at @pos through the window @w (one pread of an
+ * index interval when @pos is outside it; payload CRC not checked): 0, or
+ * an error with *why saying what was wrong with the bytes. */
+int stor__seg_read_header(struct stor_queue *q, struct stor__seg *seg,
+			  struct stor__win *w, uint64_t pos,
+			  struct stor__bhdr *h, const char **why);
+
+/* Index entries, read in place (docs/disk-format.md). */
+static inline uint32_t stor__idx_rel(const struct stor__index *ix, size_t i)
+{
+	return stor__get_u32(ix->entries + i * STOR__IDX_ENTRY_SIZE);
+}
+static inline uint32_t stor__idx_pos(const struct stor__index *ix, size_t i)
+{
+	return stor__get_u32(ix->entries + i * STOR__IDX_ENTRY_SIZE + 4);
+}
+static inline int64_t stor__tix_time(const struct stor__index *ix, size_t i)
+{
+	return (int64_t)stor__get_u64(ix->entries + i * STOR__TIX_ENTRY_SIZE);
+}
+static inline uint32_t stor__tix_rel(const struct stor__index *ix, size_t i)
+{
+	return stor__get_u32(ix->entries + i * STOR__TIX_ENTRY_SIZE + 8);
+}
+static inline uint32_t stor__tix_pos(const struct stor__index *ix, size_t i)
+{
+	return stor__get_u32(ix->entries + i * STOR__TIX_ENTRY_SIZE + 12);
+}
+static inline uint32_t stor__tix_next_rel(const struct stor__index *ix,
+					  size_t i)
+{
+	return stor__get_u32(ix->entries + i * STOR__TIX_ENTRY_SIZE + 16);
+}
+static inline uint32_t stor__tix_next_pos(const struct stor__index *ix,
+					  size_t i)
+{
+	return stor__get_u32(ix->entries + i * STOR__TIX_ENTRY_SIZE + 20);
+}
 
 #endif /* RAFTQ_STORAGE_INT_H */
