@@ -91,7 +91,7 @@ struct status_line {
 	char name[128], listen[NODE_TEXT], raft[NODE_TEXT], role[16];
 };
 struct status_job {
-	struct node_req req;
+	struct node_req req; /* first: node_req_op */
 	int waiting;
 	int count;
 	struct status_line lines[NODE_MAX_PEERS];
@@ -133,16 +133,9 @@ static void on_status_answer(struct rpc_call *call, int status,
 {
 	struct status_ask *a = call->data;
 	struct status_job *j = a->job;
-	struct rpc_status_resp r;
-	struct rpc_status st;
-	if (status == 0 &&
-	    rpc_decode(f, RPC_CLUSTER_STATUS | RPC_RESPONSE, &r, &st, NULL) ==
-		0 &&
-	    st.code == RPC_OK && r.nodes.n == 1) {
-		const struct rpc_node_status *s = r.nodes.v;
-		if (s->id == j->lines[a->slot].s.id)
-			copy_line(&j->lines[a->slot], s);
-	}
+	const struct rpc_node_status *s = node_link_status(status, f);
+	if (s != NULL && s->id == j->lines[a->slot].s.id)
+		copy_line(&j->lines[a->slot], s);
 	assert(j->waiting > 0);
 	if (--j->waiting == 0)
 		status_finish(j);
@@ -212,12 +205,9 @@ void node_handle_status(const struct node_req *req, const void *in)
 		node_req_ok(req, &r);
 		return;
 	}
-	struct status_job *j = calloc(1, sizeof *j);
-	if (j == NULL) {
-		node_req_oom(req);
+	struct status_job *j = node_req_op(req, sizeof *j);
+	if (j == NULL)
 		return;
-	}
-	j->req = *req;
 	status_lines(j, n);
 	j->waiting = 1; /* held until every ask is out */
 	status_ask_others(j, n);

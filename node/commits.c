@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/grow.h"
 #include "handlers.h"
 
 /* One request of the batch: items [first, first + count). */
@@ -28,9 +29,11 @@ struct commit_batch {
 	struct node_proposal p;
 	struct node *n;
 	struct rsm_commit *items;
-	uint32_t n_items, cap_items;
+	uint32_t n_items;
+	size_t cap_items;
 	struct commit_waiter *waiters;
-	uint32_t n_waiters, cap_waiters;
+	uint32_t n_waiters;
+	size_t cap_waiters;
 };
 
 static void batch_free(struct commit_batch *b)
@@ -165,22 +168,11 @@ static struct commit_batch *batch_room(struct node *n, uint32_t items)
 		return NULL;
 	b->n = n;
 	n->commits = b;
-	if (b->n_items + items > b->cap_items) {
-		uint32_t cap = (b->cap_items + items) * 2;
-		struct rsm_commit *p = realloc(b->items, cap * sizeof *p);
-		if (p == NULL)
-			return NULL;
-		b->items = p;
-		b->cap_items = cap;
-	}
-	if (b->n_waiters == b->cap_waiters) {
-		uint32_t cap = b->cap_waiters ? b->cap_waiters * 2 : 16;
-		struct commit_waiter *p = realloc(b->waiters, cap * sizeof *p);
-		if (p == NULL)
-			return NULL;
-		b->waiters = p;
-		b->cap_waiters = cap;
-	}
+	if (grow((void **)&b->items, &b->cap_items, b->n_items + items,
+		 sizeof *b->items) != 0 ||
+	    grow((void **)&b->waiters, &b->cap_waiters, b->n_waiters + 1,
+		 sizeof *b->waiters) != 0)
+		return NULL;
 	return b;
 }
 

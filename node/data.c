@@ -71,12 +71,9 @@ static bool fetch_epoch_ok(const struct node_req *req,
 			   uint64_t *epoch)
 {
 	struct node *n = req->n;
-	const struct rsm_group *g = rsm_group_find(n->rsm, p->group);
-	if (g == NULL) {
-		node_req_fail(req, RPC_UNKNOWN_GROUP,
-			      "group '%s' does not exist", p->group);
+	const struct rsm_group *g = node_req_group(req, p->group);
+	if (g == NULL)
 		return false;
-	}
 	const struct rsm_group_topic *gt = rsm_group_topic(g, p->topic);
 	*epoch = gt ? gt->epoch : 0;
 	if (g->mode != RSM_CLUSTERING || p->epoch == *epoch)
@@ -161,12 +158,9 @@ void node_handle_fetch(const struct node_req *req, const void *in)
 void node_handle_queue_stats(const struct node_req *req, const void *in)
 {
 	const struct rpc_queue_stats_req *p = in;
-	const struct rsm_topic *t = rsm_topic_find(req->n->rsm, p->topic);
-	if (t == NULL) {
-		node_req_fail(req, RPC_UNKNOWN_TOPIC,
-			      "topic '%s' does not exist", p->topic);
+	const struct rsm_topic *t = node_req_topic(req, p->topic);
+	if (t == NULL)
 		return;
-	}
 	uint32_t m = p->queue_ids.n ? p->queue_ids.n : t->queues_per_broker;
 	struct rpc_queue_stat *st = calloc(m ? m : 1, sizeof *st);
 	if (st == NULL) {

@@ -20,12 +20,8 @@
 static bool heartbeat_valid(const struct node_req *req,
 			    const struct rpc_heartbeat_req *q)
 {
-	struct rsm *rsm = req->n->rsm;
-	if (rsm_group_find(rsm, q->group) == NULL) {
-		node_req_fail(req, RPC_UNKNOWN_GROUP,
-			      "group '%s' does not exist", q->group);
+	if (node_req_group(req, q->group) == NULL)
 		return false;
-	}
 	if (strlen(q->member_id) == 0 || strlen(q->member_id) > RSM_TEXT_MAX ||
 	    q->topics.n > NODE_MEMBER_TOPICS_MAX) {
 		node_req_fail(req, RPC_INVALID_ARGUMENT,
@@ -34,12 +30,8 @@ static bool heartbeat_valid(const struct node_req *req,
 		return false;
 	}
 	for (uint32_t i = 0; i < q->topics.n; i++)
-		if (rsm_topic_find(rsm, q->topics.v[i]) == NULL) {
-			node_req_fail(req, RPC_UNKNOWN_TOPIC,
-				      "topic '%s' does not exist",
-				      q->topics.v[i]);
+		if (node_req_topic(req, q->topics.v[i]) == NULL)
 			return false;
-		}
 	return true;
 }
 
@@ -97,8 +89,8 @@ void node_handle_leave(const struct node_req *req, const void *in)
 /* ---- GROUP_DESCRIBE ---- */
 
 struct describe_group_op {
+	struct node_req req; /* first: node_req_op */
 	struct node_gather g;
-	struct node_req req;
 	char group[RSM_NAME_MAX + 1];
 	uint32_t next_topic; /* topics are gathered one after another */
 	struct rpc_group_topic_info *topics;
@@ -252,12 +244,14 @@ static void describe_next(struct describe_group_op *op)
 	describe_send(op);
 }
 
-static struct describe_group_op *describe_group_new(const struct rsm_group *g)
+/* The op for group @g, or NULL after answering "out of memory". */
+static struct describe_group_op *describe_group_new(const struct node_req *req,
+						    const struct rsm_group *g)
 {
 	size_t total = 0, nt = g->n_topics ? g->n_topics : 1;
 	for (uint32_t i = 0; i < g->n_topics; i++)
 		total += g->topics[i].n;
-	struct describe_group_op *op = calloc(1, sizeof *op);
+	struct describe_group_op *op = node_req_op(req, sizeof *op);
 	if (op == NULL)
 		return NULL;
 	op->topics = calloc(nt, sizeof *op->topics);
@@ -268,26 +262,18 @@ static struct describe_group_op *describe_group_new(const struct rsm_group *g)
 	if (op->topics == NULL || op->lag == NULL || op->names == NULL ||
 	    op->topic_names == NULL) {
 		describe_group_free(op);
+		node_req_oom(req);
 		return NULL;
 	}
+	snprintf(op->group, sizeof op->group, "%s", g->name);
 	return op;
 }
 
 void node_handle_group_describe(const struct node_req *req, const void *in)
 {
 	const struct rpc_group_req *q = in;
-	const struct rsm_group *g = rsm_group_find(req->n->rsm, q->group);
-	if (g == NULL) {
-		node_req_fail(req, RPC_UNKNOWN_GROUP,
-			      "group '%s' does not exist", q->group);
-		return;
-	}
-	struct describe_group_op *op = describe_group_new(g);
-	if (op == NULL) {
-		node_req_oom(req);
-		return;
-	}
-	op->req = *req;
-	snprintf(op->group, sizeof op->group, "%s", q->group);
-	describe_next(op);
+	const struct rsm_group *g = node_req_group(req, q->group);
+	struct describe_group_op *op = g ? describe_group_new(req, g) : NULL;
+	if (op != NULL)
+		describe_next(op);
 }

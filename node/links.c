@@ -36,6 +36,18 @@ struct rpc_client *node_link(struct node *n, uint64_t id, const char *address)
 	return &l->cli;
 }
 
+const struct rpc_node_status *node_link_status(int status, struct rpc_frame *f)
+{
+	struct rpc_status_resp r;
+	struct rpc_status st;
+	if (status != 0 ||
+	    rpc_decode(f, RPC_CLUSTER_STATUS | RPC_RESPONSE, &r, &st, NULL) !=
+		0 ||
+	    st.code != RPC_OK || r.nodes.n != 1)
+		return NULL;
+	return r.nodes.v;
+}
+
 static void on_link_closed(struct rpc_client *c)
 {
 	struct node *n = c->data;

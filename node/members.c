@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/grow.h"
 #include "members.h"
 
 struct gen {
@@ -228,14 +229,8 @@ static struct node_member *find(struct node_groups *gs, const char *group,
 static struct node_member *add(struct node_groups *gs, const char *group,
 			       const char *id)
 {
-	if (gs->n == gs->cap) {
-		size_t cap = gs->cap ? gs->cap * 2 : 16;
-		struct node_member *p = realloc(gs->m, cap * sizeof *p);
-		if (p == NULL)
-			return NULL;
-		gs->m = p;
-		gs->cap = cap;
-	}
+	if (grow((void **)&gs->m, &gs->cap, gs->n + 1, sizeof *gs->m) != 0)
+		return NULL;
 	struct node_member *m = &gs->m[gs->n++];
 	memset(m, 0, sizeof *m);
 	snprintf(m->group, sizeof m->group, "%s", group);

@@ -21,8 +21,8 @@
 /* ---- JOIN ---- */
 
 struct join_job {
+	struct node_req req; /* first: node_req_op */
 	struct raft_change change;
-	struct node_req req;
 	struct rsm_broker b;
 };
 
@@ -83,12 +83,9 @@ void node_handle_join(const struct node_req *req, const void *in)
 {
 	const struct rpc_join_req *q = in;
 	struct node *n = req->n;
-	struct join_job *j = calloc(1, sizeof *j);
-	if (j == NULL) {
-		node_req_oom(req);
+	struct join_job *j = node_req_op(req, sizeof *j);
+	if (j == NULL)
 		return;
-	}
-	j->req = *req;
 	j->b.id = q->id;
 	snprintf(j->b.name, sizeof j->b.name, "%s", q->name);
 	snprintf(j->b.listen, sizeof j->b.listen, "%s", q->listen);
@@ -117,8 +114,8 @@ void node_handle_join(const struct node_req *req, const void *in)
 /* ---- NODE_REMOVE ---- */
 
 struct remove_op {
+	struct node_req req; /* first: node_req_op */
 	struct raft_change change;
-	struct node_req req;
 	uint64_t id;
 };
 
@@ -174,12 +171,9 @@ void node_handle_node_remove(const struct node_req *req, const void *in)
 	const struct rpc_node_remove_req *q = in;
 	if (remove_refused(req, q->id))
 		return;
-	struct remove_op *op = calloc(1, sizeof *op);
-	if (op == NULL) {
-		node_req_oom(req);
+	struct remove_op *op = node_req_op(req, sizeof *op);
+	if (op == NULL)
 		return;
-	}
-	op->req = *req;
 	op->id = q->id;
 	op->change.data = op;
 	int rv = raft_remove(&req->n->raft, &op->change, q->id, on_removed);

@@ -123,6 +123,9 @@ void node_keep_registered(struct node *n);
 /* A client to node @id at @address, created on first use (owned by the
  * node, closed at stop); NULL when the table is full or the address bad. */
 struct rpc_client *node_link(struct node *n, uint64_t id, const char *address);
+/* The one line of a CLUSTER_STATUS local answer (@status: the call's), or
+ * NULL for no answer, an error or another shape; it points into @f. */
+const struct rpc_node_status *node_link_status(int status, struct rpc_frame *f);
 /* Closes every link; each close counts in n->handles_open until done. */
 void node_links_close(struct node *n);
 

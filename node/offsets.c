@@ -13,8 +13,8 @@
 #include "handlers.h"
 
 struct offsets_op {
+	struct node_req req; /* first: node_req_op */
 	struct node_gather g;
-	struct node_req req;
 	char group[RSM_NAME_MAX + 1];
 };
 
@@ -77,18 +77,10 @@ void node_handle_offsets(const struct node_req *req, const void *in)
 	/* Broadcasting groups ask too: for the initial rule's positions. */
 	if (!node_req_group_topic(req, q->group, q->topic, false, &g, &t))
 		return;
-	struct offsets_op *op = calloc(1, sizeof *op);
-	if (op == NULL) {
-		node_req_oom(req);
+	struct offsets_op *op = node_req_op(req, sizeof *op);
+	if (op == NULL)
 		return;
-	}
-	op->req = *req;
 	snprintf(op->group, sizeof op->group, "%s", q->group);
-	op->g.data = op;
 	op->g.partial = true;
-	if (node_gather_start(req->n, &op->g, t, NULL, on_offsets_gathered) !=
-	    0) {
-		node_req_oom(req);
-		free(op);
-	}
+	node_req_gather(op, &op->g, t, NULL, on_offsets_gathered);
 }

@@ -83,6 +83,52 @@ bool node_req_decode(const struct node_req *req, struct rpc_frame *f, void *out)
 	return false;
 }
 
+void *node_req_op(const struct node_req *req, size_t size)
+{
+	assert(size >= sizeof *req);
+	struct node_req *op = calloc(1, size);
+	if (op == NULL)
+		node_req_oom(req);
+	else
+		*op = *req;
+	return op;
+}
+
+bool node_req_gather(void *op, struct node_gather *g, const struct rsm_topic *t,
+		     const bool *want, node_gather_cb cb)
+{
+	const struct node_req *req = op;
+	g->data = op;
+	if (node_gather_start(req->n, g, t, want, cb) == 0)
+		return true;
+	node_req_oom(req);
+	free(op);
+	return false;
+}
+
+/* @x, or NULL after answering that the @what named @name does not exist. */
+static const void *found(const struct node_req *req, const void *x,
+			 uint32_t code, const char *what, const char *name)
+{
+	if (x == NULL)
+		node_req_fail(req, code, "%s '%s' does not exist", what, name);
+	return x;
+}
+
+const struct rsm_topic *node_req_topic(const struct node_req *req,
+				       const char *name)
+{
+	return found(req, rsm_topic_find(req->n->rsm, name), RPC_UNKNOWN_TOPIC,
+		     "topic", name);
+}
+
+const struct rsm_group *node_req_group(const struct node_req *req,
+				       const char *name)
+{
+	return found(req, rsm_group_find(req->n->rsm, name), RPC_UNKNOWN_GROUP,
+		     "group", name);
+}
+
 bool node_req_group_topic(const struct node_req *req, const char *group,
 			  const char *topic, bool clustering_only,
 			  const struct rsm_group **g,

@@ -94,6 +94,25 @@ void node_req_propose(const struct node_req *req, struct raft_buffer buf,
 bool node_req_decode(const struct node_req *req, struct rpc_frame *f,
 		     void *out);
 
+/*
+ * A zeroed op of @size bytes whose first member is a struct node_req, set
+ * to *@req (so an asynchronous handler's op answers as the request).
+ * NULL after answering INTERNAL "out of memory".
+ */
+void *node_req_op(const struct node_req *req, size_t size);
+
+/* Starts gathering @t for the op @op (its first member is the request):
+ * g->data = @op. False after answering "out of memory" and freeing @op. */
+bool node_req_gather(void *op, struct node_gather *g, const struct rsm_topic *t,
+		     const bool *want, node_gather_cb cb);
+
+/* The topic / group named @name, or NULL after answering UNKNOWN_TOPIC /
+ * UNKNOWN_GROUP "... does not exist". */
+const struct rsm_topic *node_req_topic(const struct node_req *req,
+				       const char *name);
+const struct rsm_group *node_req_group(const struct node_req *req,
+				       const char *name);
+
 /* Group @group and topic @topic must exist (UNKNOWN_GROUP / UNKNOWN_TOPIC
  * answered otherwise); with @clustering_only a broadcasting group is
  * BROADCAST_UNSUPPORTED. */

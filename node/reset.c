@@ -40,8 +40,8 @@ enum reset_state {
 };
 
 struct reset_op {
+	struct node_req req;  /* first: node_req_op */
 	struct node_gather g; /* results valid from GATHERING's end */
-	struct node_req req;
 	enum reset_state state;
 	char group[RSM_NAME_MAX + 1];
 	char topic[RSM_NAME_MAX + 1];
@@ -297,23 +297,21 @@ static void on_gathered(struct node_gather *g, bool ok)
 
 /* ---- NEW ---- */
 
+/* A new op for a reset of @t (NULL after answering "out of memory"). */
 static struct reset_op *reset_new(const struct node_req *req,
 				  const struct rsm_topic *t, const char *group,
 				  const char *requester)
 {
 	size_t nq = rsm_topic_queues(t);
-	struct reset_op *op = calloc(1, sizeof *op);
+	struct reset_op *op = node_req_op(req, sizeof *op);
 	if (op == NULL)
 		return NULL;
 	op->want = calloc(nq ? nq : 1, sizeof *op->want);
 	op->previous = calloc(nq ? nq : 1, sizeof *op->previous);
 	if (op->want == NULL || op->previous == NULL) {
-		free(op->want);
-		free(op->previous);
-		free(op);
+		reset_done(op, RPC_INTERNAL, "out of memory");
 		return NULL;
 	}
-	op->req = *req;
 	op->state = RESET_NEW;
 	op->now = node_wall_ms();
 	snprintf(op->group, sizeof op->group, "%s", group);
@@ -445,10 +443,8 @@ void node_handle_reset(const struct node_req *req, const void *in)
 	    (q->require_inactive && !group_inactive(req, q->group)))
 		return;
 	struct reset_op *op = reset_new(req, t, q->group, q->requester);
-	if (op == NULL) {
-		node_req_oom(req);
+	if (op == NULL)
 		return;
-	}
 	op->target = target;
 	op->value = q->value;
 	op->dry_run = q->dry_run;
@@ -474,10 +470,8 @@ void node_handle_undo(const struct node_req *req, const void *in)
 	if (!node_req_group_topic(req, rec->group, rec->topic, true, &g, &t))
 		return;
 	struct reset_op *op = reset_new(req, t, rec->group, q->requester);
-	if (op == NULL) {
-		node_req_oom(req);
+	if (op == NULL)
 		return;
-	}
 	op->target = RSM_TARGET_UNDO;
 	op->value = (int64_t)rec->id;
 	for (uint32_t i = 0; i < rec->n; i++) {

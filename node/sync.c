@@ -68,14 +68,8 @@ static void on_status(struct rpc_call *call, int status, struct rpc_frame *f)
 {
 	struct sync_target *t = call->data;
 	struct sync *s = t->s;
-	struct rpc_status_resp r;
-	struct rpc_status st;
-	if (status == 0 &&
-	    rpc_decode(f, RPC_CLUSTER_STATUS | RPC_RESPONSE, &r, &st, NULL) ==
-		0 &&
-	    st.code == RPC_OK && r.nodes.n == 1 &&
-	    ((const struct rpc_node_status *)r.nodes.v)->applied_index >=
-		s->index)
+	const struct rpc_node_status *ns = node_link_status(status, f);
+	if (ns != NULL && ns->applied_index >= s->index)
 		t->synced = true;
 	/* A node that is down catches up before anyone can reach it. */
 	if (status == RPC_ECONNECT && s->skip_unreachable)

@@ -50,29 +50,33 @@ void node_handle_topic_create(const struct node_req *req, const void *in)
 	node_req_propose(req, buf, true);
 }
 
+/* 0 when @s is NULL or @first, 1 when @second, else -1. */
+static int choice(const char *s, const char *first, const char *second)
+{
+	if (s == NULL || strcmp(s, first) == 0)
+		return 0;
+	return strcmp(s, second) == 0 ? 1 : -1;
+}
+
 void node_handle_group_create(const struct node_req *req, const void *in)
 {
 	const struct rpc_group_create_req *q = in;
-	enum rsm_group_mode mode = RSM_CLUSTERING;
-	enum rsm_initial initial = RSM_INITIAL_LATEST;
-	if (q->mode != NULL && strcmp(q->mode, "broadcasting") == 0) {
-		mode = RSM_BROADCASTING;
-	} else if (q->mode != NULL && strcmp(q->mode, "clustering") != 0) {
-		node_req_fail(req, RPC_INVALID_ARGUMENT,
-			      "mode must be clustering or broadcasting");
-		return;
-	}
-	if (q->initial != NULL && strcmp(q->initial, "earliest") == 0) {
-		initial = RSM_INITIAL_EARLIEST;
-	} else if (q->initial != NULL && strcmp(q->initial, "latest") != 0) {
-		node_req_fail(req, RPC_INVALID_ARGUMENT,
-			      "initial must be latest or earliest");
+	/* Absent: the first choice (clustering; latest, RocketMQ 5's rule). */
+	int mode = choice(q->mode, "clustering", "broadcasting");
+	int initial = choice(q->initial, "latest", "earliest");
+	if (mode < 0 || initial < 0) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT, "%s",
+			      mode < 0
+				  ? "mode must be clustering or broadcasting"
+				  : "initial must be latest or earliest");
 		return;
 	}
 	struct raft_buffer buf;
 	char err[256];
-	if (rsm_encode_create_group(q->group, mode, initial, node_wall_ms(),
-				    &buf, err, sizeof err) != 0) {
+	if (rsm_encode_create_group(
+		q->group, mode ? RSM_BROADCASTING : RSM_CLUSTERING,
+		initial ? RSM_INITIAL_EARLIEST : RSM_INITIAL_LATEST,
+		node_wall_ms(), &buf, err, sizeof err) != 0) {
 		node_req_fail(req, RPC_INVALID_ARGUMENT, "%s", err);
 		return;
 	}
@@ -113,8 +117,8 @@ void node_handle_group_list(const struct node_req *req, const void *in)
 /* ---- Describing ---- */
 
 struct describe_op {
+	struct node_req req; /* first: node_req_op */
 	struct node_gather g;
-	struct node_req req;
 };
 
 static void on_described(struct node_gather *g, bool ok)
@@ -146,21 +150,8 @@ static void on_described(struct node_gather *g, bool ok)
 void node_handle_topic_describe(const struct node_req *req, const void *in)
 {
 	const struct rpc_topic_req *q = in;
-	const struct rsm_topic *t = rsm_topic_find(req->n->rsm, q->topic);
-	if (t == NULL) {
-		node_req_fail(req, RPC_UNKNOWN_TOPIC,
-			      "topic '%s' does not exist", q->topic);
-		return;
-	}
-	struct describe_op *op = calloc(1, sizeof *op);
-	if (op == NULL) {
-		node_req_oom(req);
-		return;
-	}
-	op->req = *req;
-	op->g.data = op;
-	if (node_gather_start(req->n, &op->g, t, NULL, on_described) != 0) {
-		node_req_oom(req);
-		free(op);
-	}
+	const struct rsm_topic *t = node_req_topic(req, q->topic);
+	struct describe_op *op = t ? node_req_op(req, sizeof *op) : NULL;
+	if (op != NULL)
+		node_req_gather(op, &op->g, t, NULL, on_described);
 }

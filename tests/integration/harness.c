@@ -152,6 +152,25 @@ static void write_blocks(struct harness *h)
 	}
 }
 
+/* Starts @path with @argv (output appended to @log unless NULL): its pid,
+ * or -1. If the test dies (a ctest timeout), the child dies too. */
+static pid_t spawn(const char *path, char *const argv[], const char *log)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	int fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0644) : -1;
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	execv(path, argv);
+	_exit(127);
+}
+
 int h_init_proxied(struct harness *h, int n)
 {
 	if (h_init(h, n) != 0)
@@ -177,17 +196,11 @@ int h_init_proxied(struct harness *h, int n)
 		struct h_node *x = &h->nodes[i];
 		if (write_cfg(h, x, NULL) != 0)
 			return -1;
-		fflush(NULL);
-		pid_t pid = fork();
-		if (pid < 0)
+		char *const argv[] = {"raftproxy", x->raft, x->raft_real,
+				      x->block, NULL};
+		x->proxy_pid = spawn(RAFTPROXY_PATH, argv, NULL);
+		if (x->proxy_pid <= 0)
 			return -1;
-		if (pid == 0) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			execl(RAFTPROXY_PATH, "raftproxy", x->raft,
-			      x->raft_real, x->block, (char *)NULL);
-			_exit(127);
-		}
-		x->proxy_pid = pid;
 	}
 	return 0;
 }
@@ -220,24 +233,9 @@ int h_add_joiner(struct harness *h, int via)
 int h_start(struct harness *h, int i)
 {
 	struct h_node *x = &h->nodes[i];
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		/* If the test dies (a ctest timeout), its nodes die too. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fd = open(x->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execl(RAFTQD_PATH, "raftqd", "--config", x->cfg, (char *)NULL);
-		_exit(127);
-	}
-	x->pid = pid;
-	return 0;
+	char *const argv[] = {"raftqd", "--config", x->cfg, NULL};
+	x->pid = spawn(RAFTQD_PATH, argv, x->log);
+	return x->pid > 0 ? 0 : -1;
 }
 
 void h_kill(struct harness *h, int i)
@@ -293,6 +291,100 @@ void h_dump_log(struct harness *h, int i)
 	snprintf(cmd, sizeof cmd, "tail -n 30 '%s' >&2", h->nodes[i].log);
 	if (system(cmd) != 0)
 		fprintf(stderr, "harness: no log for node %d\n", i + 1);
+}
+
+void *h_fixture(size_t size, int n, bool proxied)
+{
+	struct harness *h = calloc(1, size);
+	if (h == NULL || (proxied ? h_init_proxied(h, n) : h_init(h, n)) != 0) {
+		fprintf(stderr, "fixture: cannot set up %d nodes\n", n);
+		free(h);
+		return NULL;
+	}
+	for (int i = 0; i < n; i++)
+		h_start(h, i);
+	h->leader = h_wait_leader(h, n, 15000);
+	if (h->leader >= 0)
+		return h;
+	fprintf(stderr, "fixture: no leader within 15 s\n");
+	for (int i = 0; i < n; i++)
+		h_dump_log(h, i);
+	h_destroy(h);
+	free(h);
+	return NULL;
+}
+
+/* A request to the leader that must answer OK; 0 or -1 (printed). */
+static int leader_ok(struct harness *h, uint16_t type, const void *req)
+{
+	struct ctl_resp r;
+	h_call(h->nodes[h->leader].listen, type, req, 5000, &r);
+	int rv = r.err == 0 && r.st.code == RPC_OK ? 0 : -1;
+	if (rv != 0)
+		fprintf(stderr, "harness: %s: %s %s\n", rpc_type_name(type),
+			r.err ? rpc_strerror(r.err) : rpc_code_name(r.st.code),
+			r.st.message ? r.st.message : "");
+	ctl_resp_free(&r);
+	return rv;
+}
+
+int h_create_topic(struct harness *h, const char *name, uint32_t qpb)
+{
+	struct rpc_topic_create_req t = {name, qpb, {NULL, 0}};
+	if (leader_ok(h, RPC_TOPIC_CREATE, &t) != 0)
+		return -1;
+	struct rpc_queue_stats_req q = {name, {NULL, 0}, false, 0};
+	for (int i = 0; i < h->n; i++) {
+		int64_t end = h_now_ms() + 5000;
+		while (h->nodes[i].pid != 0 &&
+		       h_call_code(h->nodes[i].listen, RPC_QUEUE_STATS, &q,
+				   1000) != RPC_OK) {
+			if (h_now_ms() >= end) {
+				fprintf(stderr,
+					"harness: node %d never served "
+					"topic %s\n",
+					i + 1, name);
+				h_dump_log(h, i);
+				return -1;
+			}
+			usleep(20000); /* bounded by the 5 s deadline */
+		}
+	}
+	return 0;
+}
+
+int h_create_group(struct harness *h, const char *name, const char *mode,
+		   const char *initial)
+{
+	struct rpc_group_create_req g = {name, mode, initial};
+	return leader_ok(h, RPC_GROUP_CREATE, &g);
+}
+
+bool h_lists_topic(struct harness *h, int i, const char *topic, int ms)
+{
+	int64_t end = h_now_ms() + ms;
+	for (;;) {
+		struct ctl_resp r;
+		bool found = false;
+		h_call(h->nodes[i].listen, RPC_TOPIC_LIST, NULL, 2000, &r);
+		if (r.err == 0 && r.st.code == RPC_OK) {
+			const struct rpc_names_resp *n = r.body;
+			for (uint32_t k = 0; k < n->names.n; k++)
+				found |= strcmp(n->names.v[k], topic) == 0;
+		}
+		ctl_resp_free(&r);
+		if (found || h_now_ms() >= end)
+			return found;
+		usleep(20000); /* bounded by @ms */
+	}
+}
+
+int h_teardown(void **state)
+{
+	struct harness *h = *state;
+	h_destroy(h);
+	free(h);
+	return 0;
 }
 
 int h_wait_leader(struct harness *h, int want, int ms)

@@ -38,6 +38,7 @@ struct harness {
 	struct h_node nodes[H_MAX];
 	char initial_cluster[512];
 	bool proxied;
+	int leader; /* index found by h_fixture */
 };
 
 /* Writes configs for @n initial voters (ids 1..n) with test timings. */
@@ -74,6 +75,43 @@ static inline uint32_t h_call_code(const char *addr, uint16_t type,
 	ctl_resp_free(&r);
 	return code;
 }
+
+/*
+ * Fixtures: starts @n voters in a calloc'ed fixture of @size bytes whose
+ * first member is its struct harness (through raftproxies when @proxied)
+ * and waits for a leader. Returns the fixture with its leader's index in
+ * h->leader, or NULL after printing why (node logs included).
+ */
+void *h_fixture(size_t size, int n, bool proxied);
+/* cmocka teardown for such a fixture: kills the nodes, frees it. */
+int h_teardown(void **state);
+
+/* Creates topic @name (@qpb queues on every broker) through the leader
+ * and waits until every running node serves it; 0, or -1 after printing
+ * why. */
+int h_create_topic(struct harness *h, const char *name, uint32_t qpb);
+/* Creates group @name (@mode, @initial may be NULL); 0 or -1 (printed). */
+int h_create_group(struct harness *h, const char *name, const char *mode,
+		   const char *initial);
+
+/* Whether node @i lists @topic (TOPIC_LIST), asking until @ms pass (0:
+ * once). */
+bool h_lists_topic(struct harness *h, int i, const char *topic, int ms);
+/* One request to @addr that must be refused with @code and exactly @msg
+ * (for cmocka tests: include cmocka.h first). */
+#ifdef cmocka_unit_test
+static inline void h_expect_refusal(const char *addr, uint16_t type,
+				    const void *req, uint32_t code,
+				    const char *msg)
+{
+	struct ctl_resp r;
+	ctl_call_one(addr, type, req, 5000, &r);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.st.code, code);
+	assert_string_equal(r.st.message, msg);
+	ctl_resp_free(&r);
+}
+#endif
 
 /* Polls CLUSTER_STATUS on running nodes until one leader is reported by
  * every running node and all @want nodes are registered; returns the

@@ -23,7 +23,6 @@ struct rec {
 
 struct fx {
 	struct harness h;
-	int leader;
 	char bootstrap[256];
 	struct rec recs[MAXMSG];
 	/* Delivered: per queue index, a bitmap of offsets (below 65536). */
@@ -34,7 +33,7 @@ struct fx {
 
 static const char *L(struct fx *x)
 {
-	return x->h.nodes[x->leader].listen;
+	return x->h.nodes[x->h.leader].listen;
 }
 
 static int qindex(const char *broker, uint32_t q)
@@ -54,29 +53,14 @@ static void call_ok(struct fx *x, uint16_t type, const void *req)
 
 static int setup(void **state)
 {
-	struct fx *x = calloc(1, sizeof *x);
-	if (h_init(&x->h, 3) != 0)
-		return -1;
-	for (int i = 0; i < 3; i++)
-		h_start(&x->h, i);
-	x->leader = h_wait_leader(&x->h, 3, 15000);
-	if (x->leader < 0)
+	struct fx *x = h_fixture(sizeof *x, 3, false);
+	*state = x;
+	if (x == NULL)
 		return -1;
 	snprintf(x->bootstrap, sizeof x->bootstrap, "%s,%s,%s",
 		 x->h.nodes[0].listen, x->h.nodes[1].listen,
 		 x->h.nodes[2].listen);
-	struct rpc_topic_create_req t = {"orders", QPB, {NULL, 0}};
-	call_ok(x, RPC_TOPIC_CREATE, &t);
-	*state = x;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *x = *state;
-	h_destroy(&x->h);
-	free(x);
-	return 0;
+	return h_create_topic(&x->h, "orders", QPB);
 }
 
 static struct raftq_client *client(struct fx *x, const char *id)
@@ -319,18 +303,24 @@ static void group_create(struct fx *x, const char *g, const char *mode,
 	call_ok(x, RPC_GROUP_CREATE, &in);
 }
 
+/* A new clustering group @g with members m-a, m-b, m-c, settled. */
+static void three_members(struct fx *x, struct member ms[3], const char *g)
+{
+	group_create(x, g, "clustering", "latest");
+	join(x, &ms[0], g, "m-a", NULL);
+	join(x, &ms[1], g, "m-b", NULL);
+	join(x, &ms[2], g, "m-c", NULL);
+	settle(x, ms, 3, settled3, 10000);
+}
+
 /* Three members share the queues (sorted by member id, round-robin over
  * the queues sorted by broker and id); one leaves and the other two take
  * its queues over; nothing is delivered twice or lost. */
 static void test_client_group_shares_and_rebalances(void **state)
 {
 	struct fx *x = *state;
-	group_create(x, "g", "clustering", "latest");
 	struct member ms[3];
-	join(x, &ms[0], "g", "m-a", NULL);
-	join(x, &ms[1], "g", "m-b", NULL);
-	join(x, &ms[2], "g", "m-c", NULL);
-	settle(x, ms, 3, settled3, 10000);
+	three_members(x, ms, "g");
 
 	struct raftq_client *pc = client(x, "producer");
 	struct raftq_producer *p = producer(x, pc, 100, false);
@@ -369,12 +359,8 @@ static void test_client_group_shares_and_rebalances(void **state)
 static void test_client_reset_moves_online_consumers(void **state)
 {
 	struct fx *x = *state;
-	group_create(x, "r", "clustering", "latest");
 	struct member ms[3];
-	join(x, &ms[0], "r", "m-a", NULL);
-	join(x, &ms[1], "r", "m-b", NULL);
-	join(x, &ms[2], "r", "m-c", NULL);
-	settle(x, ms, 3, settled3, 10000);
+	three_members(x, ms, "r");
 	struct raftq_client *pc = client(x, "producer");
 	struct raftq_producer *p = producer(x, pc, 50, false);
 	produce(x, pc, p, 0, 300); /* wave 1: 50 per queue */
@@ -470,7 +456,7 @@ static void test_client_producer_survives_broker_kill(void **state)
 	struct raftq_client *pc = client(x, "producer");
 	struct raftq_producer *p = producer(x, pc, 100, false);
 	const uint32_t total = 6000;
-	int victim = (x->leader + 1) % 3; /* a follower: data path only */
+	int victim = (x->h.leader + 1) % 3; /* a follower: data path only */
 	for (uint32_t i = 0; i < total; i++) {
 		char b[32];
 		body_of(i, b, sizeof b);
@@ -599,13 +585,9 @@ static void test_client_broadcasting(void **state)
 
 	struct rpc_reset_req in = {"b",	      "orders", "earliest", 0,
 				   {NULL, 0}, false,	false,	    "test"};
-	struct ctl_resp r;
-	h_call(L(x), RPC_RESET, &in, 5000, &r);
-	assert_int_equal(r.st.code, RPC_BROADCAST_UNSUPPORTED);
-	assert_string_equal(r.st.message,
-			    "group 'b' is broadcasting: its offsets live on "
-			    "the clients, so the cluster cannot reset them");
-	ctl_resp_free(&r);
+	h_expect_refusal(L(x), RPC_RESET, &in, RPC_BROADCAST_UNSUPPORTED,
+			 "group 'b' is broadcasting: its offsets live on the "
+			 "clients, so the cluster cannot reset them");
 	assert_int_equal(raftq_producer_close(p, 5000), 0);
 	raftq_client_free(pc);
 	leave(&m[0]);
@@ -650,15 +632,15 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(
-		test_client_group_shares_and_rebalances, setup, teardown),
+		test_client_group_shares_and_rebalances, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_client_reset_moves_online_consumers, setup, teardown),
+		test_client_reset_moves_online_consumers, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(
-		test_client_producer_survives_broker_kill, setup, teardown),
+		test_client_producer_survives_broker_kill, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_client_broadcasting, setup,
-					    teardown),
+					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_client_unknown_names, setup,
-					    teardown),
+					    h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,22 +8,8 @@
 
 static int setup(void **state)
 {
-	struct harness *h = calloc(1, sizeof *h);
-	if (h_init(h, 3) != 0)
-		return -1;
-	for (int i = 0; i < 3; i++)
-		if (h_start(h, i) != 0)
-			return -1;
-	*state = h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct harness *h = *state;
-	h_destroy(h);
-	free(h);
-	return 0;
+	*state = h_fixture(sizeof(struct harness), 3, false);
+	return *state ? 0 : -1;
 }
 
 static int leader_or_dump(struct harness *h, int want)
@@ -56,26 +42,6 @@ static uint32_t create_topic(const char *addr, const char *name,
 }
 
 /* Waits until node @i lists @topic (followers apply a little later). */
-static bool lists_topic(struct harness *h, int i, const char *topic, int ms)
-{
-	int64_t end = h_now_ms() + ms;
-	while (h_now_ms() < end) {
-		struct ctl_resp r;
-		h_call(h->nodes[i].listen, RPC_TOPIC_LIST, NULL, 1000, &r);
-		bool found = false;
-		if (r.err == 0 && r.st.code == RPC_OK) {
-			const struct rpc_names_resp *n = r.body;
-			for (uint32_t k = 0; k < n->names.n; k++)
-				found |= strcmp(n->names.v[k], topic) == 0;
-		}
-		ctl_resp_free(&r);
-		if (found)
-			return true;
-		usleep(20000);
-	}
-	return false;
-}
-
 static void test_cluster_forms_and_reports_status(void **state)
 {
 	struct harness *h = *state;
@@ -123,7 +89,7 @@ static void test_cluster_changes_go_through_the_leader(void **state)
 	assert_int_equal(create_topic(h->nodes[l].listen, "orders", NULL),
 			 RPC_OK);
 	for (int i = 0; i < 3; i++)
-		assert_true(lists_topic(h, i, "orders", 5000));
+		assert_true(h_lists_topic(h, i, "orders", 5000));
 	assert_int_equal(create_topic(h->nodes[l].listen, "orders", NULL),
 			 RPC_ALREADY_EXISTS);
 	/* Bad input gets a clear error. */
@@ -164,12 +130,12 @@ static void test_cluster_leader_kill_failover_and_restart(void **state)
 	assert_string_equal(ns[l].role, "unavailable");
 	ctl_resp_free(&r);
 	/* The new leader has everything and accepts changes. */
-	assert_true(lists_topic(h, l2, "before", 3000));
+	assert_true(h_lists_topic(h, l2, "before", 3000));
 	assert_int_equal(create_topic(h->nodes[l2].listen, "after", NULL),
 			 RPC_OK);
 	/* The old leader restarts from its data dir and catches up. */
 	assert_int_equal(h_start(h, l), 0);
-	assert_true(lists_topic(h, l, "after", 10000));
+	assert_true(h_lists_topic(h, l, "after", 10000));
 	assert_true(h_wait_leader(h, 3, 10000) >= 0);
 }
 
@@ -230,12 +196,12 @@ static void test_cluster_node_joins(void **state)
 	/* It serves reads of the replicated state. */
 	assert_int_equal(create_topic(h->nodes[l].listen, "joined", NULL),
 			 RPC_OK);
-	assert_true(lists_topic(h, j, "joined", 5000));
+	assert_true(h_lists_topic(h, j, "joined", 5000));
 }
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_cluster_forms_and_reports_status),
 	    T(test_cluster_changes_go_through_the_leader),

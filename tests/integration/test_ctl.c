@@ -20,25 +20,13 @@ struct fx {
 
 static int setup(void **state)
 {
-	struct fx *x = calloc(1, sizeof *x);
-	if (h_init(&x->h, 3) != 0)
-		return -1;
-	for (int i = 0; i < 3; i++)
-		h_start(&x->h, i);
-	if (h_wait_leader(&x->h, 3, 15000) < 0)
+	struct fx *x = h_fixture(sizeof *x, 3, false);
+	*state = x;
+	if (x == NULL)
 		return -1;
 	/* A follower first: the CLI must find the leader itself. */
 	snprintf(x->boot, sizeof x->boot, "127.0.0.1:1,%s,%s",
 		 x->h.nodes[0].listen, x->h.nodes[1].listen);
-	*state = x;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *x = *state;
-	h_destroy(&x->h);
-	free(x);
 	return 0;
 }
 
@@ -270,7 +258,7 @@ static void test_ctl_cluster_remove_empty_node(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_ctl_exit_codes_and_errors),
 	    T(test_ctl_json_shapes_and_round_trip),

@@ -11,60 +11,9 @@
 
 static int setup(void **state)
 {
-	struct harness *h = calloc(1, sizeof *h);
-	if (h_init(h, 3) != 0)
-		return -1;
-	for (int i = 0; i < 3; i++)
-		if (h_start(h, i) != 0)
-			return -1;
-	int l = h_wait_leader(h, 3, 15000);
-	if (l < 0) {
-		fprintf(stderr, "setup: no leader\n");
-		return -1;
-	}
-	struct rpc_topic_create_req q = {"orders", QPB, {NULL, 0}};
-	struct ctl_resp r;
-	h_call(h->nodes[l].listen, RPC_TOPIC_CREATE, &q, 5000, &r);
-	int ok = r.err == 0 && r.st.code == RPC_OK;
-	if (!ok)
-		fprintf(stderr, "setup: topic create: %d %u %s\n", r.err,
-			r.st.code, r.st.message ? r.st.message : "");
-	ctl_resp_free(&r);
-	if (!ok)
-		return -1;
-	/* Every node applies the topic before the test starts. */
-	for (int i = 0; i < 3; i++) {
-		int64_t end = h_now_ms() + 5000;
-		bool seen = false;
-		while (!seen && h_now_ms() < end) {
-			struct rpc_queue_stats_req d = {
-			    "orders", {NULL, 0}, false, 0};
-			h_call(h->nodes[i].listen, RPC_QUEUE_STATS, &d, 1000,
-			       &r);
-			seen = r.err == 0 && r.st.code == RPC_OK;
-			ctl_resp_free(&r);
-			if (!seen)
-				usleep(20000);
-		}
-		if (!seen) {
-			fprintf(stderr,
-				"setup: node %d never served the "
-				"topic\n",
-				i + 1);
-			h_dump_log(h, i);
-			return -1;
-		}
-	}
+	struct harness *h = h_fixture(sizeof *h, 3, false);
 	*state = h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct harness *h = *state;
-	h_destroy(h);
-	free(h);
-	return 0;
+	return h != NULL && h_create_topic(h, "orders", QPB) == 0 ? 0 : -1;
 }
 
 /* Batch k of queue (broker b, queue q): count b+2 records, payload bytes
@@ -246,7 +195,7 @@ static void test_data_survives_kill_and_reports_unavailable(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_data_produce_describe_fetch),
 	    T(test_data_bad_input),

@@ -10,42 +10,20 @@
 
 struct fx {
 	struct harness h;
-	int leader;
 };
 
 static const char *L(struct fx *x)
 {
-	return x->h.nodes[x->leader].listen;
+	return x->h.nodes[x->h.leader].listen;
 }
 
 static int setup(void **state)
 {
-	struct fx *x = calloc(1, sizeof *x);
-	if (h_init(&x->h, 3) != 0)
-		return -1;
-	for (int i = 0; i < 3; i++)
-		h_start(&x->h, i);
-	x->leader = h_wait_leader(&x->h, 3, 15000);
-	if (x->leader < 0)
-		return -1;
-	struct rpc_topic_create_req t = {"orders", QPB, {NULL, 0}};
-	struct rpc_group_create_req g = {"g", "clustering", "latest"};
-	struct ctl_resp r;
-	h_call(L(x), RPC_TOPIC_CREATE, &t, 5000, &r);
-	int ok = r.st.code == RPC_OK;
-	ctl_resp_free(&r);
-	h_call(L(x), RPC_GROUP_CREATE, &g, 5000, &r);
-	ok &= r.st.code == RPC_OK;
-	ctl_resp_free(&r);
+	struct fx *x = h_fixture(sizeof *x, 3, false);
 	*state = x;
-	return ok ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	struct fx *x = *state;
-	h_destroy(&x->h);
-	free(x);
+	if (x == NULL || h_create_topic(&x->h, "orders", QPB) != 0 ||
+	    h_create_group(&x->h, "g", "clustering", "latest") != 0)
+		return -1;
 	return 0;
 }
 
@@ -125,13 +103,10 @@ static void test_groups_require_inactive(void **state)
 	beat(x, "m1", a, sizeof a);
 	struct rpc_reset_req in = {"g",	      "orders", "latest", 0,
 				   {NULL, 0}, false,	true,	  "ops"};
+	h_expect_refusal(L(x), RPC_RESET, &in, RPC_GROUP_ACTIVE,
+			 "group 'g' has 1 online member (m1); stop them or "
+			 "drop --require-inactive");
 	struct ctl_resp r;
-	h_call(L(x), RPC_RESET, &in, 5000, &r);
-	assert_int_equal(r.st.code, RPC_GROUP_ACTIVE);
-	assert_string_equal(r.st.message,
-			    "group 'g' has 1 online member (m1); stop them or "
-			    "drop --require-inactive");
-	ctl_resp_free(&r);
 	/* Without the flag the reset goes ahead with m1 online. */
 	in.require_inactive = false;
 	h_call(L(x), RPC_RESET, &in, 5000, &r);
@@ -258,7 +233,7 @@ static void test_groups_describe_lag(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_groups_assignment_and_rebalance),
 	    T(test_groups_require_inactive),

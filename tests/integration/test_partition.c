@@ -8,22 +8,8 @@
 
 static int setup(void **state)
 {
-	struct harness *h = calloc(1, sizeof *h);
-	if (h_init_proxied(h, 3) != 0)
-		return -1;
-	for (int i = 0; i < 3; i++)
-		if (h_start(h, i) != 0)
-			return -1;
-	*state = h;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct harness *h = *state;
-	h_destroy(h);
-	free(h);
-	return 0;
+	*state = h_fixture(sizeof(struct harness), 3, true);
+	return *state ? 0 : -1;
 }
 
 static uint32_t create(struct harness *h, int i, const char *topic, int ms)
@@ -34,20 +20,6 @@ static uint32_t create(struct harness *h, int i, const char *topic, int ms)
 	uint32_t code = r.err ? 1000u + (uint32_t)-r.err : r.st.code;
 	ctl_resp_free(&r);
 	return code;
-}
-
-static bool has_topic(struct harness *h, int i, const char *topic)
-{
-	struct ctl_resp r;
-	h_call(h->nodes[i].listen, RPC_TOPIC_LIST, NULL, 2000, &r);
-	bool found = false;
-	if (r.err == 0 && r.st.code == RPC_OK) {
-		const struct rpc_names_resp *n = r.body;
-		for (uint32_t k = 0; k < n->names.n; k++)
-			found |= strcmp(n->names.v[k], topic) == 0;
-	}
-	ctl_resp_free(&r);
-	return found;
 }
 
 /* The leader as node @i sees it (0-based), or -1. */
@@ -106,17 +78,17 @@ static void test_partition_minority_cannot_commit(void **state)
 	end = h_now_ms() + 5000;
 	while (create(h, m, "majority", 3000) != RPC_OK && h_now_ms() < end)
 		usleep(50000); /* the new leader's barrier */
-	assert_true(has_topic(h, m, "majority"));
-	assert_false(has_topic(h, l, "majority")); /* still cut off */
+	assert_true(h_lists_topic(h, m, "majority", 0));
+	assert_false(h_lists_topic(h, l, "majority", 0)); /* still cut off */
 	/* Heal: the old leader catches up; the minority's change is gone. */
 	h_heal(h, l);
 	end = h_now_ms() + 10000;
-	while (!has_topic(h, l, "majority") && h_now_ms() < end)
+	while (!h_lists_topic(h, l, "majority", 0) && h_now_ms() < end)
 		usleep(50000);
-	assert_true(has_topic(h, l, "majority"));
+	assert_true(h_lists_topic(h, l, "majority", 0));
 	for (int i = 0; i < 3; i++) {
-		assert_false(has_topic(h, i, "minority"));
-		assert_true(has_topic(h, i, "before"));
+		assert_false(h_lists_topic(h, i, "minority", 0));
+		assert_true(h_lists_topic(h, i, "before", 0));
 	}
 	assert_true(h_wait_leader(h, 3, 10000) >= 0);
 }
@@ -125,7 +97,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(
-		test_partition_minority_cannot_commit, setup, teardown),
+		test_partition_minority_cannot_commit, setup, h_teardown),
 	};
 	return cmocka_run_group_tests_name("integration/partition", tests, NULL,
 					   NULL);

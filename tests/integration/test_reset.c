@@ -15,13 +15,21 @@
 
 struct fx {
 	struct harness h;
-	int leader;
 	int64_t between; /* a time after wave 1, before wave 2 */
 };
 
 static const char *leader_addr(struct fx *x)
 {
-	return x->h.nodes[x->leader].listen;
+	return x->h.nodes[x->h.leader].listen;
+}
+
+/* Group g's offsets of "orders" from the leader (free @r after use). */
+static const struct rpc_offsets_resp *offsets(struct fx *x, struct ctl_resp *r)
+{
+	struct rpc_offsets_req oq = {"g", "orders"};
+	h_call(leader_addr(x), RPC_OFFSETS, &oq, 5000, r);
+	assert_int_equal(r->st.code, RPC_OK);
+	return r->body;
 }
 
 static void wait_clock_past(int64_t t)
@@ -56,62 +64,18 @@ static int64_t wave(struct fx *x, int batches)
 	return last;
 }
 
-static uint32_t simple(struct fx *x, uint16_t type, const void *req)
-{
-	struct ctl_resp r;
-	h_call(leader_addr(x), type, req, 5000, &r);
-	assert_int_equal(r.err, 0);
-	uint32_t code = r.st.code;
-	ctl_resp_free(&r);
-	return code;
-}
-
 static int setup(void **state)
 {
-	struct fx *x = calloc(1, sizeof *x);
-	if (h_init(&x->h, 3) != 0)
+	struct fx *x = h_fixture(sizeof *x, 3, false);
+	*state = x;
+	if (x == NULL || h_create_topic(&x->h, "orders", QPB) != 0 ||
+	    h_create_group(&x->h, "g", "clustering", "latest") != 0 ||
+	    h_create_group(&x->h, "bc", "broadcasting", NULL) != 0)
 		return -1;
-	for (int i = 0; i < 3; i++)
-		h_start(&x->h, i);
-	x->leader = h_wait_leader(&x->h, 3, 15000);
-	if (x->leader < 0)
-		return -1;
-	struct rpc_topic_create_req t = {"orders", QPB, {NULL, 0}};
-	struct rpc_group_create_req g = {"g", "clustering", "latest"};
-	struct rpc_group_create_req bc = {"bc", "broadcasting", NULL};
-	if (simple(x, RPC_TOPIC_CREATE, &t) != RPC_OK ||
-	    simple(x, RPC_GROUP_CREATE, &g) != RPC_OK ||
-	    simple(x, RPC_GROUP_CREATE, &bc) != RPC_OK)
-		return -1;
-	/* Every broker knows the topic before producing to it. */
-	for (int i = 0; i < 3; i++) {
-		int64_t end = h_now_ms() + 5000;
-		bool ok = false;
-		while (!ok && h_now_ms() < end) {
-			struct rpc_queue_stats_req q = {
-			    "orders", {NULL, 0}, false, 0};
-			struct ctl_resp r;
-			h_call(x->h.nodes[i].listen, RPC_QUEUE_STATS, &q, 1000,
-			       &r);
-			ok = r.err == 0 && r.st.code == RPC_OK;
-			ctl_resp_free(&r);
-		}
-		if (!ok)
-			return -1;
-	}
 	int64_t last1 = wave(x, WAVE1);
 	x->between = last1 + 1;
 	wait_clock_past(x->between);
 	wave(x, WAVE2);
-	*state = x;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *x = *state;
-	h_destroy(&x->h);
-	free(x);
 	return 0;
 }
 
@@ -232,11 +196,8 @@ static void test_reset_subset_dry_run_and_undo(void **state)
 	assert_int_equal(do_reset(x, "time", x->between, NULL, 0, true, w, &e),
 			 0);
 	assert_int_equal(e, 2); /* the epoch now; it stays */
-	struct rpc_offsets_req oq = {"g", "orders"};
 	struct ctl_resp r;
-	h_call(leader_addr(x), RPC_OFFSETS, &oq, 5000, &r);
-	assert_int_equal(r.st.code, RPC_OK);
-	const struct rpc_offsets_resp *o = r.body;
+	const struct rpc_offsets_resp *o = offsets(x, &r);
 	assert_int_equal(o->epoch, 2);
 	const struct rpc_offset_info *oi = o->queues.v;
 	for (int i = 0; i < NQ; i++)
@@ -315,44 +276,38 @@ static void test_reset_refusals(void **state)
 	struct ctl_resp r;
 	struct rpc_reset_req in = {"bc",      "orders", "latest", 0,
 				   {NULL, 0}, false,	false,	  "t"};
-	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
-	assert_int_equal(r.st.code, RPC_BROADCAST_UNSUPPORTED);
-	assert_string_equal(r.st.message,
-			    "group 'bc' is broadcasting: its offsets live on "
-			    "the clients, so the cluster cannot reset them");
-	ctl_resp_free(&r);
+	const char *l = leader_addr(x);
+	h_expect_refusal(l, RPC_RESET, &in, RPC_BROADCAST_UNSUPPORTED,
+			 "group 'bc' is broadcasting: its offsets live on the "
+			 "clients, so the cluster cannot reset them");
 	in.group = "typo";
-	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
-	assert_int_equal(r.st.code, RPC_UNKNOWN_GROUP);
-	ctl_resp_free(&r);
+	h_expect_refusal(l, RPC_RESET, &in, RPC_UNKNOWN_GROUP,
+			 "group 'typo' does not exist (create it with raftqctl "
+			 "group create)");
 	in.group = "g";
 	in.topic = "nope";
-	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
-	assert_int_equal(r.st.code, RPC_UNKNOWN_TOPIC);
-	ctl_resp_free(&r);
+	h_expect_refusal(l, RPC_RESET, &in, RPC_UNKNOWN_TOPIC,
+			 "topic 'nope' does not exist");
 	in.topic = "orders";
 	const char *bad[] = {"broker-7:0"};
 	in.queues = (struct rpc_strs){bad, 1};
-	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
-	assert_int_equal(r.st.code, RPC_INVALID_ARGUMENT);
-	assert_string_equal(r.st.message,
-			    "queue 'broker-7:0' is not a queue of topic "
-			    "'orders' (write broker:queue_id)");
-	ctl_resp_free(&r);
+	h_expect_refusal(l, RPC_RESET, &in, RPC_INVALID_ARGUMENT,
+			 "queue 'broker-7:0' is not a queue of topic 'orders' "
+			 "(write broker:queue_id)");
 	in.queues = (struct rpc_strs){NULL, 0};
 	in.target = "yesterday";
-	h_call(leader_addr(x), RPC_RESET, &in, 5000, &r);
-	assert_int_equal(r.st.code, RPC_INVALID_ARGUMENT);
-	ctl_resp_free(&r);
+	h_expect_refusal(l, RPC_RESET, &in, RPC_INVALID_ARGUMENT,
+			 "target 'yesterday' is not one of latest, earliest, "
+			 "time, offset, shift, duration");
 	/* A follower points at the leader. */
 	in.target = "latest";
-	h_call(x->h.nodes[(x->leader + 1) % 3].listen, RPC_RESET, &in, 5000,
+	h_call(x->h.nodes[(x->h.leader + 1) % 3].listen, RPC_RESET, &in, 5000,
 	       &r);
 	assert_int_equal(r.st.code, RPC_NOT_LEADER);
 	assert_string_equal(r.st.leader, leader_addr(x));
 	ctl_resp_free(&r);
 	/* A hosting broker down: the reset fails whole, naming it. */
-	int down = (x->leader + 1) % 3;
+	int down = (x->h.leader + 1) % 3;
 	h_kill(&x->h, down);
 	h_call(leader_addr(x), RPC_RESET, &in, 10000, &r);
 	assert_int_equal(r.st.code, RPC_UNAVAILABLE);
@@ -374,16 +329,13 @@ static void test_reset_survives_leader_kill(void **state)
 	all(w, 6);
 	do_reset(x, "time", x->between, NULL, 0, false, w, NULL);
 	/* The leader dies right after answering. */
-	int old = x->leader;
+	int old = x->h.leader;
 	h_kill(&x->h, old);
-	x->leader = h_wait_leader(&x->h, 3, 15000);
-	assert_true(x->leader >= 0 && x->leader != old);
+	x->h.leader = h_wait_leader(&x->h, 3, 15000);
+	assert_true(x->h.leader >= 0 && x->h.leader != old);
 	/* The new leader serves the same offsets and epoch... */
-	struct rpc_offsets_req oq = {"g", "orders"};
 	struct ctl_resp r;
-	h_call(leader_addr(x), RPC_OFFSETS, &oq, 5000, &r);
-	assert_int_equal(r.st.code, RPC_OK);
-	const struct rpc_offsets_resp *o = r.body;
+	const struct rpc_offsets_resp *o = offsets(x, &r);
 	assert_int_equal(o->epoch, 1);
 	/* Every queue, the dead broker's too (committed, not clamped). */
 	assert_int_equal(o->queues.n, NQ);
@@ -402,7 +354,7 @@ static void test_reset_survives_leader_kill(void **state)
 	/* ...and once it is back (its queues recovered), it resets. */
 	assert_int_equal(h_start(&x->h, old), 0);
 	assert_true(h_wait_leader(&x->h, 3, 15000) >= 0);
-	x->leader = h_wait_leader(&x->h, 3, 15000);
+	x->h.leader = h_wait_leader(&x->h, 3, 15000);
 	all(w, 10);
 	uint64_t e;
 	assert_int_equal(do_reset(x, "latest", 0, NULL, 0, false, w, &e), 2);
@@ -411,7 +363,7 @@ static void test_reset_survives_leader_kill(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_reset_every_target),
 	    T(test_reset_subset_dry_run_and_undo),

@@ -32,6 +32,23 @@ void fake_close(struct fake *f)
 	rsm_free(f->n.rsm);
 }
 
+int fake_setup(void **state)
+{
+	struct fake *f = malloc(sizeof *f);
+	assert_non_null(f);
+	fake_init(f);
+	*state = f;
+	return 0;
+}
+
+int fake_teardown(void **state)
+{
+	struct fake *f = *state;
+	fake_close(f);
+	free(f);
+	return 0;
+}
+
 struct node_req fake_req(struct fake *f, uint16_t type, uint64_t id)
 {
 	return (struct node_req){&f->n, 7, id, type};

@@ -68,6 +68,10 @@ struct fake {
 	int64_t now;
 };
 
+/* cmocka fixtures: *state is a struct fake set up by fake_init. */
+int fake_setup(void **state);
+int fake_teardown(void **state);
+
 /* Sets up @f: an rsm with brokers 1-3, topic "orders" (2 queues on each
  * broker), clustering group "g", broadcasting group "bc"; this node is
  * node 1 and the ready leader. */

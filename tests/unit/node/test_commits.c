@@ -8,22 +8,6 @@
 #include "handlers.h"
 #include "node_fakes.h"
 
-static int setup(void **state)
-{
-	struct fake *f = malloc(sizeof *f);
-	fake_init(f);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fake *f = *state;
-	fake_close(f);
-	free(f);
-	return 0;
-}
-
 static void commit(struct fake *f, uint64_t id, const char *broker, uint32_t q,
 		   uint64_t offset, uint64_t epoch)
 {
@@ -160,7 +144,7 @@ static void test_commits_answer_after_client_left(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, fake_setup, fake_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_commits_one_entry_per_turn),
 	    T(test_commits_stale_epoch_gets_offsets),

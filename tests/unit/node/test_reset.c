@@ -10,22 +10,6 @@
 #include "handlers.h"
 #include "node_fakes.h"
 
-static int setup(void **state)
-{
-	struct fake *f = malloc(sizeof *f);
-	fake_init(f);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fake *f = *state;
-	fake_close(f);
-	free(f);
-	return 0;
-}
-
 static void reset(struct fake *f, const char *group, const char *target,
 		  int64_t value, bool dry_run, const char *const *queues,
 		  uint32_t nq)
@@ -41,6 +25,16 @@ static const struct rsm_group_topic *orders_of(struct fake *f)
 	const struct rsm_group *g = rsm_group_find(f->n.rsm, "g");
 	assert_non_null(g);
 	return rsm_group_topic(g, "orders");
+}
+
+/* One answer with @code and @msg; nothing proposed, the group unmoved. */
+static void assert_refused(struct fake *f, uint32_t code, const char *msg)
+{
+	assert_int_equal(f->nanswers, 1);
+	assert_int_equal(f->answers[0].code, code);
+	assert_string_equal(f->answers[0].message, msg);
+	assert_int_equal(orders_of(f), NULL);
+	assert_int_equal(rsm_reset_count(f->n.rsm), 0);
 }
 
 static void test_reset_happy_path(void **state)
@@ -108,12 +102,8 @@ static void test_reset_broker_down(void **state)
 	reset(f, "g", "earliest", 0, false, NULL, 0);
 	fake_gather_finish(f, 0, 5, false);
 	assert_int_equal(f->proposed, 0);
-	assert_int_equal(f->nanswers, 1);
-	assert_int_equal(f->answers[0].code, RPC_UNAVAILABLE);
-	assert_string_equal(
-	    f->answers[0].message,
-	    "broker broker-2 did not answer: request timed out");
-	assert_int_equal(orders_of(f), NULL);
+	assert_refused(f, RPC_UNAVAILABLE,
+		       "broker broker-2 did not answer: request timed out");
 }
 
 static void test_reset_stalled_gather_answers_nothing(void **state)
@@ -137,13 +127,10 @@ static void test_reset_not_leader_when_proposing(void **state)
 	f->leader_id = 2;
 	reset(f, "g", "latest", 0, false, NULL, 0);
 	fake_gather_finish(f, 0, 9, true);
-	assert_int_equal(f->nanswers, 1);
-	assert_int_equal(f->answers[0].code, RPC_NOT_LEADER);
+	assert_refused(f, RPC_NOT_LEADER,
+		       "leadership changed while preparing the reset; nothing "
+		       "was changed");
 	assert_string_equal(f->answers[0].leader, "127.0.0.1:9102");
-	assert_string_equal(f->answers[0].message,
-			    "leadership changed while preparing the reset; "
-			    "nothing was changed");
-	assert_int_equal(orders_of(f), NULL);
 }
 
 static void test_reset_leadership_lost_mid_propose(void **state)
@@ -237,9 +224,7 @@ static void test_reset_out_of_memory_at_gather(void **state)
 	struct fake *f = *state;
 	f->gather_oom = true;
 	reset(f, "g", "latest", 0, false, NULL, 0);
-	assert_int_equal(f->nanswers, 1);
-	assert_int_equal(f->answers[0].code, RPC_INTERNAL);
-	assert_string_equal(f->answers[0].message, "out of memory");
+	assert_refused(f, RPC_INTERNAL, "out of memory");
 }
 
 static void test_undo_restores_previous(void **state)
@@ -274,7 +259,7 @@ static void test_undo_restores_previous(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, fake_setup, fake_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_reset_happy_path),
 	    T(test_reset_by_time_subset),
