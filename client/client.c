@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../util/list.h"
 #include "client_int.h"
 
 static const struct {
@@ -335,12 +336,7 @@ void cl_leader_failed(struct raftq_client *c, int err,
 
 void cl_report(struct raftq_client *c, struct cl_report *r)
 {
-	r->next = NULL;
-	if (c->reports_tail)
-		c->reports_tail->next = r;
-	else
-		c->reports = r;
-	c->reports_tail = r;
+	QUEUE_PUSH(c->reports, c->reports_tail, r, next);
 	c->n_reports++;
 }
 
@@ -420,25 +416,31 @@ int raftq_poll(struct raftq_client *c, int timeout_ms)
 	}
 }
 
+/* Appends @x to the array *@v of *@n pointers: 0 or RAFTQ_ENOMEM. */
+static int append(void ***v, uint32_t *n, void *x)
+{
+	void **p = realloc(*v, (*n + 1) * sizeof *p);
+	if (p == NULL)
+		return RAFTQ_ENOMEM;
+	p[(*n)++] = x;
+	*v = p;
+	return 0;
+}
+
+bool cl_name_ok(const char *name)
+{
+	return name != NULL && name[0] != '\0' && strlen(name) <= CL_NAME_MAX;
+}
+
 int cl_attach(struct raftq_client *c, struct raftq_producer *p,
 	      struct raftq_consumer *k)
 {
-	if (p != NULL) {
-		struct raftq_producer **v =
-		    realloc(c->producers, (c->n_producers + 1) * sizeof *v);
-		if (v == NULL)
-			return RAFTQ_ENOMEM;
-		c->producers = v;
-		v[c->n_producers++] = p;
-	}
-	if (k != NULL) {
-		struct raftq_consumer **v =
-		    realloc(c->consumers, (c->n_consumers + 1) * sizeof *v);
-		if (v == NULL)
-			return RAFTQ_ENOMEM;
-		c->consumers = v;
-		v[c->n_consumers++] = k;
-	}
+	if (p != NULL &&
+	    append((void ***)&c->producers, &c->n_producers, p) != 0)
+		return RAFTQ_ENOMEM;
+	if (k != NULL &&
+	    append((void ***)&c->consumers, &c->n_consumers, k) != 0)
+		return RAFTQ_ENOMEM;
 	return 0;
 }
 

@@ -107,6 +107,8 @@ const struct cl_topic *cl_topic(const struct raftq_client *c, const char *name);
 int cl_broker_index(const struct raftq_client *c, const char *name);
 /* Maps a wire status code to a raftq error (0 for OK). */
 int cl_from_code(uint32_t code);
+/* A group or topic name the client can hold: 1..CL_NAME_MAX bytes. */
+bool cl_name_ok(const char *name);
 /* Maps an RPC_E* transport error to a raftq error. */
 int cl_from_rpc(int err);
 /* Decodes @f's response body of @type into @out (zeroed), with @st. */

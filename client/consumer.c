@@ -82,16 +82,14 @@ int raftq_consumer_new(struct raftq_client *c,
 		       const struct raftq_consumer_config *cfg,
 		       struct raftq_consumer **out)
 {
-	if (cfg == NULL || out == NULL || cfg->group == NULL ||
-	    cfg->group[0] == '\0' || strlen(cfg->group) > CL_NAME_MAX)
+	if (cfg == NULL || out == NULL || !cl_name_ok(cfg->group))
 		return cl_fail(c, RAFTQ_EINVAL,
 			       "consumer: a group is required");
 	if (cfg->n_topics == 0 || cfg->n_topics > 64 || cfg->topics == NULL)
 		return cl_fail(c, RAFTQ_EINVAL,
 			       "consumer: 1 to 64 topics are required");
 	for (uint32_t i = 0; i < cfg->n_topics; i++)
-		if (cfg->topics[i] == NULL || cfg->topics[i][0] == '\0' ||
-		    strlen(cfg->topics[i]) > CL_NAME_MAX)
+		if (!cl_name_ok(cfg->topics[i]))
 			return cl_fail(c, RAFTQ_EINVAL,
 				       "consumer: topic %u is empty or too "
 				       "long",

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../util/list.h"
 #include "consumer_int.h"
 
 /* ---- Leader calls ---- */
@@ -30,21 +31,12 @@ struct kcall *kc_kcall_new(struct raftq_consumer *k, enum kkind kind)
 
 static void kcall_link(struct raftq_consumer *k, struct kcall *x)
 {
-	x->prev = NULL;
-	x->next = k->calls;
-	if (k->calls)
-		k->calls->prev = x;
-	k->calls = x;
+	DLIST_PUSH(k->calls, x, prev, next);
 }
 
 static void kcall_unlink(struct raftq_consumer *k, struct kcall *x)
 {
-	if (x->prev)
-		x->prev->next = x->next;
-	else
-		k->calls = x->next;
-	if (x->next)
-		x->next->prev = x->prev;
+	DLIST_UNLINK(k->calls, x, prev, next);
 }
 
 void kc_kcall_free(struct kcall *x)

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/list.h"
 #include "../util/key_hash.h"
 #include "client_int.h"
 
@@ -115,31 +116,17 @@ static void batch_done(struct raftq_producer *p, struct pbatch *b, int err,
 
 static void flight_add(struct raftq_producer *p, struct pbatch *b)
 {
-	b->fprev = NULL;
-	b->fnext = p->flight;
-	if (p->flight)
-		p->flight->fprev = b;
-	p->flight = b;
+	DLIST_PUSH(p->flight, b, fprev, fnext);
 }
 
 static void flight_del(struct raftq_producer *p, struct pbatch *b)
 {
-	if (b->fprev)
-		b->fprev->fnext = b->fnext;
-	else
-		p->flight = b->fnext;
-	if (b->fnext)
-		b->fnext->fprev = b->fprev;
+	DLIST_UNLINK(p->flight, b, fprev, fnext);
 }
 
 static void ready_push(struct pqueue *q, struct pbatch *b)
 {
-	b->next = NULL;
-	if (q->ready_tail)
-		q->ready_tail->next = b;
-	else
-		q->ready = b;
-	q->ready_tail = b;
+	QUEUE_PUSH(q->ready, q->ready_tail, b, next);
 }
 
 static struct pbatch *ready_pop(struct pqueue *q)
@@ -508,12 +495,24 @@ static bool route_has_topic(void *arg)
 	return false;
 }
 
+/* 0 in a setting means its default (raftq.h). */
+#define DEFAULT(field, value) ((field) = (field) ? (field) : (value))
+
+static void defaults(struct raftq_producer_config *c)
+{
+	DEFAULT(c->linger_ms, 5);
+	DEFAULT(c->batch_messages, 10000);
+	DEFAULT(c->batch_bytes, 1u << 20);
+	DEFAULT(c->max_in_flight, 4);
+	DEFAULT(c->delivery_timeout_ms, 30000);
+	DEFAULT(c->buffer_bytes, 64u << 20);
+}
+
 int raftq_producer_new(struct raftq_client *c,
 		       const struct raftq_producer_config *cfg,
 		       struct raftq_producer **out)
 {
-	if (cfg == NULL || out == NULL || cfg->topic == NULL ||
-	    cfg->topic[0] == '\0' || strlen(cfg->topic) > CL_NAME_MAX)
+	if (cfg == NULL || out == NULL || !cl_name_ok(cfg->topic))
 		return cl_fail(c, RAFTQ_EINVAL,
 			       "producer: a topic is required");
 	if (cfg->batch_messages > (1u << 20))
@@ -541,18 +540,7 @@ int raftq_producer_new(struct raftq_client *c,
 	p->cfg = *cfg;
 	snprintf(p->topic, sizeof p->topic, "%s", cfg->topic);
 	p->cfg.topic = p->topic;
-	if (p->cfg.linger_ms == 0)
-		p->cfg.linger_ms = 5;
-	if (p->cfg.batch_messages == 0)
-		p->cfg.batch_messages = 10000;
-	if (p->cfg.batch_bytes == 0)
-		p->cfg.batch_bytes = 1u << 20;
-	if (p->cfg.max_in_flight == 0)
-		p->cfg.max_in_flight = 4;
-	if (p->cfg.delivery_timeout_ms == 0)
-		p->cfg.delivery_timeout_ms = 30000;
-	if (p->cfg.buffer_bytes == 0)
-		p->cfg.buffer_bytes = 64u << 20;
+	defaults(&p->cfg);
 	p->qpb = t->qpb;
 	p->nq = t->qpb * t->n_brokers;
 	p->qbroker = calloc(t->n_brokers, sizeof *p->qbroker);

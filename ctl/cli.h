@@ -45,6 +45,20 @@ int ctl_flag_int(const struct ctl_flag *flags, int n, const char *name,
 /* Splits "a,b,c" into @out (pointing into a copy kept in @buf). */
 uint32_t ctl_split(const char *list, char *buf, size_t bufsize,
 		   const char **out, uint32_t max);
+/* The one positional argument after "NOUN SUB": 0, or the usage error's
+ * exit status ("NOUN SUB needs WHAT"). */
+int ctl_one_arg(int argc, char **argv, const char *usage, const char *what,
+		const char **arg);
+
+/* A subcommand: "create" and its function. */
+struct ctl_sub {
+	const char *name;
+	int (*run)(const struct ctl_opts *o, int argc, char **argv);
+};
+/* Runs subcommand argv[2] of @noun from @subs (usage errors named). */
+int ctl_run_sub(const struct ctl_opts *o, int argc, char **argv,
+		const char *usage, const struct ctl_sub *subs, size_t n);
+
 /* Monotonic milliseconds (waits and deadlines). */
 int64_t ctl_now_ms(void);
 
@@ -56,17 +70,19 @@ int ctl_check(const struct ctl_opts *o, const struct ctl_resp *r);
 void ctl_json_out(json_t *j);
 /* ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" ("-" when < 0). */
 void ctl_fmt_time(int64_t ms, char *out, size_t n);
-void ctl_print_status(const struct ctl_opts *o,
-		      const struct rpc_status_resp *s);
+/* Prints an answer's body (the response struct of the request's type). */
+typedef void (*ctl_print_fn)(const struct ctl_opts *o, const void *body);
+/* One request through the bootstrap list: prints the answer with @print
+ * (NULL: nothing) or the error; the exit status. */
+int ctl_request(const struct ctl_opts *o, uint16_t type, const void *req,
+		ctl_print_fn print);
+void ctl_print_status(const struct ctl_opts *o, const void *body);
 void ctl_print_names(const struct ctl_opts *o, const char *key,
 		     const struct rpc_names_resp *n);
-void ctl_print_topic(const struct ctl_opts *o,
-		     const struct rpc_topic_describe_resp *t);
-void ctl_print_group(const struct ctl_opts *o,
-		     const struct rpc_group_describe_resp *d);
-void ctl_print_reset(const struct ctl_opts *o, const struct rpc_reset_resp *x);
-void ctl_print_history(const struct ctl_opts *o,
-		       const struct rpc_history_resp *h);
+void ctl_print_topic(const struct ctl_opts *o, const void *body);
+void ctl_print_group(const struct ctl_opts *o, const void *body);
+void ctl_print_reset(const struct ctl_opts *o, const void *body);
+void ctl_print_history(const struct ctl_opts *o, const void *body);
 void ctl_print_message(const struct ctl_opts *o, const char *broker, uint32_t q,
 		       uint64_t off, int64_t t, const struct rpc_record *rec);
 
@@ -91,7 +107,9 @@ int ctl_cmd_group(const struct ctl_opts *o, int argc, char **argv);
 int ctl_cmd_offset(const struct ctl_opts *o, int argc, char **argv);
 int ctl_cmd_produce(const struct ctl_opts *o, int argc, char **argv);
 int ctl_cmd_consume(const struct ctl_opts *o, int argc, char **argv);
-/* `topic list` / `group list`: names, one per line, or {"KEY": [...]}. */
-int ctl_list_names(const struct ctl_opts *o, uint16_t type, const char *key);
+/* `topic list` / `group list` (argc 3: no arguments): names, one per
+ * line, or {"KEY": [...]}. */
+int ctl_list_names(const struct ctl_opts *o, int argc, uint16_t type,
+		   const char *key, const char *usage);
 
 #endif /* RAFTQ_CTL_CLI_H */

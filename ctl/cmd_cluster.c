@@ -115,10 +115,7 @@ static int cluster_remove(const struct ctl_opts *o, const char *arg)
 	if (ctl_parse_int(arg, "ID", &id, err, sizeof err) != 0 || id < 1)
 		return ctl_usage_error(usage, "ID must be a node id >= 1");
 	struct rpc_node_remove_req q = {(uint64_t)id};
-	struct ctl_resp r;
-	ctl_call(o->bootstrap, RPC_NODE_REMOVE, &q, o->timeout_ms, &r);
-	int rv = ctl_check(o, &r);
-	ctl_resp_free(&r);
+	int rv = ctl_request(o, RPC_NODE_REMOVE, &q, NULL);
 	if (rv == 0 && o->json)
 		ctl_json_out(json_pack("{s:I}", "removed", (json_int_t)id));
 	else if (rv == 0)
@@ -136,11 +133,5 @@ int ctl_cmd_cluster(const struct ctl_opts *o, int argc, char **argv)
 		return ctl_usage_error(usage, "expected 'cluster status' or "
 					      "'cluster remove ID'");
 	struct rpc_status_req q = {false};
-	struct ctl_resp r;
-	ctl_call(o->bootstrap, RPC_CLUSTER_STATUS, &q, o->timeout_ms, &r);
-	int rv = ctl_check(o, &r);
-	if (rv == 0)
-		ctl_print_status(o, r.body);
-	ctl_resp_free(&r);
-	return rv;
+	return ctl_request(o, RPC_CLUSTER_STATUS, &q, ctl_print_status);
 }

@@ -164,11 +164,7 @@ static int commit_read(struct consuming *c)
 			    c->cur[i].at, c->epoch};
 	if (ni > 0) {
 		struct rpc_commit_req in = {c->group, "raftqctl", {items, ni}};
-		struct ctl_resp r;
-		ctl_call(c->o->bootstrap, RPC_COMMIT, &in, c->o->timeout_ms,
-			 &r);
-		rv = ctl_check(c->o, &r);
-		ctl_resp_free(&r);
+		rv = ctl_request(c->o, RPC_COMMIT, &in, NULL);
 	}
 	free(items);
 	return rv;

@@ -50,40 +50,18 @@ static void requester(char *who, size_t n)
 
 static int offset_undo(const struct ctl_opts *o, int argc, char **argv)
 {
-	const char *pos[1];
+	static const char *what = "a reset id (from offset history)";
+	const char *arg;
 	char err[256], who[128];
 	int64_t id;
-	int npos,
-	    rv = ctl_parse_flags(argc, argv, 3, NULL, 0, pos, 1, &npos, usage);
+	int rv = ctl_one_arg(argc, argv, usage, what, &arg);
 	if (rv != 0)
 		return rv;
-	if (npos != 1 ||
-	    ctl_parse_int(pos[0], "reset id", &id, err, sizeof err) != 0 ||
-	    id < 1)
-		return ctl_usage_error(usage, "offset undo needs a reset id "
-					      "(from offset history)");
+	if (ctl_parse_int(arg, "reset id", &id, err, sizeof err) != 0 || id < 1)
+		return ctl_usage_error(usage, "offset undo needs %s", what);
 	requester(who, sizeof who);
 	struct rpc_undo_req in = {(uint64_t)id, who};
-	struct ctl_resp r;
-	ctl_call(o->bootstrap, RPC_UNDO, &in, o->timeout_ms, &r);
-	rv = ctl_check(o, &r);
-	if (rv == 0)
-		ctl_print_reset(o, r.body);
-	ctl_resp_free(&r);
-	return rv;
-}
-
-static int offset_history(const struct ctl_opts *o, const char *group,
-			  const char *topic)
-{
-	struct rpc_history_req in = {group, topic};
-	struct ctl_resp r;
-	ctl_call(o->bootstrap, RPC_HISTORY, &in, o->timeout_ms, &r);
-	int rv = ctl_check(o, &r);
-	if (rv == 0)
-		ctl_print_history(o, r.body);
-	ctl_resp_free(&r);
-	return rv;
+	return ctl_request(o, RPC_UNDO, &in, ctl_print_reset);
 }
 
 /* One reset target from the flags. */
@@ -170,13 +148,7 @@ static int offset_reset(const struct ctl_opts *o, const struct ctl_flag *f,
 				   ctl_flag(f, NF, "--require-inactive") !=
 				       NULL,
 				   who};
-	struct ctl_resp r;
-	ctl_call(o->bootstrap, RPC_RESET, &in, o->timeout_ms, &r);
-	rv = ctl_check(o, &r);
-	if (rv == 0)
-		ctl_print_reset(o, r.body);
-	ctl_resp_free(&r);
-	return rv;
+	return ctl_request(o, RPC_RESET, &in, ctl_print_reset);
 }
 
 int ctl_cmd_offset(const struct ctl_opts *o, int argc, char **argv)
@@ -197,8 +169,10 @@ int ctl_cmd_offset(const struct ctl_opts *o, int argc, char **argv)
 	if (group == NULL || topic == NULL)
 		return ctl_usage_error(usage,
 				       "--group and --topic are required");
-	if (strcmp(sub, "history") == 0)
-		return offset_history(o, group, topic);
+	if (strcmp(sub, "history") == 0) {
+		struct rpc_history_req in = {group, topic};
+		return ctl_request(o, RPC_HISTORY, &in, ctl_print_history);
+	}
 	if (strcmp(sub, "reset") == 0)
 		return offset_reset(o, f, group, topic);
 	return ctl_usage_error(usage, "unknown offset subcommand '%s'", sub);

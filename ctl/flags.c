@@ -100,6 +100,29 @@ uint32_t ctl_split(const char *list, char *buf, size_t bufsize,
 	return n;
 }
 
+int ctl_one_arg(int argc, char **argv, const char *usage, const char *what,
+		const char **arg)
+{
+	int npos;
+	int rv = ctl_parse_flags(argc, argv, 3, NULL, 0, arg, 1, &npos, usage);
+	if (rv == 0 && npos != 1)
+		rv = ctl_usage_error(usage, "%s %s needs %s", argv[1], argv[2],
+				     what);
+	return rv;
+}
+
+int ctl_run_sub(const struct ctl_opts *o, int argc, char **argv,
+		const char *usage, const struct ctl_sub *subs, size_t n)
+{
+	if (argc < 3)
+		return ctl_usage_error(usage, "missing %s subcommand", argv[1]);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(argv[2], subs[i].name) == 0)
+			return subs[i].run(o, argc, argv);
+	return ctl_usage_error(usage, "unknown %s subcommand '%s'", argv[1],
+			       argv[2]);
+}
+
 int64_t ctl_now_ms(void)
 {
 	struct timespec ts;

@@ -9,6 +9,18 @@
 
 #include "cli.h"
 
+int ctl_request(const struct ctl_opts *o, uint16_t type, const void *req,
+		ctl_print_fn print)
+{
+	struct ctl_resp r;
+	ctl_call(o->bootstrap, type, req, o->timeout_ms, &r);
+	int rv = ctl_check(o, &r);
+	if (rv == 0 && print != NULL)
+		print(o, r.body);
+	ctl_resp_free(&r);
+	return rv;
+}
+
 int ctl_check(const struct ctl_opts *o, const struct ctl_resp *r)
 {
 	if (r->err != 0) {
@@ -77,8 +89,9 @@ static json_t *status_json(const struct rpc_status_resp *s)
 			 "nodes", nodes);
 }
 
-void ctl_print_status(const struct ctl_opts *o, const struct rpc_status_resp *s)
+void ctl_print_status(const struct ctl_opts *o, const void *body)
 {
+	const struct rpc_status_resp *s = body;
 	const struct rpc_node_status *ns = s->nodes.v;
 	if (o->json) {
 		ctl_json_out(status_json(s));
@@ -124,9 +137,9 @@ static json_t *queue_json(const struct rpc_queue_info *q)
 			 (json_int_t)q->last_store_time);
 }
 
-void ctl_print_topic(const struct ctl_opts *o,
-		     const struct rpc_topic_describe_resp *t)
+void ctl_print_topic(const struct ctl_opts *o, const void *body)
 {
+	const struct rpc_topic_describe_resp *t = body;
 	const struct rpc_queue_info *q = t->queues.v;
 	if (o->json) {
 		json_t *a = json_array();
@@ -190,9 +203,9 @@ static void group_json(const struct rpc_group_describe_resp *d)
 			       d->mode, "topics", topics, "members", members));
 }
 
-void ctl_print_group(const struct ctl_opts *o,
-		     const struct rpc_group_describe_resp *d)
+void ctl_print_group(const struct ctl_opts *o, const void *body)
 {
+	const struct rpc_group_describe_resp *d = body;
 	const struct rpc_group_topic_info *t = d->topics.v;
 	const struct rpc_member_info *m = d->members.v;
 	if (o->json) {
@@ -221,8 +234,9 @@ void ctl_print_group(const struct ctl_opts *o,
 
 /* ---- offsets ---- */
 
-void ctl_print_reset(const struct ctl_opts *o, const struct rpc_reset_resp *x)
+void ctl_print_reset(const struct ctl_opts *o, const void *body)
 {
+	const struct rpc_reset_resp *x = body;
 	const struct rpc_reset_queue *q = x->queues.v;
 	if (o->json) {
 		json_t *a = json_array();
@@ -315,9 +329,9 @@ static void history_entry_text(const struct rpc_history_entry *e)
 	}
 }
 
-void ctl_print_history(const struct ctl_opts *o,
-		       const struct rpc_history_resp *h)
+void ctl_print_history(const struct ctl_opts *o, const void *body)
 {
+	const struct rpc_history_resp *h = body;
 	const struct rpc_history_entry *e = h->resets.v;
 	if (!o->json) {
 		for (uint32_t i = 0; i < h->resets.n; i++)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/error_table.h"
 #include "rsm_int.h"
 
 static const char *const target_names[] = {
@@ -19,29 +20,7 @@ const char *rsm_target_name(enum rsm_target_kind kind)
 	return "unknown";
 }
 
-const char *rsm_strerror(int code)
-{
-	switch (code) {
-#define RSM_TEXT_(name, value, text) \
-	case value:                  \
-		return text;
-		RSM_ERRORS(RSM_TEXT_)
-#undef RSM_TEXT_
-	}
-	return "unknown error";
-}
-
-const char *rsm_errname(int code)
-{
-	switch (code) {
-#define RSM_NAME_(name, value, text) \
-	case value:                  \
-		return #name;
-		RSM_ERRORS(RSM_NAME_)
-#undef RSM_NAME_
-	}
-	return "RSM_UNKNOWN";
-}
+ERROR_TABLE_FUNCTIONS(rsm_strerror, rsm_errname, RSM_ERRORS, "RSM_UNKNOWN")
 
 bool rsm_name_valid(const char *s)
 {

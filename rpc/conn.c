@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/list.h"
 #include "rpc.h"
 
 #define READ_BUF (64u << 10)
@@ -557,15 +558,9 @@ void rpc_server_close(struct rpc_server *s, rpc_server_close_cb cb)
 
 static void call_unlink(struct rpc_client *c, struct rpc_call *call)
 {
-	if (call->prev)
-		call->prev->next = call->next;
-	else
-		c->calls = call->next;
-	if (call->next)
-		call->next->prev = call->prev;
-	else
+	if (call->next == NULL)
 		c->calls_tail = call->prev;
-	call->prev = call->next = NULL;
+	DLIST_UNLINK(c->calls, call, prev, next);
 }
 
 /* Fails every call matching @pred (callbacks after detaching all). */

@@ -3,31 +3,10 @@
  */
 #include <string.h>
 
+#include "../util/error_table.h"
 #include "rpc.h"
 
-const char *rpc_strerror(int code)
-{
-	switch (code) {
-#define RPC_TEXT_(name, value, text) \
-	case value:                  \
-		return text;
-		RPC_ERRORS(RPC_TEXT_)
-#undef RPC_TEXT_
-	}
-	return "unknown error";
-}
-
-const char *rpc_errname(int code)
-{
-	switch (code) {
-#define RPC_NAME_(name, value, text) \
-	case value:                  \
-		return #name;
-		RPC_ERRORS(RPC_NAME_)
-#undef RPC_NAME_
-	}
-	return "RPC_UNKNOWN";
-}
+ERROR_TABLE_FUNCTIONS(rpc_strerror, rpc_errname, RPC_ERRORS, "RPC_UNKNOWN")
 
 /* Wire names drop the RPC_ prefix: "NOT_LEADER". */
 static const char *const code_names[] = {

@@ -4,31 +4,10 @@
  */
 #include <string.h>
 
+#include "../util/error_table.h"
 #include "storage.h"
 
-const char *stor_strerror(int code)
-{
-	switch (code) {
-#define STOR_TEXT_(name, value, text) \
-	case value:                   \
-		return text;
-		STOR_ERRORS(STOR_TEXT_)
-#undef STOR_TEXT_
-	}
-	return "unknown error";
-}
-
-const char *stor_errname(int code)
-{
-	switch (code) {
-#define STOR_NAME_(name, value, text) \
-	case value:                   \
-		return #name;
-		STOR_ERRORS(STOR_NAME_)
-#undef STOR_NAME_
-	}
-	return "STOR_UNKNOWN";
-}
+ERROR_TABLE_FUNCTIONS(stor_strerror, stor_errname, STOR_ERRORS, "STOR_UNKNOWN")
 
 int stor_flush_parse(const char *text, enum stor_flush *out)
 {
