@@ -28,6 +28,16 @@ struct ctl_flag {
 	bool given;
 };
 
+/* A flag that takes a value, and one that does not. */
+#define CTL_VALUE(name)                   \
+	{                                 \
+		(name), true, NULL, false \
+	}
+#define CTL_SWITCH(name)                   \
+	{                                  \
+		(name), false, NULL, false \
+	}
+
 /* Prints "raftqctl: MESSAGE" and the usage line on stderr; returns 2. */
 int ctl_usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -50,10 +60,13 @@ uint32_t ctl_split(const char *list, char *buf, size_t bufsize,
 int ctl_one_arg(int argc, char **argv, const char *usage, const char *what,
 		const char **arg);
 
-/* A subcommand: "create" and its function. */
+/* A subcommand: "create" and its function; or, with run NULL, a list of
+ * names ("list": @list_type answered under @list_key). */
 struct ctl_sub {
 	const char *name;
 	int (*run)(const struct ctl_opts *o, int argc, char **argv);
+	uint16_t list_type;
+	const char *list_key;
 };
 /* Runs subcommand argv[2] of @noun from @subs (usage errors named). */
 int ctl_run_sub(const struct ctl_opts *o, int argc, char **argv,
@@ -107,9 +120,5 @@ int ctl_cmd_group(const struct ctl_opts *o, int argc, char **argv);
 int ctl_cmd_offset(const struct ctl_opts *o, int argc, char **argv);
 int ctl_cmd_produce(const struct ctl_opts *o, int argc, char **argv);
 int ctl_cmd_consume(const struct ctl_opts *o, int argc, char **argv);
-/* `topic list` / `group list` (argc 3: no arguments): names, one per
- * line, or {"KEY": [...]}. */
-int ctl_list_names(const struct ctl_opts *o, int argc, uint16_t type,
-		   const char *key, const char *usage);
 
 #endif /* RAFTQ_CTL_CLI_H */

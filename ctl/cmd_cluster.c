@@ -63,9 +63,8 @@ static bool wait_met(struct wait_goal *w, const struct rpc_status_resp *s,
  */
 static int cluster_wait(const struct ctl_opts *o, int argc, char **argv)
 {
-	struct ctl_flag f[] = {{"--node", true, NULL, false},
-			       {"--voters", true, NULL, false},
-			       {"--within", true, NULL, false}};
+	struct ctl_flag f[] = {CTL_VALUE("--node"), CTL_VALUE("--voters"),
+			       CTL_VALUE("--within")};
 	int npos,
 	    rv = ctl_parse_flags(argc, argv, 3, f, 3, NULL, 0, &npos, usage);
 	struct wait_goal w = {0, 0, 60000, 0, false};

@@ -172,10 +172,8 @@ static int commit_read(struct consuming *c)
 
 int ctl_cmd_consume(const struct ctl_opts *o, int argc, char **argv)
 {
-	struct ctl_flag f[] = {{"--group", true, NULL, false},
-			       {"--topic", true, NULL, false},
-			       {"--count", true, NULL, false},
-			       {"--timeout", true, NULL, false}};
+	struct ctl_flag f[] = {CTL_VALUE("--group"), CTL_VALUE("--topic"),
+			       CTL_VALUE("--count"), CTL_VALUE("--timeout")};
 	int npos,
 	    rv = ctl_parse_flags(argc, argv, 2, f, 4, NULL, 0, &npos, usage);
 	if (rv != 0)

@@ -21,8 +21,7 @@ static bool one_of(const char *v, const char *flag, const char *a,
 
 static int group_create(const struct ctl_opts *o, int argc, char **argv)
 {
-	struct ctl_flag f[] = {{"--mode", true, NULL, false},
-			       {"--initial", true, NULL, false}};
+	struct ctl_flag f[] = {CTL_VALUE("--mode"), CTL_VALUE("--initial")};
 	const char *pos[1];
 	int npos,
 	    rv = ctl_parse_flags(argc, argv, 3, f, 2, pos, 1, &npos, usage);
@@ -54,16 +53,11 @@ static int group_describe(const struct ctl_opts *o, int argc, char **argv)
 		  : ctl_request(o, RPC_GROUP_DESCRIBE, &in, ctl_print_group);
 }
 
-static int group_list(const struct ctl_opts *o, int argc, char **argv)
-{
-	(void)argv;
-	return ctl_list_names(o, argc, RPC_GROUP_LIST, "groups", usage);
-}
-
 int ctl_cmd_group(const struct ctl_opts *o, int argc, char **argv)
 {
-	static const struct ctl_sub subs[] = {{"create", group_create},
-					      {"describe", group_describe},
-					      {"list", group_list}};
+	static const struct ctl_sub subs[] = {
+	    {"create", group_create, 0, NULL},
+	    {"describe", group_describe, 0, NULL},
+	    {"list", NULL, RPC_GROUP_LIST, "groups"}};
 	return ctl_run_sub(o, argc, argv, usage, subs, 3);
 }

@@ -16,31 +16,6 @@ static const char *usage =
 
 enum { NF = 13 };
 
-static void flags_init(struct ctl_flag f[NF])
-{
-	static const struct {
-		const char *name;
-		bool has_value;
-	} spec[NF] = {
-	    {"--group", true},
-	    {"--topic", true},
-	    {"--to-latest", false},
-	    {"--to-earliest", false},
-	    {"--to-time", true},
-	    {"--tz", true},
-	    {"--to-timestamp", true},
-	    {"--to-offset", true},
-	    {"--shift-by", true},
-	    {"--by-duration", true},
-	    {"--queues", true},
-	    {"--dry-run", false},
-	    {"--require-inactive", false},
-	};
-	for (int i = 0; i < NF; i++)
-		f[i] = (struct ctl_flag){spec[i].name, spec[i].has_value, NULL,
-					 false};
-}
-
 /* The history's "requester": who typed the command. */
 static void requester(char *who, size_t n)
 {
@@ -158,9 +133,22 @@ int ctl_cmd_offset(const struct ctl_opts *o, int argc, char **argv)
 		return ctl_usage_error(usage, "missing offset subcommand");
 	if (strcmp(sub, "undo") == 0)
 		return offset_undo(o, argc, argv);
-	struct ctl_flag f[NF];
+	struct ctl_flag f[NF] = {
+	    CTL_VALUE("--group"),
+	    CTL_VALUE("--topic"),
+	    CTL_SWITCH("--to-latest"),
+	    CTL_SWITCH("--to-earliest"),
+	    CTL_VALUE("--to-time"),
+	    CTL_VALUE("--tz"),
+	    CTL_VALUE("--to-timestamp"),
+	    CTL_VALUE("--to-offset"),
+	    CTL_VALUE("--shift-by"),
+	    CTL_VALUE("--by-duration"),
+	    CTL_VALUE("--queues"),
+	    CTL_SWITCH("--dry-run"),
+	    CTL_SWITCH("--require-inactive"),
+	};
 	int npos;
-	flags_init(f);
 	int rv = ctl_parse_flags(argc, argv, 3, f, NF, NULL, 0, &npos, usage);
 	if (rv != 0)
 		return rv;

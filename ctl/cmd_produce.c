@@ -127,10 +127,8 @@ static int produce_all(struct producing *p, int64_t count, int64_t size)
 
 int ctl_cmd_produce(const struct ctl_opts *o, int argc, char **argv)
 {
-	struct ctl_flag f[] = {{"--topic", true, NULL, false},
-			       {"--key", true, NULL, false},
-			       {"--count", true, NULL, false},
-			       {"--size", true, NULL, false}};
+	struct ctl_flag f[] = {CTL_VALUE("--topic"), CTL_VALUE("--key"),
+			       CTL_VALUE("--count"), CTL_VALUE("--size")};
 	int npos,
 	    rv = ctl_parse_flags(argc, argv, 2, f, 4, NULL, 0, &npos, usage);
 	if (rv != 0)

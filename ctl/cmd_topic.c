@@ -10,8 +10,7 @@ static const char *usage = "topic create T --queues N [--brokers b1,b2] | "
 
 static int topic_create(const struct ctl_opts *o, int argc, char **argv)
 {
-	struct ctl_flag f[] = {{"--queues", true, NULL, false},
-			       {"--brokers", true, NULL, false}};
+	struct ctl_flag f[] = {CTL_VALUE("--queues"), CTL_VALUE("--brokers")};
 	const char *pos[1];
 	int npos,
 	    rv = ctl_parse_flags(argc, argv, 3, f, 2, pos, 1, &npos, usage);
@@ -46,32 +45,11 @@ static int topic_describe(const struct ctl_opts *o, int argc, char **argv)
 		  : ctl_request(o, RPC_TOPIC_DESCRIBE, &in, ctl_print_topic);
 }
 
-int ctl_list_names(const struct ctl_opts *o, int argc, uint16_t type,
-		   const char *key, const char *usage_line)
-{
-	if (argc != 3)
-		return ctl_usage_error(usage_line, "%s takes no arguments",
-				       type == RPC_TOPIC_LIST ? "topic list"
-							      : "group list");
-	struct ctl_resp r;
-	ctl_call(o->bootstrap, type, NULL, o->timeout_ms, &r);
-	int rv = ctl_check(o, &r);
-	if (rv == 0)
-		ctl_print_names(o, key, r.body);
-	ctl_resp_free(&r);
-	return rv;
-}
-
-static int topic_list(const struct ctl_opts *o, int argc, char **argv)
-{
-	(void)argv;
-	return ctl_list_names(o, argc, RPC_TOPIC_LIST, "topics", usage);
-}
-
 int ctl_cmd_topic(const struct ctl_opts *o, int argc, char **argv)
 {
-	static const struct ctl_sub subs[] = {{"create", topic_create},
-					      {"describe", topic_describe},
-					      {"list", topic_list}};
+	static const struct ctl_sub subs[] = {
+	    {"create", topic_create, 0, NULL},
+	    {"describe", topic_describe, 0, NULL},
+	    {"list", NULL, RPC_TOPIC_LIST, "topics"}};
 	return ctl_run_sub(o, argc, argv, usage, subs, 3);
 }

@@ -111,14 +111,34 @@ int ctl_one_arg(int argc, char **argv, const char *usage, const char *what,
 	return rv;
 }
 
+/* Names, one per line, or {"KEY": [...]}. */
+static int list_names(const struct ctl_opts *o, uint16_t type, const char *key)
+{
+	struct ctl_resp r;
+	ctl_call(o->bootstrap, type, NULL, o->timeout_ms, &r);
+	int rv = ctl_check(o, &r);
+	if (rv == 0)
+		ctl_print_names(o, key, r.body);
+	ctl_resp_free(&r);
+	return rv;
+}
+
 int ctl_run_sub(const struct ctl_opts *o, int argc, char **argv,
 		const char *usage, const struct ctl_sub *subs, size_t n)
 {
 	if (argc < 3)
 		return ctl_usage_error(usage, "missing %s subcommand", argv[1]);
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(argv[2], subs[i].name) == 0)
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[2], subs[i].name) != 0)
+			continue;
+		if (subs[i].run != NULL)
 			return subs[i].run(o, argc, argv);
+		if (argc != 3)
+			return ctl_usage_error(usage,
+					       "%s %s takes no arguments",
+					       argv[1], argv[2]);
+		return list_names(o, subs[i].list_type, subs[i].list_key);
+	}
 	return ctl_usage_error(usage, "unknown %s subcommand '%s'", argv[1],
 			       argv[2]);
 }

@@ -69,24 +69,27 @@ static const char *str(const char *s)
 	return s ? s : "";
 }
 
+/* A JSON array of @l's elements (each @size bytes) made by @one. */
+static json_t *array_of(const struct rpc_list *l, size_t size,
+			json_t *(*one)(const void *elem))
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < l->n; i++)
+		json_array_append_new(a, one((const char *)l->v + i * size));
+	return a;
+}
+
 /* ---- cluster status ---- */
 
-static json_t *status_json(const struct rpc_status_resp *s)
+static json_t *node_json(const void *elem)
 {
-	const struct rpc_node_status *ns = s->nodes.v;
-	json_t *nodes = json_array();
-	for (uint32_t i = 0; i < s->nodes.n; i++)
-		json_array_append_new(
-		    nodes,
-		    json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id",
-			      (json_int_t)ns[i].id, "name", str(ns[i].name),
-			      "listen", str(ns[i].listen), "raft_address",
-			      str(ns[i].raft_address), "role", ns[i].role,
-			      "term", (json_int_t)ns[i].term, "commit_index",
-			      (json_int_t)ns[i].commit_index, "applied_index",
-			      (json_int_t)ns[i].applied_index));
-	return json_pack("{s:I,s:o}", "leader_id", (json_int_t)s->leader_id,
-			 "nodes", nodes);
+	const struct rpc_node_status *n = elem;
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id",
+			 (json_int_t)n->id, "name", str(n->name), "listen",
+			 str(n->listen), "raft_address", str(n->raft_address),
+			 "role", n->role, "term", (json_int_t)n->term,
+			 "commit_index", (json_int_t)n->commit_index,
+			 "applied_index", (json_int_t)n->applied_index);
 }
 
 void ctl_print_status(const struct ctl_opts *o, const void *body)
@@ -94,7 +97,9 @@ void ctl_print_status(const struct ctl_opts *o, const void *body)
 	const struct rpc_status_resp *s = body;
 	const struct rpc_node_status *ns = s->nodes.v;
 	if (o->json) {
-		ctl_json_out(status_json(s));
+		ctl_json_out(json_pack(
+		    "{s:I,s:o}", "leader_id", (json_int_t)s->leader_id, "nodes",
+		    array_of(&s->nodes, sizeof *ns, node_json)));
 		return;
 	}
 	printf("%-4s %-12s %-22s %-22s %-12s %6s %8s %8s\n", "ID", "NAME",
@@ -127,8 +132,9 @@ void ctl_print_names(const struct ctl_opts *o, const char *key,
 		json_decref(a);
 }
 
-static json_t *queue_json(const struct rpc_queue_info *q)
+static json_t *queue_json(const void *elem)
 {
+	const struct rpc_queue_info *q = elem;
 	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "broker_name",
 			 q->broker_name, "queue_id", (json_int_t)q->queue_id,
 			 "min_offset", (json_int_t)q->min_offset, "max_offset",
@@ -142,11 +148,9 @@ void ctl_print_topic(const struct ctl_opts *o, const void *body)
 	const struct rpc_topic_describe_resp *t = body;
 	const struct rpc_queue_info *q = t->queues.v;
 	if (o->json) {
-		json_t *a = json_array();
-		for (uint32_t i = 0; i < t->queues.n; i++)
-			json_array_append_new(a, queue_json(&q[i]));
 		ctl_json_out(
-		    json_pack("{s:s,s:o}", "topic", t->topic, "queues", a));
+		    json_pack("{s:s,s:o}", "topic", t->topic, "queues",
+			      array_of(&t->queues, sizeof *q, queue_json)));
 		return;
 	}
 	printf("%-14s %5s %12s %12s  %-24s  %-24s\n", "BROKER", "QUEUE",
@@ -165,42 +169,47 @@ void ctl_print_topic(const struct ctl_opts *o, const void *body)
 
 /* ---- groups ---- */
 
-static json_t *group_topic_json(const struct rpc_group_topic_info *t)
+static json_t *lag_json(const void *elem)
 {
-	const struct rpc_lag_info *q = t->queues.v;
-	json_t *qs = json_array();
-	for (uint32_t k = 0; k < t->queues.n; k++)
-		json_array_append_new(
-		    qs, json_pack("{s:s,s:I,s:I,s:I,s:I}", "broker_name",
-				  q[k].broker_name, "queue_id",
-				  (json_int_t)q[k].queue_id, "consumer_offset",
-				  (json_int_t)q[k].consumer_offset,
-				  "max_offset", (json_int_t)q[k].max_offset,
-				  "lag", (json_int_t)q[k].lag));
-	return json_pack("{s:s,s:I,s:o}", "topic", t->topic, "epoch",
-			 (json_int_t)t->epoch, "queues", qs);
+	const struct rpc_lag_info *q = elem;
+	return json_pack("{s:s,s:I,s:I,s:I,s:I}", "broker_name", q->broker_name,
+			 "queue_id", (json_int_t)q->queue_id, "consumer_offset",
+			 (json_int_t)q->consumer_offset, "max_offset",
+			 (json_int_t)q->max_offset, "lag", (json_int_t)q->lag);
 }
 
-static json_t *member_json(const struct rpc_member_info *m)
+static json_t *group_topic_json(const void *elem)
 {
-	json_t *qs = json_array();
-	for (uint32_t k = 0; k < m->queues.n; k++)
-		json_array_append_new(qs, json_string(m->queues.v[k]));
+	const struct rpc_group_topic_info *t = elem;
+	return json_pack(
+	    "{s:s,s:I,s:o}", "topic", t->topic, "epoch", (json_int_t)t->epoch,
+	    "queues",
+	    array_of(&t->queues, sizeof(struct rpc_lag_info), lag_json));
+}
+
+static json_t *string_json(const void *elem)
+{
+	return json_string(*(const char *const *)elem);
+}
+
+static json_t *member_json(const void *elem)
+{
+	const struct rpc_member_info *m = elem;
+	const struct rpc_list qs = {m->queues.v, m->queues.n};
 	return json_pack("{s:s,s:s,s:o}", "member_id", m->member_id, "client",
-			 str(m->client), "queues", qs);
+			 str(m->client), "queues",
+			 array_of(&qs, sizeof(char *), string_json));
 }
 
 static void group_json(const struct rpc_group_describe_resp *d)
 {
-	const struct rpc_group_topic_info *t = d->topics.v;
-	const struct rpc_member_info *m = d->members.v;
-	json_t *topics = json_array(), *members = json_array();
-	for (uint32_t i = 0; i < d->topics.n; i++)
-		json_array_append_new(topics, group_topic_json(&t[i]));
-	for (uint32_t i = 0; i < d->members.n; i++)
-		json_array_append_new(members, member_json(&m[i]));
-	ctl_json_out(json_pack("{s:s,s:s,s:o,s:o}", "group", d->group, "mode",
-			       d->mode, "topics", topics, "members", members));
+	ctl_json_out(json_pack(
+	    "{s:s,s:s,s:o,s:o}", "group", d->group, "mode", d->mode, "topics",
+	    array_of(&d->topics, sizeof(struct rpc_group_topic_info),
+		     group_topic_json),
+	    "members",
+	    array_of(&d->members, sizeof(struct rpc_member_info),
+		     member_json)));
 }
 
 void ctl_print_group(const struct ctl_opts *o, const void *body)
@@ -234,19 +243,21 @@ void ctl_print_group(const struct ctl_opts *o, const void *body)
 
 /* ---- offsets ---- */
 
+/* One queue in the Huawei shape: exactly these three keys (DESIGN §2). */
+static json_t *reset_queue_json(const void *elem)
+{
+	const struct rpc_reset_queue *q = elem;
+	return json_pack("{s:s,s:I,s:I}", "broker_name", q->broker_name,
+			 "queue_id", (json_int_t)q->queue_id,
+			 "timestamp_offset", (json_int_t)q->timestamp_offset);
+}
+
 void ctl_print_reset(const struct ctl_opts *o, const void *body)
 {
 	const struct rpc_reset_resp *x = body;
 	const struct rpc_reset_queue *q = x->queues.v;
 	if (o->json) {
-		json_t *a = json_array();
-		for (uint32_t i = 0; i < x->queues.n; i++)
-			json_array_append_new(
-			    a, json_pack("{s:s,s:I,s:I}", "broker_name",
-					 q[i].broker_name, "queue_id",
-					 (json_int_t)q[i].queue_id,
-					 "timestamp_offset",
-					 (json_int_t)q[i].timestamp_offset));
+		json_t *a = array_of(&x->queues, sizeof *q, reset_queue_json);
 		ctl_json_out(json_pack("{s:o,s:I,s:I,s:b}", "queues", a,
 				       "reset_id", (json_int_t)x->reset_id,
 				       "epoch", (json_int_t)x->epoch, "dry_run",
@@ -266,8 +277,9 @@ void ctl_print_reset(const struct ctl_opts *o, const void *body)
 		       (unsigned long long)q[i].timestamp_offset);
 }
 
-static json_t *history_queue_json(const struct rpc_history_queue *q)
+static json_t *history_queue_json(const void *elem)
 {
+	const struct rpc_history_queue *q = elem;
 	json_t *prev = q->previous_offset == UINT64_MAX
 			   ? json_null()
 			   : json_integer((json_int_t)q->previous_offset);
@@ -279,17 +291,16 @@ static json_t *history_queue_json(const struct rpc_history_queue *q)
 			 (json_int_t)q->max_offset, "clamped", q->clamped);
 }
 
-static json_t *history_entry_json(const struct rpc_history_entry *e)
+static json_t *history_entry_json(const void *elem)
 {
-	const struct rpc_history_queue *q = e->queues.v;
-	json_t *qs = json_array();
-	for (uint32_t k = 0; k < e->queues.n; k++)
-		json_array_append_new(qs, history_queue_json(&q[k]));
+	const struct rpc_history_entry *e = elem;
 	return json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:b,s:o}", "reset_id",
 			 (json_int_t)e->reset_id, "time", (json_int_t)e->time,
 			 "requester", str(e->requester), "group", e->group,
 			 "topic", e->topic, "target", e->target, "value",
-			 (json_int_t)e->value, "dry_run", 0, "queues", qs);
+			 (json_int_t)e->value, "dry_run", 0, "queues",
+			 array_of(&e->queues, sizeof(struct rpc_history_queue),
+				  history_queue_json));
 }
 
 /* The target's value as people read it. */
@@ -338,10 +349,9 @@ void ctl_print_history(const struct ctl_opts *o, const void *body)
 			history_entry_text(&e[i]);
 		return;
 	}
-	json_t *a = json_array();
-	for (uint32_t i = 0; i < h->resets.n; i++)
-		json_array_append_new(a, history_entry_json(&e[i]));
-	ctl_json_out(json_pack("{s:o}", "resets", a));
+	ctl_json_out(
+	    json_pack("{s:o}", "resets",
+		      array_of(&h->resets, sizeof *e, history_entry_json)));
 }
 
 /* ---- consume ---- */

@@ -12,6 +12,7 @@
 
 #include <ini.h>
 
+#include "../util/errbuf.h"
 #include "node.h"
 #include "rpc.h"
 
@@ -96,19 +97,6 @@ static const struct key keys[] = {
 
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static int errf(char *err, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t n, const char *fmt, ...)
-{
-	if (err != NULL && n > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static const struct key *find(const char *section, const char *name)
 {
 	for (size_t i = 0; i < NKEYS; i++)
@@ -141,18 +129,18 @@ static int set(struct node_config *c, const struct key *k, const char *v,
 	case K_U32: {
 		char *end;
 		if (*v == '\0' || *v == '-')
-			return errf(err, n, "%s: '%s' is not a number", k->name,
-				    v);
+			return errbuf_set(
+			    -1, err, n, "%s: '%s' is not a number", k->name, v);
 		errno = 0;
 		unsigned long long x = strtoull(v, &end, 10);
 		if (errno != 0 || *end != '\0')
-			return errf(err, n, "%s: '%s' is not a number", k->name,
-				    v);
+			return errbuf_set(
+			    -1, err, n, "%s: '%s' is not a number", k->name, v);
 		if (x < k->min || x > k->max)
-			return errf(err, n,
-				    "%s: %llu is out of range %" PRIu64
-				    "..%" PRIu64,
-				    k->name, x, k->min, k->max);
+			return errbuf_set(-1, err, n,
+					  "%s: %llu is out of range %" PRIu64
+					  "..%" PRIu64,
+					  k->name, x, k->min, k->max);
 		if (k->kind == K_U64)
 			*(uint64_t *)p = x;
 		else
@@ -161,13 +149,15 @@ static int set(struct node_config *c, const struct key *k, const char *v,
 	}
 	case K_ENUM:
 		if (!choice_ok(k->choices, v))
-			return errf(err, n, "%s: '%s' is not one of %s",
-				    k->name, v, k->choices);
+			return errbuf_set(-1, err, n,
+					  "%s: '%s' is not one of %s", k->name,
+					  v, k->choices);
 		/* fall through */
 	case K_STR:
 		if (strlen(v) >= k->size)
-			return errf(err, n, "%s: value longer than %zu bytes",
-				    k->name, k->size - 1);
+			return errbuf_set(-1, err, n,
+					  "%s: value longer than %zu bytes",
+					  k->name, k->size - 1);
 		memcpy(p, v, strlen(v) + 1);
 		return 0;
 	}
@@ -188,8 +178,8 @@ int node_config_set(struct node_config *c, const char *key, const char *value,
 {
 	const struct key *k = find(NULL, key);
 	if (k == NULL)
-		return errf(err, errlen, "unknown key '%s' (see raftqd --help)",
-			    key);
+		return errbuf_set(-1, err, errlen,
+				  "unknown key '%s' (see raftqd --help)", key);
 	return set(c, k, value, err, errlen);
 }
 
@@ -207,12 +197,13 @@ static int ini_cb(void *user, const char *section, const char *name,
 	char e[400];
 	int rv;
 	if (k == NULL) {
-		rv = find(NULL, name) != NULL
-			 ? errf(e, sizeof e,
-				"key '%s' belongs in [%s], not [%s]", name,
-				find(NULL, name)->section, section)
-			 : errf(e, sizeof e, "unknown key '%s' in [%s]", name,
-				section);
+		rv =
+		    find(NULL, name) != NULL
+			? errbuf_set(-1, e, sizeof e,
+				     "key '%s' belongs in [%s], not [%s]", name,
+				     find(NULL, name)->section, section)
+			: errbuf_set(-1, e, sizeof e,
+				     "unknown key '%s' in [%s]", name, section);
 	} else {
 		rv = set(x->c, k, value, e, sizeof e);
 	}
@@ -229,13 +220,13 @@ int node_config_load(struct node_config *c, const char *path, char *err,
 	struct ini_ctx x = {c, "", false};
 	int rv = ini_parse(path, ini_cb, &x);
 	if (rv == -1)
-		return errf(err, errlen, "%s: cannot open: %s", path,
-			    strerror(errno));
+		return errbuf_set(-1, err, errlen, "%s: cannot open: %s", path,
+				  strerror(errno));
 	if (rv == -2)
-		return errf(err, errlen, "%s: out of memory", path);
+		return errbuf_set(-1, err, errlen, "%s: out of memory", path);
 	if (rv > 0)
-		return errf(err, errlen, "%s:%d: %s", path, rv,
-			    x.failed ? x.err : "syntax error");
+		return errbuf_set(-1, err, errlen, "%s:%d: %s", path, rv,
+				  x.failed ? x.err : "syntax error");
 	return 0;
 }
 
@@ -249,8 +240,8 @@ int node_config_args(struct node_config *c, int argc, char **argv, bool *help,
 		const char *file = NULL;
 		if (strcmp(a, "--config") == 0) {
 			if (i + 1 >= argc)
-				return errf(err, errlen,
-					    "--config needs a file");
+				return errbuf_set(-1, err, errlen,
+						  "--config needs a file");
 			file = argv[++i];
 		} else if (strncmp(a, "--config=", 9) == 0) {
 			file = a + 9;
@@ -269,13 +260,14 @@ int node_config_args(struct node_config *c, int argc, char **argv, bool *help,
 			continue;
 		}
 		if (strncmp(a, "--", 2) != 0)
-			return errf(err, errlen, "unexpected argument '%s'", a);
+			return errbuf_set(-1, err, errlen,
+					  "unexpected argument '%s'", a);
 		char key[64];
 		const char *value;
 		const char *eq = strchr(a + 2, '=');
 		size_t klen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 		if (klen == 0 || klen >= sizeof key)
-			return errf(err, errlen, "bad flag '%s'", a);
+			return errbuf_set(-1, err, errlen, "bad flag '%s'", a);
 		memcpy(key, a + 2, klen);
 		key[klen] = '\0';
 		for (char *p = key; *p; p++)
@@ -285,8 +277,8 @@ int node_config_args(struct node_config *c, int argc, char **argv, bool *help,
 			value = eq + 1;
 		} else {
 			if (i + 1 >= argc)
-				return errf(err, errlen, "--%s needs a value",
-					    key);
+				return errbuf_set(-1, err, errlen,
+						  "--%s needs a value", key);
 			value = argv[++i];
 		}
 		if (strcmp(key, "config") == 0)
@@ -307,37 +299,42 @@ int node_config_peers(const char *list, struct node_peer *peers, int max,
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		char item[NODE_TEXT + 32];
 		if (len == 0 || len >= sizeof item)
-			return errf(err, errlen,
-				    "initial_cluster: empty or too long item");
+			return errbuf_set(
+			    -1, err, errlen,
+			    "initial_cluster: empty or too long item");
 		memcpy(item, p, len);
 		item[len] = '\0';
 		char *at = strchr(item, '@');
 		char *end;
 		if (at == NULL)
-			return errf(err, errlen,
-				    "initial_cluster: '%s' is not ID@IP:PORT",
-				    item);
+			return errbuf_set(
+			    -1, err, errlen,
+			    "initial_cluster: '%s' is not ID@IP:PORT", item);
 		*at = '\0';
 		errno = 0;
 		unsigned long long id = strtoull(item, &end, 10);
 		if (errno != 0 || *end != '\0' || id == 0 || id > UINT32_MAX)
-			return errf(err, errlen,
-				    "initial_cluster: bad node id '%s'", item);
+			return errbuf_set(-1, err, errlen,
+					  "initial_cluster: bad node id '%s'",
+					  item);
 		struct sockaddr_storage ss;
 		if (rpc_addr_parse(at + 1, &ss) != 0 || ss.ss_family != AF_INET)
-			return errf(err, errlen,
-				    "initial_cluster: '%s' is not a numeric "
-				    "IPv4:PORT",
-				    at + 1);
+			return errbuf_set(
+			    -1, err, errlen,
+			    "initial_cluster: '%s' is not a numeric "
+			    "IPv4:PORT",
+			    at + 1);
 		if (n >= max)
-			return errf(err, errlen,
-				    "initial_cluster: more than %d nodes", max);
+			return errbuf_set(-1, err, errlen,
+					  "initial_cluster: more than %d nodes",
+					  max);
 		for (int i = 0; i < n; i++)
 			if (peers[i].id == id)
-				return errf(err, errlen,
-					    "initial_cluster: node %llu listed "
-					    "twice",
-					    id);
+				return errbuf_set(
+				    -1, err, errlen,
+				    "initial_cluster: node %llu listed "
+				    "twice",
+				    id);
 		peers[n].id = id;
 		snprintf(peers[n].raft_address, sizeof peers[n].raft_address,
 			 "%s", at + 1);
@@ -351,43 +348,47 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	if (c->id == 0)
-		return errf(err, errlen, "id: required (--id or [node] id)");
+		return errbuf_set(-1, err, errlen,
+				  "id: required (--id or [node] id)");
 	if (c->data_dir[0] == '\0')
-		return errf(err, errlen, "data_dir: required");
+		return errbuf_set(-1, err, errlen, "data_dir: required");
 	if (rpc_addr_parse(c->listen, &ss) != 0)
-		return errf(err, errlen,
-			    "listen: '%s' is not a numeric IP:PORT", c->listen);
+		return errbuf_set(-1, err, errlen,
+				  "listen: '%s' is not a numeric IP:PORT",
+				  c->listen);
 	if (rpc_addr_parse(c->raft_listen, &ss) != 0 || ss.ss_family != AF_INET)
-		return errf(err, errlen,
-			    "raft_listen: '%s' is not a numeric IPv4:PORT",
-			    c->raft_listen);
+		return errbuf_set(
+		    -1, err, errlen,
+		    "raft_listen: '%s' is not a numeric IPv4:PORT",
+		    c->raft_listen);
 	if (c->max_batch_bytes > c->segment_bytes / 2)
-		return errf(
-		    err, errlen,
+		return errbuf_set(
+		    -1, err, errlen,
 		    "max_batch_bytes (%u) must be at most segment_bytes "
 		    "/ 2 (%" PRIu64 ")",
 		    c->max_batch_bytes, c->segment_bytes / 2);
 	if (c->raft_bind[0] != '\0' &&
 	    (rpc_addr_parse(c->raft_bind, &ss) != 0 || ss.ss_family != AF_INET))
-		return errf(err, errlen,
-			    "raft_bind: '%s' is not a numeric IPv4:PORT",
-			    c->raft_bind);
+		return errbuf_set(-1, err, errlen,
+				  "raft_bind: '%s' is not a numeric IPv4:PORT",
+				  c->raft_bind);
 	if (c->heartbeat_timeout_ms * 2 > c->election_timeout_ms)
-		return errf(err, errlen,
-			    "heartbeat_timeout_ms (%u) must be below "
-			    "election_timeout_ms / 2 (%u)",
-			    c->heartbeat_timeout_ms,
-			    c->election_timeout_ms / 2);
+		return errbuf_set(-1, err, errlen,
+				  "heartbeat_timeout_ms (%u) must be below "
+				  "election_timeout_ms / 2 (%u)",
+				  c->heartbeat_timeout_ms,
+				  c->election_timeout_ms / 2);
 	if (c->join[0] != '\0') {
 		if (rpc_addr_parse(c->join, &ss) != 0)
-			return errf(err, errlen,
-				    "join: '%s' is not a numeric IP:PORT",
-				    c->join);
+			return errbuf_set(-1, err, errlen,
+					  "join: '%s' is not a numeric IP:PORT",
+					  c->join);
 		return 0;
 	}
 	if (c->initial_cluster[0] == '\0')
-		return errf(err, errlen,
-			    "initial_cluster: required unless join is set");
+		return errbuf_set(
+		    -1, err, errlen,
+		    "initial_cluster: required unless join is set");
 	struct node_peer peers[64];
 	int n = node_config_peers(c->initial_cluster, peers, 64, err, errlen);
 	if (n < 0)
@@ -396,16 +397,16 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 		if (peers[i].id != c->id)
 			continue;
 		if (strcmp(peers[i].raft_address, c->raft_listen) != 0)
-			return errf(err, errlen,
-				    "initial_cluster gives node %" PRIu64
-				    " the address %s, but raft_listen is %s",
-				    c->id, peers[i].raft_address,
-				    c->raft_listen);
+			return errbuf_set(
+			    -1, err, errlen,
+			    "initial_cluster gives node %" PRIu64
+			    " the address %s, but raft_listen is %s",
+			    c->id, peers[i].raft_address, c->raft_listen);
 		return 0;
 	}
-	return errf(err, errlen,
-		    "initial_cluster does not list this node (id %" PRIu64 ")",
-		    c->id);
+	return errbuf_set(
+	    -1, err, errlen,
+	    "initial_cluster does not list this node (id %" PRIu64 ")", c->id);
 }
 
 void node_config_storage(const struct node_config *c, struct stor_config *s)

@@ -146,38 +146,53 @@ static int apply_create_group(struct rsm *s, struct rsm__rd *r)
 	return result(s, RSM_OK, NULL);
 }
 
-/* Decodes the COMMIT items of @r into a calloc'ed array (*out, the caller
- * frees): its count, 0 for bad bytes, or -1 when out of memory. */
+/* Decodes every element of @list (arrays of fields) with @one into a
+ * calloc'ed array of @size-byte elements (*out; the caller frees): the
+ * count, 0 for bad bytes (or an empty list), -1 when out of memory. */
+static int64_t decode_list(struct rsm__rd *list, size_t size,
+			   bool (*one)(struct rsm__rd *x, void *elem),
+			   void **out)
+{
+	if (list->n == 0)
+		return 0;
+	uint8_t *v = calloc(list->n, size);
+	if (v == NULL)
+		return -1;
+	bool ok = true;
+	for (uint32_t i = 0; i < list->n && ok; i++) {
+		struct rsm__rd x;
+		rsm__rd_array(list, &x);
+		ok = one(&x, v + i * size) && rsm__rd_done(&x);
+	}
+	if (!ok || !rsm__rd_done(list)) {
+		free(v);
+		return 0;
+	}
+	*out = v;
+	return list->n;
+}
+
+static bool decode_commit(struct rsm__rd *x, void *elem)
+{
+	struct rsm_commit *c = elem;
+	rsm__rd_str(x, c->group, RSM_NAME_MAX);
+	rsm__rd_str(x, c->topic, RSM_NAME_MAX);
+	rsm__rd_str(x, c->broker, RSM_NAME_MAX);
+	uint64_t q = rsm__rd_u64(x);
+	c->offset = rsm__rd_u64(x);
+	c->epoch = rsm__rd_u64(x);
+	c->queue_id = (uint32_t)q;
+	return q <= UINT32_MAX;
+}
+
+/* Decodes the COMMIT items of @r (see decode_list). */
 static int64_t decode_commits(struct rsm__rd *r, struct rsm_commit **out)
 {
 	struct rsm__rd list;
 	rsm__rd_array(r, &list);
-	if (!rsm__rd_done(r) || list.n == 0)
+	if (!rsm__rd_done(r))
 		return 0;
-	struct rsm_commit *items = calloc(list.n, sizeof *items);
-	if (items == NULL)
-		return -1;
-	for (uint32_t i = 0; i < list.n; i++) {
-		struct rsm__rd x;
-		rsm__rd_array(&list, &x);
-		rsm__rd_str(&x, items[i].group, RSM_NAME_MAX);
-		rsm__rd_str(&x, items[i].topic, RSM_NAME_MAX);
-		rsm__rd_str(&x, items[i].broker, RSM_NAME_MAX);
-		uint64_t q = rsm__rd_u64(&x);
-		items[i].offset = rsm__rd_u64(&x);
-		items[i].epoch = rsm__rd_u64(&x);
-		items[i].queue_id = (uint32_t)q;
-		if (!rsm__rd_done(&x) || q > UINT32_MAX) {
-			free(items);
-			return 0;
-		}
-	}
-	if (!rsm__rd_done(&list)) {
-		free(items);
-		return 0;
-	}
-	*out = items;
-	return list.n;
+	return decode_list(&list, sizeof **out, decode_commit, (void **)out);
 }
 
 /* Pass 1: creates the missing (group, topic) entries the commits need,
@@ -282,8 +297,21 @@ static int cmp_queue(const void *a, const void *b)
 	return x->queue_id < y->queue_id ? -1 : x->queue_id > y->queue_id;
 }
 
-/* Decodes a RESET's header into @rs and its moves into a calloc'ed array
- * (*out); the count, 0 for bad bytes, or -1 when out of memory. */
+static bool decode_move(struct rsm__rd *x, void *elem)
+{
+	struct move_item *m = elem;
+	rsm__rd_str(x, m->broker, RSM_NAME_MAX);
+	uint64_t q = rsm__rd_u64(x);
+	m->move = rsm__rd_u64(x);
+	m->value = rsm__rd_i64(x);
+	m->min = rsm__rd_u64(x);
+	m->max = rsm__rd_u64(x);
+	m->unset_base = rsm__rd_u64(x);
+	m->queue_id = (uint32_t)q;
+	return q <= UINT32_MAX && m->move <= RSM_MOVE_UNSET;
+}
+
+/* Decodes a RESET's header into @rs and its moves (see decode_list). */
 static int64_t decode_reset(struct rsm__rd *r, struct rsm_reset *rs,
 			    struct move_item **out)
 {
@@ -295,35 +323,10 @@ static int64_t decode_reset(struct rsm__rd *r, struct rsm_reset *rs,
 	uint64_t target = rsm__rd_u64(r);
 	rs->target_value = rsm__rd_i64(r);
 	rsm__rd_array(r, &list);
-	if (!rsm__rd_done(r) || target > RSM_TARGET_UNDO || list.n == 0)
+	if (!rsm__rd_done(r) || target > RSM_TARGET_UNDO)
 		return 0;
 	rs->target = (enum rsm_target_kind)target;
-	struct move_item *mv = calloc(list.n, sizeof *mv);
-	if (mv == NULL)
-		return -1;
-	for (uint32_t i = 0; i < list.n; i++) {
-		struct rsm__rd x;
-		rsm__rd_array(&list, &x);
-		rsm__rd_str(&x, mv[i].broker, RSM_NAME_MAX);
-		uint64_t q = rsm__rd_u64(&x);
-		mv[i].move = rsm__rd_u64(&x);
-		mv[i].value = rsm__rd_i64(&x);
-		mv[i].min = rsm__rd_u64(&x);
-		mv[i].max = rsm__rd_u64(&x);
-		mv[i].unset_base = rsm__rd_u64(&x);
-		mv[i].queue_id = (uint32_t)q;
-		if (!rsm__rd_done(&x) || q > UINT32_MAX ||
-		    mv[i].move > RSM_MOVE_UNSET) {
-			free(mv);
-			return 0;
-		}
-	}
-	if (!rsm__rd_done(&list)) {
-		free(mv);
-		return 0;
-	}
-	*out = mv;
-	return list.n;
+	return decode_list(&list, sizeof **out, decode_move, (void **)out);
 }
 
 /* The group, topic and mode of a reset: RSM_OK or a code with @msg. */

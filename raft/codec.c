@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/errbuf.h"
 #include "rsm_int.h"
 
 /* ---- Reading ---- */
@@ -125,19 +126,6 @@ void rsm__pack_str(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, n);
 }
 
-static int fail(char *errmsg, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *errmsg, size_t n, const char *fmt, ...)
-{
-	if (errmsg != NULL && n > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(errmsg, n, fmt, ap);
-		va_end(ap);
-	}
-	return RSM_EINVAL;
-}
-
 /* Starts a command: version byte, then the array header and type. */
 static void cmd_begin(msgpack_sbuffer *sb, msgpack_packer *pk,
 		      enum rsm_cmd_type type, size_t items)
@@ -182,12 +170,14 @@ int rsm_encode_register_broker(const struct rsm_broker *b,
 			       size_t errmsg_len)
 {
 	if (b->id == 0)
-		return fail(errmsg, errmsg_len, "broker id must be > 0");
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "broker id must be > 0");
 	if (!rsm_name_valid(b->name))
-		return fail(errmsg, errmsg_len, "bad broker name '%s'",
-			    b->name);
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "bad broker name '%s'", b->name);
 	if (!text_valid(b->listen) || !text_valid(b->raft_address))
-		return fail(errmsg, errmsg_len, "broker address too long");
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "broker address too long");
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	cmd_begin(&sb, &pk, RSM_CMD_REGISTER_BROKER, 4);
@@ -204,21 +194,24 @@ int rsm_encode_create_topic(const char *name, uint32_t queues_per_broker,
 			    size_t errmsg_len)
 {
 	if (!rsm_name_valid(name))
-		return fail(
-		    errmsg, errmsg_len,
+		return errbuf_set(
+		    RSM_EINVAL, errmsg, errmsg_len,
 		    "bad topic name '%s': use 1-127 of A-Z a-z 0-9 . _ -",
 		    name ? name : "");
 	if (queues_per_broker < 1 ||
 	    queues_per_broker > RSM_MAX_QUEUES_PER_BROKER)
-		return fail(errmsg, errmsg_len, "queues must be 1..%d, not %u",
-			    RSM_MAX_QUEUES_PER_BROKER, queues_per_broker);
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "queues must be 1..%d, not %u",
+				  RSM_MAX_QUEUES_PER_BROKER, queues_per_broker);
 	if (n_brokers < 1 || n_brokers > RSM_MAX_BROKERS)
-		return fail(errmsg, errmsg_len, "a topic needs 1..%d brokers",
-			    RSM_MAX_BROKERS);
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "a topic needs 1..%d brokers",
+				  RSM_MAX_BROKERS);
 	for (uint32_t i = 0; i < n_brokers; i++)
 		if (!rsm_name_valid(brokers[i]))
-			return fail(errmsg, errmsg_len, "bad broker name '%s'",
-				    brokers[i] ? brokers[i] : "");
+			return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+					  "bad broker name '%s'",
+					  brokers[i] ? brokers[i] : "");
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	cmd_begin(&sb, &pk, RSM_CMD_CREATE_TOPIC, 4);
@@ -237,15 +230,16 @@ int rsm_encode_create_group(const char *name, enum rsm_group_mode mode,
 			    size_t errmsg_len)
 {
 	if (!rsm_name_valid(name))
-		return fail(
-		    errmsg, errmsg_len,
+		return errbuf_set(
+		    RSM_EINVAL, errmsg, errmsg_len,
 		    "bad group name '%s': use 1-127 of A-Z a-z 0-9 . _ -",
 		    name ? name : "");
 	if (mode != RSM_CLUSTERING && mode != RSM_BROADCASTING)
-		return fail(errmsg, errmsg_len, "bad group mode %d", (int)mode);
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "bad group mode %d", (int)mode);
 	if (initial != RSM_INITIAL_LATEST && initial != RSM_INITIAL_EARLIEST)
-		return fail(errmsg, errmsg_len, "bad initial position %d",
-			    (int)initial);
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "bad initial position %d", (int)initial);
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	cmd_begin(&sb, &pk, RSM_CMD_CREATE_GROUP, 4);
@@ -276,17 +270,18 @@ int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
 		      struct raft_buffer *out, char *errmsg, size_t errmsg_len)
 {
 	if (n == 0)
-		return fail(errmsg, errmsg_len, "no offsets to commit");
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "no offsets to commit");
 	for (uint32_t i = 0; i < n; i++) {
 		const struct rsm_commit *c = &items[i];
 		if (!rsm_name_valid(c->group) || !rsm_name_valid(c->topic) ||
 		    !rsm_name_valid(c->broker))
-			return fail(
-			    errmsg, errmsg_len,
+			return errbuf_set(
+			    RSM_EINVAL, errmsg, errmsg_len,
 			    "commit %u: bad group, topic or broker name", i);
 		if (c->offset > (uint64_t)INT64_MAX)
-			return fail(errmsg, errmsg_len,
-				    "commit %u: offset above 2^63-1", i);
+			return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+					  "commit %u: offset above 2^63-1", i);
 	}
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -309,26 +304,29 @@ int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,
 		     char *errmsg, size_t errmsg_len)
 {
 	if (!rsm_name_valid(cmd->group) || !rsm_name_valid(cmd->topic))
-		return fail(errmsg, errmsg_len, "bad group or topic name");
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "bad group or topic name");
 	if (!text_valid(cmd->requester))
-		return fail(errmsg, errmsg_len, "requester too long");
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "requester too long");
 	if ((unsigned)cmd->target > RSM_TARGET_UNDO)
-		return fail(errmsg, errmsg_len, "bad reset target %d",
-			    (int)cmd->target);
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "bad reset target %d", (int)cmd->target);
 	if (cmd->n == 0)
-		return fail(errmsg, errmsg_len, "a reset needs queues");
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "a reset needs queues");
 	for (uint32_t i = 0; i < cmd->n; i++) {
 		const struct rsm_reset_move *m = &cmd->moves[i];
 		if (!rsm_name_valid(m->broker))
-			return fail(errmsg, errmsg_len,
-				    "reset queue %u: bad broker name", i);
+			return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+					  "reset queue %u: bad broker name", i);
 		if ((unsigned)m->move > RSM_MOVE_UNSET)
-			return fail(errmsg, errmsg_len,
-				    "reset queue %u: bad move", i);
+			return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+					  "reset queue %u: bad move", i);
 		if (m->min_offset > m->max_offset ||
 		    m->max_offset > (uint64_t)INT64_MAX)
-			return fail(
-			    errmsg, errmsg_len,
+			return errbuf_set(
+			    RSM_EINVAL, errmsg, errmsg_len,
 			    "reset queue %s:%u: bad bounds [%llu, %llu]",
 			    m->broker, m->queue_id,
 			    (unsigned long long)m->min_offset,

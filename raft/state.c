@@ -4,6 +4,7 @@
  * with lookups and all-or-nothing mutators for apply and restore.
  */
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "../util/error_table.h"
@@ -117,6 +118,12 @@ const struct rsm_broker *rsm_broker_at(const struct rsm *s, uint32_t i)
 
 /* Index of @name in a name-sorted array of structs whose first member is
  * the name; *found tells whether it is there (else: insertion point). */
+/* name_search reads each element's name at its start. */
+_Static_assert(offsetof(struct rsm_topic, name) == 0, "topic name first");
+_Static_assert(offsetof(struct rsm_group, name) == 0, "group name first");
+_Static_assert(offsetof(struct rsm_group_topic, topic) == 0,
+	       "group topic name first");
+
 static uint32_t name_search(const void *base, uint32_t n, size_t size,
 			    const char *name, bool *found)
 {
@@ -269,26 +276,25 @@ int rsm__broker_put(struct rsm *s, const struct rsm_broker *b)
 			 sizeof *s->brokers, at, b);
 }
 
-int rsm__topic_insert(struct rsm *s, struct rsm_topic *t)
+/* Inserts @x (its name first) into the name-sorted array *@v of *@n
+ * elements of @size bytes: 0, RSM_EEXISTS, or RSM_ENOMEM. */
+static int named_insert(void **v, uint32_t *n, size_t size, const void *x)
 {
 	bool found;
-	uint32_t at = name_search(s->topics, s->n_topics, sizeof *s->topics,
-				  t->name, &found);
-	if (found)
-		return RSM_EEXISTS;
-	return insert_at((void **)&s->topics, &s->n_topics, sizeof *s->topics,
-			 at, t);
+	uint32_t at = name_search(*v, *n, size, (const char *)x, &found);
+	return found ? RSM_EEXISTS : insert_at(v, n, size, at, x);
+}
+
+int rsm__topic_insert(struct rsm *s, struct rsm_topic *t)
+{
+	return named_insert((void **)&s->topics, &s->n_topics,
+			    sizeof *s->topics, t);
 }
 
 int rsm__group_insert(struct rsm *s, struct rsm_group *g)
 {
-	bool found;
-	uint32_t at = name_search(s->groups, s->n_groups, sizeof *s->groups,
-				  g->name, &found);
-	if (found)
-		return RSM_EEXISTS;
-	return insert_at((void **)&s->groups, &s->n_groups, sizeof *s->groups,
-			 at, g);
+	return named_insert((void **)&s->groups, &s->n_groups,
+			    sizeof *s->groups, g);
 }
 
 struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,

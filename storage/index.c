@@ -211,6 +211,28 @@ static int64_t tix_key(const struct stor__index *ix, size_t i)
 	return stor__tix_time(ix, i);
 }
 
+/* The batch header at @pos, which must hold offset @expect: 0, or an
+ * error (a corrupt one names the segment, offset and position). */
+static int next_header(struct stor_queue *q, struct stor__seg *seg,
+		       struct stor__win *w, uint64_t pos, uint64_t expect,
+		       struct stor__bhdr *h)
+{
+	const char *why;
+	char f[40];
+	int rv = stor__seg_read_header(q, seg, w, pos, h, &why);
+	if (rv == 0 && h->base_offset != expect) {
+		why = "batch offset out of sequence";
+		rv = STOR_ECORRUPT;
+	}
+	if (rv != STOR_ECORRUPT)
+		return rv;
+	return stor__fail(q, rv,
+			  "segment %s: batch at offset %" PRIu64
+			  " (position %" PRIu64 "): %s",
+			  stor__seg_file(seg->base, "log", f, sizeof f), expect,
+			  pos, why);
+}
+
 int stor__seg_find(struct stor_queue *q, struct stor__seg *seg, uint64_t offset,
 		   uint64_t *pos_out, struct stor__bhdr *h)
 {
@@ -225,19 +247,7 @@ int stor__seg_find(struct stor_queue *q, struct stor__seg *seg, uint64_t offset,
 	char f[40];
 	struct stor__win w = {0, 0};
 	while (pos < seg->size) {
-		const char *why;
-		rv = stor__seg_read_header(q, seg, &w, pos, h, &why);
-		if (rv == 0 && h->base_offset != expect) {
-			why = "batch offset out of sequence";
-			rv = STOR_ECORRUPT;
-		}
-		if (rv == STOR_ECORRUPT)
-			return stor__fail(
-			    q, rv,
-			    "segment %s: batch at offset %" PRIu64
-			    " (position %" PRIu64 "): %s",
-			    stor__seg_file(seg->base, "log", f, sizeof f),
-			    expect, pos, why);
+		rv = next_header(q, seg, &w, pos, expect, h);
 		if (rv != 0)
 			return rv;
 		if (offset < h->base_offset + h->count) {
@@ -275,24 +285,11 @@ int stor__seg_find_time(struct stor_queue *q, struct stor__seg *seg, int64_t t,
 		*offset = expect;
 		return 0;
 	}
-	char f[40];
 	struct stor__win w = {0, 0};
 	/* Batches an interval or more past e1 share e1's time (see top). */
 	while (pos < seg->size && pos <= stop) {
 		struct stor__bhdr h;
-		const char *why;
-		rv = stor__seg_read_header(q, seg, &w, pos, &h, &why);
-		if (rv == 0 && h.base_offset != expect) {
-			why = "batch offset out of sequence";
-			rv = STOR_ECORRUPT;
-		}
-		if (rv == STOR_ECORRUPT)
-			return stor__fail(
-			    q, rv,
-			    "segment %s: batch at offset %" PRIu64
-			    " (position %" PRIu64 "): %s",
-			    stor__seg_file(seg->base, "log", f, sizeof f),
-			    expect, pos, why);
+		rv = next_header(q, seg, &w, pos, expect, &h);
 		if (rv != 0)
 			return rv;
 		if (h.store_time >= t) {

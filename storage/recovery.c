@@ -269,6 +269,29 @@ static int rewrite_index(struct stor_queue *q, struct stor__seg *seg,
 	return 0;
 }
 
+/* Opens index file @ext with @flags (its path in @p, its stat in @st):
+ * 1 with *fd open when it holds a header and whole entries; 0 when it is
+ * missing or not such a file (rebuild it); or an error (recorded). */
+static int open_index(struct stor_queue *q, struct stor__seg *seg,
+		      struct stor__index *ix, const char *ext, int flags,
+		      struct stor__path *p, struct stat *st, int *fd)
+{
+	stor__seg_path(q, seg->base, ext, p);
+	*fd = stor__open(&q->sys, p->s, flags, 0);
+	if (*fd == -ENOENT)
+		return 0;
+	if (*fd < 0)
+		return stor__seg_sys_fail(q, seg->base, ext, "open", *fd);
+	size_t es = stor__index_entry_size(seg, ix);
+	if (fstat(*fd, st) != 0 || st->st_size < STOR__FILE_HEADER_SIZE ||
+	    ((size_t)st->st_size - STOR__FILE_HEADER_SIZE) % es != 0) {
+		close(*fd);
+		*fd = -1;
+		return 0;
+	}
+	return 1;
+}
+
 /* Reads an index file fully into the heap index; returns 1 if it was
  * usable (header and whole entries), 0 if it must be rebuilt. */
 static int read_index_file(struct stor_queue *q, struct stor__seg *seg,
@@ -276,19 +299,11 @@ static int read_index_file(struct stor_queue *q, struct stor__seg *seg,
 			   uint32_t magic, int *fd_out)
 {
 	struct stor__path p;
-	stor__seg_path(q, seg->base, ext, &p);
-	int fd = stor__open(&q->sys, p.s, O_RDWR, 0);
-	if (fd == -ENOENT)
-		return 0;
-	if (fd < 0)
-		return stor__seg_sys_fail(q, seg->base, ext, "open", fd);
 	struct stat st;
 	size_t es = stor__index_entry_size(seg, ix);
-	if (fstat(fd, &st) != 0 || st.st_size < STOR__FILE_HEADER_SIZE ||
-	    ((size_t)st.st_size - STOR__FILE_HEADER_SIZE) % es != 0) {
-		close(fd);
-		return 0;
-	}
+	int fd = -1, rv = open_index(q, seg, ix, ext, O_RDWR, &p, &st, &fd);
+	if (rv != 1)
+		return rv;
 	size_t n = ((size_t)st.st_size - STOR__FILE_HEADER_SIZE) / es;
 	uint8_t *buf = stor__malloc(&q->sys, (size_t)st.st_size);
 	if (buf == NULL) {
@@ -361,9 +376,9 @@ static int open_log_rw(struct stor_queue *q, struct stor__seg *seg,
 {
 	struct stor__path p;
 	stor__seg_path(q, seg->base, "log", &p);
-	int fd = stor__open(&q->sys, p.s, O_RDWR, 0);
+	int fd = stor__seg_open(q, seg->base, "log", O_RDWR);
 	if (fd < 0)
-		return stor__seg_sys_fail(q, seg->base, "log", "open", fd);
+		return fd;
 	seg->fd = fd;
 	struct stat st;
 	if (fstat(fd, &st) != 0)
@@ -458,21 +473,13 @@ static int map_index(struct stor_queue *q, struct stor__seg *seg,
 		     struct stor__index *ix, const char *ext, uint32_t magic)
 {
 	struct stor__path p;
-	stor__seg_path(q, seg->base, ext, &p);
-	int fd = stor__open(&q->sys, p.s, O_RDONLY, 0);
-	if (fd == -ENOENT)
-		return 0;
-	if (fd < 0)
-		return stor__seg_sys_fail(q, seg->base, ext, "open", fd);
 	struct stat st;
 	size_t es = stor__index_entry_size(seg, ix);
-	if (fstat(fd, &st) != 0 || st.st_size < STOR__FILE_HEADER_SIZE ||
-	    ((size_t)st.st_size - STOR__FILE_HEADER_SIZE) % es != 0) {
-		close(fd);
-		return 0;
-	}
+	int fd = -1, rv = open_index(q, seg, ix, ext, O_RDONLY, &p, &st, &fd);
+	if (rv != 1)
+		return rv;
 	void *m;
-	int rv = stor__mmap(&q->sys, p.s, fd, (size_t)st.st_size, &m);
+	rv = stor__mmap(&q->sys, p.s, fd, (size_t)st.st_size, &m);
 	close(fd);
 	if (rv != 0)
 		return stor__seg_sys_fail(q, seg->base, ext, "mmap", rv);

@@ -141,17 +141,22 @@ int stor__seg_create(struct stor_queue *q, uint64_t base, struct stor__seg *seg)
 	return 0;
 }
 
+int stor__seg_open(struct stor_queue *q, uint64_t base, const char *ext,
+		   int flags)
+{
+	struct stor__path p;
+	stor__seg_path(q, base, ext, &p);
+	int fd = stor__open(&q->sys, p.s, flags, 0);
+	if (fd < 0)
+		return stor__seg_sys_fail(q, base, ext, "open", fd);
+	return fd;
+}
+
 int stor__seg_fd(struct stor_queue *q, struct stor__seg *seg)
 {
-	if (seg->fd >= 0)
-		return seg->fd;
-	struct stor__path p;
-	stor__seg_path(q, seg->base, "log", &p);
-	int fd = stor__open(&q->sys, p.s, O_RDONLY, 0);
-	if (fd < 0)
-		return stor__seg_sys_fail(q, seg->base, "log", "open", fd);
-	seg->fd = fd;
-	return fd;
+	if (seg->fd < 0)
+		seg->fd = stor__seg_open(q, seg->base, "log", O_RDONLY);
+	return seg->fd;
 }
 
 void stor__seg_free(struct stor__seg *seg)

@@ -234,6 +234,9 @@ const char *stor__seg_file(uint64_t base, const char *ext, char *buf, size_t n);
 int stor__seg_sys_fail(struct stor_queue *q, uint64_t base, const char *ext,
 		       const char *what, int neg_errno);
 void stor__seg_init(struct stor__seg *seg, uint64_t base);
+/* Opens file @ext of segment @base: the fd, or the error (recorded). */
+int stor__seg_open(struct stor_queue *q, uint64_t base, const char *ext,
+		   int flags);
 void stor__file_header(uint8_t *h, uint32_t magic, uint16_t esize,
 		       uint64_t base);
 int stor__check_file_header(const uint8_t *h, uint32_t magic, uint16_t esize,
