@@ -291,12 +291,11 @@ int main(int argc, char **argv)
 	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 	uint64_t n = quick ? 100000 : 2000000;
 	int trials = quick ? 5 : 50;
-	struct harness h;
-	need(h_init(&h, 3) == 0, "harness");
-	for (int i = 0; i < 3; i++)
-		need(h_start(&h, i) == 0, "start");
-	int leader = h_wait_leader(&h, 3, 15000);
-	need(leader >= 0, "no leader");
+	struct harness *hp = h_fixture(sizeof *hp, 3, false);
+	need(hp != NULL, "a 3-node cluster");
+	struct harness h = *hp; /* the nodes' pids and paths */
+	free(hp);
+	int leader = h.leader;
 	char bootstrap[128];
 	snprintf(bootstrap, sizeof bootstrap, "%s,%s,%s", h.nodes[0].listen,
 		 h.nodes[1].listen, h.nodes[2].listen);

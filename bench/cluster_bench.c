@@ -305,12 +305,11 @@ int main(int argc, char **argv)
 {
 	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	struct harness h;
-	need(h_init(&h, 3) == 0, "harness");
-	for (int i = 0; i < 3; i++)
-		need(h_start(&h, i) == 0, "start");
-	int leader = h_wait_leader(&h, 3, 20000);
-	need(leader >= 0, "no leader");
+	struct harness *hp = h_fixture(sizeof *hp, 3, false);
+	need(hp != NULL, "a 3-node cluster");
+	struct harness h = *hp; /* the nodes' pids and paths */
+	free(hp);
+	int leader = h.leader;
 	const char *l = h.nodes[leader].listen;
 	struct rpc_topic_create_req t = {"big", 16, {NULL, 0}};
 	struct rpc_group_create_req g = {"bench", "clustering", "latest"};

@@ -78,11 +78,11 @@ void cl_consumer_tick(struct raftq_consumer *k)
 
 /* ---- API ---- */
 
-int raftq_consumer_new(struct raftq_client *c,
-		       const struct raftq_consumer_config *cfg,
-		       struct raftq_consumer **out)
+/* RAFTQ_EINVAL naming what is wrong with @cfg, or 0. */
+static int config_check(struct raftq_client *c,
+			const struct raftq_consumer_config *cfg)
 {
-	if (cfg == NULL || out == NULL || !cl_name_ok(cfg->group))
+	if (!cl_name_ok(cfg->group))
 		return cl_fail(c, RAFTQ_EINVAL,
 			       "consumer: a group is required");
 	if (cfg->n_topics == 0 || cfg->n_topics > 64 || cfg->topics == NULL)
@@ -94,6 +94,18 @@ int raftq_consumer_new(struct raftq_client *c,
 				       "consumer: topic %u is empty or too "
 				       "long",
 				       i);
+	return 0;
+}
+
+int raftq_consumer_new(struct raftq_client *c,
+		       const struct raftq_consumer_config *cfg,
+		       struct raftq_consumer **out)
+{
+	if (cfg == NULL || out == NULL)
+		return cl_fail(c, RAFTQ_EINVAL, "consumer: no config");
+	int rv = config_check(c, cfg);
+	if (rv != 0)
+		return rv;
 	struct raftq_consumer *k = calloc(1, sizeof *k);
 	if (k != NULL) {
 		k->topics = calloc(cfg->n_topics, sizeof *k->topics);

@@ -21,6 +21,9 @@ struct ctl_opts {
 
 /* ---- flags.c ---- */
 
+/* Prints an answer's body (the response struct of the request's type). */
+typedef void (*ctl_print_fn)(const struct ctl_opts *o, const void *body);
+
 struct ctl_flag {
 	const char *name; /* "--topic" */
 	bool has_value;
@@ -55,18 +58,20 @@ int ctl_flag_int(const struct ctl_flag *flags, int n, const char *name,
 /* Splits "a,b,c" into @out (pointing into a copy kept in @buf). */
 uint32_t ctl_split(const char *list, char *buf, size_t bufsize,
 		   const char **out, uint32_t max);
-/* The one positional argument after "NOUN SUB": 0, or the usage error's
- * exit status ("NOUN SUB needs WHAT"). */
+/* The flags @f and the one positional argument after "NOUN SUB": 0, or
+ * the usage error's exit status ("NOUN SUB needs WHAT"). */
 int ctl_one_arg(int argc, char **argv, const char *usage, const char *what,
-		const char **arg);
+		struct ctl_flag *f, int nf, const char **arg);
 
-/* A subcommand: "create" and its function; or, with run NULL, a list of
- * names ("list": @list_type answered under @list_key). */
+/* A subcommand: "create" and its function; or, with run NULL, request
+ * @type: with @print, for the one NAME given ("describe NAME": a request
+ * struct holding just that name), else a list of names under @key. */
 struct ctl_sub {
 	const char *name;
 	int (*run)(const struct ctl_opts *o, int argc, char **argv);
-	uint16_t list_type;
-	const char *list_key;
+	uint16_t type;
+	const char *key;
+	ctl_print_fn print;
 };
 /* Runs subcommand argv[2] of @noun from @subs (usage errors named). */
 int ctl_run_sub(const struct ctl_opts *o, int argc, char **argv,
@@ -83,12 +88,13 @@ int ctl_check(const struct ctl_opts *o, const struct ctl_resp *r);
 void ctl_json_out(json_t *j);
 /* ms since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" ("-" when < 0). */
 void ctl_fmt_time(int64_t ms, char *out, size_t n);
-/* Prints an answer's body (the response struct of the request's type). */
-typedef void (*ctl_print_fn)(const struct ctl_opts *o, const void *body);
 /* One request through the bootstrap list: prints the answer with @print
  * (NULL: nothing) or the error; the exit status. */
 int ctl_request(const struct ctl_opts *o, uint16_t type, const void *req,
 		ctl_print_fn print);
+/* "created KIND NAME DETAIL", or {"KIND": NAME, "created": true}; 0. */
+int ctl_print_created(const struct ctl_opts *o, const char *kind,
+		      const char *name, const char *detail);
 void ctl_print_status(const struct ctl_opts *o, const void *body);
 void ctl_print_names(const struct ctl_opts *o, const char *key,
 		     const struct rpc_names_resp *n);

@@ -29,7 +29,7 @@ static int offset_undo(const struct ctl_opts *o, int argc, char **argv)
 	const char *arg;
 	char err[256], who[128];
 	int64_t id;
-	int rv = ctl_one_arg(argc, argv, usage, what, &arg);
+	int rv = ctl_one_arg(argc, argv, usage, what, NULL, 0, &arg);
 	if (rv != 0)
 		return rv;
 	if (ctl_parse_int(arg, "reset id", &id, err, sizeof err) != 0 || id < 1)

@@ -101,10 +101,10 @@ uint32_t ctl_split(const char *list, char *buf, size_t bufsize,
 }
 
 int ctl_one_arg(int argc, char **argv, const char *usage, const char *what,
-		const char **arg)
+		struct ctl_flag *f, int nf, const char **arg)
 {
 	int npos;
-	int rv = ctl_parse_flags(argc, argv, 3, NULL, 0, arg, 1, &npos, usage);
+	int rv = ctl_parse_flags(argc, argv, 3, f, nf, arg, 1, &npos, usage);
 	if (rv == 0 && npos != 1)
 		rv = ctl_usage_error(usage, "%s %s needs %s", argv[1], argv[2],
 				     what);
@@ -123,6 +123,20 @@ static int list_names(const struct ctl_opts *o, uint16_t type, const char *key)
 	return rv;
 }
 
+/* The describe requests hold just a name. */
+_Static_assert(sizeof(struct rpc_topic_req) == sizeof(const char *) &&
+		   sizeof(struct rpc_group_req) == sizeof(const char *),
+	       "describe requests are one name");
+
+/* "NOUN describe NAME": @sub's request for NAME, printed. */
+static int describe(const struct ctl_opts *o, int argc, char **argv,
+		    const char *usage, const struct ctl_sub *sub)
+{
+	const char *name;
+	int rv = ctl_one_arg(argc, argv, usage, "a name", NULL, 0, &name);
+	return rv ? rv : ctl_request(o, sub->type, &name, sub->print);
+}
+
 int ctl_run_sub(const struct ctl_opts *o, int argc, char **argv,
 		const char *usage, const struct ctl_sub *subs, size_t n)
 {
@@ -133,11 +147,13 @@ int ctl_run_sub(const struct ctl_opts *o, int argc, char **argv,
 			continue;
 		if (subs[i].run != NULL)
 			return subs[i].run(o, argc, argv);
+		if (subs[i].print != NULL)
+			return describe(o, argc, argv, usage, &subs[i]);
 		if (argc != 3)
 			return ctl_usage_error(usage,
 					       "%s %s takes no arguments",
 					       argv[1], argv[2]);
-		return list_names(o, subs[i].list_type, subs[i].list_key);
+		return list_names(o, subs[i].type, subs[i].key);
 	}
 	return ctl_usage_error(usage, "unknown %s subcommand '%s'", argv[1],
 			       argv[2]);

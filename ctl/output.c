@@ -79,6 +79,16 @@ static json_t *array_of(const struct rpc_list *l, size_t size,
 	return a;
 }
 
+int ctl_print_created(const struct ctl_opts *o, const char *kind,
+		      const char *name, const char *detail)
+{
+	if (o->json)
+		ctl_json_out(json_pack("{s:s,s:b}", kind, name, "created", 1));
+	else
+		printf("created %s %s %s\n", kind, name, detail);
+	return 0;
+}
+
 /* ---- cluster status ---- */
 
 static json_t *node_json(const void *elem)
@@ -95,13 +105,14 @@ static json_t *node_json(const void *elem)
 void ctl_print_status(const struct ctl_opts *o, const void *body)
 {
 	const struct rpc_status_resp *s = body;
-	const struct rpc_node_status *ns = s->nodes.v;
 	if (o->json) {
 		ctl_json_out(json_pack(
 		    "{s:I,s:o}", "leader_id", (json_int_t)s->leader_id, "nodes",
-		    array_of(&s->nodes, sizeof *ns, node_json)));
+		    array_of(&s->nodes, sizeof(struct rpc_node_status),
+			     node_json)));
 		return;
 	}
+	const struct rpc_node_status *ns = s->nodes.v;
 	printf("%-4s %-12s %-22s %-22s %-12s %6s %8s %8s\n", "ID", "NAME",
 	       "LISTEN", "RAFT", "ROLE", "TERM", "COMMIT", "APPLIED");
 	for (uint32_t i = 0; i < s->nodes.n; i++)

@@ -40,8 +40,11 @@ size_t stor__index_entry_size(const struct stor__seg *seg,
 	return ix == &seg->idx ? STOR__IDX_ENTRY_SIZE : STOR__TIX_ENTRY_SIZE;
 }
 
+/* Appends @entry to @ix; on success *@last_pos = @pos (the log position
+ * the entry points at). */
 static int index_push(struct stor_queue *q, struct stor__index *ix,
-		      size_t esize, const uint8_t *entry)
+		      size_t esize, const uint8_t *entry, uint64_t *last_pos,
+		      uint64_t pos)
 {
 	if (ix->map != NULL)
 		return stor__fail(q, STOR_EINVAL, "index is read-only");
@@ -56,6 +59,7 @@ static int index_push(struct stor_queue *q, struct stor__index *ix,
 	}
 	memcpy(ix->entries + ix->n * esize, entry, esize);
 	ix->n++;
+	*last_pos = pos;
 	return 0;
 }
 
@@ -74,10 +78,7 @@ static int push_idx(struct stor_queue *q, struct stor__seg *seg, uint32_t rel,
 	uint8_t e[STOR__IDX_ENTRY_SIZE];
 	stor__put_u32(e, rel);
 	stor__put_u32(e + 4, pos);
-	int rv = index_push(q, &seg->idx, sizeof e, e);
-	if (rv == 0)
-		seg->idx_last_pos = pos;
-	return rv;
+	return index_push(q, &seg->idx, sizeof e, e, &seg->idx_last_pos, pos);
 }
 
 /* A time entry for the batch at @pos holding @count records in @total
@@ -92,10 +93,7 @@ int stor__seg_push_tix(struct stor_queue *q, struct stor__seg *seg, int64_t t,
 	stor__put_u32(e + 12, pos);
 	stor__put_u32(e + 16, rel + count);
 	stor__put_u32(e + 20, (uint32_t)(pos + total));
-	int rv = index_push(q, &seg->tix, sizeof e, e);
-	if (rv == 0)
-		seg->tix_last_pos = pos;
-	return rv;
+	return index_push(q, &seg->tix, sizeof e, e, &seg->tix_last_pos, pos);
 }
 
 int stor__seg_note(struct stor_queue *q, struct stor__seg *seg, uint64_t pos,

@@ -24,6 +24,21 @@
 
 /* ---- Scanning ---- */
 
+/* Reads the log from @pos into q->scan_buf (as much as it holds of the
+ * @left bytes there are): 0 with the window in *at and *len, or the error. */
+static int scan_fill(struct stor_queue *q, struct stor__seg *seg, int fd,
+		     const char *path, uint64_t pos, uint64_t left,
+		     uint64_t *at, uint64_t *len)
+{
+	size_t want = (size_t)(left < q->scan_cap ? left : q->scan_cap);
+	ssize_t r = stor__pread(&q->sys, path, fd, q->scan_buf, want, pos);
+	if (r < 0)
+		return stor__seg_sys_fail(q, seg->base, "log", "read", (int)r);
+	*at = pos;
+	*len = (uint64_t)r;
+	return 0;
+}
+
 static int scan_reserve(struct stor_queue *q, size_t n)
 {
 	if (q->scan_cap >= n)
@@ -134,15 +149,10 @@ static int scan_log(struct stor_queue *q, struct stor__seg *seg,
 		}
 		if (pos < buf_at ||
 		    pos + STOR_BATCH_HEADER_SIZE > buf_at + buf_len) {
-			size_t want =
-			    (size_t)(left < q->scan_cap ? left : q->scan_cap);
-			ssize_t r = stor__pread(&q->sys, p.s, fd, q->scan_buf,
-						want, pos);
-			if (r < 0)
-				return stor__seg_sys_fail(q, seg->base, "log",
-							  "read", (int)r);
-			buf_at = pos;
-			buf_len = (uint64_t)r;
+			rv = scan_fill(q, seg, fd, p.s, pos, left, &buf_at,
+				       &buf_len);
+			if (rv != 0)
+				return rv;
 			if (buf_len < STOR_BATCH_HEADER_SIZE) {
 				why = "truncated batch header";
 				break;
@@ -161,17 +171,11 @@ static int scan_log(struct stor_queue *q, struct stor__seg *seg,
 		}
 		if (pos + total > buf_at + buf_len) {
 			rv = scan_reserve(q, (size_t)total);
+			if (rv == 0)
+				rv = scan_fill(q, seg, fd, p.s, pos, left,
+					       &buf_at, &buf_len);
 			if (rv != 0)
 				return rv;
-			size_t want =
-			    (size_t)(left < q->scan_cap ? left : q->scan_cap);
-			ssize_t r = stor__pread(&q->sys, p.s, fd, q->scan_buf,
-						want, pos);
-			if (r < 0)
-				return stor__seg_sys_fail(q, seg->base, "log",
-							  "read", (int)r);
-			buf_at = pos;
-			buf_len = (uint64_t)r;
 			if (buf_len < total) {
 				why = "truncated batch";
 				break;
@@ -269,24 +273,32 @@ static int rewrite_index(struct stor_queue *q, struct stor__seg *seg,
 	return 0;
 }
 
-/* Opens index file @ext with @flags (its path in @p, its stat in @st):
- * 1 with *fd open when it holds a header and whole entries; 0 when it is
+/* Opens index file @ext with @flags into @f (path, stat, entry size):
+ * 1 with f->fd open when it holds a header and whole entries; 0 when it is
  * missing or not such a file (rebuild it); or an error (recorded). */
+struct index_file {
+	struct stor__path p;
+	struct stat st;
+	size_t es; /* entry size */
+	int fd;
+};
+
 static int open_index(struct stor_queue *q, struct stor__seg *seg,
 		      struct stor__index *ix, const char *ext, int flags,
-		      struct stor__path *p, struct stat *st, int *fd)
+		      struct index_file *f)
 {
-	stor__seg_path(q, seg->base, ext, p);
-	*fd = stor__open(&q->sys, p->s, flags, 0);
-	if (*fd == -ENOENT)
+	stor__seg_path(q, seg->base, ext, &f->p);
+	f->es = stor__index_entry_size(seg, ix);
+	f->fd = stor__open(&q->sys, f->p.s, flags, 0);
+	if (f->fd == -ENOENT)
 		return 0;
-	if (*fd < 0)
-		return stor__seg_sys_fail(q, seg->base, ext, "open", *fd);
-	size_t es = stor__index_entry_size(seg, ix);
-	if (fstat(*fd, st) != 0 || st->st_size < STOR__FILE_HEADER_SIZE ||
-	    ((size_t)st->st_size - STOR__FILE_HEADER_SIZE) % es != 0) {
-		close(*fd);
-		*fd = -1;
+	if (f->fd < 0)
+		return stor__seg_sys_fail(q, seg->base, ext, "open", f->fd);
+	if (fstat(f->fd, &f->st) != 0 ||
+	    f->st.st_size < STOR__FILE_HEADER_SIZE ||
+	    ((size_t)f->st.st_size - STOR__FILE_HEADER_SIZE) % f->es != 0) {
+		close(f->fd);
+		f->fd = -1;
 		return 0;
 	}
 	return 1;
@@ -298,35 +310,34 @@ static int read_index_file(struct stor_queue *q, struct stor__seg *seg,
 			   struct stor__index *ix, const char *ext,
 			   uint32_t magic, int *fd_out)
 {
-	struct stor__path p;
-	struct stat st;
-	size_t es = stor__index_entry_size(seg, ix);
-	int fd = -1, rv = open_index(q, seg, ix, ext, O_RDWR, &p, &st, &fd);
+	struct index_file f;
+	int rv = open_index(q, seg, ix, ext, O_RDWR, &f);
 	if (rv != 1)
 		return rv;
-	size_t n = ((size_t)st.st_size - STOR__FILE_HEADER_SIZE) / es;
-	uint8_t *buf = stor__malloc(&q->sys, (size_t)st.st_size);
+	size_t n = ((size_t)f.st.st_size - STOR__FILE_HEADER_SIZE) / f.es;
+	uint8_t *buf = stor__malloc(&q->sys, (size_t)f.st.st_size);
 	if (buf == NULL) {
-		close(fd);
+		close(f.fd);
 		return stor__fail(q, STOR_ENOMEM, "index: out of memory");
 	}
-	ssize_t r = stor__pread(&q->sys, p.s, fd, buf, (size_t)st.st_size, 0);
+	ssize_t r =
+	    stor__pread(&q->sys, f.p.s, f.fd, buf, (size_t)f.st.st_size, 0);
 	if (r < 0) {
 		free(buf);
-		close(fd);
+		close(f.fd);
 		return stor__seg_sys_fail(q, seg->base, ext, "read", (int)r);
 	}
-	if ((size_t)r != (size_t)st.st_size ||
-	    !stor__check_file_header(buf, magic, (uint16_t)es, seg->base)) {
+	if ((size_t)r != (size_t)f.st.st_size ||
+	    !stor__check_file_header(buf, magic, (uint16_t)f.es, seg->base)) {
 		free(buf);
-		close(fd);
+		close(f.fd);
 		return 0;
 	}
 	stor__index_reset(ix);
-	memmove(buf, buf + STOR__FILE_HEADER_SIZE, n * es);
+	memmove(buf, buf + STOR__FILE_HEADER_SIZE, n * f.es);
 	ix->entries = buf;
 	ix->n = ix->cap = ix->written = n;
-	*fd_out = fd;
+	*fd_out = f.fd;
 	return 1;
 }
 
@@ -472,26 +483,24 @@ int stor__seg_open_active(struct stor_queue *q, struct stor__seg *seg,
 static int map_index(struct stor_queue *q, struct stor__seg *seg,
 		     struct stor__index *ix, const char *ext, uint32_t magic)
 {
-	struct stor__path p;
-	struct stat st;
-	size_t es = stor__index_entry_size(seg, ix);
-	int fd = -1, rv = open_index(q, seg, ix, ext, O_RDONLY, &p, &st, &fd);
+	struct index_file f;
+	int rv = open_index(q, seg, ix, ext, O_RDONLY, &f);
 	if (rv != 1)
 		return rv;
 	void *m;
-	rv = stor__mmap(&q->sys, p.s, fd, (size_t)st.st_size, &m);
-	close(fd);
+	rv = stor__mmap(&q->sys, f.p.s, f.fd, (size_t)f.st.st_size, &m);
+	close(f.fd);
 	if (rv != 0)
 		return stor__seg_sys_fail(q, seg->base, ext, "mmap", rv);
-	if (!stor__check_file_header(m, magic, (uint16_t)es, seg->base)) {
-		munmap(m, (size_t)st.st_size);
+	if (!stor__check_file_header(m, magic, (uint16_t)f.es, seg->base)) {
+		munmap(m, (size_t)f.st.st_size);
 		return 0;
 	}
 	stor__index_reset(ix);
 	ix->map = m;
-	ix->map_len = (size_t)st.st_size;
+	ix->map_len = (size_t)f.st.st_size;
 	ix->entries = (uint8_t *)m + STOR__FILE_HEADER_SIZE;
-	ix->n = ((size_t)st.st_size - STOR__FILE_HEADER_SIZE) / es;
+	ix->n = ((size_t)f.st.st_size - STOR__FILE_HEADER_SIZE) / f.es;
 	return 1;
 }
 
