@@ -91,13 +91,15 @@ static void commit_answer(struct commit_batch *b, const struct commit_waiter *w,
 	free(out);
 }
 
-/* Ends the batch: every waiter answered with @code, or from @res. */
-static void batch_done(struct commit_batch *b, uint32_t code, const char *msg,
-		       const struct rsm_result *res)
+/* Ends the batch: every waiter answered from the applied entry's per-item
+ * @codes, or (@codes NULL) with the error @code and @msg. */
+static void batch_done(struct commit_batch *b, const int *codes, uint32_t code,
+		       const char *msg)
 {
+	assert(codes != NULL || code != RPC_OK);
 	for (uint32_t i = 0; i < b->n_waiters; i++) {
-		if (code == RPC_OK)
-			commit_answer(b, &b->waiters[i], res->item_codes);
+		if (codes != NULL)
+			commit_answer(b, &b->waiters[i], codes);
 		else
 			node_req_fail(&b->waiters[i].req, code, "%s", msg);
 	}
@@ -111,14 +113,14 @@ static void on_commit_applied(struct node_proposal *p, uint32_t code,
 	/* Applied: each item has its own code (stale ones among them). */
 	if (res != NULL && res->type == RSM_CMD_COMMIT &&
 	    res->n_items == b->n_items) {
-		batch_done(b, RPC_OK, NULL, res);
+		batch_done(b, res->item_codes, RPC_OK, "");
 		return;
 	}
-	if (res != NULL) {
+	if (res != NULL || code == RPC_OK) {
 		code = RPC_INTERNAL;
 		msg = "the commit entry applied with another shape";
 	}
-	batch_done(b, code, msg, NULL);
+	batch_done(b, NULL, code, msg ? msg : "no result");
 }
 
 void node_commits_flush(struct node *n)
@@ -136,14 +138,14 @@ void node_commits_flush(struct node *n)
 	char err[256];
 	if (rsm_encode_commit(b->items, b->n_items, &buf, err, sizeof err) !=
 	    0) {
-		batch_done(b, RPC_INTERNAL, err, NULL);
+		batch_done(b, NULL, RPC_INTERNAL, err);
 		return;
 	}
 	b->p.data = b;
 	uint32_t code = node_propose(n, &b->p, buf, on_commit_applied);
 	if (code != RPC_OK)
-		batch_done(b, code, "leadership changed; nothing was committed",
-			   NULL);
+		batch_done(b, NULL, code,
+			   "leadership changed; nothing was committed");
 }
 
 static void on_check(uv_check_t *h)

@@ -12,6 +12,7 @@ packages=(
   libjansson-dev                    # ctl/: --json output
   libcmocka-dev                     # unit tests
   valgrind                          # tests: memory checks
+  cppcheck clang-format python3     # tests: scripts/lint.sh
   clang libclang-rt-14-dev          # tests: libFuzzer targets
   ansible-core ansible-lint         # ansible/ and its deployment test
 )

@@ -88,6 +88,7 @@ int stor_config_check(const struct stor_config *c, char *errmsg, size_t n)
 static void clean_path(const struct stor_queue *q, const char *suffix,
 		       struct stor__path *p)
 {
+	/* cppcheck-suppress ctuuninitvar ; p->s is written here */
 	snprintf(p->s, sizeof p->s, "%s/%s%s", q->dir, CLEAN_FILE, suffix);
 }
 
