@@ -170,7 +170,8 @@ void node_on_rpc_event(struct rpc_server *s, uint64_t conn, const char *peer,
 			 (unsigned long long)conn, peer);
 		break;
 	default:
-		NODE_LOG(NODE_DEBUG, "rpc", "conn %llu from %s: event %d (%d)",
-			 (unsigned long long)conn, peer, (int)ev, err);
+		NODE_LOG(NODE_DEBUG, "rpc", "conn %llu from %s: event %d (%s)",
+			 (unsigned long long)conn, peer, (int)ev,
+			 rpc_strerror(err));
 	}
 }

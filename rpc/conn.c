@@ -374,7 +374,7 @@ static void server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	struct rpc_conn *c = st->data;
 	struct rpc_server *s = c->server;
 	if (n < 0) {
-		server_event(s, c, RPC_EV_CLOSED, (int)n);
+		server_event(s, c, RPC_EV_CLOSED, RPC_ECLOSED);
 		conn_close(c);
 		return;
 	}

@@ -589,7 +589,7 @@ int rpc_addr_parse(const char *text, struct sockaddr_storage *out);
 /* What happened to a connection, for the owner's log. */
 enum rpc_event {
 	RPC_EV_ACCEPTED,
-	RPC_EV_CLOSED,	  /* peer closed or reset; err is the uv code */
+	RPC_EV_CLOSED,	  /* peer closed or reset; err is RPC_ECLOSED */
 	RPC_EV_BAD_FRAME, /* err: RPC_EMALFORMED, RPC_ETOOBIG, ... */
 	RPC_EV_PAUSED,	  /* output above max_pending: reads paused */
 	RPC_EV_RESUMED,
