@@ -28,21 +28,39 @@ int64_t h_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * A loopback port for a node: below the kernel's ephemeral range (32768 and
+ * up on Linux), so no outgoing connection of a test running alongside can
+ * take it between now and the node's bind, and never one this process
+ * handed out before (closing the probe socket lets the kernel give the
+ * same port twice). Checked bindable; -1 if none is found.
+ */
 static int free_port(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {0};
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof a;
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+	static uint8_t used[32768];
+	static unsigned seed;
+	if (seed == 0)
+		seed = (unsigned)getpid() * 2654435761u ^ (unsigned)h_now_ms();
+	for (int tries = 0; tries < 2000; tries++) {
+		seed = seed * 1103515245u + 12345u;
+		int port = 20000 + (int)((seed >> 8) % 12000);
+		if (used[port])
+			continue;
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = {0};
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a.sin_port = htons((uint16_t)port);
+		bool ok =
+		    fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
 		if (fd >= 0)
 			close(fd);
-		return -1;
+		if (ok) {
+			used[port] = 1;
+			return port;
+		}
 	}
-	close(fd);
-	return ntohs(a.sin_port);
+	return -1;
 }
 
 static int write_cfg(struct harness *h, struct h_node *x, const char *via)
