@@ -241,7 +241,7 @@ static void on_fetched(struct rpc_call *call, int status, struct rpc_frame *f)
 		return; /* the queue moved meanwhile: ignore the answer */
 	uint64_t now = cl_now(k->c);
 	struct rpc_fetch_resp r;
-	struct rpc_status st = {RPC_OK, NULL, NULL};
+	struct rpc_status st = {RPC_OK, NULL, NULL, false};
 	if (status == 0 && cl_decode(f, RPC_FETCH, &r, &st) != 0)
 		status = RPC_EMALFORMED;
 	if (status != 0 || st.code != RPC_OK) {

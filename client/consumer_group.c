@@ -330,7 +330,7 @@ static void on_kcall(struct rpc_call *call, int status, struct rpc_frame *f)
 	struct kcall *x = call->data;
 	struct raftq_consumer *k = x->k;
 	union kcall_resp r;
-	struct rpc_status st = {RPC_OK, NULL, NULL};
+	struct rpc_status st = {RPC_OK, NULL, NULL, false};
 	if (k == NULL) { /* the consumer is gone */
 		kc_kcall_free(x);
 		return;

@@ -314,7 +314,7 @@ static void on_produced(struct rpc_call *call, int status, struct rpc_frame *f)
 	flight_del(p, b);
 	c->events++;
 	struct rpc_produce_resp r;
-	struct rpc_status st = {RPC_OK, NULL, NULL};
+	struct rpc_status st = {RPC_OK, NULL, NULL, false};
 	if (status == 0 && cl_decode(f, RPC_PRODUCE, &r, &st) != 0)
 		status = RPC_EMALFORMED;
 	bool expired = cl_now(c) - b->created >= p->cfg.delivery_timeout_ms;

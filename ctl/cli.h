@@ -12,11 +12,11 @@
 
 #include "ctl.h"
 
-/* The global flags (-b, --json, --timeout), given before the command. */
+/* The global flags (-b, --json, --timeout), anywhere on the line. */
 struct ctl_opts {
-	const char *bootstrap;
+	const char *bootstrap; /* checked: numeric IP:PORT,... */
 	bool json;
-	uint32_t timeout_ms;
+	uint32_t timeout_ms; /* a command's whole budget, retries included */
 };
 
 /* ---- flags.c ---- */
@@ -24,28 +24,38 @@ struct ctl_opts {
 /* Prints an answer's body (the response struct of the request's type). */
 typedef void (*ctl_print_fn)(const struct ctl_opts *o, const void *body);
 
+#define CTL_FLAG_VALUES 16
+
 struct ctl_flag {
 	const char *name; /* "--topic" */
 	bool has_value;
-	const char *value; /* set when given with a value */
+	bool repeatable; /* may be given more than once (values kept) */
 	bool given;
+	const char *value; /* the first value given */
+	const char *values[CTL_FLAG_VALUES];
+	int n_values;
 };
 
-/* A flag that takes a value, and one that does not. */
-#define CTL_VALUE(name)                   \
-	{                                 \
-		(name), true, NULL, false \
+/* A flag that takes a value, one that may be repeated, one without. */
+#define CTL_VALUE(name)                                     \
+	{                                                   \
+		(name), true, false, false, NULL, {NULL}, 0 \
 	}
-#define CTL_SWITCH(name)                   \
-	{                                  \
-		(name), false, NULL, false \
+#define CTL_REPEAT(name)                                   \
+	{                                                  \
+		(name), true, true, false, NULL, {NULL}, 0 \
+	}
+#define CTL_SWITCH(name)                                     \
+	{                                                    \
+		(name), false, false, false, NULL, {NULL}, 0 \
 	}
 
 /* Prints "raftqctl: MESSAGE" and the usage line on stderr; returns 2. */
 int ctl_usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Parses argv[from..] into @flags and at most @npos positionals (their
- * count in *got); 0, or 2 after printing the usage error. */
+ * count in *got); 0, or 2 after printing the usage error (an unknown flag,
+ * a missing value, a flag given twice that is not repeatable). */
 int ctl_parse_flags(int argc, char **argv, int from, struct ctl_flag *flags,
 		    int nflags, const char **pos, int npos, int *got,
 		    const char *usage);
@@ -55,6 +65,11 @@ const char *ctl_flag(const struct ctl_flag *flags, int n, const char *name);
  * flag is absent): 0, or -1 when it is given but not such a number. */
 int ctl_flag_int(const struct ctl_flag *flags, int n, const char *name,
 		 int64_t min, int64_t max, int64_t *out);
+/* Every value of repeatable flag @name, each split at commas ("--topic
+ * a,b --topic c": a, b, c), into @out (pointing into @buf); the count. */
+uint32_t ctl_flag_list(const struct ctl_flag *flags, int n, const char *name,
+		       char *buf, size_t bufsize, const char **out,
+		       uint32_t max);
 /* Splits "a,b,c" into @out (pointing into a copy kept in @buf). */
 uint32_t ctl_split(const char *list, char *buf, size_t bufsize,
 		   const char **out, uint32_t max);
@@ -120,11 +135,13 @@ const char *ctl_route_addr(const struct ctl_route *ro, const char *name);
 void ctl_route_free(struct ctl_route *ro);
 
 /* ---- the commands: argv[1] is the noun ---- */
-int ctl_cmd_cluster(const struct ctl_opts *o, int argc, char **argv);
-int ctl_cmd_topic(const struct ctl_opts *o, int argc, char **argv);
-int ctl_cmd_group(const struct ctl_opts *o, int argc, char **argv);
-int ctl_cmd_offset(const struct ctl_opts *o, int argc, char **argv);
-int ctl_cmd_produce(const struct ctl_opts *o, int argc, char **argv);
-int ctl_cmd_consume(const struct ctl_opts *o, int argc, char **argv);
+
+struct ctl_noun {
+	const char *name;
+	const char *usage; /* "NOUN SUB ...", lines joined by "\n" */
+	int (*run)(const struct ctl_opts *o, int argc, char **argv);
+};
+extern const struct ctl_noun ctl_cluster, ctl_topic, ctl_group, ctl_offset,
+    ctl_produce, ctl_consume;
 
 #endif /* RAFTQ_CTL_CLI_H */

@@ -8,8 +8,10 @@
 
 #define WAIT_POLL_US 200000
 
-static const char *usage = "cluster status | cluster remove ID | cluster wait "
-			   "[--node ID] [--voters N] [--within MS]";
+static const char usage[] =
+    "cluster status\n"
+    "       raftqctl cluster remove ID\n"
+    "       raftqctl cluster wait [--node ID] [--voters N] [--within MS]";
 
 struct wait_goal {
 	int64_t node, voters, within;
@@ -122,7 +124,7 @@ static int cluster_remove(const struct ctl_opts *o, const char *arg)
 	return rv;
 }
 
-int ctl_cmd_cluster(const struct ctl_opts *o, int argc, char **argv)
+static int run(const struct ctl_opts *o, int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[2], "wait") == 0)
 		return cluster_wait(o, argc, argv);
@@ -134,3 +136,5 @@ int ctl_cmd_cluster(const struct ctl_opts *o, int argc, char **argv)
 	struct rpc_status_req q = {false};
 	return ctl_request(o, RPC_CLUSTER_STATUS, &q, ctl_print_status);
 }
+
+const struct ctl_noun ctl_cluster = {"cluster", usage, run};

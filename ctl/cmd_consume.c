@@ -15,7 +15,7 @@
 #define POLL_US 100000
 #define FETCH_BYTES (1u << 20)
 
-static const char *usage =
+static const char usage[] =
     "consume --group G --topic T [--count N] [--timeout MS]";
 
 struct cursor {
@@ -170,7 +170,7 @@ static int commit_read(struct consuming *c)
 	return rv;
 }
 
-int ctl_cmd_consume(const struct ctl_opts *o, int argc, char **argv)
+static int run(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct ctl_flag f[] = {CTL_VALUE("--group"), CTL_VALUE("--topic"),
 			       CTL_VALUE("--count"), CTL_VALUE("--timeout")};
@@ -205,3 +205,5 @@ int ctl_cmd_consume(const struct ctl_opts *o, int argc, char **argv)
 	ctl_route_free(&c.ro);
 	return rv;
 }
+
+const struct ctl_noun ctl_consume = {"consume", usage, run};

@@ -5,9 +5,10 @@
 
 #include "cli.h"
 
-static const char *usage = "group create G [--mode clustering|broadcasting] "
-			   "[--initial latest|earliest] | group list | group "
-			   "describe G";
+static const char usage[] = "group create G [--mode clustering|broadcasting] "
+			    "[--initial latest|earliest]\n"
+			    "       raftqctl group list\n"
+			    "       raftqctl group describe G";
 
 /* NULL or one of @a, @b; else prints the usage error. */
 static bool one_of(const char *v, const char *flag, const char *a,
@@ -38,7 +39,7 @@ static int group_create(const struct ctl_opts *o, int argc, char **argv)
 	return rv ? rv : ctl_print_created(o, "group", name, detail);
 }
 
-int ctl_cmd_group(const struct ctl_opts *o, int argc, char **argv)
+static int run(const struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct ctl_sub subs[] = {
 	    {"create", group_create, 0, NULL, NULL},
@@ -46,3 +47,5 @@ int ctl_cmd_group(const struct ctl_opts *o, int argc, char **argv)
 	    {"list", NULL, RPC_GROUP_LIST, "groups", NULL}};
 	return ctl_run_sub(o, argc, argv, usage, subs, 3);
 }
+
+const struct ctl_noun ctl_group = {"group", usage, run};

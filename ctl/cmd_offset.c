@@ -6,13 +6,16 @@
 
 #include "cli.h"
 
-static const char *usage =
-    "offset reset --group G --topic T (--to-latest | --to-earliest "
-    "| --to-time \"YYYY-MM-DD HH:MM:SS\" [--tz +HH:MM] | "
-    "--to-timestamp MS | --to-offset N | --shift-by N | "
-    "--by-duration 90m) [--queues broker-1:0,...] [--dry-run] "
-    "[--require-inactive] | offset history --group G --topic T | "
-    "offset undo ID";
+static const char usage[] =
+    "offset reset --group G --topic T TARGET [--queues broker-1:0,...]\n"
+    "              [--dry-run] [--require-inactive]\n"
+    "         TARGET: --to-latest | --to-earliest | --to-offset N | "
+    "--shift-by N\n"
+    "               | --to-time \"YYYY-MM-DD HH:MM:SS\" [--tz +HH:MM] | "
+    "--to-timestamp MS\n"
+    "               | --by-duration 90m\n"
+    "       raftqctl offset history --group G --topic T\n"
+    "       raftqctl offset undo ID";
 
 enum { NF = 13 };
 
@@ -66,6 +69,9 @@ static int target_flag(const struct ctl_flag *f, const char *flag_name,
 		 ctl_flag_int(f, NF, flag_name, 0, INT64_MAX, &t->value) != 0)
 		rv = ctl_usage_error(usage, "--to-timestamp takes epoch "
 					    "milliseconds");
+	else if (strcmp(flag_name, "--to-timestamp") == 0 &&
+		 ctl_check_epoch_ms(t->value, err, sizeof err) != 0)
+		rv = ctl_usage_error(usage, "--to-timestamp: %s", err);
 	else if (strcmp(flag_name, "--to-offset") == 0 &&
 		 ctl_flag_int(f, NF, flag_name, 0, INT64_MAX, &t->value) != 0)
 		rv = ctl_usage_error(usage, "--to-offset takes an offset >= 0");
@@ -126,7 +132,7 @@ static int offset_reset(const struct ctl_opts *o, const struct ctl_flag *f,
 	return ctl_request(o, RPC_RESET, &in, ctl_print_reset);
 }
 
-int ctl_cmd_offset(const struct ctl_opts *o, int argc, char **argv)
+static int run(const struct ctl_opts *o, int argc, char **argv)
 {
 	const char *sub = argc >= 3 ? argv[2] : NULL;
 	if (sub == NULL)
@@ -165,3 +171,5 @@ int ctl_cmd_offset(const struct ctl_opts *o, int argc, char **argv)
 		return offset_reset(o, f, group, topic);
 	return ctl_usage_error(usage, "unknown offset subcommand '%s'", sub);
 }
+
+const struct ctl_noun ctl_offset = {"offset", usage, run};

@@ -13,8 +13,8 @@
 #define BATCH_MESSAGES 1000
 #define BATCH_BYTES (1u << 20)
 
-static const char *usage = "produce --topic T [--key K] [--count N --size B] "
-			   "(stdin lines otherwise)";
+static const char usage[] = "produce --topic T [--key K] [--count N --size B] "
+			    "(stdin lines otherwise)";
 
 /* One queue's batch being filled. */
 struct pending {
@@ -125,7 +125,7 @@ static int produce_all(struct producing *p, int64_t count, int64_t size)
 	return rv;
 }
 
-int ctl_cmd_produce(const struct ctl_opts *o, int argc, char **argv)
+static int run(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct ctl_flag f[] = {CTL_VALUE("--topic"), CTL_VALUE("--key"),
 			       CTL_VALUE("--count"), CTL_VALUE("--size")};
@@ -163,3 +163,5 @@ int ctl_cmd_produce(const struct ctl_opts *o, int argc, char **argv)
 	ctl_route_free(&p.ro);
 	return rv;
 }
+
+const struct ctl_noun ctl_produce = {"produce", usage, run};

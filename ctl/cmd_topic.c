@@ -5,8 +5,9 @@
 
 #include "cli.h"
 
-static const char *usage = "topic create T --queues N [--brokers b1,b2] | "
-			   "topic list | topic describe T";
+static const char usage[] = "topic create T --queues N [--brokers b1,b2]\n"
+			    "       raftqctl topic list\n"
+			    "       raftqctl topic describe T";
 
 static int topic_create(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -32,7 +33,7 @@ static int topic_create(const struct ctl_opts *o, int argc, char **argv)
 	return rv ? rv : ctl_print_created(o, "topic", name, detail);
 }
 
-int ctl_cmd_topic(const struct ctl_opts *o, int argc, char **argv)
+static int run(const struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct ctl_sub subs[] = {
 	    {"create", topic_create, 0, NULL, NULL},
@@ -40,3 +41,5 @@ int ctl_cmd_topic(const struct ctl_opts *o, int argc, char **argv)
 	    {"list", NULL, RPC_TOPIC_LIST, "topics", NULL}};
 	return ctl_run_sub(o, argc, argv, usage, subs, 3);
 }
+
+const struct ctl_noun ctl_topic = {"topic", usage, run};

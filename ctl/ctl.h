@@ -20,6 +20,11 @@
  */
 int ctl_parse_time(const char *text, const char *tz, int64_t *ms, char *err,
 		   size_t errlen);
+/* Epoch milliseconds below this look like seconds (DESIGN §2.1). */
+#define CTL_EPOCH_MS_MIN 100000000000LL
+/* 0 when @ms can be epoch milliseconds (0 allowed: the beginning), or -1
+ * with "N looks like seconds; raftq expects milliseconds (N000)". */
+int ctl_check_epoch_ms(int64_t ms, char *err, size_t errlen);
 /* "90m", "2h", "1d", "45s", "500ms", "1h30m" -> milliseconds. */
 int ctl_parse_duration(const char *text, int64_t *ms, char *err, size_t errlen);
 /* A signed integer ("-12", "+5", "7"); -1 with a message otherwise. */
@@ -32,13 +37,20 @@ struct ctl_resp {
 	struct rpc_frame f;
 	struct rpc_status st;
 	void *body;
-	char via[64]; /* the address that answered */
+	char via[64];  /* the address of the last try */
+	char why[512]; /* what each address said that did not do */
 };
 
 /*
- * Sends @req to the first reachable address of @bootstrap (comma-
- * separated), following NOT_LEADER to the leader's address (up to 3 hops).
- * @out is always filled; free it with ctl_resp_free.
+ * Sends @req to the addresses of @bootstrap (comma-separated) in turn,
+ * following NOT_LEADER to the leader, until an answer that is not a
+ * "nothing was done, try again" refusal (NOT_LEADER, or a status with
+ * "retry": no leader yet, a leader catching up) or a connection refused;
+ * such refusals are retried round the list every 100 ms until @timeout_ms
+ * passes. A request sent without an answer (timed out, connection lost)
+ * is not sent again: its outcome is unknown. @out is always filled (the
+ * last answer or transport error; out->why lists what each address said);
+ * free it with ctl_resp_free.
  */
 void ctl_call(const char *bootstrap, uint16_t type, const void *req,
 	      uint32_t timeout_ms, struct ctl_resp *out);

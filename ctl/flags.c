@@ -51,6 +51,9 @@ int ctl_parse_flags(int argc, char **argv, int from, struct ctl_flag *flags,
 		if (f == NULL)
 			return ctl_usage_error(usage, "unknown flag '%.*s'",
 					       (int)len, a);
+		if (f->given && !f->repeatable)
+			return ctl_usage_error(usage, "%s given twice",
+					       f->name);
 		f->given = true;
 		if (!f->has_value && eq != NULL)
 			return ctl_usage_error(usage, "%s takes no value",
@@ -60,9 +63,35 @@ int ctl_parse_flags(int argc, char **argv, int from, struct ctl_flag *flags,
 		if (eq == NULL && i + 1 >= argc)
 			return ctl_usage_error(usage, "%s needs a value",
 					       f->name);
-		f->value = eq != NULL ? eq + 1 : argv[++i];
+		const char *v = eq != NULL ? eq + 1 : argv[++i];
+		if (f->n_values == CTL_FLAG_VALUES)
+			return ctl_usage_error(usage,
+					       "%s given more than %d "
+					       "times",
+					       f->name, CTL_FLAG_VALUES);
+		f->values[f->n_values++] = v;
+		if (f->value == NULL)
+			f->value = v;
 	}
 	return 0;
+}
+
+uint32_t ctl_flag_list(const struct ctl_flag *flags, int n, const char *name,
+		       char *buf, size_t bufsize, const char **out,
+		       uint32_t max)
+{
+	uint32_t got = 0;
+	size_t at = 0;
+	for (int k = 0; k < n; k++) {
+		if (strcmp(flags[k].name, name) != 0)
+			continue;
+		for (int i = 0; i < flags[k].n_values && at < bufsize; i++) {
+			got += ctl_split(flags[k].values[i], buf + at,
+					 bufsize - at, out + got, max - got);
+			at += strlen(flags[k].values[i]) + 1;
+		}
+	}
+	return got;
 }
 
 const char *ctl_flag(const struct ctl_flag *flags, int n, const char *name)

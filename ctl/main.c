@@ -1,111 +1,231 @@
 /*
- * raftqctl — raftq's admin CLI (DESIGN.md §7).
+ * raftqctl — raftq's admin CLI (DESIGN.md §7, docs/cli.md).
  *
  *   raftqctl [-b HOST:PORT,...] [--json] [--timeout MS] COMMAND ...
  *
- * Exit status: 0 success; 1 the cluster answered an error (stderr
- * "error: CODE: message"); 2 bad usage (bad flag, time, number).
- * --json prints one JSON document (jansson) in the shapes of DESIGN.md §7;
- * `consume --json` prints one object per message and line. Each command
- * noun lives in its own cmd_*.c; everything printed is in output.c.
+ * The global flags may come anywhere on the line. The bootstrap list comes
+ * from -b, then $RAFTQ_BOOTSTRAP, then ~/.config/raftq/raftqctl.ini
+ * ("bootstrap = ..." under [raftqctl]), then the local cluster of
+ * scripts/cluster.sh. Exit status: 0 success; 1 the cluster answered an
+ * error (stderr "error: CODE: message"); 2 bad usage. Each command noun
+ * lives in its own cmd_*.c; everything printed is in output.c.
  */
+#include <ini.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
+#define DEFAULT_BOOTSTRAP "127.0.0.1:9101,127.0.0.1:9102,127.0.0.1:9103"
+#define DEFAULT_TIMEOUT_MS 10000
+#define VERSION "0.1.0"
+
+static const struct ctl_noun *const nouns[] = {
+    &ctl_cluster, &ctl_topic,	&ctl_group,
+    &ctl_offset,  &ctl_produce, &ctl_consume,
+};
+#define NNOUNS (sizeof nouns / sizeof nouns[0])
+
 static void usage_all(FILE *out)
 {
+	fprintf(out, "usage: raftqctl [-b HOST:PORT,...] [--json] [--timeout "
+		     "MS] COMMAND\n\n");
+	for (size_t i = 0; i < NNOUNS; i++)
+		fprintf(out, "       raftqctl %s\n", nouns[i]->usage);
 	fprintf(out,
-		"usage: raftqctl [-b HOST:PORT,...] [--json] [--timeout MS] "
-		"COMMAND\n\n"
-		"  cluster status | cluster remove ID\n"
-		"  cluster wait [--node ID] [--voters N] [--within MS]\n"
-		"  topic create T --queues N [--brokers b1,b2] | topic list | "
-		"topic describe T\n"
-		"  group create G [--mode clustering|broadcasting] [--initial "
-		"latest|earliest]\n"
-		"  group list | group describe G\n"
-		"  offset reset --group G --topic T (--to-latest | "
-		"--to-earliest |\n"
-		"      --to-time \"YYYY-MM-DD HH:MM:SS\" [--tz +HH:MM] | "
-		"--to-timestamp MS |\n"
-		"      --to-offset N | --shift-by N | --by-duration 90m)\n"
-		"      [--queues broker-1:0,broker-2:1] [--dry-run] "
-		"[--require-inactive]\n"
-		"  offset history --group G --topic T | offset undo ID\n"
-		"  produce --topic T [--key K] [--count N --size B]   (stdin "
-		"lines otherwise)\n"
-		"  consume --group G --topic T [--count N] [--timeout MS]\n\n"
-		"-b defaults to $RAFTQ_BOOTSTRAP, then 127.0.0.1:9101. Exit "
-		"status: 0 ok, 1 error\nfrom the cluster (\"error: CODE: "
-		"message\" on stderr), 2 bad usage.\n");
+		"\nGlobal flags may come anywhere. -b defaults to "
+		"$RAFTQ_BOOTSTRAP, then\nbootstrap = in "
+		"~/.config/raftq/raftqctl.ini, then %s.\n--timeout (default "
+		"%d ms) bounds a command, retries through a leader\nelection "
+		"included. `raftqctl COMMAND --help` shows one command. Exit "
+		"status:\n0 ok, 1 error from the cluster (\"error: CODE: "
+		"message\" on stderr), 2 bad usage.\n",
+		DEFAULT_BOOTSTRAP, DEFAULT_TIMEOUT_MS);
 }
 
-/* The global flags before the command: the index of the command, or -1
- * after --help (exit 0), or -2 on a bad value (exit 2). */
-static int global_flags(int argc, char **argv, struct ctl_opts *o)
+/* What the command line said besides the command's own flags. */
+struct globals {
+	struct ctl_opts o;
+	const char *bootstrap, *timeout;
+	bool help, version;
+	int argc; /* the rest: argv[0], the noun, its arguments */
+	char **argv;
+};
+
+/* Takes global flag argv[*i] (and its value) into @g: 1 if it was one, 0
+ * if not, 2 on bad usage (printed). */
+static int take_global(struct globals *g, int argc, char **argv, int *i)
 {
-	int i = 1;
-	for (; i < argc; i++) {
-		if (strcmp(argv[i], "-b") == 0 && i + 1 < argc) {
-			o->bootstrap = argv[++i];
-		} else if (strncmp(argv[i], "--bootstrap=", 12) == 0) {
-			o->bootstrap = argv[i] + 12;
-		} else if (strcmp(argv[i], "--json") == 0) {
-			o->json = true;
-		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-			char *end;
-			long v = strtol(argv[++i], &end, 10);
-			if (*end != '\0' || v <= 0 || v > UINT32_MAX) {
-				fprintf(stderr, "raftqctl: --timeout takes "
-						"milliseconds > 0\n");
-				return -2;
-			}
-			o->timeout_ms = (uint32_t)v;
-		} else if (strcmp(argv[i], "--help") == 0 ||
-			   strcmp(argv[i], "-h") == 0) {
-			usage_all(stdout);
-			return -1;
-		} else {
-			break;
+	static const char *const valued[] = {"-b", "--bootstrap", "--timeout"};
+	const char *a = argv[*i];
+	for (size_t k = 0; k < 3; k++) {
+		size_t n = strlen(valued[k]);
+		const char *v = NULL;
+		if (strcmp(a, valued[k]) == 0 && *i + 1 < argc)
+			v = argv[++*i];
+		else if (strncmp(a, valued[k], n) == 0 && a[n] == '=')
+			v = a + n + 1;
+		if (v == NULL)
+			continue;
+		const char **slot = k < 2 ? &g->bootstrap : &g->timeout;
+		if (*slot != NULL) {
+			fprintf(stderr, "raftqctl: %s given twice\n",
+				valued[k]);
+			return 2;
 		}
+		*slot = v;
+		return 1;
 	}
-	return i;
+	bool *sw = strcmp(a, "--json") == 0 ? &g->o.json
+		   : strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 ? &g->help
+		   : strcmp(a, "--version") == 0 ? &g->version
+						 : NULL;
+	if (sw == NULL)
+		return 0;
+	if (*sw) {
+		fprintf(stderr, "raftqctl: %s given twice\n", a);
+		return 2;
+	}
+	*sw = true;
+	return 1;
+}
+
+/* Separates the global flags from the rest of argv: 0 or 2 (printed). */
+static int split_globals(struct globals *g, int argc, char **argv)
+{
+	g->argv = calloc((size_t)argc + 1, sizeof *g->argv);
+	if (g->argv == NULL) {
+		fprintf(stderr, "raftqctl: out of memory\n");
+		return 2;
+	}
+	g->argv[g->argc++] = argv[0];
+	for (int i = 1; i < argc; i++) {
+		int rv = take_global(g, argc, argv, &i);
+		if (rv == 2)
+			return 2;
+		if (rv == 0)
+			g->argv[g->argc++] = argv[i];
+	}
+	return 0;
+}
+
+static int on_ini(void *user, const char *section, const char *name,
+		  const char *value)
+{
+	char *bootstrap = user;
+	if (strcmp(section, "raftqctl") == 0 && strcmp(name, "bootstrap") == 0)
+		snprintf(bootstrap, 1024, "%s", value);
+	return 1;
+}
+
+/* The bootstrap list: -b, $RAFTQ_BOOTSTRAP, the config file, default. */
+static const char *bootstrap_of(const struct globals *g, char *buf)
+{
+	const char *env = getenv("RAFTQ_BOOTSTRAP");
+	const char *home = getenv("HOME");
+	char path[1024];
+	if (g->bootstrap != NULL)
+		return g->bootstrap;
+	if (env != NULL && *env != '\0')
+		return env;
+	buf[0] = '\0';
+	snprintf(path, sizeof path, "%s/.config/raftq/raftqctl.ini",
+		 home ? home : "");
+	if (home != NULL && ini_parse(path, on_ini, buf) >= 0 && buf[0])
+		return buf;
+	return DEFAULT_BOOTSTRAP;
+}
+
+/* Every address numeric IP:PORT: 0, or 2 naming the first that is not. */
+static int check_bootstrap(const char *list)
+{
+	char buf[1024];
+	const char *a[64];
+	uint32_t n = ctl_split(list, buf, sizeof buf, a, 64);
+	struct sockaddr_storage ss;
+	for (uint32_t i = 0; i < n; i++)
+		if (rpc_addr_parse(a[i], &ss) != 0) {
+			fprintf(stderr,
+				"raftqctl: bootstrap address '%s' is not a "
+				"numeric IP:PORT (for example "
+				"127.0.0.1:9101)\n",
+				a[i]);
+			return 2;
+		}
+	if (n == 0) {
+		fprintf(stderr, "raftqctl: the bootstrap list is empty\n");
+		return 2;
+	}
+	return 0;
+}
+
+static int check_timeout(struct globals *g)
+{
+	char *end;
+	g->o.timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (g->timeout == NULL)
+		return 0;
+	long v = strtol(g->timeout, &end, 10);
+	if (*end != '\0' || v <= 0 || v > INT32_MAX) {
+		fprintf(stderr,
+			"raftqctl: --timeout takes milliseconds > 0, not "
+			"'%s'\n",
+			g->timeout);
+		return 2;
+	}
+	g->o.timeout_ms = (uint32_t)v;
+	return 0;
+}
+
+static const struct ctl_noun *noun_of(const char *name)
+{
+	for (size_t i = 0; i < NNOUNS; i++)
+		if (strcmp(nouns[i]->name, name) == 0)
+			return nouns[i];
+	return NULL;
+}
+
+/* --help, --version or no command: the exit status, or -1 to go on. */
+static int early_exit(const struct globals *g, const struct ctl_noun *noun)
+{
+	if (g->version) {
+		printf("raftqctl %s (wire version %u)\n", VERSION, RPC_VERSION);
+		return 0;
+	}
+	if (g->help && noun != NULL) {
+		printf("usage: raftqctl %s\n", noun->usage);
+		return 0;
+	}
+	if (g->help || g->argc < 2) {
+		usage_all(g->help ? stdout : stderr);
+		return g->help ? 0 : 2;
+	}
+	if (noun == NULL) {
+		fprintf(stderr, "raftqctl: unknown command '%s'\n", g->argv[1]);
+		usage_all(stderr);
+		return 2;
+	}
+	return -1;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *noun;
-		int (*run)(const struct ctl_opts *o, int argc, char **argv);
-	} nouns[] = {
-	    {"cluster", ctl_cmd_cluster}, {"topic", ctl_cmd_topic},
-	    {"group", ctl_cmd_group},	  {"offset", ctl_cmd_offset},
-	    {"produce", ctl_cmd_produce}, {"consume", ctl_cmd_consume},
-	};
-	struct ctl_opts o = {"127.0.0.1:9101", false, 10000};
-	if (getenv("RAFTQ_BOOTSTRAP") && *getenv("RAFTQ_BOOTSTRAP"))
-		o.bootstrap = getenv("RAFTQ_BOOTSTRAP");
-	int i = global_flags(argc, argv, &o);
-	if (i < 0)
-		return i == -1 ? 0 : 2;
-	if (i >= argc) {
-		usage_all(stderr);
-		return 2;
+	struct globals g;
+	char buf[1024];
+	memset(&g, 0, sizeof g);
+	int rv = split_globals(&g, argc, argv);
+	const struct ctl_noun *noun =
+	    rv == 0 && g.argc >= 2 ? noun_of(g.argv[1]) : NULL;
+	if (rv == 0)
+		rv = early_exit(&g, noun);
+	if (rv < 0) {
+		g.o.bootstrap = bootstrap_of(&g, buf);
+		rv = check_bootstrap(g.o.bootstrap);
+		if (rv == 0)
+			rv = check_timeout(&g);
+		if (rv == 0)
+			rv = noun->run(&g.o, g.argc, g.argv);
 	}
-	/* Shift so that argv[1] is the command. */
-	argc -= i - 1;
-	argv += i - 1;
-	for (int k = 2; k < argc; k++)
-		if (strcmp(argv[k], "--help") == 0) {
-			usage_all(stdout);
-			return 0;
-		}
-	for (size_t k = 0; k < sizeof nouns / sizeof nouns[0]; k++)
-		if (strcmp(argv[1], nouns[k].noun) == 0)
-			return nouns[k].run(&o, argc, argv);
-	fprintf(stderr, "raftqctl: unknown command '%s'\n", argv[1]);
-	usage_all(stderr);
-	return 2;
+	free(g.argv);
+	return rv;
 }

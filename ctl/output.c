@@ -23,18 +23,33 @@ int ctl_request(const struct ctl_opts *o, uint16_t type, const void *req,
 
 int ctl_check(const struct ctl_opts *o, const struct ctl_resp *r)
 {
-	if (r->err != 0) {
+	if (r->err == RPC_ECONNECT) {
 		fprintf(stderr,
-			"error: UNAVAILABLE: cannot reach a raftq node at %s "
-			"(%s); check -b or RAFTQ_BOOTSTRAP and that raftqd "
-			"runs\n",
-			o->bootstrap, rpc_strerror(r->err));
+			"error: UNAVAILABLE: no raftq node could be reached "
+			"within %u ms (%s); check -b or RAFTQ_BOOTSTRAP and "
+			"that raftqd runs\n",
+			o->timeout_ms, r->why);
+		return 1;
+	}
+	if (r->err != 0) {
+		fprintf(
+		    stderr, "error: UNAVAILABLE: %s: %s%s%s\n", r->via,
+		    rpc_strerror(r->err),
+		    r->err == RPC_ETIMEDOUT || r->err == RPC_ECLOSED
+			? " (the request was sent: check its outcome before "
+			  "retrying)"
+			: "",
+		    "");
 		return 1;
 	}
 	if (r->st.code != RPC_OK) {
 		const char *name = rpc_code_name(r->st.code);
-		fprintf(stderr, "error: %s: %s\n", name ? name : "UNKNOWN",
+		fprintf(stderr, "error: %s: %s", name ? name : "UNKNOWN",
 			r->st.message ? r->st.message : "(no message)");
+		if (r->st.retry || r->st.code == RPC_NOT_LEADER)
+			fprintf(stderr, " (gave up after %u ms: %s)",
+				o->timeout_ms, r->why);
+		fprintf(stderr, "\n");
 		return 1;
 	}
 	return 0;

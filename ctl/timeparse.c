@@ -86,6 +86,18 @@ static int check_fields(int Y, int M, int D, int h, int m, int s, char *err,
 	return 0;
 }
 
+int ctl_check_epoch_ms(int64_t ms, char *err, size_t errlen)
+{
+	/* 10^11 ms is 1973; 10^11 s is the year 5138. */
+	if (ms >= CTL_EPOCH_MS_MIN || ms == 0)
+		return 0;
+	snprintf(err, errlen,
+		 "%lld looks like seconds; raftq expects milliseconds "
+		 "(%lld000)",
+		 (long long)ms, (long long)ms);
+	return -1;
+}
+
 int ctl_parse_time(const char *text, const char *tz, int64_t *ms, char *err,
 		   size_t errlen)
 {
@@ -101,7 +113,7 @@ int ctl_parse_time(const char *text, const char *tz, int64_t *ms, char *err,
 				    "epoch milliseconds out of range", NULL, 0,
 				    0, 0);
 		*ms = (int64_t)v;
-		return 0;
+		return ctl_check_epoch_ms(*ms, err, errlen);
 	}
 	int Y, M, D, h, m, s, used = 0;
 	char sep;

@@ -101,9 +101,10 @@ struct status_job {
 static void status_finish(struct status_job *j)
 {
 	struct rpc_node_status out[NODE_MAX_PEERS];
+	/* Only a node that answers as leader is reported as leader: a dead
+	 * leader stays in the followers' memory until the next election
+	 * (DESIGN §7: leader_id 0 while no reachable node leads). */
 	uint64_t lid = 0;
-	node_leader_listen(j->req.n, &lid);
-	/* A leader line is better evidence than a follower's memory. */
 	for (int i = 0; i < j->count; i++) {
 		out[i] = j->lines[i].s;
 		if (strcmp(out[i].role, "leader") == 0)

@@ -85,7 +85,7 @@ static void commit_answer(struct commit_batch *b, const struct commit_waiter *w,
 	struct rpc_status st = {RPC_STALE_EPOCH,
 				"the group was reset; resume from the offsets "
 				"given",
-				NULL};
+				NULL, false};
 	node_req_reply(&w->req, stale ? &st : NULL, &r);
 	free(off);
 	free(out);

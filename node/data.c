@@ -93,7 +93,8 @@ static bool fetch_epoch_ok(const struct node_req *req,
 	at = at == RSM_OFFSET_NONE ? info.max_offset : stor_queue_clamp(q, at);
 	struct rpc_fetch_resp r = {
 	    {NULL, 0}, info.min_offset, info.max_offset, at, *epoch};
-	struct rpc_status st = {RPC_OFFSET_MOVED, "the group was reset", NULL};
+	struct rpc_status st = {RPC_OFFSET_MOVED, "the group was reset", NULL,
+				false};
 	node_req_reply(req, &st, &r);
 	return false;
 }

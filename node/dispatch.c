@@ -100,9 +100,10 @@ static void on_read_barrier(struct raft_barrier *b, int status)
 {
 	struct read_gate *g = b->data;
 	if (status != 0)
-		node_req_fail(&g->req, RPC_UNAVAILABLE,
-			      "leadership changed during the read (%s); retry",
-			      raft_strerror(status));
+		node_req_refuse(&g->req, RPC_UNAVAILABLE,
+				"leadership changed during the read (%s); "
+				"retry",
+				raft_strerror(status));
 	else
 		g->route->fn(&g->req, g->in.b);
 	rpc_frame_release(&g->f);

@@ -61,7 +61,7 @@ static void on_answer(struct rpc_call *call, int status, struct rpc_frame *f)
 	struct gather_ask *a = call->data;
 	struct node_gather *g = a->g;
 	struct rpc_queue_stats_resp r;
-	struct rpc_status st = {RPC_OK, NULL, NULL};
+	struct rpc_status st = {RPC_OK, NULL, NULL, false};
 	const char *name = g->brokers[a->broker];
 	if (status != 0)
 		snprintf(g->failed, sizeof g->failed,

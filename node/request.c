@@ -24,29 +24,44 @@ static void fail_not_leader(const struct node_req *req, const char *msg)
 	if (addr == NULL || id == req->n->cfg.id) {
 		struct rpc_status st = {RPC_UNAVAILABLE,
 					"no leader is known yet; retry shortly",
-					NULL};
+					NULL, true};
 		node_req_reply(req, &st, NULL);
 		return;
 	}
-	struct rpc_status st = {RPC_NOT_LEADER, msg, addr};
+	struct rpc_status st = {RPC_NOT_LEADER, msg, addr, true};
+	node_req_reply(req, &st, NULL);
+}
+
+static void fail_v(const struct node_req *req, uint32_t code, bool retry,
+		   const char *fmt, va_list ap)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	assert(code != RPC_OK);
+	if (code == RPC_NOT_LEADER) {
+		fail_not_leader(req, msg);
+		return;
+	}
+	struct rpc_status st = {code, msg, NULL, retry};
 	node_req_reply(req, &st, NULL);
 }
 
 void node_req_fail(const struct node_req *req, uint32_t code, const char *fmt,
 		   ...)
 {
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	fail_v(req, code, false, fmt, ap);
 	va_end(ap);
-	assert(code != RPC_OK);
-	if (code == RPC_NOT_LEADER) {
-		fail_not_leader(req, msg);
-		return;
-	}
-	struct rpc_status st = {code, msg, NULL};
-	node_req_reply(req, &st, NULL);
+}
+
+void node_req_refuse(const struct node_req *req, uint32_t code, const char *fmt,
+		     ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fail_v(req, code, true, fmt, ap);
+	va_end(ap);
 }
 
 void node_req_oom(const struct node_req *req)
@@ -60,8 +75,8 @@ bool node_req_leader(const struct node_req *req)
 	if (node_is_ready_leader(n))
 		return true;
 	if (raft_state(&n->raft) == RAFT_LEADER) {
-		node_req_fail(req, RPC_UNAVAILABLE,
-			      "new leader is catching up; retry shortly");
+		node_req_refuse(req, RPC_UNAVAILABLE,
+				"new leader is catching up; retry shortly");
 		return false;
 	}
 	uint64_t id = 0;

@@ -39,6 +39,10 @@ void node_req_ok(const struct node_req *req, const void *body);
  */
 void node_req_fail(const struct node_req *req, uint32_t code, const char *fmt,
 		   ...) __attribute__((format(printf, 3, 4)));
+/* Like node_req_fail, for a refusal before anything was done: the answer
+ * says the same request may be sent again (status "retry"). */
+void node_req_refuse(const struct node_req *req, uint32_t code, const char *fmt,
+		     ...) __attribute__((format(printf, 3, 4)));
 /* Answers INTERNAL "out of memory" (one place for that message). */
 void node_req_oom(const struct node_req *req);
 

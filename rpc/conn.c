@@ -354,7 +354,7 @@ static void server_process(struct rpc_conn *c)
 				 "server speaks %u",
 				 f.version, RPC_VERSION);
 			struct rpc_status st2 = {RPC_UNSUPPORTED_VERSION, msg,
-						 NULL};
+						 NULL, false};
 			uint16_t t = (uint16_t)(f.type | RPC_RESPONSE);
 			if (rpc_schema_of(t) == NULL)
 				t = RPC_ROUTE | RPC_RESPONSE;

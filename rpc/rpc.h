@@ -185,6 +185,10 @@ struct rpc_status {
 	uint32_t code;	     /* enum rpc_code */
 	const char *message; /* NULL when OK */
 	const char *leader;  /* NOT_LEADER: the leader's client address */
+	/* Refused before anything was done: the same request may be sent
+	 * again (to the leader, or after a moment). Always set with
+	 * NOT_LEADER; never when the outcome is unknown. */
+	bool retry;
 };
 
 /* ---- Messages ---- */

@@ -306,7 +306,8 @@ static int pack_struct(msgpack_packer *pk, const struct rpc_schema *sc,
 			return RPC_EINVAL;
 	}
 	if (status != NULL)
-		n += 1 + (status->message != NULL) + (status->leader != NULL);
+		n += 1 + (status->message != NULL) + (status->leader != NULL) +
+		     status->retry;
 	msgpack_pack_map(pk, n);
 	if (status != NULL) {
 		pack_str(pk, "code");
@@ -318,6 +319,10 @@ static int pack_struct(msgpack_packer *pk, const struct rpc_schema *sc,
 		if (status->leader != NULL) {
 			pack_str(pk, "leader");
 			pack_str(pk, status->leader);
+		}
+		if (status->retry) {
+			pack_str(pk, "retry");
+			msgpack_pack_true(pk);
 		}
 	}
 	for (uint32_t i = 0; i < sc->n; i++) {
@@ -370,7 +375,7 @@ int rpc_encode(msgpack_sbuffer *sb, uint16_t type, uint64_t request_id,
 	msgpack_pack_uint8(&pk, RPC_VERSION);
 	msgpack_pack_uint16(&pk, type);
 	msgpack_pack_uint64(&pk, request_id);
-	const struct rpc_status ok = {RPC_OK, NULL, NULL};
+	const struct rpc_status ok = {RPC_OK, NULL, NULL, false};
 	if ((type & RPC_RESPONSE) && status == NULL)
 		status = &ok;
 	/* An error answer is its status alone. */
@@ -530,6 +535,51 @@ static int dec_field(struct dec *d, const struct rpc_field *f,
 	return rv;
 }
 
+static bool key_is(const msgpack_object_kv *kv, const char *name)
+{
+	size_t n = strlen(name);
+	return kv->key.via.str.size == n &&
+	       memcmp(kv->key.via.str.ptr, name, n) == 0;
+}
+
+/* One of the status keys (code, message, leader, retry) into @status: 2
+ * for "code", 1 for another, 0 when @kv is not one, RPC_EMALFORMED. */
+static int dec_status_key(struct dec *d, const msgpack_object_kv *kv,
+			  struct rpc_status *status)
+{
+	const msgpack_object *v = &kv->val;
+	if (key_is(kv, "code")) {
+		if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+		    v->via.u64 > UINT32_MAX) {
+			d->why = "code";
+			return RPC_EMALFORMED;
+		}
+		status->code = (uint32_t)v->via.u64;
+		return 2;
+	}
+	if (key_is(kv, "retry")) {
+		if (v->type != MSGPACK_OBJECT_BOOLEAN) {
+			d->why = "retry";
+			return RPC_EMALFORMED;
+		}
+		status->retry = v->via.boolean;
+		return 1;
+	}
+	bool msg = key_is(kv, "message");
+	if (!msg && !key_is(kv, "leader"))
+		return 0;
+	const char *s = v->type == MSGPACK_OBJECT_STR ? zone_str(d, v) : NULL;
+	if (s == NULL) {
+		d->why = d->why ? d->why : msg ? "message" : "leader";
+		return RPC_EMALFORMED;
+	}
+	if (msg)
+		status->message = s;
+	else
+		status->leader = s;
+	return 1;
+}
+
 static int dec_struct(struct dec *d, const struct rpc_schema *sc,
 		      const msgpack_object *map, void *out,
 		      struct rpc_status *status)
@@ -547,31 +597,11 @@ static int dec_struct(struct dec *d, const struct rpc_schema *sc,
 		}
 		const char *key = kv->key.via.str.ptr;
 		uint32_t klen = kv->key.via.str.size;
-		if (status != NULL && klen == 4 &&
-		    memcmp(key, "code", 4) == 0) {
-			if (kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-			    kv->val.via.u64 > UINT32_MAX) {
-				d->why = "code";
-				return RPC_EMALFORMED;
-			}
-			status->code = (uint32_t)kv->val.via.u64;
-			seen |= 1ull << 63;
-			continue;
-		}
-		if (status != NULL &&
-		    ((klen == 7 && memcmp(key, "message", 7) == 0) ||
-		     (klen == 6 && memcmp(key, "leader", 6) == 0))) {
-			if (kv->val.type != MSGPACK_OBJECT_STR) {
-				d->why = klen == 7 ? "message" : "leader";
-				return RPC_EMALFORMED;
-			}
-			char *s = zone_str(d, &kv->val);
-			if (s == NULL)
-				return RPC_EMALFORMED;
-			if (klen == 7)
-				status->message = s;
-			else
-				status->leader = s;
+		int st = status ? dec_status_key(d, kv, status) : 0;
+		if (st < 0)
+			return st;
+		if (st > 0) {
+			seen |= st == 2 ? 1ull << 63 : 0;
 			continue;
 		}
 		for (uint32_t i = 0; i < sc->n; i++) {

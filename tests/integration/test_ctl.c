@@ -96,9 +96,68 @@ static void test_ctl_exit_codes_and_errors(void **state)
 	char saved[256];
 	snprintf(saved, sizeof saved, "%s", x->boot);
 	snprintf(x->boot, sizeof x->boot, "127.0.0.1:1");
-	assert_int_equal(ctl(x, NULL, "topic list"), 1);
-	assert_non_null(strstr(x->err, "error: UNAVAILABLE: cannot reach"));
+	assert_int_equal(ctl(x, NULL, "topic list --timeout 300"), 1);
+	assert_string_equal(x->err,
+			    "error: UNAVAILABLE: no raftq node could be "
+			    "reached within 300 ms (127.0.0.1:1: cannot "
+			    "connect); check -b or RAFTQ_BOOTSTRAP and that "
+			    "raftqd runs\n");
 	snprintf(x->boot, sizeof x->boot, "%s", saved);
+}
+
+/* Issue 11 #6: right after kill -9 of the leader, status never names the
+ * dead node as leader, and the next command rides through the election
+ * instead of failing. */
+static void test_ctl_failover_as_the_operator_sees_it(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(ctl(x, NULL, "group create g"), 0);
+	snprintf(x->boot, sizeof x->boot, "%s,%s,%s", x->h.nodes[0].listen,
+		 x->h.nodes[1].listen, x->h.nodes[2].listen);
+	int dead = x->h.leader;
+	h_kill(&x->h, dead);
+	assert_int_equal(ctl(x, NULL, "--json cluster status"), 0);
+	json_error_t je;
+	json_t *st = json_loads(x->out, 0, &je);
+	assert_non_null(st);
+	json_int_t lid = json_integer_value(json_object_get(st, "leader_id"));
+	assert_true(lid != dead + 1);
+	json_decref(st);
+	assert_int_equal(ctl(x, NULL, "group describe g --timeout 10000"), 0);
+	assert_non_null(strstr(x->out, "group g (clustering)"));
+}
+
+/* Issue 11 #8 and #12: a timestamp in seconds is refused; global flags
+ * after the command; a repeated flag is bad usage. */
+static void test_ctl_input_strictness(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
+	assert_int_equal(ctl(x, NULL, "group create g"), 0);
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g --topic t "
+			     "--to-timestamp 1796061637 --dry-run"),
+			 2);
+	assert_non_null(strstr(x->err, "--to-timestamp: 1796061637 looks like "
+				       "seconds; raftq expects milliseconds"));
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g --topic t --to-time "
+			     "1796061637"),
+			 2);
+	assert_non_null(strstr(x->err, "looks like seconds"));
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g --group h --topic t "
+			     "--to-latest"),
+			 2);
+	assert_non_null(strstr(x->err, "raftqctl: --group given twice"));
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g --topic t --to-latest "
+			     "--dry-run --json"),
+			 0);
+	assert_non_null(strstr(x->out, "\"dry_run\":true"));
+	assert_int_equal(ctl(x, NULL, "offset --help"), 0);
+	assert_non_null(strstr(x->out, "usage: raftqctl offset reset"));
+	assert_null(strstr(x->out, "topic create"));
 }
 
 static void test_ctl_json_shapes_and_round_trip(void **state)
@@ -264,6 +323,8 @@ int main(void)
 	    T(test_ctl_json_shapes_and_round_trip),
 	    T(test_ctl_cluster_remove),
 	    T(test_ctl_cluster_remove_empty_node),
+	    T(test_ctl_failover_as_the_operator_sees_it),
+	    T(test_ctl_input_strictness),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,

@@ -83,7 +83,7 @@ static void test_codec_error_status_and_nested_lists(void **state)
 {
 	(void)state;
 	struct rpc_status err = {RPC_NOT_LEADER, "not the leader",
-				 "127.0.0.1:9102"};
+				 "127.0.0.1:9102", true};
 	struct rpc_empty none = {0};
 	msgpack_sbuffer sb =
 	    enc(RPC_TOPIC_CREATE | RPC_RESPONSE, 5, &err, &none);
@@ -97,6 +97,7 @@ static void test_codec_error_status_and_nested_lists(void **state)
 	assert_int_equal(st.code, RPC_NOT_LEADER);
 	assert_string_equal(st.message, "not the leader");
 	assert_string_equal(st.leader, "127.0.0.1:9102");
+	assert_true(st.retry);
 	assert_string_equal(rpc_code_name(st.code), "NOT_LEADER");
 	rpc_frame_release(&f);
 	rpc_reader_close(&r);
@@ -136,7 +137,7 @@ static void test_codec_error_answer_is_status_only(void **state)
 	(void)state;
 	/* No body needed, and required fields are not required. */
 	struct rpc_status err = {RPC_UNKNOWN_TOPIC, "topic 'x' does not exist",
-				 NULL};
+				 NULL, false};
 	msgpack_sbuffer sb =
 	    enc(RPC_TOPIC_DESCRIBE | RPC_RESPONSE, 3, &err, NULL);
 	struct rpc_reader r;
@@ -151,6 +152,7 @@ static void test_codec_error_answer_is_status_only(void **state)
 	    0);
 	assert_int_equal(st.code, RPC_UNKNOWN_TOPIC);
 	assert_string_equal(st.message, "topic 'x' does not exist");
+	assert_false(st.retry);
 	assert_null(out.topic);
 	assert_int_equal(out.queues.n, 0);
 	rpc_frame_release(&f);
