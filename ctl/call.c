@@ -159,7 +159,7 @@ void ctl_call(const char *bootstrap, uint16_t type, const void *req,
 	      uint32_t timeout_ms, struct ctl_resp *out)
 {
 	char list[1024], leader[64] = "";
-	const char *addrs[CALL_ADDRS_MAX];
+	const char *addrs[CALL_ADDRS_MAX] = {NULL};
 	uint32_t n = 0;
 	snprintf(list, sizeof list, "%s", bootstrap);
 	for (char *save = NULL, *a = strtok_r(list, ",", &save);
