@@ -195,13 +195,39 @@ void ctl_print_topic(const struct ctl_opts *o, const void *body)
 
 /* ---- groups ---- */
 
+/* An offset, or null when unknown (UINT64_MAX, RSM's "none"). */
+static json_t *offset_json(uint64_t v, bool known)
+{
+	return known && v != UINT64_MAX ? json_integer((json_int_t)v)
+					: json_null();
+}
+
+/* The same as text: the number, or "?". */
+static const char *offset_text(uint64_t v, bool known, char *buf, size_t n)
+{
+	if (!known || v == UINT64_MAX)
+		return "?";
+	snprintf(buf, n, "%llu", (unsigned long long)v);
+	return buf;
+}
+
 static json_t *lag_json(const void *elem)
 {
 	const struct rpc_lag_info *q = elem;
-	return json_pack("{s:s,s:I,s:I,s:I,s:I}", "broker_name", q->broker_name,
+	return json_pack("{s:s,s:I,s:o,s:o,s:o}", "broker_name", q->broker_name,
 			 "queue_id", (json_int_t)q->queue_id, "consumer_offset",
-			 (json_int_t)q->consumer_offset, "max_offset",
-			 (json_int_t)q->max_offset, "lag", (json_int_t)q->lag);
+			 offset_json(q->consumer_offset, true), "max_offset",
+			 offset_json(q->max_offset, !q->unknown), "lag",
+			 offset_json(q->lag, !q->unknown));
+}
+
+static void lag_text(const struct rpc_lag_info *q)
+{
+	char a[24], b[24], c[24];
+	printf("%-14s %5u %16s %12s %8s\n", q->broker_name, q->queue_id,
+	       offset_text(q->consumer_offset, true, a, sizeof a),
+	       offset_text(q->max_offset, !q->unknown, b, sizeof b),
+	       offset_text(q->lag, !q->unknown, c, sizeof c));
 }
 
 static json_t *group_topic_json(const void *elem)
@@ -255,11 +281,7 @@ void ctl_print_group(const struct ctl_opts *o, const void *body)
 		       "CONSUMER_OFFSET", "MAX_OFFSET", "LAG");
 		const struct rpc_lag_info *q = t[i].queues.v;
 		for (uint32_t k = 0; k < t[i].queues.n; k++)
-			printf("%-14s %5u %16llu %12llu %8llu\n",
-			       q[k].broker_name, q[k].queue_id,
-			       (unsigned long long)q[k].consumer_offset,
-			       (unsigned long long)q[k].max_offset,
-			       (unsigned long long)q[k].lag);
+			lag_text(&q[k]);
 	}
 	printf("\nonline members: %u\n", d->members.n);
 	for (uint32_t i = 0; i < d->members.n; i++)

@@ -184,16 +184,17 @@ static void describe_send(struct describe_group_op *op)
 	describe_group_free(op);
 }
 
-/* One queue's committed offset, MaxOffset and lag. */
+/* One queue's committed offset, MaxOffset and lag; a queue whose broker
+ * did not answer has them unknown (null, "?"), never 0 (DESIGN §7). */
 static struct rpc_lag_info lag_of(const struct rsm_group *grp,
 				  const struct node_qstat *s, uint64_t at)
 {
+	if (!s->known)
+		return (struct rpc_lag_info){NULL, 0, at, 0, 0, true};
 	if (at == RSM_OFFSET_NONE) /* where a first read would start */
-		at = !s->known				    ? 0
-		     : grp->initial == RSM_INITIAL_EARLIEST ? s->min
-							    : s->max;
-	uint64_t max = s->known ? s->max : at;
-	return (struct rpc_lag_info){NULL, 0, at, max, max > at ? max - at : 0};
+		at = grp->initial == RSM_INITIAL_EARLIEST ? s->min : s->max;
+	return (struct rpc_lag_info){
+	    NULL, 0, at, s->max, s->max > at ? s->max - at : 0, false};
 }
 
 static void on_group_gathered(struct node_gather *g, bool ok)

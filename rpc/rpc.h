@@ -387,9 +387,11 @@ struct rpc_group_req {
 struct rpc_lag_info {
 	const char *broker_name;
 	uint32_t queue_id;
-	uint64_t consumer_offset;
+	uint64_t consumer_offset; /* UINT64_MAX: unknown (never committed
+				     and the broker did not answer) */
 	uint64_t max_offset;
 	uint64_t lag;
+	bool unknown; /* the broker did not answer: max_offset, lag unknown */
 };
 struct rpc_group_topic_info {
 	const char *topic;

@@ -123,7 +123,8 @@ SCHEMA(rpc_lag_info, F(rpc_lag_info, broker_name, RPC_K_STR, REQ),
        F(rpc_lag_info, queue_id, RPC_K_U32, REQ),
        F(rpc_lag_info, consumer_offset, RPC_K_U64, REQ),
        F(rpc_lag_info, max_offset, RPC_K_U64, REQ),
-       F(rpc_lag_info, lag, RPC_K_U64, REQ));
+       F(rpc_lag_info, lag, RPC_K_U64, REQ),
+       F(rpc_lag_info, unknown, RPC_K_BOOL, OPT));
 SCHEMA(rpc_group_topic_info, F(rpc_group_topic_info, topic, RPC_K_STR, REQ),
        F(rpc_group_topic_info, epoch, RPC_K_U64, REQ),
        L(rpc_group_topic_info, queues, rpc_lag_info, OPT));

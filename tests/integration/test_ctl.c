@@ -160,6 +160,37 @@ static void test_ctl_input_strictness(void **state)
 	assert_null(strstr(x->out, "topic create"));
 }
 
+/* Issue 11 #5: a broker that cannot answer shows its queues' MaxOffset
+ * and lag as unknown (null, "?"), never as 0. */
+static void test_ctl_lag_of_a_dead_broker_is_unknown(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
+	assert_int_equal(ctl(x, NULL, "group create g --initial earliest"), 0);
+	assert_int_equal(
+	    ctl(x, "a\\nb\\nc\\nd\\ne\\nf\\n", "produce --topic t"), 0);
+	assert_int_equal(ctl(x, NULL,
+			     "consume --group g --topic t --count 6 "
+			     "--timeout 3000"),
+			 0);
+	int dead = (x->h.leader + 1) % 3;
+	snprintf(x->boot, sizeof x->boot, "%s", x->h.nodes[x->h.leader].listen);
+	h_kill(&x->h, dead);
+	assert_int_equal(ctl(x, NULL, "--json group describe g"), 0);
+	char want[200];
+	snprintf(want, sizeof want,
+		 "{\"broker_name\":\"broker-%d\",\"queue_id\":0,"
+		 "\"consumer_offset\":2,\"max_offset\":null,\"lag\":null}",
+		 dead + 1);
+	assert_non_null(strstr(x->out, want));
+	assert_int_equal(ctl(x, NULL, "group describe g"), 0);
+	snprintf(want, sizeof want,
+		 "broker-%d           0                2  "
+		 "          ?        ?\n",
+		 dead + 1);
+	assert_non_null(strstr(x->out, want));
+}
+
 static void test_ctl_json_shapes_and_round_trip(void **state)
 {
 	struct fx *x = *state;
@@ -325,6 +356,7 @@ int main(void)
 	    T(test_ctl_cluster_remove_empty_node),
 	    T(test_ctl_failover_as_the_operator_sees_it),
 	    T(test_ctl_input_strictness),
+	    T(test_ctl_lag_of_a_dead_broker_is_unknown),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,

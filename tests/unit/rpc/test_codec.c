@@ -104,8 +104,8 @@ static void test_codec_error_status_and_nested_lists(void **state)
 	msgpack_sbuffer_destroy(&sb);
 
 	/* Two levels of lists: group describe. */
-	struct rpc_lag_info lag[2] = {{"broker-1", 0, 10, 15, 5},
-				      {"broker-2", 1, 0, 0, 0}};
+	struct rpc_lag_info lag[2] = {{"broker-1", 0, 10, 15, 5, false},
+				      {"broker-2", 1, 0, 0, 0, true}};
 	struct rpc_group_topic_info gt = {"orders", 3, {lag, 2}};
 	const char *mq[] = {"orders/broker-1:0"};
 	struct rpc_member_info m = {"m-1", "host:1234", {mq, 1}};
@@ -125,6 +125,8 @@ static void test_codec_error_status_and_nested_lists(void **state)
 	const struct rpc_lag_info *l = t->queues.v;
 	assert_int_equal(l[0].lag, 5);
 	assert_string_equal(l[1].broker_name, "broker-2");
+	assert_false(l[0].unknown);
+	assert_true(l[1].unknown);
 	const struct rpc_member_info *mo = go.members.v;
 	assert_string_equal(mo->queues.v[0], "orders/broker-1:0");
 	rpc_frame_release(&f);
