@@ -202,6 +202,15 @@ static json_t *offset_json(uint64_t v, bool known)
 					: json_null();
 }
 
+/* A committed offset as text: the number, or "-" for none. */
+static const char *committed_text(uint64_t v, char *buf, size_t n)
+{
+	if (v == UINT64_MAX)
+		return "-";
+	snprintf(buf, n, "%llu", (unsigned long long)v);
+	return buf;
+}
+
 /* The same as text: the number, or "?". */
 static const char *offset_text(uint64_t v, bool known, char *buf, size_t n)
 {
@@ -312,31 +321,40 @@ void ctl_print_reset(const struct ctl_opts *o, const void *body)
 				       x->dry_run));
 		return;
 	}
+	const char *g = x->group ? x->group : "?",
+		   *t = x->topic ? x->topic : "?";
 	if (x->dry_run)
-		printf("dry run: nothing was changed (epoch stays %llu)\n",
-		       (unsigned long long)x->epoch);
+		printf("dry run for group %s, topic %s: nothing was changed "
+		       "(epoch stays %llu)\n",
+		       g, t, (unsigned long long)x->epoch);
 	else
-		printf("reset %llu applied: epoch %llu\n",
-		       (unsigned long long)x->reset_id,
+		printf("reset %llu of group %s, topic %s applied: epoch %llu\n",
+		       (unsigned long long)x->reset_id, g, t,
 		       (unsigned long long)x->epoch);
-	printf("%-14s %5s %16s\n", "BROKER", "QUEUE", "OFFSET");
-	for (uint32_t i = 0; i < x->queues.n; i++)
-		printf("%-14s %5u %16llu\n", q[i].broker_name, q[i].queue_id,
-		       (unsigned long long)q[i].timestamp_offset);
+	printf("%-14s %5s %16s    %-16s\n", "BROKER", "QUEUE", "PREVIOUS",
+	       "OFFSET");
+	for (uint32_t i = 0; i < x->queues.n; i++) {
+		char prev[24];
+		printf("%-14s %5u %16s -> %-16llu%s%s\n", q[i].broker_name,
+		       q[i].queue_id,
+		       committed_text(q[i].previous_offset, prev, sizeof prev),
+		       (unsigned long long)q[i].timestamp_offset,
+		       q[i].clamped ? " clamped" : "",
+		       q[i].unset ? " (no committed offset: initial rule)"
+				  : "");
+	}
 }
 
 static json_t *history_queue_json(const void *elem)
 {
 	const struct rpc_history_queue *q = elem;
-	json_t *prev = q->previous_offset == UINT64_MAX
-			   ? json_null()
-			   : json_integer((json_int_t)q->previous_offset);
-	return json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:b}", "broker_name",
-			 q->broker_name, "queue_id", (json_int_t)q->queue_id,
-			 "previous_offset", prev, "timestamp_offset",
-			 (json_int_t)q->timestamp_offset, "min_offset",
-			 (json_int_t)q->min_offset, "max_offset",
-			 (json_int_t)q->max_offset, "clamped", q->clamped);
+	return json_pack(
+	    "{s:s,s:I,s:o,s:o,s:I,s:I,s:b}", "broker_name", q->broker_name,
+	    "queue_id", (json_int_t)q->queue_id, "previous_offset",
+	    offset_json(q->previous_offset, true), "timestamp_offset",
+	    offset_json(q->timestamp_offset, true), "min_offset",
+	    (json_int_t)q->min_offset, "max_offset", (json_int_t)q->max_offset,
+	    "clamped", q->clamped);
 }
 
 static json_t *history_entry_json(const void *elem)
@@ -371,17 +389,17 @@ static void history_entry_text(const struct rpc_history_entry *e)
 	char when[40], val[48];
 	ctl_fmt_time(e->time, when, sizeof when);
 	target_value(e, val, sizeof val);
-	printf("reset %llu  %s  by %s  target %s %s  epoch %llu\n",
+	printf("\nreset %llu  %s  by %s  target %s %s  epoch %llu\n",
 	       (unsigned long long)e->reset_id, when, str(e->requester),
 	       e->target, val, (unsigned long long)e->epoch);
+	printf("  %-14s %5s %12s    %-12s %s\n", "BROKER", "QUEUE", "PREVIOUS",
+	       "OFFSET", "[MIN, MAX]");
 	for (uint32_t k = 0; k < e->queues.n; k++) {
-		char prev[24] = "-";
-		if (q[k].previous_offset != UINT64_MAX)
-			snprintf(prev, sizeof prev, "%llu",
-				 (unsigned long long)q[k].previous_offset);
-		printf("  %-14s %3u  %12s -> %-12llu [%llu, %llu]%s\n",
-		       q[k].broker_name, q[k].queue_id, prev,
-		       (unsigned long long)q[k].timestamp_offset,
+		char prev[24], now[24];
+		printf("  %-14s %5u %12s -> %-12s [%llu, %llu]%s\n",
+		       q[k].broker_name, q[k].queue_id,
+		       committed_text(q[k].previous_offset, prev, sizeof prev),
+		       committed_text(q[k].timestamp_offset, now, sizeof now),
 		       (unsigned long long)q[k].min_offset,
 		       (unsigned long long)q[k].max_offset,
 		       q[k].clamped ? " clamped" : "");
@@ -393,6 +411,9 @@ void ctl_print_history(const struct ctl_opts *o, const void *body)
 	const struct rpc_history_resp *h = body;
 	const struct rpc_history_entry *e = h->resets.v;
 	if (!o->json) {
+		printf("%u reset%s (times in UTC; \"-\": no committed "
+		       "offset)\n",
+		       h->resets.n, h->resets.n == 1 ? "" : "s");
 		for (uint32_t i = 0; i < h->resets.n; i++)
 			history_entry_text(&e[i]);
 		return;

@@ -78,18 +78,33 @@ static void reset_done(struct reset_op *op, uint32_t code, const char *msg)
 }
 
 /* Answers with the queues of @r in the Huawei shape; RPC_OK or INTERNAL. */
+/* The answer's view of one queue of @r: a queue an undo returned to "no
+ * committed offset" shows where @g's initial rule starts it now. */
+static struct rpc_reset_queue answer_queue(const struct rsm_group *g,
+					   const struct rsm_reset_queue *x)
+{
+	bool unset = x->offset == RSM_OFFSET_NONE;
+	uint64_t at = x->offset;
+	if (unset)
+		at = g && g->initial == RSM_INITIAL_EARLIEST ? x->min_offset
+							     : x->max_offset;
+	return (struct rpc_reset_queue){x->broker,   x->queue_id, at,
+					x->previous, x->clamped,  unset};
+}
+
+/* Answers with the queues of @r in the Huawei shape; RPC_OK or INTERNAL. */
 static uint32_t reset_answer(struct reset_op *op, const struct rsm_reset *r,
 			     bool dry_run, uint64_t epoch)
 {
+	const struct rsm_group *g = rsm_group_find(op->req.n->rsm, op->group);
 	struct rpc_reset_queue *q = calloc(r->n ? r->n : 1, sizeof *q);
 	if (q == NULL)
 		return RPC_INTERNAL;
 	for (uint32_t i = 0; i < r->n; i++)
-		q[i] = (struct rpc_reset_queue){r->queues[i].broker,
-						r->queues[i].queue_id,
-						r->queues[i].offset};
+		q[i] = answer_queue(g, &r->queues[i]);
 	struct rpc_reset_resp resp = {
-	    dry_run ? 0 : r->id, epoch, dry_run, {q, r->n}};
+	    dry_run ? 0 : r->id, epoch,	    dry_run,
+	    {q, r->n},		 op->group, op->topic};
 	node_req_ok(&op->req, &resp);
 	free(q);
 	return RPC_OK;

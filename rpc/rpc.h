@@ -439,13 +439,19 @@ struct rpc_reset_req {
 struct rpc_reset_queue {
 	const char *broker_name;
 	uint32_t queue_id;
+	/* The new position. A queue an undo returned to "no committed
+	 * offset" shows where the group would start (its initial rule). */
 	uint64_t timestamp_offset;
+	uint64_t previous_offset; /* UINT64_MAX: never committed */
+	bool clamped;		  /* the target fell outside [min, max] */
+	bool unset;		  /* back to "no committed offset" (undo) */
 };
 struct rpc_reset_resp {
 	uint64_t reset_id; /* 0 for a dry run */
 	uint64_t epoch;
 	bool dry_run;
 	struct rpc_list queues; /* struct rpc_reset_queue, sorted */
+	const char *group, *topic;
 };
 
 struct rpc_history_req {

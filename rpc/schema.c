@@ -155,11 +155,16 @@ SCHEMA(rpc_reset_req, F(rpc_reset_req, group, RPC_K_STR, REQ),
        F(rpc_reset_req, requester, RPC_K_STR, OPT));
 SCHEMA(rpc_reset_queue, F(rpc_reset_queue, broker_name, RPC_K_STR, REQ),
        F(rpc_reset_queue, queue_id, RPC_K_U32, REQ),
-       F(rpc_reset_queue, timestamp_offset, RPC_K_U64, REQ));
+       F(rpc_reset_queue, timestamp_offset, RPC_K_U64, REQ),
+       F(rpc_reset_queue, previous_offset, RPC_K_U64, OPT),
+       F(rpc_reset_queue, clamped, RPC_K_BOOL, OPT),
+       F(rpc_reset_queue, unset, RPC_K_BOOL, OPT));
 SCHEMA(rpc_reset_resp, F(rpc_reset_resp, reset_id, RPC_K_U64, OPT),
        F(rpc_reset_resp, epoch, RPC_K_U64, OPT),
        F(rpc_reset_resp, dry_run, RPC_K_BOOL, OPT),
-       L(rpc_reset_resp, queues, rpc_reset_queue, OPT));
+       L(rpc_reset_resp, queues, rpc_reset_queue, OPT),
+       F(rpc_reset_resp, group, RPC_K_STR, OPT),
+       F(rpc_reset_resp, topic, RPC_K_STR, OPT));
 SCHEMA(rpc_history_req, F(rpc_history_req, group, RPC_K_STR, REQ),
        F(rpc_history_req, topic, RPC_K_STR, REQ));
 SCHEMA(rpc_history_queue, F(rpc_history_queue, broker_name, RPC_K_STR, REQ),

@@ -191,6 +191,33 @@ static void test_ctl_lag_of_a_dead_broker_is_unknown(void **state)
 	assert_non_null(strstr(x->out, want));
 }
 
+/* Issue 11 #4: undo of a reset of queues the group never committed
+ * returns them to "no committed offset": the answer shows where the group
+ * starts (its initial rule), never a sentinel; the history shows "-". */
+static void test_ctl_undo_of_never_committed(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
+	assert_int_equal(ctl(x, NULL, "group create g"), 0);
+	assert_int_equal(ctl(x, "a\\nb\\nc\\n", "produce --topic t"), 0);
+	assert_int_equal(
+	    ctl(x, NULL, "offset reset --group g --topic t --to-earliest"), 0);
+	assert_int_equal(ctl(x, NULL, "--json offset undo 1"), 0);
+	assert_string_equal(
+	    x->out, "{\"queues\":[{\"broker_name\":\"broker-1\",\"queue_id\":0,"
+		    "\"timestamp_offset\":1},{\"broker_name\":\"broker-2\","
+		    "\"queue_id\":0,\"timestamp_offset\":1},{\"broker_name\":"
+		    "\"broker-3\",\"queue_id\":0,\"timestamp_offset\":1}],"
+		    "\"reset_id\":2,\"epoch\":2,\"dry_run\":false}\n");
+	assert_int_equal(
+	    ctl(x, NULL, "--json offset history --group g --topic t"), 0);
+	assert_non_null(strstr(x->out, "\"previous_offset\":0,"
+				       "\"timestamp_offset\":null"));
+	assert_null(strstr(x->out, "18446744073709551615"));
+	assert_int_equal(ctl(x, NULL, "offset history --group g --topic t"), 0);
+	assert_non_null(strstr(x->out, "           0 -> -            [0, 1]"));
+}
+
 static void test_ctl_json_shapes_and_round_trip(void **state)
 {
 	struct fx *x = *state;
@@ -290,7 +317,8 @@ static void test_ctl_json_shapes_and_round_trip(void **state)
 	json_decref(j);
 	/* Undo it. */
 	assert_int_equal(ctl(x, NULL, "offset undo 1"), 0);
-	assert_non_null(strstr(x->out, "reset 2 applied: epoch 2"));
+	assert_non_null(
+	    strstr(x->out, "reset 2 of group g, topic t applied: epoch 2"));
 }
 
 /* cluster remove: a stopped joiner leaves the configuration; the leader
@@ -357,6 +385,7 @@ int main(void)
 	    T(test_ctl_failover_as_the_operator_sees_it),
 	    T(test_ctl_input_strictness),
 	    T(test_ctl_lag_of_a_dead_broker_is_unknown),
+	    T(test_ctl_undo_of_never_committed),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,

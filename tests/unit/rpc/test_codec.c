@@ -55,10 +55,11 @@ static void test_codec_reset_round_trip(void **state)
 	msgpack_sbuffer_destroy(&sb);
 
 	/* The response in the Huawei shape, with a status. */
-	struct rpc_reset_queue q[3] = {{"broker-1", 0, 42},
-				       {"broker-1", 1, 0},
-				       {"broker-2", 0, UINT64_MAX >> 1}};
-	struct rpc_reset_resp resp = {9, 4, false, {q, 3}};
+	struct rpc_reset_queue q[3] = {
+	    {"broker-1", 0, 42, 40, false, false},
+	    {"broker-1", 1, 0, UINT64_MAX, true, false},
+	    {"broker-2", 0, UINT64_MAX >> 1, 7, false, true}};
+	struct rpc_reset_resp resp = {9, 4, false, {q, 3}, "g", "orders"};
 	sb = enc(RPC_RESET | RPC_RESPONSE, 77, NULL, &resp);
 	one_frame(&sb, &r, &f);
 	struct rpc_reset_resp ro;
@@ -74,6 +75,12 @@ static void test_codec_reset_round_trip(void **state)
 	assert_string_equal(rq[0].broker_name, "broker-1");
 	assert_int_equal(rq[0].timestamp_offset, 42);
 	assert_int_equal(rq[2].timestamp_offset, UINT64_MAX >> 1);
+	assert_int_equal(rq[0].previous_offset, 40);
+	assert_int_equal(rq[1].previous_offset, UINT64_MAX);
+	assert_true(rq[1].clamped);
+	assert_true(rq[2].unset);
+	assert_string_equal(ro.group, "g");
+	assert_string_equal(ro.topic, "orders");
 	rpc_frame_release(&f);
 	rpc_reader_close(&r);
 	msgpack_sbuffer_destroy(&sb);
