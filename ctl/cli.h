@@ -110,6 +110,11 @@ int ctl_request(const struct ctl_opts *o, uint16_t type, const void *req,
 /* "created KIND NAME DETAIL", or {"KIND": NAME, "created": true}; 0. */
 int ctl_print_created(const struct ctl_opts *o, const char *kind,
 		      const char *name, const char *detail);
+/* "created topic T with Q queues per broker on b1, b2", or {"topic":T,
+ * "created":true,"brokers":[...]}. */
+void ctl_print_topic_created(const struct ctl_opts *o, const char *name,
+			     uint32_t queues,
+			     const struct rpc_topic_create_resp *r);
 void ctl_print_status(const struct ctl_opts *o, const void *body);
 void ctl_print_names(const struct ctl_opts *o, const char *key,
 		     const struct rpc_names_resp *n);

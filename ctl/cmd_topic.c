@@ -26,11 +26,13 @@ static int topic_create(const struct ctl_opts *o, int argc, char **argv)
 	const char *brokers = ctl_flag(f, 2, "--brokers");
 	uint32_t nb = brokers ? ctl_split(brokers, buf, sizeof buf, b, 255) : 0;
 	struct rpc_topic_create_req in = {name, (uint32_t)q, {b, nb}};
-	char detail[64];
-	snprintf(detail, sizeof detail, "with %lld queues per broker",
-		 (long long)q);
-	rv = ctl_request(o, RPC_TOPIC_CREATE, &in, NULL);
-	return rv ? rv : ctl_print_created(o, "topic", name, detail);
+	struct ctl_resp r;
+	ctl_call(o->bootstrap, RPC_TOPIC_CREATE, &in, o->timeout_ms, &r);
+	rv = ctl_check(o, &r);
+	if (rv == 0)
+		ctl_print_topic_created(o, name, (uint32_t)q, r.body);
+	ctl_resp_free(&r);
+	return rv;
 }
 
 static int run(const struct ctl_opts *o, int argc, char **argv)

@@ -104,6 +104,24 @@ int ctl_print_created(const struct ctl_opts *o, const char *kind,
 	return 0;
 }
 
+void ctl_print_topic_created(const struct ctl_opts *o, const char *name,
+			     uint32_t queues,
+			     const struct rpc_topic_create_resp *r)
+{
+	if (o->json) {
+		json_t *b = json_array();
+		for (uint32_t i = 0; i < r->brokers.n; i++)
+			json_array_append_new(b, json_string(r->brokers.v[i]));
+		ctl_json_out(json_pack("{s:s,s:b,s:o}", "topic", name,
+				       "created", 1, "brokers", b));
+		return;
+	}
+	printf("created topic %s with %u queues per broker on", name, queues);
+	for (uint32_t i = 0; i < r->brokers.n; i++)
+		printf("%s %s", i ? "," : "", r->brokers.v[i]);
+	printf("\n");
+}
+
 /* ---- cluster status ---- */
 
 static json_t *node_json(const void *elem)

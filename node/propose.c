@@ -32,7 +32,18 @@ struct answer_op {
 	struct node_proposal p;
 	struct node_req req;
 	bool everywhere;
+	node_answer_fn answer; /* NULL: an empty body */
+	char name[RSM_NAME_MAX + 1];
 };
+
+static void answer(struct answer_op *op)
+{
+	if (op->answer != NULL)
+		op->answer(&op->req, op->name);
+	else
+		node_req_ok(&op->req, NULL);
+	free(op);
+}
 
 static void on_everywhere(void *data, bool all)
 {
@@ -41,8 +52,7 @@ static void on_everywhere(void *data, bool all)
 		NODE_LOG(NODE_WARN, "raft",
 			 "%s: a node did not confirm the change within %d ms",
 			 rpc_type_name(op->req.type), NODE_SYNC_LIMIT_MS);
-	node_req_ok(&op->req, NULL);
-	free(op);
+	answer(op);
 }
 
 static void on_answer_applied(struct node_proposal *p, uint32_t code,
@@ -53,18 +63,17 @@ static void on_answer_applied(struct node_proposal *p, uint32_t code,
 	(void)res;
 	if (code != RPC_OK) {
 		node_req_fail(&op->req, code, "%s", msg);
-	} else if (op->everywhere &&
+		free(op);
+	} else if (!op->everywhere ||
 		   node_sync_start(n, node_applied_index(n), NULL, 0, true,
-				   on_everywhere, op) == 0) {
-		return; /* answers in on_everywhere */
-	} else {
-		node_req_ok(&op->req, NULL);
+				   on_everywhere, op) != 0) {
+		answer(op);
 	}
-	free(op);
 }
 
-void node_req_propose(const struct node_req *req, struct raft_buffer buf,
-		      bool everywhere)
+void node_req_propose_answer(const struct node_req *req, struct raft_buffer buf,
+			     bool everywhere, node_answer_fn fn,
+			     const char *name)
 {
 	struct answer_op *op = malloc(sizeof *op);
 	if (op == NULL) {
@@ -74,6 +83,8 @@ void node_req_propose(const struct node_req *req, struct raft_buffer buf,
 	}
 	op->req = *req;
 	op->everywhere = everywhere;
+	op->answer = fn;
+	snprintf(op->name, sizeof op->name, "%s", name ? name : "");
 	op->p.data = op;
 	uint32_t code = node_propose(req->n, &op->p, buf, on_answer_applied);
 	if (code != RPC_OK) {
@@ -83,4 +94,10 @@ void node_req_propose(const struct node_req *req, struct raft_buffer buf,
 						     : "cannot propose now");
 		free(op);
 	}
+}
+
+void node_req_propose(const struct node_req *req, struct raft_buffer buf,
+		      bool everywhere)
+{
+	node_req_propose_answer(req, buf, everywhere, NULL, NULL);
 }

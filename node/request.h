@@ -93,6 +93,14 @@ void node_proposal_applied(struct node_proposal *p, int status,
 void node_req_propose(const struct node_req *req, struct raft_buffer buf,
 		      bool everywhere);
 
+/* Builds and sends the answer about object @name (copied at proposal
+ * time) from the state once the entry applied. */
+typedef void (*node_answer_fn)(const struct node_req *req, const char *name);
+/* node_req_propose, answering with @fn (NULL: an empty body). */
+void node_req_propose_answer(const struct node_req *req, struct raft_buffer buf,
+			     bool everywhere, node_answer_fn fn,
+			     const char *name);
+
 /* Decodes @f's body as request @type into @out; on bad bytes answers
  * INVALID_ARGUMENT "malformed TYPE request: field F" and returns false. */
 bool node_req_decode(const struct node_req *req, struct rpc_frame *f,

@@ -15,18 +15,49 @@
 
 /* Registered brokers still in the Raft configuration: a removed node
  * keeps its registration (its name), not its place in new topics. */
-static uint32_t live_brokers(struct node *n, const char **out)
+/* The brokers of every voter of the Raft configuration: 0 and their
+ * names in @out (a removed node keeps its registration, not its place in
+ * new topics); or -1 after refusing (retry) while some voter has not
+ * registered its broker yet, naming them. */
+static int all_brokers(const struct node_req *req, const char **out,
+		       uint32_t *nb)
 {
+	struct node *n = req->n;
 	const struct raft_configuration *cf = &n->raft.configuration;
-	uint32_t nb = 0;
-	for (uint32_t i = 0;
-	     i < rsm_broker_count(n->rsm) && nb < RSM_MAX_BROKERS; i++) {
-		const struct rsm_broker *b = rsm_broker_at(n->rsm, i);
-		for (unsigned k = 0; k < cf->n; k++)
-			if (cf->servers[k].id == b->id)
-				out[nb++] = b->name;
+	char missing[256] = "";
+	size_t at = 0;
+	*nb = 0;
+	for (unsigned k = 0; k < cf->n && *nb < RSM_MAX_BROKERS; k++) {
+		const struct rsm_broker *b =
+		    rsm_broker_by_id(n->rsm, cf->servers[k].id);
+		if (b != NULL && cf->servers[k].role == RAFT_VOTER)
+			out[(*nb)++] = b->name;
+		else if (b == NULL && at < sizeof missing - 24)
+			at += (size_t)snprintf(
+			    missing + at, sizeof missing - at, "%s%llu",
+			    at ? ", " : "",
+			    (unsigned long long)cf->servers[k].id);
 	}
-	return nb;
+	if (at == 0)
+		return 0;
+	node_req_refuse(req, RPC_UNAVAILABLE,
+			"node %s has not registered its broker yet: a topic "
+			"on every broker waits for it (or name the brokers "
+			"with --brokers)",
+			missing);
+	return -1;
+}
+
+/* The answer to TOPIC_CREATE: the brokers the topic is on. */
+static void answer_created(const struct node_req *req, const char *name)
+{
+	const struct rsm_topic *t = rsm_topic_find(req->n->rsm, name);
+	const char *b[RSM_MAX_BROKERS];
+	uint32_t nb = 0;
+	for (uint32_t i = 0; t != NULL && i < t->n_brokers; i++)
+		b[nb++] = t->brokers[i];
+	struct rpc_topic_create_resp r = {{b, nb}};
+	node_req_ok(req, &r);
 }
 
 void node_handle_topic_create(const struct node_req *req, const void *in)
@@ -35,10 +66,10 @@ void node_handle_topic_create(const struct node_req *req, const void *in)
 	const char *all[RSM_MAX_BROKERS];
 	const char *const *brokers = q->brokers.v;
 	uint32_t nb = q->brokers.n;
-	if (nb == 0) { /* no broker list: every live broker */
-		nb = live_brokers(req->n, all);
+	if (nb == 0 && all_brokers(req, all, &nb) != 0)
+		return;
+	if (q->brokers.n == 0) /* no broker list: every broker */
 		brokers = all;
-	}
 	struct raft_buffer buf;
 	char err[256];
 	if (rsm_encode_create_topic(q->topic, q->queues, brokers, nb,
@@ -47,7 +78,7 @@ void node_handle_topic_create(const struct node_req *req, const void *in)
 		node_req_fail(req, RPC_INVALID_ARGUMENT, "%s", err);
 		return;
 	}
-	node_req_propose(req, buf, true);
+	node_req_propose_answer(req, buf, true, answer_created, q->topic);
 }
 
 /* 0 when @s is NULL or @first, 1 when @second, else -1. */

@@ -194,26 +194,26 @@ struct rpc_status {
 /* ---- Messages ---- */
 
 /* X(type number, NAME, request struct, response struct) */
-#define RPC_MESSAGES(X)                                               \
-	X(1, ROUTE, rpc_empty, rpc_route_resp)                        \
-	X(2, CLUSTER_STATUS, rpc_status_req, rpc_status_resp)         \
-	X(3, TOPIC_CREATE, rpc_topic_create_req, rpc_empty)           \
-	X(4, TOPIC_LIST, rpc_empty, rpc_names_resp)                   \
-	X(5, TOPIC_DESCRIBE, rpc_topic_req, rpc_topic_describe_resp)  \
-	X(6, QUEUE_STATS, rpc_queue_stats_req, rpc_queue_stats_resp)  \
-	X(7, PRODUCE, rpc_produce_req, rpc_produce_resp)              \
-	X(8, FETCH, rpc_fetch_req, rpc_fetch_resp)                    \
-	X(9, COMMIT, rpc_commit_req, rpc_commit_resp)                 \
-	X(10, OFFSETS, rpc_offsets_req, rpc_offsets_resp)             \
-	X(11, GROUP_CREATE, rpc_group_create_req, rpc_empty)          \
-	X(12, GROUP_LIST, rpc_empty, rpc_names_resp)                  \
-	X(13, GROUP_DESCRIBE, rpc_group_req, rpc_group_describe_resp) \
-	X(14, HEARTBEAT, rpc_heartbeat_req, rpc_heartbeat_resp)       \
-	X(15, RESET, rpc_reset_req, rpc_reset_resp)                   \
-	X(16, HISTORY, rpc_history_req, rpc_history_resp)             \
-	X(17, UNDO, rpc_undo_req, rpc_reset_resp)                     \
-	X(18, JOIN, rpc_join_req, rpc_empty)                          \
-	X(19, LEAVE, rpc_leave_req, rpc_empty)                        \
+#define RPC_MESSAGES(X)                                                 \
+	X(1, ROUTE, rpc_empty, rpc_route_resp)                          \
+	X(2, CLUSTER_STATUS, rpc_status_req, rpc_status_resp)           \
+	X(3, TOPIC_CREATE, rpc_topic_create_req, rpc_topic_create_resp) \
+	X(4, TOPIC_LIST, rpc_empty, rpc_names_resp)                     \
+	X(5, TOPIC_DESCRIBE, rpc_topic_req, rpc_topic_describe_resp)    \
+	X(6, QUEUE_STATS, rpc_queue_stats_req, rpc_queue_stats_resp)    \
+	X(7, PRODUCE, rpc_produce_req, rpc_produce_resp)                \
+	X(8, FETCH, rpc_fetch_req, rpc_fetch_resp)                      \
+	X(9, COMMIT, rpc_commit_req, rpc_commit_resp)                   \
+	X(10, OFFSETS, rpc_offsets_req, rpc_offsets_resp)               \
+	X(11, GROUP_CREATE, rpc_group_create_req, rpc_empty)            \
+	X(12, GROUP_LIST, rpc_empty, rpc_names_resp)                    \
+	X(13, GROUP_DESCRIBE, rpc_group_req, rpc_group_describe_resp)   \
+	X(14, HEARTBEAT, rpc_heartbeat_req, rpc_heartbeat_resp)         \
+	X(15, RESET, rpc_reset_req, rpc_reset_resp)                     \
+	X(16, HISTORY, rpc_history_req, rpc_history_resp)               \
+	X(17, UNDO, rpc_undo_req, rpc_reset_resp)                       \
+	X(18, JOIN, rpc_join_req, rpc_empty)                            \
+	X(19, LEAVE, rpc_leave_req, rpc_empty)                          \
 	X(20, NODE_REMOVE, rpc_node_remove_req, rpc_empty)
 
 /* X(type number, NAME, body struct) — pushed by the server. */
@@ -274,6 +274,9 @@ struct rpc_topic_create_req {
 	const char *topic;
 	uint32_t queues;
 	struct rpc_strs brokers; /* empty: all */
+};
+struct rpc_topic_create_resp {
+	struct rpc_strs brokers; /* the brokers the topic is on */
 };
 struct rpc_names_resp {
 	struct rpc_strs names;

@@ -55,6 +55,8 @@ SCHEMA(rpc_status_resp, F(rpc_status_resp, leader_id, RPC_K_U64, OPT),
 SCHEMA(rpc_topic_create_req, F(rpc_topic_create_req, topic, RPC_K_STR, REQ),
        F(rpc_topic_create_req, queues, RPC_K_U32, REQ),
        F(rpc_topic_create_req, brokers, RPC_K_STRS, OPT));
+SCHEMA(rpc_topic_create_resp,
+       F(rpc_topic_create_resp, brokers, RPC_K_STRS, OPT));
 SCHEMA(rpc_names_resp, F(rpc_names_resp, names, RPC_K_STRS, OPT));
 SCHEMA(rpc_topic_req, F(rpc_topic_req, topic, RPC_K_STR, REQ));
 SCHEMA(rpc_queue_info, F(rpc_queue_info, broker_name, RPC_K_STR, REQ),

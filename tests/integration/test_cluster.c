@@ -199,6 +199,42 @@ static void test_cluster_node_joins(void **state)
 	assert_true(h_lists_topic(h, j, "joined", 5000));
 }
 
+/* Issue 11 #9: a topic on "every broker" waits until every voter has
+ * registered its broker (refused with "retry" until then, naming the
+ * missing node), and the answer lists the brokers used. */
+static void test_cluster_topic_waits_for_every_broker(void **state)
+{
+	struct harness h;
+	(void)state;
+	assert_int_equal(h_init(&h, 3), 0);
+	assert_int_equal(h_start(&h, 0), 0);
+	assert_int_equal(h_start(&h, 1), 0);
+	int l = h_wait_leader(&h, 2, 15000);
+	assert_true(l >= 0);
+	struct rpc_topic_create_req q = {"everywhere", 1, {NULL, 0}};
+	struct ctl_resp r;
+	h_call(h.nodes[l].listen, RPC_TOPIC_CREATE, &q, 5000, &r);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.st.code, RPC_UNAVAILABLE);
+	assert_true(r.st.retry);
+	assert_string_equal(r.st.message,
+			    "node 3 has not registered its broker yet: a "
+			    "topic on every broker waits for it (or name the "
+			    "brokers with --brokers)");
+	ctl_resp_free(&r);
+	assert_int_equal(h_start(&h, 2), 0);
+	l = h_wait_leader(&h, 3, 15000);
+	assert_true(l >= 0);
+	h_call(h.nodes[l].listen, RPC_TOPIC_CREATE, &q, 5000, &r);
+	assert_int_equal(r.st.code, RPC_OK);
+	const struct rpc_topic_create_resp *c = r.body;
+	assert_int_equal(c->brokers.n, 3);
+	assert_string_equal(c->brokers.v[0], "broker-1");
+	assert_string_equal(c->brokers.v[2], "broker-3");
+	ctl_resp_free(&r);
+	h_destroy(&h);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
@@ -209,6 +245,7 @@ int main(void)
 	    T(test_cluster_sigterm_hands_over_cleanly),
 	    T(test_cluster_data_dir_is_locked),
 	    T(test_cluster_node_joins),
+	    cmocka_unit_test(test_cluster_topic_waits_for_every_broker),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/cluster", tests, NULL,

@@ -57,7 +57,8 @@ static void test_ctl_exit_codes_and_errors(void **state)
 	struct fx *x = *state;
 	assert_int_equal(ctl(x, NULL, "topic create t --queues 2"), 0);
 	assert_string_equal(x->out,
-			    "created topic t with 2 queues per broker\n");
+			    "created topic t with 2 queues per broker on "
+			    "broker-1, broker-2, broker-3\n");
 	assert_int_equal(ctl(x, NULL, "topic create t --queues 2"), 1);
 	assert_string_equal(
 	    x->err, "error: ALREADY_EXISTS: topic 't' already exists\n");
