@@ -359,8 +359,13 @@ void cl_producer_tick(struct raftq_producer *p)
 	for (uint32_t qi = 0; qi < p->nq; qi++) {
 		struct pqueue *q = &p->q[qi];
 		if (q->open != NULL &&
-		    now - q->open->created >= p->cfg.linger_ms)
+		    now - q->open->created >= p->cfg.linger_ms) {
 			seal(p, qi);
+			/* Keyless messages move on to the next queue with
+			 * each batch, however it was closed. */
+			if (qi == p->sticky)
+				p->sticky = next_live_queue(p, qi);
+		}
 		/* Batches that could not leave in time fail here. */
 		while (q->ready != NULL &&
 		       now - q->ready->created >= p->cfg.delivery_timeout_ms) {

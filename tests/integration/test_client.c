@@ -628,6 +628,33 @@ static void test_client_unknown_names(void **state)
 				 "host:port");
 }
 
+/* Issue 11 #11: keyless messages at a low rate (each batch closed by its
+ * linger timer) still move from queue to queue. */
+static void test_client_keyless_low_rate_spreads(void **state)
+{
+	struct fx *x = *state;
+	struct raftq_client *pc = client(x, "slow-producer");
+	struct raftq_producer *p = producer(x, pc, 100, false);
+	for (uint32_t i = 0; i < 36; i++) {
+		char b[32];
+		body_of(i, b, sizeof b);
+		assert_int_equal(raftq_produce(p, NULL, 0, b, strlen(b),
+					       (void *)(uintptr_t)i),
+				 0);
+		raftq_poll(pc, 12); /* past the 5 ms linger: one per batch */
+	}
+	assert_int_equal(raftq_producer_flush(p, 20000), 0);
+	uint32_t per_q[NQ] = {0};
+	for (int i = 0; i < 36; i++) {
+		assert_int_equal(x->recs[i].done, 1);
+		per_q[x->recs[i].q]++;
+	}
+	for (int q = 0; q < NQ; q++)
+		assert_true(per_q[q] >= 3); /* 6 each when evenly spread */
+	assert_int_equal(raftq_producer_close(p, 5000), 0);
+	raftq_client_free(pc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -641,6 +668,8 @@ int main(void)
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_client_unknown_names, setup,
 					    h_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_client_keyless_low_rate_spreads, setup, h_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
