@@ -249,6 +249,39 @@ static int commit_one(struct rsm *s, const struct rsm_commit *c)
 	return RSM_OK;
 }
 
+/* INIT_OFFSETS: each item sets its queue's offset only while the group
+ * never committed it and no reset moved the epoch meanwhile; anything
+ * else (a commit got there first, a reset, a deleted group) keeps the
+ * state as it is. Nothing is refused: the entry only fixes where a first
+ * read started. */
+static int apply_init_offsets(struct rsm *s, struct rsm__rd *r)
+{
+	struct rsm_commit *items = NULL;
+	int64_t n = decode_commits(r, &items);
+	if (n <= 0)
+		return n < 0 ? RSM_ENOMEM : -1;
+	if (commit_prepare(s, items, (uint32_t)n) != RSM_OK) {
+		free(items);
+		return RSM_ENOMEM;
+	}
+	for (uint32_t i = 0; i < (uint32_t)n; i++) {
+		const struct rsm_commit *c = &items[i];
+		struct rsm_group *g = rsm__group_find_mut(s, c->group);
+		const struct rsm_topic *t = rsm_topic_find(s, c->topic);
+		int64_t qi =
+		    t ? rsm_topic_queue_index(t, c->broker, c->queue_id) : -1;
+		if (g == NULL || qi < 0 || g->mode != RSM_CLUSTERING ||
+		    c->offset > (uint64_t)INT64_MAX)
+			continue;
+		struct rsm_group_topic *gt = rsm__group_topic_get(g, t);
+		assert(gt != NULL); /* made by commit_prepare */
+		if (gt->epoch == c->epoch && gt->offsets[qi] == RSM_OFFSET_NONE)
+			gt->offsets[qi] = c->offset;
+	}
+	free(items);
+	return result(s, RSM_OK, NULL);
+}
+
 static int apply_commit(struct rsm *s, struct rsm__rd *r)
 {
 	struct rsm_commit *items = NULL;
@@ -514,6 +547,8 @@ static int apply_type(struct rsm *s, uint64_t type, struct rsm__rd *r)
 		return apply_commit(s, r);
 	case RSM_CMD_RESET:
 		return apply_reset(s, r);
+	case RSM_CMD_INIT_OFFSETS:
+		return apply_init_offsets(s, r);
 	default:
 		return -1;
 	}

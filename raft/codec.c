@@ -266,8 +266,11 @@ int rsm_commit_init(struct rsm_commit *c, const char *group, const char *topic,
 	return RSM_OK;
 }
 
-int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
-		      struct raft_buffer *out, char *errmsg, size_t errmsg_len)
+/* COMMIT and INIT_OFFSETS: a list of [group, topic, broker, queue,
+ * offset, epoch]. */
+static int encode_items(enum rsm_cmd_type type, const struct rsm_commit *items,
+			uint32_t n, struct raft_buffer *out, char *errmsg,
+			size_t errmsg_len)
 {
 	if (n == 0)
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
@@ -285,7 +288,7 @@ int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
 	}
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	cmd_begin(&sb, &pk, RSM_CMD_COMMIT, 1);
+	cmd_begin(&sb, &pk, type, 1);
 	msgpack_pack_array(&pk, n);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct rsm_commit *c = &items[i];
@@ -298,6 +301,20 @@ int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
 		msgpack_pack_uint64(&pk, c->epoch);
 	}
 	return cmd_end(&sb, out);
+}
+
+int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
+		      struct raft_buffer *out, char *errmsg, size_t errmsg_len)
+{
+	return encode_items(RSM_CMD_COMMIT, items, n, out, errmsg, errmsg_len);
+}
+
+int rsm_encode_init_offsets(const struct rsm_commit *items, uint32_t n,
+			    struct raft_buffer *out, char *errmsg,
+			    size_t errmsg_len)
+{
+	return encode_items(RSM_CMD_INIT_OFFSETS, items, n, out, errmsg,
+			    errmsg_len);
 }
 
 int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,

@@ -198,6 +198,10 @@ enum rsm_cmd_type {
 	RSM_CMD_CREATE_GROUP = 3,
 	RSM_CMD_COMMIT = 4,
 	RSM_CMD_RESET = 5,
+	/* Fixes a group's first position on queues it never committed (the
+	 * initial rule at its first read): applied per item only while the
+	 * queue is still uncommitted and the epoch unchanged. */
+	RSM_CMD_INIT_OFFSETS = 6,
 };
 
 /* One offset commit, with its names copied in: the leader's batch keeps
@@ -266,6 +270,10 @@ int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
 		      struct raft_buffer *out, char *errmsg, size_t errmsg_len);
 int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,
 		     char *errmsg, size_t errmsg_len);
+/* The same items as a commit; RSM_CMD_INIT_OFFSETS. */
+int rsm_encode_init_offsets(const struct rsm_commit *items, uint32_t n,
+			    struct raft_buffer *out, char *errmsg,
+			    size_t errmsg_len);
 
 /* The outcome of the last applied entry. */
 struct rsm_result {

@@ -29,6 +29,7 @@ struct fx {
 	uint8_t seen[NQ][8192];
 	uint32_t delivered;
 	uint32_t dups;
+	uint32_t dups_q[NQ];
 };
 
 static const char *L(struct fx *x)
@@ -223,8 +224,10 @@ static uint32_t round_(struct fx *x, struct member *ms, int n)
 			assert_int_equal(g->body_len, strlen(want));
 			assert_memory_equal(g->body, want, g->body_len);
 			uint8_t bit = (uint8_t)(1u << (g->offset % 8));
-			if (x->seen[qi][g->offset / 8] & bit)
+			if (x->seen[qi][g->offset / 8] & bit) {
 				x->dups++;
+				x->dups_q[qi]++;
+			}
 			x->seen[qi][g->offset / 8] |= bit;
 			if (!m->any_after[qi]) {
 				m->any_after[qi] = true;
@@ -248,6 +251,28 @@ static void consume(struct fx *x, struct member *ms, int n, uint32_t want,
 		got += round_(x, ms, n);
 	if (got != want)
 		fail_msg("consumed %u messages, expected %u", got, want);
+}
+
+/* Consumes until every one of the first @n produced messages was
+ * delivered (or fails after @ms). */
+static void consume_all(struct fx *x, struct member *ms, int members,
+			uint32_t n, int ms_)
+{
+	int64_t end = h_now_ms() + ms_;
+	for (;;) {
+		uint32_t missing = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t o = x->recs[i].offset;
+			missing +=
+			    !(x->seen[x->recs[i].q][o / 8] & (1u << (o % 8)));
+		}
+		if (missing == 0)
+			return;
+		if (h_now_ms() >= end)
+			fail_msg("%u of %u messages never delivered", missing,
+				 n);
+		round_(x, ms, members);
+	}
 }
 
 /* Runs the members until @check holds (or fails after @ms). */
@@ -337,16 +362,18 @@ static void test_client_group_shares_and_rebalances(void **state)
 	assert_int_equal(ms[2].got, 200);
 	assert_int_equal(x->dups, 0);
 
-	/* m-c leaves (committing first): its queues move at once. */
+	/* m-c leaves (committing first): its queues move at once. The
+	 * round-robin also moves q3 (m-a to m-b) and q4 (m-b to m-a): the
+	 * new owner may read before the old owner's hand-over commit
+	 * applied, and then gets those messages again from the position the
+	 * group's first read fixed (at least once: never lost). */
 	leave(&ms[2]);
 	settle(x, ms, 2, settled2, 10000);
 	produce(x, pc, p, 600, 660);
-	consume(x, ms, 2, 60, 10000);
-	assert_int_equal(x->dups, 0);
-	for (int i = 0; i < 660; i++) {
-		uint64_t o = x->recs[i].offset;
-		assert_true(x->seen[x->recs[i].q][o / 8] & (1u << (o % 8)));
-	}
+	consume_all(x, ms, 2, 660, 10000);
+	for (int q = 0; q < NQ; q++)
+		if (q != 3 && q != 4)
+			assert_int_equal(x->dups_q[q], 0);
 	assert_int_equal(raftq_producer_close(p, 5000), 0);
 	raftq_client_free(pc);
 	leave(&ms[0]);

@@ -219,6 +219,30 @@ static void test_ctl_undo_of_never_committed(void **state)
 	assert_non_null(strstr(x->out, "           0 -> -            [0, 1]"));
 }
 
+/* Issue 11 #2: a group's first read fixes its start, whatever client
+ * reads: six messages produced after a consume that read nothing are
+ * delivered to the next consume. */
+static void test_ctl_first_read_fixes_the_start(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
+	assert_int_equal(ctl(x, NULL, "group create billing"), 0);
+	assert_int_equal(ctl(x, NULL,
+			     "consume --group billing --topic t --timeout "
+			     "500"),
+			 0);
+	assert_string_equal(x->err, "consumed 0 messages\n");
+	assert_int_equal(
+	    ctl(x, "a\\nb\\nc\\nd\\ne\\nf\\n", "produce --topic t"), 0);
+	assert_int_equal(ctl(x, NULL,
+			     "consume --group billing --topic t --count 6 "
+			     "--timeout 3000"),
+			 0);
+	assert_string_equal(x->err, "consumed 6 messages\n");
+	assert_int_equal(ctl(x, NULL, "--json group describe billing"), 0);
+	assert_non_null(strstr(x->out, "\"topic\":\"t\""));
+}
+
 static void test_ctl_json_shapes_and_round_trip(void **state)
 {
 	struct fx *x = *state;
@@ -387,6 +411,7 @@ int main(void)
 	    T(test_ctl_input_strictness),
 	    T(test_ctl_lag_of_a_dead_broker_is_unknown),
 	    T(test_ctl_undo_of_never_committed),
+	    T(test_ctl_first_read_fixes_the_start),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,

@@ -489,6 +489,48 @@ static void test_rsm_broker_reregistration(void **state)
 	assert_int_equal(rsm_broker_count(s), 1);
 }
 
+static uint32_t init_offset(struct rsm *s, const char *group,
+			    const char *broker, uint32_t q, uint64_t offset,
+			    uint64_t epoch)
+{
+	struct rsm_commit c;
+	assert_int_equal(
+	    rsm_commit_init(&c, group, "orders", broker, q, offset, epoch), 0);
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_init_offsets(&c, 1, &buf, NULL, 0), 0);
+	const struct rsm_result *r = rh_apply(s, buf);
+	assert_int_equal(r->type, RSM_CMD_INIT_OFFSETS);
+	return (uint32_t)r->code;
+}
+
+/* A first read fixes the position of a never-committed queue, and only
+ * that: a commit or a reset that got there first wins. */
+static void test_rsm_init_offsets_fix_first_positions_only(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	assert_int_equal(rh_group(s, "bc", RSM_BROADCASTING), RSM_OK);
+	assert_int_equal(init_offset(s, "g", "broker-1", 0, 6, 0), RSM_OK);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 6);
+	/* Already set: a second first read changes nothing. */
+	assert_int_equal(init_offset(s, "g", "broker-1", 0, 9, 0), RSM_OK);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 6);
+	/* A commit wins over a later init. */
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-2", 1, 3, 0),
+			 RSM_OK);
+	assert_int_equal(init_offset(s, "g", "broker-2", 1, 8, 0), RSM_OK);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-2", 1), 3);
+	/* An init read before a reset (old epoch) is dropped. */
+	assert_int_equal(init_offset(s, "g", "broker-3", 0, 4, 7), RSM_OK);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-3", 0),
+			 RSM_OFFSET_NONE);
+	/* Broadcasting groups keep their offsets on the clients. */
+	assert_int_equal(init_offset(s, "bc", "broker-1", 0, 2, 0), RSM_OK);
+	assert_null(rsm_group_topic(rsm_group_find(s, "bc"), "orders"));
+	/* Unknown names are skipped, not fatal. */
+	assert_int_equal(init_offset(s, "nosuch", "broker-1", 0, 2, 0), RSM_OK);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -505,6 +547,7 @@ int main(void)
 	    T(test_rsm_snapshot_round_trip),
 	    T(test_rsm_history_keeps_the_newest),
 	    T(test_rsm_broker_reregistration),
+	    T(test_rsm_init_offsets_fix_first_positions_only),
 	};
 #undef T
 	return cmocka_run_group_tests_name("raft/rsm", tests, NULL, NULL);
