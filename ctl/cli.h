@@ -17,6 +17,7 @@ struct ctl_opts {
 	const char *bootstrap; /* checked: numeric IP:PORT,... */
 	bool json;
 	uint32_t timeout_ms; /* a command's whole budget, retries included */
+	bool timeout_given;  /* --timeout was on the command line */
 };
 
 /* ---- flags.c ---- */

@@ -165,6 +165,7 @@ static int check_timeout(struct globals *g)
 	g->o.timeout_ms = DEFAULT_TIMEOUT_MS;
 	if (g->timeout == NULL)
 		return 0;
+	g->o.timeout_given = true;
 	long v = strtol(g->timeout, &end, 10);
 	if (*end != '\0' || v <= 0 || v > INT32_MAX) {
 		fprintf(stderr,

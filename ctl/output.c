@@ -462,8 +462,9 @@ void ctl_print_message(const struct ctl_opts *o, const char *broker, uint32_t q,
 		body = json_string("(binary)");
 	if (key == NULL)
 		key = json_string("(binary)");
-	ctl_json_out(json_pack("{s:s,s:I,s:I,s:I,s:o,s:o}", "broker_name",
+	ctl_json_out(json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:I}", "broker_name",
 			       broker, "queue_id", (json_int_t)q, "offset",
 			       (json_int_t)off, "store_time", (json_int_t)t,
-			       "key", key, "body", body));
+			       "key", key, "body", body, "reconsume_times",
+			       (json_int_t)0));
 }

@@ -52,6 +52,53 @@ static int ctl(struct fx *x, const char *input, const char *args)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Starts raftqctl @args in the background; its output goes to
+ * ROOT/@tag.out, .err and its exit status to .rc. */
+static void ctl_bg(struct fx *x, const char *tag, const char *args)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd,
+		 "(%s -b %s %s >%s/%s.out 2>%s/%s.err; echo $? >%s/%s.rc) "
+		 "</dev/null >/dev/null 2>&1 &",
+		 RAFTQCTL_PATH, x->boot, args, x->h.root, tag, x->h.root, tag,
+		 x->h.root, tag);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Waits (up to @ms) for the background raftqctl @tag: its exit status,
+ * its stderr in x->err and stdout line count; -1 if it did not end. */
+static int ctl_bg_wait(struct fx *x, const char *tag, int ms, int *lines)
+{
+	char p[700];
+	int64_t end = h_now_ms() + ms;
+	int rc = -1;
+	snprintf(p, sizeof p, "%s/%s.rc", x->h.root, tag);
+	while (h_now_ms() < end) {
+		FILE *f = fopen(p, "r");
+		if (f != NULL && fscanf(f, "%d", &rc) == 1) {
+			fclose(f);
+			break;
+		}
+		if (f != NULL)
+			fclose(f);
+		usleep(50000); /* bounded by @ms */
+	}
+	snprintf(p, sizeof p, "%s/%s.err", x->h.root, tag);
+	FILE *f = fopen(p, "r");
+	size_t n = f ? fread(x->err, 1, sizeof x->err - 1, f) : 0;
+	x->err[n] = '\0';
+	if (f)
+		fclose(f);
+	snprintf(p, sizeof p, "%s/%s.out", x->h.root, tag);
+	f = fopen(p, "r");
+	*lines = 0;
+	for (int c; f && (c = fgetc(f)) != EOF;)
+		*lines += c == '\n';
+	if (f)
+		fclose(f);
+	return rc;
+}
+
 static void test_ctl_exit_codes_and_errors(void **state)
 {
 	struct fx *x = *state;
@@ -243,6 +290,66 @@ static void test_ctl_first_read_fixes_the_start(void **state)
 	assert_non_null(strstr(x->out, "\"topic\":\"t\""));
 }
 
+/* Whether every queue of @group's first topic is at @offset with
+ * @members online members (group describe --json). */
+static bool group_at(struct fx *x, const char *group, json_int_t offset,
+		     size_t members)
+{
+	char args[200];
+	snprintf(args, sizeof args, "--json group describe %s", group);
+	if (ctl(x, NULL, args) != 0)
+		return false;
+	json_error_t je;
+	json_t *d = json_loads(x->out, 0, &je);
+	json_t *qs = json_object_get(
+	    json_array_get(json_object_get(d, "topics"), 0), "queues");
+	bool ok = json_array_size(json_object_get(d, "members")) == members &&
+		  json_array_size(qs) > 0;
+	for (size_t i = 0; ok && i < json_array_size(qs); i++)
+		ok = json_integer_value(json_object_get(
+			 json_array_get(qs, i), "consumer_offset")) == offset;
+	json_decref(d);
+	return ok;
+}
+
+/* Issue 11 #1: raftqctl consume is a member of the group: a reset while it
+ * runs is followed (everything re-read from the reset point), never
+ * undone by its commits, and --require-inactive sees it. */
+static void test_ctl_consume_follows_a_reset(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(ctl(x, NULL, "topic create live --queues 2"), 0);
+	assert_int_equal(ctl(x, NULL, "group create g3 --initial earliest"), 0);
+	assert_int_equal(
+	    ctl(x, NULL, "produce --topic live --count 300 --size 8"), 0);
+	ctl_bg(x, "c",
+	       "consume --group g3 --topic live --count 600 "
+	       "--timeout 4000");
+	/* Wait until it committed all 300 (50 on each of 6 queues). */
+	int64_t end = h_now_ms() + 15000;
+	while (!group_at(x, "g3", 50, 1) && h_now_ms() < end)
+		usleep(100000); /* bounded by the 15 s deadline */
+	assert_true(group_at(x, "g3", 50, 1));
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g3 --topic live "
+			     "--to-earliest --require-inactive"),
+			 1);
+	assert_non_null(strstr(x->err, "error: GROUP_ACTIVE: group 'g3' has "
+				       "1 online member (raftqctl-"));
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g3 --topic live "
+			     "--to-earliest"),
+			 0);
+	int lines = 0;
+	assert_int_equal(ctl_bg_wait(x, "c", 20000, &lines), 0);
+	assert_string_equal(x->err, "consumed 600 messages\n");
+	assert_int_equal(lines, 600);
+	/* Its last commits are the re-read positions, under the reset's
+	 * epoch: nothing undid the reset, and it left the group. */
+	assert_true(group_at(x, "g3", 50, 0));
+	assert_non_null(strstr(x->out, "\"epoch\":1"));
+}
+
 static void test_ctl_json_shapes_and_round_trip(void **state)
 {
 	struct fx *x = *state;
@@ -262,7 +369,7 @@ static void test_ctl_json_shapes_and_round_trip(void **state)
 		json_error_t je;
 		json_t *m = json_loads(l, 0, &je);
 		assert_non_null(m);
-		assert_int_equal(json_object_size(m), 6);
+		assert_int_equal(json_object_size(m), 7);
 		const char *body =
 		    json_string_value(json_object_get(m, "body"));
 		assert_non_null(body);
@@ -412,6 +519,7 @@ int main(void)
 	    T(test_ctl_lag_of_a_dead_broker_is_unknown),
 	    T(test_ctl_undo_of_never_committed),
 	    T(test_ctl_first_read_fixes_the_start),
+	    T(test_ctl_consume_follows_a_reset),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,
