@@ -61,6 +61,9 @@ struct raftq_producer {
 	uint32_t sticky;       /* keyless messages fill this queue's batch */
 	size_t buffered;
 	uint64_t pending; /* messages without a report */
+	/* Why a broker last did not take a batch: "broker-2 (127.0.0.1:9102):
+	 * cannot connect", for the report of messages that time out. */
+	char last_error[256];
 };
 
 static const char *broker_of(const struct raftq_producer *p, uint32_t qi)
@@ -243,13 +246,40 @@ static void pump(struct raftq_producer *p)
 }
 
 /* A failed attempt: move the batch to another broker's queue. */
-static void retry_elsewhere(struct raftq_producer *p, struct pbatch *b)
+/* Moves the batches queued (not yet sent) on queue @qi, whose broker is
+ * marked down, to queues of live brokers. */
+static void move_queued(struct raftq_producer *p, uint32_t qi)
+{
+	struct pqueue *q = &p->q[qi];
+	seal(p, qi);
+	struct pbatch *b;
+	while ((b = ready_pop(q)) != NULL) {
+		b->qi = next_live_queue(p, qi);
+		if (b->qi == qi) { /* every broker is down: keep it */
+			QUEUE_PUSH(q->ready, q->ready_tail, b, next);
+			return;
+		}
+		ready_push(&p->q[b->qi], b);
+	}
+}
+
+/* @b's broker did not take it (@why): the broker is marked down for a
+ * while and @b, with everything queued for that broker, goes to live
+ * brokers. */
+static void retry_elsewhere(struct raftq_producer *p, struct pbatch *b,
+			    const char *why)
 {
 	struct raftq_client *c = p->c;
-	int bi = cl_broker_index(c, broker_of(p, b->qi));
+	const char *down = broker_of(p, b->qi);
+	int bi = cl_broker_index(c, down);
+	snprintf(p->last_error, sizeof p->last_error, "%s (%s): %s", down,
+		 bi >= 0 ? c->brokers[bi].listen : "?", why);
 	if (bi >= 0)
 		c->brokers[bi].down_until = cl_now(c) + DOWN_MS;
 	cl_route_refresh(c);
+	for (uint32_t qi = 0; qi < p->nq; qi++)
+		if (strcmp(broker_of(p, qi), down) == 0)
+			move_queued(p, qi);
 	b->qi = next_live_queue(p, b->qi);
 	ready_push(&p->q[b->qi], b);
 }
@@ -331,13 +361,14 @@ static void on_produced(struct rpc_call *call, int status, struct rpc_frame *f)
 					   rpc_strerror(status), b->attempts),
 				   0, 0);
 		else
-			retry_elsewhere(p, b);
+			retry_elsewhere(p, b, rpc_strerror(status));
 	} else if (status == 0 &&
 		   (st.code == RPC_UNAVAILABLE ||
 		    st.code == RPC_UNKNOWN_TOPIC || st.code == RPC_NOT_FOUND ||
 		    st.code == RPC_TIMEOUT) &&
 		   !expired) {
-		retry_elsewhere(p, b);
+		retry_elsewhere(
+		    p, b, st.message ? st.message : rpc_code_name(st.code));
 	} else if (status == 0 && st.code == RPC_INVALID_ARGUMENT &&
 		   b->count > 1 && split(p, b) == 0) {
 		/* Most likely over the broker's max_batch_bytes: both
@@ -370,13 +401,15 @@ void cl_producer_tick(struct raftq_producer *p)
 		while (q->ready != NULL &&
 		       now - q->ready->created >= p->cfg.delivery_timeout_ms) {
 			struct pbatch *b = ready_pop(q);
-			batch_done(p, b,
-				   cl_fail(p->c, RAFTQ_ETIMEDOUT,
-					   "topic %s: no broker took the batch "
-					   "within %u ms",
-					   p->topic,
-					   p->cfg.delivery_timeout_ms),
-				   0, 0);
+			batch_done(
+			    p, b,
+			    cl_fail(p->c, RAFTQ_ETIMEDOUT,
+				    "topic %s: no broker took the batch "
+				    "within %u ms%s%s",
+				    p->topic, p->cfg.delivery_timeout_ms,
+				    p->last_error[0] ? "; last failure: " : "",
+				    p->last_error),
+			    0, 0);
 		}
 	}
 	pump(p);
@@ -573,6 +606,11 @@ int raftq_producer_close(struct raftq_producer *p, int timeout_ms)
 		return rv;
 	/* Whatever is left fails now; in-flight batches are orphaned and
 	 * freed when their answer (or timeout) comes. */
+	if (p->pending > 0)
+		cl_fail(c, RAFTQ_ETIMEDOUT,
+			"topic %s: closed with messages not stored%s%s",
+			p->topic, p->last_error[0] ? "; last failure: " : "",
+			p->last_error);
 	for (uint32_t qi = 0; qi < p->nq; qi++) {
 		struct pbatch *b;
 		seal(p, qi);

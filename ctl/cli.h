@@ -126,20 +126,6 @@ void ctl_print_history(const struct ctl_opts *o, const void *body);
 void ctl_print_message(const struct ctl_opts *o, const char *broker, uint32_t q,
 		       uint64_t off, int64_t t, const struct rpc_record *rec);
 
-/* ---- route.c: a topic's placement, for produce and consume ---- */
-
-struct ctl_route {
-	struct ctl_resp r;
-	const struct rpc_topic_info *topic;
-	const struct rpc_route_resp *rt;
-};
-/* 0, or the exit status after printing why (free @ro either way). */
-int ctl_route_load(const struct ctl_opts *o, struct ctl_route *ro,
-		   const char *topic);
-/* The client address of broker @name, or NULL. */
-const char *ctl_route_addr(const struct ctl_route *ro, const char *name);
-void ctl_route_free(struct ctl_route *ro);
-
 /* ---- the commands: argv[1] is the noun ---- */
 
 struct ctl_noun {

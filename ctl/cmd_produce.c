@@ -1,112 +1,114 @@
 /*
  * cmd_produce.c — raftqctl produce: stdin lines (or --count generated
- * messages of --size bytes) to a topic, in batches of up to 1,000 messages
- * or 1 MiB per queue; a key picks its queue with the producer's hash
- * (util/key_hash.h), keyless messages go round-robin.
+ * messages of --size bytes) to a topic through libraftq's producer
+ * (docs/client.md): a key picks its queue (the same hash as every
+ * producer), keyless messages go round-robin one by one, and a message a
+ * broker cannot take is retried on another broker's queue. At the end it
+ * says how many messages were stored and, if some were not, how many and
+ * why (naming the broker); the exit status is 1 then.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/key_hash.h"
+#include <raftq.h>
+
 #include "cli.h"
 
-#define BATCH_MESSAGES 1000
-#define BATCH_BYTES (1u << 20)
+#define FULL_WAIT_MS 100
 
 static const char usage[] = "produce --topic T [--key K] [--count N --size B] "
 			    "(stdin lines otherwise)";
 
-/* One queue's batch being filled. */
-struct pending {
-	uint8_t *buf;
-	size_t len, cap;
-	uint32_t count;
-};
-
 struct producing {
 	const struct ctl_opts *o;
-	struct ctl_route ro;
-	struct pending *pend;
-	uint32_t nq, rr;
-	uint64_t sent, n;
-	const char *key;
+	const char *topic, *key;
+	struct raftq_client *c;
+	struct raftq_producer *p;
+	uint64_t sent, stored, failed;
+	char why[512]; /* the first failure's reason */
 };
 
-static int flush_queue(struct producing *p, uint32_t qi)
+static void on_delivery(void *arg, const struct raftq_delivery *d)
 {
-	struct pending *b = &p->pend[qi];
-	if (b->count == 0)
-		return 0;
-	uint32_t qpb = p->ro.topic->queues_per_broker;
-	const char *broker = p->ro.topic->brokers.v[qi / qpb];
-	const char *addr = ctl_route_addr(&p->ro, broker);
-	if (addr == NULL) {
-		fprintf(stderr, "error: UNAVAILABLE: no address for %s\n",
-			broker);
-		return 1;
+	struct producing *x = arg;
+	if (d->err == 0) {
+		x->stored++;
+		return;
 	}
-	struct rpc_produce_req in = {p->ro.topic->name,
-				     qi % qpb,
-				     b->count,
-				     0,
-				     {b->buf, (uint32_t)b->len}};
-	struct ctl_resp r;
-	ctl_call_one(addr, RPC_PRODUCE, &in, p->o->timeout_ms, &r);
-	int rv = ctl_check(p->o, &r);
-	ctl_resp_free(&r);
-	if (rv == 0)
-		p->sent += b->count;
-	b->len = 0;
-	b->count = 0;
-	return rv;
+	if (x->failed++ == 0)
+		snprintf(x->why, sizeof x->why, "%s (%s)",
+			 raftq_client_errmsg(x->c), raftq_strerror(d->err));
 }
 
-static int add_record(struct pending *b, const char *key, const char *body,
-		      size_t blen)
+static int open_producer(struct producing *x)
 {
-	size_t klen = key ? strlen(key) : 0;
-	size_t need = rpc_record_size(klen, key != NULL, blen);
-	if (b->len + need > b->cap) {
-		size_t cap = (b->cap + need) * 2;
-		uint8_t *nb = realloc(b->buf, cap);
-		if (nb == NULL)
-			return -1;
-		b->buf = nb;
-		b->cap = cap;
+	char err[256];
+	struct raftq_config cfg = {x->o->bootstrap, "raftqctl",
+				   x->o->timeout_ms < 5000 ? x->o->timeout_ms
+							   : 5000};
+	int rv = raftq_client_new(&cfg, &x->c, err, sizeof err);
+	if (rv != 0) {
+		fprintf(stderr, "error: INVALID_ARGUMENT: %s\n", err);
+		return 1;
 	}
-	b->len += rpc_record_put(b->buf + b->len, key, klen, body, blen);
-	b->count++;
+	/* One message a batch: keyless messages go round-robin message by
+	 * message (what an operator typing lines expects), not batch by
+	 * batch; batches still pipeline, several per queue. */
+	struct raftq_producer_config pc = {.topic = x->topic,
+					   .batch_messages = 1,
+					   .max_in_flight = 16,
+					   .delivery_timeout_ms =
+					       x->o->timeout_ms,
+					   .on_delivery = on_delivery,
+					   .arg = x};
+	rv = raftq_producer_new(x->c, &pc, &x->p);
+	if (rv != 0) {
+		const char *m = raftq_client_errmsg(x->c);
+		fprintf(stderr, "error: %s%s\n",
+			rv == RAFTQ_EUNKNOWN_TOPIC && strncmp(m, "UNKNOWN", 7)
+			    ? "UNKNOWN_TOPIC: "
+			: rv == RAFTQ_EUNAVAILABLE ? "UNAVAILABLE: "
+						   : "",
+			m);
+		return 1;
+	}
 	return 0;
 }
 
-/* Adds one message to its queue's batch, sending the batch when full. */
-static int produce_one(struct producing *p, const char *body, size_t blen)
+/* Queues one message, running the client while its buffer is full. */
+static int produce_one(struct producing *x, const char *body, size_t len)
 {
-	uint32_t qi =
-	    p->key ? key_hash(p->key, strlen(p->key)) % p->nq : p->rr++ % p->nq;
-	if (add_record(&p->pend[qi], p->key, body, blen) != 0) {
-		fprintf(stderr, "error: INTERNAL: out of memory\n");
-		return 1;
+	const char *k = x->key;
+	for (;;) {
+		int rv =
+		    raftq_produce(x->p, k, k ? strlen(k) : 0, body, len, NULL);
+		if (rv == 0) {
+			x->sent++;
+			return 0;
+		}
+		if (rv != RAFTQ_EFULL) {
+			fprintf(stderr, "error: INVALID_ARGUMENT: %s\n",
+				raftq_client_errmsg(x->c));
+			return 1;
+		}
+		raftq_poll(x->c, FULL_WAIT_MS);
 	}
-	p->n++;
-	if (p->pend[qi].count >= BATCH_MESSAGES ||
-	    p->pend[qi].len >= BATCH_BYTES)
-		return flush_queue(p, qi);
-	return 0;
 }
 
 /* --count messages of --size generated bytes, or stdin's lines. */
-static int produce_all(struct producing *p, int64_t count, int64_t size)
+static int produce_all(struct producing *x, int64_t count, int64_t size)
 {
 	char *body = malloc(size > 0 ? (size_t)size : 1), *line = NULL;
 	size_t cap = 0;
 	int rv = body ? 0 : 1;
-	while (rv == 0 && (count < 0 || (int64_t)p->n < count)) {
+	if (body == NULL)
+		fprintf(stderr, "error: INTERNAL: out of memory\n");
+	while (rv == 0 && (count < 0 || (int64_t)x->sent < count)) {
 		if (count >= 0) {
 			for (int64_t i = 0; i < size; i++)
 				body[i] =
-				    (char)('a' + (p->n + (uint64_t)i) % 26);
-			rv = produce_one(p, body, (size_t)size);
+				    (char)('a' + (x->sent + (uint64_t)i) % 26);
+			rv = produce_one(x, body, (size_t)size);
 			continue;
 		}
 		ssize_t got = getline(&line, &cap, stdin);
@@ -114,15 +116,32 @@ static int produce_all(struct producing *p, int64_t count, int64_t size)
 			break;
 		if (got > 0 && line[got - 1] == '\n')
 			got--;
-		rv = produce_one(p, line, (size_t)got);
+		rv = produce_one(x, line, (size_t)got);
 	}
-	if (body == NULL)
-		fprintf(stderr, "error: INTERNAL: out of memory\n");
-	for (uint32_t i = 0; i < p->nq && rv == 0; i++)
-		rv = flush_queue(p, i);
 	free(body);
 	free(line);
 	return rv;
+}
+
+/* What was stored: "produced N messages to T", or the failures. */
+static int report(const struct producing *x)
+{
+	if (x->o->json)
+		ctl_json_out(json_pack("{s:s,s:I,s:I}", "topic", x->topic,
+				       "produced", (json_int_t)x->stored,
+				       "failed", (json_int_t)x->failed));
+	else if (x->failed == 0)
+		printf("produced %llu messages to %s\n",
+		       (unsigned long long)x->stored, x->topic);
+	if (x->failed == 0 && x->stored == x->sent)
+		return 0;
+	fprintf(stderr,
+		"error: UNAVAILABLE: produced %llu of %llu messages to %s; "
+		"%llu failed: %s\n",
+		(unsigned long long)x->stored, (unsigned long long)x->sent,
+		x->topic, (unsigned long long)(x->sent - x->stored),
+		x->why[0] ? x->why : "no delivery report in time");
+	return 1;
 }
 
 static int run(const struct ctl_opts *o, int argc, char **argv)
@@ -133,34 +152,25 @@ static int run(const struct ctl_opts *o, int argc, char **argv)
 	    rv = ctl_parse_flags(argc, argv, 2, f, 4, NULL, 0, &npos, usage);
 	if (rv != 0)
 		return rv;
-	const char *topic = ctl_flag(f, 4, "--topic");
+	struct producing x = {.o = o,
+			      .topic = ctl_flag(f, 4, "--topic"),
+			      .key = ctl_flag(f, 4, "--key")};
 	int64_t count = -1, size = 100;
-	if (topic == NULL)
+	if (x.topic == NULL)
 		return ctl_usage_error(usage, "--topic is required");
 	if (ctl_flag_int(f, 4, "--count", 1, INT64_MAX, &count) != 0)
 		return ctl_usage_error(usage, "--count must be >= 1");
 	if (ctl_flag_int(f, 4, "--size", 0, 1 << 20, &size) != 0)
 		return ctl_usage_error(usage, "--size must be 0..1048576");
-	struct producing p = {.o = o, .key = ctl_flag(f, 4, "--key")};
-	rv = ctl_route_load(o, &p.ro, topic);
-	if (rv == 0) {
-		p.nq = p.ro.topic->brokers.n * p.ro.topic->queues_per_broker;
-		p.pend = calloc(p.nq ? p.nq : 1, sizeof *p.pend);
-		rv = p.pend && p.nq ? produce_all(&p, count, size) : 1;
-		if (p.pend == NULL || p.nq == 0)
-			fprintf(stderr, "error: INTERNAL: %s\n",
-				p.nq ? "out of memory" : "topic has no queues");
-	}
-	if (rv == 0 && o->json)
-		ctl_json_out(json_pack("{s:s,s:I}", "topic", topic, "produced",
-				       (json_int_t)p.sent));
-	else if (rv == 0)
-		printf("produced %llu messages to %s\n",
-		       (unsigned long long)p.sent, topic);
-	for (uint32_t i = 0; p.pend != NULL && i < p.nq; i++)
-		free(p.pend[i].buf);
-	free(p.pend);
-	ctl_route_free(&p.ro);
+	rv = open_producer(&x);
+	if (rv == 0)
+		rv = produce_all(&x, count, size);
+	if (x.p != NULL)
+		raftq_producer_close(x.p, (int)o->timeout_ms);
+	if (rv == 0)
+		rv = report(&x);
+	if (x.c != NULL)
+		raftq_client_free(x.c);
 	return rv;
 }
 

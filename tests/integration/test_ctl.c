@@ -350,6 +350,39 @@ static void test_ctl_consume_follows_a_reset(void **state)
 	assert_non_null(strstr(x->out, "\"epoch\":1"));
 }
 
+/* Issue 11 #10 and #7: raftqctl produce retries what a dead broker cannot
+ * take on the others, and when nothing can take a message it says how
+ * many were stored, how many failed, and names the broker. */
+static void test_ctl_produce_reports_what_it_stored(void **state)
+{
+	struct fx *x = *state;
+	int dead = (x->h.leader + 1) % 3;
+	char args[300];
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 2"), 0);
+	snprintf(args, sizeof args,
+		 "topic create lonely --queues 1 "
+		 "--brokers broker-%d",
+		 dead + 1);
+	assert_int_equal(ctl(x, NULL, args), 0);
+	snprintf(x->boot, sizeof x->boot, "%s", x->h.nodes[x->h.leader].listen);
+	h_kill(&x->h, dead);
+	assert_int_equal(ctl(x, NULL,
+			     "produce --topic t --count 6000 --size "
+			     "20"),
+			 0);
+	assert_string_equal(x->out, "produced 6000 messages to t\n");
+	assert_int_equal(ctl(x, NULL,
+			     "produce --topic lonely --count 5 "
+			     "--size 4 --timeout 1500"),
+			 1);
+	snprintf(args, sizeof args,
+		 "error: UNAVAILABLE: produced 0 of 5 messages to lonely; 5 "
+		 "failed: ");
+	assert_non_null(strstr(x->err, args));
+	snprintf(args, sizeof args, "broker-%d", dead + 1);
+	assert_non_null(strstr(x->err, args));
+}
+
 static void test_ctl_json_shapes_and_round_trip(void **state)
 {
 	struct fx *x = *state;
@@ -520,6 +553,7 @@ int main(void)
 	    T(test_ctl_undo_of_never_committed),
 	    T(test_ctl_first_read_fixes_the_start),
 	    T(test_ctl_consume_follows_a_reset),
+	    T(test_ctl_produce_reports_what_it_stored),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,
