@@ -20,6 +20,7 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
+	setvbuf(stdout, NULL, _IOLBF, 0); /* each message as it comes */
 	long count = argc > 4 ? strtol(argv[4], NULL, 10) : -1;
 	int idle_ms = argc > 5 ? atoi(argv[5]) : 5000;
 	char err[256];

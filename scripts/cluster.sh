@@ -45,17 +45,19 @@ INI
     "$bin/raftqd" --config "$dir/n$i.ini" >>"$dir/n$i.log" 2>&1 &
     echo $! >"$dir/n$i.pid"
   done
-  # Ready: one leader and three registered brokers.
-  for _ in $(seq 1 150); do
-    if out=$("$bin/raftqctl" --json --timeout 1000 cluster status 2>/dev/null) &&
-      [ "$(grep -o '"role":"leader"' <<<"$out" | wc -l)" -eq 1 ] &&
-      [ "$(grep -o '"name":"broker-' <<<"$out" | wc -l)" -eq 3 ]; then
-      echo "cluster up: client ports 127.0.0.1:9101-9103, data in $dir"
+  # Ready: one leader, three voters, and every node answering on its port.
+  if "$bin/raftqctl" -b "$RAFTQ_BOOTSTRAP" --timeout 20000 cluster wait --voters 3 --within 20000 >/dev/null; then
+    local ok=1
+    for i in 1 2 3; do
+      "$bin/raftqctl" -b "127.0.0.1:910$i" --timeout 5000 cluster status >/dev/null 2>&1 || ok=0
+    done
+    if [ $ok -eq 1 ]; then
+      echo "cluster up: client ports 127.0.0.1:9101-9103, data and logs in $dir"
+      echo "export RAFTQ_BOOTSTRAP=$RAFTQ_BOOTSTRAP   # for raftqctl and libraftq programs"
       return 0
     fi
-    sleep 0.1
-  done
-  echo "cluster.sh: the cluster did not come up within 15 s; logs in $dir/n*.log" >&2
+  fi
+  echo "cluster.sh: the cluster did not come up within 20 s; logs in $dir/n*.log" >&2
   tail -n 5 "$dir"/n*.log >&2 || true
   return 1
 }

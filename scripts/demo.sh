@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
 # The main job: a local 3-node raftq cluster and a walk through
-# produce -> consume -> reset. Installs what is missing, builds, runs, and
-# stops the cluster it started.
+# produce -> consume -> reset, with a libraftq consumer online during the
+# reset. Installs what is missing, builds, runs, and stops the cluster it
+# started. Every command shown can be pasted as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 cmake -S . -B build >/dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target raftqd raftqctl >/dev/null
+# What `cmake --install build` installs, and the example consumer.
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target raftqd raftqctl \
+  raftq raftq_static raftq_example_consumer >/dev/null
 
 export RAFTQ_CLUSTER_DIR=${RAFTQ_CLUSTER_DIR:-$(mktemp -d /tmp/raftq-demo-XXXXXX)}
 export RAFTQ_BOOTSTRAP=127.0.0.1:9101,127.0.0.1:9102,127.0.0.1:9103
-trap './scripts/cluster.sh stop >/dev/null; rm -rf "$RAFTQ_CLUSTER_DIR"' EXIT
+consumer_pid=
+cleanup() {
+  [ -n "$consumer_pid" ] && kill "$consumer_pid" 2>/dev/null || true
+  ./scripts/cluster.sh stop >/dev/null
+  rm -rf "$RAFTQ_CLUSTER_DIR"
+}
+trap cleanup EXIT
 ctl=build/bin/raftqctl
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ raftqctl %s\n' "$*"; "$ctl" "$@"; }
+show() { printf '$'; printf ' %q' "$@"; printf '\n'; }
+run() { show raftqctl "$@"; "$ctl" "$@"; }
 
 step "Start a 3-node cluster on loopback"
 ./scripts/cluster.sh start
@@ -24,6 +34,7 @@ run topic create orders --queues 2
 run group create billing --initial earliest
 
 step "Wave 1: 12 messages"
+show seq -f 'wave-1 order %02g' 1 12 '|' raftqctl produce --topic orders
 seq -f 'wave-1 order %02g' 1 12 | "$ctl" produce --topic orders
 sleep 2
 T=$(date -u +'%Y-%m-%d %H:%M:%S')
@@ -33,16 +44,23 @@ step "Wave 2: 12 messages"
 seq -f 'wave-2 order %02g' 1 12 | "$ctl" produce --topic orders
 run topic describe orders
 
-step "The group consumes 18 messages and commits"
-run consume --group billing --topic orders --count 18 --timeout 3000
+step "A libraftq consumer joins the group and reads both waves (24 messages)"
+log=$RAFTQ_CLUSTER_DIR/consumer.out
+show build/bin/raftq_example_consumer "$RAFTQ_BOOTSTRAP" billing orders 36 6000
+build/bin/raftq_example_consumer "$RAFTQ_BOOTSTRAP" billing orders 36 6000 >"$log" 2>&1 &
+consumer_pid=$!
+for _ in $(seq 1 100); do [ "$(wc -l <"$log")" -ge 24 ] && break; sleep 0.1; done
+cat "$log"
 run group describe billing
 
-step "Reset the group to the time between the waves (consumers may stay online)"
+step "Reset the group to the time between the waves, the consumer still online"
 run --json offset reset --group billing --topic orders --to-time "$T" --tz +00:00
-run group describe billing
 run offset history --group billing --topic orders
 
-step "Consuming again starts at wave 2"
-run consume --group billing --topic orders --count 12 --timeout 3000
+step "The online consumer moved at once: it reads wave 2 again from the reset point"
+wait "$consumer_pid" || true
+consumer_pid=
+tail -n +25 "$log"
+run group describe billing
 
 step "Stop the cluster"
