@@ -41,6 +41,7 @@ static const struct route routes[] = {
     {RPC_PRODUCE, node_handle_produce, 0},
     {RPC_FETCH, node_handle_fetch, 0},
     {RPC_GROUP_CREATE, node_handle_group_create, LEADER_ONLY},
+    {RPC_GROUP_DELETE, node_handle_group_delete, LEADER_ONLY},
     {RPC_GROUP_LIST, node_handle_group_list, 0},
     {RPC_GROUP_DESCRIBE, node_handle_group_describe, LEADER_ONLY | READ_GATE},
     {RPC_HEARTBEAT, node_handle_heartbeat, LEADER_ONLY},

@@ -1,13 +1,15 @@
 /*
  * groups.c — consumer-group requests on the leader: HEARTBEAT (the answer
- * is the member's assignment), LEAVE (its queues move at once), and
+ * is the member's assignment), LEAVE (its queues move at once),
  * GROUP_DESCRIBE (per topic the epoch and each queue's committed offset,
- * MaxOffset and lag; the online members and their queues).
+ * MaxOffset and lag; the online members and their queues), and
+ * GROUP_DELETE (one replicated entry; refused while members are online).
  *
  * GROUP_DESCRIBE gathers the topics one after another; the names it
  * answers with are copies, since the replicated state may change (and
  * move) between gathers.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +86,25 @@ void node_handle_leave(const struct node_req *req, const void *in)
 	const struct rpc_leave_req *q = in;
 	node_member_leave(req->n, q->group, q->member_id);
 	node_req_ok(req, NULL);
+}
+
+/* ---- GROUP_DELETE ---- */
+
+/* Refused while a member is online (it would recreate nothing but keep
+ * reading and committing into a group that no longer exists). */
+void node_handle_group_delete(const struct node_req *req, const void *in)
+{
+	const struct rpc_group_req *q = in;
+	if (node_req_group(req, q->group) == NULL ||
+	    !node_req_group_idle(req, q->group, "wait until they leave"))
+		return;
+	struct raft_buffer buf;
+	char err[256];
+	if (rsm_encode_delete_group(q->group, &buf, err, sizeof err) != 0) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT, "%s", err);
+		return;
+	}
+	node_req_propose(req, buf, true);
 }
 
 /* ---- GROUP_DESCRIBE ---- */

@@ -41,6 +41,7 @@ void node_handle_queue_stats(const struct node_req *req, const void *in);
 void node_handle_heartbeat(const struct node_req *req, const void *in);
 void node_handle_leave(const struct node_req *req, const void *in);
 void node_handle_group_describe(const struct node_req *req, const void *in);
+void node_handle_group_delete(const struct node_req *req, const void *in);
 
 /* commits.c and offsets.c: committing and reading offsets (leader). */
 void node_handle_commit(const struct node_req *req, const void *in);

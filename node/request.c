@@ -6,6 +6,7 @@
  * code through translate.c: a handler never picks a code for a raft error.
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,26 @@ const struct rsm_group *node_req_group(const struct node_req *req,
 {
 	return found(req, rsm_group_find(req->n->rsm, name), RPC_UNKNOWN_GROUP,
 		     "group", name);
+}
+
+bool node_req_group_idle(const struct node_req *req, const char *group,
+			 const char *advice)
+{
+	const char *ids[8];
+	uint32_t online = node_group_members(req->n, group, ids, 8);
+	if (online == 0)
+		return true;
+	char list[400];
+	size_t at = 0;
+	for (uint32_t i = 0; i < online && i < 8 && at < sizeof list - 40; i++)
+		at += (size_t)snprintf(list + at, sizeof list - at, "%s%s",
+				       i ? ", " : "", ids[i]);
+	node_req_fail(req, RPC_GROUP_ACTIVE,
+		      "group '%s' has %u online member%s (%s%s); stop them or "
+		      "%s",
+		      group, online, online == 1 ? "" : "s", list,
+		      online > 8 ? ", ..." : "", advice);
+	return false;
 }
 
 bool node_req_group_topic(const struct node_req *req, const char *group,

@@ -125,6 +125,10 @@ const struct rsm_topic *node_req_topic(const struct node_req *req,
 const struct rsm_group *node_req_group(const struct node_req *req,
 				       const char *name);
 
+/* Whether @group has no online member; otherwise answers GROUP_ACTIVE
+ * naming them, with @advice ("drop --require-inactive"). */
+bool node_req_group_idle(const struct node_req *req, const char *group,
+			 const char *advice);
 /* Group @group and topic @topic must exist (UNKNOWN_GROUP / UNKNOWN_TOPIC
  * answered otherwise); with @clustering_only a broadcasting group is
  * BROADCAST_UNSUPPORTED. */

@@ -388,26 +388,6 @@ static bool target_valid(const struct node_req *req,
 	return true;
 }
 
-/* Kafka's rule, on request: refuse while members are online. */
-static bool group_inactive(const struct node_req *req, const char *group)
-{
-	const char *ids[8];
-	uint32_t online = node_group_members(req->n, group, ids, 8);
-	if (online == 0)
-		return true;
-	char list[400];
-	size_t at = 0;
-	for (uint32_t i = 0; i < online && i < 8 && at < sizeof list - 40; i++)
-		at += (size_t)snprintf(list + at, sizeof list - at, "%s%s",
-				       i ? ", " : "", ids[i]);
-	node_req_fail(req, RPC_GROUP_ACTIVE,
-		      "group '%s' has %u online member%s (%s%s); stop them or "
-		      "drop --require-inactive",
-		      group, online, online == 1 ? "" : "s", list,
-		      online > 8 ? ", ..." : "");
-	return false;
-}
-
 /* Index of "broker:queue_id" in @t, or -1. */
 static int64_t queue_index(const struct rsm_topic *t, const char *s)
 {
@@ -455,7 +435,8 @@ void node_handle_reset(const struct node_req *req, const void *in)
 	enum rsm_target_kind target;
 	if (!node_req_group_topic(req, q->group, q->topic, true, &g, &t) ||
 	    !target_valid(req, q, &target) ||
-	    (q->require_inactive && !group_inactive(req, q->group)))
+	    (q->require_inactive &&
+	     !node_req_group_idle(req, q->group, "drop --require-inactive")))
 		return;
 	struct reset_op *op = reset_new(req, t, q->group, q->requester);
 	if (op == NULL)

@@ -146,6 +146,18 @@ static int apply_create_group(struct rsm *s, struct rsm__rd *r)
 	return result(s, RSM_OK, NULL);
 }
 
+static int apply_delete_group(struct rsm *s, struct rsm__rd *r)
+{
+	char name[RSM_NAME_MAX + 1];
+	rsm__rd_str(r, name, RSM_NAME_MAX);
+	if (!rsm__rd_done(r))
+		return -1;
+	if (!rsm__group_remove(s, name))
+		return result(s, RSM_EUNKNOWN_GROUP,
+			      "group '%s' does not exist", name);
+	return result(s, RSM_OK, NULL);
+}
+
 /* Decodes every element of @list (arrays of fields) with @one into a
  * calloc'ed array of @size-byte elements (*out; the caller frees): the
  * count, 0 for bad bytes (or an empty list), -1 when out of memory. */
@@ -549,6 +561,8 @@ static int apply_type(struct rsm *s, uint64_t type, struct rsm__rd *r)
 		return apply_reset(s, r);
 	case RSM_CMD_INIT_OFFSETS:
 		return apply_init_offsets(s, r);
+	case RSM_CMD_DELETE_GROUP:
+		return apply_delete_group(s, r);
 	default:
 		return -1;
 	}

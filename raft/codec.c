@@ -250,6 +250,21 @@ int rsm_encode_create_group(const char *name, enum rsm_group_mode mode,
 	return cmd_end(&sb, out);
 }
 
+int rsm_encode_delete_group(const char *name, struct raft_buffer *out,
+			    char *errmsg, size_t errmsg_len)
+{
+	if (!rsm_name_valid(name))
+		return errbuf_set(
+		    RSM_EINVAL, errmsg, errmsg_len,
+		    "bad group name '%s': use 1-127 of A-Z a-z 0-9 . _ -",
+		    name ? name : "");
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	cmd_begin(&sb, &pk, RSM_CMD_DELETE_GROUP, 1);
+	rsm__pack_str(&pk, name);
+	return cmd_end(&sb, out);
+}
+
 int rsm_commit_init(struct rsm_commit *c, const char *group, const char *topic,
 		    const char *broker, uint32_t queue_id, uint64_t offset,
 		    uint64_t epoch)

@@ -202,6 +202,8 @@ enum rsm_cmd_type {
 	 * initial rule at its first read): applied per item only while the
 	 * queue is still uncommitted and the epoch unchanged. */
 	RSM_CMD_INIT_OFFSETS = 6,
+	/* Removes a group: its offsets, epochs and reset history. */
+	RSM_CMD_DELETE_GROUP = 7,
 };
 
 /* One offset commit, with its names copied in: the leader's batch keeps
@@ -266,6 +268,8 @@ int rsm_encode_create_group(const char *name, enum rsm_group_mode mode,
 			    enum rsm_initial initial, int64_t time,
 			    struct raft_buffer *out, char *errmsg,
 			    size_t errmsg_len);
+int rsm_encode_delete_group(const char *name, struct raft_buffer *out,
+			    char *errmsg, size_t errmsg_len);
 int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
 		      struct raft_buffer *out, char *errmsg, size_t errmsg_len);
 int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,

@@ -37,6 +37,9 @@ int rsm__topic_insert(struct rsm *s, struct rsm_topic *t);
 /* Takes ownership of g->topics (and their offsets) on success. */
 int rsm__group_insert(struct rsm *s, struct rsm_group *g);
 struct rsm_group *rsm__group_find_mut(struct rsm *s, const char *name);
+/* Removes group @name and every reset recorded for it; false when there
+ * is no such group. Never allocates. */
+bool rsm__group_remove(struct rsm *s, const char *name);
 /* The group's entry for @t, created (epoch 0, nothing committed) if
  * missing; NULL when out of memory. */
 struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,

@@ -3,6 +3,7 @@
  * groups (each with its per-topic offsets and epoch) and the reset history,
  * with lookups and all-or-nothing mutators for apply and restore.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
@@ -295,6 +296,33 @@ int rsm__group_insert(struct rsm *s, struct rsm_group *g)
 {
 	return named_insert((void **)&s->groups, &s->n_groups,
 			    sizeof *s->groups, g);
+}
+
+/* Drops the history records of @group, keeping the others in order. */
+static void resets_drop_group(struct rsm *s, const char *group)
+{
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < s->n_resets; i++) {
+		if (strcmp(s->resets[i].group, group) == 0)
+			free(s->resets[i].queues);
+		else
+			s->resets[kept++] = s->resets[i];
+	}
+	s->n_resets = kept;
+}
+
+bool rsm__group_remove(struct rsm *s, const char *name)
+{
+	struct rsm_group *g = rsm__group_find_mut(s, name);
+	if (g == NULL)
+		return false;
+	size_t at = (size_t)(g - s->groups);
+	assert(at < s->n_groups);
+	rsm__group_free(g);
+	memmove(g, g + 1, (s->n_groups - at - 1) * sizeof *g);
+	s->n_groups--;
+	resets_drop_group(s, name);
+	return true;
 }
 
 struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,

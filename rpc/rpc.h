@@ -214,7 +214,8 @@ struct rpc_status {
 	X(17, UNDO, rpc_undo_req, rpc_reset_resp)                       \
 	X(18, JOIN, rpc_join_req, rpc_empty)                            \
 	X(19, LEAVE, rpc_leave_req, rpc_empty)                          \
-	X(20, NODE_REMOVE, rpc_node_remove_req, rpc_empty)
+	X(20, NODE_REMOVE, rpc_node_remove_req, rpc_empty)              \
+	X(21, GROUP_DELETE, rpc_group_req, rpc_empty)
 
 /* X(type number, NAME, body struct) — pushed by the server. */
 #define RPC_NOTICES(X)                                    \

@@ -539,6 +539,50 @@ static void test_ctl_cluster_remove_empty_node(void **state)
 	json_decref(j);
 }
 
+/* Issue 11 #12: group delete, refused while a member is online, drops
+ * the group's offsets and history; the name can be used again. */
+static void test_ctl_group_delete(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
+	assert_int_equal(ctl(x, NULL, "group create g"), 0);
+	assert_int_equal(ctl(x, NULL, "produce --topic t --count 3"), 0);
+	assert_int_equal(
+	    ctl(x, NULL, "offset reset --group g --topic t --to-latest"), 0);
+	ctl_bg(x, "c", "consume --group g --topic t --timeout 3000");
+	int64_t end = h_now_ms() + 10000;
+	while (!group_at(x, "g", 1, 1) && h_now_ms() < end)
+		usleep(100000); /* bounded by the 10 s deadline */
+	assert_int_equal(ctl(x, NULL, "group delete g"), 1);
+	assert_non_null(strstr(x->err, "error: GROUP_ACTIVE: group 'g' has 1 "
+				       "online member (raftqctl-"));
+	assert_non_null(strstr(x->err, "; stop them or wait until they "
+				       "leave\n"));
+	int lines = 0;
+	assert_int_equal(ctl_bg_wait(x, "c", 15000, &lines), 0);
+	assert_int_equal(lines, 0);
+	assert_int_equal(ctl(x, NULL, "group delete g"), 0);
+	assert_string_equal(
+	    x->out,
+	    "deleted group g: its offsets and reset history are gone\n");
+	assert_int_equal(ctl(x, NULL, "--json group list"), 0);
+	assert_string_equal(x->out, "{\"groups\":[]}\n");
+	assert_int_equal(ctl(x, NULL, "--json group delete g"), 1);
+	assert_string_equal(x->err, "error: UNKNOWN_GROUP: group 'g' does not "
+				    "exist\n");
+	assert_int_equal(ctl(x, NULL, "group delete"), 2);
+	/* Created again: no history, nothing committed. */
+	assert_int_equal(ctl(x, NULL, "group create g --initial earliest"), 0);
+	assert_int_equal(
+	    ctl(x, NULL, "--json offset history --group g --topic t"), 0);
+	assert_string_equal(x->out, "{\"resets\":[]}\n");
+	assert_int_equal(ctl(x, NULL,
+			     "consume --group g --topic t --count 3 "
+			     "--timeout 3000"),
+			 0);
+	assert_string_equal(x->err, "consumed 3 messages\n");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
@@ -554,6 +598,7 @@ int main(void)
 	    T(test_ctl_first_read_fixes_the_start),
 	    T(test_ctl_consume_follows_a_reset),
 	    T(test_ctl_produce_reports_what_it_stored),
+	    T(test_ctl_group_delete),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,

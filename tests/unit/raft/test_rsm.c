@@ -531,6 +531,56 @@ static void test_rsm_init_offsets_fix_first_positions_only(void **state)
 	assert_int_equal(init_offset(s, "nosuch", "broker-1", 0, 2, 0), RSM_OK);
 }
 
+static int delete_group(struct rsm *s, const char *name)
+{
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_delete_group(name, &buf, NULL, 0), 0);
+	return rh_apply(s, buf)->code;
+}
+
+/* Deleting a group drops its offsets, epochs and history, nothing else;
+ * a group created again under the name starts from scratch. */
+static void test_rsm_delete_group(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	assert_int_equal(rh_group(s, "h", RSM_CLUSTERING), RSM_OK);
+	assert_int_equal(rh_commit(s, "h", "orders", "broker-1", 0, 4, 0), 0);
+	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 9, 0), 0);
+	uint64_t lo[6] = {0}, hi[6] = {50, 50, 50, 50, 50, 50};
+	assert_int_equal(reset_all(s, RSM_MOVE_ABSOLUTE, 2, lo, hi, 0)->code,
+			 RSM_OK);
+	assert_int_equal(rsm_reset_count(s), 1);
+	uint64_t digest = rsm_digest(s);
+
+	assert_int_equal(delete_group(s, "g"), RSM_OK);
+	assert_null(rsm_group_find(s, "g"));
+	assert_int_equal(rsm_group_count(s), 1);
+	assert_int_equal(rsm_reset_count(s), 0);
+	assert_int_equal(rh_offset(s, "h", "orders", "broker-1", 0), 4);
+	assert_true(rsm_digest(s) != digest);
+
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_delete_group("g", &buf, NULL, 0), 0);
+	const struct rsm_result *r = rh_apply(s, buf);
+	assert_int_equal(r->code, RSM_EUNKNOWN_GROUP);
+	assert_string_equal(r->message, "group 'g' does not exist");
+	char err[256];
+	assert_int_equal(
+	    rsm_encode_delete_group("bad name", &buf, err, sizeof err),
+	    RSM_EINVAL);
+	assert_string_equal(
+	    err, "bad group name 'bad name': use 1-127 of A-Z a-z 0-9 . _ -");
+
+	/* Created again: nothing committed, epoch 0; reset ids go on. */
+	assert_int_equal(rh_group(s, "g", RSM_CLUSTERING), RSM_OK);
+	assert_null(rsm_group_topic(rsm_group_find(s, "g"), "orders"));
+	assert_int_equal(reset_all(s, RSM_MOVE_ABSOLUTE, 1, lo, hi, 0)->code,
+			 RSM_OK);
+	assert_int_equal(rh_epoch(s, "g", "orders"), 1);
+	assert_int_equal(rsm_reset_at(s, 0)->id, 2);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -548,6 +598,7 @@ int main(void)
 	    T(test_rsm_history_keeps_the_newest),
 	    T(test_rsm_broker_reregistration),
 	    T(test_rsm_init_offsets_fix_first_positions_only),
+	    T(test_rsm_delete_group),
 	};
 #undef T
 	return cmocka_run_group_tests_name("raft/rsm", tests, NULL, NULL);
