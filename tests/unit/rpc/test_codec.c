@@ -93,14 +93,14 @@ static void test_codec_error_status_and_nested_lists(void **state)
 				 "127.0.0.1:9102", true};
 	struct rpc_empty none = {0};
 	msgpack_sbuffer sb =
-	    enc(RPC_TOPIC_CREATE | RPC_RESPONSE, 5, &err, &none);
+	    enc(RPC_GROUP_CREATE | RPC_RESPONSE, 5, &err, &none);
 	struct rpc_reader r;
 	struct rpc_frame f;
 	one_frame(&sb, &r, &f);
 	struct rpc_empty e;
 	struct rpc_status st;
 	assert_int_equal(
-	    rpc_decode(&f, RPC_TOPIC_CREATE | RPC_RESPONSE, &e, &st, NULL), 0);
+	    rpc_decode(&f, RPC_GROUP_CREATE | RPC_RESPONSE, &e, &st, NULL), 0);
 	assert_int_equal(st.code, RPC_NOT_LEADER);
 	assert_string_equal(st.message, "not the leader");
 	assert_string_equal(st.leader, "127.0.0.1:9102");
