@@ -21,8 +21,11 @@
  *     consumers delivers a message from offset 0 (negative values: the
  *     reset notice reached the consumers before the answer reached the
  *     operator; counted as 0). R trials; p50, p99 and max.
+ *  4. idle fetch rate and 5. produce -> deliver latency at low load: the
+ *     long-polling figures (bench/poll.c).
  *
  *   client_bench [--quick]      (--quick: small sizes, a smoke run)
+ *   client_bench --poll         (only 4 and 5, full size)
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,6 +36,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "poll.h"
 #include "raftq.h"
 
 static uint64_t now_us(void)
@@ -289,6 +293,7 @@ static void pickup(struct harness *h, int leader, const char *bootstrap,
 int main(int argc, char **argv)
 {
 	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+	bool poll_only = argc > 1 && strcmp(argv[1], "--poll") == 0;
 	uint64_t n = quick ? 100000 : 2000000;
 	int trials = quick ? 5 : 50;
 	struct harness *hp = h_fixture(sizeof *hp, 3, false);
@@ -308,9 +313,16 @@ int main(int argc, char **argv)
 	struct rpc_group_create_req g = {"bench-read", "clustering",
 					 "earliest"};
 	need(call_code(L, RPC_GROUP_CREATE, &g) == RPC_OK, "group");
+	poll_setup(&h);
 
 	printf("client_bench: 3 raftqd + this client on one machine, "
 	       "loopback, flush=os\n");
+	if (poll_only) {
+		poll_idle_rate(&h, bootstrap, 10);
+		poll_latency(bootstrap, 1000);
+		h_destroy(&h);
+		return 0;
+	}
 	double plain = produce(bootstrap, "plain", n, false);
 	printf("produce, one broker, 100-byte messages, no compression: "
 	       "%llu messages, %.0f msgs/s (%.1f MB/s)\n",
@@ -324,6 +336,8 @@ int main(int argc, char **argv)
 	       "%llu messages, %.0f msgs/s\n",
 	       (unsigned long long)n, rd);
 	pickup(&h, leader, bootstrap, trials);
+	poll_idle_rate(&h, bootstrap, quick ? 3 : 10);
+	poll_latency(bootstrap, quick ? 200 : 1000);
 	h_destroy(&h);
 	return 0;
 }

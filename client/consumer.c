@@ -85,7 +85,8 @@ static int config_check(struct raftq_client *c,
 	if (!cl_name_ok(cfg->group))
 		return cl_fail(c, RAFTQ_EINVAL,
 			       "consumer: a group is required");
-	if (cfg->n_topics == 0 || cfg->n_topics > 64 || cfg->topics == NULL)
+	if (cfg->n_topics == 0 || cfg->n_topics > KC_TOPICS_MAX ||
+	    cfg->topics == NULL)
 		return cl_fail(c, RAFTQ_EINVAL,
 			       "consumer: 1 to 64 topics are required");
 	for (uint32_t i = 0; i < cfg->n_topics; i++)
@@ -138,6 +139,7 @@ int raftq_consumer_new(struct raftq_client *c,
 	k->auto_commit_ms = cfg->auto_commit_ms ? cfg->auto_commit_ms : 1000;
 	k->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 1000;
 	k->fetch_bytes = cfg->fetch_bytes ? cfg->fetch_bytes : 1u << 20;
+	k->fetch_wait_ms = cfg->fetch_wait_ms ? cfg->fetch_wait_ms : 1000;
 	if (cfg->offset_file != NULL)
 		snprintf(k->offset_file, sizeof k->offset_file, "%s",
 			 cfg->offset_file);
@@ -257,6 +259,24 @@ size_t raftq_consumer_assignment(const struct raftq_consumer *k,
 uint64_t raftq_consumer_resets(const struct raftq_consumer *k)
 {
 	return k->resets;
+}
+
+uint64_t raftq_consumer_fetches(const struct raftq_consumer *k)
+{
+	return k->fetches;
+}
+
+void kc_count_reset(struct raftq_consumer *k, const char *topic, uint64_t epoch)
+{
+	for (uint32_t i = 0; i < k->n_topics; i++) {
+		if (strcmp(k->topics[i], topic) != 0)
+			continue;
+		if (epoch > k->reset_epoch[i]) {
+			k->reset_epoch[i] = epoch;
+			k->resets++;
+		}
+		return;
+	}
 }
 
 static bool left(void *arg)

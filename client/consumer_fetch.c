@@ -172,7 +172,7 @@ static void fetch_failed(struct raftq_consumer *k, struct kqueue *q, int status,
 	} else if (st->code == RPC_OFFSET_MOVED) {
 		if (r->epoch > q->epoch) {
 			kc_move_queue(k, q, r->offset, r->epoch);
-			k->resets++;
+			kc_count_reset(k, q->topic, r->epoch);
 		}
 	} else {
 		/* A broker's word is not final: it may not have applied a
@@ -188,7 +188,7 @@ static void fetch_failed(struct raftq_consumer *k, struct kqueue *q, int status,
 /* Buffers the batches of a fetch answer read from position @from. */
 static void fetch_store(struct raftq_consumer *k, struct kqueue *q,
 			const struct rpc_bin *batches, uint64_t from,
-			uint64_t now)
+			uint64_t now, bool waited)
 {
 	uint8_t *data = malloc(batches->len ? batches->len : 1);
 	int err = RAFTQ_ENOMEM;
@@ -206,12 +206,14 @@ static void fetch_store(struct raftq_consumer *k, struct kqueue *q,
 		q->next_fetch_at = now + FETCH_RETRY_MS;
 		return;
 	}
-	if (b->n == 0) { /* nothing new: back off, up to IDLE_MAX_MS */
+	if (b->n == 0) {
 		kc_kbuf_free(b);
 		if (from > q->pos && q->deliver == q->pos)
 			q->deliver = from;
 		q->pos = from;
-		q->idle_ms = q->idle_ms ? q->idle_ms * 2 : 1;
+		/* The broker waited for data: ask again at once. One that
+		 * answers at once (older, or busy) gets a growing pause. */
+		q->idle_ms = waited ? 0 : q->idle_ms ? q->idle_ms * 2 : 1;
 		if (q->idle_ms > IDLE_MAX_MS)
 			q->idle_ms = IDLE_MAX_MS;
 		q->next_fetch_at = now + q->idle_ms;
@@ -232,6 +234,7 @@ static void on_fetched(struct rpc_call *call, int status, struct rpc_frame *f)
 	struct kqueue *q = x->q;
 	struct raftq_consumer *k = x->k;
 	bool moved = q != NULL && x->gen != q->gen;
+	uint64_t sent_at = x->sent_at, wait_ms = x->wait_ms;
 	free(x);
 	if (q == NULL)
 		return; /* the queue is gone */
@@ -249,8 +252,9 @@ static void on_fetched(struct rpc_call *call, int status, struct rpc_frame *f)
 		return;
 	}
 	/* Retention went past the position: continue where data starts. */
+	bool waited = wait_ms > 0 && now - sent_at >= wait_ms / 2;
 	fetch_store(k, q, &r.batches, r.offset > q->pos ? r.offset : q->pos,
-		    now);
+		    now, waited);
 }
 
 uint32_t kc_buffered_bufs(const struct kqueue *q)
@@ -281,12 +285,17 @@ void kc_send_fetch(struct raftq_consumer *k, struct kqueue *q)
 	x->gen = q->gen;
 	x->pos = q->pos;
 	x->call.data = x;
+	x->sent_at = cl_now(c);
+	x->wait_ms = k->fetch_wait_ms;
+	if (x->wait_ms + 1000 > c->timeout_ms) /* the answer must beat it */
+		x->wait_ms = c->timeout_ms > 1000 ? c->timeout_ms - 1000 : 0;
 	struct rpc_fetch_req in = {k->mode == MODE_CLUSTERING ? k->group : NULL,
 				   q->topic,
 				   q->queue_id,
 				   q->pos,
 				   q->epoch,
-				   k->fetch_bytes};
+				   k->fetch_bytes,
+				   x->wait_ms};
 	if (rpc_client_request(rc, &x->call, RPC_FETCH, &in, c->timeout_ms,
 			       on_fetched) != 0) {
 		free(x);
@@ -294,4 +303,5 @@ void kc_send_fetch(struct raftq_consumer *k, struct kqueue *q)
 		return;
 	}
 	q->fetch = x;
+	k->fetches++;
 }

@@ -254,7 +254,7 @@ static void on_stale(struct raftq_consumer *k, const char *topic,
 		}
 	}
 	if (moved)
-		k->resets++;
+		kc_count_reset(k, topic, r->epoch);
 }
 
 union kcall_resp {
@@ -413,5 +413,5 @@ void cl_consumer_notice(struct raftq_consumer *k, struct rpc_frame *f)
 		}
 	}
 	if (moved)
-		k->resets++;
+		kc_count_reset(k, n.topic, n.epoch);
 }

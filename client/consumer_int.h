@@ -57,6 +57,8 @@ struct kfetch {
 	struct raftq_consumer *k;
 	uint64_t gen;
 	uint64_t pos;
+	uint64_t sent_at; /* cl_now */
+	uint32_t wait_ms; /* the max_wait_ms asked for */
 };
 
 enum kkind { KC_DESCRIBE, KC_HEARTBEAT, KC_OFFSETS, KC_COMMIT, KC_LEAVE };
@@ -87,6 +89,8 @@ struct ksaved {
 
 enum kmode { MODE_UNKNOWN, MODE_CLUSTERING, MODE_BROADCASTING };
 
+#define KC_TOPICS_MAX 64
+
 struct raftq_consumer {
 	struct raftq_client *c;
 	char group[CL_NAME_MAX + 1];
@@ -94,7 +98,7 @@ struct raftq_consumer {
 	char (*topics)[CL_NAME_MAX + 1];
 	uint32_t n_topics;
 	bool manual_commit;
-	uint32_t auto_commit_ms, heartbeat_ms, fetch_bytes;
+	uint32_t auto_commit_ms, heartbeat_ms, fetch_bytes, fetch_wait_ms;
 	char offset_file[4096];
 	enum kmode mode;
 	int failed; /* a raftq error once the consumer cannot go on */
@@ -109,6 +113,8 @@ struct raftq_consumer {
 	uint64_t hb_at, commit_at;
 	uint64_t generation;
 	uint64_t resets;
+	uint64_t fetches;		     /* FETCH requests sent */
+	uint64_t reset_epoch[KC_TOPICS_MAX]; /* per topic: newest counted */
 	struct kbuf *retired; /* handed out; freed at the next consume */
 	/* Broadcasting: positions read from the offset file. */
 	struct ksaved *saved;
@@ -126,6 +132,10 @@ struct kqueue *kc_find_queue(struct raftq_consumer *k, const char *topic,
 void kc_move_queue(struct raftq_consumer *k, struct kqueue *q, uint64_t offset,
 		   uint64_t epoch);
 void kc_drop_queue(struct raftq_consumer *k, uint32_t i);
+/* Counts the reset that took @topic to @epoch, once however many of its
+ * queues learn of it and by whichever way (notice, fence, stale). */
+void kc_count_reset(struct raftq_consumer *k, const char *topic,
+		    uint64_t epoch);
 /* qsort order of k->q: topic, broker, queue id. */
 int kc_cmp_queue(const void *a, const void *b);
 /* Buffers held by @q (fetching pauses at 2). */

@@ -86,6 +86,7 @@ void node_stop(struct node *n)
 	if (n->phase != NODE_RUNNING)
 		return;
 	NODE_LOG(NODE_INFO, "node", "stopping");
+	node_fetch_expire(n, true); /* waiting fetches are answered now */
 	if (n->rpc_open)
 		rpc_server_close(&n->rpc, on_rpc_closed);
 	n->phase = NODE_DRAINING;
@@ -129,6 +130,7 @@ static void on_tick(uv_timer_t *t)
 		node_follow_leadership(n);
 		node_keep_registered(n);
 		node_groups_tick(n);
+		node_fetch_expire(n, false);
 	} else if (n->phase < NODE_CLOSING) {
 		advance_stop(n);
 	}
@@ -222,6 +224,7 @@ static int start_raft(struct node *n, char *err, size_t errlen)
 	raft_uv_set_segment_size(&n->io, (size_t)n->cfg.raft_segment_bytes);
 	raft_uv_set_connect_retry_delay(&n->io, n->cfg.connect_retry_ms);
 	rsm_fsm_init(&n->fsm, n->rsm);
+	rsm_on_applied(n->rsm, node_fetch_on_applied, n);
 	rv =
 	    raft_init(&n->raft, &n->io, &n->fsm, n->cfg.id, n->cfg.raft_listen);
 	if (rv != 0) {

@@ -3,7 +3,8 @@
  * it came; FETCH reads from an offset (clamped: below MinOffset reads from
  * MinOffset, past MaxOffset is empty) after the group's epoch check, which
  * turns a read from before a reset into OFFSET_MOVED with the new offset
- * (DESIGN.md §2); QUEUE_STATS gives the bounds (and offset for a time) of
+ * (DESIGN.md §2), or, finding nothing new, waits up to max_wait_ms
+ * (fetch_wait.c); QUEUE_STATS gives the bounds (and offset for a time) of
  * this broker's queues of a topic — what the leader gathers.
  */
 #include <stdlib.h>
@@ -58,6 +59,7 @@ void node_handle_produce(const struct node_req *req, const void *in)
 	}
 	struct rpc_produce_resp r = {base, t};
 	node_req_ok(req, &r);
+	node_fetch_wake_queue(req->n, p->topic, p->queue_id, base + p->count);
 }
 
 /*
@@ -120,9 +122,9 @@ static int fetch_read(struct node *n, struct stor_queue *q, uint64_t at,
 	return rv;
 }
 
-void node_handle_fetch(const struct node_req *req, const void *in)
+void node_fetch_serve(const struct node_req *req, const struct rpc_fetch_req *p,
+		      uint32_t max_wait_ms)
 {
-	const struct rpc_fetch_req *p = in;
 	struct node *n = req->n;
 	struct stor_queue *q = local_queue(req, p->topic, p->queue_id);
 	uint64_t epoch = 0;
@@ -132,6 +134,9 @@ void node_handle_fetch(const struct node_req *req, const void *in)
 	struct stor_queue_info info;
 	stor_queue_info(q, &info);
 	uint64_t at = stor_queue_clamp(q, p->offset);
+	if (at >= info.max_offset && max_wait_ms > 0 &&
+	    node_fetch_park(req, p, max_wait_ms))
+		return; /* answered when data comes, or at the deadline */
 	size_t cap = p->max_bytes ? p->max_bytes : FETCH_DEFAULT_BYTES;
 	if (cap > n->cfg.max_frame_bytes / 2)
 		cap = n->cfg.max_frame_bytes / 2;
@@ -154,6 +159,12 @@ void node_handle_fetch(const struct node_req *req, const void *in)
 		node_req_ok(req, &r);
 	}
 	free(buf);
+}
+
+void node_handle_fetch(const struct node_req *req, const void *in)
+{
+	const struct rpc_fetch_req *p = in;
+	node_fetch_serve(req, p, p->max_wait_ms);
 }
 
 void node_handle_queue_stats(const struct node_req *req, const void *in)

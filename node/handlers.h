@@ -36,6 +36,27 @@ void node_handle_group_list(const struct node_req *req, const void *in);
 void node_handle_produce(const struct node_req *req, const void *in);
 void node_handle_fetch(const struct node_req *req, const void *in);
 void node_handle_queue_stats(const struct node_req *req, const void *in);
+/* Answers fetch @p (as node_handle_fetch); one that finds nothing new
+ * waits up to @max_wait_ms (0: answered at once). */
+void node_fetch_serve(const struct node_req *req, const struct rpc_fetch_req *p,
+		      uint32_t max_wait_ms);
+
+/* fetch_wait.c: fetches waiting for data (long polling). */
+/* Keeps fetch @p until data, a state change or @max_wait_ms; false when
+ * it cannot wait (stopping, too many waiting, no memory). */
+bool node_fetch_park(const struct node_req *req, const struct rpc_fetch_req *p,
+		     uint32_t max_wait_ms);
+/* Answers the waiters of the queue now holding up to @max_offset. */
+void node_fetch_wake_queue(struct node *n, const char *topic, uint32_t queue_id,
+			   uint64_t max_offset);
+/* Answers the waiters of @group (NULL: every group) and @topic (NULL:
+ * every topic); waiters without a group are left. */
+void node_fetch_wake_group(struct node *n, const char *group,
+			   const char *topic);
+/* Answers the waiters whose time is up (@all: every one). */
+void node_fetch_expire(struct node *n, bool all);
+/* The rsm_applied_fn hook: resets, group deletions and snapshots. */
+void node_fetch_on_applied(void *arg, const struct rsm_result *res);
 
 /* groups.c: members' heartbeats and leaving, group describe (leader). */
 void node_handle_heartbeat(const struct node_req *req, const void *in);

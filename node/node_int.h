@@ -5,8 +5,8 @@
  *
  * Layers, each using only those below it (docs/design/node.md):
  *   daemon.c (start, stop)  →  dispatch.c (the request table)
- *   →  handlers: cluster.c membership.c topics.c data.c groups.c
- *                commits.c offsets.c reset.c history.c
+ *   →  handlers: cluster.c membership.c topics.c data.c fetch_wait.c
+ *                groups.c commits.c offsets.c reset.c history.c
  *   →  request.c (answers, proposals)  members.c  gather.c  sync.c
  *   →  leader.c  links.c  queues.c  translate.c  →  storage, rpc, raft
  */
@@ -24,6 +24,8 @@
 
 #define NODE_MAX_PEERS 64
 #define NODE_TICK_MS 50
+#define NODE_FETCH_WAITERS_MAX 4096  /* fetches waiting for data at once */
+#define NODE_FETCH_WAIT_MAX_MS 30000 /* a longer max_wait_ms is cut */
 
 /* A client to another node (status fan-out, registration, joins). */
 struct node_link {
@@ -43,6 +45,7 @@ enum node_stop_phase {
 
 struct commit_batch;
 struct node_groups;
+struct fetch_waiter;
 
 struct node {
 	struct node_config cfg;
@@ -86,6 +89,9 @@ struct node {
 	size_t nqueues;
 	struct stor_config stor;
 	uv_timer_t retention;
+	/* Fetches waiting for data (fetch_wait.c). */
+	struct fetch_waiter *waiters;
+	uint32_t n_waiters;
 	/* Shutdown. */
 	enum node_stop_phase phase;
 	uint64_t phase_deadline;

@@ -88,6 +88,8 @@ int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 	if (rv == 0) {
 		/* Swap in the new state; keep the result buffer. */
 		struct rsm_result keep = s->result;
+		struct rsm hook = {.applied_fn = s->applied_fn,
+				   .applied_arg = s->applied_arg};
 		uint32_t keep_cap = s->item_cap;
 		s->result.item_codes = NULL;
 		rsm__clear(s);
@@ -95,6 +97,8 @@ int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 		s->result = keep;
 		s->result.reset = NULL;
 		s->item_cap = keep_cap;
+		s->applied_fn = hook.applied_fn;
+		s->applied_arg = hook.applied_arg;
 		free(fresh);
 		return 0;
 	}
@@ -136,6 +140,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
 	if (rv != 0)
 		return RAFT_NOMEM;
 	*result = (void *)res;
+	if (s->applied_fn != NULL)
+		s->applied_fn(s->applied_arg, res);
 	return 0;
 }
 
@@ -172,7 +178,15 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 	if (rv != 0)
 		return rv == RSM_ENOMEM ? RAFT_NOMEM : RAFT_MALFORMED;
 	raft_free(buf->base); /* ours on success */
+	if (s->applied_fn != NULL)
+		s->applied_fn(s->applied_arg, NULL);
 	return 0;
+}
+
+void rsm_on_applied(struct rsm *s, rsm_applied_fn fn, void *arg)
+{
+	s->applied_fn = fn;
+	s->applied_arg = arg;
 }
 
 void rsm_fsm_init(struct raft_fsm *fsm, struct rsm *s)

@@ -315,4 +315,11 @@ int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
  * @s is borrowed and must outlive the raft instance. */
 void rsm_fsm_init(struct raft_fsm *fsm, struct rsm *s);
 
+/* Called by @fsm's apply after each entry (its result) and by its restore
+ * after a snapshot replaced the state (@res NULL): what the daemon reacts
+ * to, e.g. waking fetches parked under an epoch a reset just ended. */
+typedef void (*rsm_applied_fn)(void *arg, const struct rsm_result *res);
+/* Sets the hook (kept across restores); @fn NULL: none. */
+void rsm_on_applied(struct rsm *s, rsm_applied_fn fn, void *arg);
+
 #endif /* RAFTQ_RSM_H */

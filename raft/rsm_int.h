@@ -27,6 +27,9 @@ struct rsm {
 	/* The last result and its buffers. */
 	struct rsm_result result;
 	uint32_t item_cap;
+	/* The daemon's hook (rsm_on_applied): not part of the state. */
+	rsm_applied_fn applied_fn;
+	void *applied_arg;
 };
 
 /* ---- state.c: mutators (all-or-nothing; RSM_ENOMEM leaves @s as is) ---- */

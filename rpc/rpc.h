@@ -338,6 +338,9 @@ struct rpc_fetch_req {
 	uint64_t offset;
 	uint64_t epoch;
 	uint32_t max_bytes;
+	/* With nothing past offset: wait up to this long for data (0: answer
+	 * at once; the broker cuts it to 30 s). */
+	uint32_t max_wait_ms;
 };
 struct rpc_fetch_resp {
 	struct rpc_bin batches; /* whole batches (docs/disk-format.md) */

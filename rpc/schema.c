@@ -93,7 +93,8 @@ SCHEMA(rpc_fetch_req, F(rpc_fetch_req, group, RPC_K_STR, OPT),
        F(rpc_fetch_req, queue_id, RPC_K_U32, REQ),
        F(rpc_fetch_req, offset, RPC_K_U64, REQ),
        F(rpc_fetch_req, epoch, RPC_K_U64, OPT),
-       F(rpc_fetch_req, max_bytes, RPC_K_U32, OPT));
+       F(rpc_fetch_req, max_bytes, RPC_K_U32, OPT),
+       F(rpc_fetch_req, max_wait_ms, RPC_K_U32, OPT));
 SCHEMA(rpc_fetch_resp, F(rpc_fetch_resp, batches, RPC_K_BIN, OPT),
        F(rpc_fetch_resp, min_offset, RPC_K_U64, OPT),
        F(rpc_fetch_resp, max_offset, RPC_K_U64, OPT),

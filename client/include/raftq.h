@@ -240,6 +240,10 @@ struct raftq_consumer_config {
 	uint32_t heartbeat_ms;	   /* 0: 1000; below the cluster's
 				      session_timeout_ms */
 	uint32_t fetch_bytes;	   /* per fetch; 0: 1 MiB */
+	/* How long a broker holds a fetch that finds nothing new before it
+	 * answers empty (long polling; data is delivered the moment it is
+	 * stored). 0: 1000; cut to the request timeout minus 1 s. */
+	uint32_t fetch_wait_ms;
 	/* Broadcasting groups keep their offsets here (one line per
 	 * queue: topic broker queue offset), written atomically by every
 	 * commit; NULL: "raftq-GROUP-MEMBER.offsets" in the working
@@ -308,9 +312,14 @@ struct raftq_queue {
 RAFTQ_API size_t raftq_consumer_assignment(const struct raftq_consumer *k,
 					   struct raftq_queue *out, size_t max);
 
-/* Times the consumer moved queues because of a reset (notice, STALE_EPOCH
- * or OFFSET_MOVED). */
+/* Resets the consumer followed: each reset of a topic counts once, however
+ * many of its queues moved and whether a notice, STALE_EPOCH or
+ * OFFSET_MOVED told it. */
 RAFTQ_API uint64_t raftq_consumer_resets(const struct raftq_consumer *k);
+
+/* FETCH requests this consumer sent, to every broker: with long polling
+ * an idle consumer sends about one per queue per fetch_wait_ms. */
+RAFTQ_API uint64_t raftq_consumer_fetches(const struct raftq_consumer *k);
 
 /*
  * Commits (unless manual_commit), leaves the group so its queues move to

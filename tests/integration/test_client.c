@@ -521,8 +521,8 @@ static void test_client_producer_survives_broker_kill(void **state)
 	for (uint32_t i = 0; i < total; i += 97) {
 		const struct rec *rc = &x->recs[i];
 		struct rpc_fetch_req fr = {
-		    NULL,	"orders", (uint32_t)(rc->q % QPB),
-		    rc->offset, 0,	  4096};
+		    NULL, "orders", (uint32_t)(rc->q % QPB), rc->offset, 0,
+		    4096, 0};
 		struct ctl_resp r;
 		h_call(x->h.nodes[rc->q / QPB].listen, RPC_FETCH, &fr, 5000,
 		       &r);

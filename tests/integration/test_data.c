@@ -1,11 +1,15 @@
 /*
  * The data plane on a real 3-node cluster: produce to every broker's
  * queues, describe the topic from any node, fetch exact batches, clamp,
- * refuse bad input, and keep every acknowledged message across kill -9.
+ * refuse bad input, keep every acknowledged message across kill -9, and
+ * hold a fetch that finds nothing until data or a reset comes (long
+ * polling).
  */
 #include "../unit/test_util.h"
 #include "harness.h"
 #include "storage.h"
+
+#include <pthread.h>
 
 #define QPB 4
 
@@ -102,7 +106,7 @@ static void test_data_produce_describe_fetch(void **state)
 
 	/* Fetch queue 3 of broker-2 (4 batches of 3 records) from offset 4:
 	 * the batch holding it (base 3) comes first. */
-	struct rpc_fetch_req fr = {NULL, "orders", 3, 4, 0, 0};
+	struct rpc_fetch_req fr = {NULL, "orders", 3, 4, 0, 0, 0};
 	struct ctl_resp r;
 	h_call(h->nodes[1].listen, RPC_FETCH, &fr, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
@@ -193,6 +197,98 @@ static void test_data_survives_kill_and_reports_unavailable(void **state)
 	assert_int_equal(base, 2 * count_of(2));
 }
 
+/* One request sent from another thread after @delay_ms. */
+struct later {
+	const char *addr;
+	uint16_t type;
+	const void *req;
+	int delay_ms;
+	uint32_t code;
+	pthread_t t;
+};
+
+static void *call_later_run(void *arg)
+{
+	struct later *l = arg;
+	usleep((useconds_t)l->delay_ms * 1000);
+	l->code = h_call_code(l->addr, l->type, l->req, 10000);
+	return NULL;
+}
+
+static void call_later(struct later *l)
+{
+	assert_int_equal(pthread_create(&l->t, NULL, call_later_run, l), 0);
+}
+
+/* A fetch at the end of queue 2 of broker-1 waiting up to @wait_ms: its
+ * answer in *r, the time it took in milliseconds. */
+static int64_t fetch_end(struct harness *h, const char *group, uint32_t wait_ms,
+			 struct ctl_resp *r)
+{
+	struct rpc_fetch_req fr = {group, "orders", 2, 0, 0, 0, wait_ms};
+	int64_t t0 = h_now_ms();
+	h_call(h->nodes[0].listen, RPC_FETCH, &fr, 10000, r);
+	assert_int_equal(r->err, 0);
+	return h_now_ms() - t0;
+}
+
+/* Issue 11: FETCH waits up to max_wait_ms for data; answered at once when
+ * data comes or the group is reset; empty at the deadline; at once
+ * without max_wait_ms. */
+static void test_data_fetch_long_polls(void **state)
+{
+	struct harness *h = *state;
+	struct ctl_resp r;
+	/* No max_wait_ms: empty at once. */
+	assert_true(fetch_end(h, NULL, 0, &r) < 300);
+	assert_int_equal(((const struct rpc_fetch_resp *)r.body)->batches.len,
+			 0);
+	ctl_resp_free(&r);
+	/* Nothing comes: empty after the wait, not before. */
+	int64_t ms = fetch_end(h, NULL, 600, &r);
+	assert_true(ms >= 580 && ms < 2000);
+	assert_int_equal(((const struct rpc_fetch_resp *)r.body)->batches.len,
+			 0);
+	ctl_resp_free(&r);
+	/* Data comes after 300 ms: delivered then, not at the deadline. */
+	uint8_t p[3] = {7, 8, 9};
+	struct rpc_produce_req pr = {"orders", 2, 1, 0, {p, 3}};
+	struct later l = {h->nodes[0].listen, RPC_PRODUCE, &pr, 300, 0, 0};
+	call_later(&l);
+	ms = fetch_end(h, NULL, 8000, &r);
+	pthread_join(l.t, NULL);
+	assert_int_equal(l.code, RPC_OK);
+	assert_true(ms >= 250 && ms < 3000);
+	const struct rpc_fetch_resp *x = r.body;
+	size_t pos = 0;
+	struct stor_batch bt;
+	assert_int_equal(
+	    stor_batch_next(x->batches.ptr, x->batches.len, &pos, &bt), 1);
+	assert_int_equal(bt.base_offset, 0);
+	assert_int_equal(bt.payload_len, 3);
+	ctl_resp_free(&r);
+	/* A reset of the group wakes its waiting fetch: OFFSET_MOVED. */
+	assert_int_equal(h_create_group(h, "g", NULL, NULL), 0);
+	struct rpc_reset_req rr = {"g",	      "orders", "earliest", 0,
+				   {NULL, 0}, false,	false,	    "tester"};
+	int leader = h_wait_leader(h, 3, 10000);
+	assert_true(leader >= 0);
+	struct later lr = {h->nodes[leader].listen, RPC_RESET, &rr, 300, 0, 0};
+	call_later(&lr);
+	struct rpc_fetch_req fr = {"g", "orders", 2, 1, 0, 0, 8000};
+	int64_t t0 = h_now_ms();
+	h_call(h->nodes[0].listen, RPC_FETCH, &fr, 10000, &r);
+	ms = h_now_ms() - t0;
+	pthread_join(lr.t, NULL);
+	assert_int_equal(lr.code, RPC_OK);
+	assert_int_equal(r.st.code, RPC_OFFSET_MOVED);
+	assert_true(ms >= 250 && ms < 3000);
+	x = r.body;
+	assert_int_equal(x->offset, 0);
+	assert_int_equal(x->epoch, 1);
+	ctl_resp_free(&r);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
@@ -200,6 +296,7 @@ int main(void)
 	    T(test_data_produce_describe_fetch),
 	    T(test_data_bad_input),
 	    T(test_data_survives_kill_and_reports_unavailable),
+	    T(test_data_fetch_long_polls),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/data", tests, NULL,
