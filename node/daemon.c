@@ -355,6 +355,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 void node_free(struct node *n)
 {
 	node_groups_free(n);
+	node_fetch_waiters_free(n);
 	rsm_free(n->rsm);
 	n->rsm = NULL;
 	if (n->lock_fd >= 0)

@@ -110,6 +110,16 @@ void node_fetch_expire(struct node *n, bool all)
 	assert(!all || n->n_waiters == 0);
 }
 
+void node_fetch_waiters_free(struct node *n)
+{
+	while (n->waiters != NULL) {
+		struct fetch_waiter *w = n->waiters;
+		DLIST_UNLINK(n->waiters, w, prev, next);
+		free(w);
+	}
+	n->n_waiters = 0;
+}
+
 void node_fetch_on_applied(void *arg, const struct rsm_result *res)
 {
 	struct node *n = arg;

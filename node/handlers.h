@@ -55,6 +55,8 @@ void node_fetch_wake_group(struct node *n, const char *group,
 			   const char *topic);
 /* Answers the waiters whose time is up (@all: every one). */
 void node_fetch_expire(struct node *n, bool all);
+/* Drops every waiter unanswered (the node is gone: nobody to answer). */
+void node_fetch_waiters_free(struct node *n);
 /* The rsm_applied_fn hook: resets, group deletions and snapshots. */
 void node_fetch_on_applied(void *arg, const struct rsm_result *res);
 

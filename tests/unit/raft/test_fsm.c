@@ -9,11 +9,28 @@
 
 #define N 3
 
+/* What a node's rsm_on_applied hook saw. */
+struct hooked {
+	uint32_t entries, restores, resets;
+};
+
 struct fx {
 	struct raft_fixture f;
 	struct raft_fsm fsms[N];
 	struct rsm *st[N];
+	struct hooked hooked[N];
 };
+
+static void on_hook(void *arg, const struct rsm_result *res)
+{
+	struct hooked *h = arg;
+	if (res == NULL)
+		h->restores++;
+	else
+		h->entries++;
+	if (res != NULL && res->type == RSM_CMD_RESET && res->code == RSM_OK)
+		h->resets++;
+}
 
 /* What the leader's apply callback saw. */
 struct applied {
@@ -58,6 +75,7 @@ static int setup(void **state)
 	for (int i = 0; i < N; i++) {
 		x->st[i] = rsm_new();
 		rsm_fsm_init(&x->fsms[i], x->st[i]);
+		rsm_on_applied(x->st[i], on_hook, &x->hooked[i]);
 		if (raft_fixture_grow(&x->f, &x->fsms[i]) != 0)
 			return -1;
 		raft_set_pre_vote(raft_fixture_get(&x->f, (unsigned)i), true);
@@ -190,6 +208,9 @@ static void test_fsm_identical_state_on_every_node(void **state)
 		assert_int_equal(
 		    rh_offset(x->st[i], "g", "orders", "broker-2", 3), 13);
 		assert_int_equal(rsm_rejected(x->st[i]), 0);
+		/* The hook saw each entry: 3 brokers, topic, group, 4. */
+		assert_int_equal(x->hooked[i].entries, 9);
+		assert_int_equal(x->hooked[i].restores, 0);
 	}
 }
 
@@ -341,6 +362,11 @@ static void test_fsm_snapshot_install_catches_up(void **state)
 	assert_same_everywhere(x);
 	assert_int_equal(rh_offset(x->st[2], "g", "orders", "broker-2", 3), 3);
 	assert_int_equal(rsm_reset_count(x->st[2]), 1);
+	/* Every hook saw the reset; node 2's also saw the snapshot, which
+	 * the leader took before the reset entry (kept in its log). */
+	assert_int_equal(x->hooked[0].resets, 1);
+	assert_int_equal(x->hooked[2].restores, 1);
+	assert_int_equal(x->hooked[2].resets, 1);
 }
 
 int main(void)
