@@ -8,7 +8,7 @@
 
 static const char usage[] =
     "offset reset --group G --topic T TARGET [--queues broker-1:0,...]\n"
-    "              [--dry-run] [--require-inactive]\n"
+    "              [--dry-run] [--require-inactive] [--expect-epoch N]\n"
     "         TARGET: --to-latest | --to-earliest | --to-offset N | "
     "--shift-by N\n"
     "               | --to-time \"YYYY-MM-DD HH:MM:SS\" [--tz +HH:MM] | "
@@ -17,7 +17,7 @@ static const char usage[] =
     "       raftqctl offset history --group G --topic T\n"
     "       raftqctl offset undo ID";
 
-enum { NF = 13 };
+enum { NF = 14 };
 
 /* The history's "requester": who typed the command. */
 static void requester(char *who, size_t n)
@@ -115,6 +115,10 @@ static int offset_reset(const struct ctl_opts *o, const struct ctl_flag *f,
 	int rv = parse_target(f, &t);
 	if (rv != 0)
 		return rv;
+	int64_t expect = -1;
+	if (ctl_flag_int(f, NF, "--expect-epoch", 0, INT64_MAX, &expect) != 0)
+		return ctl_usage_error(usage, "--expect-epoch takes an epoch "
+					      ">= 0 (group describe shows it)");
 	char buf[2048], who[128];
 	const char *qs[1024];
 	const char *list = ctl_flag(f, NF, "--queues");
@@ -128,7 +132,9 @@ static int offset_reset(const struct ctl_opts *o, const struct ctl_flag *f,
 				   ctl_flag(f, NF, "--dry-run") != NULL,
 				   ctl_flag(f, NF, "--require-inactive") !=
 				       NULL,
-				   who};
+				   who,
+				   expect >= 0,
+				   expect >= 0 ? (uint64_t)expect : 0};
 	return ctl_request(o, RPC_RESET, &in, ctl_print_reset);
 }
 
@@ -153,6 +159,7 @@ static int run(const struct ctl_opts *o, int argc, char **argv)
 	    CTL_VALUE("--queues"),
 	    CTL_SWITCH("--dry-run"),
 	    CTL_SWITCH("--require-inactive"),
+	    CTL_VALUE("--expect-epoch"),
 	};
 	int npos;
 	int rv = ctl_parse_flags(argc, argv, 3, f, NF, NULL, 0, &npos, usage);

@@ -50,6 +50,8 @@ struct reset_op {
 	int64_t value;
 	int64_t now;
 	bool dry_run;
+	bool expect; /* the guard (--expect-epoch), checked again on apply */
+	uint64_t expect_epoch;
 	bool *want;	    /* by queue index (broker * qpb + id) */
 	uint64_t *previous; /* UNDO: the record's previous offsets */
 	struct node_proposal p;
@@ -273,8 +275,9 @@ static uint32_t reset_encode(struct reset_op *op, struct raft_buffer *buf,
 		move_of(op, grp, i, &g->q[i], &mv[m++]);
 	}
 	struct rsm_reset_cmd cmd = {
-	    op->now,	op->requester, op->group, op->topic,
-	    op->target, op->value,     m,	  mv};
+	    op->now,	op->requester,	 op->group, op->topic,
+	    op->target, op->value,	 m,	    mv,
+	    op->expect, op->expect_epoch};
 	int rv = rsm_encode_reset(&cmd, buf, err, errlen);
 	free(mv);
 	if (rv == RSM_ENOMEM)
@@ -349,6 +352,24 @@ static void reset_start(struct reset_op *op, const struct rsm_topic *t)
 }
 
 /* ---- Checks before anything is asked ---- */
+
+/* The guard, early: the group is still at the expected epoch (the entry's
+ * apply checks it again, atomically). Answers STALE_EPOCH otherwise. */
+static bool epoch_expected(const struct node_req *req,
+			   const struct rsm_group *g,
+			   const struct rpc_reset_req *q)
+{
+	const struct rsm_group_topic *gt = rsm_group_topic(g, q->topic);
+	uint64_t now = gt ? gt->epoch : 0;
+	if (!q->expect || now == q->expect_epoch)
+		return true;
+	node_req_fail(req, RPC_STALE_EPOCH,
+		      "group '%s' is at epoch %" PRIu64 " on topic '%s', not "
+		      "%" PRIu64 ": another reset came first; nothing was "
+		      "changed",
+		      q->group, now, q->topic, q->expect_epoch);
+	return false;
+}
 
 static int parse_target(const char *s, enum rsm_target_kind *out)
 {
@@ -434,7 +455,7 @@ void node_handle_reset(const struct node_req *req, const void *in)
 	const struct rsm_topic *t;
 	enum rsm_target_kind target;
 	if (!node_req_group_topic(req, q->group, q->topic, true, &g, &t) ||
-	    !target_valid(req, q, &target) ||
+	    !target_valid(req, q, &target) || !epoch_expected(req, g, q) ||
 	    (q->require_inactive &&
 	     !node_req_group_idle(req, q->group, "drop --require-inactive")))
 		return;
@@ -444,6 +465,8 @@ void node_handle_reset(const struct node_req *req, const void *in)
 	op->target = target;
 	op->value = q->value;
 	op->dry_run = q->dry_run;
+	op->expect = q->expect;
+	op->expect_epoch = q->expect_epoch;
 	if (!select_queues(req, op, t, &q->queues)) {
 		reset_done(op, RPC_OK, NULL); /* answered */
 		return;

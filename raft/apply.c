@@ -357,8 +357,10 @@ static bool decode_move(struct rsm__rd *x, void *elem)
 }
 
 /* Decodes a RESET's header into @rs and its moves (see decode_list). */
+/* A reset's items; *expect is its guard epoch, or -1 for none (the 7-item
+ * form of raftq before the guard). */
 static int64_t decode_reset(struct rsm__rd *r, struct rsm_reset *rs,
-			    struct move_item **out)
+			    struct move_item **out, int64_t *expect)
 {
 	struct rsm__rd list;
 	rs->time = rsm__rd_i64(r);
@@ -368,6 +370,11 @@ static int64_t decode_reset(struct rsm__rd *r, struct rsm_reset *rs,
 	uint64_t target = rsm__rd_u64(r);
 	rs->target_value = rsm__rd_i64(r);
 	rsm__rd_array(r, &list);
+	*expect = -1;
+	if (r->err == NULL && r->i < r->n) {
+		uint64_t e = rsm__rd_u64(r);
+		*expect = e > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)e;
+	}
 	if (!rsm__rd_done(r) || target > RSM_TARGET_UNDO)
 		return 0;
 	rs->target = (enum rsm_target_kind)target;
@@ -397,6 +404,22 @@ static int check_target(struct rsm *s, const struct rsm_reset *rs,
 		return RSM_EBROADCAST;
 	}
 	return RSM_OK;
+}
+
+/* The guard of a reset: RSM_OK when there is none or the group is still at
+ * epoch @expect on the topic; RSM_ESTALE_EPOCH with @msg otherwise. */
+static int check_epoch(const struct rsm_group *g, const char *topic,
+		       int64_t expect, char *msg, size_t n)
+{
+	const struct rsm_group_topic *gt = rsm_group_topic(g, topic);
+	uint64_t now = gt ? gt->epoch : 0;
+	if (expect < 0 || now == (uint64_t)expect)
+		return RSM_OK;
+	snprintf(msg, n,
+		 "group '%s' is at epoch %llu on topic '%s', not %lld: "
+		 "another reset came first; nothing was changed",
+		 g->name, (unsigned long long)now, topic, (long long)expect);
+	return RSM_ESTALE_EPOCH;
 }
 
 /* Every move names a distinct queue of @t with sane bounds (their queue
@@ -499,8 +522,9 @@ static int apply_reset(struct rsm *s, struct rsm__rd *r)
 {
 	struct rsm_reset rs;
 	struct move_item *mv = NULL;
+	int64_t expect;
 	memset(&rs, 0, sizeof rs);
-	int64_t n = decode_reset(r, &rs, &mv);
+	int64_t n = decode_reset(r, &rs, &mv, &expect);
 	if (n <= 0)
 		return n < 0 ? RSM_ENOMEM : -1;
 	/* Check everything first: a reset moves every queue or none. */
@@ -508,6 +532,8 @@ static int apply_reset(struct rsm *s, struct rsm__rd *r)
 	const struct rsm_topic *t;
 	char msg[400] = "";
 	int code = check_target(s, &rs, &g, &t, msg, sizeof msg);
+	if (code == RSM_OK)
+		code = check_epoch(g, rs.topic, expect, msg, sizeof msg);
 	if (code == RSM_OK)
 		code = check_moves(t, mv, (uint32_t)n, msg, sizeof msg);
 	struct rsm_group_topic *gt =

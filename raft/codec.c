@@ -366,7 +366,8 @@ int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,
 	}
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	cmd_begin(&sb, &pk, RSM_CMD_RESET, 7);
+	/* Without a guard, the 7 items every raftq version reads. */
+	cmd_begin(&sb, &pk, RSM_CMD_RESET, cmd->expect ? 8 : 7);
 	msgpack_pack_int64(&pk, cmd->time);
 	rsm__pack_str(&pk, cmd->requester);
 	rsm__pack_str(&pk, cmd->group);
@@ -385,6 +386,8 @@ int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,
 		msgpack_pack_uint64(&pk, m->max_offset);
 		msgpack_pack_uint64(&pk, m->unset_base);
 	}
+	if (cmd->expect)
+		msgpack_pack_uint64(&pk, cmd->expect_epoch);
 	return cmd_end(&sb, out);
 }
 

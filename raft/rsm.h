@@ -249,6 +249,10 @@ struct rsm_reset_cmd {
 	int64_t target_value;
 	uint32_t n; /* every queue of the topic, or a subset */
 	const struct rsm_reset_move *moves;
+	/* The guard: applied only while the group's epoch on the topic is
+	 * still expect_epoch (else RSM_ESTALE_EPOCH, nothing changes). */
+	bool expect;
+	uint64_t expect_epoch;
 };
 
 /*

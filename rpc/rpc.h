@@ -442,6 +442,10 @@ struct rpc_reset_req {
 	bool dry_run;
 	bool require_inactive;
 	const char *requester;
+	/* The guard: only while the group is still at this epoch on the
+	 * topic (STALE_EPOCH otherwise, nothing changed). */
+	bool expect;
+	uint64_t expect_epoch;
 };
 struct rpc_reset_queue {
 	const char *broker_name;

@@ -583,6 +583,49 @@ static void test_ctl_group_delete(void **state)
 	assert_string_equal(x->err, "consumed 3 messages\n");
 }
 
+/* DESIGN 2.1 --expect-epoch: a reset prepared at epoch N applies only
+ * while the group is still at N; a dry run checks it too. */
+static void test_ctl_expect_epoch(void **state)
+{
+	struct fx *x = *state;
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
+	assert_int_equal(ctl(x, NULL, "group create g"), 0);
+	assert_int_equal(ctl(x, NULL, "produce --topic t --count 6"), 0);
+	assert_int_equal(ctl(x, NULL,
+			     "--json offset reset --group g --topic t "
+			     "--to-offset 1 --expect-epoch 0"),
+			 0);
+	assert_non_null(strstr(x->out, "\"epoch\":1,"));
+	/* Someone else's reset came first: refused, nothing changed. */
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g --topic t --to-earliest "
+			     "--expect-epoch 0"),
+			 1);
+	assert_string_equal(x->err,
+			    "error: STALE_EPOCH: group 'g' is at epoch 1 on "
+			    "topic 't', not 0: another reset came first; "
+			    "nothing was changed\n");
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g --topic t --to-earliest "
+			     "--expect-epoch 0 --dry-run"),
+			 1);
+	assert_true(group_at(x, "g", 1, 0));
+	assert_int_equal(ctl(x, NULL,
+			     "--json offset reset --group g --topic t "
+			     "--to-earliest --expect-epoch 1"),
+			 0);
+	assert_non_null(strstr(x->out, "\"epoch\":2,"));
+	assert_true(group_at(x, "g", 0, 0));
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g --topic t --to-earliest "
+			     "--expect-epoch -1"),
+			 2);
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g --topic t --to-earliest "
+			     "--expect-epoch 1 --expect-epoch 2"),
+			 2);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
@@ -599,6 +642,7 @@ int main(void)
 	    T(test_ctl_consume_follows_a_reset),
 	    T(test_ctl_produce_reports_what_it_stored),
 	    T(test_ctl_group_delete),
+	    T(test_ctl_expect_epoch),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,

@@ -101,8 +101,8 @@ static void test_groups_require_inactive(void **state)
 	struct fx *x = *state;
 	char a[256];
 	beat(x, "m1", a, sizeof a);
-	struct rpc_reset_req in = {"g",	      "orders", "latest", 0,
-				   {NULL, 0}, false,	true,	  "ops"};
+	struct rpc_reset_req in = {"g",	  "orders", "latest", 0,     {NULL, 0},
+				   false, true,	    "ops",    false, 0};
 	h_expect_refusal(L(x), RPC_RESET, &in, RPC_GROUP_ACTIVE,
 			 "group 'g' has 1 online member (m1); stop them or "
 			 "drop --require-inactive");
@@ -171,7 +171,8 @@ static void test_groups_reset_notice_reaches_members(void **state)
 	assert_int_equal(done, 1);
 	/* An operator resets from elsewhere. */
 	struct rpc_reset_req in = {"g",	      "orders", "earliest", 0,
-				   {NULL, 0}, false,	false,	    "ops"};
+				   {NULL, 0}, false,	false,	    "ops",
+				   false,     0};
 	struct ctl_resp r;
 	h_call(L(x), RPC_RESET, &in, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);

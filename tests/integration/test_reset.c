@@ -85,9 +85,9 @@ static uint64_t do_reset(struct fx *x, const char *target, int64_t value,
 			 const char **queues, uint32_t nqueues, bool dry,
 			 const uint64_t *want, uint64_t *epoch)
 {
-	struct rpc_reset_req in = {"g",	  "orders",	     target,
-				   value, {queues, nqueues}, dry,
-				   false, "tester"};
+	struct rpc_reset_req in = {
+	    "g", "orders", target,   value, {queues, nqueues},
+	    dry, false,	   "tester", false, 0};
 	struct ctl_resp r;
 	h_call(leader_addr(x), RPC_RESET, &in, 10000, &r);
 	assert_int_equal(r.err, 0);
@@ -274,8 +274,8 @@ static void test_reset_refusals(void **state)
 {
 	struct fx *x = *state;
 	struct ctl_resp r;
-	struct rpc_reset_req in = {"bc",      "orders", "latest", 0,
-				   {NULL, 0}, false,	false,	  "t"};
+	struct rpc_reset_req in = {"bc",  "orders", "latest", 0,     {NULL, 0},
+				   false, false,    "t",      false, 0};
 	const char *l = leader_addr(x);
 	h_expect_refusal(l, RPC_RESET, &in, RPC_BROADCAST_UNSUPPORTED,
 			 "group 'bc' is broadcasting: its offsets live on the "
@@ -346,8 +346,16 @@ static void test_reset_survives_leader_kill(void **state)
 	/* ...accepts a reset while a hosting broker is down? No: every
 	 * hosting broker must answer, so it names the dead one... */
 	h_call(leader_addr(x), RPC_RESET,
-	       &(struct rpc_reset_req){
-		   "g", "orders", "latest", 0, {NULL, 0}, false, false, "t"},
+	       &(struct rpc_reset_req){"g",
+				       "orders",
+				       "latest",
+				       0,
+				       {NULL, 0},
+				       false,
+				       false,
+				       "t",
+				       false,
+				       0},
 	       10000, &r);
 	assert_int_equal(r.st.code, RPC_UNAVAILABLE);
 	ctl_resp_free(&r);

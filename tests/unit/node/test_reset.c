@@ -16,7 +16,8 @@ static void reset(struct fake *f, const char *group, const char *target,
 {
 	struct node_req req = fake_req(f, RPC_RESET, 11);
 	struct rpc_reset_req in = {group,	 "orders", target, value,
-				   {queues, nq}, dry_run,  false,  "alice"};
+				   {queues, nq}, dry_run,  false,  "alice",
+				   false,	 0};
 	node_handle_reset(&req, &in);
 }
 
@@ -191,8 +192,8 @@ static void test_reset_refusals(void **state)
 	reset(f, "g", "latest", 0, false, bad, 1);
 	f->online_members = 2;
 	struct node_req req = fake_req(f, RPC_RESET, 12);
-	struct rpc_reset_req in = {"g",	      "orders", "latest", 0,
-				   {NULL, 0}, false,	true,	  "bob"};
+	struct rpc_reset_req in = {"g",	  "orders", "latest", 0,     {NULL, 0},
+				   false, true,	    "bob",    false, 0};
 	node_handle_reset(&req, &in);
 	assert_int_equal(f->gathers, 0);
 	assert_int_equal(f->nanswers, 6);

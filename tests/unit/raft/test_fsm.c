@@ -180,7 +180,8 @@ static struct raft_buffer reset_buf(uint64_t to)
 					       1000,
 					       0};
 	struct rsm_reset_cmd c = {
-	    9, "ops", "g", "orders", RSM_TARGET_OFFSET, (int64_t)to, 12, m};
+	    9,		 "ops", "g", "orders", RSM_TARGET_OFFSET,
+	    (int64_t)to, 12,	m,   false,    0};
 	struct raft_buffer buf;
 	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
 	return buf;

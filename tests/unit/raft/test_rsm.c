@@ -75,8 +75,8 @@ static void test_rsm_encoders_validate(void **state)
 	assert_string_equal(err, "no offsets to commit");
 	struct rsm_reset_move m = {"broker-1", 0, RSM_MOVE_ABSOLUTE, 5, 10,
 				   2,	       0};
-	struct rsm_reset_cmd c = {1, "ops", "g", "t", RSM_TARGET_OFFSET,
-				  5, 1,	    &m};
+	struct rsm_reset_cmd c = {1, "ops", "g", "t",	RSM_TARGET_OFFSET,
+				  5, 1,	    &m,	 false, 0};
 	assert_int_equal(rsm_encode_reset(&c, &buf, err, sizeof err),
 			 RSM_EINVAL);
 	assert_string_equal(err, "reset queue broker-1:0: bad bounds [10, 2]");
@@ -120,7 +120,7 @@ static void test_rsm_commit_and_epoch_fence(void **state)
 	struct rsm_reset_move m = {"broker-1", 0, RSM_MOVE_ABSOLUTE, 3, 0,
 				   50,	       0};
 	struct rsm_reset_cmd c = {5000, "ops", "g", "orders", RSM_TARGET_OFFSET,
-				  3,	1,     &m};
+				  3,	1,     &m,  false,    0};
 	struct raft_buffer buf;
 	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
 	const struct rsm_result *r = rh_apply(s, buf);
@@ -162,10 +162,12 @@ static void test_rsm_commit_batch_reports_each_item(void **state)
 	assert_null(rsm_group_topic(rsm_group_find(s, "bc"), "orders"));
 }
 
-/* A reset of every queue of "orders" with the same move. */
-static const struct rsm_result *reset_all(struct rsm *s, enum rsm_move mv,
-					  int64_t value, const uint64_t *min,
-					  const uint64_t *max, uint64_t unset)
+/* A reset of every queue of "orders" with the same move... */
+/* ...applied only at epoch @expect (-1: no guard). */
+static const struct rsm_result *reset_all_at(struct rsm *s, enum rsm_move mv,
+					     int64_t value, const uint64_t *min,
+					     const uint64_t *max,
+					     uint64_t unset, int64_t expect)
 {
 	static const char *brokers[] = {"broker-1", "broker-2", "broker-3"};
 	struct rsm_reset_move m[6];
@@ -185,10 +187,19 @@ static const struct rsm_result *reset_all(struct rsm *s, enum rsm_move mv,
 						       : RSM_TARGET_OFFSET,
 				  value,
 				  6,
-				  m};
+				  m,
+				  expect >= 0,
+				  expect >= 0 ? (uint64_t)expect : 0};
 	struct raft_buffer buf;
 	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
 	return rh_apply(s, buf);
+}
+
+static const struct rsm_result *reset_all(struct rsm *s, enum rsm_move mv,
+					  int64_t value, const uint64_t *min,
+					  const uint64_t *max, uint64_t unset)
+{
+	return reset_all_at(s, mv, value, min, max, unset, -1);
 }
 
 static void test_rsm_reset_absolute_clamps_and_records(void **state)
@@ -271,7 +282,7 @@ static void test_rsm_reset_is_all_or_nothing(void **state)
 	    {"broker-1", 5, RSM_MOVE_ABSOLUTE, 1, 0, 10, 0},
 	};
 	struct rsm_reset_cmd c = {1, "ops", "g", "orders", RSM_TARGET_OFFSET,
-				  1, 2,	    m};
+				  1, 2,	    m,	 false,	   0};
 	struct raft_buffer buf;
 	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
 	const struct rsm_result *r = rh_apply(s, buf);
@@ -581,6 +592,37 @@ static void test_rsm_delete_group(void **state)
 	assert_int_equal(rsm_reset_at(s, 0)->id, 2);
 }
 
+/* --expect-epoch: a reset applies only while the group is still at the
+ * epoch its operator saw; otherwise nothing changes. */
+static void test_rsm_reset_guard(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	uint64_t lo[6] = {0}, hi[6] = {50, 50, 50, 50, 50, 50};
+	const struct rsm_result *r =
+	    reset_all_at(s, RSM_MOVE_ABSOLUTE, 7, lo, hi, 0, 0);
+	assert_int_equal(r->code, RSM_OK);
+	assert_int_equal(rh_epoch(s, "g", "orders"), 1);
+	r = reset_all_at(s, RSM_MOVE_ABSOLUTE, 9, lo, hi, 0, 0);
+	assert_int_equal(r->code, RSM_ESTALE_EPOCH);
+	assert_string_equal(r->message,
+			    "group 'g' is at epoch 1 on topic 'orders', not 0: "
+			    "another reset came first; nothing was changed");
+	assert_int_equal(rsm_reset_count(s), 1);
+	assert_int_equal(rh_epoch(s, "g", "orders"), 1);
+	for (uint32_t q = 0; q < 6; q++)
+		assert_int_equal(rh_offset(s, "g", "orders",
+					   q < 2   ? "broker-1"
+					   : q < 4 ? "broker-2"
+						   : "broker-3",
+					   q % 2),
+				 7);
+	r = reset_all_at(s, RSM_MOVE_ABSOLUTE, 9, lo, hi, 0, 1);
+	assert_int_equal(r->code, RSM_OK);
+	assert_int_equal(rh_epoch(s, "g", "orders"), 2);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-2", 1), 9);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -599,6 +641,7 @@ int main(void)
 	    T(test_rsm_broker_reregistration),
 	    T(test_rsm_init_offsets_fix_first_positions_only),
 	    T(test_rsm_delete_group),
+	    T(test_rsm_reset_guard),
 	};
 #undef T
 	return cmocka_run_group_tests_name("raft/rsm", tests, NULL, NULL);
