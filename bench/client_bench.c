@@ -35,24 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_client.h"
 #include "harness.h"
 #include "poll.h"
-#include "raftq.h"
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void need(bool ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "client_bench: %s\n", what);
-		exit(1);
-	}
-}
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -63,15 +48,6 @@ static int cmp_i64(const void *a, const void *b)
 static uint32_t call_code(const char *addr, uint16_t type, const void *req)
 {
 	return h_call_code(addr, type, req, 10000);
-}
-
-static struct raftq_client *client(const char *bootstrap, const char *id)
-{
-	struct raftq_client *c;
-	char err[256];
-	struct raftq_config cfg = {bootstrap, id, 5000};
-	need(raftq_client_new(&cfg, &c, err, sizeof err) == 0, err);
-	return c;
 }
 
 struct tally {

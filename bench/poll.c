@@ -24,33 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_client.h"
 #include "harness.h"
 #include "poll.h"
-#include "raftq.h"
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void need(bool ok, const char *what)
-{
-	if (!ok) {
-		fprintf(stderr, "client_bench: %s\n", what);
-		exit(1);
-	}
-}
-
-static struct raftq_client *client(const char *bootstrap, const char *id)
-{
-	struct raftq_client *c;
-	char err[256];
-	struct raftq_config cfg = {bootstrap, id, 5000};
-	need(raftq_client_new(&cfg, &c, err, sizeof err) == 0, err);
-	return c;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -59,6 +35,23 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Runs @k until it has all 6 queues (joined, positions known). */
+static void settle(struct raftq_consumer *k);
+
+/* A member of @group (client id the same) on topic "idle", settled; the
+ * client in *c. */
+static struct raftq_consumer *joined(const char *bootstrap, const char *group,
+				     struct raftq_client **c)
+{
+	*c = client(bootstrap, group);
+	const char *topics[] = {"idle"};
+	struct raftq_consumer_config kc = {
+	    .group = group, .topics = topics, .n_topics = 1};
+	struct raftq_consumer *k;
+	need(raftq_consumer_new(*c, &kc, &k) == 0, raftq_client_errmsg(*c));
+	settle(k);
+	return k;
+}
+
 static void settle(struct raftq_consumer *k)
 {
 	struct raftq_message m[16];
@@ -106,13 +99,8 @@ static double nodes_cpu_ms(const struct harness *h)
 
 void poll_idle_rate(const struct harness *h, const char *bootstrap, int seconds)
 {
-	struct raftq_client *c = client(bootstrap, "idle");
-	const char *topics[] = {"idle"};
-	struct raftq_consumer_config kc = {
-	    .group = "idle", .topics = topics, .n_topics = 1};
-	struct raftq_consumer *k;
-	need(raftq_consumer_new(c, &kc, &k) == 0, raftq_client_errmsg(c));
-	settle(k);
+	struct raftq_client *c;
+	struct raftq_consumer *k = joined(bootstrap, "idle", &c);
 	uint64_t f0 = raftq_consumer_fetches(k), t0 = now_us();
 	double cpu0 = nodes_cpu_ms(h);
 	struct raftq_message m[16];
@@ -161,13 +149,8 @@ static void *send_run(void *arg)
 
 void poll_latency(const char *bootstrap, int n)
 {
-	struct raftq_client *c = client(bootstrap, "latency");
-	const char *topics[] = {"idle"};
-	struct raftq_consumer_config kc = {
-	    .group = "latency", .topics = topics, .n_topics = 1};
-	struct raftq_consumer *k;
-	need(raftq_consumer_new(c, &kc, &k) == 0, raftq_client_errmsg(c));
-	settle(k);
+	struct raftq_client *c;
+	struct raftq_consumer *k = joined(bootstrap, "latency", &c);
 	uint64_t *lat = calloc((size_t)n, sizeof *lat);
 	need(lat != NULL, "out of memory");
 	struct sender s = {.bootstrap = bootstrap, .n = n};

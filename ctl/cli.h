@@ -96,6 +96,14 @@ int ctl_run_sub(const struct ctl_opts *o, int argc, char **argv,
 /* Monotonic milliseconds (waits and deadlines). */
 int64_t ctl_now_ms(void);
 
+/* ---- client.c ---- */
+
+struct raftq_client;
+/* The libraftq client of produce and consume, named @id: 0, or 1 after
+ * printing why there is none. */
+int ctl_client_new(const struct ctl_opts *o, const char *id,
+		   struct raftq_client **out);
+
 /* ---- output.c: every line and JSON document raftqctl prints ---- */
 
 /* 0 when the call succeeded; otherwise prints the error and returns 1. */

@@ -49,16 +49,11 @@ static int client_error(struct raftq_client *c, int err)
 static int open_member(struct consuming *x, const char *group,
 		       const char *topic)
 {
-	char id[128], err[256];
+	char id[128];
 	snprintf(id, sizeof id, "raftqctl-%ld", (long)getpid());
-	struct raftq_config cfg = {x->o->bootstrap, id,
-				   x->o->timeout_ms < 5000 ? x->o->timeout_ms
-							   : 5000};
-	int rv = raftq_client_new(&cfg, &x->c, err, sizeof err);
-	if (rv != 0) {
-		fprintf(stderr, "error: INVALID_ARGUMENT: %s\n", err);
-		return 1;
-	}
+	int rv = ctl_client_new(x->o, id, &x->c);
+	if (rv != 0)
+		return rv;
 	const char *topics[] = {topic};
 	const char *tmp = getenv("TMPDIR");
 	snprintf(x->offset_file, sizeof x->offset_file, "%s/%s.offsets",

@@ -42,15 +42,9 @@ static void on_delivery(void *arg, const struct raftq_delivery *d)
 
 static int open_producer(struct producing *x)
 {
-	char err[256];
-	struct raftq_config cfg = {x->o->bootstrap, "raftqctl",
-				   x->o->timeout_ms < 5000 ? x->o->timeout_ms
-							   : 5000};
-	int rv = raftq_client_new(&cfg, &x->c, err, sizeof err);
-	if (rv != 0) {
-		fprintf(stderr, "error: INVALID_ARGUMENT: %s\n", err);
-		return 1;
-	}
+	int rv = ctl_client_new(x->o, "raftqctl", &x->c);
+	if (rv != 0)
+		return rv;
 	/* One message a batch: keyless messages go round-robin message by
 	 * message (what an operator typing lines expects), not batch by
 	 * batch; batches still pipeline, several per queue. */

@@ -261,6 +261,21 @@ static int commit_one(struct rsm *s, const struct rsm_commit *c)
 	return RSM_OK;
 }
 
+/* A commit-shaped entry decoded, with room made for its (group, topic)
+ * pairs: the item count (*items to free), 0 for bad bytes, -1 when out of
+ * memory (nothing to free). */
+static int64_t decode_prepared(struct rsm *s, struct rsm__rd *r,
+			       struct rsm_commit **items)
+{
+	int64_t n = decode_commits(r, items);
+	if (n > 0 && commit_prepare(s, *items, (uint32_t)n) != RSM_OK) {
+		free(*items);
+		*items = NULL;
+		return -1;
+	}
+	return n;
+}
+
 /* INIT_OFFSETS: each item sets its queue's offset only while the group
  * never committed it and no reset moved the epoch meanwhile; anything
  * else (a commit got there first, a reset, a deleted group) keeps the
@@ -269,13 +284,9 @@ static int commit_one(struct rsm *s, const struct rsm_commit *c)
 static int apply_init_offsets(struct rsm *s, struct rsm__rd *r)
 {
 	struct rsm_commit *items = NULL;
-	int64_t n = decode_commits(r, &items);
+	int64_t n = decode_prepared(s, r, &items);
 	if (n <= 0)
 		return n < 0 ? RSM_ENOMEM : -1;
-	if (commit_prepare(s, items, (uint32_t)n) != RSM_OK) {
-		free(items);
-		return RSM_ENOMEM;
-	}
 	for (uint32_t i = 0; i < (uint32_t)n; i++) {
 		const struct rsm_commit *c = &items[i];
 		struct rsm_group *g = rsm__group_find_mut(s, c->group);
@@ -297,13 +308,9 @@ static int apply_init_offsets(struct rsm *s, struct rsm__rd *r)
 static int apply_commit(struct rsm *s, struct rsm__rd *r)
 {
 	struct rsm_commit *items = NULL;
-	int64_t n = decode_commits(r, &items);
+	int64_t n = decode_prepared(s, r, &items);
 	if (n <= 0)
 		return n < 0 ? RSM_ENOMEM : -1;
-	if (commit_prepare(s, items, (uint32_t)n) != RSM_OK) {
-		free(items);
-		return RSM_ENOMEM;
-	}
 	int first_bad = RSM_OK;
 	for (uint32_t i = 0; i < (uint32_t)n; i++) {
 		int code = commit_one(s, &items[i]);

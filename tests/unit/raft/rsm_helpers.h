@@ -17,6 +17,20 @@ static inline const struct rsm_result *rh_apply(struct rsm *s,
 	return res;
 }
 
+/* @n moves over broker-1..3 with @qpb queues each (broker-major order),
+ * all @mv by @value; bounds from @min / @max (NULL: [0, 1000]). */
+static inline void rh_moves(struct rsm_reset_move *m, int n, int qpb,
+			    enum rsm_move mv, int64_t value,
+			    const uint64_t *min, const uint64_t *max,
+			    uint64_t unset)
+{
+	static const char *names[] = {"broker-1", "broker-2", "broker-3"};
+	for (int i = 0; i < n; i++)
+		m[i] = (struct rsm_reset_move){
+		    names[i / qpb],   (uint32_t)(i % qpb), mv,	 value,
+		    min ? min[i] : 0, max ? max[i] : 1000, unset};
+}
+
 static inline void rh_broker(struct rsm *s, uint64_t id, const char *name)
 {
 	struct rsm_broker b;

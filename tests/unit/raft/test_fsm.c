@@ -169,16 +169,8 @@ static struct raft_buffer commit_buf(const char *broker, uint32_t q,
 /* Reset every queue of "orders" to @to. */
 static struct raft_buffer reset_buf(uint64_t to)
 {
-	static const char *names[] = {"broker-1", "broker-2", "broker-3"};
 	struct rsm_reset_move m[12];
-	for (int i = 0; i < 12; i++)
-		m[i] = (struct rsm_reset_move){names[i / 4],
-					       (uint32_t)(i % 4),
-					       RSM_MOVE_ABSOLUTE,
-					       (int64_t)to,
-					       0,
-					       1000,
-					       0};
+	rh_moves(m, 12, 4, RSM_MOVE_ABSOLUTE, (int64_t)to, NULL, NULL, 0);
 	struct rsm_reset_cmd c = {
 	    9,		 "ops", "g", "orders", RSM_TARGET_OFFSET,
 	    (int64_t)to, 12,	m,   false,    0};

@@ -169,16 +169,8 @@ static const struct rsm_result *reset_all_at(struct rsm *s, enum rsm_move mv,
 					     const uint64_t *max,
 					     uint64_t unset, int64_t expect)
 {
-	static const char *brokers[] = {"broker-1", "broker-2", "broker-3"};
 	struct rsm_reset_move m[6];
-	for (int i = 0; i < 6; i++)
-		m[i] = (struct rsm_reset_move){brokers[i / 2],
-					       (uint32_t)(i % 2),
-					       mv,
-					       value,
-					       min[i],
-					       max[i],
-					       unset};
+	rh_moves(m, 6, 2, mv, value, min, max, unset);
 	struct rsm_reset_cmd c = {7000,
 				  "alice",
 				  "g",
