@@ -146,7 +146,7 @@ static void *reset_thread(void *arg)
 		}
 		struct rpc_reset_req in = {"pick",    "r",   "offset", 0,
 					   {NULL, 0}, false, false,    "bench",
-					   false,     0};
+					   false,     0,     {NULL, 0}};
 		uint32_t code = call_code(r->leader, RPC_RESET, &in);
 		atomic_store(&r->code, (int)code);
 		atomic_store(&r->done, (long long)now_us());

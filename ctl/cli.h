@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "ctl.h"
+#include "plan.h"
 
 /* The global flags (-b, --json, --timeout), anywhere on the line. */
 struct ctl_opts {

@@ -9,15 +9,18 @@
 static const char usage[] =
     "offset reset --group G --topic T TARGET [--queues broker-1:0,...]\n"
     "              [--dry-run] [--require-inactive] [--expect-epoch N]\n"
+    "              [--export FILE]\n"
     "         TARGET: --to-latest | --to-earliest | --to-offset N | "
     "--shift-by N\n"
     "               | --to-time \"YYYY-MM-DD HH:MM:SS\" [--tz +HH:MM] | "
     "--to-timestamp MS\n"
-    "               | --by-duration 90m\n"
+    "               | --by-duration 90m | --to-current\n"
+    "       raftqctl offset reset --group G --from-file FILE [--dry-run] "
+    "[--export FILE]\n"
     "       raftqctl offset history --group G --topic T\n"
     "       raftqctl offset undo ID";
 
-enum { NF = 14 };
+enum { NF = 17 };
 
 /* The history's "requester": who typed the command. */
 static void requester(char *who, size_t n)
@@ -47,6 +50,7 @@ struct target {
 	const char *name; /* the wire's target */
 	int64_t value;
 	int given;
+	struct ctl_plan plan; /* --from-file */
 };
 
 /* Reads target flag @flag_name (if given) as target @name; 0 or the usage
@@ -81,6 +85,9 @@ static int target_flag(const struct ctl_flag *f, const char *flag_name,
 	else if (strcmp(flag_name, "--by-duration") == 0 &&
 		 ctl_parse_duration(v, &t->value, err, sizeof err) != 0)
 		rv = ctl_usage_error(usage, "--by-duration: %s", err);
+	else if (strcmp(flag_name, "--from-file") == 0 &&
+		 ctl_plan_read(v, &t->plan, err, sizeof err) != 0)
+		rv = ctl_usage_error(usage, "--from-file: %s", err);
 	return rv;
 }
 
@@ -91,9 +98,10 @@ static int parse_target(const struct ctl_flag *f, struct target *t)
 	    {"--to-latest", "latest"},	   {"--to-earliest", "earliest"},
 	    {"--to-time", "time"},	   {"--to-timestamp", "time"},
 	    {"--to-offset", "offset"},	   {"--shift-by", "shift"},
-	    {"--by-duration", "duration"},
+	    {"--by-duration", "duration"}, {"--to-current", "current"},
+	    {"--from-file", "plan"},
 	};
-	*t = (struct target){NULL, 0, 0};
+	memset(t, 0, sizeof *t);
 	if (ctl_flag(f, NF, "--tz") && !ctl_flag(f, NF, "--to-time"))
 		return ctl_usage_error(usage, "--tz goes with --to-time");
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -101,11 +109,65 @@ static int parse_target(const struct ctl_flag *f, struct target *t)
 		if (rv != 0)
 			return rv;
 	}
-	if (t->given != 1)
+	if (t->given != 1) {
+		ctl_plan_free(&t->plan);
 		return ctl_usage_error(
 		    usage, "give exactly one reset target (%d given)",
 		    t->given);
+	}
 	return 0;
+}
+
+/* The topic and guard of a reset, checked against a plan's; 0 or the
+ * usage error's exit status. */
+static int plan_fit(const struct ctl_flag *f, const struct ctl_plan *p,
+		    const char **topic, int64_t *expect)
+{
+	if (ctl_flag_int(f, NF, "--expect-epoch", 0, INT64_MAX, expect) != 0)
+		return ctl_usage_error(usage, "--expect-epoch takes an epoch "
+					      ">= 0 (group describe shows it)");
+	if (p->n == 0)
+		return *topic ? 0
+			      : ctl_usage_error(usage, "--topic is required");
+	if (*topic != NULL && strcmp(*topic, p->topic) != 0)
+		return ctl_usage_error(usage,
+				       "the plan is for topic '%s', "
+				       "not '%s'",
+				       p->topic, *topic);
+	if (ctl_flag(f, NF, "--queues") != NULL)
+		return ctl_usage_error(usage, "a plan names its own queues");
+	if (p->has_epoch && *expect >= 0 && (uint64_t)*expect != p->epoch)
+		return ctl_usage_error(usage,
+				       "--expect-epoch %lld but the "
+				       "plan was made at epoch %llu",
+				       (long long)*expect,
+				       (unsigned long long)p->epoch);
+	if (p->has_epoch)
+		*expect = (int64_t)p->epoch;
+	*topic = p->topic;
+	return 0;
+}
+
+/* Sends the reset, prints the answer, writes it to --export; the exit
+ * status. */
+static int reset_call(const struct ctl_opts *o, const struct rpc_reset_req *in,
+		      const char *export_path)
+{
+	struct ctl_resp r;
+	ctl_call(o->bootstrap, RPC_RESET, in, o->timeout_ms, &r);
+	int rv = ctl_check(o, &r);
+	char err[512];
+	if (rv == 0)
+		ctl_print_reset(o, r.body);
+	if (rv == 0 && export_path != NULL &&
+	    ctl_plan_write(export_path, r.body, in->topic, err, sizeof err) !=
+		0) {
+		fprintf(stderr, "error: EXPORT: %s (the reset itself %s)\n",
+			err, in->dry_run ? "was a dry run" : "was applied");
+		rv = 1;
+	}
+	ctl_resp_free(&r);
+	return rv;
 }
 
 static int offset_reset(const struct ctl_opts *o, const struct ctl_flag *f,
@@ -113,29 +175,34 @@ static int offset_reset(const struct ctl_opts *o, const struct ctl_flag *f,
 {
 	struct target t;
 	int rv = parse_target(f, &t);
-	if (rv != 0)
-		return rv;
 	int64_t expect = -1;
-	if (ctl_flag_int(f, NF, "--expect-epoch", 0, INT64_MAX, &expect) != 0)
-		return ctl_usage_error(usage, "--expect-epoch takes an epoch "
-					      ">= 0 (group describe shows it)");
+	if (rv == 0)
+		rv = plan_fit(f, &t.plan, &topic, &expect);
+	if (rv != 0) {
+		ctl_plan_free(&t.plan);
+		return rv;
+	}
 	char buf[2048], who[128];
 	const char *qs[1024];
 	const char *list = ctl_flag(f, NF, "--queues");
 	uint32_t nq = list ? ctl_split(list, buf, sizeof buf, qs, 1024) : 0;
 	requester(who, sizeof who);
-	struct rpc_reset_req in = {group,
-				   topic,
-				   t.name,
-				   t.value,
-				   {qs, nq},
-				   ctl_flag(f, NF, "--dry-run") != NULL,
-				   ctl_flag(f, NF, "--require-inactive") !=
-				       NULL,
-				   who,
-				   expect >= 0,
-				   expect >= 0 ? (uint64_t)expect : 0};
-	return ctl_request(o, RPC_RESET, &in, ctl_print_reset);
+	struct rpc_reset_req in = {
+	    group,
+	    topic,
+	    t.name,
+	    t.value,
+	    {t.plan.n ? (const char **)t.plan.queues : qs,
+	     t.plan.n ? t.plan.n : nq},
+	    ctl_flag(f, NF, "--dry-run") != NULL,
+	    ctl_flag(f, NF, "--require-inactive") != NULL,
+	    who,
+	    expect >= 0,
+	    expect >= 0 ? (uint64_t)expect : 0,
+	    {t.plan.offsets, t.plan.n}};
+	rv = reset_call(o, &in, ctl_flag(f, NF, "--export"));
+	ctl_plan_free(&t.plan);
+	return rv;
 }
 
 static int run(const struct ctl_opts *o, int argc, char **argv)
@@ -160,6 +227,9 @@ static int run(const struct ctl_opts *o, int argc, char **argv)
 	    CTL_SWITCH("--dry-run"),
 	    CTL_SWITCH("--require-inactive"),
 	    CTL_VALUE("--expect-epoch"),
+	    CTL_SWITCH("--to-current"),
+	    CTL_VALUE("--from-file"),
+	    CTL_VALUE("--export"),
 	};
 	int npos;
 	int rv = ctl_parse_flags(argc, argv, 3, f, NF, NULL, 0, &npos, usage);
@@ -167,9 +237,10 @@ static int run(const struct ctl_opts *o, int argc, char **argv)
 		return rv;
 	const char *group = ctl_flag(f, NF, "--group");
 	const char *topic = ctl_flag(f, NF, "--topic");
-	if (group == NULL || topic == NULL)
-		return ctl_usage_error(usage,
-				       "--group and --topic are required");
+	if (group == NULL)
+		return ctl_usage_error(usage, "--group is required");
+	if (strcmp(sub, "history") == 0 && topic == NULL)
+		return ctl_usage_error(usage, "--topic is required");
 	if (strcmp(sub, "history") == 0) {
 		struct rpc_history_req in = {group, topic};
 		return ctl_request(o, RPC_HISTORY, &in, ctl_print_history);

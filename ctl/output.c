@@ -387,18 +387,22 @@ static json_t *history_entry_json(const void *elem)
 				  history_queue_json));
 }
 
-/* The target's value as people read it. */
+/* The target's value as people read it, after a space ("" if none). */
 static void target_value(const struct rpc_history_entry *e, char *val, size_t n)
 {
-	if (strcmp(e->target, "time") == 0)
-		ctl_fmt_time(e->value, val, n);
-	else if (strcmp(e->target, "duration") == 0)
-		snprintf(val, n, "%llds back", (long long)e->value / 1000);
-	else if (strcmp(e->target, "latest") == 0 ||
-		 strcmp(e->target, "earliest") == 0)
-		val[0] = '\0';
-	else
-		snprintf(val, n, "%lld", (long long)e->value);
+	char t[40];
+	if (strcmp(e->target, "time") == 0) {
+		ctl_fmt_time(e->value, t, sizeof t);
+		snprintf(val, n, " %s", t);
+	} else if (strcmp(e->target, "duration") == 0) {
+		snprintf(val, n, " %llds back", (long long)e->value / 1000);
+	} else if (strcmp(e->target, "offset") == 0 ||
+		   strcmp(e->target, "shift") == 0 ||
+		   strcmp(e->target, "undo") == 0) {
+		snprintf(val, n, " %lld", (long long)e->value);
+	} else {
+		val[0] = '\0'; /* latest, earliest, current, plan */
+	}
 }
 
 static void history_entry_text(const struct rpc_history_entry *e)
@@ -407,7 +411,7 @@ static void history_entry_text(const struct rpc_history_entry *e)
 	char when[40], val[48];
 	ctl_fmt_time(e->time, when, sizeof when);
 	target_value(e, val, sizeof val);
-	printf("\nreset %llu  %s  by %s  target %s %s  epoch %llu\n",
+	printf("\nreset %llu  %s  by %s  target %s%s  epoch %llu\n",
 	       (unsigned long long)e->reset_id, when, str(e->requester),
 	       e->target, val, (unsigned long long)e->epoch);
 	printf("  %-14s %5s %12s    %-12s %s\n", "BROKER", "QUEUE", "PREVIOUS",

@@ -13,7 +13,9 @@
  * fetches then see the new epoch) → push RESET_NOTICE to online members →
  * answer in the Huawei shape. UNDO is the same machine with the target
  * "undo": each queue goes back to the record's previous offset, or to "no
- * committed offset" when it had none.
+ * committed offset" when it had none. Target "current" is a shift by 0
+ * (queues never committed get the initial rule's position); "plan" moves
+ * each named queue to the offset given with it (a plan file).
  *
  * Failure modes: unknown group or topic, broadcasting group, bad target or
  * queue list, online members with require_inactive — refused before any
@@ -52,8 +54,9 @@ struct reset_op {
 	bool dry_run;
 	bool expect; /* the guard (--expect-epoch), checked again on apply */
 	uint64_t expect_epoch;
-	bool *want;	    /* by queue index (broker * qpb + id) */
-	uint64_t *previous; /* UNDO: the record's previous offsets */
+	bool *want;	 /* by queue index (broker * qpb + id) */
+	uint64_t *given; /* by queue index: UNDO the record's previous
+			    offsets, PLAN the plan's */
 	struct node_proposal p;
 	uint64_t reset_id; /* once applied */
 };
@@ -75,7 +78,7 @@ static void reset_done(struct reset_op *op, uint32_t code, const char *msg)
 		node_req_fail(&op->req, code, "%s", msg);
 	node_gather_free(&op->g);
 	free(op->want);
-	free(op->previous);
+	free(op->given);
 	free(op);
 }
 
@@ -245,11 +248,21 @@ static void move_of(const struct reset_op *op, const struct rsm_group *grp,
 				    ? s->min
 				    : s->max;
 		break;
+	case RSM_TARGET_CURRENT: /* a shift by 0, at apply time */
+		x->move = RSM_MOVE_SHIFT;
+		x->value = 0;
+		x->unset_base = grp && grp->initial == RSM_INITIAL_EARLIEST
+				    ? s->min
+				    : s->max;
+		break;
+	case RSM_TARGET_PLAN:
+		x->value = (int64_t)op->given[i];
+		break;
 	case RSM_TARGET_UNDO:
-		if (op->previous[i] == RSM_OFFSET_NONE)
+		if (op->given[i] == RSM_OFFSET_NONE)
 			x->move = RSM_MOVE_UNSET;
 		else
-			x->value = (int64_t)op->previous[i];
+			x->value = (int64_t)op->given[i];
 		break;
 	}
 }
@@ -325,8 +338,8 @@ static struct reset_op *reset_new(const struct node_req *req,
 	if (op == NULL)
 		return NULL;
 	op->want = calloc(nq ? nq : 1, sizeof *op->want);
-	op->previous = calloc(nq ? nq : 1, sizeof *op->previous);
-	if (op->want == NULL || op->previous == NULL) {
+	op->given = calloc(nq ? nq : 1, sizeof *op->given);
+	if (op->want == NULL || op->given == NULL) {
 		reset_done(op, RPC_INTERNAL, "out of memory");
 		return NULL;
 	}
@@ -377,9 +390,10 @@ static int parse_target(const char *s, enum rsm_target_kind *out)
 		const char *name;
 		enum rsm_target_kind kind;
 	} t[] = {
-	    {"latest", RSM_TARGET_LATEST}, {"earliest", RSM_TARGET_EARLIEST},
-	    {"time", RSM_TARGET_TIME},	   {"offset", RSM_TARGET_OFFSET},
-	    {"shift", RSM_TARGET_SHIFT},   {"duration", RSM_TARGET_DURATION}};
+	    {"latest", RSM_TARGET_LATEST},   {"earliest", RSM_TARGET_EARLIEST},
+	    {"time", RSM_TARGET_TIME},	     {"offset", RSM_TARGET_OFFSET},
+	    {"shift", RSM_TARGET_SHIFT},     {"duration", RSM_TARGET_DURATION},
+	    {"current", RSM_TARGET_CURRENT}, {"plan", RSM_TARGET_PLAN}};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (strcmp(s, t[i].name) == 0) {
 			*out = t[i].kind;
@@ -395,8 +409,16 @@ static bool target_valid(const struct node_req *req,
 	if (parse_target(q->target, target) != 0) {
 		node_req_fail(req, RPC_INVALID_ARGUMENT,
 			      "target '%s' is not one of latest, earliest, "
-			      "time, offset, shift, duration",
+			      "time, offset, shift, duration, current, plan",
 			      q->target);
+		return false;
+	}
+	if (*target == RSM_TARGET_PLAN
+		? q->queues.n == 0 || q->offsets.n != q->queues.n
+		: q->offsets.n != 0) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT,
+			      "a plan gives one offset per named queue; other "
+			      "targets give none");
 		return false;
 	}
 	if ((*target == RSM_TARGET_OFFSET || *target == RSM_TARGET_DURATION) &&
@@ -426,10 +448,12 @@ static int64_t queue_index(const struct rsm_topic *t, const char *s)
 	return rsm_topic_queue_index(t, broker, (uint32_t)id);
 }
 
-/* Marks the named queues (all when none are named); false if one is not a
- * queue of @t (answered). */
+/* Marks the named queues (all when none are named), with a plan's offset
+ * for each; false if one is not a queue of @t or is named twice in a plan
+ * (answered). */
 static bool select_queues(const struct node_req *req, struct reset_op *op,
-			  const struct rsm_topic *t, const struct rpc_strs *qs)
+			  const struct rsm_topic *t, const struct rpc_strs *qs,
+			  const struct rpc_u64s *offsets)
 {
 	size_t nq = rsm_topic_queues(t);
 	for (uint32_t i = 0; i < qs->n; i++) {
@@ -441,7 +465,17 @@ static bool select_queues(const struct node_req *req, struct reset_op *op,
 				      qs->v[i], t->name);
 			return false;
 		}
+		if (offsets->n > 0 &&
+		    (op->want[qi] || offsets->v[i] > (uint64_t)INT64_MAX)) {
+			node_req_fail(req, RPC_INVALID_ARGUMENT,
+				      "queue '%s': %s", qs->v[i],
+				      op->want[qi] ? "in the plan twice"
+						   : "offset out of range");
+			return false;
+		}
 		op->want[qi] = true;
+		if (offsets->n > 0)
+			op->given[qi] = offsets->v[i];
 	}
 	for (size_t i = 0; qs->n == 0 && i < nq; i++)
 		op->want[i] = true;
@@ -467,7 +501,7 @@ void node_handle_reset(const struct node_req *req, const void *in)
 	op->dry_run = q->dry_run;
 	op->expect = q->expect;
 	op->expect_epoch = q->expect_epoch;
-	if (!select_queues(req, op, t, &q->queues)) {
+	if (!select_queues(req, op, t, &q->queues, &q->offsets)) {
 		reset_done(op, RPC_OK, NULL); /* answered */
 		return;
 	}
@@ -499,7 +533,7 @@ void node_handle_undo(const struct node_req *req, const void *in)
 		if (qi < 0)
 			continue;
 		op->want[qi] = true;
-		op->previous[qi] = rec->queues[i].previous;
+		op->given[qi] = rec->queues[i].previous;
 	}
 	reset_start(op, t);
 }

@@ -382,7 +382,7 @@ static int64_t decode_reset(struct rsm__rd *r, struct rsm_reset *rs,
 		uint64_t e = rsm__rd_u64(r);
 		*expect = e > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)e;
 	}
-	if (!rsm__rd_done(r) || target > RSM_TARGET_UNDO)
+	if (!rsm__rd_done(r) || target > RSM_TARGET_LAST)
 		return 0;
 	rs->target = (enum rsm_target_kind)target;
 	return decode_list(&list, sizeof **out, decode_move, (void **)out);

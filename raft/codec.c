@@ -341,7 +341,7 @@ int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,
 	if (!text_valid(cmd->requester))
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 				  "requester too long");
-	if ((unsigned)cmd->target > RSM_TARGET_UNDO)
+	if ((unsigned)cmd->target > RSM_TARGET_LAST)
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 				  "bad reset target %d", (int)cmd->target);
 	if (cmd->n == 0)
@@ -588,7 +588,7 @@ static int unpack_reset(struct rsm *s, struct rsm__rd *r, const char **why)
 	rs.target_value = rsm__rd_i64(&e);
 	rs.epoch = rsm__rd_u64(&e);
 	rsm__rd_array(&e, &ql);
-	if (e.err != NULL || target > RSM_TARGET_UNDO || ql.n == 0 ||
+	if (e.err != NULL || target > RSM_TARGET_LAST || ql.n == 0 ||
 	    (s->n_resets > 0 && s->resets[s->n_resets - 1].id >= rs.id)) {
 		*why = e.err ? e.err : "bad reset record";
 		return RSM_ECORRUPT;

@@ -83,7 +83,10 @@ enum rsm_target_kind {
 	RSM_TARGET_SHIFT = 4,	 /* value: signed shift */
 	RSM_TARGET_DURATION = 5, /* value: ms back from the reset's time */
 	RSM_TARGET_UNDO = 6,	 /* value: the id of the reset undone */
+	RSM_TARGET_CURRENT = 7,	 /* where the group is (--to-current) */
+	RSM_TARGET_PLAN = 8,	 /* offsets from a plan file (--from-file) */
 };
+#define RSM_TARGET_LAST RSM_TARGET_PLAN
 const char *rsm_target_name(enum rsm_target_kind kind);
 
 /* ---- State, read side ---- */

@@ -12,7 +12,8 @@
 #include "rsm_int.h"
 
 static const char *const target_names[] = {
-    "latest", "earliest", "time", "offset", "shift", "duration", "undo",
+    "latest",	"earliest", "time",    "offset", "shift",
+    "duration", "undo",	    "current", "plan",
 };
 
 const char *rsm_target_name(enum rsm_target_kind kind)

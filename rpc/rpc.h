@@ -436,7 +436,8 @@ struct rpc_heartbeat_resp {
 struct rpc_reset_req {
 	const char *group;
 	const char *topic;
-	const char *target; /* latest earliest time offset shift duration */
+	const char *target; /* latest earliest time offset shift duration
+			       current plan */
 	int64_t value;
 	struct rpc_strs queues; /* "broker:queue"; empty: all */
 	bool dry_run;
@@ -446,6 +447,8 @@ struct rpc_reset_req {
 	 * topic (STALE_EPOCH otherwise, nothing changed). */
 	bool expect;
 	uint64_t expect_epoch;
+	/* Target plan: the offset of each of @queues, in the same order. */
+	struct rpc_u64s offsets;
 };
 struct rpc_reset_queue {
 	const char *broker_name;

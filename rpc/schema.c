@@ -157,7 +157,8 @@ SCHEMA(rpc_reset_req, F(rpc_reset_req, group, RPC_K_STR, REQ),
        F(rpc_reset_req, require_inactive, RPC_K_BOOL, OPT),
        F(rpc_reset_req, requester, RPC_K_STR, OPT),
        F(rpc_reset_req, expect, RPC_K_BOOL, OPT),
-       F(rpc_reset_req, expect_epoch, RPC_K_U64, OPT));
+       F(rpc_reset_req, expect_epoch, RPC_K_U64, OPT),
+       F(rpc_reset_req, offsets, RPC_K_U64S, OPT));
 SCHEMA(rpc_reset_queue, F(rpc_reset_queue, broker_name, RPC_K_STR, REQ),
        F(rpc_reset_queue, queue_id, RPC_K_U32, REQ),
        F(rpc_reset_queue, timestamp_offset, RPC_K_U64, REQ),

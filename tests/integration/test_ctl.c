@@ -626,6 +626,128 @@ static void test_ctl_expect_epoch(void **state)
 			 2);
 }
 
+/* Writes @text to ROOT/@name; its path in @path. */
+static void write_file(struct fx *x, const char *name, const char *text,
+		       char *path, size_t n)
+{
+	snprintf(path, n, "%s/%s", x->h.root, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Writes plan @text to ROOT/@name and applies it ([@json]offset reset
+ * --group g --from-file); the exit status. */
+static int apply_plan(struct fx *x, const char *name, const char *text,
+		      const char *json)
+{
+	char path[600], args[1400];
+	write_file(x, name, text, path, sizeof path);
+	snprintf(args, sizeof args, "%soffset reset --group g --from-file %s",
+		 json, path);
+	return ctl(x, NULL, args);
+}
+
+/* The committed offset of each of t's 3 queues (broker-1..3, queue 0). */
+static void offsets_are(struct fx *x, json_int_t a, json_int_t b, json_int_t c)
+{
+	assert_int_equal(ctl(x, NULL, "--json group describe g"), 0);
+	char want[300];
+	snprintf(want, sizeof want,
+		 "\"queues\":[{\"broker_name\":\"broker-1\",\"queue_id\":0,"
+		 "\"consumer_offset\":%lld,",
+		 (long long)a);
+	assert_non_null(strstr(x->out, want));
+	snprintf(want, sizeof want,
+		 "{\"broker_name\":\"broker-2\",\"queue_id\":0,"
+		 "\"consumer_offset\":%lld,",
+		 (long long)b);
+	assert_non_null(strstr(x->out, want));
+	snprintf(want, sizeof want,
+		 "{\"broker_name\":\"broker-3\",\"queue_id\":0,"
+		 "\"consumer_offset\":%lld,",
+		 (long long)c);
+	assert_non_null(strstr(x->out, want));
+}
+
+/* DESIGN 2.1 plans: --to-current --export writes today's positions with
+ * the epoch; --from-file applies a plan exactly (clamped), and refuses
+ * one made before an intervening reset, changing nothing. */
+static void test_ctl_plans(void **state)
+{
+	struct fx *x = *state;
+	char p[600], args[1400];
+	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
+	assert_int_equal(ctl(x, NULL, "group create g"), 0);
+	assert_int_equal(ctl(x, NULL, "produce --topic t --count 9"), 0);
+	assert_int_equal(
+	    ctl(x, NULL, "offset reset --group g --topic t --to-offset 2"), 0);
+	snprintf(p, sizeof p, "%s/plan.csv", x->h.root);
+	snprintf(args, sizeof args,
+		 "offset reset --group g --topic t --to-current --dry-run "
+		 "--export %s",
+		 p);
+	assert_int_equal(ctl(x, NULL, args), 0);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	char text[400] = "";
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	assert_string_equal(text, "topic,broker_name,queue_id,offset,epoch\n"
+				  "t,broker-1,0,2,1\nt,broker-2,0,2,1\n"
+				  "t,broker-3,0,2,1\n");
+	/* An intervening reset: the plan no longer applies. */
+	assert_int_equal(
+	    ctl(x, NULL, "offset reset --group g --topic t --to-earliest"), 0);
+	snprintf(args, sizeof args, "offset reset --group g --from-file %s", p);
+	assert_int_equal(ctl(x, NULL, args), 1);
+	assert_string_equal(x->err,
+			    "error: STALE_EPOCH: group 'g' is at epoch 2 on "
+			    "topic 't', not 1: another reset came first; "
+			    "nothing was changed\n");
+	offsets_are(x, 0, 0, 0);
+	/* A plan made at epoch 2: exactly its offsets, 9 clamped to 3. */
+	assert_int_equal(
+	    apply_plan(x, "q.csv",
+		       "topic,broker_name,queue_id,offset,epoch\r\n"
+		       "t,broker-2,0,3,2\nt,broker-1,0,1,2\nt,broker-3,0,9,2\n",
+		       "--json "),
+	    0);
+	assert_non_null(strstr(x->out, "\"epoch\":3,"));
+	offsets_are(x, 1, 3, 3);
+	assert_int_equal(ctl(x, NULL, "offset history --group g --topic t"), 0);
+	assert_non_null(strstr(x->out, "target plan  epoch 3"));
+	assert_non_null(strstr(x->out, "0 -> 3            [0, 3]"));
+	/* No epoch column values: no guard. Applied --to-current keeps
+	 * every position. */
+	assert_int_equal(apply_plan(x, "r.csv",
+				    "topic,broker_name,queue_id,offset,epoch\n"
+				    "t,broker-1,0,2,\n",
+				    ""),
+			 0);
+	assert_int_equal(
+	    ctl(x, NULL, "offset reset --group g --topic t --to-current"), 0);
+	offsets_are(x, 2, 3, 3);
+	/* A bad file is bad usage, naming file and line (every refusal:
+	 * tests/unit/ctl/test_plan.c); a queue named twice, the cluster's
+	 * refusal. Neither changes anything. */
+	assert_int_equal(
+	    apply_plan(x, "bad.csv", "topic,broker,queue,offset\n", ""), 2);
+	assert_non_null(strstr(x->err, "bad.csv:1: the first line must be "
+				       "topic,broker_name,queue_id,offset,"
+				       "epoch"));
+	assert_int_equal(apply_plan(x, "dup.csv",
+				    "topic,broker_name,queue_id,offset,epoch\n"
+				    "t,broker-1,0,1,\nt,broker-1,0,2,\n",
+				    ""),
+			 1);
+	assert_string_equal(x->err, "error: INVALID_ARGUMENT: queue "
+				    "'broker-1:0': in the plan twice\n");
+	offsets_are(x, 2, 3, 3);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
@@ -643,6 +765,7 @@ int main(void)
 	    T(test_ctl_produce_reports_what_it_stored),
 	    T(test_ctl_group_delete),
 	    T(test_ctl_expect_epoch),
+	    T(test_ctl_plans),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,

@@ -101,8 +101,11 @@ static void test_groups_require_inactive(void **state)
 	struct fx *x = *state;
 	char a[256];
 	beat(x, "m1", a, sizeof a);
-	struct rpc_reset_req in = {"g",	  "orders", "latest", 0,     {NULL, 0},
-				   false, true,	    "ops",    false, 0};
+	struct rpc_reset_req in = {.group = "g",
+				   .topic = "orders",
+				   .target = "latest",
+				   .require_inactive = true,
+				   .requester = "ops"};
 	h_expect_refusal(L(x), RPC_RESET, &in, RPC_GROUP_ACTIVE,
 			 "group 'g' has 1 online member (m1); stop them or "
 			 "drop --require-inactive");
@@ -170,9 +173,10 @@ static void test_groups_reset_notice_reaches_members(void **state)
 		uv_run(&m.loop, UV_RUN_ONCE);
 	assert_int_equal(done, 1);
 	/* An operator resets from elsewhere. */
-	struct rpc_reset_req in = {"g",	      "orders", "earliest", 0,
-				   {NULL, 0}, false,	false,	    "ops",
-				   false,     0};
+	struct rpc_reset_req in = {.group = "g",
+				   .topic = "orders",
+				   .target = "earliest",
+				   .requester = "ops"};
 	struct ctl_resp r;
 	h_call(L(x), RPC_RESET, &in, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);

@@ -86,8 +86,8 @@ static uint64_t do_reset(struct fx *x, const char *target, int64_t value,
 			 const uint64_t *want, uint64_t *epoch)
 {
 	struct rpc_reset_req in = {
-	    "g", "orders", target,   value, {queues, nqueues},
-	    dry, false,	   "tester", false, 0};
+	    "g",   "orders", target, value, {queues, nqueues}, dry,
+	    false, "tester", false,  0,	    {NULL, 0}};
 	struct ctl_resp r;
 	h_call(leader_addr(x), RPC_RESET, &in, 10000, &r);
 	assert_int_equal(r.err, 0);
@@ -274,8 +274,9 @@ static void test_reset_refusals(void **state)
 {
 	struct fx *x = *state;
 	struct ctl_resp r;
-	struct rpc_reset_req in = {"bc",  "orders", "latest", 0,     {NULL, 0},
-				   false, false,    "t",      false, 0};
+	struct rpc_reset_req in = {"bc",      "orders", "latest", 0,
+				   {NULL, 0}, false,	false,	  "t",
+				   false,     0,	{NULL, 0}};
 	const char *l = leader_addr(x);
 	h_expect_refusal(l, RPC_RESET, &in, RPC_BROADCAST_UNSUPPORTED,
 			 "group 'bc' is broadcasting: its offsets live on the "
@@ -298,7 +299,7 @@ static void test_reset_refusals(void **state)
 	in.target = "yesterday";
 	h_expect_refusal(l, RPC_RESET, &in, RPC_INVALID_ARGUMENT,
 			 "target 'yesterday' is not one of latest, earliest, "
-			 "time, offset, shift, duration");
+			 "time, offset, shift, duration, current, plan");
 	/* A follower points at the leader. */
 	in.target = "latest";
 	h_call(x->h.nodes[(x->h.leader + 1) % 3].listen, RPC_RESET, &in, 5000,
@@ -355,7 +356,8 @@ static void test_reset_survives_leader_kill(void **state)
 				       false,
 				       "t",
 				       false,
-				       0},
+				       0,
+				       {NULL, 0}},
 	       10000, &r);
 	assert_int_equal(r.st.code, RPC_UNAVAILABLE);
 	ctl_resp_free(&r);

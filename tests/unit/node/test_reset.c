@@ -15,9 +15,9 @@ static void reset(struct fake *f, const char *group, const char *target,
 		  uint32_t nq)
 {
 	struct node_req req = fake_req(f, RPC_RESET, 11);
-	struct rpc_reset_req in = {group,	 "orders", target, value,
-				   {queues, nq}, dry_run,  false,  "alice",
-				   false,	 0};
+	struct rpc_reset_req in = {group,	 "orders", target,   value,
+				   {queues, nq}, dry_run,  false,    "alice",
+				   false,	 0,	   {NULL, 0}};
 	node_handle_reset(&req, &in);
 }
 
@@ -192,8 +192,9 @@ static void test_reset_refusals(void **state)
 	reset(f, "g", "latest", 0, false, bad, 1);
 	f->online_members = 2;
 	struct node_req req = fake_req(f, RPC_RESET, 12);
-	struct rpc_reset_req in = {"g",	  "orders", "latest", 0,     {NULL, 0},
-				   false, true,	    "bob",    false, 0};
+	struct rpc_reset_req in = {"g",	      "orders", "latest", 0,
+				   {NULL, 0}, false,	true,	  "bob",
+				   false,     0,	{NULL, 0}};
 	node_handle_reset(&req, &in);
 	assert_int_equal(f->gathers, 0);
 	assert_int_equal(f->nanswers, 6);
@@ -206,8 +207,9 @@ static void test_reset_refusals(void **state)
 	    {RPC_BROADCAST_UNSUPPORTED,
 	     "group 'bc' is broadcasting: its offsets live on the clients, "
 	     "so the cluster cannot reset them"},
-	    {RPC_INVALID_ARGUMENT, "target 'tomorrow' is not one of latest, "
-				   "earliest, time, offset, shift, duration"},
+	    {RPC_INVALID_ARGUMENT,
+	     "target 'tomorrow' is not one of latest, "
+	     "earliest, time, offset, shift, duration, current, plan"},
 	    {RPC_INVALID_ARGUMENT, "offset must be >= 0"},
 	    {RPC_INVALID_ARGUMENT, "queue 'broker-9:0' is not a queue of "
 				   "topic 'orders' (write broker:queue_id)"},

@@ -90,19 +90,25 @@ static void test_rsm_encoders_validate(void **state)
 	assert_true(rsm_name_valid("Orders-2024_v1.x"));
 }
 
+/* Commits @offset under @epoch to g/orders/broker-1:0: @code, and the
+ * offset it then has is @after. */
+static void commit_b1(struct rsm *s, uint64_t offset, uint64_t epoch, int code,
+		      uint64_t after)
+{
+	assert_int_equal(
+	    rh_commit(s, "g", "orders", "broker-1", 0, offset, epoch), code);
+	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), after);
+}
+
 static void test_rsm_commit_and_epoch_fence(void **state)
 {
 	struct rsm *s = *state;
 	rh_standard(s);
 	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0),
 			 RSM_OFFSET_NONE);
-	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 17, 0),
-			 RSM_OK);
-	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 17);
+	commit_b1(s, 17, 0, RSM_OK, 17);
 	/* Offsets may move back (a consumer may seek). */
-	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 11, 0),
-			 RSM_OK);
-	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 11);
+	commit_b1(s, 11, 0, RSM_OK, 11);
 	/* Unknowns. */
 	assert_int_equal(rh_commit(s, "nope", "orders", "broker-1", 0, 1, 0),
 			 RSM_EUNKNOWN_GROUP);
@@ -127,12 +133,8 @@ static void test_rsm_commit_and_epoch_fence(void **state)
 	assert_int_equal(r->code, RSM_OK);
 	assert_int_equal(r->reset->epoch, 1);
 	assert_int_equal(rh_epoch(s, "g", "orders"), 1);
-	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 40, 0),
-			 RSM_ESTALE_EPOCH);
-	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 3);
-	assert_int_equal(rh_commit(s, "g", "orders", "broker-1", 0, 4, 1),
-			 RSM_OK);
-	assert_int_equal(rh_offset(s, "g", "orders", "broker-1", 0), 4);
+	commit_b1(s, 40, 0, RSM_ESTALE_EPOCH, 3);
+	commit_b1(s, 4, 1, RSM_OK, 4);
 }
 
 static void test_rsm_commit_batch_reports_each_item(void **state)

@@ -29,8 +29,9 @@ static void test_codec_reset_round_trip(void **state)
 {
 	(void)state;
 	const char *qs[] = {"broker-1:0", "broker-2:3"};
-	struct rpc_reset_req in = {"g1", "orders", "time",	-42,   {qs, 2},
-				   true, false,	   "alice@ops", false, 0};
+	struct rpc_reset_req in = {"g1",    "orders", "time",	-42,
+				   {qs, 2}, true,     false,	"alice@ops",
+				   false,   0,	      {NULL, 0}};
 	msgpack_sbuffer sb = enc(RPC_RESET, 77, NULL, &in);
 	struct rpc_reader r;
 	struct rpc_frame f;

@@ -1,0 +1,186 @@
+/*
+ * plan.c — reset plans (DESIGN.md §2.1): CSV files with the header
+ * "topic,broker_name,queue_id,offset,epoch" and one line per queue.
+ * `offset reset --export F` writes the result of a reset or dry run;
+ * `--from-file F` reads one back as the target "plan". The epoch column
+ * (empty: none) is the group's epoch on the topic when the plan was made:
+ * the plan then applies only while it still is.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+
+#define PLAN_HEADER "topic,broker_name,queue_id,offset,epoch"
+
+void ctl_plan_free(struct ctl_plan *p)
+{
+	for (uint32_t i = 0; i < p->n; i++)
+		free(p->queues[i]);
+	free(p->queues);
+	free(p->offsets);
+	memset(p, 0, sizeof *p);
+}
+
+/* A decimal number in [0, @max] filling all of @s. */
+static bool number(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Splits @line at commas into exactly 5 fields (in place). */
+static bool fields(char *line, char *f[5])
+{
+	int n = 0;
+	for (char *s = line; n < 5; n++) {
+		f[n] = s;
+		char *c = strchr(s, ',');
+		if (c == NULL)
+			return n == 4;
+		*c = '\0';
+		s = c + 1;
+	}
+	return false; /* a sixth field */
+}
+
+/* Adds one row; NULL, or what is wrong with it. */
+static const char *add_row(struct ctl_plan *p, char *line)
+{
+	char *f[5];
+	uint64_t qid, off, ep = 0;
+	if (!fields(line, f))
+		return "expected 5 comma-separated fields";
+	if (f[0][0] == '\0' || strlen(f[0]) >= sizeof p->topic ||
+	    f[1][0] == '\0')
+		return "a topic and a broker_name are required";
+	if (!number(f[2], UINT32_MAX, &qid) || !number(f[3], INT64_MAX, &off))
+		return "queue_id and offset must be numbers >= 0";
+	bool has_ep = f[4][0] != '\0';
+	if (has_ep && !number(f[4], INT64_MAX, &ep))
+		return "epoch must be empty or a number >= 0";
+	if (p->n == 0) {
+		snprintf(p->topic, sizeof p->topic, "%s", f[0]);
+		p->has_epoch = has_ep;
+		p->epoch = ep;
+	} else if (strcmp(p->topic, f[0]) != 0) {
+		return "several topics in one plan are not supported yet: "
+		       "one file per topic";
+	} else if (has_ep != p->has_epoch || ep != p->epoch) {
+		return "every line of a topic must carry the same epoch";
+	}
+	if (p->n == CTL_PLAN_MAX)
+		return "more than 65536 queues";
+	char q[300];
+	snprintf(q, sizeof q, "%s:%" PRIu64, f[1], qid);
+	char **qs = realloc(p->queues, (p->n + 1) * sizeof *qs);
+	if (qs != NULL)
+		p->queues = qs;
+	uint64_t *os = realloc(p->offsets, (p->n + 1) * sizeof *os);
+	if (os != NULL)
+		p->offsets = os;
+	if (qs == NULL || os == NULL || (qs[p->n] = strdup(q)) == NULL)
+		return "out of memory";
+	os[p->n++] = off;
+	return NULL;
+}
+
+/* What is wrong with line @no (@line, its end of line cut), or NULL. */
+static const char *one_line(struct ctl_plan *p, unsigned no, char *line)
+{
+	if (no == 1) /* the header, first and exact */
+		return strcmp(line, PLAN_HEADER) == 0
+			   ? NULL
+			   : "the first line must be " PLAN_HEADER;
+	return line[0] == '\0' ? NULL : add_row(p, line);
+}
+
+int ctl_plan_parse(const char *text, size_t len, const char *name,
+		   struct ctl_plan *p, char *err, size_t errlen)
+{
+	memset(p, 0, sizeof *p);
+	const char *why = NULL;
+	unsigned no = 0;
+	for (size_t at = 0; at < len && why == NULL;) {
+		const char *nl = memchr(text + at, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
+		char line[1024];
+		no++;
+		if (n >= sizeof line || memchr(text + at, '\0', n) != NULL) {
+			why = n >= sizeof line ? "line too long" : "a NUL byte";
+			break;
+		}
+		memcpy(line, text + at, n);
+		line[n] = '\0';
+		if (n > 0 && line[n - 1] == '\r')
+			line[n - 1] = '\0';
+		why = one_line(p, no, line);
+		at += n + 1;
+	}
+	if (why == NULL && p->n == 0) {
+		snprintf(err, errlen, "%s: no queue in the plan", name);
+		return -1; /* @p is still empty */
+	}
+	if (why != NULL) {
+		snprintf(err, errlen, "%s:%u: %s", name, no, why);
+		ctl_plan_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+int ctl_plan_read(const char *path, struct ctl_plan *p, char *err,
+		  size_t errlen)
+{
+	memset(p, 0, sizeof *p);
+	FILE *fp = fopen(path, "r");
+	int open_errno = errno;
+	char *buf = fp ? malloc(CTL_PLAN_BYTES + 1) : NULL;
+	size_t len = buf ? fread(buf, 1, CTL_PLAN_BYTES + 1, fp) : 0;
+	int rv = -1;
+	if (fp == NULL)
+		snprintf(err, errlen, "%s: %s", path, strerror(open_errno));
+	else if (buf == NULL || ferror(fp))
+		snprintf(err, errlen, "%s: %s", path,
+			 buf ? "read error" : "out of memory");
+	else if (len > CTL_PLAN_BYTES)
+		snprintf(err, errlen, "%s: larger than %u bytes", path,
+			 CTL_PLAN_BYTES);
+	else
+		rv = ctl_plan_parse(buf, len, path, p, err, errlen);
+	if (fp != NULL)
+		fclose(fp);
+	free(buf);
+	return rv;
+}
+
+int ctl_plan_write(const char *path, const struct rpc_reset_resp *r,
+		   const char *topic, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "w");
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	fprintf(fp, "%s\n", PLAN_HEADER);
+	const struct rpc_reset_queue *q = r->queues.v;
+	for (uint32_t i = 0; i < r->queues.n; i++) /* sorted by the node */
+		fprintf(fp, "%s,%s,%u,%" PRIu64 ",%" PRIu64 "\n", topic,
+			q[i].broker_name, q[i].queue_id, q[i].timestamp_offset,
+			r->epoch);
+	if (fclose(fp) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
