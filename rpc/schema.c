@@ -467,8 +467,8 @@ static int dec_scalar(struct dec *d, const struct rpc_field *f,
 			return RPC_EMALFORMED;
 		*(bool *)p = o->via.boolean;
 		return 0;
-	case RPC_K_STR:
-		if (o->type == MSGPACK_OBJECT_NIL)
+	case RPC_K_STR: /* nil: absent, never for a required field */
+		if (o->type == MSGPACK_OBJECT_NIL && !f->required)
 			*(const char **)p = NULL;
 		else if (o->type != MSGPACK_OBJECT_STR ||
 			 (*(const char **)p = zone_str(d, o)) == NULL)

@@ -9,7 +9,10 @@
 #include "harness.h"
 #include "storage.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 
 #define QPB 4
 
@@ -290,6 +293,47 @@ static void test_data_fetch_long_polls(void **state)
 	ctl_resp_free(&r);
 }
 
+/* Sends the raw bytes @b to @addr ("127.0.0.1:port") and waits up to 2 s
+ * for any answer; the bytes read (0: closed or none). */
+static ssize_t send_raw(const char *addr, const uint8_t *b, size_t n)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	const char *colon = strrchr(addr, ':');
+	assert_non_null(colon);
+	a.sin_port = htons((uint16_t)atoi(colon + 1));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct timeval tv = {2, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(write(fd, b, n), (ssize_t)n);
+	uint8_t reply[512];
+	ssize_t got = read(fd, reply, sizeof reply);
+	close(fd);
+	return got;
+}
+
+/* Issue 10 #1, test_regress_nil_required_string: the 16-byte frame
+ * [1, TOPIC_DESCRIBE, 1, {"topic": nil}] made every node it reached exit
+ * with SIGSEGV. Now it is answered (INVALID_ARGUMENT) and every node
+ * keeps serving. */
+static void test_regress_nil_required_string(void **state)
+{
+	struct harness *h = *state;
+	static const uint8_t frame[16] = {0,	0,    0,    12,	  0x94, 0x01,
+					  0x05, 0x01, 0x81, 0xa5, 't',	'o',
+					  'p',	'i',  'c',  0xc0};
+	for (int i = 0; i < 3; i++)
+		assert_true(send_raw(h->nodes[i].listen, frame, sizeof frame) >
+			    0);
+	struct rpc_topic_req d = {"orders"};
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(h_call_code(h->nodes[i].listen,
+					     RPC_TOPIC_DESCRIBE, &d, 5000),
+				 RPC_OK);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
@@ -298,6 +342,7 @@ int main(void)
 	    T(test_data_bad_input),
 	    T(test_data_survives_kill_and_reports_unavailable),
 	    T(test_data_fetch_long_polls),
+	    T(test_regress_nil_required_string),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/data", tests, NULL,

@@ -387,6 +387,49 @@ static void test_codec_decode_errors_name_the_field(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* Issue 10 #1: {"topic": nil} in TOPIC_DESCRIBE decoded into a NULL
+ * required string and crashed every node. Every required string of every
+ * request, sent as nil, is a decode error naming that field. */
+static void test_codec_nil_never_fills_a_required_string(void **state)
+{
+	(void)state;
+	uint32_t checked = 0;
+	for (uint16_t type = 1; type < 64; type++) {
+		const struct rpc_schema *sc = rpc_schema_of(type);
+		for (uint32_t i = 0; sc != NULL && i < sc->n; i++) {
+			const struct rpc_field *fd = &sc->fields[i];
+			if (fd->kind != RPC_K_STR || !fd->required)
+				continue;
+			msgpack_sbuffer sb;
+			msgpack_sbuffer_init(&sb);
+			msgpack_packer pk;
+			msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+			msgpack_pack_array(&pk, 4);
+			msgpack_pack_uint8(&pk, 1);
+			msgpack_pack_uint16(&pk, type);
+			msgpack_pack_uint8(&pk, 1);
+			msgpack_pack_map(&pk, 1);
+			msgpack_pack_str_with_body(&pk, fd->name,
+						   strlen(fd->name));
+			msgpack_pack_nil(&pk);
+			struct rpc_frame f;
+			assert_int_equal(feed_raw((const uint8_t *)sb.data,
+						  (uint32_t)sb.size, 0, &f),
+					 1);
+			void *out = calloc(1, sc->size);
+			const char *why = NULL;
+			assert_int_equal(rpc_decode(&f, type, out, NULL, &why),
+					 RPC_EMALFORMED);
+			assert_string_equal(why, fd->name);
+			free(out);
+			rpc_frame_release(&f);
+			msgpack_sbuffer_destroy(&sb);
+			checked++;
+		}
+	}
+	assert_true(checked >= 14); /* the issue counted 14 */
+}
+
 static void test_codec_encode_checks(void **state)
 {
 	(void)state;
@@ -516,6 +559,7 @@ int main(void)
 	    cmocka_unit_test(test_codec_stream_byte_by_byte),
 	    cmocka_unit_test(test_codec_hostile_frames),
 	    cmocka_unit_test(test_codec_decode_errors_name_the_field),
+	    cmocka_unit_test(test_codec_nil_never_fills_a_required_string),
 	    cmocka_unit_test(test_codec_encode_checks),
 	    cmocka_unit_test(test_codec_names),
 	    cmocka_unit_test(test_codec_no_field_shadows_the_status),
