@@ -266,6 +266,11 @@ uint64_t raftq_consumer_fetches(const struct raftq_consumer *k)
 	return k->fetches;
 }
 
+uint64_t raftq_consumer_skipped(const struct raftq_consumer *k)
+{
+	return k->skipped;
+}
+
 void kc_count_reset(struct raftq_consumer *k, const char *topic, uint64_t epoch)
 {
 	for (uint32_t i = 0; i < k->n_topics; i++) {

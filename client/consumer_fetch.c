@@ -37,10 +37,80 @@ void kc_retire_all(struct raftq_consumer *k, struct kqueue *q)
 	q->tail = NULL;
 }
 
+/* Room for one more message in @b: 0 or RAFTQ_ENOMEM. */
+static int kbuf_grow(struct kbuf *b)
+{
+	if (b->n < b->cap)
+		return 0;
+	uint32_t cap = b->cap ? b->cap * 2 : 256;
+	struct kmsg *m = realloc(b->m, cap * sizeof *m);
+	if (m == NULL)
+		return RAFTQ_ENOMEM;
+	b->m = m;
+	b->cap = cap;
+	return 0;
+}
+
+/* The plain records of batch @bt (lz4 frames inflated and kept in @b):
+ * 0, RAFTQ_EMALFORMED, RAFTQ_ENOMEM. */
+static int batch_plain(struct kbuf *b, const struct rpc_batch *bt,
+		       const uint8_t **payload, size_t *len)
+{
+	*payload = bt->payload;
+	*len = bt->payload_len;
+	if (!(bt->flags & RPC_BATCH_LZ4))
+		return 0;
+	uint8_t **v = realloc(b->plain, (b->n_plain + 1) * sizeof *v);
+	if (v == NULL)
+		return RAFTQ_ENOMEM;
+	b->plain = v;
+	uint8_t *z = lzf_decode(bt->payload, bt->payload_len, len);
+	if (z == NULL)
+		return RAFTQ_EMALFORMED;
+	b->plain[b->n_plain++] = z;
+	*payload = z;
+	return 0;
+}
+
+/* Adds the messages of batch @bt at or after @from to @b: 0,
+ * RAFTQ_EMALFORMED (its records do not parse or are not bt->count; none
+ * of them is kept), RAFTQ_ENOMEM. */
+static int batch_decode(struct kbuf *b, const struct rpc_batch *bt,
+			uint64_t from)
+{
+	const uint8_t *payload;
+	size_t pl, rp = 0;
+	int rv = batch_plain(b, bt, &payload, &pl);
+	uint32_t got = 0, before = b->n;
+	struct rpc_record rec;
+	while (rv == 0 && (rv = rpc_record_next(payload, pl, &rp, &rec)) == 1) {
+		uint64_t off = bt->base_offset + got++;
+		rv = off < from ? 0 : kbuf_grow(b);
+		if (off >= from && rv == 0)
+			b->m[b->n++] = (struct kmsg){off,
+						     bt->store_time,
+						     rec.key,
+						     rec.body,
+						     rec.key_len,
+						     rec.body_len,
+						     rec.key != NULL};
+	}
+	if (rv < 0 && rv != RAFTQ_ENOMEM)
+		rv = RAFTQ_EMALFORMED;
+	if (rv == 0 && got != bt->count)
+		rv = RAFTQ_EMALFORMED;
+	if (rv != 0)
+		b->n = before;
+	return rv;
+}
+
 /*
  * Decodes whole batches (docs/disk-format.md) into messages at or after
- * @from. Takes @data (owned). Returns the buffer, or NULL with *err set
- * (RAFTQ_EMALFORMED: a batch or record does not parse; RAFTQ_ENOMEM).
+ * @from. Takes @data (owned). A batch whose records do not parse is
+ * skipped and counted (b->skipped, b->bad_first..bad_last): one bad
+ * batch must not stop a queue forever. Returns the buffer, or NULL with
+ * *err set (RAFTQ_EMALFORMED: the batch framing itself is broken, so
+ * nothing after it can be trusted; RAFTQ_ENOMEM).
  */
 static struct kbuf *decode_batches(uint8_t *data, size_t len, uint64_t from,
 				   int *err)
@@ -52,55 +122,23 @@ static struct kbuf *decode_batches(uint8_t *data, size_t len, uint64_t from,
 		return NULL;
 	}
 	b->data = data;
-	uint32_t cap = 0;
 	size_t at = 0;
 	struct rpc_batch bt;
-	int more = 0;
+	int more;
 	*err = 0;
 	while (*err == 0 && (more = rpc_batch_next(data, len, &at, &bt)) == 1) {
-		const uint8_t *payload = bt.payload;
-		size_t pl = bt.payload_len;
-		if (bt.flags & RPC_BATCH_LZ4) {
-			uint8_t *z = lzf_decode(payload, pl, &pl);
-			uint8_t **v =
-			    realloc(b->plain, (b->n_plain + 1) * sizeof *v);
-			if (v != NULL)
-				b->plain = v;
-			if (z == NULL || v == NULL) {
-				free(z);
-				*err = RAFTQ_EMALFORMED;
-				break;
-			}
-			b->plain[b->n_plain++] = z;
-			payload = z;
+		int rv = batch_decode(b, &bt, from);
+		uint64_t end = bt.base_offset + bt.count;
+		if (rv == RAFTQ_EMALFORMED && end > from) {
+			if (b->skipped == 0)
+				b->bad_first = bt.base_offset,
+				b->bad_last = end - 1;
+			b->skipped +=
+			    end -
+			    (bt.base_offset > from ? bt.base_offset : from);
 		}
-		size_t rp = 0;
-		struct rpc_record rec;
-		uint32_t got = 0;
-		int rv;
-		while ((rv = rpc_record_next(payload, pl, &rp, &rec)) == 1) {
-			uint64_t off = bt.base_offset + got++;
-			if (off < from)
-				continue;
-			if (b->n == cap) {
-				cap = cap ? cap * 2 : 256;
-				struct kmsg *m = realloc(b->m, cap * sizeof *m);
-				if (m == NULL) {
-					*err = RAFTQ_ENOMEM;
-					break;
-				}
-				b->m = m;
-			}
-			b->m[b->n++] = (struct kmsg){off,
-						     bt.store_time,
-						     rec.key,
-						     rec.body,
-						     rec.key_len,
-						     rec.body_len,
-						     rec.key != NULL};
-		}
-		if (*err == 0 && (rv < 0 || got != bt.count))
-			*err = RAFTQ_EMALFORMED;
+		*err = rv == RAFTQ_ENOMEM ? rv : 0;
+		b->end = end;
 	}
 	if (*err == 0 && more < 0)
 		*err = RAFTQ_EMALFORMED;
@@ -185,6 +223,19 @@ static void fetch_failed(struct raftq_consumer *k, struct kqueue *q, int status,
 	}
 }
 
+/* A malformed batch was skipped: counted, and said through the client's
+ * error message (never silently). */
+static void report_skipped(struct raftq_consumer *k, const struct kqueue *q,
+			   const struct kbuf *b)
+{
+	k->skipped += b->skipped;
+	cl_fail(k->c, RAFTQ_EMALFORMED,
+		"%s queue %u of %s: malformed batch at offsets %" PRIu64
+		"..%" PRIu64 " skipped (%" PRIu64 " records)",
+		q->broker, q->queue_id, q->topic, b->bad_first, b->bad_last,
+		b->skipped);
+}
+
 /* Buffers the batches of a fetch answer read from position @from. */
 static void fetch_store(struct raftq_consumer *k, struct kqueue *q,
 			const struct rpc_bin *batches, uint64_t from,
@@ -206,6 +257,10 @@ static void fetch_store(struct raftq_consumer *k, struct kqueue *q,
 		q->next_fetch_at = now + FETCH_RETRY_MS;
 		return;
 	}
+	if (b->skipped > 0)
+		report_skipped(k, q, b);
+	if (b->end > from && b->skipped > 0)
+		from = b->end; /* past the skipped batches */
 	if (b->n == 0) {
 		kc_kbuf_free(b);
 		if (from > q->pos && q->deliver == q->pos)
@@ -221,6 +276,8 @@ static void fetch_store(struct raftq_consumer *k, struct kqueue *q,
 	}
 	q->idle_ms = 0;
 	q->pos = b->m[b->n - 1].offset + 1;
+	if (from > q->pos)
+		q->pos = from;
 	if (q->tail)
 		q->tail->next = b;
 	else

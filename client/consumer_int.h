@@ -30,7 +30,11 @@ struct kbuf {
 	uint8_t **plain;
 	uint32_t n_plain;
 	struct kmsg *m;
-	uint32_t n, i; /* messages, next to deliver */
+	uint32_t n, i;	  /* messages, next to deliver */
+	uint64_t end;	  /* the offset after the last batch (0: none) */
+	uint64_t skipped; /* records of malformed batches, at or after from */
+	uint64_t bad_first, bad_last; /* the first malformed batch's range */
+	uint32_t cap;		      /* of m */
 };
 
 struct kfetch;
@@ -113,7 +117,8 @@ struct raftq_consumer {
 	uint64_t hb_at, commit_at;
 	uint64_t generation;
 	uint64_t resets;
-	uint64_t fetches;		     /* FETCH requests sent */
+	uint64_t fetches; /* FETCH requests sent */
+	uint64_t skipped; /* records of malformed batches skipped */
 	uint64_t reset_epoch[KC_TOPICS_MAX]; /* per topic: newest counted */
 	struct kbuf *retired; /* handed out; freed at the next consume */
 	/* Broadcasting: positions read from the offset file. */

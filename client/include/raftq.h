@@ -321,6 +321,12 @@ RAFTQ_API uint64_t raftq_consumer_resets(const struct raftq_consumer *k);
  * an idle consumer sends about one per queue per fetch_wait_ms. */
 RAFTQ_API uint64_t raftq_consumer_fetches(const struct raftq_consumer *k);
 
+/* Records skipped because their batch did not decode (a bad lz4 frame,
+ * records that do not parse or do not add up to the batch's count). Each
+ * skip is also reported: raftq_client_errmsg names the broker, queue and
+ * offsets. The consumer moves past such a batch rather than stop. */
+RAFTQ_API uint64_t raftq_consumer_skipped(const struct raftq_consumer *k);
+
 /*
  * Commits (unless manual_commit), leaves the group so its queues move to
  * the other members at once, and frees @k; waits at most @timeout_ms for

@@ -42,14 +42,19 @@ static int qindex(const char *broker, uint32_t q)
 	return (atoi(broker + strlen("broker-")) - 1) * QPB + (int)q;
 }
 
-static void call_ok(struct fx *x, uint16_t type, const void *req)
+static void call_ok_at(const char *addr, uint16_t type, const void *req)
 {
 	struct ctl_resp r;
-	h_call(L(x), type, req, 5000, &r);
+	h_call(addr, type, req, 5000, &r);
 	assert_int_equal(r.err, 0);
 	if (r.st.code != RPC_OK)
 		fail_msg("%s: %s", rpc_type_name(type), r.st.message);
 	ctl_resp_free(&r);
+}
+
+static void call_ok(struct fx *x, uint16_t type, const void *req)
+{
+	call_ok_at(L(x), type, req);
 }
 
 static int setup(void **state)
@@ -685,6 +690,62 @@ static void test_client_keyless_low_rate_spreads(void **state)
 	raftq_client_free(pc);
 }
 
+/* Stores a batch of @count records on broker-1 queue 0 whose payload
+ * holds the records with @bodies (n of them), bypassing libraftq. */
+static void produce_raw(struct fx *x, uint32_t count, const char *const *bodies,
+			uint32_t n)
+{
+	uint8_t payload[256];
+	size_t len = 0;
+	for (uint32_t i = 0; i < n; i++)
+		len += rpc_record_put(payload + len, NULL, 0, bodies[i],
+				      strlen(bodies[i]));
+	struct rpc_produce_req in = {
+	    "orders", 0, count, 0, {payload, (uint32_t)len}};
+	call_ok_at(x->h.nodes[0].listen, RPC_PRODUCE, &in);
+}
+
+/* Issue 10 #4 (the consumer's half): a batch whose records do not add up
+ * to its count is skipped and reported; the consumer goes on with the
+ * next batch instead of stalling on the queue forever. */
+static void test_client_skips_a_malformed_batch(void **state)
+{
+	struct fx *x = *state;
+	const char *one[] = {"bad"}, *two[] = {"m1", "m2"};
+	produce_raw(x, 3, one, 1); /* offsets 0..2, one record inside */
+	produce_raw(x, 2, two, 2); /* offsets 3..4 */
+	group_create(x, "s", "clustering", "earliest");
+	struct raftq_client *c = client(x, "skipper");
+	const char *topics[] = {"orders"};
+	struct raftq_consumer_config kc = {
+	    .group = "s", .topics = topics, .n_topics = 1};
+	struct raftq_consumer *k;
+	assert_int_equal(raftq_consumer_new(c, &kc, &k), 0);
+	struct raftq_message m[4];
+	char got[2][8];
+	uint64_t offs[2];
+	int n = 0;
+	for (int64_t end = h_now_ms() + 10000; n < 2 && h_now_ms() < end;) {
+		int r = raftq_consume(k, m, 4, 100);
+		for (int i = 0; i < r && n < 2; i++, n++) {
+			snprintf(got[n], sizeof got[n], "%.*s",
+				 (int)m[i].body_len, (const char *)m[i].body);
+			offs[n] = m[i].offset;
+		}
+	}
+	assert_int_equal(n, 2);
+	assert_string_equal(got[0], "m1");
+	assert_int_equal(offs[0], 3);
+	assert_string_equal(got[1], "m2");
+	assert_int_equal(offs[1], 4);
+	assert_int_equal(raftq_consumer_skipped(k), 3);
+	assert_non_null(strstr(raftq_client_errmsg(c),
+			       "broker-1 queue 0 of orders: malformed batch at "
+			       "offsets 0..2 skipped (3 records)"));
+	raftq_consumer_close(k, 5000);
+	raftq_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +759,8 @@ int main(void)
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(test_client_unknown_names, setup,
 					    h_teardown),
+	    cmocka_unit_test_setup_teardown(test_client_skips_a_malformed_batch,
+					    setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_client_keyless_low_rate_spreads, setup, h_teardown),
 	};
