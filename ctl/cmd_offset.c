@@ -162,8 +162,9 @@ static int reset_call(const struct ctl_opts *o, const struct rpc_reset_req *in,
 	if (rv == 0 && export_path != NULL &&
 	    ctl_plan_write(export_path, r.body, in->topic, err, sizeof err) !=
 		0) {
-		fprintf(stderr, "error: EXPORT: %s (the reset itself %s)\n",
-			err, in->dry_run ? "was a dry run" : "was applied");
+		fprintf(stderr,
+			"raftqctl: --export: %s (the reset itself %s)\n", err,
+			in->dry_run ? "was a dry run" : "was applied");
 		rv = 1;
 	}
 	ctl_resp_free(&r);

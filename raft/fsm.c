@@ -88,8 +88,8 @@ int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 	if (rv == 0) {
 		/* Swap in the new state; keep the result buffer. */
 		struct rsm_result keep = s->result;
-		struct rsm hook = {.applied_fn = s->applied_fn,
-				   .applied_arg = s->applied_arg};
+		rsm_applied_fn hook_fn = s->applied_fn;
+		void *hook_arg = s->applied_arg;
 		uint32_t keep_cap = s->item_cap;
 		s->result.item_codes = NULL;
 		rsm__clear(s);
@@ -97,8 +97,8 @@ int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 		s->result = keep;
 		s->result.reset = NULL;
 		s->item_cap = keep_cap;
-		s->applied_fn = hook.applied_fn;
-		s->applied_arg = hook.applied_arg;
+		s->applied_fn = hook_fn;
+		s->applied_arg = hook_arg;
 		free(fresh);
 		return 0;
 	}

@@ -715,18 +715,14 @@ static void test_client_skips_a_malformed_batch(void **state)
 	produce_raw(x, 3, one, 1); /* offsets 0..2, one record inside */
 	produce_raw(x, 2, two, 2); /* offsets 3..4 */
 	group_create(x, "s", "clustering", "earliest");
-	struct raftq_client *c = client(x, "skipper");
-	const char *topics[] = {"orders"};
-	struct raftq_consumer_config kc = {
-	    .group = "s", .topics = topics, .n_topics = 1};
-	struct raftq_consumer *k;
-	assert_int_equal(raftq_consumer_new(c, &kc, &k), 0);
+	struct member mb;
+	join(x, &mb, "s", "skipper", NULL);
 	struct raftq_message m[4];
 	char got[2][8];
 	uint64_t offs[2];
 	int n = 0;
 	for (int64_t end = h_now_ms() + 10000; n < 2 && h_now_ms() < end;) {
-		int r = raftq_consume(k, m, 4, 100);
+		int r = raftq_consume(mb.k, m, 4, 100);
 		for (int i = 0; i < r && n < 2; i++, n++) {
 			snprintf(got[n], sizeof got[n], "%.*s",
 				 (int)m[i].body_len, (const char *)m[i].body);
@@ -738,12 +734,11 @@ static void test_client_skips_a_malformed_batch(void **state)
 	assert_int_equal(offs[0], 3);
 	assert_string_equal(got[1], "m2");
 	assert_int_equal(offs[1], 4);
-	assert_int_equal(raftq_consumer_skipped(k), 3);
-	assert_non_null(strstr(raftq_client_errmsg(c),
+	assert_int_equal(raftq_consumer_skipped(mb.k), 3);
+	assert_non_null(strstr(raftq_client_errmsg(mb.c),
 			       "broker-1 queue 0 of orders: malformed batch at "
 			       "offsets 0..2 skipped (3 records)"));
-	raftq_consumer_close(k, 5000);
-	raftq_client_free(c);
+	leave(&mb);
 }
 
 int main(void)

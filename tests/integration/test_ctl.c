@@ -698,6 +698,16 @@ static void test_ctl_plans(void **state)
 	assert_string_equal(text, "topic,broker_name,queue_id,offset,epoch\n"
 				  "t,broker-1,0,2,1\nt,broker-2,0,2,1\n"
 				  "t,broker-3,0,2,1\n");
+	/* A plan that cannot be written fails the command and says that
+	 * the reset (here a dry run) happened anyway. */
+	assert_int_equal(ctl(x, NULL,
+			     "offset reset --group g --topic t --to-current "
+			     "--dry-run --export /nonexistent/p.csv"),
+			 1);
+	assert_string_equal(x->err,
+			    "raftqctl: --export: /nonexistent/p.csv: No "
+			    "such file or directory (the reset itself "
+			    "was a dry run)\n");
 	/* An intervening reset: the plan no longer applies. */
 	assert_int_equal(
 	    ctl(x, NULL, "offset reset --group g --topic t --to-earliest"), 0);

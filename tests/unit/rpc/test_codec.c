@@ -294,6 +294,16 @@ static void test_codec_hostile_frames(void **state)
 	rpc_frame_release(&f);
 }
 
+/* A hand-built frame's envelope: version 1, @type, request id 1; the
+ * body map follows. */
+static void envelope(msgpack_packer *pk, uint16_t type)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, 1);
+	msgpack_pack_uint16(pk, type);
+	msgpack_pack_uint8(pk, 1);
+}
+
 static void test_codec_decode_errors_name_the_field(void **state)
 {
 	(void)state;
@@ -302,10 +312,7 @@ static void test_codec_decode_errors_name_the_field(void **state)
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, 1);
-	msgpack_pack_uint16(&pk, RPC_TOPIC_DESCRIBE);
-	msgpack_pack_uint8(&pk, 1);
+	envelope(&pk, RPC_TOPIC_DESCRIBE);
 	msgpack_pack_map(&pk, 2);
 	msgpack_pack_str_with_body(&pk, "future_field", 12);
 	msgpack_pack_true(&pk);
@@ -323,10 +330,7 @@ static void test_codec_decode_errors_name_the_field(void **state)
 	msgpack_sbuffer_clear(&sb);
 
 	/* Missing required field; unknown key skipped. */
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, 1);
-	msgpack_pack_uint16(&pk, RPC_PRODUCE);
-	msgpack_pack_uint8(&pk, 1);
+	envelope(&pk, RPC_PRODUCE);
 	msgpack_pack_map(&pk, 3);
 	msgpack_pack_str_with_body(&pk, "topic", 5);
 	msgpack_pack_str_with_body(&pk, "t", 1);
@@ -344,10 +348,7 @@ static void test_codec_decode_errors_name_the_field(void **state)
 	msgpack_sbuffer_clear(&sb);
 
 	/* A string with a NUL byte; a u32 that does not fit. */
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, 1);
-	msgpack_pack_uint16(&pk, RPC_TOPIC_CREATE);
-	msgpack_pack_uint8(&pk, 1);
+	envelope(&pk, RPC_TOPIC_CREATE);
 	msgpack_pack_map(&pk, 2);
 	msgpack_pack_str_with_body(&pk, "topic", 5);
 	msgpack_pack_str_with_body(&pk, "a\0b", 3);
@@ -361,10 +362,7 @@ static void test_codec_decode_errors_name_the_field(void **state)
 	rpc_frame_release(&f);
 	/* A response without "code" is malformed. */
 	msgpack_sbuffer_clear(&sb);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint8(&pk, 1);
-	msgpack_pack_uint16(&pk, RPC_TOPIC_LIST | RPC_RESPONSE);
-	msgpack_pack_uint8(&pk, 1);
+	envelope(&pk, RPC_TOPIC_LIST | RPC_RESPONSE);
 	msgpack_pack_map(&pk, 0);
 	assert_int_equal(
 	    feed_raw((const uint8_t *)sb.data, (uint32_t)sb.size, 0, &f), 1);
@@ -404,10 +402,7 @@ static void test_codec_nil_never_fills_a_required_string(void **state)
 			msgpack_sbuffer_init(&sb);
 			msgpack_packer pk;
 			msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-			msgpack_pack_array(&pk, 4);
-			msgpack_pack_uint8(&pk, 1);
-			msgpack_pack_uint16(&pk, type);
-			msgpack_pack_uint8(&pk, 1);
+			envelope(&pk, type);
 			msgpack_pack_map(&pk, 1);
 			msgpack_pack_str_with_body(&pk, fd->name,
 						   strlen(fd->name));
