@@ -54,6 +54,16 @@ static bool fields(char *line, char *f[5])
 	return false; /* a sixth field */
 }
 
+/* A topic or broker name as the cluster has them: 1-127 bytes of
+ * A-Z a-z 0-9 . _ - (raft/rsm.h). */
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 1 && n <= 127 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789._-") == n;
+}
+
 /* Adds one row; NULL, or what is wrong with it. */
 static const char *add_row(struct ctl_plan *p, char *line)
 {
@@ -61,9 +71,9 @@ static const char *add_row(struct ctl_plan *p, char *line)
 	uint64_t qid, off, ep = 0;
 	if (!fields(line, f))
 		return "expected 5 comma-separated fields";
-	if (f[0][0] == '\0' || strlen(f[0]) >= sizeof p->topic ||
-	    f[1][0] == '\0')
-		return "a topic and a broker_name are required";
+	if (!name_ok(f[0]) || !name_ok(f[1]))
+		return "topic and broker_name must be 1-127 of A-Z a-z 0-9 . _ "
+		       "-";
 	if (!number(f[2], UINT32_MAX, &qid) || !number(f[3], INT64_MAX, &off))
 		return "queue_id and offset must be numbers >= 0";
 	bool has_ep = f[4][0] != '\0';

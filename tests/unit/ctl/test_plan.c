@@ -3,6 +3,10 @@
 #include "plan.h"
 
 #define HEADER "topic,broker_name,queue_id,offset,epoch\n"
+#define NAMES \
+	"p.csv:2: topic and broker_name must be 1-127 of A-Z a-z 0-9 . _ -"
+#define L16 "bbbbbbbbbbbbbbbb"
+#define LONG L16 L16 L16 L16 L16 L16 L16 L16 /* 128 bytes */
 
 /* Parses @text; returns the status, the error in @err. */
 static int parse(const char *text, struct ctl_plan *p, char *err)
@@ -45,8 +49,11 @@ static void test_plan_refusals_name_the_line(void **state)
 	    {HEADER "t,b,0,1\n", "p.csv:2: expected 5 comma-separated fields"},
 	    {HEADER "t,b,0,1,2,3\n",
 	     "p.csv:2: expected 5 comma-separated fields"},
-	    {HEADER ",b,0,1,\n", "p.csv:2: a topic and a broker_name are "
-				 "required"},
+	    {HEADER ",b,0,1,\n", NAMES},
+	    {HEADER "t,bad name,0,1,\n", NAMES},
+	    /* Found by fuzz_plan: a 400-byte broker name cut "name:id" short
+	     * of its colon. */
+	    {HEADER "t," LONG "b,0,1,\n", NAMES},
 	    {HEADER "t,b,x,1,\n", "p.csv:2: queue_id and offset must be "
 				  "numbers >= 0"},
 	    {HEADER "t,b,0,9223372036854775808,\n",
