@@ -144,9 +144,10 @@ static void *reset_thread(void *arg)
 			usleep(200);
 			continue;
 		}
-		struct rpc_reset_req in = {"pick",    "r",   "offset", 0,
-					   {NULL, 0}, false, false,    "bench",
-					   false,     0,     {NULL, 0}};
+		struct rpc_reset_req in = {.group = "pick",
+					   .topic = "r",
+					   .target = "offset",
+					   .requester = "bench"};
 		uint32_t code = call_code(r->leader, RPC_RESET, &in);
 		atomic_store(&r->code, (int)code);
 		atomic_store(&r->done, (long long)now_us());

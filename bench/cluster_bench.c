@@ -245,10 +245,11 @@ static void reset_latency(struct harness *h, int leader, int64_t mid, int n)
 {
 	uint64_t *lat = calloc((size_t)n, sizeof *lat);
 	for (int i = 0; i < n; i++) {
-		struct rpc_reset_req in = {
-		    "bench",   "big", "time",	mid + (i % 2),
-		    {NULL, 0}, false, false,	"bench",
-		    false,     0,     {NULL, 0}};
+		struct rpc_reset_req in = {.group = "bench",
+					   .topic = "big",
+					   .target = "time",
+					   .value = mid + (i % 2),
+					   .requester = "bench"};
 		uint64_t t0 = now_us();
 		struct ctl_resp r;
 		h_call(h->nodes[leader].listen, RPC_RESET, &in, 10000, &r);

@@ -327,64 +327,164 @@ static json_t *reset_queue_json(const void *elem)
 			 "timestamp_offset", (json_int_t)q->timestamp_offset);
 }
 
-void ctl_print_reset(const struct ctl_opts *o, const void *body)
+static json_t *skipped_json(const struct rpc_list *queues)
 {
-	const struct rpc_reset_resp *x = body;
-	const struct rpc_reset_queue *q = x->queues.v;
-	if (o->json) {
-		json_t *a = array_of(&x->queues, sizeof *q, reset_queue_json);
-		ctl_json_out(json_pack("{s:o,s:I,s:I,s:b}", "queues", a,
-				       "reset_id", (json_int_t)x->reset_id,
-				       "epoch", (json_int_t)x->epoch, "dry_run",
-				       x->dry_run));
-		return;
-	}
-	const char *g = x->group ? x->group : "?",
-		   *t = x->topic ? x->topic : "?";
-	if (x->dry_run)
-		printf("dry run for group %s, topic %s: nothing was changed "
-		       "(epoch stays %llu)\n",
-		       g, t, (unsigned long long)x->epoch);
+	const struct rpc_reset_queue *q = queues->v;
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < queues->n; i++)
+		if (q[i].skipped)
+			json_array_append_new(
+			    a, json_pack("{s:s,s:I}", "broker_name",
+					 q[i].broker_name, "queue_id",
+					 (json_int_t)q[i].queue_id));
+	return a;
+}
+
+/* Adds "skipped" (a copy's queues the source never committed) to @o when
+ * there are any. */
+static void add_skipped(json_t *o, const struct rpc_list *queues)
+{
+	json_t *a = skipped_json(queues);
+	if (json_array_size(a) > 0)
+		json_object_set_new(o, "skipped", a);
 	else
-		printf("reset %llu of group %s, topic %s applied: epoch %llu\n",
-		       (unsigned long long)x->reset_id, g, t,
-		       (unsigned long long)x->epoch);
+		json_decref(a);
+}
+
+static json_t *reset_topic_json(const void *elem)
+{
+	const struct rpc_reset_topic *t = elem;
+	json_t *o =
+	    json_pack("{s:s,s:I,s:o}", "topic", t->topic, "epoch",
+		      (json_int_t)t->epoch, "queues",
+		      array_of(&t->queues, sizeof(struct rpc_reset_queue),
+			       reset_queue_json));
+	add_skipped(o, &t->queues);
+	return o;
+}
+
+/* One topic: the Huawei shape; several: {"topics": [...]} (DESIGN §2.1). */
+static void reset_json(const struct rpc_reset_resp *x)
+{
+	const struct rpc_reset_topic *t = x->topics.v;
+	json_t *o;
+	if (x->topics.n == 1) {
+		o = json_pack("{s:o,s:I,s:I}", "queues",
+			      array_of(&t[0].queues,
+				       sizeof(struct rpc_reset_queue),
+				       reset_queue_json),
+			      "reset_id", (json_int_t)x->reset_id, "epoch",
+			      (json_int_t)t[0].epoch);
+		add_skipped(o, &t[0].queues);
+	} else {
+		o = json_pack("{s:o,s:I}", "topics",
+			      array_of(&x->topics, sizeof *t, reset_topic_json),
+			      "reset_id", (json_int_t)x->reset_id);
+	}
+	json_object_set_new(o, "dry_run", json_boolean(x->dry_run));
+	if (x->source_group != NULL)
+		json_object_set_new(o, "source_group",
+				    json_string(x->source_group));
+	ctl_json_out(o);
+}
+
+/* One topic's queues: previous -> new, clamping and skips marked. */
+static void reset_queues_text(const struct rpc_reset_topic *t,
+			      const char *source)
+{
+	const struct rpc_reset_queue *q = t->queues.v;
 	printf("%-14s %5s %16s    %-16s\n", "BROKER", "QUEUE", "PREVIOUS",
 	       "OFFSET");
-	for (uint32_t i = 0; i < x->queues.n; i++) {
+	for (uint32_t i = 0; i < t->queues.n; i++) {
 		char prev[24];
-		printf("%-14s %5u %16s -> %-16llu%s%s\n", q[i].broker_name,
-		       q[i].queue_id,
+		printf("%-14s %5u %16s -> %-16llu%s%s%s%s%s\n",
+		       q[i].broker_name, q[i].queue_id,
 		       committed_text(q[i].previous_offset, prev, sizeof prev),
 		       (unsigned long long)q[i].timestamp_offset,
 		       q[i].clamped ? " clamped" : "",
-		       q[i].unset ? " (no committed offset: initial rule)"
-				  : "");
+		       q[i].unset ? " (no committed offset: initial rule)" : "",
+		       q[i].skipped ? " skipped (" : "",
+		       q[i].skipped ? source : "",
+		       q[i].skipped ? " never committed it)" : "");
+	}
+}
+
+/* The first line: what was reset (or dry-run) and, for one topic, its
+ * epoch. */
+static void reset_head_text(const struct rpc_reset_resp *x)
+{
+	const struct rpc_reset_topic *t = x->topics.v;
+	const char *g = str(x->group);
+	unsigned long long id = x->reset_id, epoch = t[0].epoch;
+	if (x->topics.n == 1 && x->dry_run)
+		printf("dry run for group %s, topic %s: nothing was changed "
+		       "(epoch stays %llu)\n",
+		       g, t[0].topic, epoch);
+	else if (x->topics.n == 1)
+		printf("reset %llu of group %s, topic %s applied: epoch %llu\n",
+		       id, g, t[0].topic, epoch);
+	else if (x->dry_run)
+		printf("dry run for group %s, %u topics: nothing was changed\n",
+		       g, x->topics.n);
+	else
+		printf("reset %llu of group %s, %u topics applied (one "
+		       "entry)\n",
+		       id, g, x->topics.n);
+	if (x->source_group != NULL)
+		printf("copied from group %s\n", x->source_group);
+}
+
+void ctl_print_reset(const struct ctl_opts *o, const void *body)
+{
+	const struct rpc_reset_resp *x = body;
+	const struct rpc_reset_topic *t = x->topics.v;
+	if (x->topics.n == 0) {
+		fprintf(stderr, "raftqctl: the answer lists no topic\n");
+		return;
+	}
+	if (o->json) {
+		reset_json(x);
+		return;
+	}
+	reset_head_text(x);
+	for (uint32_t k = 0; k < x->topics.n; k++) {
+		if (x->topics.n > 1)
+			printf("\ntopic %s  epoch %llu%s\n", t[k].topic,
+			       (unsigned long long)t[k].epoch,
+			       x->dry_run ? " (unchanged)" : "");
+		reset_queues_text(&t[k], str(x->source_group));
 	}
 }
 
 static json_t *history_queue_json(const void *elem)
 {
 	const struct rpc_history_queue *q = elem;
-	return json_pack(
+	json_t *o = json_pack(
 	    "{s:s,s:I,s:o,s:o,s:I,s:I,s:b}", "broker_name", q->broker_name,
 	    "queue_id", (json_int_t)q->queue_id, "previous_offset",
 	    offset_json(q->previous_offset, true), "timestamp_offset",
 	    offset_json(q->timestamp_offset, true), "min_offset",
 	    (json_int_t)q->min_offset, "max_offset", (json_int_t)q->max_offset,
 	    "clamped", q->clamped);
+	if (q->skipped)
+		json_object_set_new(o, "skipped", json_true());
+	return o;
 }
 
 static json_t *history_entry_json(const void *elem)
 {
 	const struct rpc_history_entry *e = elem;
-	return json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:b,s:o}", "reset_id",
-			 (json_int_t)e->reset_id, "time", (json_int_t)e->time,
-			 "requester", str(e->requester), "group", e->group,
-			 "topic", e->topic, "target", e->target, "value",
-			 (json_int_t)e->value, "dry_run", 0, "queues",
-			 array_of(&e->queues, sizeof(struct rpc_history_queue),
-				  history_queue_json));
+	json_t *o = json_pack(
+	    "{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:b,s:o}", "reset_id",
+	    (json_int_t)e->reset_id, "time", (json_int_t)e->time, "requester",
+	    str(e->requester), "group", e->group, "topic", e->topic, "target",
+	    e->target, "value", (json_int_t)e->value, "dry_run", 0, "queues",
+	    array_of(&e->queues, sizeof(struct rpc_history_queue),
+		     history_queue_json));
+	if (e->source_group != NULL)
+		json_object_set_new(o, "source_group",
+				    json_string(e->source_group));
+	return o;
 }
 
 /* The target's value as people read it, after a space ("" if none). */
@@ -400,6 +500,8 @@ static void target_value(const struct rpc_history_entry *e, char *val, size_t n)
 		   strcmp(e->target, "shift") == 0 ||
 		   strcmp(e->target, "undo") == 0) {
 		snprintf(val, n, " %lld", (long long)e->value);
+	} else if (strcmp(e->target, "group") == 0) {
+		snprintf(val, n, " %s", str(e->source_group));
 	} else {
 		val[0] = '\0'; /* latest, earliest, current, plan */
 	}
@@ -418,13 +520,14 @@ static void history_entry_text(const struct rpc_history_entry *e)
 	       "OFFSET", "[MIN, MAX]");
 	for (uint32_t k = 0; k < e->queues.n; k++) {
 		char prev[24], now[24];
-		printf("  %-14s %5u %12s -> %-12s [%llu, %llu]%s\n",
+		printf("  %-14s %5u %12s -> %-12s [%llu, %llu]%s%s\n",
 		       q[k].broker_name, q[k].queue_id,
 		       committed_text(q[k].previous_offset, prev, sizeof prev),
 		       committed_text(q[k].timestamp_offset, now, sizeof now),
 		       (unsigned long long)q[k].min_offset,
 		       (unsigned long long)q[k].max_offset,
-		       q[k].clamped ? " clamped" : "");
+		       q[k].clamped ? " clamped" : "",
+		       q[k].skipped ? " skipped" : "");
 	}
 }
 

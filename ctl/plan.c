@@ -4,7 +4,9 @@
  * `offset reset --export F` writes the result of a reset or dry run;
  * `--from-file F` reads one back as the target "plan". The epoch column
  * (empty: none) is the group's epoch on the topic when the plan was made:
- * the plan then applies only while it still is.
+ * the plan then applies only while it still is. A plan may hold several
+ * topics (one reset moves them all); every line of a topic carries the
+ * same epoch.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +24,8 @@ void ctl_plan_free(struct ctl_plan *p)
 		free(p->queues[i]);
 	free(p->queues);
 	free(p->offsets);
+	free(p->topic_of);
+	free(p->topics);
 	memset(p, 0, sizeof *p);
 }
 
@@ -64,11 +68,65 @@ static bool name_ok(const char *s)
 			 "0123456789._-") == n;
 }
 
+/* The index of topic @name with epoch (@has_ep, @ep), added if new;
+ * -1 with *why when it cannot be. */
+static int64_t topic_index(struct ctl_plan *p, const char *name, bool has_ep,
+			   uint64_t ep, const char **why)
+{
+	for (uint32_t k = 0; k < p->n_topics; k++) {
+		const struct ctl_plan_topic *t = &p->topics[k];
+		if (strcmp(t->name, name) != 0)
+			continue;
+		if (t->has_epoch == has_ep && t->epoch == ep)
+			return k;
+		*why = "every line of a topic must carry the same epoch";
+		return -1;
+	}
+	if (p->n_topics == CTL_PLAN_TOPICS) {
+		*why = "more than 256 topics";
+		return -1;
+	}
+	struct ctl_plan_topic *ts =
+	    realloc(p->topics, (p->n_topics + 1) * sizeof *ts);
+	if (ts == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	p->topics = ts;
+	ts[p->n_topics] = (struct ctl_plan_topic){"", has_ep, ep};
+	snprintf(ts[p->n_topics].name, sizeof ts->name, "%s", name);
+	return p->n_topics++;
+}
+
+/* Appends queue @q at @off of topic @k; NULL, or what went wrong. */
+static const char *append(struct ctl_plan *p, const char *q, uint64_t off,
+			  uint32_t k)
+{
+	if (p->n == CTL_PLAN_MAX)
+		return "more than 65536 queues";
+	char **qs = realloc(p->queues, (p->n + 1) * sizeof *qs);
+	if (qs != NULL)
+		p->queues = qs;
+	uint64_t *os = realloc(p->offsets, (p->n + 1) * sizeof *os);
+	if (os != NULL)
+		p->offsets = os;
+	uint32_t *ks = realloc(p->topic_of, (p->n + 1) * sizeof *ks);
+	if (ks != NULL)
+		p->topic_of = ks;
+	if (qs == NULL || os == NULL || ks == NULL ||
+	    (qs[p->n] = strdup(q)) == NULL)
+		return "out of memory";
+	os[p->n] = off;
+	ks[p->n++] = k;
+	return NULL;
+}
+
 /* Adds one row; NULL, or what is wrong with it. */
 static const char *add_row(struct ctl_plan *p, char *line)
 {
 	char *f[5];
 	uint64_t qid, off, ep = 0;
+	const char *why = NULL;
 	if (!fields(line, f))
 		return "expected 5 comma-separated fields";
 	if (!name_ok(f[0]) || !name_ok(f[1]))
@@ -79,30 +137,12 @@ static const char *add_row(struct ctl_plan *p, char *line)
 	bool has_ep = f[4][0] != '\0';
 	if (has_ep && !number(f[4], INT64_MAX, &ep))
 		return "epoch must be empty or a number >= 0";
-	if (p->n == 0) {
-		snprintf(p->topic, sizeof p->topic, "%s", f[0]);
-		p->has_epoch = has_ep;
-		p->epoch = ep;
-	} else if (strcmp(p->topic, f[0]) != 0) {
-		return "several topics in one plan are not supported yet: "
-		       "one file per topic";
-	} else if (has_ep != p->has_epoch || ep != p->epoch) {
-		return "every line of a topic must carry the same epoch";
-	}
-	if (p->n == CTL_PLAN_MAX)
-		return "more than 65536 queues";
+	int64_t k = topic_index(p, f[0], has_ep, ep, &why);
+	if (k < 0)
+		return why;
 	char q[300];
 	snprintf(q, sizeof q, "%s:%" PRIu64, f[1], qid);
-	char **qs = realloc(p->queues, (p->n + 1) * sizeof *qs);
-	if (qs != NULL)
-		p->queues = qs;
-	uint64_t *os = realloc(p->offsets, (p->n + 1) * sizeof *os);
-	if (os != NULL)
-		p->offsets = os;
-	if (qs == NULL || os == NULL || (qs[p->n] = strdup(q)) == NULL)
-		return "out of memory";
-	os[p->n++] = off;
-	return NULL;
+	return append(p, q, off, (uint32_t)k);
 }
 
 /* What is wrong with line @no (@line, its end of line cut), or NULL. */
@@ -174,8 +214,8 @@ int ctl_plan_read(const char *path, struct ctl_plan *p, char *err,
 	return rv;
 }
 
-int ctl_plan_write(const char *path, const struct rpc_reset_resp *r,
-		   const char *topic, char *err, size_t errlen)
+int ctl_plan_write(const char *path, const struct rpc_reset_resp *r, char *err,
+		   size_t errlen)
 {
 	FILE *fp = fopen(path, "w");
 	if (fp == NULL) {
@@ -183,11 +223,14 @@ int ctl_plan_write(const char *path, const struct rpc_reset_resp *r,
 		return -1;
 	}
 	fprintf(fp, "%s\n", PLAN_HEADER);
-	const struct rpc_reset_queue *q = r->queues.v;
-	for (uint32_t i = 0; i < r->queues.n; i++) /* sorted by the node */
-		fprintf(fp, "%s,%s,%u,%" PRIu64 ",%" PRIu64 "\n", topic,
-			q[i].broker_name, q[i].queue_id, q[i].timestamp_offset,
-			r->epoch);
+	const struct rpc_reset_topic *t = r->topics.v;
+	for (uint32_t k = 0; k < r->topics.n; k++) { /* sorted by the node */
+		const struct rpc_reset_queue *q = t[k].queues.v;
+		for (uint32_t i = 0; i < t[k].queues.n; i++)
+			fprintf(fp, "%s,%s,%u,%" PRIu64 ",%" PRIu64 "\n",
+				t[k].topic, q[i].broker_name, q[i].queue_id,
+				q[i].timestamp_offset, t[k].epoch);
+	}
 	if (fclose(fp) != 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;

@@ -127,8 +127,10 @@ void node_fetch_on_applied(void *arg, const struct rsm_result *res)
 		return;
 	if (res == NULL)
 		node_fetch_wake_group(n, NULL, NULL); /* a snapshot */
-	else if (res->code == RSM_OK && res->type == RSM_CMD_RESET)
-		node_fetch_wake_group(n, res->reset->group, res->reset->topic);
+	else if (res->code == RSM_OK && res->reset != NULL)
+		for (uint32_t i = 0; i < res->n_reset; i++)
+			node_fetch_wake_group(n, res->reset[i].group,
+					      res->reset[i].topic);
 	else if (res->code == RSM_OK && res->type == RSM_CMD_DELETE_GROUP)
 		node_fetch_wake_group(n, NULL, NULL);
 }

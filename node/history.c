@@ -28,14 +28,16 @@ static uint32_t history_fill(struct rsm *rsm, const struct rpc_history_req *in,
 		for (uint32_t j = 0; j < r->n; j++) {
 			const struct rsm_reset_queue *x = &r->queues[j];
 			q[at + j] = (struct rpc_history_queue){
-			    x->broker, x->queue_id,   x->previous,
-			    x->offset, x->min_offset, x->max_offset,
-			    x->clamped};
+			    x->broker,	x->queue_id,   x->previous,
+			    x->offset,	x->min_offset, x->max_offset,
+			    x->clamped, x->skipped};
 		}
 		e[k++] = (struct rpc_history_entry){
-		    r->id,	     r->time,  r->requester,
-		    r->group,	     r->topic, rsm_target_name(r->target),
-		    r->target_value, r->epoch, {q + at, r->n}};
+		    r->id,	     r->time,
+		    r->requester,    r->group,
+		    r->topic,	     rsm_target_name(r->target),
+		    r->target_value, r->epoch,
+		    {q + at, r->n},  r->source[0] ? r->source : NULL};
 		at += r->n;
 	}
 	return k;

@@ -65,6 +65,16 @@ void node_req_refuse(const struct node_req *req, uint32_t code, const char *fmt,
 	va_end(ap);
 }
 
+bool node_req_failed(const struct node_req *req, uint32_t code, const char *fmt,
+		     ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fail_v(req, code, false, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
 void node_req_oom(const struct node_req *req)
 {
 	node_req_fail(req, RPC_INTERNAL, "out of memory");
@@ -165,34 +175,44 @@ bool node_req_group_idle(const struct node_req *req, const char *group,
 	return false;
 }
 
+static bool group_exists(const struct node_req *req, const char *group,
+			 const struct rsm_group **g)
+{
+	*g = rsm_group_find(req->n->rsm, group);
+	if (*g != NULL)
+		return true;
+	return node_req_failed(req, RPC_UNKNOWN_GROUP,
+			       "group '%s' does not exist (create it with "
+			       "raftqctl group create)",
+			       group);
+}
+
+bool node_req_group_clustering(const struct node_req *req, const char *group,
+			       const struct rsm_group **g)
+{
+	if (!group_exists(req, group, g))
+		return false;
+	if ((*g)->mode == RSM_CLUSTERING)
+		return true;
+	return node_req_failed(req, RPC_BROADCAST_UNSUPPORTED,
+			       "group '%s' is broadcasting: its offsets live "
+			       "on the clients, so the cluster cannot reset "
+			       "them",
+			       group);
+}
+
 bool node_req_group_topic(const struct node_req *req, const char *group,
 			  const char *topic, bool clustering_only,
 			  const struct rsm_group **g,
 			  const struct rsm_topic **t)
 {
-	struct rsm *rsm = req->n->rsm;
-	*g = rsm_group_find(rsm, group);
-	*t = rsm_topic_find(rsm, topic);
-	if (*g == NULL) {
-		node_req_fail(req, RPC_UNKNOWN_GROUP,
-			      "group '%s' does not exist (create it with "
-			      "raftqctl group create)",
-			      group);
+	*t = rsm_topic_find(req->n->rsm, topic);
+	if (!group_exists(req, group, g))
 		return false;
-	}
-	if (*t == NULL) {
-		node_req_fail(req, RPC_UNKNOWN_TOPIC,
-			      "topic '%s' does not exist", topic);
-		return false;
-	}
-	if (clustering_only && (*g)->mode != RSM_CLUSTERING) {
-		node_req_fail(req, RPC_BROADCAST_UNSUPPORTED,
-			      "group '%s' is broadcasting: its offsets live on "
-			      "the clients, so the cluster cannot reset them",
-			      group);
-		return false;
-	}
-	return true;
+	if (*t == NULL)
+		return node_req_failed(req, RPC_UNKNOWN_TOPIC,
+				       "topic '%s' does not exist", topic);
+	return !clustering_only || node_req_group_clustering(req, group, g);
 }
 
 /* ---- A proposal's end, as a wire code ---- */

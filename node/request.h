@@ -43,6 +43,10 @@ void node_req_fail(const struct node_req *req, uint32_t code, const char *fmt,
  * says the same request may be sent again (status "retry"). */
 void node_req_refuse(const struct node_req *req, uint32_t code, const char *fmt,
 		     ...) __attribute__((format(printf, 3, 4)));
+/* node_req_fail, returning false: for checks that answer when they fail
+ * (`return node_req_failed(req, ...)`). */
+bool node_req_failed(const struct node_req *req, uint32_t code, const char *fmt,
+		     ...) __attribute__((format(printf, 3, 4)));
 /* Answers INTERNAL "out of memory" (one place for that message). */
 void node_req_oom(const struct node_req *req);
 
@@ -129,6 +133,10 @@ const struct rsm_group *node_req_group(const struct node_req *req,
  * naming them, with @advice ("drop --require-inactive"). */
 bool node_req_group_idle(const struct node_req *req, const char *group,
 			 const char *advice);
+/* Group @group must exist and be clustering (UNKNOWN_GROUP /
+ * BROADCAST_UNSUPPORTED answered otherwise); *g is it or NULL. */
+bool node_req_group_clustering(const struct node_req *req, const char *group,
+			       const struct rsm_group **g);
 /* Group @group and topic @topic must exist (UNKNOWN_GROUP / UNKNOWN_TOPIC
  * answered otherwise); with @clustering_only a broadcasting group is
  * BROADCAST_UNSUPPORTED. */

@@ -17,9 +17,7 @@
 #include "../util/msgpack_check.h"
 #include "rsm_int.h"
 
-static int result(struct rsm *s, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int result(struct rsm *s, int code, const char *fmt, ...)
+int rsm__result(struct rsm *s, int code, const char *fmt, ...)
 {
 	s->result.code = code;
 	s->result.message[0] = '\0';
@@ -43,22 +41,22 @@ static int apply_register_broker(struct rsm *s, struct rsm__rd *r)
 	if (!rsm__rd_done(r))
 		return -1;
 	if (b.id == 0 || !rsm_name_valid(b.name))
-		return result(s, RSM_EINVAL, "bad broker id or name");
+		return rsm__result(s, RSM_EINVAL, "bad broker id or name");
 	const struct rsm_broker *other = rsm_broker_by_name(s, b.name);
 	if (other != NULL && other->id != b.id)
-		return result(s, RSM_EEXISTS,
-			      "broker name '%s' belongs to node %llu", b.name,
-			      (unsigned long long)other->id);
+		return rsm__result(s, RSM_EEXISTS,
+				   "broker name '%s' belongs to node %llu",
+				   b.name, (unsigned long long)other->id);
 	const struct rsm_broker *same = rsm_broker_by_id(s, b.id);
 	if (same != NULL && strcmp(same->name, b.name) != 0)
-		return result(s, RSM_EEXISTS,
-			      "node %llu is broker '%s', not '%s'",
-			      (unsigned long long)b.id, same->name, b.name);
+		return rsm__result(
+		    s, RSM_EEXISTS, "node %llu is broker '%s', not '%s'",
+		    (unsigned long long)b.id, same->name, b.name);
 	if (same == NULL && s->n_brokers >= RSM_MAX_BROKERS)
-		return result(s, RSM_EINVAL, "too many brokers");
+		return rsm__result(s, RSM_EINVAL, "too many brokers");
 	if (rsm__broker_put(s, &b) != 0)
 		return RSM_ENOMEM;
-	return result(s, RSM_OK, NULL);
+	return rsm__result(s, RSM_OK, NULL);
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -113,14 +111,14 @@ static int apply_create_topic(struct rsm *s, struct rsm__rd *r)
 	}
 	if (code != RSM_OK) {
 		rsm__topic_free(&t);
-		return result(s, code, "%s", msg);
+		return rsm__result(s, code, "%s", msg);
 	}
 	int rv = rsm__topic_insert(s, &t);
 	if (rv != 0) {
 		rsm__topic_free(&t);
 		return rv;
 	}
-	return result(s, RSM_OK, NULL);
+	return rsm__result(s, RSM_OK, NULL);
 }
 
 static int apply_create_group(struct rsm *s, struct rsm__rd *r)
@@ -134,16 +132,16 @@ static int apply_create_group(struct rsm *s, struct rsm__rd *r)
 	    initial > RSM_INITIAL_EARLIEST)
 		return -1;
 	if (!rsm_name_valid(g.name))
-		return result(s, RSM_EINVAL, "bad group name");
+		return rsm__result(s, RSM_EINVAL, "bad group name");
 	g.mode = (enum rsm_group_mode)mode;
 	g.initial = (enum rsm_initial)initial;
 	int rv = rsm__group_insert(s, &g);
 	if (rv == RSM_EEXISTS)
-		return result(s, RSM_EEXISTS, "group '%s' already exists",
-			      g.name);
+		return rsm__result(s, RSM_EEXISTS, "group '%s' already exists",
+				   g.name);
 	if (rv != 0)
 		return rv;
-	return result(s, RSM_OK, NULL);
+	return rsm__result(s, RSM_OK, NULL);
 }
 
 static int apply_delete_group(struct rsm *s, struct rsm__rd *r)
@@ -153,17 +151,13 @@ static int apply_delete_group(struct rsm *s, struct rsm__rd *r)
 	if (!rsm__rd_done(r))
 		return -1;
 	if (!rsm__group_remove(s, name))
-		return result(s, RSM_EUNKNOWN_GROUP,
-			      "group '%s' does not exist", name);
-	return result(s, RSM_OK, NULL);
+		return rsm__result(s, RSM_EUNKNOWN_GROUP,
+				   "group '%s' does not exist", name);
+	return rsm__result(s, RSM_OK, NULL);
 }
 
-/* Decodes every element of @list (arrays of fields) with @one into a
- * calloc'ed array of @size-byte elements (*out; the caller frees): the
- * count, 0 for bad bytes (or an empty list), -1 when out of memory. */
-static int64_t decode_list(struct rsm__rd *list, size_t size,
-			   bool (*one)(struct rsm__rd *x, void *elem),
-			   void **out)
+int64_t rsm__decode_list(struct rsm__rd *list, size_t size,
+			 bool (*one)(struct rsm__rd *x, void *elem), void **out)
 {
 	if (list->n == 0)
 		return 0;
@@ -204,7 +198,8 @@ static int64_t decode_commits(struct rsm__rd *r, struct rsm_commit **out)
 	rsm__rd_array(r, &list);
 	if (!rsm__rd_done(r))
 		return 0;
-	return decode_list(&list, sizeof **out, decode_commit, (void **)out);
+	return rsm__decode_list(&list, sizeof **out, decode_commit,
+				(void **)out);
 }
 
 /* Pass 1: creates the missing (group, topic) entries the commits need,
@@ -302,7 +297,7 @@ static int apply_init_offsets(struct rsm *s, struct rsm__rd *r)
 			gt->offsets[qi] = c->offset;
 	}
 	free(items);
-	return result(s, RSM_OK, NULL);
+	return rsm__result(s, RSM_OK, NULL);
 }
 
 static int apply_commit(struct rsm *s, struct rsm__rd *r)
@@ -321,246 +316,8 @@ static int apply_commit(struct rsm *s, struct rsm__rd *r)
 	s->result.n_items = (uint32_t)n;
 	free(items);
 	if (first_bad != RSM_OK)
-		return result(s, first_bad, "some commits were refused");
-	return result(s, RSM_OK, NULL);
-}
-
-struct move_item {
-	char broker[RSM_NAME_MAX + 1];
-	uint32_t queue_id;
-	uint64_t move;
-	int64_t value;
-	uint64_t min, max, unset_base;
-	int64_t qi;
-};
-
-static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi, bool *clamped)
-{
-	*clamped = v < lo || v > hi;
-	return v < lo ? lo : v > hi ? hi : v;
-}
-
-static int cmp_queue(const void *a, const void *b)
-{
-	const struct rsm_reset_queue *x = a, *y = b;
-	int c = strcmp(x->broker, y->broker);
-	if (c != 0)
-		return c;
-	return x->queue_id < y->queue_id ? -1 : x->queue_id > y->queue_id;
-}
-
-static bool decode_move(struct rsm__rd *x, void *elem)
-{
-	struct move_item *m = elem;
-	rsm__rd_str(x, m->broker, RSM_NAME_MAX);
-	uint64_t q = rsm__rd_u64(x);
-	m->move = rsm__rd_u64(x);
-	m->value = rsm__rd_i64(x);
-	m->min = rsm__rd_u64(x);
-	m->max = rsm__rd_u64(x);
-	m->unset_base = rsm__rd_u64(x);
-	m->queue_id = (uint32_t)q;
-	return q <= UINT32_MAX && m->move <= RSM_MOVE_UNSET;
-}
-
-/* Decodes a RESET's header into @rs and its moves (see decode_list). */
-/* A reset's items; *expect is its guard epoch, or -1 for none (the 7-item
- * form of raftq before the guard). */
-static int64_t decode_reset(struct rsm__rd *r, struct rsm_reset *rs,
-			    struct move_item **out, int64_t *expect)
-{
-	struct rsm__rd list;
-	rs->time = rsm__rd_i64(r);
-	rsm__rd_str(r, rs->requester, RSM_TEXT_MAX);
-	rsm__rd_str(r, rs->group, RSM_NAME_MAX);
-	rsm__rd_str(r, rs->topic, RSM_NAME_MAX);
-	uint64_t target = rsm__rd_u64(r);
-	rs->target_value = rsm__rd_i64(r);
-	rsm__rd_array(r, &list);
-	*expect = -1;
-	if (r->err == NULL && r->i < r->n) {
-		uint64_t e = rsm__rd_u64(r);
-		*expect = e > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)e;
-	}
-	if (!rsm__rd_done(r) || target > RSM_TARGET_LAST)
-		return 0;
-	rs->target = (enum rsm_target_kind)target;
-	return decode_list(&list, sizeof **out, decode_move, (void **)out);
-}
-
-/* The group, topic and mode of a reset: RSM_OK or a code with @msg. */
-static int check_target(struct rsm *s, const struct rsm_reset *rs,
-			struct rsm_group **g, const struct rsm_topic **t,
-			char *msg, size_t n)
-{
-	*g = rsm__group_find_mut(s, rs->group);
-	*t = rsm_topic_find(s, rs->topic);
-	if (*g == NULL) {
-		snprintf(msg, n, "group '%s' does not exist", rs->group);
-		return RSM_EUNKNOWN_GROUP;
-	}
-	if (*t == NULL) {
-		snprintf(msg, n, "topic '%s' does not exist", rs->topic);
-		return RSM_EUNKNOWN_TOPIC;
-	}
-	if ((*g)->mode != RSM_CLUSTERING) {
-		snprintf(msg, n,
-			 "group '%s' is broadcasting: its offsets live on the "
-			 "clients, so the cluster cannot reset them",
-			 rs->group);
-		return RSM_EBROADCAST;
-	}
-	return RSM_OK;
-}
-
-/* The guard of a reset: RSM_OK when there is none or the group is still at
- * epoch @expect on the topic; RSM_ESTALE_EPOCH with @msg otherwise. */
-static int check_epoch(const struct rsm_group *g, const char *topic,
-		       int64_t expect, char *msg, size_t n)
-{
-	const struct rsm_group_topic *gt = rsm_group_topic(g, topic);
-	uint64_t now = gt ? gt->epoch : 0;
-	if (expect < 0 || now == (uint64_t)expect)
-		return RSM_OK;
-	snprintf(msg, n,
-		 "group '%s' is at epoch %llu on topic '%s', not %lld: "
-		 "another reset came first; nothing was changed",
-		 g->name, (unsigned long long)now, topic, (long long)expect);
-	return RSM_ESTALE_EPOCH;
-}
-
-/* Every move names a distinct queue of @t with sane bounds (their queue
- * indexes set): RSM_OK, RSM_ENOMEM, or a code with @msg. */
-static int check_moves(const struct rsm_topic *t, struct move_item *mv,
-		       uint32_t n, char *msg, size_t len)
-{
-	uint8_t *seen = calloc(rsm_topic_queues(t), 1);
-	int code = seen ? RSM_OK : RSM_ENOMEM;
-	for (uint32_t i = 0; i < n && code == RSM_OK; i++) {
-		mv[i].qi =
-		    rsm_topic_queue_index(t, mv[i].broker, mv[i].queue_id);
-		if (mv[i].qi < 0) {
-			code = RSM_EUNKNOWN_QUEUE;
-			snprintf(msg, len, "topic '%s' has no queue %s:%u",
-				 t->name, mv[i].broker, mv[i].queue_id);
-		} else if (seen[mv[i].qi]++) {
-			code = RSM_EINVAL;
-			snprintf(msg, len, "queue %s:%u listed twice",
-				 mv[i].broker, mv[i].queue_id);
-		} else if (mv[i].min > mv[i].max ||
-			   mv[i].max > (uint64_t)INT64_MAX) {
-			code = RSM_EINVAL;
-			snprintf(msg, len, "queue %s:%u: bad bounds",
-				 mv[i].broker, mv[i].queue_id);
-		}
-	}
-	free(seen);
-	return code;
-}
-
-/* SHIFT: saturating @base + @value, then clamped. */
-static uint64_t shifted(uint64_t base, int64_t value, uint64_t min,
-			uint64_t max, bool *clamped)
-{
-	uint64_t v;
-	bool c2;
-	*clamped = false;
-	if (value < 0) {
-		uint64_t d = (uint64_t)(-(value + 1)) + 1;
-		v = d > base ? 0 : base - d;
-		*clamped = d > base;
-	} else {
-		uint64_t d = (uint64_t)value;
-		v = d > UINT64_MAX - base ? UINT64_MAX : base + d;
-	}
-	v = clamp(v, min, max, &c2);
-	*clamped = *clamped || c2;
-	return v;
-}
-
-/* Moves one queue of @gt as @m says, recording it in @q. */
-static void move_queue(struct rsm_group_topic *gt, const struct move_item *m,
-		       struct rsm_reset_queue *q)
-{
-	uint64_t cur = gt->offsets[m->qi];
-	memcpy(q->broker, m->broker, sizeof q->broker);
-	q->queue_id = m->queue_id;
-	q->previous = cur;
-	q->min_offset = m->min;
-	q->max_offset = m->max;
-	if (m->move == RSM_MOVE_UNSET)
-		q->offset = RSM_OFFSET_NONE;
-	else if (m->move == RSM_MOVE_ABSOLUTE && m->value < 0)
-		q->offset = m->min, q->clamped = true;
-	else if (m->move == RSM_MOVE_ABSOLUTE)
-		q->offset =
-		    clamp((uint64_t)m->value, m->min, m->max, &q->clamped);
-	else
-		q->offset =
-		    shifted(cur == RSM_OFFSET_NONE ? m->unset_base : cur,
-			    m->value, m->min, m->max, &q->clamped);
-	gt->offsets[m->qi] = q->offset;
-}
-
-/* Allocates the record's queues and the history slot, so that changing
- * the state cannot fail half-way: the group topic, or NULL (ENOMEM). */
-static struct rsm_group_topic *
-reset_reserve(struct rsm *s, struct rsm_reset *rs, struct rsm_group *g,
-	      const struct rsm_topic *t, uint32_t n)
-{
-	rs->queues = calloc(n, sizeof *rs->queues);
-	struct rsm_group_topic *gt =
-	    rs->queues ? rsm__group_topic_get(g, t) : NULL;
-	if (gt != NULL && s->n_resets < RSM_HISTORY_MAX) {
-		void *p = realloc(s->resets, ((size_t)s->n_resets + 1) *
-						 sizeof *s->resets);
-		if (p != NULL)
-			s->resets = p;
-		gt = p != NULL ? gt : NULL;
-	}
-	if (gt == NULL) {
-		free(rs->queues);
-		rs->queues = NULL;
-	}
-	return gt;
-}
-
-static int apply_reset(struct rsm *s, struct rsm__rd *r)
-{
-	struct rsm_reset rs;
-	struct move_item *mv = NULL;
-	int64_t expect;
-	memset(&rs, 0, sizeof rs);
-	int64_t n = decode_reset(r, &rs, &mv, &expect);
-	if (n <= 0)
-		return n < 0 ? RSM_ENOMEM : -1;
-	/* Check everything first: a reset moves every queue or none. */
-	struct rsm_group *g;
-	const struct rsm_topic *t;
-	char msg[400] = "";
-	int code = check_target(s, &rs, &g, &t, msg, sizeof msg);
-	if (code == RSM_OK)
-		code = check_epoch(g, rs.topic, expect, msg, sizeof msg);
-	if (code == RSM_OK)
-		code = check_moves(t, mv, (uint32_t)n, msg, sizeof msg);
-	struct rsm_group_topic *gt =
-	    code == RSM_OK ? reset_reserve(s, &rs, g, t, (uint32_t)n) : NULL;
-	if (code != RSM_OK || gt == NULL) {
-		free(mv);
-		if (code == RSM_OK || code == RSM_ENOMEM)
-			return RSM_ENOMEM;
-		return result(s, code, "%s", msg);
-	}
-	rs.n = (uint32_t)n;
-	rs.id = s->next_reset_id++;
-	rs.epoch = ++gt->epoch;
-	for (uint32_t i = 0; i < rs.n; i++)
-		move_queue(gt, &mv[i], &rs.queues[i]);
-	qsort(rs.queues, rs.n, sizeof *rs.queues, cmp_queue);
-	free(mv);
-	rsm__reset_push(s, &rs); /* cannot fail: the slot is reserved */
-	s->result.reset = &s->resets[s->n_resets - 1];
-	return result(s, RSM_OK, NULL);
+		return rsm__result(s, first_bad, "some commits were refused");
+	return rsm__result(s, RSM_OK, NULL);
 }
 
 /* Whether p[1..len) is one sane msgpack object and at most 7 zero bytes
@@ -591,7 +348,9 @@ static int apply_type(struct rsm *s, uint64_t type, struct rsm__rd *r)
 	case RSM_CMD_COMMIT:
 		return apply_commit(s, r);
 	case RSM_CMD_RESET:
-		return apply_reset(s, r);
+		return rsm__apply_reset(s, r, false);
+	case RSM_CMD_RESET_TOPICS:
+		return rsm__apply_reset(s, r, true);
 	case RSM_CMD_INIT_OFFSETS:
 		return apply_init_offsets(s, r);
 	case RSM_CMD_DELETE_GROUP:
@@ -634,18 +393,19 @@ int rsm_apply(struct rsm *s, const void *buf, size_t len,
 	res->type = 0;
 	res->n_items = 0;
 	res->reset = NULL;
+	res->n_reset = 0;
 	*out = res;
 	if (len < 1 || p[0] != RSM__CMD_VERSION || !entry_sane(p, len)) {
 		s->applied++;
 		s->rejected++;
 		if (len < 1)
-			return result(s, RSM_EBADCMD, "empty entry");
+			return rsm__result(s, RSM_EBADCMD, "empty entry");
 		if (p[0] != RSM__CMD_VERSION)
-			return result(
+			return rsm__result(
 			    s, RSM_EVERSION,
 			    "command format version %u is not supported", p[0]);
-		return result(s, RSM_EBADCMD,
-			      "entry is not one msgpack object");
+		return rsm__result(s, RSM_EBADCMD,
+				   "entry is not one msgpack object");
 	}
 	uint64_t type = 0;
 	int rv = apply_entry(s, p, len, &type);
@@ -658,9 +418,9 @@ int rsm_apply(struct rsm *s, const void *buf, size_t len,
 		s->rejected++;
 		res->type = 0;
 		res->n_items = 0;
-		return result(s, RSM_EBADCMD,
-			      "entry of type %llu does not decode",
-			      (unsigned long long)type);
+		return rsm__result(s, RSM_EBADCMD,
+				   "entry of type %llu does not decode",
+				   (unsigned long long)type);
 	}
 	return 0;
 }

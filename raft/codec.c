@@ -332,27 +332,23 @@ int rsm_encode_init_offsets(const struct rsm_commit *items, uint32_t n,
 			    errmsg_len);
 }
 
-int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,
-		     char *errmsg, size_t errmsg_len)
+/* Validates one part of a reset as apply would; 0 or RSM_EINVAL. */
+static int reset_part_valid(const struct rsm_reset_part *p, bool source,
+			    char *errmsg, size_t errmsg_len)
 {
-	if (!rsm_name_valid(cmd->group) || !rsm_name_valid(cmd->topic))
+	if (!rsm_name_valid(p->topic))
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
-				  "bad group or topic name");
-	if (!text_valid(cmd->requester))
-		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
-				  "requester too long");
-	if ((unsigned)cmd->target > RSM_TARGET_LAST)
-		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
-				  "bad reset target %d", (int)cmd->target);
-	if (cmd->n == 0)
+				  "bad topic name");
+	if (p->n == 0)
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 				  "a reset needs queues");
-	for (uint32_t i = 0; i < cmd->n; i++) {
-		const struct rsm_reset_move *m = &cmd->moves[i];
+	for (uint32_t i = 0; i < p->n; i++) {
+		const struct rsm_reset_move *m = &p->moves[i];
 		if (!rsm_name_valid(m->broker))
 			return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 					  "reset queue %u: bad broker name", i);
-		if ((unsigned)m->move > RSM_MOVE_UNSET)
+		if ((unsigned)m->move > RSM_MOVE_COPY ||
+		    (m->move == RSM_MOVE_COPY) != source)
 			return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 					  "reset queue %u: bad move", i);
 		if (m->min_offset > m->max_offset ||
@@ -364,34 +360,152 @@ int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,
 			    (unsigned long long)m->min_offset,
 			    (unsigned long long)m->max_offset);
 	}
+	return 0;
+}
+
+static int reset_valid(const struct rsm_reset_cmd *cmd, char *errmsg,
+		       size_t errmsg_len)
+{
+	bool source = cmd->target == RSM_TARGET_GROUP;
+	if (!rsm_name_valid(cmd->group) ||
+	    (source && (cmd->source == NULL || !rsm_name_valid(cmd->source))))
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "bad group name");
+	if (!text_valid(cmd->requester))
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "requester too long");
+	if ((unsigned)cmd->target > RSM_TARGET_LAST)
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "bad reset target %d", (int)cmd->target);
+	if (cmd->n_parts == 0 || cmd->n_parts > RSM_RESET_TOPICS_MAX)
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "a reset names 1 to %d topics",
+				  RSM_RESET_TOPICS_MAX);
+	for (uint32_t k = 0; k < cmd->n_parts; k++) {
+		int rv = reset_part_valid(&cmd->parts[k], source, errmsg,
+					  errmsg_len);
+		if (rv == 0 && k > 0 &&
+		    strcmp(cmd->parts[k - 1].topic, cmd->parts[k].topic) >= 0)
+			rv = errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+					"reset topics not ascending");
+		if (rv != 0)
+			return rv;
+	}
+	return 0;
+}
+
+static void pack_moves(msgpack_packer *pk, const struct rsm_reset_part *p)
+{
+	msgpack_pack_array(pk, p->n);
+	for (uint32_t i = 0; i < p->n; i++) {
+		const struct rsm_reset_move *m = &p->moves[i];
+		msgpack_pack_array(pk, 7);
+		rsm__pack_str(pk, m->broker);
+		msgpack_pack_uint32(pk, m->queue_id);
+		msgpack_pack_uint8(pk, (uint8_t)m->move);
+		msgpack_pack_int64(pk, m->value);
+		msgpack_pack_uint64(pk, m->min_offset);
+		msgpack_pack_uint64(pk, m->max_offset);
+		msgpack_pack_uint64(pk, m->unset_base);
+	}
+}
+
+/* RSM_CMD_RESET: [time, requester, group, topic, target, value, moves]
+ * and the guard's epoch as an 8th item when there is one. */
+static void pack_reset_one(msgpack_sbuffer *sb, msgpack_packer *pk,
+			   const struct rsm_reset_cmd *cmd)
+{
+	const struct rsm_reset_part *p = &cmd->parts[0];
+	cmd_begin(sb, pk, RSM_CMD_RESET, p->expect ? 8 : 7);
+	msgpack_pack_int64(pk, cmd->time);
+	rsm__pack_str(pk, cmd->requester);
+	rsm__pack_str(pk, cmd->group);
+	rsm__pack_str(pk, p->topic);
+	msgpack_pack_uint8(pk, (uint8_t)cmd->target);
+	msgpack_pack_int64(pk, cmd->target_value);
+	pack_moves(pk, p);
+	if (p->expect)
+		msgpack_pack_uint64(pk, p->expect_epoch);
+}
+
+/* RSM_CMD_RESET_TOPICS: [time, requester, group, target, value, source,
+ * parts], each part [topic, moves] or [topic, moves, guard epoch]. */
+static void pack_reset_topics(msgpack_sbuffer *sb, msgpack_packer *pk,
+			      const struct rsm_reset_cmd *cmd)
+{
+	cmd_begin(sb, pk, RSM_CMD_RESET_TOPICS, 7);
+	msgpack_pack_int64(pk, cmd->time);
+	rsm__pack_str(pk, cmd->requester);
+	rsm__pack_str(pk, cmd->group);
+	msgpack_pack_uint8(pk, (uint8_t)cmd->target);
+	msgpack_pack_int64(pk, cmd->target_value);
+	rsm__pack_str(pk, cmd->source ? cmd->source : "");
+	msgpack_pack_array(pk, cmd->n_parts);
+	for (uint32_t k = 0; k < cmd->n_parts; k++) {
+		const struct rsm_reset_part *p = &cmd->parts[k];
+		msgpack_pack_array(pk, p->expect ? 3 : 2);
+		rsm__pack_str(pk, p->topic);
+		pack_moves(pk, p);
+		if (p->expect)
+			msgpack_pack_uint64(pk, p->expect_epoch);
+	}
+}
+
+int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,
+		     char *errmsg, size_t errmsg_len)
+{
+	int rv = reset_valid(cmd, errmsg, errmsg_len);
+	if (rv != 0)
+		return rv;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	/* Without a guard, the 7 items every raftq version reads. */
-	cmd_begin(&sb, &pk, RSM_CMD_RESET, cmd->expect ? 8 : 7);
-	msgpack_pack_int64(&pk, cmd->time);
-	rsm__pack_str(&pk, cmd->requester);
-	rsm__pack_str(&pk, cmd->group);
-	rsm__pack_str(&pk, cmd->topic);
-	msgpack_pack_uint8(&pk, (uint8_t)cmd->target);
-	msgpack_pack_int64(&pk, cmd->target_value);
-	msgpack_pack_array(&pk, cmd->n);
-	for (uint32_t i = 0; i < cmd->n; i++) {
-		const struct rsm_reset_move *m = &cmd->moves[i];
-		msgpack_pack_array(&pk, 7);
-		rsm__pack_str(&pk, m->broker);
-		msgpack_pack_uint32(&pk, m->queue_id);
-		msgpack_pack_uint8(&pk, (uint8_t)m->move);
-		msgpack_pack_int64(&pk, m->value);
-		msgpack_pack_uint64(&pk, m->min_offset);
-		msgpack_pack_uint64(&pk, m->max_offset);
-		msgpack_pack_uint64(&pk, m->unset_base);
-	}
-	if (cmd->expect)
-		msgpack_pack_uint64(&pk, cmd->expect_epoch);
+	if (cmd->n_parts == 1 && cmd->target != RSM_TARGET_GROUP)
+		pack_reset_one(&sb, &pk, cmd);
+	else
+		pack_reset_topics(&sb, &pk, cmd);
 	return cmd_end(&sb, out);
 }
 
 /* ---- The whole state ---- */
+
+/* The history: 9 items per record (10 with a copy's source group), 7 per
+ * queue (8 when skipped), so a state without either packs as before. */
+static void pack_resets(msgpack_packer *pk, const struct rsm *s)
+{
+	msgpack_pack_array(pk, s->n_resets);
+	for (uint32_t i = 0; i < s->n_resets; i++) {
+		const struct rsm_reset *r = &s->resets[i];
+		/* A 10th item, the copied group, only when there is one. */
+		msgpack_pack_array(pk, r->source[0] ? 10 : 9);
+		msgpack_pack_uint64(pk, r->id);
+		msgpack_pack_int64(pk, r->time);
+		rsm__pack_str(pk, r->requester);
+		rsm__pack_str(pk, r->group);
+		rsm__pack_str(pk, r->topic);
+		msgpack_pack_uint8(pk, (uint8_t)r->target);
+		msgpack_pack_int64(pk, r->target_value);
+		msgpack_pack_uint64(pk, r->epoch);
+		msgpack_pack_array(pk, r->n);
+		for (uint32_t q = 0; q < r->n; q++) {
+			const struct rsm_reset_queue *e = &r->queues[q];
+			msgpack_pack_array(pk, e->skipped ? 8 : 7);
+			rsm__pack_str(pk, e->broker);
+			msgpack_pack_uint32(pk, e->queue_id);
+			msgpack_pack_uint64(pk, e->previous);
+			msgpack_pack_uint64(pk, e->offset);
+			msgpack_pack_uint64(pk, e->min_offset);
+			msgpack_pack_uint64(pk, e->max_offset);
+			if (e->clamped)
+				msgpack_pack_true(pk);
+			else
+				msgpack_pack_false(pk);
+			if (e->skipped)
+				msgpack_pack_true(pk);
+		}
+		if (r->source[0])
+			rsm__pack_str(pk, r->source);
+	}
+}
 
 int rsm__pack_state(const struct rsm *s, msgpack_sbuffer *sb)
 {
@@ -443,34 +557,7 @@ int rsm__pack_state(const struct rsm *s, msgpack_sbuffer *sb)
 				msgpack_pack_uint64(&pk, gt->offsets[q]);
 		}
 	}
-	msgpack_pack_array(&pk, s->n_resets);
-	for (uint32_t i = 0; i < s->n_resets; i++) {
-		const struct rsm_reset *r = &s->resets[i];
-		msgpack_pack_array(&pk, 9);
-		msgpack_pack_uint64(&pk, r->id);
-		msgpack_pack_int64(&pk, r->time);
-		rsm__pack_str(&pk, r->requester);
-		rsm__pack_str(&pk, r->group);
-		rsm__pack_str(&pk, r->topic);
-		msgpack_pack_uint8(&pk, (uint8_t)r->target);
-		msgpack_pack_int64(&pk, r->target_value);
-		msgpack_pack_uint64(&pk, r->epoch);
-		msgpack_pack_array(&pk, r->n);
-		for (uint32_t q = 0; q < r->n; q++) {
-			const struct rsm_reset_queue *e = &r->queues[q];
-			msgpack_pack_array(&pk, 7);
-			rsm__pack_str(&pk, e->broker);
-			msgpack_pack_uint32(&pk, e->queue_id);
-			msgpack_pack_uint64(&pk, e->previous);
-			msgpack_pack_uint64(&pk, e->offset);
-			msgpack_pack_uint64(&pk, e->min_offset);
-			msgpack_pack_uint64(&pk, e->max_offset);
-			if (e->clamped)
-				msgpack_pack_true(&pk);
-			else
-				msgpack_pack_false(&pk);
-		}
-	}
+	pack_resets(&pk, s);
 	return 0;
 }
 
@@ -573,6 +660,52 @@ static int unpack_group(struct rsm *s, struct rsm__rd *r, const char **why)
 	return 0;
 }
 
+/* Whether record @rs may follow the history's last: ids ascend, and the
+ * records of one reset (same id) are of one group, topics ascending. */
+static bool reset_follows(const struct rsm *s, const struct rsm_reset *rs)
+{
+	if (s->n_resets == 0)
+		return true;
+	const struct rsm_reset *last = &s->resets[s->n_resets - 1];
+	if (last->id != rs->id)
+		return last->id < rs->id;
+	return strcmp(last->group, rs->group) == 0 &&
+	       strcmp(last->topic, rs->topic) < 0;
+}
+
+/* A record's queues: 7 items, and an 8th (skipped) only when true. */
+static int unpack_reset_queues(struct rsm__rd *ql, struct rsm_reset *rs,
+			       const char **why)
+{
+	rs->queues = calloc(ql->n, sizeof *rs->queues);
+	if (rs->queues == NULL)
+		return RSM_ENOMEM;
+	rs->n = ql->n;
+	for (uint32_t q = 0; q < ql->n; q++) {
+		struct rsm__rd x;
+		struct rsm_reset_queue *rq = &rs->queues[q];
+		rsm__rd_array(ql, &x);
+		rsm__rd_str(&x, rq->broker, RSM_NAME_MAX);
+		rq->queue_id = (uint32_t)rsm__rd_u64(&x);
+		rq->previous = rsm__rd_u64(&x);
+		rq->offset = rsm__rd_u64(&x);
+		rq->min_offset = rsm__rd_u64(&x);
+		rq->max_offset = rsm__rd_u64(&x);
+		rq->clamped = rsm__rd_bool(&x);
+		if (x.err == NULL && x.i < x.n)
+			rq->skipped = rsm__rd_bool(&x);
+		if (!rsm__rd_done(&x)) {
+			*why = x.err ? x.err : "bad reset queue";
+			return RSM_ECORRUPT;
+		}
+	}
+	if (!rsm__rd_done(ql)) {
+		*why = ql->err;
+		return RSM_ECORRUPT;
+	}
+	return 0;
+}
+
 static int unpack_reset(struct rsm *s, struct rsm__rd *r, const char **why)
 {
 	struct rsm__rd e, ql;
@@ -588,45 +721,25 @@ static int unpack_reset(struct rsm *s, struct rsm__rd *r, const char **why)
 	rs.target_value = rsm__rd_i64(&e);
 	rs.epoch = rsm__rd_u64(&e);
 	rsm__rd_array(&e, &ql);
-	if (e.err != NULL || target > RSM_TARGET_LAST || ql.n == 0 ||
-	    (s->n_resets > 0 && s->resets[s->n_resets - 1].id >= rs.id)) {
+	if (e.err == NULL && e.i < e.n)
+		rsm__rd_str(&e, rs.source, RSM_NAME_MAX);
+	if (!rsm__rd_done(&e) || target > RSM_TARGET_LAST || ql.n == 0 ||
+	    !reset_follows(s, &rs) || s->n_resets >= RSM_HISTORY_MAX) {
 		*why = e.err ? e.err : "bad reset record";
 		return RSM_ECORRUPT;
 	}
 	rs.target = (enum rsm_target_kind)target;
-	rs.queues = calloc(ql.n, sizeof *rs.queues);
-	if (rs.queues == NULL)
-		return RSM_ENOMEM;
-	rs.n = ql.n;
-	for (uint32_t q = 0; q < ql.n; q++) {
-		struct rsm__rd x;
-		struct rsm_reset_queue *rq = &rs.queues[q];
-		rsm__rd_array(&ql, &x);
-		rsm__rd_str(&x, rq->broker, RSM_NAME_MAX);
-		rq->queue_id = (uint32_t)rsm__rd_u64(&x);
-		rq->previous = rsm__rd_u64(&x);
-		rq->offset = rsm__rd_u64(&x);
-		rq->min_offset = rsm__rd_u64(&x);
-		rq->max_offset = rsm__rd_u64(&x);
-		rq->clamped = rsm__rd_bool(&x);
-		if (!rsm__rd_done(&x)) {
-			*why = x.err;
-			free(rs.queues);
-			return RSM_ECORRUPT;
-		}
-	}
-	if (!rsm__rd_done(&ql) || !rsm__rd_done(&e) ||
-	    s->n_resets >= RSM_HISTORY_MAX) {
-		*why = ql.err ? ql.err : e.err ? e.err : "too many resets";
-		free(rs.queues);
-		return RSM_ECORRUPT;
-	}
-	int rv = rsm__reset_push(s, &rs);
+	int rv = unpack_reset_queues(&ql, &rs, why);
+	if (rv == 0)
+		rv = rsm__reset_room(s, 1);
 	if (rv != 0) {
 		free(rs.queues);
-		*why = "out of memory";
+		if (*why == NULL)
+			*why = "out of memory";
+		return rv;
 	}
-	return rv;
+	rsm__reset_push(s, &rs);
+	return 0;
 }
 
 int rsm__unpack_state(struct rsm *s, const msgpack_object *root,

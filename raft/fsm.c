@@ -96,6 +96,7 @@ int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 		*s = *fresh;
 		s->result = keep;
 		s->result.reset = NULL;
+		s->result.n_reset = 0;
 		s->item_cap = keep_cap;
 		s->applied_fn = hook_fn;
 		s->applied_arg = hook_arg;

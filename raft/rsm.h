@@ -85,8 +85,11 @@ enum rsm_target_kind {
 	RSM_TARGET_UNDO = 6,	 /* value: the id of the reset undone */
 	RSM_TARGET_CURRENT = 7,	 /* where the group is (--to-current) */
 	RSM_TARGET_PLAN = 8,	 /* offsets from a plan file (--from-file) */
+	RSM_TARGET_GROUP = 9,	 /* another group's offsets (--to-group);
+				    the record's source names it */
 };
-#define RSM_TARGET_LAST RSM_TARGET_PLAN
+#define RSM_TARGET_LAST RSM_TARGET_GROUP
+#define RSM_RESET_TOPICS_MAX 256 /* topics in one reset */
 const char *rsm_target_name(enum rsm_target_kind kind);
 
 /* ---- State, read side ---- */
@@ -139,8 +142,11 @@ struct rsm_reset_queue {
 	uint64_t min_offset;
 	uint64_t max_offset;
 	bool clamped; /* the target fell outside [min, max] */
+	bool skipped; /* a copy whose source never committed: kept */
 };
 
+/* One topic's part of a reset. A reset of several topics is one entry and
+ * one record per topic, all with the same id, sorted by topic. */
 struct rsm_reset {
 	uint64_t id;
 	int64_t time;
@@ -149,7 +155,8 @@ struct rsm_reset {
 	char topic[RSM_NAME_MAX + 1];
 	enum rsm_target_kind target;
 	int64_t target_value;
-	uint64_t epoch; /* the epoch this reset started */
+	char source[RSM_NAME_MAX + 1]; /* RSM_TARGET_GROUP: copied group */
+	uint64_t epoch;		       /* the epoch this reset started */
 	uint32_t n;
 	struct rsm_reset_queue *queues; /* sorted by broker, queue id */
 };
@@ -181,7 +188,10 @@ int64_t rsm_topic_queue_index(const struct rsm_topic *t, const char *broker,
 /* Resets, oldest first (at most RSM_HISTORY_MAX). */
 uint32_t rsm_reset_count(const struct rsm *s);
 const struct rsm_reset *rsm_reset_at(const struct rsm *s, uint32_t i);
-const struct rsm_reset *rsm_reset_find(const struct rsm *s, uint64_t id);
+/* The first record of reset @id (NULL if forgotten); *n (if not NULL) is
+ * its number of records, one per topic, consecutive from the first. */
+const struct rsm_reset *rsm_reset_find(const struct rsm *s, uint64_t id,
+				       uint32_t *n);
 
 /* Entries applied, and entries rejected as undecodable. */
 uint64_t rsm_applied(const struct rsm *s);
@@ -207,6 +217,9 @@ enum rsm_cmd_type {
 	RSM_CMD_INIT_OFFSETS = 6,
 	/* Removes a group: its offsets, epochs and reset history. */
 	RSM_CMD_DELETE_GROUP = 7,
+	/* A reset of several topics, or a copy of another group (the forms
+	 * RSM_CMD_RESET cannot carry; rsm_encode_reset picks the type). */
+	RSM_CMD_RESET_TOPICS = 8,
 };
 
 /* One offset commit, with its names copied in: the leader's batch keeps
@@ -231,6 +244,8 @@ enum rsm_move {
 	RSM_MOVE_ABSOLUTE = 0, /* value, clamped to [min, max] */
 	RSM_MOVE_SHIFT = 1,    /* current (or unset_base) + value, clamped */
 	RSM_MOVE_UNSET = 2,    /* back to never-committed (undo only) */
+	RSM_MOVE_COPY = 3,     /* the source group's offset, clamped; kept
+				  (skipped) where it never committed */
 };
 
 struct rsm_reset_move {
@@ -243,19 +258,27 @@ struct rsm_reset_move {
 	uint64_t unset_base; /* SHIFT: the current offset if none committed */
 };
 
-struct rsm_reset_cmd {
-	int64_t time;
-	const char *requester; /* borrowed */
-	const char *group;
-	const char *topic;
-	enum rsm_target_kind target;
-	int64_t target_value;
-	uint32_t n; /* every queue of the topic, or a subset */
+/* One topic of a reset. */
+struct rsm_reset_part {
+	const char *topic; /* borrowed */
+	uint32_t n;	   /* every queue of the topic, or a subset */
 	const struct rsm_reset_move *moves;
 	/* The guard: applied only while the group's epoch on the topic is
 	 * still expect_epoch (else RSM_ESTALE_EPOCH, nothing changes). */
 	bool expect;
 	uint64_t expect_epoch;
+};
+
+/* A reset: every part applies, or none (one entry). */
+struct rsm_reset_cmd {
+	int64_t time;
+	const char *requester; /* borrowed */
+	const char *group;
+	enum rsm_target_kind target;
+	int64_t target_value;
+	const char *source; /* RSM_TARGET_GROUP: the group copied; else NULL */
+	uint32_t n_parts;   /* 1..RSM_RESET_TOPICS_MAX, topics ascending */
+	const struct rsm_reset_part *parts;
 };
 
 /*
@@ -279,6 +302,8 @@ int rsm_encode_delete_group(const char *name, struct raft_buffer *out,
 			    char *errmsg, size_t errmsg_len);
 int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
 		      struct raft_buffer *out, char *errmsg, size_t errmsg_len);
+/* One topic without a source: RSM_CMD_RESET in the form every raftq
+ * version reads; else RSM_CMD_RESET_TOPICS. */
 int rsm_encode_reset(const struct rsm_reset_cmd *cmd, struct raft_buffer *out,
 		     char *errmsg, size_t errmsg_len);
 /* The same items as a commit; RSM_CMD_INIT_OFFSETS. */
@@ -294,8 +319,10 @@ struct rsm_result {
 	/* RSM_CMD_COMMIT: one code per item, in order (owned by the rsm). */
 	uint32_t n_items;
 	int *item_codes;
-	/* RSM_CMD_RESET: the recorded reset (owned by the rsm). */
+	/* RSM_CMD_RESET(_TOPICS): the reset's first record and its number
+	 * of records, one per topic (owned by the rsm). */
 	const struct rsm_reset *reset;
+	uint32_t n_reset;
 };
 
 /*

@@ -12,6 +12,8 @@
 #define RSM__SNAPSHOT_VERSION 1u /* first byte of every snapshot */
 #define RSM__STATE_MAGIC "raftq-state"
 
+struct rsm__rd;
+
 struct rsm {
 	struct rsm_broker *brokers; /* sorted by id */
 	uint32_t n_brokers;
@@ -20,7 +22,7 @@ struct rsm {
 	struct rsm_group *groups; /* sorted by name */
 	uint32_t n_groups;
 	struct rsm_reset *resets; /* oldest first */
-	uint32_t n_resets;
+	uint32_t n_resets, resets_cap;
 	uint64_t next_reset_id;
 	uint64_t applied;
 	uint64_t rejected;
@@ -47,9 +49,23 @@ bool rsm__group_remove(struct rsm *s, const char *name);
  * missing; NULL when out of memory. */
 struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,
 					     const struct rsm_topic *t);
-/* Takes ownership of r->queues on success; drops the oldest beyond
- * RSM_HISTORY_MAX. */
-int rsm__reset_push(struct rsm *s, struct rsm_reset *r);
+/* Makes room for @k more history records: forgets the oldest resets
+ * (whole: every record of an id) beyond RSM_HISTORY_MAX and allocates
+ * the slots. RSM_ENOMEM leaves @s as is. */
+int rsm__reset_room(struct rsm *s, uint32_t k);
+/* Appends @r into a slot made by rsm__reset_room; takes r->queues. */
+void rsm__reset_push(struct rsm *s, const struct rsm_reset *r);
+/* Applies RSM_CMD_RESET (@topics false) or RSM_CMD_RESET_TOPICS. */
+int rsm__apply_reset(struct rsm *s, struct rsm__rd *r, bool topics);
+/* The last result: @code and printf-style message (may be NULL); 0. */
+int rsm__result(struct rsm *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Decodes every element of @list (arrays of fields) with @one into a
+ * calloc'ed array of @size-byte elements (*out; the caller frees): the
+ * count, 0 for bad bytes (or an empty list), -1 when out of memory. */
+int64_t rsm__decode_list(struct rsm__rd *list, size_t size,
+			 bool (*one)(struct rsm__rd *x, void *elem),
+			 void **out);
 void rsm__topic_free(struct rsm_topic *t);
 void rsm__group_free(struct rsm_group *g);
 

@@ -13,7 +13,7 @@
 
 static const char *const target_names[] = {
     "latest",	"earliest", "time",    "offset", "shift",
-    "duration", "undo",	    "current", "plan",
+    "duration", "undo",	    "current", "plan",	 "group",
 };
 
 const char *rsm_target_name(enum rsm_target_kind kind)
@@ -219,20 +219,24 @@ const struct rsm_reset *rsm_reset_at(const struct rsm *s, uint32_t i)
 	return i < s->n_resets ? &s->resets[i] : NULL;
 }
 
-const struct rsm_reset *rsm_reset_find(const struct rsm *s, uint64_t id)
+const struct rsm_reset *rsm_reset_find(const struct rsm *s, uint64_t id,
+				       uint32_t *n)
 {
-	/* Ids ascend with position. */
+	/* Ids ascend with position; the records of one reset are adjacent. */
 	uint32_t lo = 0, hi = s->n_resets;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (s->resets[mid].id == id)
-			return &s->resets[mid];
 		if (s->resets[mid].id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
+	uint32_t end = lo;
+	while (end < s->n_resets && s->resets[end].id == id)
+		end++;
+	if (n != NULL)
+		*n = end - lo;
+	return end > lo ? &s->resets[lo] : NULL;
 }
 
 uint64_t rsm_applied(const struct rsm *s)
@@ -351,17 +355,33 @@ struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,
 	return &g->topics[at];
 }
 
-int rsm__reset_push(struct rsm *s, struct rsm_reset *r)
+int rsm__reset_room(struct rsm *s, uint32_t k)
 {
-	if (s->n_resets == RSM_HISTORY_MAX) {
-		/* Full: forget the oldest, reuse its slot; nothing to allocate.
-		 */
-		free(s->resets[0].queues);
-		memmove(&s->resets[0], &s->resets[1],
-			(s->n_resets - 1) * sizeof *s->resets);
-		s->resets[s->n_resets - 1] = *r;
-		return 0;
+	assert(k >= 1 && k <= RSM_HISTORY_MAX);
+	uint32_t drop = 0;
+	while (s->n_resets - drop + k > RSM_HISTORY_MAX) {
+		uint64_t id = s->resets[drop].id; /* forget whole resets */
+		while (drop < s->n_resets && s->resets[drop].id == id)
+			drop++;
 	}
-	return insert_at((void **)&s->resets, &s->n_resets, sizeof *s->resets,
-			 s->n_resets, r);
+	uint32_t need = s->n_resets - drop + k;
+	if (need > s->resets_cap) {
+		void *p = realloc(s->resets, (size_t)need * sizeof *s->resets);
+		if (p == NULL)
+			return RSM_ENOMEM;
+		s->resets = p;
+		s->resets_cap = need;
+	}
+	for (uint32_t i = 0; i < drop; i++)
+		free(s->resets[i].queues);
+	memmove(&s->resets[0], &s->resets[drop],
+		(s->n_resets - drop) * sizeof *s->resets);
+	s->n_resets -= drop;
+	return 0;
+}
+
+void rsm__reset_push(struct rsm *s, const struct rsm_reset *r)
+{
+	assert(s->n_resets < s->resets_cap);
+	s->resets[s->n_resets++] = *r;
 }

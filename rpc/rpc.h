@@ -435,9 +435,11 @@ struct rpc_heartbeat_resp {
 
 struct rpc_reset_req {
 	const char *group;
+	/* The topics: @topic (may be NULL) and @topics, or with @all_topics
+	 * every topic the group has offsets or online members for. */
 	const char *topic;
 	const char *target; /* latest earliest time offset shift duration
-			       current plan */
+			       current plan group */
 	int64_t value;
 	struct rpc_strs queues; /* "broker:queue"; empty: all */
 	bool dry_run;
@@ -449,6 +451,14 @@ struct rpc_reset_req {
 	uint64_t expect_epoch;
 	/* Target plan: the offset of each of @queues, in the same order. */
 	struct rpc_u64s offsets;
+	struct rpc_strs topics;
+	bool all_topics;
+	/* With several topics: the topic of each of @queues (same order). */
+	struct rpc_strs queue_topics;
+	/* The guard per topic, in the order of @topic then @topics;
+	 * UINT64_MAX: none for that topic. */
+	struct rpc_u64s expect_epochs;
+	const char *source_group; /* target "group": the group copied */
 };
 struct rpc_reset_queue {
 	const char *broker_name;
@@ -459,13 +469,24 @@ struct rpc_reset_queue {
 	uint64_t previous_offset; /* UINT64_MAX: never committed */
 	bool clamped;		  /* the target fell outside [min, max] */
 	bool unset;		  /* back to "no committed offset" (undo) */
+	bool skipped; /* a copy: the source never committed it; kept */
 };
+/* One topic of a reset's answer. */
+struct rpc_reset_topic {
+	const char *topic;
+	uint64_t epoch;
+	struct rpc_list queues; /* struct rpc_reset_queue, sorted */
+};
+/* @topics lists every topic (ascending); with exactly one, @epoch,
+ * @queues and @topic repeat it (the one-topic shape). */
 struct rpc_reset_resp {
 	uint64_t reset_id; /* 0 for a dry run */
 	uint64_t epoch;
 	bool dry_run;
 	struct rpc_list queues; /* struct rpc_reset_queue, sorted */
 	const char *group, *topic;
+	struct rpc_list topics; /* struct rpc_reset_topic */
+	const char *source_group;
 };
 
 struct rpc_history_req {
@@ -480,6 +501,7 @@ struct rpc_history_queue {
 	uint64_t min_offset;
 	uint64_t max_offset;
 	bool clamped;
+	bool skipped;
 };
 struct rpc_history_entry {
 	uint64_t reset_id;
@@ -490,7 +512,8 @@ struct rpc_history_entry {
 	const char *target;
 	int64_t value;
 	uint64_t epoch;
-	struct rpc_list queues; /* struct rpc_history_queue */
+	struct rpc_list queues;	  /* struct rpc_history_queue */
+	const char *source_group; /* target "group" */
 };
 struct rpc_history_resp {
 	struct rpc_list resets; /* struct rpc_history_entry, oldest first */

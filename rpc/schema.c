@@ -149,7 +149,7 @@ SCHEMA(rpc_assignment, F(rpc_assignment, topic, RPC_K_STR, REQ),
 SCHEMA(rpc_heartbeat_resp, F(rpc_heartbeat_resp, generation, RPC_K_U64, OPT),
        L(rpc_heartbeat_resp, assignment, rpc_assignment, OPT));
 SCHEMA(rpc_reset_req, F(rpc_reset_req, group, RPC_K_STR, REQ),
-       F(rpc_reset_req, topic, RPC_K_STR, REQ),
+       F(rpc_reset_req, topic, RPC_K_STR, OPT),
        F(rpc_reset_req, target, RPC_K_STR, REQ),
        F(rpc_reset_req, value, RPC_K_I64, OPT),
        F(rpc_reset_req, queues, RPC_K_STRS, OPT),
@@ -158,19 +158,30 @@ SCHEMA(rpc_reset_req, F(rpc_reset_req, group, RPC_K_STR, REQ),
        F(rpc_reset_req, requester, RPC_K_STR, OPT),
        F(rpc_reset_req, expect, RPC_K_BOOL, OPT),
        F(rpc_reset_req, expect_epoch, RPC_K_U64, OPT),
-       F(rpc_reset_req, offsets, RPC_K_U64S, OPT));
+       F(rpc_reset_req, offsets, RPC_K_U64S, OPT),
+       F(rpc_reset_req, topics, RPC_K_STRS, OPT),
+       F(rpc_reset_req, all_topics, RPC_K_BOOL, OPT),
+       F(rpc_reset_req, queue_topics, RPC_K_STRS, OPT),
+       F(rpc_reset_req, expect_epochs, RPC_K_U64S, OPT),
+       F(rpc_reset_req, source_group, RPC_K_STR, OPT));
 SCHEMA(rpc_reset_queue, F(rpc_reset_queue, broker_name, RPC_K_STR, REQ),
        F(rpc_reset_queue, queue_id, RPC_K_U32, REQ),
        F(rpc_reset_queue, timestamp_offset, RPC_K_U64, REQ),
        F(rpc_reset_queue, previous_offset, RPC_K_U64, OPT),
        F(rpc_reset_queue, clamped, RPC_K_BOOL, OPT),
-       F(rpc_reset_queue, unset, RPC_K_BOOL, OPT));
+       F(rpc_reset_queue, unset, RPC_K_BOOL, OPT),
+       F(rpc_reset_queue, skipped, RPC_K_BOOL, OPT));
+SCHEMA(rpc_reset_topic, F(rpc_reset_topic, topic, RPC_K_STR, REQ),
+       F(rpc_reset_topic, epoch, RPC_K_U64, OPT),
+       L(rpc_reset_topic, queues, rpc_reset_queue, OPT));
 SCHEMA(rpc_reset_resp, F(rpc_reset_resp, reset_id, RPC_K_U64, OPT),
        F(rpc_reset_resp, epoch, RPC_K_U64, OPT),
        F(rpc_reset_resp, dry_run, RPC_K_BOOL, OPT),
        L(rpc_reset_resp, queues, rpc_reset_queue, OPT),
        F(rpc_reset_resp, group, RPC_K_STR, OPT),
-       F(rpc_reset_resp, topic, RPC_K_STR, OPT));
+       F(rpc_reset_resp, topic, RPC_K_STR, OPT),
+       L(rpc_reset_resp, topics, rpc_reset_topic, OPT),
+       F(rpc_reset_resp, source_group, RPC_K_STR, OPT));
 SCHEMA(rpc_history_req, F(rpc_history_req, group, RPC_K_STR, REQ),
        F(rpc_history_req, topic, RPC_K_STR, REQ));
 SCHEMA(rpc_history_queue, F(rpc_history_queue, broker_name, RPC_K_STR, REQ),
@@ -179,7 +190,8 @@ SCHEMA(rpc_history_queue, F(rpc_history_queue, broker_name, RPC_K_STR, REQ),
        F(rpc_history_queue, timestamp_offset, RPC_K_U64, REQ),
        F(rpc_history_queue, min_offset, RPC_K_U64, OPT),
        F(rpc_history_queue, max_offset, RPC_K_U64, OPT),
-       F(rpc_history_queue, clamped, RPC_K_BOOL, OPT));
+       F(rpc_history_queue, clamped, RPC_K_BOOL, OPT),
+       F(rpc_history_queue, skipped, RPC_K_BOOL, OPT));
 SCHEMA(rpc_history_entry, F(rpc_history_entry, reset_id, RPC_K_U64, REQ),
        F(rpc_history_entry, time, RPC_K_I64, REQ),
        F(rpc_history_entry, requester, RPC_K_STR, OPT),
@@ -188,7 +200,8 @@ SCHEMA(rpc_history_entry, F(rpc_history_entry, reset_id, RPC_K_U64, REQ),
        F(rpc_history_entry, target, RPC_K_STR, REQ),
        F(rpc_history_entry, value, RPC_K_I64, OPT),
        F(rpc_history_entry, epoch, RPC_K_U64, OPT),
-       L(rpc_history_entry, queues, rpc_history_queue, OPT));
+       L(rpc_history_entry, queues, rpc_history_queue, OPT),
+       F(rpc_history_entry, source_group, RPC_K_STR, OPT));
 SCHEMA(rpc_history_resp, L(rpc_history_resp, resets, rpc_history_entry, OPT));
 SCHEMA(rpc_undo_req, F(rpc_undo_req, reset_id, RPC_K_U64, REQ),
        F(rpc_undo_req, requester, RPC_K_STR, OPT));

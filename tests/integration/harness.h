@@ -57,6 +57,20 @@ void h_kill(struct harness *h, int i); /* SIGKILL, reaped */
 int h_stop(struct harness *h, int i, int ms);
 void h_destroy(struct harness *h); /* kills all, removes the dir */
 
+/* A RESET of every queue of @topic for @group to @target (@value), by
+ * requester "test". */
+static inline struct rpc_reset_req h_reset_req(const char *group,
+					       const char *topic,
+					       const char *target,
+					       int64_t value)
+{
+	return (struct rpc_reset_req){.group = group,
+				      .topic = topic,
+				      .target = target,
+				      .value = value,
+				      .requester = "test"};
+}
+
 /* One request to @addr, waiting up to @ms: raftqctl's synchronous call
  * (ctl/call.c). Free the response with ctl_resp_free. */
 static inline void h_call(const char *addr, uint16_t type, const void *req,

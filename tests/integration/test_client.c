@@ -417,9 +417,7 @@ static void test_client_reset_moves_online_consumers(void **state)
 	for (int i = 0; i < 30; i++)
 		round_(x, ms, 3);
 
-	struct rpc_reset_req in = {"r",	      "orders", "time",	  between,
-				   {NULL, 0}, false,	false,	  "test",
-				   false,     0,	{NULL, 0}};
+	struct rpc_reset_req in = h_reset_req("r", "orders", "time", between);
 	struct ctl_resp r;
 	h_call(L(x), RPC_RESET, &in, 5000, &r);
 	assert_int_equal(r.err, 0);
@@ -616,10 +614,7 @@ static void test_client_broadcasting(void **state)
 	assert_int_equal(m[0].got, 6);
 	assert_int_equal(m[1].got - before, 6);
 
-	struct rpc_reset_req in = {.group = "b",
-				   .topic = "orders",
-				   .target = "earliest",
-				   .requester = "test"};
+	struct rpc_reset_req in = h_reset_req("b", "orders", "earliest", 0);
 	h_expect_refusal(L(x), RPC_RESET, &in, RPC_BROADCAST_UNSUPPORTED,
 			 "group 'b' is broadcasting: its offsets live on the "
 			 "clients, so the cluster cannot reset them");

@@ -3,115 +3,19 @@
  * CODE: message", 2 for bad usage), the exact JSON shapes, and produce /
  * consume through stdin and stdout.
  */
-#include "../unit/test_util.h"
-#include "harness.h"
-
-#include <jansson.h>
-
-#ifndef RAFTQCTL_PATH
-#error "RAFTQCTL_PATH must be defined by the build"
-#endif
-
-struct fx {
-	struct harness h;
-	char boot[256];
-	char out[65536], err[4096];
-};
-
-static int setup(void **state)
-{
-	struct fx *x = h_fixture(sizeof *x, 3, false);
-	*state = x;
-	if (x == NULL)
-		return -1;
-	/* A follower first: the CLI must find the leader itself. */
-	snprintf(x->boot, sizeof x->boot, "127.0.0.1:1,%s,%s",
-		 x->h.nodes[0].listen, x->h.nodes[1].listen);
-	return 0;
-}
-
-/* Runs raftqctl with @args (and @input on stdin); returns the exit code. */
-static int ctl(struct fx *x, const char *input, const char *args)
-{
-	char o[700], e[700], cmd[4096];
-	snprintf(o, sizeof o, "%s/ctl.out", x->h.root);
-	snprintf(e, sizeof e, "%s/ctl.err", x->h.root);
-	snprintf(cmd, sizeof cmd, "printf '%s' | %s -b %s %s >%s 2>%s",
-		 input ? input : "", RAFTQCTL_PATH, x->boot, args, o, e);
-	int st = system(cmd);
-	FILE *f = fopen(o, "r");
-	size_t n = f ? fread(x->out, 1, sizeof x->out - 1, f) : 0;
-	x->out[n] = '\0';
-	if (f)
-		fclose(f);
-	f = fopen(e, "r");
-	n = f ? fread(x->err, 1, sizeof x->err - 1, f) : 0;
-	x->err[n] = '\0';
-	if (f)
-		fclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Starts raftqctl @args in the background; its output goes to
- * ROOT/@tag.out, .err and its exit status to .rc. */
-static void ctl_bg(struct fx *x, const char *tag, const char *args)
-{
-	char cmd[4096];
-	snprintf(cmd, sizeof cmd,
-		 "(%s -b %s %s >%s/%s.out 2>%s/%s.err; echo $? >%s/%s.rc) "
-		 "</dev/null >/dev/null 2>&1 &",
-		 RAFTQCTL_PATH, x->boot, args, x->h.root, tag, x->h.root, tag,
-		 x->h.root, tag);
-	assert_int_equal(system(cmd), 0);
-}
-
-/* Waits (up to @ms) for the background raftqctl @tag: its exit status,
- * its stderr in x->err and stdout line count; -1 if it did not end. */
-static int ctl_bg_wait(struct fx *x, const char *tag, int ms, int *lines)
-{
-	char p[700];
-	int64_t end = h_now_ms() + ms;
-	int rc = -1;
-	snprintf(p, sizeof p, "%s/%s.rc", x->h.root, tag);
-	while (h_now_ms() < end) {
-		FILE *f = fopen(p, "r");
-		if (f != NULL && fscanf(f, "%d", &rc) == 1) {
-			fclose(f);
-			break;
-		}
-		if (f != NULL)
-			fclose(f);
-		usleep(50000); /* bounded by @ms */
-	}
-	snprintf(p, sizeof p, "%s/%s.err", x->h.root, tag);
-	FILE *f = fopen(p, "r");
-	size_t n = f ? fread(x->err, 1, sizeof x->err - 1, f) : 0;
-	x->err[n] = '\0';
-	if (f)
-		fclose(f);
-	snprintf(p, sizeof p, "%s/%s.out", x->h.root, tag);
-	f = fopen(p, "r");
-	*lines = 0;
-	for (int c; f && (c = fgetc(f)) != EOF;)
-		*lines += c == '\n';
-	if (f)
-		fclose(f);
-	return rc;
-}
+#include "ctl_fixture.h"
 
 static void test_ctl_exit_codes_and_errors(void **state)
 {
 	struct fx *x = *state;
-	assert_int_equal(ctl(x, NULL, "topic create t --queues 2"), 0);
-	assert_string_equal(x->out,
-			    "created topic t with 2 queues per broker on "
-			    "broker-1, broker-2, broker-3\n");
+	ctl_out_is(x, "topic create t --queues 2",
+		   "created topic t with 2 queues per broker on "
+		   "broker-1, broker-2, broker-3\n");
 	assert_int_equal(ctl(x, NULL, "topic create t --queues 2"), 1);
 	assert_string_equal(
 	    x->err, "error: ALREADY_EXISTS: topic 't' already exists\n");
-	assert_int_equal(ctl(x, NULL, "group create g"), 0);
-	assert_int_equal(ctl(x, NULL, "group create bc --mode broadcasting"),
-			 0);
+	ctl_ok(x, "group create g");
+	ctl_ok(x, "group create bc --mode broadcasting");
 	/* Bad usage: 2, with the reason. */
 	assert_int_equal(ctl(x, NULL, "frobnicate"), 2);
 	assert_int_equal(ctl(x, NULL, "topic create t2"), 2);
@@ -159,20 +63,20 @@ static void test_ctl_exit_codes_and_errors(void **state)
 static void test_ctl_failover_as_the_operator_sees_it(void **state)
 {
 	struct fx *x = *state;
-	assert_int_equal(ctl(x, NULL, "group create g"), 0);
+	ctl_ok(x, "group create g");
 	snprintf(x->boot, sizeof x->boot, "%s,%s,%s", x->h.nodes[0].listen,
 		 x->h.nodes[1].listen, x->h.nodes[2].listen);
 	int dead = x->h.leader;
 	h_kill(&x->h, dead);
-	assert_int_equal(ctl(x, NULL, "--json cluster status"), 0);
+	ctl_ok(x, "--json cluster status");
 	json_error_t je;
 	json_t *st = json_loads(x->out, 0, &je);
 	assert_non_null(st);
 	json_int_t lid = json_integer_value(json_object_get(st, "leader_id"));
 	assert_true(lid != dead + 1);
 	json_decref(st);
-	assert_int_equal(ctl(x, NULL, "group describe g --timeout 10000"), 0);
-	assert_non_null(strstr(x->out, "group g (clustering)"));
+	ctl_out_has(x, "group describe g --timeout 10000",
+		    "group g (clustering)");
 }
 
 /* Issue 11 #8 and #12: a timestamp in seconds is refused; global flags
@@ -180,8 +84,8 @@ static void test_ctl_failover_as_the_operator_sees_it(void **state)
 static void test_ctl_input_strictness(void **state)
 {
 	struct fx *x = *state;
-	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
-	assert_int_equal(ctl(x, NULL, "group create g"), 0);
+	ctl_ok(x, "topic create t --queues 1");
+	ctl_ok(x, "group create g");
 	assert_int_equal(ctl(x, NULL,
 			     "offset reset --group g --topic t "
 			     "--to-timestamp 1796061637 --dry-run"),
@@ -198,13 +102,10 @@ static void test_ctl_input_strictness(void **state)
 			     "--to-latest"),
 			 2);
 	assert_non_null(strstr(x->err, "raftqctl: --group given twice"));
-	assert_int_equal(ctl(x, NULL,
-			     "offset reset --group g --topic t --to-latest "
-			     "--dry-run --json"),
-			 0);
-	assert_non_null(strstr(x->out, "\"dry_run\":true"));
-	assert_int_equal(ctl(x, NULL, "offset --help"), 0);
-	assert_non_null(strstr(x->out, "usage: raftqctl offset reset"));
+	ctl_out_has(
+	    x, "offset reset --group g --topic t --to-latest --dry-run --json",
+	    "\"dry_run\":true");
+	ctl_out_has(x, "offset --help", "usage: raftqctl offset reset");
 	assert_null(strstr(x->out, "topic create"));
 }
 
@@ -213,25 +114,22 @@ static void test_ctl_input_strictness(void **state)
 static void test_ctl_lag_of_a_dead_broker_is_unknown(void **state)
 {
 	struct fx *x = *state;
-	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
-	assert_int_equal(ctl(x, NULL, "group create g --initial earliest"), 0);
+	ctl_ok(x, "topic create t --queues 1");
+	ctl_ok(x, "group create g --initial earliest");
 	assert_int_equal(
 	    ctl(x, "a\\nb\\nc\\nd\\ne\\nf\\n", "produce --topic t"), 0);
-	assert_int_equal(ctl(x, NULL,
-			     "consume --group g --topic t --count 6 "
-			     "--timeout 3000"),
-			 0);
+	ctl_ok(x, "consume --group g --topic t --count 6 --timeout 3000");
 	int dead = (x->h.leader + 1) % 3;
 	snprintf(x->boot, sizeof x->boot, "%s", x->h.nodes[x->h.leader].listen);
 	h_kill(&x->h, dead);
-	assert_int_equal(ctl(x, NULL, "--json group describe g"), 0);
+	ctl_ok(x, "--json group describe g");
 	char want[200];
 	snprintf(want, sizeof want,
 		 "{\"broker_name\":\"broker-%d\",\"queue_id\":0,"
 		 "\"consumer_offset\":2,\"max_offset\":null,\"lag\":null}",
 		 dead + 1);
 	assert_non_null(strstr(x->out, want));
-	assert_int_equal(ctl(x, NULL, "group describe g"), 0);
+	ctl_ok(x, "group describe g");
 	snprintf(want, sizeof want,
 		 "broker-%d           0                2  "
 		 "          ?        ?\n",
@@ -245,25 +143,22 @@ static void test_ctl_lag_of_a_dead_broker_is_unknown(void **state)
 static void test_ctl_undo_of_never_committed(void **state)
 {
 	struct fx *x = *state;
-	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
-	assert_int_equal(ctl(x, NULL, "group create g"), 0);
+	ctl_ok(x, "topic create t --queues 1");
+	ctl_ok(x, "group create g");
 	assert_int_equal(ctl(x, "a\\nb\\nc\\n", "produce --topic t"), 0);
-	assert_int_equal(
-	    ctl(x, NULL, "offset reset --group g --topic t --to-earliest"), 0);
-	assert_int_equal(ctl(x, NULL, "--json offset undo 1"), 0);
-	assert_string_equal(
-	    x->out, "{\"queues\":[{\"broker_name\":\"broker-1\",\"queue_id\":0,"
-		    "\"timestamp_offset\":1},{\"broker_name\":\"broker-2\","
-		    "\"queue_id\":0,\"timestamp_offset\":1},{\"broker_name\":"
-		    "\"broker-3\",\"queue_id\":0,\"timestamp_offset\":1}],"
-		    "\"reset_id\":2,\"epoch\":2,\"dry_run\":false}\n");
-	assert_int_equal(
-	    ctl(x, NULL, "--json offset history --group g --topic t"), 0);
-	assert_non_null(strstr(x->out, "\"previous_offset\":0,"
-				       "\"timestamp_offset\":null"));
+	ctl_ok(x, "offset reset --group g --topic t --to-earliest");
+	ctl_out_is(x, "--json offset undo 1",
+		   "{\"queues\":[{\"broker_name\":\"broker-1\",\"queue_id\":0,"
+		   "\"timestamp_offset\":1},{\"broker_name\":\"broker-2\","
+		   "\"queue_id\":0,\"timestamp_offset\":1},{\"broker_name\":"
+		   "\"broker-3\",\"queue_id\":0,\"timestamp_offset\":1}],"
+		   "\"reset_id\":2,\"epoch\":2,\"dry_run\":false}\n");
+	ctl_out_has(x, "--json offset history --group g --topic t",
+		    "\"previous_offset\":0,"
+		    "\"timestamp_offset\":null");
 	assert_null(strstr(x->out, "18446744073709551615"));
-	assert_int_equal(ctl(x, NULL, "offset history --group g --topic t"), 0);
-	assert_non_null(strstr(x->out, "           0 -> -            [0, 1]"));
+	ctl_out_has(x, "offset history --group g --topic t",
+		    "           0 -> -            [0, 1]");
 }
 
 /* Issue 11 #2: a group's first read fixes its start, whatever client
@@ -272,44 +167,15 @@ static void test_ctl_undo_of_never_committed(void **state)
 static void test_ctl_first_read_fixes_the_start(void **state)
 {
 	struct fx *x = *state;
-	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
-	assert_int_equal(ctl(x, NULL, "group create billing"), 0);
-	assert_int_equal(ctl(x, NULL,
-			     "consume --group billing --topic t --timeout "
-			     "500"),
-			 0);
+	ctl_ok(x, "topic create t --queues 1");
+	ctl_ok(x, "group create billing");
+	ctl_ok(x, "consume --group billing --topic t --timeout 500");
 	assert_string_equal(x->err, "consumed 0 messages\n");
 	assert_int_equal(
 	    ctl(x, "a\\nb\\nc\\nd\\ne\\nf\\n", "produce --topic t"), 0);
-	assert_int_equal(ctl(x, NULL,
-			     "consume --group billing --topic t --count 6 "
-			     "--timeout 3000"),
-			 0);
+	ctl_ok(x, "consume --group billing --topic t --count 6 --timeout 3000");
 	assert_string_equal(x->err, "consumed 6 messages\n");
-	assert_int_equal(ctl(x, NULL, "--json group describe billing"), 0);
-	assert_non_null(strstr(x->out, "\"topic\":\"t\""));
-}
-
-/* Whether every queue of @group's first topic is at @offset with
- * @members online members (group describe --json). */
-static bool group_at(struct fx *x, const char *group, json_int_t offset,
-		     size_t members)
-{
-	char args[200];
-	snprintf(args, sizeof args, "--json group describe %s", group);
-	if (ctl(x, NULL, args) != 0)
-		return false;
-	json_error_t je;
-	json_t *d = json_loads(x->out, 0, &je);
-	json_t *qs = json_object_get(
-	    json_array_get(json_object_get(d, "topics"), 0), "queues");
-	bool ok = json_array_size(json_object_get(d, "members")) == members &&
-		  json_array_size(qs) > 0;
-	for (size_t i = 0; ok && i < json_array_size(qs); i++)
-		ok = json_integer_value(json_object_get(
-			 json_array_get(qs, i), "consumer_offset")) == offset;
-	json_decref(d);
-	return ok;
+	ctl_out_has(x, "--json group describe billing", "\"topic\":\"t\"");
 }
 
 /* Issue 11 #1: raftqctl consume is a member of the group: a reset while it
@@ -318,10 +184,9 @@ static bool group_at(struct fx *x, const char *group, json_int_t offset,
 static void test_ctl_consume_follows_a_reset(void **state)
 {
 	struct fx *x = *state;
-	assert_int_equal(ctl(x, NULL, "topic create live --queues 2"), 0);
-	assert_int_equal(ctl(x, NULL, "group create g3 --initial earliest"), 0);
-	assert_int_equal(
-	    ctl(x, NULL, "produce --topic live --count 300 --size 8"), 0);
+	ctl_ok(x, "topic create live --queues 2");
+	ctl_ok(x, "group create g3 --initial earliest");
+	ctl_ok(x, "produce --topic live --count 300 --size 8");
 	ctl_bg(x, "c",
 	       "consume --group g3 --topic live --count 600 "
 	       "--timeout 4000");
@@ -336,10 +201,7 @@ static void test_ctl_consume_follows_a_reset(void **state)
 			 1);
 	assert_non_null(strstr(x->err, "error: GROUP_ACTIVE: group 'g3' has "
 				       "1 online member (raftqctl-"));
-	assert_int_equal(ctl(x, NULL,
-			     "offset reset --group g3 --topic live "
-			     "--to-earliest"),
-			 0);
+	ctl_ok(x, "offset reset --group g3 --topic live --to-earliest");
 	int lines = 0;
 	assert_int_equal(ctl_bg_wait(x, "c", 20000, &lines), 0);
 	assert_string_equal(x->err, "consumed 600 messages\n");
@@ -358,19 +220,16 @@ static void test_ctl_produce_reports_what_it_stored(void **state)
 	struct fx *x = *state;
 	int dead = (x->h.leader + 1) % 3;
 	char args[300];
-	assert_int_equal(ctl(x, NULL, "topic create t --queues 2"), 0);
+	ctl_ok(x, "topic create t --queues 2");
 	snprintf(args, sizeof args,
 		 "topic create lonely --queues 1 "
 		 "--brokers broker-%d",
 		 dead + 1);
-	assert_int_equal(ctl(x, NULL, args), 0);
+	ctl_ok(x, args);
 	snprintf(x->boot, sizeof x->boot, "%s", x->h.nodes[x->h.leader].listen);
 	h_kill(&x->h, dead);
-	assert_int_equal(ctl(x, NULL,
-			     "produce --topic t --count 6000 --size "
-			     "20"),
-			 0);
-	assert_string_equal(x->out, "produced 6000 messages to t\n");
+	ctl_out_is(x, "produce --topic t --count 6000 --size 20",
+		   "produced 6000 messages to t\n");
 	assert_int_equal(ctl(x, NULL,
 			     "produce --topic lonely --count 5 "
 			     "--size 4 --timeout 1500"),
@@ -386,16 +245,14 @@ static void test_ctl_produce_reports_what_it_stored(void **state)
 static void test_ctl_json_shapes_and_round_trip(void **state)
 {
 	struct fx *x = *state;
-	assert_int_equal(ctl(x, NULL, "topic create t --queues 2"), 0);
-	assert_int_equal(ctl(x, NULL, "group create g --initial earliest"), 0);
+	ctl_ok(x, "topic create t --queues 2");
+	ctl_ok(x, "group create g --initial earliest");
 	assert_int_equal(
 	    ctl(x, "a\\nb\\nc\\nd\\ne\\nf\\n", "produce --topic t"), 0);
 	assert_string_equal(x->out, "produced 6 messages to t\n");
 	/* Six lines of JSON, one per message, every key present. */
-	assert_int_equal(ctl(x, NULL,
-			     "--json consume --group g --topic t --count 6 "
-			     "--timeout 3000"),
-			 0);
+	ctl_ok(x,
+	       "--json consume --group g --topic t --count 6 --timeout 3000");
 	int lines = 0;
 	char bodies[8] = {0};
 	for (char *l = strtok(x->out, "\n"); l; l = strtok(NULL, "\n")) {
@@ -422,10 +279,7 @@ static void test_ctl_json_shapes_and_round_trip(void **state)
 	}
 	assert_int_equal(seen, 0x3f);
 	/* The reset answer: exactly the Huawei shape per queue, sorted. */
-	assert_int_equal(ctl(x, NULL,
-			     "--json offset reset --group g --topic t "
-			     "--to-earliest"),
-			 0);
+	ctl_ok(x, "--json offset reset --group g --topic t --to-earliest");
 	json_error_t je;
 	json_t *j = json_loads(x->out, 0, &je);
 	assert_non_null(j);
@@ -450,19 +304,16 @@ static void test_ctl_json_shapes_and_round_trip(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "epoch")), 1);
 	json_decref(j);
 	/* After the reset the same 6 messages come again. */
-	assert_int_equal(ctl(x, NULL,
-			     "consume --group g --topic t --count 6 --timeout "
-			     "3000"),
-			 0);
+	ctl_ok(x, "consume --group g --topic t --count 6 --timeout 3000");
 	assert_string_equal(x->err, "consumed 6 messages\n");
 	/* cluster status and group describe in their shapes. */
-	assert_int_equal(ctl(x, NULL, "--json cluster status"), 0);
+	ctl_ok(x, "--json cluster status");
 	j = json_loads(x->out, 0, &je);
 	assert_non_null(j);
 	assert_int_equal(json_array_size(json_object_get(j, "nodes")), 3);
 	assert_true(json_integer_value(json_object_get(j, "leader_id")) >= 1);
 	json_decref(j);
-	assert_int_equal(ctl(x, NULL, "--json group describe g"), 0);
+	ctl_ok(x, "--json group describe g");
 	j = json_loads(x->out, 0, &je);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "mode")),
@@ -471,8 +322,7 @@ static void test_ctl_json_shapes_and_round_trip(void **state)
 	assert_int_equal(json_array_size(json_object_get(t0, "queues")), 6);
 	json_decref(j);
 	/* History has the reset with every queue's previous offset. */
-	assert_int_equal(
-	    ctl(x, NULL, "--json offset history --group g --topic t"), 0);
+	ctl_ok(x, "--json offset history --group g --topic t");
 	j = json_loads(x->out, 0, &je);
 	assert_non_null(j);
 	json_t *r0 = json_array_get(json_object_get(j, "resets"), 0);
@@ -481,9 +331,8 @@ static void test_ctl_json_shapes_and_round_trip(void **state)
 	assert_int_equal(json_array_size(json_object_get(r0, "queues")), 6);
 	json_decref(j);
 	/* Undo it. */
-	assert_int_equal(ctl(x, NULL, "offset undo 1"), 0);
-	assert_non_null(
-	    strstr(x->out, "reset 2 of group g, topic t applied: epoch 2"));
+	ctl_out_has(x, "offset undo 1",
+		    "reset 2 of group g, topic t applied: epoch 2");
 }
 
 /* cluster remove: a stopped joiner leaves the configuration; the leader
@@ -496,7 +345,7 @@ static void test_ctl_cluster_remove(void **state)
 	assert_int_equal(h_add_joiner(&x->h, leader), 3);
 	assert_int_equal(h_start(&x->h, 3), 0);
 	assert_true(h_wait_leader(&x->h, 4, 15000) >= 0);
-	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
+	ctl_ok(x, "topic create t --queues 1");
 	/* broker-4 hosts queues of t now. */
 	assert_int_equal(ctl(x, NULL, "cluster remove 4"), 1);
 	assert_string_equal(x->err,
@@ -522,15 +371,14 @@ static void test_ctl_cluster_remove_empty_node(void **state)
 	assert_int_equal(h_start(&x->h, 3), 0);
 	assert_true(h_wait_leader(&x->h, 4, 15000) >= 0);
 	assert_int_equal(h_stop(&x->h, 3, 5000), 0);
-	assert_int_equal(ctl(x, NULL, "cluster remove 4"), 0);
-	assert_string_equal(x->out, "removed node 4\n");
-	assert_int_equal(ctl(x, NULL, "--json cluster status"), 0);
+	ctl_out_is(x, "cluster remove 4", "removed node 4\n");
+	ctl_ok(x, "--json cluster status");
 	json_error_t je;
 	json_t *j = json_loads(x->out, 0, &je);
 	assert_non_null(j);
 	assert_int_equal(json_array_size(json_object_get(j, "nodes")), 3);
 	json_decref(j);
-	assert_int_equal(ctl(x, NULL, "topic create after --queues 1"), 0);
+	ctl_ok(x, "topic create after --queues 1");
 	if (ctl(x, NULL, "--json topic describe after") != 0)
 		fail_msg("describe: %s", x->err);
 	j = json_loads(x->out, 0, &je);
@@ -544,11 +392,10 @@ static void test_ctl_cluster_remove_empty_node(void **state)
 static void test_ctl_group_delete(void **state)
 {
 	struct fx *x = *state;
-	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
-	assert_int_equal(ctl(x, NULL, "group create g"), 0);
-	assert_int_equal(ctl(x, NULL, "produce --topic t --count 3"), 0);
-	assert_int_equal(
-	    ctl(x, NULL, "offset reset --group g --topic t --to-latest"), 0);
+	ctl_ok(x, "topic create t --queues 1");
+	ctl_ok(x, "group create g");
+	ctl_ok(x, "produce --topic t --count 3");
+	ctl_ok(x, "offset reset --group g --topic t --to-latest");
 	ctl_bg(x, "c", "consume --group g --topic t --timeout 3000");
 	int64_t end = h_now_ms() + 10000;
 	while (!group_at(x, "g", 1, 1) && h_now_ms() < end)
@@ -561,25 +408,18 @@ static void test_ctl_group_delete(void **state)
 	int lines = 0;
 	assert_int_equal(ctl_bg_wait(x, "c", 15000, &lines), 0);
 	assert_int_equal(lines, 0);
-	assert_int_equal(ctl(x, NULL, "group delete g"), 0);
-	assert_string_equal(
-	    x->out,
-	    "deleted group g: its offsets and reset history are gone\n");
-	assert_int_equal(ctl(x, NULL, "--json group list"), 0);
-	assert_string_equal(x->out, "{\"groups\":[]}\n");
+	ctl_out_is(x, "group delete g",
+		   "deleted group g: its offsets and reset history are gone\n");
+	ctl_out_is(x, "--json group list", "{\"groups\":[]}\n");
 	assert_int_equal(ctl(x, NULL, "--json group delete g"), 1);
 	assert_string_equal(x->err, "error: UNKNOWN_GROUP: group 'g' does not "
 				    "exist\n");
 	assert_int_equal(ctl(x, NULL, "group delete"), 2);
 	/* Created again: no history, nothing committed. */
-	assert_int_equal(ctl(x, NULL, "group create g --initial earliest"), 0);
-	assert_int_equal(
-	    ctl(x, NULL, "--json offset history --group g --topic t"), 0);
-	assert_string_equal(x->out, "{\"resets\":[]}\n");
-	assert_int_equal(ctl(x, NULL,
-			     "consume --group g --topic t --count 3 "
-			     "--timeout 3000"),
-			 0);
+	ctl_ok(x, "group create g --initial earliest");
+	ctl_out_is(x, "--json offset history --group g --topic t",
+		   "{\"resets\":[]}\n");
+	ctl_ok(x, "consume --group g --topic t --count 3 --timeout 3000");
 	assert_string_equal(x->err, "consumed 3 messages\n");
 }
 
@@ -588,14 +428,13 @@ static void test_ctl_group_delete(void **state)
 static void test_ctl_expect_epoch(void **state)
 {
 	struct fx *x = *state;
-	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
-	assert_int_equal(ctl(x, NULL, "group create g"), 0);
-	assert_int_equal(ctl(x, NULL, "produce --topic t --count 6"), 0);
-	assert_int_equal(ctl(x, NULL,
-			     "--json offset reset --group g --topic t "
-			     "--to-offset 1 --expect-epoch 0"),
-			 0);
-	assert_non_null(strstr(x->out, "\"epoch\":1,"));
+	ctl_ok(x, "topic create t --queues 1");
+	ctl_ok(x, "group create g");
+	ctl_ok(x, "produce --topic t --count 6");
+	ctl_out_has(x,
+		    "--json offset reset --group g --topic t --to-offset 1 "
+		    "--expect-epoch 0",
+		    "\"epoch\":1,");
 	/* Someone else's reset came first: refused, nothing changed. */
 	assert_int_equal(ctl(x, NULL,
 			     "offset reset --group g --topic t --to-earliest "
@@ -610,11 +449,10 @@ static void test_ctl_expect_epoch(void **state)
 			     "--expect-epoch 0 --dry-run"),
 			 1);
 	assert_true(group_at(x, "g", 1, 0));
-	assert_int_equal(ctl(x, NULL,
-			     "--json offset reset --group g --topic t "
-			     "--to-earliest --expect-epoch 1"),
-			 0);
-	assert_non_null(strstr(x->out, "\"epoch\":2,"));
+	ctl_out_has(x,
+		    "--json offset reset --group g --topic t --to-earliest "
+		    "--expect-epoch 1",
+		    "\"epoch\":2,");
 	assert_true(group_at(x, "g", 0, 0));
 	assert_int_equal(ctl(x, NULL,
 			     "offset reset --group g --topic t --to-earliest "
@@ -624,17 +462,6 @@ static void test_ctl_expect_epoch(void **state)
 			     "offset reset --group g --topic t --to-earliest "
 			     "--expect-epoch 1 --expect-epoch 2"),
 			 2);
-}
-
-/* Writes @text to ROOT/@name; its path in @path. */
-static void write_file(struct fx *x, const char *name, const char *text,
-		       char *path, size_t n)
-{
-	snprintf(path, n, "%s/%s", x->h.root, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
 }
 
 /* Writes plan @text to ROOT/@name and applies it ([@json]offset reset
@@ -652,7 +479,7 @@ static int apply_plan(struct fx *x, const char *name, const char *text,
 /* The committed offset of each of t's 3 queues (broker-1..3, queue 0). */
 static void offsets_are(struct fx *x, json_int_t a, json_int_t b, json_int_t c)
 {
-	assert_int_equal(ctl(x, NULL, "--json group describe g"), 0);
+	ctl_ok(x, "--json group describe g");
 	char want[300];
 	snprintf(want, sizeof want,
 		 "\"queues\":[{\"broker_name\":\"broker-1\",\"queue_id\":0,"
@@ -678,26 +505,19 @@ static void test_ctl_plans(void **state)
 {
 	struct fx *x = *state;
 	char p[600], args[1400];
-	assert_int_equal(ctl(x, NULL, "topic create t --queues 1"), 0);
-	assert_int_equal(ctl(x, NULL, "group create g"), 0);
-	assert_int_equal(ctl(x, NULL, "produce --topic t --count 9"), 0);
-	assert_int_equal(
-	    ctl(x, NULL, "offset reset --group g --topic t --to-offset 2"), 0);
+	ctl_ok(x, "topic create t --queues 1");
+	ctl_ok(x, "group create g");
+	ctl_ok(x, "produce --topic t --count 9");
+	ctl_ok(x, "offset reset --group g --topic t --to-offset 2");
 	snprintf(p, sizeof p, "%s/plan.csv", x->h.root);
 	snprintf(args, sizeof args,
 		 "offset reset --group g --topic t --to-current --dry-run "
 		 "--export %s",
 		 p);
-	assert_int_equal(ctl(x, NULL, args), 0);
-	FILE *f = fopen(p, "r");
-	assert_non_null(f);
-	char text[400] = "";
-	size_t n = fread(text, 1, sizeof text - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	assert_string_equal(text, "topic,broker_name,queue_id,offset,epoch\n"
-				  "t,broker-1,0,2,1\nt,broker-2,0,2,1\n"
-				  "t,broker-3,0,2,1\n");
+	ctl_ok(x, args);
+	file_is(p, "topic,broker_name,queue_id,offset,epoch\n"
+		   "t,broker-1,0,2,1\nt,broker-2,0,2,1\n"
+		   "t,broker-3,0,2,1\n");
 	/* A plan that cannot be written fails the command and says that
 	 * the reset (here a dry run) happened anyway. */
 	assert_int_equal(ctl(x, NULL,
@@ -709,8 +529,7 @@ static void test_ctl_plans(void **state)
 			    "such file or directory (the reset itself "
 			    "was a dry run)\n");
 	/* An intervening reset: the plan no longer applies. */
-	assert_int_equal(
-	    ctl(x, NULL, "offset reset --group g --topic t --to-earliest"), 0);
+	ctl_ok(x, "offset reset --group g --topic t --to-earliest");
 	snprintf(args, sizeof args, "offset reset --group g --from-file %s", p);
 	assert_int_equal(ctl(x, NULL, args), 1);
 	assert_string_equal(x->err,
@@ -727,8 +546,8 @@ static void test_ctl_plans(void **state)
 	    0);
 	assert_non_null(strstr(x->out, "\"epoch\":3,"));
 	offsets_are(x, 1, 3, 3);
-	assert_int_equal(ctl(x, NULL, "offset history --group g --topic t"), 0);
-	assert_non_null(strstr(x->out, "target plan  epoch 3"));
+	ctl_out_has(x, "offset history --group g --topic t",
+		    "target plan  epoch 3");
 	assert_non_null(strstr(x->out, "0 -> 3            [0, 3]"));
 	/* No epoch column values: no guard. Applied --to-current keeps
 	 * every position. */
@@ -737,8 +556,7 @@ static void test_ctl_plans(void **state)
 				    "t,broker-1,0,2,\n",
 				    ""),
 			 0);
-	assert_int_equal(
-	    ctl(x, NULL, "offset reset --group g --topic t --to-current"), 0);
+	ctl_ok(x, "offset reset --group g --topic t --to-current");
 	offsets_are(x, 2, 3, 3);
 	/* A bad file is bad usage, naming file and line (every refusal:
 	 * tests/unit/ctl/test_plan.c); a queue named twice, the cluster's
@@ -760,7 +578,7 @@ static void test_ctl_plans(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, ctl_setup, h_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_ctl_exit_codes_and_errors),
 	    T(test_ctl_json_shapes_and_round_trip),

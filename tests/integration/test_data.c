@@ -272,9 +272,7 @@ static void test_data_fetch_long_polls(void **state)
 	ctl_resp_free(&r);
 	/* A reset of the group wakes its waiting fetch: OFFSET_MOVED. */
 	assert_int_equal(h_create_group(h, "g", NULL, NULL), 0);
-	struct rpc_reset_req rr = {"g",	      "orders", "earliest", 0,
-				   {NULL, 0}, false,	false,	    "tester",
-				   false,     0,	{NULL, 0}};
+	struct rpc_reset_req rr = h_reset_req("g", "orders", "earliest", 0);
 	int leader = h_wait_leader(h, 3, 10000);
 	assert_true(leader >= 0);
 	struct later lr = {h->nodes[leader].listen, RPC_RESET, &rr, 300, 0, 0};

@@ -101,11 +101,8 @@ static void test_groups_require_inactive(void **state)
 	struct fx *x = *state;
 	char a[256];
 	beat(x, "m1", a, sizeof a);
-	struct rpc_reset_req in = {.group = "g",
-				   .topic = "orders",
-				   .target = "latest",
-				   .require_inactive = true,
-				   .requester = "ops"};
+	struct rpc_reset_req in = h_reset_req("g", "orders", "latest", 0);
+	in.require_inactive = true;
 	h_expect_refusal(L(x), RPC_RESET, &in, RPC_GROUP_ACTIVE,
 			 "group 'g' has 1 online member (m1); stop them or "
 			 "drop --require-inactive");
@@ -173,10 +170,7 @@ static void test_groups_reset_notice_reaches_members(void **state)
 		uv_run(&m.loop, UV_RUN_ONCE);
 	assert_int_equal(done, 1);
 	/* An operator resets from elsewhere. */
-	struct rpc_reset_req in = {.group = "g",
-				   .topic = "orders",
-				   .target = "earliest",
-				   .requester = "ops"};
+	struct rpc_reset_req in = h_reset_req("g", "orders", "earliest", 0);
 	struct ctl_resp r;
 	h_call(L(x), RPC_RESET, &in, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);

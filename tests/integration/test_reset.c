@@ -85,9 +85,9 @@ static uint64_t do_reset(struct fx *x, const char *target, int64_t value,
 			 const char **queues, uint32_t nqueues, bool dry,
 			 const uint64_t *want, uint64_t *epoch)
 {
-	struct rpc_reset_req in = {
-	    "g",   "orders", target, value, {queues, nqueues}, dry,
-	    false, "tester", false,  0,	    {NULL, 0}};
+	struct rpc_reset_req in = h_reset_req("g", "orders", target, value);
+	in.queues = (struct rpc_strs){queues, nqueues};
+	in.dry_run = dry;
 	struct ctl_resp r;
 	h_call(leader_addr(x), RPC_RESET, &in, 10000, &r);
 	assert_int_equal(r.err, 0);
@@ -166,7 +166,7 @@ static void test_reset_every_target(void **state)
 	assert_int_equal(he[6].reset_id, 7);
 	assert_string_equal(he[6].target, "offset");
 	assert_int_equal(he[6].value, 1000);
-	assert_string_equal(he[6].requester, "tester");
+	assert_string_equal(he[6].requester, "test");
 	const struct rpc_history_queue *q7 = he[6].queues.v;
 	assert_int_equal(q7[0].previous_offset, 10);
 	assert_int_equal(q7[0].timestamp_offset, 10);
@@ -274,9 +274,7 @@ static void test_reset_refusals(void **state)
 {
 	struct fx *x = *state;
 	struct ctl_resp r;
-	struct rpc_reset_req in = {"bc",      "orders", "latest", 0,
-				   {NULL, 0}, false,	false,	  "t",
-				   false,     0,	{NULL, 0}};
+	struct rpc_reset_req in = h_reset_req("bc", "orders", "latest", 0);
 	const char *l = leader_addr(x);
 	h_expect_refusal(l, RPC_RESET, &in, RPC_BROADCAST_UNSUPPORTED,
 			 "group 'bc' is broadcasting: its offsets live on the "
@@ -299,7 +297,7 @@ static void test_reset_refusals(void **state)
 	in.target = "yesterday";
 	h_expect_refusal(l, RPC_RESET, &in, RPC_INVALID_ARGUMENT,
 			 "target 'yesterday' is not one of latest, earliest, "
-			 "time, offset, shift, duration, current, plan");
+			 "time, offset, shift, duration, current, plan, group");
 	/* A follower points at the leader. */
 	in.target = "latest";
 	h_call(x->h.nodes[(x->h.leader + 1) % 3].listen, RPC_RESET, &in, 5000,
@@ -346,19 +344,8 @@ static void test_reset_survives_leader_kill(void **state)
 	ctl_resp_free(&r);
 	/* ...accepts a reset while a hosting broker is down? No: every
 	 * hosting broker must answer, so it names the dead one... */
-	h_call(leader_addr(x), RPC_RESET,
-	       &(struct rpc_reset_req){"g",
-				       "orders",
-				       "latest",
-				       0,
-				       {NULL, 0},
-				       false,
-				       false,
-				       "t",
-				       false,
-				       0,
-				       {NULL, 0}},
-	       10000, &r);
+	struct rpc_reset_req in = h_reset_req("g", "orders", "latest", 0);
+	h_call(leader_addr(x), RPC_RESET, &in, 10000, &r);
 	assert_int_equal(r.st.code, RPC_UNAVAILABLE);
 	ctl_resp_free(&r);
 	/* ...and once it is back (its queues recovered), it resets. */

@@ -14,7 +14,7 @@ static int parse(const char *text, struct ctl_plan *p, char *err)
 	return ctl_plan_parse(text, strlen(text), "p.csv", p, err, 256);
 }
 
-static void test_plan_parses_rows_in_order(void **state)
+static void test_plan_parses_rows_and_topics(void **state)
 {
 	(void)state;
 	struct ctl_plan p;
@@ -22,17 +22,39 @@ static void test_plan_parses_rows_in_order(void **state)
 	assert_int_equal(
 	    parse(HEADER "t,broker-2,1,30,4\r\n\nt,broker-1,0,7,4", &p, err),
 	    0);
-	assert_string_equal(p.topic, "t");
+	assert_int_equal(p.n_topics, 1);
+	assert_string_equal(p.topics[0].name, "t");
 	assert_int_equal(p.n, 2);
 	assert_string_equal(p.queues[0], "broker-2:1");
 	assert_int_equal(p.offsets[0], 30);
 	assert_string_equal(p.queues[1], "broker-1:0");
 	assert_int_equal(p.offsets[1], 7);
-	assert_true(p.has_epoch);
-	assert_int_equal(p.epoch, 4);
+	assert_int_equal(p.topic_of[1], 0);
+	assert_true(p.topics[0].has_epoch);
+	assert_int_equal(p.topics[0].epoch, 4);
 	ctl_plan_free(&p);
 	assert_int_equal(parse(HEADER "t,b,0,1,\n", &p, err), 0);
-	assert_false(p.has_epoch);
+	assert_false(p.topics[0].has_epoch);
+	ctl_plan_free(&p);
+	/* Several topics, in the order they first appear, each with its
+	 * epoch (or none); rows may interleave. */
+	assert_int_equal(parse(HEADER "orders,b1,0,5,2\n"
+				      "pay,b1,0,9,\n"
+				      "orders,b2,1,6,2\n",
+			       &p, err),
+			 0);
+	assert_int_equal(p.n_topics, 2);
+	assert_string_equal(p.topics[0].name, "orders");
+	assert_true(p.topics[0].has_epoch);
+	assert_int_equal(p.topics[0].epoch, 2);
+	assert_string_equal(p.topics[1].name, "pay");
+	assert_false(p.topics[1].has_epoch);
+	assert_int_equal(p.n, 3);
+	assert_int_equal(p.topic_of[0], 0);
+	assert_int_equal(p.topic_of[1], 1);
+	assert_int_equal(p.topic_of[2], 0);
+	assert_string_equal(p.queues[2], "b2:1");
+	assert_int_equal(p.offsets[1], 9);
 	ctl_plan_free(&p);
 }
 
@@ -62,9 +84,8 @@ static void test_plan_refusals_name_the_line(void **state)
 				    "number >= 0"},
 	    {HEADER "t,b,0,1,1\nt,b,1,1,2\n",
 	     "p.csv:3: every line of a topic must carry the same epoch"},
-	    {HEADER "t,b,0,1,\nu,b,0,1,\n",
-	     "p.csv:3: several topics in one plan are not supported yet: "
-	     "one file per topic"},
+	    {HEADER "t,b,0,1,\nu,b,0,1,7\nt,b,1,1,3\n",
+	     "p.csv:4: every line of a topic must carry the same epoch"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct ctl_plan p;
@@ -90,7 +111,7 @@ static void test_plan_read_names_a_missing_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_plan_parses_rows_in_order),
+	    cmocka_unit_test(test_plan_parses_rows_and_topics),
 	    cmocka_unit_test(test_plan_refusals_name_the_line),
 	    cmocka_unit_test(test_plan_read_names_a_missing_file),
 	};

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../raft/rsm_helpers.h"
+#include "members.h"
 #include "node_fakes.h"
 
 static struct fake *of(struct node *n)
@@ -25,7 +26,7 @@ void fake_init(struct fake *f)
 
 void fake_close(struct fake *f)
 {
-	assert_null(f->gather);
+	assert_int_equal(f->ngathering, 0);
 	assert_int_equal(f->nprops, 0);
 	assert_null(f->sync_cb);
 	assert_null(f->n.commits);
@@ -56,22 +57,36 @@ struct node_req fake_req(struct fake *f, uint16_t type, uint64_t id)
 
 /* ---- Answers ---- */
 
+/* A reset's answer: every topic's queues, topic after topic. */
+static void copy_reset(struct fake_answer *a, const struct rpc_reset_resp *r)
+{
+	const struct rpc_reset_topic *t = r->topics.v;
+	a->reset_id = r->reset_id;
+	a->epoch = r->epoch;
+	a->dry_run = r->dry_run;
+	a->ntopics = r->topics.n;
+	assert_true(a->ntopics >= 1 && a->ntopics <= FAKE_MAX);
+	/* One topic: the Huawei shape at the top repeats it. */
+	assert_int_equal(r->queues.n, a->ntopics == 1 ? t[0].queues.n : 0);
+	for (uint32_t k = 0; k < a->ntopics; k++) {
+		const struct rpc_reset_queue *q = t[k].queues.v;
+		snprintf(a->topics[k], sizeof a->topics[k], "%s", t[k].topic);
+		a->topic_epochs[k] = t[k].epoch;
+		for (uint32_t i = 0; i < t[k].queues.n; i++, a->nq++) {
+			assert_true(a->nq < FAKE_MAX);
+			snprintf(a->brokers[a->nq], sizeof a->brokers[0], "%s",
+				 q[i].broker_name);
+			a->queue_ids[a->nq] = q[i].queue_id;
+			a->offsets[a->nq] = q[i].timestamp_offset;
+			a->skipped[a->nq] = q[i].skipped;
+		}
+	}
+}
+
 static void copy_body(struct fake_answer *a, const void *body)
 {
 	if (a->type == RPC_RESET || a->type == RPC_UNDO) {
-		const struct rpc_reset_resp *r = body;
-		const struct rpc_reset_queue *q = r->queues.v;
-		a->reset_id = r->reset_id;
-		a->epoch = r->epoch;
-		a->dry_run = r->dry_run;
-		a->nq = r->queues.n;
-		assert_true(a->nq <= FAKE_MAX);
-		for (uint32_t i = 0; i < a->nq; i++) {
-			snprintf(a->brokers[i], sizeof a->brokers[i], "%s",
-				 q[i].broker_name);
-			a->queue_ids[i] = q[i].queue_id;
-			a->offsets[i] = q[i].timestamp_offset;
-		}
+		copy_reset(a, body);
 	} else if (a->type == RPC_COMMIT) {
 		const struct rpc_commit_resp *r = body;
 		const struct rpc_offset_info *o = r->offsets.v;
@@ -120,7 +135,7 @@ int node_gather_start(struct node *n, struct node_gather *g,
 {
 	struct fake *f = of(n);
 	(void)want;
-	assert_null(f->gather);
+	assert_true(f->ngathering < FAKE_MAX);
 	if (f->gather_oom)
 		return -1;
 	f->gathers++;
@@ -134,8 +149,8 @@ int node_gather_start(struct node *n, struct node_gather *g,
 	assert_non_null(g->q);
 	memcpy(g->brokers, t->brokers, t->n_brokers * sizeof *g->brokers);
 	g->failed[0] = '\0';
-	f->gather = g;
-	f->gather_cb = done;
+	f->gather[f->ngathering] = g;
+	f->gather_cb[f->ngathering++] = done;
 	return 0;
 }
 
@@ -149,15 +164,19 @@ void node_gather_free(struct node_gather *g)
 
 void fake_gather_finish(struct fake *f, uint64_t min, uint64_t max, bool ok)
 {
-	struct node_gather *g = f->gather;
-	assert_non_null(g);
+	assert_true(f->ngathering > 0);
+	struct node_gather *g = f->gather[0];
+	node_gather_cb cb = f->gather_cb[0];
+	f->ngathering--;
+	memmove(f->gather, f->gather + 1, f->ngathering * sizeof *f->gather);
+	memmove(f->gather_cb, f->gather_cb + 1,
+		f->ngathering * sizeof *f->gather_cb);
 	for (size_t i = 0; i < (size_t)g->n_brokers * g->qpb; i++)
 		g->q[i] = (struct node_qstat){true, min, max, min + 1, 1, 2};
 	if (!ok)
 		snprintf(g->failed, sizeof g->failed,
 			 "broker broker-2 did not answer: request timed out");
-	f->gather = NULL;
-	f->gather_cb(g, ok || g->partial);
+	cb(g, ok || g->partial);
 }
 
 /* ---- Proposals ---- */
@@ -249,6 +268,24 @@ uint32_t node_group_members(struct node *n, const char *group,
 	     i++)
 		names[i] = i == 0 ? "m-a" : "m-b";
 	return f->online_members;
+}
+
+/* One online member "m-a" of group "g" reading member_topic, if set. */
+size_t node_member_count(struct node *n)
+{
+	return of(n)->member_topic[0] != '\0';
+}
+
+const struct node_member *node_member_at(struct node *n, size_t i)
+{
+	static struct node_member m;
+	assert_int_equal(i, 0);
+	memset(&m, 0, sizeof m);
+	snprintf(m.group, sizeof m.group, "g");
+	snprintf(m.id, sizeof m.id, "m-a");
+	snprintf(m.topics[0], sizeof m.topics[0], "%s", of(n)->member_topic);
+	m.n_topics = 1;
+	return &m;
 }
 
 void node_groups_notify_reset(struct node *n, const struct rsm_reset *r)

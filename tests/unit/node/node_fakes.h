@@ -29,10 +29,14 @@ struct fake_answer {
 	/* RESET / UNDO */
 	uint64_t reset_id, epoch;
 	bool dry_run;
-	uint32_t nq;
+	uint32_t nq; /* every topic's queues, topic after topic */
 	char brokers[FAKE_MAX][RSM_NAME_MAX + 1];
 	uint32_t queue_ids[FAKE_MAX];
 	uint64_t offsets[FAKE_MAX];
+	bool skipped[FAKE_MAX];
+	uint32_t ntopics;
+	char topics[FAKE_MAX][RSM_NAME_MAX + 1];
+	uint64_t topic_epochs[FAKE_MAX];
 	/* COMMIT */
 	uint32_t ncodes;
 	uint64_t codes[FAKE_MAX];
@@ -45,9 +49,10 @@ struct fake {
 	int nanswers;
 	bool client_gone; /* answers are dropped (counted in dropped) */
 	int dropped;
-	/* the gather in flight (one at a time) */
-	struct node_gather *gather;
-	node_gather_cb gather_cb;
+	/* the gathers in flight, oldest first */
+	struct node_gather *gather[FAKE_MAX];
+	node_gather_cb gather_cb[FAKE_MAX];
+	int ngathering;
 	int gathers;
 	bool gather_oom;
 	/* proposals in flight, oldest first */
@@ -63,6 +68,8 @@ struct fake {
 	int syncs;
 	/* the rest of the world */
 	uint32_t online_members;
+	/* online members of group "g" reading topic member_topic ("" none) */
+	char member_topic[RSM_NAME_MAX + 1];
 	int notices;
 	uint64_t leader_id; /* node_leader_listen: 0 = none known */
 	int64_t now;

@@ -57,9 +57,11 @@ static void test_commits_stale_epoch_gets_offsets(void **state)
 	fake_apply(f, 0);
 	/* A reset to offset 2 moves the epoch to 1. */
 	struct node_req req = fake_req(f, RPC_RESET, 9);
-	struct rpc_reset_req in = {"g",	      "orders", "offset", 2,
-				   {NULL, 0}, false,	false,	  "t",
-				   false,     0,	{NULL, 0}};
+	struct rpc_reset_req in = {.group = "g",
+				   .topic = "orders",
+				   .target = "offset",
+				   .value = 2,
+				   .requester = "t"};
 	node_handle_reset(&req, &in);
 	fake_gather_finish(f, 0, 10, true);
 	fake_apply(f, 0);

@@ -15,9 +15,13 @@ static void reset(struct fake *f, const char *group, const char *target,
 		  uint32_t nq)
 {
 	struct node_req req = fake_req(f, RPC_RESET, 11);
-	struct rpc_reset_req in = {group,	 "orders", target,   value,
-				   {queues, nq}, dry_run,  false,    "alice",
-				   false,	 0,	   {NULL, 0}};
+	struct rpc_reset_req in = {.group = group,
+				   .topic = "orders",
+				   .target = target,
+				   .value = value,
+				   .queues = {queues, nq},
+				   .dry_run = dry_run,
+				   .requester = "alice"};
 	node_handle_reset(&req, &in);
 }
 
@@ -74,7 +78,7 @@ static void test_reset_happy_path(void **state)
 		assert_int_equal(a->queue_ids[i], i % 2);
 		assert_int_equal(a->offsets[i], 10);
 	}
-	const struct rsm_reset *rec = rsm_reset_find(f->n.rsm, 1);
+	const struct rsm_reset *rec = rsm_reset_find(f->n.rsm, 1, NULL);
 	assert_non_null(rec);
 	assert_string_equal(rec->requester, "alice");
 }
@@ -104,7 +108,8 @@ static void test_reset_broker_down(void **state)
 	fake_gather_finish(f, 0, 5, false);
 	assert_int_equal(f->proposed, 0);
 	assert_refused(f, RPC_UNAVAILABLE,
-		       "broker broker-2 did not answer: request timed out");
+		       "broker broker-2 did not answer: request timed out "
+		       "(topic orders); nothing was changed");
 }
 
 static void test_reset_stalled_gather_answers_nothing(void **state)
@@ -192,9 +197,11 @@ static void test_reset_refusals(void **state)
 	reset(f, "g", "latest", 0, false, bad, 1);
 	f->online_members = 2;
 	struct node_req req = fake_req(f, RPC_RESET, 12);
-	struct rpc_reset_req in = {"g",	      "orders", "latest", 0,
-				   {NULL, 0}, false,	true,	  "bob",
-				   false,     0,	{NULL, 0}};
+	struct rpc_reset_req in = {.group = "g",
+				   .topic = "orders",
+				   .target = "latest",
+				   .require_inactive = true,
+				   .requester = "bob"};
 	node_handle_reset(&req, &in);
 	assert_int_equal(f->gathers, 0);
 	assert_int_equal(f->nanswers, 6);
@@ -209,7 +216,8 @@ static void test_reset_refusals(void **state)
 	     "so the cluster cannot reset them"},
 	    {RPC_INVALID_ARGUMENT,
 	     "target 'tomorrow' is not one of latest, "
-	     "earliest, time, offset, shift, duration, current, plan"},
+	     "earliest, time, offset, shift, duration, current, plan, "
+	     "group"},
 	    {RPC_INVALID_ARGUMENT, "offset must be >= 0"},
 	    {RPC_INVALID_ARGUMENT, "queue 'broker-9:0' is not a queue of "
 				   "topic 'orders' (write broker:queue_id)"},

@@ -103,6 +103,37 @@ static inline uint64_t rh_epoch(const struct rsm *s, const char *group,
 	return gt ? gt->epoch : 0;
 }
 
+/* Encodes and applies a reset of group "g", topic @topic by "ops" at time
+ * @time: the @n moves @m, to @target with @value; the result. */
+static inline const struct rsm_result *
+rh_reset(struct rsm *s, int64_t time, const char *topic,
+	 enum rsm_target_kind target, int64_t value,
+	 const struct rsm_reset_move *m, uint32_t n)
+{
+	struct rsm_reset_part pt = {topic, n, m, false, 0};
+	struct rsm_reset_cmd c = {time,	 "ops", "g", target,
+				  value, NULL,	1,   &pt};
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
+	return rh_apply(s, buf);
+}
+
+/* A new state restored from a snapshot of @s (same digest); the caller
+ * frees it. */
+static inline struct rsm *rh_restored(const struct rsm *s)
+{
+	void *snap;
+	size_t len;
+	char err[256];
+	assert_int_equal(rsm_snapshot(s, &snap, &len), 0);
+	struct rsm *c = rsm_new();
+	assert_non_null(c);
+	assert_int_equal(rsm_restore(c, snap, len, err, sizeof err), 0);
+	assert_int_equal(rsm_digest(c), rsm_digest(s));
+	free(snap);
+	return c;
+}
+
 /* Three brokers b1..b3, topic "orders" with 2 queues each, group "g". */
 static inline void rh_standard(struct rsm *s)
 {

@@ -171,9 +171,9 @@ static struct raft_buffer reset_buf(uint64_t to)
 {
 	struct rsm_reset_move m[12];
 	rh_moves(m, 12, 4, RSM_MOVE_ABSOLUTE, (int64_t)to, NULL, NULL, 0);
-	struct rsm_reset_cmd c = {
-	    9,		 "ops", "g", "orders", RSM_TARGET_OFFSET,
-	    (int64_t)to, 12,	m,   false,    0};
+	struct rsm_reset_part pt = {"orders", 12, m, false, 0};
+	struct rsm_reset_cmd c = {9,	       "ops", "g", RSM_TARGET_OFFSET,
+				  (int64_t)to, NULL,  1,   &pt};
 	struct raft_buffer buf;
 	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
 	return buf;

@@ -75,8 +75,9 @@ static void test_rsm_encoders_validate(void **state)
 	assert_string_equal(err, "no offsets to commit");
 	struct rsm_reset_move m = {"broker-1", 0, RSM_MOVE_ABSOLUTE, 5, 10,
 				   2,	       0};
-	struct rsm_reset_cmd c = {1, "ops", "g", "t",	RSM_TARGET_OFFSET,
-				  5, 1,	    &m,	 false, 0};
+	struct rsm_reset_part pt = {"t", 1, &m, false, 0};
+	struct rsm_reset_cmd c = {1, "ops", "g", RSM_TARGET_OFFSET,
+				  5, NULL,  1,	 &pt};
 	assert_int_equal(rsm_encode_reset(&c, &buf, err, sizeof err),
 			 RSM_EINVAL);
 	assert_string_equal(err, "reset queue broker-1:0: bad bounds [10, 2]");
@@ -125,11 +126,8 @@ static void test_rsm_commit_and_epoch_fence(void **state)
 	 * refused and cannot undo the reset. */
 	struct rsm_reset_move m = {"broker-1", 0, RSM_MOVE_ABSOLUTE, 3, 0,
 				   50,	       0};
-	struct rsm_reset_cmd c = {5000, "ops", "g", "orders", RSM_TARGET_OFFSET,
-				  3,	1,     &m,  false,    0};
-	struct raft_buffer buf;
-	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
-	const struct rsm_result *r = rh_apply(s, buf);
+	const struct rsm_result *r =
+	    rh_reset(s, 5000, "orders", RSM_TARGET_OFFSET, 3, &m, 1);
 	assert_int_equal(r->code, RSM_OK);
 	assert_int_equal(r->reset->epoch, 1);
 	assert_int_equal(rh_epoch(s, "g", "orders"), 1);
@@ -173,17 +171,13 @@ static const struct rsm_result *reset_all_at(struct rsm *s, enum rsm_move mv,
 {
 	struct rsm_reset_move m[6];
 	rh_moves(m, 6, 2, mv, value, min, max, unset);
-	struct rsm_reset_cmd c = {7000,
-				  "alice",
-				  "g",
-				  "orders",
-				  mv == RSM_MOVE_SHIFT ? RSM_TARGET_SHIFT
-						       : RSM_TARGET_OFFSET,
-				  value,
-				  6,
-				  m,
-				  expect >= 0,
-				  expect >= 0 ? (uint64_t)expect : 0};
+	struct rsm_reset_part pt = {"orders", 6, m, expect >= 0,
+				    expect >= 0 ? (uint64_t)expect : 0};
+	struct rsm_reset_cmd c = {
+	    7000,  "alice",
+	    "g",   mv == RSM_MOVE_SHIFT ? RSM_TARGET_SHIFT : RSM_TARGET_OFFSET,
+	    value, NULL,
+	    1,	   &pt};
 	struct raft_buffer buf;
 	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
 	return rh_apply(s, buf);
@@ -229,8 +223,11 @@ static void test_rsm_reset_absolute_clamps_and_records(void **state)
 	assert_int_equal(rs->queues[1].previous, RSM_OFFSET_NONE);
 	assert_int_equal(rh_offset(s, "g", "orders", "broker-3", 0), 40);
 	assert_int_equal(rsm_reset_count(s), 1);
-	assert_ptr_equal(rsm_reset_find(s, 1), rs);
-	assert_null(rsm_reset_find(s, 2));
+	uint32_t nrec = 0;
+	assert_ptr_equal(rsm_reset_find(s, 1, &nrec), rs);
+	assert_int_equal(nrec, 1);
+	assert_null(rsm_reset_find(s, 2, &nrec));
+	assert_int_equal(nrec, 0);
 }
 
 static void test_rsm_reset_shift_uses_current_or_base(void **state)
@@ -275,8 +272,9 @@ static void test_rsm_reset_is_all_or_nothing(void **state)
 	    {"broker-1", 0, RSM_MOVE_ABSOLUTE, 1, 0, 10, 0},
 	    {"broker-1", 5, RSM_MOVE_ABSOLUTE, 1, 0, 10, 0},
 	};
-	struct rsm_reset_cmd c = {1, "ops", "g", "orders", RSM_TARGET_OFFSET,
-				  1, 2,	    m,	 false,	   0};
+	struct rsm_reset_part pt = {"orders", 2, m, false, 0};
+	struct rsm_reset_cmd c = {1, "ops", "g", RSM_TARGET_OFFSET,
+				  1, NULL,  1,	 &pt};
 	struct raft_buffer buf;
 	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
 	const struct rsm_result *r = rh_apply(s, buf);
@@ -294,7 +292,7 @@ static void test_rsm_reset_is_all_or_nothing(void **state)
 	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
 	assert_int_equal(rh_apply(s, buf)->code, RSM_EINVAL);
 	/* Unknown group, unknown topic, broadcasting group. */
-	c.n = 1;
+	pt.n = 1;
 	c.group = "typo";
 	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
 	r = rh_apply(s, buf);
@@ -302,12 +300,12 @@ static void test_rsm_reset_is_all_or_nothing(void **state)
 	assert_string_equal(r->message, "group 'typo' does not exist");
 	assert_null(rsm_group_find(s, "typo")); /* a typo creates nothing */
 	c.group = "g";
-	c.topic = "ordrs";
+	pt.topic = "ordrs";
 	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
 	assert_int_equal(rh_apply(s, buf)->code, RSM_EUNKNOWN_TOPIC);
 	assert_int_equal(rh_group(s, "bc", RSM_BROADCASTING), RSM_OK);
 	c.group = "bc";
-	c.topic = "orders";
+	pt.topic = "orders";
 	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
 	r = rh_apply(s, buf);
 	assert_int_equal(r->code, RSM_EBROADCAST);
@@ -468,8 +466,8 @@ static void test_rsm_history_keeps_the_newest(void **state)
 	assert_int_equal(rsm_reset_at(s, 0)->id, 6);
 	assert_int_equal(rsm_reset_at(s, RSM_HISTORY_MAX - 1)->id,
 			 RSM_HISTORY_MAX + 5);
-	assert_null(rsm_reset_find(s, 5));
-	assert_non_null(rsm_reset_find(s, 6));
+	assert_null(rsm_reset_find(s, 5, NULL));
+	assert_non_null(rsm_reset_find(s, 6, NULL));
 	assert_int_equal(rh_epoch(s, "g", "orders"), RSM_HISTORY_MAX + 5);
 }
 

@@ -29,9 +29,20 @@ static void test_codec_reset_round_trip(void **state)
 {
 	(void)state;
 	const char *qs[] = {"broker-1:0", "broker-2:3"};
-	struct rpc_reset_req in = {"g1",    "orders", "time",	-42,
-				   {qs, 2}, true,     false,	"alice@ops",
-				   false,   0,	      {NULL, 0}};
+	const char *ts[] = {"payments", "refunds"};
+	const char *qts[] = {"payments", "refunds"};
+	const uint64_t ep[] = {4, UINT64_MAX};
+	struct rpc_reset_req in = {.group = "g1",
+				   .topic = "orders",
+				   .target = "time",
+				   .value = -42,
+				   .queues = {qs, 2},
+				   .dry_run = true,
+				   .requester = "alice@ops",
+				   .topics = {ts, 2},
+				   .queue_topics = {qts, 2},
+				   .expect_epochs = {ep, 2},
+				   .source_group = "g0"};
 	msgpack_sbuffer sb = enc(RPC_RESET, 77, NULL, &in);
 	struct rpc_reader r;
 	struct rpc_frame f;
@@ -51,16 +62,28 @@ static void test_codec_reset_round_trip(void **state)
 	assert_true(out.dry_run);
 	assert_false(out.require_inactive);
 	assert_string_equal(out.requester, "alice@ops");
+	assert_int_equal(out.topics.n, 2);
+	assert_string_equal(out.topics.v[1], "refunds");
+	assert_false(out.all_topics);
+	assert_int_equal(out.queue_topics.n, 2);
+	assert_string_equal(out.queue_topics.v[0], "payments");
+	assert_int_equal(out.expect_epochs.n, 2);
+	assert_int_equal(out.expect_epochs.v[0], 4);
+	assert_true(out.expect_epochs.v[1] == UINT64_MAX);
+	assert_string_equal(out.source_group, "g0");
 	rpc_frame_release(&f);
 	rpc_reader_close(&r);
 	msgpack_sbuffer_destroy(&sb);
 
 	/* The response in the Huawei shape, with a status. */
 	struct rpc_reset_queue q[3] = {
-	    {"broker-1", 0, 42, 40, false, false},
-	    {"broker-1", 1, 0, UINT64_MAX, true, false},
-	    {"broker-2", 0, UINT64_MAX >> 1, 7, false, true}};
-	struct rpc_reset_resp resp = {9, 4, false, {q, 3}, "g", "orders"};
+	    {"broker-1", 0, 42, 40, false, false, false},
+	    {"broker-1", 1, 0, UINT64_MAX, true, false, true},
+	    {"broker-2", 0, UINT64_MAX >> 1, 7, false, true, false}};
+	struct rpc_reset_topic rt[2] = {{"orders", 4, {q, 2}},
+					{"payments", 1, {q + 2, 1}}};
+	struct rpc_reset_resp resp = {9,   4,	     false,   {q, 3},
+				      "g", "orders", {rt, 2}, "g0"};
 	sb = enc(RPC_RESET | RPC_RESPONSE, 77, NULL, &resp);
 	one_frame(&sb, &r, &f);
 	struct rpc_reset_resp ro;
@@ -82,6 +105,16 @@ static void test_codec_reset_round_trip(void **state)
 	assert_true(rq[2].unset);
 	assert_string_equal(ro.group, "g");
 	assert_string_equal(ro.topic, "orders");
+	assert_int_equal(ro.topics.n, 2);
+	const struct rpc_reset_topic *ot = ro.topics.v;
+	assert_string_equal(ot[1].topic, "payments");
+	assert_int_equal(ot[0].epoch, 4);
+	assert_int_equal(ot[0].queues.n, 2);
+	const struct rpc_reset_queue *oq = ot[0].queues.v;
+	assert_true(oq[1].skipped);
+	assert_false(oq[0].skipped);
+	assert_int_equal(oq[1].previous_offset, UINT64_MAX);
+	assert_string_equal(ro.source_group, "g0");
 	rpc_frame_release(&f);
 	rpc_reader_close(&r);
 	msgpack_sbuffer_destroy(&sb);
@@ -500,9 +533,10 @@ static void test_codec_random_mutations_never_crash(void **state)
 {
 	(void)state;
 	struct rpc_history_queue hq[2] = {
-	    {"b1", 0, 1, 2, 0, 9, true}, {"b2", 1, UINT64_MAX, 0, 0, 0, false}};
+	    {"b1", 0, 1, 2, 0, 9, true, false},
+	    {"b2", 1, UINT64_MAX, 0, 0, 0, false, true}};
 	struct rpc_history_entry he = {
-	    3, 1700000000000, "ops", "g", "t", "time", 5, 2, {hq, 2}};
+	    3, 1700000000000, "ops", "g", "t", "group", 5, 2, {hq, 2}, "g0"};
 	struct rpc_history_resp h = {{&he, 1}};
 	msgpack_sbuffer sb = enc(RPC_HISTORY | RPC_RESPONSE, 8, NULL, &h);
 	uint8_t *buf = malloc(sb.size);
