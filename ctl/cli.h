@@ -83,12 +83,16 @@ int ctl_one_arg(int argc, char **argv, const char *usage, const char *what,
 /* A subcommand: "create" and its function; or, with run NULL, request
  * @type: with @print, for the one NAME given ("describe NAME": a request
  * struct holding just that name), else a list of names under @key. */
+/* A subcommand: its own @run; or request @type for one name, printed by
+ * @print ("describe"); or, with @gone, a deletion of one name ("delete",
+ * @gone says what went); or a list of names under JSON @key ("list"). */
 struct ctl_sub {
 	const char *name;
 	int (*run)(const struct ctl_opts *o, int argc, char **argv);
 	uint16_t type;
 	const char *key;
 	ctl_print_fn print;
+	const char *gone;
 };
 /* Runs subcommand argv[2] of @noun from @subs (usage errors named). */
 int ctl_run_sub(const struct ctl_opts *o, int argc, char **argv,

@@ -40,32 +40,15 @@ static int group_create(const struct ctl_opts *o, int argc, char **argv)
 	return rv ? rv : ctl_print_created(o, "group", name, detail);
 }
 
-/* Refused by the cluster while the group has online members. */
-static int group_delete(const struct ctl_opts *o, int argc, char **argv)
-{
-	const char *name;
-	int rv = ctl_one_arg(argc, argv, usage, "a name", NULL, 0, &name);
-	if (rv != 0)
-		return rv;
-	struct rpc_group_req in = {name};
-	rv = ctl_request(o, RPC_GROUP_DELETE, &in, NULL);
-	if (rv == 0 && o->json)
-		ctl_json_out(
-		    json_pack("{s:s,s:b}", "group", name, "deleted", 1));
-	else if (rv == 0)
-		printf("deleted group %s: its offsets and reset history are "
-		       "gone\n",
-		       name);
-	return rv;
-}
-
 static int run(const struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct ctl_sub subs[] = {
-	    {"create", group_create, 0, NULL, NULL},
-	    {"delete", group_delete, 0, NULL, NULL},
-	    {"describe", NULL, RPC_GROUP_DESCRIBE, NULL, ctl_print_group},
-	    {"list", NULL, RPC_GROUP_LIST, "groups", NULL}};
+	    {"create", group_create, 0, NULL, NULL, NULL},
+	    /* Refused by the cluster while the group has online members. */
+	    {"delete", NULL, RPC_GROUP_DELETE, NULL, NULL,
+	     "its offsets and reset history are gone"},
+	    {"describe", NULL, RPC_GROUP_DESCRIBE, NULL, ctl_print_group, NULL},
+	    {"list", NULL, RPC_GROUP_LIST, "groups", NULL, NULL}};
 	return ctl_run_sub(o, argc, argv, usage, subs, 4);
 }
 

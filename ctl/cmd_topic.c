@@ -1,5 +1,5 @@
 /*
- * cmd_topic.c — raftqctl topic create | list | describe.
+ * cmd_topic.c — raftqctl topic create | list | describe | delete.
  */
 #include <string.h>
 
@@ -7,7 +7,8 @@
 
 static const char usage[] = "topic create T --queues N [--brokers b1,b2]\n"
 			    "       raftqctl topic list\n"
-			    "       raftqctl topic describe T";
+			    "       raftqctl topic describe T\n"
+			    "       raftqctl topic delete T";
 
 static int topic_create(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -38,10 +39,14 @@ static int topic_create(const struct ctl_opts *o, int argc, char **argv)
 static int run(const struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct ctl_sub subs[] = {
-	    {"create", topic_create, 0, NULL, NULL},
-	    {"describe", NULL, RPC_TOPIC_DESCRIBE, NULL, ctl_print_topic},
-	    {"list", NULL, RPC_TOPIC_LIST, "topics", NULL}};
-	return ctl_run_sub(o, argc, argv, usage, subs, 3);
+	    {"create", topic_create, 0, NULL, NULL, NULL},
+	    /* Refused by the cluster while online members read the topic. */
+	    {"delete", NULL, RPC_TOPIC_DELETE, NULL, NULL,
+	     "its messages, and every group's offsets and reset history on "
+	     "it, are gone"},
+	    {"describe", NULL, RPC_TOPIC_DESCRIBE, NULL, ctl_print_topic, NULL},
+	    {"list", NULL, RPC_TOPIC_LIST, "topics", NULL, NULL}};
+	return ctl_run_sub(o, argc, argv, usage, subs, 4);
 }
 
 const struct ctl_noun ctl_topic = {"topic", usage, run};

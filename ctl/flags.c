@@ -166,6 +166,23 @@ static int describe(const struct ctl_opts *o, int argc, char **argv,
 	return rv ? rv : ctl_request(o, sub->type, &name, sub->print);
 }
 
+/* "NOUN delete NAME": prints "deleted NOUN NAME: @gone" (or {"NOUN":
+ * NAME, "deleted": true}). */
+static int delete_one(const struct ctl_opts *o, int argc, char **argv,
+		      const char *usage, const struct ctl_sub *sub)
+{
+	const char *name;
+	int rv = ctl_one_arg(argc, argv, usage, "a name", NULL, 0, &name);
+	if (rv == 0)
+		rv = ctl_request(o, sub->type, &name, NULL);
+	if (rv == 0 && o->json)
+		ctl_json_out(
+		    json_pack("{s:s,s:b}", argv[1], name, "deleted", 1));
+	else if (rv == 0)
+		printf("deleted %s %s: %s\n", argv[1], name, sub->gone);
+	return rv;
+}
+
 int ctl_run_sub(const struct ctl_opts *o, int argc, char **argv,
 		const char *usage, const struct ctl_sub *subs, size_t n)
 {
@@ -178,6 +195,8 @@ int ctl_run_sub(const struct ctl_opts *o, int argc, char **argv,
 			return subs[i].run(o, argc, argv);
 		if (subs[i].print != NULL)
 			return describe(o, argc, argv, usage, &subs[i]);
+		if (subs[i].gone != NULL)
+			return delete_one(o, argc, argv, usage, &subs[i]);
 		if (argc != 3)
 			return ctl_usage_error(usage,
 					       "%s %s takes no arguments",

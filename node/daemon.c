@@ -152,6 +152,14 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ---- Start ---- */
 
+/* The state changed: a deleted topic's queues and files go first, then
+ * the fetches waiting on what changed are answered. */
+static void on_applied(void *arg, const struct rsm_result *res)
+{
+	node_queues_on_applied(arg, res);
+	node_fetch_on_applied(arg, res);
+}
+
 static int mkdirs(const char *path, char *err, size_t errlen)
 {
 	char tmp[NODE_PATH];
@@ -224,7 +232,7 @@ static int start_raft(struct node *n, char *err, size_t errlen)
 	raft_uv_set_segment_size(&n->io, (size_t)n->cfg.raft_segment_bytes);
 	raft_uv_set_connect_retry_delay(&n->io, n->cfg.connect_retry_ms);
 	rsm_fsm_init(&n->fsm, n->rsm);
-	rsm_on_applied(n->rsm, node_fetch_on_applied, n);
+	rsm_on_applied(n->rsm, on_applied, n);
 	rv =
 	    raft_init(&n->raft, &n->io, &n->fsm, n->cfg.id, n->cfg.raft_listen);
 	if (rv != 0) {
@@ -297,12 +305,13 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 		return -1;
 	}
 	snprintf(n->raft_dir, sizeof n->raft_dir, "%s/raft", n->cfg.data_dir);
-	char queues[NODE_PATH + 16];
+	char queues[NODE_PATH + 16], trash[NODE_PATH + 16];
 	snprintf(queues, sizeof queues, "%s/queues", n->cfg.data_dir);
+	snprintf(trash, sizeof trash, "%s/trash", n->cfg.data_dir);
 	if (mkdirs(n->cfg.data_dir, err, errlen) != 0 ||
 	    lock_data_dir(n, err, errlen) != 0 ||
 	    mkdirs(n->raft_dir, err, errlen) != 0 ||
-	    mkdirs(queues, err, errlen) != 0)
+	    mkdirs(queues, err, errlen) != 0 || mkdirs(trash, err, errlen) != 0)
 		return -1;
 	n->rsm = rsm_new();
 	if (n->rsm == NULL) {
@@ -312,6 +321,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	node_config_storage(&n->cfg, &n->stor);
 	if (stor_config_check(&n->stor, err, errlen) != 0)
 		return -1;
+	node_trash_purge(n); /* a deleted topic's files, left by a crash */
 	n->state = RAFT_UNAVAILABLE;
 	snprintf(n->join_target, sizeof n->join_target, "%s", n->cfg.join);
 	if (start_raft(n, err, errlen) != 0)

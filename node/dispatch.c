@@ -37,6 +37,7 @@ static const struct route routes[] = {
     {RPC_TOPIC_CREATE, node_handle_topic_create, LEADER_ONLY},
     {RPC_TOPIC_LIST, node_handle_topic_list, 0},
     {RPC_TOPIC_DESCRIBE, node_handle_topic_describe, 0},
+    {RPC_TOPIC_DELETE, node_handle_topic_delete, LEADER_ONLY},
     {RPC_QUEUE_STATS, node_handle_queue_stats, 0},
     {RPC_PRODUCE, node_handle_produce, 0},
     {RPC_FETCH, node_handle_fetch, 0},

@@ -4,7 +4,8 @@
  * empty at once (an idle consumer would otherwise ask many times a
  * second). A waiting fetch is answered — served again as a fetch that may
  * not wait — when its queue gets data (PRODUCE), when the replicated state
- * changes its group (a reset, a group deletion, a snapshot), when its time
+ * changes its group or topic (a reset, a group or topic deletion, a
+ * snapshot: every waiter for the last two), when its time
  * is up (the 50 ms tick), or when the node stops.
  *
  * A waiter keeps copies of the request's fields: the frame it came in is
@@ -91,9 +92,10 @@ void node_fetch_wake_group(struct node *n, const char *group, const char *topic)
 	struct fetch_waiter *w = n->waiters, *next;
 	for (; w != NULL; w = next) {
 		next = w->next;
-		if (w->has_group &&
-		    (group == NULL || strcmp(w->group, group) == 0) &&
-		    (topic == NULL || strcmp(w->topic, topic) == 0))
+		bool all = group == NULL && topic == NULL;
+		if (all || (w->has_group &&
+			    (group == NULL || strcmp(w->group, group) == 0) &&
+			    (topic == NULL || strcmp(w->topic, topic) == 0)))
 			answer(n, w);
 	}
 }
@@ -131,6 +133,7 @@ void node_fetch_on_applied(void *arg, const struct rsm_result *res)
 		for (uint32_t i = 0; i < res->n_reset; i++)
 			node_fetch_wake_group(n, res->reset[i].group,
 					      res->reset[i].topic);
-	else if (res->code == RSM_OK && res->type == RSM_CMD_DELETE_GROUP)
-		node_fetch_wake_group(n, NULL, NULL);
+	else if (res->code == RSM_OK && (res->type == RSM_CMD_DELETE_GROUP ||
+					 res->type == RSM_CMD_DELETE_TOPIC))
+		node_fetch_wake_group(n, NULL, NULL); /* answered: gone */
 }

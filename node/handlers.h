@@ -50,7 +50,8 @@ bool node_fetch_park(const struct node_req *req, const struct rpc_fetch_req *p,
 void node_fetch_wake_queue(struct node *n, const char *topic, uint32_t queue_id,
 			   uint64_t max_offset);
 /* Answers the waiters of @group (NULL: every group) and @topic (NULL:
- * every topic); waiters without a group are left. */
+ * every topic); waiters without a group are left — unless both are NULL
+ * (the whole state changed: every waiter is answered). */
 void node_fetch_wake_group(struct node *n, const char *group,
 			   const char *topic);
 /* Answers the waiters whose time is up (@all: every one). */
@@ -65,6 +66,7 @@ void node_handle_heartbeat(const struct node_req *req, const void *in);
 void node_handle_leave(const struct node_req *req, const void *in);
 void node_handle_group_describe(const struct node_req *req, const void *in);
 void node_handle_group_delete(const struct node_req *req, const void *in);
+void node_handle_topic_delete(const struct node_req *req, const void *in);
 
 /* commits.c and offsets.c: committing and reading offsets (leader). */
 void node_handle_commit(const struct node_req *req, const void *in);

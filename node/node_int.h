@@ -87,6 +87,7 @@ struct node {
 	/* Local queues (this broker's part of each topic). */
 	struct node_queue *queues;
 	size_t nqueues;
+	uint64_t trash_seq; /* names under <data_dir>/trash (topic_files.c) */
 	struct stor_config stor;
 	uv_timer_t retention;
 	/* Fetches waiting for data (fetch_wait.c). */
@@ -103,6 +104,7 @@ struct node {
 /* A local queue, opened on first use. */
 struct node_queue {
 	char topic[RSM_NAME_MAX + 1];
+	int64_t created; /* the topic's incarnation */
 	uint32_t queue_id;
 	struct stor_queue *q;
 };
@@ -165,6 +167,33 @@ int node_queue_stat(struct node *n, const char *topic, uint32_t queue_id,
 /* Retention and interval flushing for every open queue. */
 void node_queues_tick(struct node *n);
 void node_queues_close(struct node *n);
+/* Closes the open queues of @topic (every topic whose incarnation is not
+ * the state's, when @topic is NULL). */
+void node_queues_drop(struct node *n, const char *topic);
+/* The rsm hook's part for queues: a deleted topic's queues closed and its
+ * files removed; after a restore (@res NULL) files and queues reconciled
+ * with the new state. */
+void node_queues_on_applied(struct node *n, const struct rsm_result *res);
+
+/* ---- topic_files.c: a topic's directory per incarnation ---- */
+
+/* Makes (or checks) <data_dir>/queues/<topic> for @t's incarnation into
+ * @dir: 0, or -1 with @msg (a later incarnation's files: this node's
+ * state is behind). Files of an older incarnation are moved away first. */
+int node_topic_dir(struct node *n, const struct rsm_topic *t, char *dir,
+		   size_t dirlen, char *msg, size_t msglen);
+/* Topic @topic of incarnation @created was deleted: its files go (not a
+ * later incarnation's). */
+void node_topic_files_deleted(struct node *n, const char *topic,
+			      int64_t created);
+/* After a restore: files of topics deleted since, or of older
+ * incarnations, go; files without an incarnation are adopted. */
+void node_topic_files_reconcile(struct node *n);
+/* Moves <data_dir>/queues/@topic to the trash and removes it off the loop
+ * thread; 0 (also when there is nothing), -1 when it cannot be moved. */
+int node_topic_trash(struct node *n, const char *topic, const char *why);
+/* Removes whatever the trash holds (from before a restart). */
+void node_trash_purge(struct node *n);
 
 /* ---- gather.c: bounds of a topic's queues from their hosting brokers ---- */
 

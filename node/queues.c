@@ -1,7 +1,9 @@
 /*
  * queues.c — this broker's queues: opened on first use under
- * <data_dir>/queues/<topic>/<queue_id>, kept open, ticked for retention and
- * interval flushing, closed cleanly at stop.
+ * <data_dir>/queues/<topic>/<queue_id> (the directory of the topic's
+ * incarnation, topic_files.c), kept open, ticked for retention and
+ * interval flushing, closed cleanly at stop or when the topic is
+ * deleted.
  *
  * Storage calls are synchronous and run on the loop thread; with
  * flush=sync an append waits for fdatasync (~0.3 ms here). Moving them to
@@ -19,11 +21,12 @@ struct stor_queue *node_queue(struct node *n, const char *topic,
 			      uint32_t queue_id, uint32_t *code, char *msg,
 			      size_t msglen)
 {
-	for (size_t i = 0; i < n->nqueues; i++)
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, topic);
+	for (size_t i = 0; t != NULL && i < n->nqueues; i++)
 		if (n->queues[i].queue_id == queue_id &&
+		    n->queues[i].created == t->created &&
 		    strcmp(n->queues[i].topic, topic) == 0)
 			return n->queues[i].q;
-	const struct rsm_topic *t = rsm_topic_find(n->rsm, topic);
 	if (t == NULL) {
 		*code = RPC_UNKNOWN_TOPIC;
 		snprintf(msg, msglen, "topic '%s' does not exist", topic);
@@ -41,10 +44,8 @@ struct stor_queue *node_queue(struct node *n, const char *topic,
 		return NULL;
 	}
 	char dir[NODE_PATH + 2 * RSM_NAME_MAX];
-	snprintf(dir, sizeof dir, "%s/queues/%s", n->cfg.data_dir, topic);
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+	if (node_topic_dir(n, t, dir, sizeof dir - 16, msg, msglen) != 0) {
 		*code = RPC_UNAVAILABLE;
-		snprintf(msg, msglen, "mkdir %s: %s", dir, strerror(errno));
 		return NULL;
 	}
 	size_t len = strlen(dir);
@@ -77,6 +78,7 @@ struct stor_queue *node_queue(struct node *n, const char *topic,
 			 st.bytes_truncated);
 	struct node_queue *e = &n->queues[n->nqueues++];
 	snprintf(e->topic, sizeof e->topic, "%s", topic);
+	e->created = t->created;
 	e->queue_id = queue_id;
 	e->q = q;
 	return q;
@@ -132,4 +134,43 @@ void node_queues_close(struct node *n)
 	free(n->queues);
 	n->queues = NULL;
 	n->nqueues = 0;
+}
+
+/* Whether open queue @e is of @topic, or (@topic NULL) of a topic the
+ * state no longer has in that incarnation. */
+static bool dropped(struct node *n, const struct node_queue *e,
+		    const char *topic)
+{
+	if (topic != NULL)
+		return strcmp(e->topic, topic) == 0;
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, e->topic);
+	return t == NULL || t->created != e->created;
+}
+
+void node_queues_drop(struct node *n, const char *topic)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < n->nqueues; i++) {
+		struct node_queue *e = &n->queues[i];
+		char err[512];
+		if (!dropped(n, e, topic)) {
+			n->queues[kept++] = *e;
+			continue;
+		}
+		if (stor_queue_close(e->q, err, sizeof err) != 0)
+			NODE_LOG(NODE_ERROR, "storage", "close: %s", err);
+	}
+	n->nqueues = kept;
+}
+
+void node_queues_on_applied(struct node *n, const struct rsm_result *res)
+{
+	if (res == NULL) {
+		node_queues_drop(n, NULL);
+		node_topic_files_reconcile(n);
+	} else if (res->type == RSM_CMD_DELETE_TOPIC && res->code == RSM_OK) {
+		node_queues_drop(n, res->deleted_topic);
+		node_topic_files_deleted(n, res->deleted_topic,
+					 res->deleted_created);
+	}
 }

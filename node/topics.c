@@ -1,7 +1,8 @@
 /*
- * topics.c — the catalogue: creating topics and groups (leader: one Raft
- * entry each, answered once every reachable node has applied it, so the
- * next request finds the name wherever it goes), listing them (any node),
+ * topics.c — the catalogue: creating topics and groups, deleting topics
+ * (leader: one Raft entry each, answered once every reachable node has
+ * applied it, so the next request finds the name — or its absence —
+ * wherever it goes), listing them (any node),
  * and describing a topic (its queues' bounds gathered in parallel from the
  * hosting brokers; a broker that cannot answer makes it UNAVAILABLE naming
  * the broker).
@@ -10,11 +11,10 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "members.h"
 
 /* ---- Creating ---- */
 
-/* Registered brokers still in the Raft configuration: a removed node
- * keeps its registration (its name), not its place in new topics. */
 /* The brokers of every voter of the Raft configuration: 0 and their
  * names in @out (a removed node keeps its registration, not its place in
  * new topics); or -1 after refusing (retry) while some voter has not
@@ -72,13 +72,65 @@ void node_handle_topic_create(const struct node_req *req, const void *in)
 		brokers = all;
 	struct raft_buffer buf;
 	char err[256];
-	if (rsm_encode_create_topic(q->topic, q->queues, brokers, nb,
-				    node_wall_ms(), &buf, err,
-				    sizeof err) != 0) {
+	/* After every deleted topic: a name created again is a new
+	 * incarnation, told apart by this time (topic_files.c). */
+	int64_t created = node_wall_ms();
+	if (created <= rsm_topic_clock(req->n->rsm))
+		created = rsm_topic_clock(req->n->rsm) + 1;
+	if (rsm_encode_create_topic(q->topic, q->queues, brokers, nb, created,
+				    &buf, err, sizeof err) != 0) {
 		node_req_fail(req, RPC_INVALID_ARGUMENT, "%s", err);
 		return;
 	}
 	node_req_propose_answer(req, buf, true, answer_created, q->topic);
+}
+
+/* ---- Deleting ---- */
+
+/* True when no online member reads @topic; else answers GROUP_ACTIVE
+ * naming them. */
+static bool topic_unread(const struct node_req *req, const char *topic)
+{
+	struct node *n = req->n;
+	char list[400] = "";
+	size_t at = 0;
+	uint32_t readers = 0;
+	for (size_t i = 0; i < node_member_count(n); i++) {
+		const struct node_member *m = node_member_at(n, i);
+		bool reads = false;
+		for (uint32_t k = 0; k < m->n_topics; k++)
+			reads |= strcmp(m->topics[k], topic) == 0;
+		if (reads && readers++ < 8 && at < sizeof list - 40)
+			at += (size_t)snprintf(list + at, sizeof list - at,
+					       "%s%s/%s", at ? ", " : "",
+					       m->group, m->id);
+	}
+	if (readers == 0)
+		return true;
+	return node_req_failed(req, RPC_GROUP_ACTIVE,
+			       "topic '%s' is read by %u online member%s "
+			       "(%s%s); stop them first",
+			       topic, readers, readers == 1 ? "" : "s", list,
+			       readers > 8 ? ", ..." : "");
+}
+
+void node_handle_topic_delete(const struct node_req *req, const void *in)
+{
+	const struct rpc_topic_req *q = in;
+	struct raft_buffer buf;
+	char err[256];
+	if (rsm_topic_find(req->n->rsm, q->topic) == NULL) {
+		node_req_fail(req, RPC_UNKNOWN_TOPIC,
+			      "topic '%s' does not exist", q->topic);
+		return;
+	}
+	if (!topic_unread(req, q->topic))
+		return;
+	if (rsm_encode_delete_topic(q->topic, &buf, err, sizeof err) != 0) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT, "%s", err);
+		return;
+	}
+	node_req_propose(req, buf, true);
 }
 
 /* 0 when @s is NULL or @first, 1 when @second, else -1. */

@@ -95,6 +95,12 @@ static int apply_create_topic(struct rsm *s, struct rsm__rd *r)
 	} else if (rsm_topic_find(s, t.name) != NULL) {
 		code = RSM_EEXISTS;
 		snprintf(msg, sizeof msg, "topic '%s' already exists", t.name);
+	} else if (t.created <= s->topic_clock) {
+		code = RSM_EINVAL;
+		snprintf(msg, sizeof msg,
+			 "creation time %lld is not after a deleted topic's "
+			 "(%lld)",
+			 (long long)t.created, (long long)s->topic_clock);
 	}
 	qsort(t.brokers, t.n_brokers, sizeof *t.brokers, cmp_name);
 	for (uint32_t i = 0; i < t.n_brokers && code == RSM_OK; i++) {
@@ -153,6 +159,21 @@ static int apply_delete_group(struct rsm *s, struct rsm__rd *r)
 	if (!rsm__group_remove(s, name))
 		return rsm__result(s, RSM_EUNKNOWN_GROUP,
 				   "group '%s' does not exist", name);
+	return rsm__result(s, RSM_OK, NULL);
+}
+
+static int apply_delete_topic(struct rsm *s, struct rsm__rd *r)
+{
+	char name[RSM_NAME_MAX + 1];
+	int64_t created = 0;
+	rsm__rd_str(r, name, RSM_NAME_MAX);
+	if (!rsm__rd_done(r))
+		return -1;
+	if (!rsm__topic_remove(s, name, &created))
+		return rsm__result(s, RSM_EUNKNOWN_TOPIC,
+				   "topic '%s' does not exist", name);
+	memcpy(s->result.deleted_topic, name, sizeof name);
+	s->result.deleted_created = created;
 	return rsm__result(s, RSM_OK, NULL);
 }
 
@@ -336,28 +357,35 @@ static bool entry_sane(const uint8_t *p, size_t len)
 	return sane;
 }
 
+static int apply_reset_one(struct rsm *s, struct rsm__rd *r)
+{
+	return rsm__apply_reset(s, r, false);
+}
+
+static int apply_reset_topics(struct rsm *s, struct rsm__rd *r)
+{
+	return rsm__apply_reset(s, r, true);
+}
+
+/* Each command type's apply, by type number. */
+static int (*const appliers[])(struct rsm *s, struct rsm__rd *r) = {
+    [RSM_CMD_REGISTER_BROKER] = apply_register_broker,
+    [RSM_CMD_CREATE_TOPIC] = apply_create_topic,
+    [RSM_CMD_CREATE_GROUP] = apply_create_group,
+    [RSM_CMD_COMMIT] = apply_commit,
+    [RSM_CMD_RESET] = apply_reset_one,
+    [RSM_CMD_INIT_OFFSETS] = apply_init_offsets,
+    [RSM_CMD_DELETE_GROUP] = apply_delete_group,
+    [RSM_CMD_RESET_TOPICS] = apply_reset_topics,
+    [RSM_CMD_DELETE_TOPIC] = apply_delete_topic,
+};
+
 static int apply_type(struct rsm *s, uint64_t type, struct rsm__rd *r)
 {
-	switch (type) {
-	case RSM_CMD_REGISTER_BROKER:
-		return apply_register_broker(s, r);
-	case RSM_CMD_CREATE_TOPIC:
-		return apply_create_topic(s, r);
-	case RSM_CMD_CREATE_GROUP:
-		return apply_create_group(s, r);
-	case RSM_CMD_COMMIT:
-		return apply_commit(s, r);
-	case RSM_CMD_RESET:
-		return rsm__apply_reset(s, r, false);
-	case RSM_CMD_RESET_TOPICS:
-		return rsm__apply_reset(s, r, true);
-	case RSM_CMD_INIT_OFFSETS:
-		return apply_init_offsets(s, r);
-	case RSM_CMD_DELETE_GROUP:
-		return apply_delete_group(s, r);
-	default:
-		return -1;
-	}
+	if (type >= sizeof appliers / sizeof appliers[0] ||
+	    appliers[type] == NULL)
+		return -1; /* unknown: rejected, the log moves on */
+	return appliers[type](s, r);
 }
 
 /* Unpacks the entry and applies it: 0, RSM_ENOMEM, or -1 (bad bytes);
@@ -394,6 +422,7 @@ int rsm_apply(struct rsm *s, const void *buf, size_t len,
 	res->n_items = 0;
 	res->reset = NULL;
 	res->n_reset = 0;
+	res->deleted_topic[0] = '\0';
 	*out = res;
 	if (len < 1 || p[0] != RSM__CMD_VERSION || !entry_sane(p, len)) {
 		s->applied++;

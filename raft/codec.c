@@ -250,19 +250,35 @@ int rsm_encode_create_group(const char *name, enum rsm_group_mode mode,
 	return cmd_end(&sb, out);
 }
 
-int rsm_encode_delete_group(const char *name, struct raft_buffer *out,
-			    char *errmsg, size_t errmsg_len)
+/* A command whose one item is name @name of a @what. */
+static int encode_name_cmd(enum rsm_cmd_type type, const char *what,
+			   const char *name, struct raft_buffer *out,
+			   char *errmsg, size_t errmsg_len)
 {
 	if (!rsm_name_valid(name))
 		return errbuf_set(
 		    RSM_EINVAL, errmsg, errmsg_len,
-		    "bad group name '%s': use 1-127 of A-Z a-z 0-9 . _ -",
+		    "bad %s name '%s': use 1-127 of A-Z a-z 0-9 . _ -", what,
 		    name ? name : "");
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	cmd_begin(&sb, &pk, RSM_CMD_DELETE_GROUP, 1);
+	cmd_begin(&sb, &pk, type, 1);
 	rsm__pack_str(&pk, name);
 	return cmd_end(&sb, out);
+}
+
+int rsm_encode_delete_group(const char *name, struct raft_buffer *out,
+			    char *errmsg, size_t errmsg_len)
+{
+	return encode_name_cmd(RSM_CMD_DELETE_GROUP, "group", name, out, errmsg,
+			       errmsg_len);
+}
+
+int rsm_encode_delete_topic(const char *name, struct raft_buffer *out,
+			    char *errmsg, size_t errmsg_len)
+{
+	return encode_name_cmd(RSM_CMD_DELETE_TOPIC, "topic", name, out, errmsg,
+			       errmsg_len);
 }
 
 int rsm_commit_init(struct rsm_commit *c, const char *group, const char *topic,
@@ -511,7 +527,8 @@ int rsm__pack_state(const struct rsm *s, msgpack_sbuffer *sb)
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 9);
+	/* A 10th item, the topic clock, only once a topic was deleted. */
+	msgpack_pack_array(&pk, s->topic_clock != 0 ? 10 : 9);
 	rsm__pack_str(&pk, RSM__STATE_MAGIC);
 	msgpack_pack_uint64(&pk, s->applied);
 	msgpack_pack_uint64(&pk, s->rejected);
@@ -558,6 +575,8 @@ int rsm__pack_state(const struct rsm *s, msgpack_sbuffer *sb)
 		}
 	}
 	pack_resets(&pk, s);
+	if (s->topic_clock != 0)
+		msgpack_pack_int64(&pk, s->topic_clock);
 	return 0;
 }
 
@@ -795,6 +814,8 @@ int rsm__unpack_state(struct rsm *s, const msgpack_object *root,
 	for (uint32_t i = 0; i < list.n && list.err == NULL; i++)
 		if ((rv = unpack_reset(s, &list, why)) != 0)
 			return rv;
+	if (r.err == NULL && r.i < r.n)
+		s->topic_clock = rsm__rd_i64(&r);
 	if (!rsm__rd_done(&r) || list.err != NULL) {
 		*why = r.err ? r.err : list.err;
 		return RSM_ECORRUPT;

@@ -193,6 +193,10 @@ const struct rsm_reset *rsm_reset_at(const struct rsm *s, uint32_t i);
 const struct rsm_reset *rsm_reset_find(const struct rsm *s, uint64_t id,
 				       uint32_t *n);
 
+/* The latest `created` of any deleted topic (0: none was deleted): a new
+ * topic must be created after it (RSM_CMD_DELETE_TOPIC). */
+int64_t rsm_topic_clock(const struct rsm *s);
+
 /* Entries applied, and entries rejected as undecodable. */
 uint64_t rsm_applied(const struct rsm *s);
 uint64_t rsm_rejected(const struct rsm *s);
@@ -220,6 +224,11 @@ enum rsm_cmd_type {
 	/* A reset of several topics, or a copy of another group (the forms
 	 * RSM_CMD_RESET cannot carry; rsm_encode_reset picks the type). */
 	RSM_CMD_RESET_TOPICS = 8,
+	/* Removes a topic: its groups' offsets and epochs on it, and its
+	 * reset records. Its `created` becomes a floor: a topic created
+	 * later (the same name again) must have a later `created`, so each
+	 * incarnation of a name is told apart by it (the brokers' files). */
+	RSM_CMD_DELETE_TOPIC = 9,
 };
 
 /* One offset commit, with its names copied in: the leader's batch keeps
@@ -300,6 +309,8 @@ int rsm_encode_create_group(const char *name, enum rsm_group_mode mode,
 			    size_t errmsg_len);
 int rsm_encode_delete_group(const char *name, struct raft_buffer *out,
 			    char *errmsg, size_t errmsg_len);
+int rsm_encode_delete_topic(const char *name, struct raft_buffer *out,
+			    char *errmsg, size_t errmsg_len);
 int rsm_encode_commit(const struct rsm_commit *items, uint32_t n,
 		      struct raft_buffer *out, char *errmsg, size_t errmsg_len);
 /* One topic without a source: RSM_CMD_RESET in the form every raftq
@@ -323,6 +334,9 @@ struct rsm_result {
 	 * of records, one per topic (owned by the rsm). */
 	const struct rsm_reset *reset;
 	uint32_t n_reset;
+	/* RSM_CMD_DELETE_TOPIC: the topic removed and its creation time. */
+	char deleted_topic[RSM_NAME_MAX + 1];
+	int64_t deleted_created;
 };
 
 /*

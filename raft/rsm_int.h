@@ -24,6 +24,7 @@ struct rsm {
 	struct rsm_reset *resets; /* oldest first */
 	uint32_t n_resets, resets_cap;
 	uint64_t next_reset_id;
+	int64_t topic_clock; /* rsm_topic_clock */
 	uint64_t applied;
 	uint64_t rejected;
 	/* The last result and its buffers. */
@@ -45,6 +46,10 @@ struct rsm_group *rsm__group_find_mut(struct rsm *s, const char *name);
 /* Removes group @name and every reset recorded for it; false when there
  * is no such group. Never allocates. */
 bool rsm__group_remove(struct rsm *s, const char *name);
+/* Removes topic @name, every group's entry for it and every reset record
+ * of it, and raises the topic clock to its creation time (*created);
+ * false when there is no such topic. Never allocates. */
+bool rsm__topic_remove(struct rsm *s, const char *name, int64_t *created);
 /* The group's entry for @t, created (epoch 0, nothing committed) if
  * missing; NULL when out of memory. */
 struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,

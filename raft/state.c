@@ -303,12 +303,15 @@ int rsm__group_insert(struct rsm *s, struct rsm_group *g)
 			    sizeof *s->groups, g);
 }
 
-/* Drops the history records of @group, keeping the others in order. */
-static void resets_drop_group(struct rsm *s, const char *group)
+/* Drops the history records of @group (NULL: any) on @topic (NULL: any),
+ * keeping the others in order. */
+static void resets_drop(struct rsm *s, const char *group, const char *topic)
 {
 	uint32_t kept = 0;
 	for (uint32_t i = 0; i < s->n_resets; i++) {
-		if (strcmp(s->resets[i].group, group) == 0)
+		const struct rsm_reset *r = &s->resets[i];
+		if ((group == NULL || strcmp(r->group, group) == 0) &&
+		    (topic == NULL || strcmp(r->topic, topic) == 0))
 			free(s->resets[i].queues);
 		else
 			s->resets[kept++] = s->resets[i];
@@ -326,8 +329,46 @@ bool rsm__group_remove(struct rsm *s, const char *name)
 	rsm__group_free(g);
 	memmove(g, g + 1, (s->n_groups - at - 1) * sizeof *g);
 	s->n_groups--;
-	resets_drop_group(s, name);
+	resets_drop(s, name, NULL);
 	return true;
+}
+
+/* Removes @g's entry for @topic, if any. */
+static void group_topic_drop(struct rsm_group *g, const char *topic)
+{
+	for (uint32_t k = 0; k < g->n_topics; k++) {
+		if (strcmp(g->topics[k].topic, topic) != 0)
+			continue;
+		free(g->topics[k].offsets);
+		memmove(&g->topics[k], &g->topics[k + 1],
+			(g->n_topics - k - 1) * sizeof *g->topics);
+		g->n_topics--;
+		return;
+	}
+}
+
+bool rsm__topic_remove(struct rsm *s, const char *name, int64_t *created)
+{
+	struct rsm_topic *t = (struct rsm_topic *)rsm_topic_find(s, name);
+	if (t == NULL)
+		return false;
+	size_t at = (size_t)(t - s->topics);
+	assert(at < s->n_topics);
+	*created = t->created;
+	if (t->created > s->topic_clock)
+		s->topic_clock = t->created;
+	for (uint32_t i = 0; i < s->n_groups; i++)
+		group_topic_drop(&s->groups[i], name);
+	resets_drop(s, NULL, name);
+	rsm__topic_free(t);
+	memmove(t, t + 1, (s->n_topics - at - 1) * sizeof *t);
+	s->n_topics--;
+	return true;
+}
+
+int64_t rsm_topic_clock(const struct rsm *s)
+{
+	return s->topic_clock;
 }
 
 struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,

@@ -215,7 +215,8 @@ struct rpc_status {
 	X(18, JOIN, rpc_join_req, rpc_empty)                            \
 	X(19, LEAVE, rpc_leave_req, rpc_empty)                          \
 	X(20, NODE_REMOVE, rpc_node_remove_req, rpc_empty)              \
-	X(21, GROUP_DELETE, rpc_group_req, rpc_empty)
+	X(21, GROUP_DELETE, rpc_group_req, rpc_empty)                   \
+	X(22, TOPIC_DELETE, rpc_topic_req, rpc_empty)
 
 /* X(type number, NAME, body struct) — pushed by the server. */
 #define RPC_NOTICES(X)                                    \

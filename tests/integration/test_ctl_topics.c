@@ -2,8 +2,11 @@
  * raftqctl offset reset across several topics and from another group
  * (DESIGN.md §2.1) on a real 3-node cluster: one entry for every topic,
  * refused whole when one topic's broker is down, --all-topics, --to-group
- * with skipped queues, plans of several topics, and undo of them all.
+ * with skipped queues, plans of several topics, and undo of them all;
+ * topic delete, and a topic of the same name created again.
  */
+#include <sys/stat.h>
+
 #include "ctl_fixture.h"
 
 /* Topics a (9 messages: 3 per queue) and b (6: 2 per queue), one queue
@@ -269,6 +272,116 @@ static void test_ctl_plan_of_two_topics(void **state)
 	    strstr(x->err, "--topic names other topics than the plan's"));
 }
 
+/* Whether node @i still has a directory for topic @topic. */
+static bool has_files(struct fx *x, int i, const char *topic)
+{
+	char p[700];
+	struct stat st;
+	snprintf(p, sizeof p, "%s/queues/%s", x->h.nodes[i].dir, topic);
+	return stat(p, &st) == 0;
+}
+
+/* Whether, within @ms, no node has a directory for @topic: the delete is
+ * answered once every node the leader reaches applied it, and a node
+ * removes the files as it applies (moved aside at once, removed off its
+ * loop thread). */
+static bool files_gone(struct fx *x, const char *topic, int ms)
+{
+	int64_t end = h_now_ms() + ms;
+	bool any = true;
+	while (any && h_now_ms() < end) {
+		any = has_files(x, 0, topic) || has_files(x, 1, topic) ||
+		      has_files(x, 2, topic);
+		if (any)
+			usleep(20000); /* bounded by @ms */
+	}
+	return !any;
+}
+
+/* topic delete: messages, offsets and history of the topic go, on every
+ * node; the name created again starts empty — nothing of the old
+ * incarnation is ever served. */
+static void test_ctl_topic_delete(void **state)
+{
+	struct fx *x = *state;
+	static const char *const before[] = {
+	    "topic create t --queues 1", "group create g --initial earliest",
+	    "produce --topic t --count 6",
+	    "consume --group g --topic t --count 6 --timeout 5000",
+	    "offset reset --group g --topic t --to-offset 1"};
+	for (size_t i = 0; i < sizeof before / sizeof before[0]; i++)
+		ctl_ok(x, before[i]);
+	for (int i = 0; i < 3; i++)
+		assert_true(has_files(x, i, "t"));
+	ctl_out_is(x, "topic delete t",
+		   "deleted topic t: its messages, and every group's offsets "
+		   "and reset history on it, are gone\n");
+	assert_true(files_gone(x, "t", 5000));
+	assert_int_equal(ctl(x, NULL, "topic describe t"), 1);
+	assert_string_equal(x->err,
+			    "error: UNKNOWN_TOPIC: topic 't' does not exist\n");
+	assert_int_equal(ctl(x, NULL, "topic delete t"), 1);
+	ctl_out_is(x, "--json group describe g",
+		   "{\"group\":\"g\",\"mode\":\"clustering\",\"topics\":[],"
+		   "\"members\":[]}\n");
+	/* The same name again: empty, and g starts over (earliest). */
+	ctl_ok(x, "topic create t --queues 1");
+	ctl_ok(x, "produce --topic t --count 3");
+	ctl_ok(x, "consume --group g --topic t --count 10 --timeout 1500");
+	assert_string_equal(x->err, "consumed 3 messages\n");
+	ctl_out_has(x, "--json topic describe t", "\"max_offset\":1,");
+	assert_null(strstr(x->out, "\"max_offset\":2,"));
+	assert_int_equal(ctl(x, NULL, "offset history --group g --topic t"), 0);
+	assert_string_equal(x->out,
+			    "0 resets (times in UTC; \"-\": no committed "
+			    "offset)\n");
+	assert_int_equal(ctl(x, NULL, "topic delete"), 2);
+}
+
+/* A node down while its topic is deleted and created again catches up
+ * without serving a message of the old incarnation. Online readers stop
+ * a delete. */
+static void test_ctl_topic_delete_node_down(void **state)
+{
+	struct fx *x = *state;
+	int dead = (x->h.leader + 1) % 3;
+	char want[200];
+	snprintf(x->boot, sizeof x->boot, "%s", x->h.nodes[x->h.leader].listen);
+	ctl_ok(x, "topic create t --queues 1");
+	ctl_ok(x, "produce --topic t --count 9"); /* 3 on each broker */
+	h_kill(&x->h, dead);
+	ctl_ok(x, "topic delete t");
+	ctl_ok(x, "topic create t --queues 1");
+	assert_int_equal(h_start(&x->h, dead), 0);
+	/* Once it caught up: its queue is the new, empty one. */
+	snprintf(want, sizeof want,
+		 "{\"broker_name\":\"broker-%d\",\"queue_id\":0,"
+		 "\"min_offset\":0,\"max_offset\":0,",
+		 dead + 1);
+	int64_t end = h_now_ms() + 15000;
+	while (h_now_ms() < end &&
+	       (ctl(x, NULL, "--json topic describe t") != 0 ||
+		strstr(x->out, want) == NULL))
+		usleep(100000); /* bounded by the 15 s deadline */
+	assert_non_null(strstr(x->out, want));
+	assert_null(strstr(x->out, "\"max_offset\":3,"));
+	/* A reader online: refused, nothing deleted. */
+	ctl_ok(x, "group create g");
+	ctl_bg(x, "c", "consume --group g --topic t --timeout 4000");
+	end = h_now_ms() + 10000;
+	while (h_now_ms() < end &&
+	       (ctl(x, NULL, "--json group describe g") != 0 ||
+		strstr(x->out, "\"member_id\"") == NULL))
+		usleep(50000); /* bounded: until the consumer is a member */
+	assert_int_equal(ctl(x, NULL, "topic delete t"), 1);
+	assert_non_null(strstr(x->err, "error: GROUP_ACTIVE: topic 't' is read "
+				       "by 1 online member (g/"));
+	assert_non_null(strstr(x->err, "); stop them first\n"));
+	int lines;
+	assert_int_equal(ctl_bg_wait(x, "c", 10000, &lines), 0);
+	ctl_ok(x, "topic describe t");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, ctl_setup, h_teardown)
@@ -278,6 +391,8 @@ int main(void)
 	    T(test_ctl_all_topics),
 	    T(test_ctl_to_group),
 	    T(test_ctl_plan_of_two_topics),
+	    T(test_ctl_topic_delete),
+	    T(test_ctl_topic_delete_node_down),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl_topics", tests,

@@ -223,12 +223,13 @@ static void call_later(struct later *l)
 	assert_int_equal(pthread_create(&l->t, NULL, call_later_run, l), 0);
 }
 
-/* A fetch at the end of queue 2 of broker-1 waiting up to @wait_ms: its
- * answer in *r, the time it took in milliseconds. */
-static int64_t fetch_end(struct harness *h, const char *group, uint32_t wait_ms,
-			 struct ctl_resp *r)
+/* A fetch of queue 2 of broker-1 at @offset (with @epoch) waiting up to
+ * @wait_ms: its answer in *r, the time it took in milliseconds. */
+static int64_t fetch_at(struct harness *h, const char *group, uint64_t offset,
+			uint64_t epoch, uint32_t wait_ms, struct ctl_resp *r)
 {
-	struct rpc_fetch_req fr = {group, "orders", 2, 0, 0, 0, wait_ms};
+	struct rpc_fetch_req fr = {group, "orders", 2,	    offset,
+				   epoch, 0,	    wait_ms};
 	int64_t t0 = h_now_ms();
 	h_call(h->nodes[0].listen, RPC_FETCH, &fr, 10000, r);
 	assert_int_equal(r->err, 0);
@@ -236,19 +237,19 @@ static int64_t fetch_end(struct harness *h, const char *group, uint32_t wait_ms,
 }
 
 /* Issue 11: FETCH waits up to max_wait_ms for data; answered at once when
- * data comes or the group is reset; empty at the deadline; at once
- * without max_wait_ms. */
+ * data comes, the group is reset or the topic deleted; empty at the
+ * deadline; at once without max_wait_ms. */
 static void test_data_fetch_long_polls(void **state)
 {
 	struct harness *h = *state;
 	struct ctl_resp r;
 	/* No max_wait_ms: empty at once. */
-	assert_true(fetch_end(h, NULL, 0, &r) < 300);
+	assert_true(fetch_at(h, NULL, 0, 0, 0, &r) < 300);
 	assert_int_equal(((const struct rpc_fetch_resp *)r.body)->batches.len,
 			 0);
 	ctl_resp_free(&r);
 	/* Nothing comes: empty after the wait, not before. */
-	int64_t ms = fetch_end(h, NULL, 600, &r);
+	int64_t ms = fetch_at(h, NULL, 0, 0, 600, &r);
 	assert_true(ms >= 580 && ms < 2000);
 	assert_int_equal(((const struct rpc_fetch_resp *)r.body)->batches.len,
 			 0);
@@ -258,7 +259,7 @@ static void test_data_fetch_long_polls(void **state)
 	struct rpc_produce_req pr = {"orders", 2, 1, 0, {p, 3}};
 	struct later l = {h->nodes[0].listen, RPC_PRODUCE, &pr, 300, 0, 0};
 	call_later(&l);
-	ms = fetch_end(h, NULL, 8000, &r);
+	ms = fetch_at(h, NULL, 0, 0, 8000, &r);
 	pthread_join(l.t, NULL);
 	assert_int_equal(l.code, RPC_OK);
 	assert_true(ms >= 250 && ms < 3000);
@@ -277,10 +278,7 @@ static void test_data_fetch_long_polls(void **state)
 	assert_true(leader >= 0);
 	struct later lr = {h->nodes[leader].listen, RPC_RESET, &rr, 300, 0, 0};
 	call_later(&lr);
-	struct rpc_fetch_req fr = {"g", "orders", 2, 1, 0, 0, 8000};
-	int64_t t0 = h_now_ms();
-	h_call(h->nodes[0].listen, RPC_FETCH, &fr, 10000, &r);
-	ms = h_now_ms() - t0;
+	ms = fetch_at(h, "g", 1, 0, 8000, &r);
 	pthread_join(lr.t, NULL);
 	assert_int_equal(lr.code, RPC_OK);
 	assert_int_equal(r.st.code, RPC_OFFSET_MOVED);
@@ -288,6 +286,17 @@ static void test_data_fetch_long_polls(void **state)
 	x = r.body;
 	assert_int_equal(x->offset, 0);
 	assert_int_equal(x->epoch, 1);
+	ctl_resp_free(&r);
+	/* Deleting the topic wakes a waiting fetch: UNKNOWN_TOPIC. */
+	struct rpc_topic_req tr = {"orders"};
+	struct later ld = {
+	    h->nodes[leader].listen, RPC_TOPIC_DELETE, &tr, 300, 0, 0};
+	call_later(&ld);
+	ms = fetch_at(h, NULL, 1, 0, 8000, &r);
+	pthread_join(ld.t, NULL);
+	assert_int_equal(ld.code, RPC_OK);
+	assert_int_equal(r.st.code, RPC_UNKNOWN_TOPIC);
+	assert_true(ms >= 250 && ms < 3000);
 	ctl_resp_free(&r);
 }
 

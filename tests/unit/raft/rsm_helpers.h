@@ -134,6 +134,18 @@ static inline struct rsm *rh_restored(const struct rsm *s)
 	return c;
 }
 
+/* Encodes (with @encode: a delete of a group or topic) and applies the
+ * deletion of @name; its code. */
+static inline int rh_delete(struct rsm *s,
+			    int (*encode)(const char *, struct raft_buffer *,
+					  char *, size_t),
+			    const char *name)
+{
+	struct raft_buffer buf;
+	assert_int_equal(encode(name, &buf, NULL, 0), 0);
+	return rh_apply(s, buf)->code;
+}
+
 /* Three brokers b1..b3, topic "orders" with 2 queues each, group "g". */
 static inline void rh_standard(struct rsm *s)
 {

@@ -534,13 +534,6 @@ static void test_rsm_init_offsets_fix_first_positions_only(void **state)
 	assert_int_equal(init_offset(s, "nosuch", "broker-1", 0, 2, 0), RSM_OK);
 }
 
-static int delete_group(struct rsm *s, const char *name)
-{
-	struct raft_buffer buf;
-	assert_int_equal(rsm_encode_delete_group(name, &buf, NULL, 0), 0);
-	return rh_apply(s, buf)->code;
-}
-
 /* Deleting a group drops its offsets, epochs and history, nothing else;
  * a group created again under the name starts from scratch. */
 static void test_rsm_delete_group(void **state)
@@ -556,7 +549,7 @@ static void test_rsm_delete_group(void **state)
 	assert_int_equal(rsm_reset_count(s), 1);
 	uint64_t digest = rsm_digest(s);
 
-	assert_int_equal(delete_group(s, "g"), RSM_OK);
+	assert_int_equal(rh_delete(s, rsm_encode_delete_group, "g"), RSM_OK);
 	assert_null(rsm_group_find(s, "g"));
 	assert_int_equal(rsm_group_count(s), 1);
 	assert_int_equal(rsm_reset_count(s), 0);

@@ -1,5 +1,6 @@
 /* Resets of several topics in one entry, copies of another group, and
- * their records: all or nothing, one id per reset, snapshots, history. */
+ * their records: all or nothing, one id per reset, snapshots, history;
+ * deleting a topic and creating it again. */
 #include "rsm_helpers.h"
 
 static int setup(void **state)
@@ -213,6 +214,62 @@ static void test_history_forgets_whole_resets(void **state)
 	assert_int_equal(n, 2);
 }
 
+/* A deleted topic takes its groups' offsets and its reset records with
+ * it; the same name may be created again, only with a later `created`. */
+static void test_delete_topic(void **state)
+{
+	struct rsm *s = *state;
+	struct two t;
+	two_init(&t, RSM_MOVE_ABSOLUTE, 5);
+	apply_cmd(s, &t.cmd); /* id 1: orders and pay */
+	t.cmd.n_parts = 1;
+	apply_cmd(s, &t.cmd); /* id 2: orders */
+	assert_int_equal(rh_commit(s, "src", "pay", "broker-1", 0, 3, 0), 0);
+	assert_int_equal(rh_delete(s, rsm_encode_delete_topic, "pay"), RSM_OK);
+	assert_null(rsm_topic_find(s, "pay"));
+	assert_null(rsm_group_topic(rsm_group_find(s, "g"), "pay"));
+	assert_null(rsm_group_topic(rsm_group_find(s, "src"), "pay"));
+	assert_int_equal(rh_epoch(s, "g", "orders"), 2); /* untouched */
+	uint32_t n = 0;
+	assert_non_null(rsm_reset_find(s, 1, &n));
+	assert_int_equal(n, 1); /* orders' record of reset 1 stays */
+	assert_int_equal(rsm_reset_count(s), 2);
+	assert_int_equal(rsm_topic_clock(s), 1000); /* rh_topic's created */
+	assert_int_equal(rh_delete(s, rsm_encode_delete_topic, "pay"),
+			 RSM_EUNKNOWN_TOPIC);
+	/* Created again: only after the deleted one. */
+	const char *b[] = {"broker-1"};
+	assert_int_equal(rh_topic(s, "pay", 1, b, 1), RSM_EINVAL);
+	struct raft_buffer buf;
+	assert_int_equal(
+	    rsm_encode_create_topic("pay", 1, b, 1, 1001, &buf, NULL, 0), 0);
+	assert_int_equal(rh_apply(s, buf)->code, RSM_OK);
+	assert_int_equal(rsm_topic_find(s, "pay")->created, 1001);
+	assert_null(rsm_group_topic(rsm_group_find(s, "src"), "pay"));
+	/* The clock survives a snapshot. */
+	struct rsm *c = rh_restored(s);
+	assert_int_equal(rsm_topic_clock(c), 1000);
+	rsm_free(c);
+}
+
+/* The result of a delete names the topic and its incarnation. */
+static void test_delete_topic_result(void **state)
+{
+	struct rsm *s = *state;
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_delete_topic("orders", &buf, NULL, 0), 0);
+	const struct rsm_result *r = rh_apply(s, buf);
+	assert_int_equal(r->type, RSM_CMD_DELETE_TOPIC);
+	assert_int_equal(r->code, RSM_OK);
+	assert_string_equal(r->deleted_topic, "orders");
+	assert_int_equal(r->deleted_created, 1000);
+	char err[128];
+	assert_int_equal(rsm_encode_delete_topic("a b", &buf, err, sizeof err),
+			 RSM_EINVAL);
+	assert_string_equal(
+	    err, "bad topic name 'a b': use 1-127 of A-Z a-z 0-9 . _ -");
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -222,6 +279,8 @@ int main(void)
 	    T(test_copy_of_another_group),
 	    T(test_snapshot_keeps_sources_and_skips),
 	    T(test_history_forgets_whole_resets),
+	    T(test_delete_topic),
+	    T(test_delete_topic_result),
 	};
 #undef T
 	return cmocka_run_group_tests_name("raft/rsm_topics", tests, NULL,
