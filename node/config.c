@@ -9,12 +9,14 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ini.h>
 
 #include "../util/errbuf.h"
 #include "node.h"
 #include "rpc.h"
+#include "rsm.h"
 
 enum kind { K_U64, K_U32, K_STR, K_ENUM };
 
@@ -218,6 +220,11 @@ int node_config_load(struct node_config *c, const char *path, char *err,
 		     size_t errlen)
 {
 	struct ini_ctx x = {c, "", false};
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return errbuf_set(-1, err, errlen,
+				  "%s: not a regular file (a directory?)",
+				  path);
 	int rv = ini_parse(path, ini_cb, &x);
 	if (rv == -1)
 		return errbuf_set(-1, err, errlen, "%s: cannot open: %s", path,
@@ -352,6 +359,10 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 				  "id: required (--id or [node] id)");
 	if (c->data_dir[0] == '\0')
 		return errbuf_set(-1, err, errlen, "data_dir: required");
+	if (c->name[0] != '\0' && !rsm_name_valid(c->name))
+		return errbuf_set(
+		    -1, err, errlen,
+		    "name: '%s' must be 1-127 of A-Z a-z 0-9 . _ -", c->name);
 	if (rpc_addr_parse(c->listen, &ss) != 0)
 		return errbuf_set(-1, err, errlen,
 				  "listen: '%s' is not a numeric IP:PORT",

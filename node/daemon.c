@@ -23,9 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/errbuf.h"
 #include "handlers.h"
 
 #define STOP_TRANSFER_MS 2000
@@ -288,6 +290,34 @@ static int start_raft(struct node *n, char *err, size_t errlen)
 	return 0;
 }
 
+/* Whether @addr can be listened on (as libuv binds: SO_REUSEADDR);
+ * else -1 naming @what, the address and why. */
+static int port_free(const char *what, const char *addr, char *err,
+		     size_t errlen)
+{
+	struct sockaddr_storage ss;
+	int one = 1, rv = -1, e = 0;
+	if (rpc_addr_parse(addr, &ss) != 0)
+		return errbuf_set(-1, err, errlen, "%s: bad address '%s'", what,
+				  addr);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0)
+		rv =
+		    bind(fd, (struct sockaddr *)&ss,
+			 ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						 : sizeof(struct sockaddr_in6));
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (rv == 0)
+		return 0;
+	return errbuf_set(-1, err, errlen, "%s on %s: %s", what, addr,
+			  e == EADDRINUSE
+			      ? "address already in use (another raftqd?)"
+			      : strerror(e));
+}
+
 int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	       char *err, size_t errlen)
 {
@@ -304,6 +334,13 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 			 n->cfg.name);
 		return -1;
 	}
+	/* Before the disk: a node that cannot listen must not bootstrap. */
+	if (port_free("listen", n->cfg.listen, err, errlen) != 0 ||
+	    port_free("raft_listen",
+		      n->cfg.raft_bind[0] ? n->cfg.raft_bind
+					  : n->cfg.raft_listen,
+		      err, errlen) != 0)
+		return -1;
 	snprintf(n->raft_dir, sizeof n->raft_dir, "%s/raft", n->cfg.data_dir);
 	char queues[NODE_PATH + 16], trash[NODE_PATH + 16];
 	snprintf(queues, sizeof queues, "%s/queues", n->cfg.data_dir);

@@ -10,10 +10,6 @@
 
 #include "node_int.h"
 
-int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
-	       char *err, size_t errlen);
-void node_free(struct node *n);
-
 int main(int argc, char **argv)
 {
 	/* A dead peer must not kill this node (notes/libraft-0.15.md). */

@@ -138,6 +138,12 @@ const struct rpc_node_status *node_link_status(int status, struct rpc_frame *f);
 void node_links_close(struct node *n);
 
 /* ---- daemon.c ---- */
+/* Starts node @n (zeroed) on @loop: 0, or -1 with the reason in @err.
+ * The ports are checked before the data directory is touched. */
+int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
+	       char *err, size_t errlen);
+/* Frees what a stopped node still holds. */
+void node_free(struct node *n);
 /* Starts an orderly stop (SIGTERM). */
 void node_stop(struct node *n);
 

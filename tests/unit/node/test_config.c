@@ -1,6 +1,11 @@
 /* raftqd's configuration: defaults, INI files, flags, checks. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "../test_util.h"
-#include "node.h"
+#include "node_int.h"
 
 static char *write_ini(const char *text)
 {
@@ -153,6 +158,73 @@ static void test_config_cross_checks(void **state)
 	assert_string_equal(peers[1].raft_address, "127.0.0.2:7");
 }
 
+/* Issue 10 #7: a bad name is bad configuration (exit 2, checked before
+ * anything starts), and --config of a directory says so instead of
+ * "id: required". */
+static void test_regress_config_name_and_dir(void **state)
+{
+	(void)state;
+	struct node_config c;
+	char err[512];
+	node_config_defaults(&c);
+	c.id = 1;
+	snprintf(c.data_dir, sizeof c.data_dir, "/d");
+	snprintf(c.initial_cluster, sizeof c.initial_cluster,
+		 "1@127.0.0.1:9201");
+	snprintf(c.name, sizeof c.name, "broker one");
+	assert_int_equal(node_config_check(&c, err, sizeof err), -1);
+	assert_string_equal(err, "name: 'broker one' must be 1-127 of A-Z a-z "
+				 "0-9 . _ -");
+	snprintf(c.name, sizeof c.name, "broker-1");
+	assert_int_equal(node_config_check(&c, err, sizeof err), 0);
+	char *dir = tu_mkdtemp();
+	assert_int_equal(node_config_load(&c, dir, err, sizeof err), -1);
+	char want[600];
+	snprintf(want, sizeof want, "%s: not a regular file (a directory?)",
+		 dir);
+	assert_string_equal(err, want);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* Issue 10 #7: a client port in use fails the start before the data
+ * directory is touched (no cluster bootstrapped into it), naming the
+ * address and the reason. */
+static void test_regress_port_in_use_touches_nothing(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof a;
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	struct node_config c;
+	char err[512], want[600], *dir = tu_mkdtemp();
+	node_config_defaults(&c);
+	c.id = 1;
+	snprintf(c.data_dir, sizeof c.data_dir, "%s/data", dir);
+	snprintf(c.listen, sizeof c.listen, "127.0.0.1:%d", ntohs(a.sin_port));
+	snprintf(c.initial_cluster, sizeof c.initial_cluster, "1@%s",
+		 c.raft_listen);
+	assert_int_equal(node_config_check(&c, err, sizeof err), 0);
+	uv_loop_t loop;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	struct node *n = calloc(1, sizeof *n);
+	assert_int_equal(node_start(n, &loop, &c, err, sizeof err), -1);
+	snprintf(want, sizeof want,
+		 "listen on %s: address already in use (another raftqd?)",
+		 c.listen);
+	assert_string_equal(err, want);
+	assert_false(tu_exists(c.data_dir));
+	free(n);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	close(fd);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +232,8 @@ int main(void)
 	    cmocka_unit_test(test_config_file_then_flags),
 	    cmocka_unit_test(test_config_errors_name_key_and_line),
 	    cmocka_unit_test(test_config_cross_checks),
+	    cmocka_unit_test(test_regress_config_name_and_dir),
+	    cmocka_unit_test(test_regress_port_in_use_touches_nothing),
 	};
 	return cmocka_run_group_tests_name("node/config", tests, NULL, NULL);
 }
