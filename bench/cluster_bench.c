@@ -217,9 +217,13 @@ static void commit_latency(const char *leader, int n)
 
 static int64_t fill_topic(struct harness *h, uint64_t per_broker)
 {
+	/* 1000 records of 92 bytes: 100 bytes each with their headers. */
 	static uint8_t payload[1000 * 100];
-	for (size_t i = 0; i < sizeof payload; i++)
-		payload[i] = (uint8_t)i;
+	uint8_t body[92];
+	for (size_t i = 0; i < sizeof body; i++)
+		body[i] = (uint8_t)i;
+	for (size_t i = 0; i < 1000; i++)
+		rpc_record_put(payload + i * 100, NULL, 0, body, sizeof body);
 	uint64_t batches = per_broker / 1000;
 	int64_t mid = 0;
 	for (int b = 0; b < 3; b++) {

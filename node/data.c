@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/lz4_frame.h"
 #include "handlers.h"
 
 /* Batches pass from rpc to storage as they came: one header layout. */
@@ -34,6 +35,34 @@ static struct stor_queue *local_queue(const struct node_req *req,
 	return q;
 }
 
+/* Whether @p's payload is what its count and flags say — `count`
+ * records, plain or in one lz4 frame — so nothing a consumer cannot read
+ * is ever stored (issue 10 #4); else answered INVALID_ARGUMENT. A count
+ * out of range is left to the storage's own check. */
+static bool batch_valid(const struct node_req *req,
+			const struct rpc_produce_req *p)
+{
+	const uint8_t *plain = p->payload.ptr;
+	size_t len = p->payload.len;
+	uint8_t *z = NULL;
+	char why[128];
+	if (p->count == 0 || p->count > STOR_MAX_BATCH_RECORDS)
+		return true;
+	if ((p->flags & STOR_BATCH_LZ4) &&
+	    (plain = z = lzf_decode(p->payload.ptr, p->payload.len, &len)) ==
+		NULL) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT,
+			      "malformed batch: the lz4 frame does not decode");
+		return false;
+	}
+	int rv = rpc_records_check(plain, len, p->count, why, sizeof why);
+	free(z);
+	if (rv != 0)
+		node_req_fail(req, RPC_INVALID_ARGUMENT, "malformed batch: %s",
+			      why);
+	return rv == 0;
+}
+
 void node_handle_produce(const struct node_req *req, const void *in)
 {
 	const struct rpc_produce_req *p = in;
@@ -44,6 +73,8 @@ void node_handle_produce(const struct node_req *req, const void *in)
 		node_req_fail(req, RPC_INVALID_ARGUMENT, "unknown batch flags");
 		return;
 	}
+	if (!batch_valid(req, p))
+		return;
 	struct stor_batch_in b = {p->payload.ptr, p->payload.len, p->count,
 				  (uint8_t)p->flags, node_wall_ms()};
 	uint64_t base;

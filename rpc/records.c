@@ -1,9 +1,11 @@
 /*
  * records.c — the records inside a batch payload (docs/wire-format.md,
  * "Records"): for each record a u32 key length (0xffffffff: no key), the
- * key, a u32 body length, the body; little-endian. Storage never looks
- * inside; producers encode, consumers decode.
+ * key, a u32 body length, the body; little-endian. Producers encode,
+ * brokers check (rpc_records_check: a batch is stored only if it is what
+ * its count says), consumers decode; storage never looks inside.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "rpc.h"
@@ -73,6 +75,29 @@ int rpc_record_next(const uint8_t *p, size_t len, size_t *pos,
 	out->body_len = blen;
 	*pos = at + blen;
 	return 1;
+}
+
+int rpc_records_check(const uint8_t *payload, size_t len, uint32_t count,
+		      char *why, size_t whylen)
+{
+	size_t pos = 0;
+	uint32_t n = 0;
+	struct rpc_record rec;
+	int rv;
+	while ((rv = rpc_record_next(payload, len, &pos, &rec)) == 1)
+		n++;
+	if (rv < 0) {
+		snprintf(why, whylen, "record %u runs past the payload", n + 1);
+		return -1;
+	}
+	if (n != count) {
+		snprintf(why, whylen,
+			 "%u record%s in the payload, its count "
+			 "says %u",
+			 n, n == 1 ? "" : "s", count);
+		return -1;
+	}
+	return 0;
 }
 
 static uint64_t get64(const uint8_t *p)

@@ -601,6 +601,11 @@ size_t rpc_record_put(uint8_t *out, const void *key, size_t key_len,
  * *pos: 1, 0 at the end, RPC_EMALFORMED when it does not fit. */
 int rpc_record_next(const uint8_t *payload, size_t len, size_t *pos,
 		    struct rpc_record *out);
+/* Whether the uncompressed @payload is exactly @count records: 0, or -1
+ * with what is wrong in @why ("record 2 runs past the payload", "1
+ * record in the payload, its count says 3"). */
+int rpc_records_check(const uint8_t *payload, size_t len, uint32_t count,
+		      char *why, size_t whylen);
 
 /* ---- Batches a FETCH returns (docs/disk-format.md, "Record batch") ---- */
 

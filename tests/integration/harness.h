@@ -57,6 +57,22 @@ void h_kill(struct harness *h, int i); /* SIGKILL, reaped */
 int h_stop(struct harness *h, int i, int ms);
 void h_destroy(struct harness *h); /* kills all, removes the dir */
 
+/* Writes @count records into @out (room for @count * 13 bytes): keyless,
+ * bodies of 1..5 bytes derived from @seed; their length. A PRODUCE
+ * payload the brokers accept (they check records, issue 10 #4). */
+static inline uint32_t h_records(uint8_t *out, uint32_t count, uint32_t seed)
+{
+	size_t len = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		uint8_t body[5];
+		size_t n = (seed + i) % 5 + 1;
+		for (size_t j = 0; j < n; j++)
+			body[j] = (uint8_t)(seed * 31 + i * 7 + j);
+		len += rpc_record_put(out + len, NULL, 0, body, n);
+	}
+	return (uint32_t)len;
+}
+
 /* A RESET of every queue of @topic for @group to @target (@value), by
  * requester "test". */
 static inline struct rpc_reset_req h_reset_req(const char *group,

@@ -30,11 +30,10 @@ static uint32_t count_of(int b)
 	return (uint32_t)b + 2;
 }
 
+/* Batch @k of queue @q of broker @b: count_of(b) records. */
 static void payload_of(int b, int q, int k, uint8_t *p, uint32_t *len)
 {
-	*len = (uint32_t)(10 + 7 * k + q);
-	for (uint32_t i = 0; i < *len; i++)
-		p[i] = (uint8_t)(b * 100 + q * 10 + k + i);
+	*len = h_records(p, count_of(b), (uint32_t)(b * 100 + q * 10 + k));
 }
 
 static uint64_t produce(struct harness *h, int b, const char *topic, uint32_t q,
@@ -175,6 +174,52 @@ static void test_data_bad_input(void **state)
 	ctl_resp_free(&r);
 }
 
+/* Issue 10 #4: a batch whose payload is not `count` well-formed records
+ * (or not an lz4 frame of them) is refused before it is stored, naming
+ * what is wrong; the queue does not move. */
+static void test_regress_malformed_batch_refused(void **state)
+{
+	struct harness *h = *state;
+	uint32_t code;
+	char msg[300];
+	uint8_t p[64];
+	size_t len = rpc_record_put(p, NULL, 0, "ab", 2);
+	static const struct {
+		uint32_t count, flags;
+		size_t cut, extra;
+		const char *msg;
+	} bad[] = {
+	    {3, 0, 0, 0,
+	     "malformed batch: 1 record in the payload, its count says 3"},
+	    {1, 0, 1, 0, "malformed batch: record 1 runs past the payload"},
+	    {1, 0, 0, 2, "malformed batch: record 2 runs past the payload"},
+	    {1, 1, 0, 0, "malformed batch: the lz4 frame does not decode"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(p + len, 0xee, bad[i].extra);
+		struct rpc_produce_req in = {
+		    "orders",
+		    0,
+		    bad[i].count,
+		    bad[i].flags,
+		    {p, (uint32_t)(len - bad[i].cut + bad[i].extra)}};
+		struct ctl_resp r;
+		h_call(h->nodes[0].listen, RPC_PRODUCE, &in, 5000, &r);
+		assert_int_equal(r.err, 0);
+		code = r.st.code;
+		snprintf(msg, sizeof msg, "%s",
+			 r.st.message ? r.st.message : "");
+		ctl_resp_free(&r);
+		assert_int_equal(code, RPC_INVALID_ARGUMENT);
+		assert_string_equal(msg, bad[i].msg);
+	}
+	/* Nothing was stored: the next good batch lands at offset 0. */
+	uint64_t base = produce(h, 0, "orders", 0, 1, p, (uint32_t)len, &code,
+				msg, sizeof msg);
+	assert_int_equal(code, RPC_OK);
+	assert_int_equal(base, 0);
+}
+
 static void test_data_survives_kill_and_reports_unavailable(void **state)
 {
 	struct harness *h = *state;
@@ -193,9 +238,10 @@ static void test_data_survives_kill_and_reports_unavailable(void **state)
 	assert_true(h_wait_leader(h, 3, 15000) >= 0);
 	check_describe(h, 0);
 	/* And appends continue at the next offsets. */
-	uint8_t p[8] = {9};
+	uint8_t p[80];
 	uint32_t code;
-	uint64_t base = produce(h, 2, "orders", 1, 5, p, 1, &code, NULL, 0);
+	uint64_t base = produce(h, 2, "orders", 1, 5, p, h_records(p, 5, 9),
+				&code, NULL, 0);
 	assert_int_equal(code, RPC_OK);
 	assert_int_equal(base, 2 * count_of(2));
 }
@@ -255,8 +301,9 @@ static void test_data_fetch_long_polls(void **state)
 			 0);
 	ctl_resp_free(&r);
 	/* Data comes after 300 ms: delivered then, not at the deadline. */
-	uint8_t p[3] = {7, 8, 9};
-	struct rpc_produce_req pr = {"orders", 2, 1, 0, {p, 3}};
+	uint8_t p[16];
+	struct rpc_produce_req pr = {
+	    "orders", 2, 1, 0, {p, h_records(p, 1, 2)}};
 	struct later l = {h->nodes[0].listen, RPC_PRODUCE, &pr, 300, 0, 0};
 	call_later(&l);
 	ms = fetch_at(h, NULL, 0, 0, 8000, &r);
@@ -269,7 +316,7 @@ static void test_data_fetch_long_polls(void **state)
 	assert_int_equal(
 	    stor_batch_next(x->batches.ptr, x->batches.len, &pos, &bt), 1);
 	assert_int_equal(bt.base_offset, 0);
-	assert_int_equal(bt.payload_len, 3);
+	assert_int_equal(bt.payload_len, pr.payload.len);
 	ctl_resp_free(&r);
 	/* A reset of the group wakes its waiting fetch: OFFSET_MOVED. */
 	assert_int_equal(h_create_group(h, "g", NULL, NULL), 0);
@@ -347,6 +394,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_data_produce_describe_fetch),
 	    T(test_data_bad_input),
+	    T(test_regress_malformed_batch_refused),
 	    T(test_data_survives_kill_and_reports_unavailable),
 	    T(test_data_fetch_long_polls),
 	    T(test_regress_nil_required_string),

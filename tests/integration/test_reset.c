@@ -46,9 +46,13 @@ static int64_t wave(struct fx *x, int batches)
 	for (int b = 0; b < 3; b++)
 		for (uint32_t q = 0; q < QPB; q++)
 			for (int k = 0; k < batches; k++) {
-				uint8_t p[4] = {(uint8_t)b, (uint8_t)q};
+				uint8_t p[32];
 				struct rpc_produce_req in = {
-				    "orders", q, 2, 0, {p, 4}};
+				    "orders",
+				    q,
+				    2,
+				    0,
+				    {p, h_records(p, 2, (uint32_t)b * 8 + q)}};
 				struct ctl_resp r;
 				h_call(x->h.nodes[b].listen, RPC_PRODUCE, &in,
 				       5000, &r);
