@@ -382,6 +382,12 @@ static void reset_json(const struct rpc_reset_resp *x)
 			      "reset_id", (json_int_t)x->reset_id);
 	}
 	json_object_set_new(o, "dry_run", json_boolean(x->dry_run));
+	if (x->lagging.n > 0) {
+		json_t *a = json_array();
+		for (uint32_t i = 0; i < x->lagging.n; i++)
+			json_array_append_new(a, json_string(x->lagging.v[i]));
+		json_object_set_new(o, "lagging", a);
+	}
 	if (x->source_group != NULL)
 		json_object_set_new(o, "source_group",
 				    json_string(x->source_group));
@@ -454,6 +460,10 @@ void ctl_print_reset(const struct ctl_opts *o, const void *body)
 			       x->dry_run ? " (unchanged)" : "");
 		reset_queues_text(&t[k], str(x->source_group));
 	}
+	for (uint32_t i = 0; i < x->lagging.n; i++)
+		printf("warning: broker %s had not applied the reset when it "
+		       "was answered; it serves no fetch until it has\n",
+		       x->lagging.v[i]);
 }
 
 static json_t *history_queue_json(const void *elem)

@@ -89,6 +89,7 @@ void node_stop(struct node *n)
 		return;
 	NODE_LOG(NODE_INFO, "node", "stopping");
 	node_fetch_expire(n, true); /* waiting fetches are answered now */
+	node_gate_tick(n, true);    /* so are requests waiting to catch up */
 	if (n->rpc_open)
 		rpc_server_close(&n->rpc, on_rpc_closed);
 	n->phase = NODE_DRAINING;
@@ -130,6 +131,8 @@ static void on_tick(uv_timer_t *t)
 	struct node *n = t->data;
 	if (n->phase == NODE_RUNNING) {
 		node_follow_leadership(n);
+		node_lease_tick(n);
+		node_gate_tick(n, false);
 		node_keep_registered(n);
 		node_groups_tick(n);
 		node_fetch_expire(n, false);
@@ -318,6 +321,28 @@ static int port_free(const char *what, const char *addr, char *err,
 			      : strerror(e));
 }
 
+/* Before the disk: a node that cannot listen must not bootstrap into its
+ * data_dir. An existing data_dir's lock is taken first: "in use by
+ * another raftqd" says more than "address in use" when it is the same
+ * node. 0, or -1 with @err (the lock released). */
+static int check_before_disk(struct node *n, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(n->cfg.data_dir, &st) == 0 &&
+	    lock_data_dir(n, err, errlen) != 0)
+		return -1;
+	if (port_free("listen", n->cfg.listen, err, errlen) == 0 &&
+	    port_free("raft_listen",
+		      n->cfg.raft_bind[0] ? n->cfg.raft_bind
+					  : n->cfg.raft_listen,
+		      err, errlen) == 0)
+		return 0;
+	if (n->lock_fd >= 0)
+		close(n->lock_fd);
+	n->lock_fd = -1;
+	return -1;
+}
+
 int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	       char *err, size_t errlen)
 {
@@ -334,19 +359,14 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 			 n->cfg.name);
 		return -1;
 	}
-	/* Before the disk: a node that cannot listen must not bootstrap. */
-	if (port_free("listen", n->cfg.listen, err, errlen) != 0 ||
-	    port_free("raft_listen",
-		      n->cfg.raft_bind[0] ? n->cfg.raft_bind
-					  : n->cfg.raft_listen,
-		      err, errlen) != 0)
+	if (check_before_disk(n, err, errlen) != 0)
 		return -1;
 	snprintf(n->raft_dir, sizeof n->raft_dir, "%s/raft", n->cfg.data_dir);
 	char queues[NODE_PATH + 16], trash[NODE_PATH + 16];
 	snprintf(queues, sizeof queues, "%s/queues", n->cfg.data_dir);
 	snprintf(trash, sizeof trash, "%s/trash", n->cfg.data_dir);
 	if (mkdirs(n->cfg.data_dir, err, errlen) != 0 ||
-	    lock_data_dir(n, err, errlen) != 0 ||
+	    (n->lock_fd < 0 && lock_data_dir(n, err, errlen) != 0) ||
 	    mkdirs(n->raft_dir, err, errlen) != 0 ||
 	    mkdirs(queues, err, errlen) != 0 || mkdirs(trash, err, errlen) != 0)
 		return -1;

@@ -5,7 +5,9 @@
  *
  * Per frame: look the type up → decode the body into the schema's struct
  * (INVALID_ARGUMENT naming the field on bad bytes) → LEADER_ONLY: answer
- * NOT_LEADER / UNAVAILABLE unless this node is the ready leader → READ_GATE:
+ * NOT_LEADER / UNAVAILABLE unless this node is the ready leader → CURRENT:
+ * wait until this node's state is current (lease.c), so nothing is
+ * answered from an old or empty state → READ_GATE:
  * keep the frame and its decoded body, pass a raft_barrier (so this node was
  * still the leader and has applied everything committed before the request
  * arrived), then run the handler, or answer UNAVAILABLE if leadership changed
@@ -19,8 +21,10 @@
 #include "handlers.h"
 
 enum {
+	ANY_NODE = 0,	       /* served wherever it arrives */
 	LEADER_ONLY = 1u << 0, /* followers answer NOT_LEADER */
 	READ_GATE = 1u << 1,   /* linearizable read: barrier first */
+	CURRENT = 1u << 2,     /* only from current state (lease.c) */
 };
 
 struct route {
@@ -29,41 +33,40 @@ struct route {
 	unsigned flags;
 };
 
+/* By type number. ANY_NODE | CURRENT: any node, once its state is current
+ * (lease.c); PRODUCE needs no more than the topic, and says "does not
+ * exist" only from current state (queues.c). */
 static const struct route routes[] = {
-    {RPC_ROUTE, node_handle_route, 0},
-    {RPC_CLUSTER_STATUS, node_handle_status, 0},
-    {RPC_JOIN, node_handle_join, LEADER_ONLY},
-    {RPC_NODE_REMOVE, node_handle_node_remove, LEADER_ONLY},
+    {RPC_ROUTE, node_handle_route, ANY_NODE | CURRENT},
+    {RPC_CLUSTER_STATUS, node_handle_status, ANY_NODE},
     {RPC_TOPIC_CREATE, node_handle_topic_create, LEADER_ONLY},
-    {RPC_TOPIC_LIST, node_handle_topic_list, 0},
-    {RPC_TOPIC_DESCRIBE, node_handle_topic_describe, 0},
-    {RPC_TOPIC_DELETE, node_handle_topic_delete, LEADER_ONLY},
-    {RPC_QUEUE_STATS, node_handle_queue_stats, 0},
-    {RPC_PRODUCE, node_handle_produce, 0},
-    {RPC_FETCH, node_handle_fetch, 0},
-    {RPC_GROUP_CREATE, node_handle_group_create, LEADER_ONLY},
-    {RPC_GROUP_DELETE, node_handle_group_delete, LEADER_ONLY},
-    {RPC_GROUP_LIST, node_handle_group_list, 0},
-    {RPC_GROUP_DESCRIBE, node_handle_group_describe, LEADER_ONLY | READ_GATE},
-    {RPC_HEARTBEAT, node_handle_heartbeat, LEADER_ONLY},
-    {RPC_LEAVE, node_handle_leave, LEADER_ONLY},
+    {RPC_TOPIC_LIST, node_handle_topic_list, ANY_NODE | CURRENT},
+    {RPC_TOPIC_DESCRIBE, node_handle_topic_describe, ANY_NODE | CURRENT},
+    {RPC_QUEUE_STATS, node_handle_queue_stats, ANY_NODE | CURRENT},
+    {RPC_PRODUCE, node_handle_produce, ANY_NODE},
+    {RPC_FETCH, node_handle_fetch, ANY_NODE | CURRENT},
     {RPC_COMMIT, node_handle_commit, LEADER_ONLY},
     {RPC_OFFSETS, node_handle_offsets, LEADER_ONLY | READ_GATE},
+    {RPC_GROUP_CREATE, node_handle_group_create, LEADER_ONLY},
+    {RPC_GROUP_LIST, node_handle_group_list, ANY_NODE | CURRENT},
+    {RPC_GROUP_DESCRIBE, node_handle_group_describe, LEADER_ONLY | READ_GATE},
+    {RPC_HEARTBEAT, node_handle_heartbeat, LEADER_ONLY},
     {RPC_RESET, node_handle_reset, LEADER_ONLY},
-    {RPC_UNDO, node_handle_undo, LEADER_ONLY},
     {RPC_HISTORY, node_handle_history, LEADER_ONLY | READ_GATE},
+    {RPC_UNDO, node_handle_undo, LEADER_ONLY},
+    {RPC_JOIN, node_handle_join, LEADER_ONLY},
+    {RPC_LEAVE, node_handle_leave, LEADER_ONLY},
+    {RPC_NODE_REMOVE, node_handle_node_remove, LEADER_ONLY},
+    {RPC_GROUP_DELETE, node_handle_group_delete, LEADER_ONLY},
+    {RPC_TOPIC_DELETE, node_handle_topic_delete, LEADER_ONLY},
 };
 
 /* Room for any request struct, checked at compile time. */
-#define IN_MAX 256
-#define CHECK_IN_SIZE_(num, NAME, req, resp) \
-	_Static_assert(sizeof(struct req) <= IN_MAX, #req " exceeds IN_MAX");
+#define CHECK_IN_SIZE_(num, NAME, req, resp)                  \
+	_Static_assert(sizeof(struct req) <= NODE_REQ_IN_MAX, \
+		       #req " exceeds NODE_REQ_IN_MAX");
 RPC_MESSAGES(CHECK_IN_SIZE_)
 #undef CHECK_IN_SIZE_
-
-struct in_buf {
-	alignas(max_align_t) unsigned char b[IN_MAX];
-};
 
 static const struct route *route_of(uint16_t type)
 {
@@ -92,44 +95,36 @@ static void unknown_type(struct rpc_server *s, const struct node_req *req)
 
 struct read_gate {
 	struct raft_barrier barrier;
-	struct node_req req;
-	const struct route *route;
-	struct rpc_frame f; /* moved here: the decoded body points into it */
-	struct in_buf in;
+	struct node_held held;
 };
 
 static void on_read_barrier(struct raft_barrier *b, int status)
 {
 	struct read_gate *g = b->data;
 	if (status != 0)
-		node_req_refuse(&g->req, RPC_UNAVAILABLE,
+		node_req_refuse(&g->held.req, RPC_UNAVAILABLE,
 				"leadership changed during the read (%s); "
 				"retry",
 				raft_strerror(status));
-	else
-		g->route->fn(&g->req, g->in.b);
-	rpc_frame_release(&g->f);
+	node_held_end(&g->held, status == 0);
 	free(g);
 }
 
 static void read_gate(const struct node_req *req, const struct route *r,
-		      struct rpc_frame *f, const struct in_buf *in)
+		      struct rpc_frame *f, const struct node_req_in *in)
 {
 	struct read_gate *g = malloc(sizeof *g);
 	if (g == NULL) {
 		node_req_oom(req);
 		return;
 	}
-	g->req = *req;
-	g->route = r;
-	g->in = *in;		  /* points into the frame's heap buffers, */
-	rpc_frame_move(&g->f, f); /* which move here with the frame */
+	node_held_keep(&g->held, req, r->fn, f, in);
 	g->barrier.data = g;
 	int rv = raft_barrier(&req->n->raft, &g->barrier, on_read_barrier);
 	if (rv != 0) {
 		node_req_fail(req, node_code_from_raft(rv), "%s",
 			      raft_strerror(rv));
-		rpc_frame_release(&g->f);
+		node_held_end(&g->held, false);
 		free(g);
 	}
 }
@@ -144,7 +139,7 @@ void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 		unknown_type(s, &req);
 		return;
 	}
-	struct in_buf in;
+	struct node_req_in in;
 	if (!node_req_decode(&req, f, in.b))
 		return;
 	if ((r->flags & LEADER_ONLY) && !node_req_leader(&req))
@@ -152,6 +147,10 @@ void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 	if (r->flags & READ_GATE) {
 		assert(r->flags & LEADER_ONLY); /* only a leader can gate */
 		read_gate(&req, r, f, &in);
+		return;
+	}
+	if (r->flags & CURRENT) {
+		node_gate_current(&req, r->fn, f, &in);
 		return;
 	}
 	r->fn(&req, in.b);

@@ -26,6 +26,11 @@
 #define NODE_TICK_MS 50
 #define NODE_FETCH_WAITERS_MAX 4096  /* fetches waiting for data at once */
 #define NODE_FETCH_WAIT_MAX_MS 30000 /* a longer max_wait_ms is cut */
+#define NODE_LEASE_MS 1000	     /* a follower's view of the commit index */
+#define NODE_LAG_MS 500		     /* how far a current follower may lag */
+#define NODE_LEASE_POLL_MS 100	     /* a follower asks the leader this often */
+#define NODE_LEASE_POLLS 16	     /* answers kept (> NODE_LAG_MS / poll) */
+#define NODE_CATCHUP_WAIT_MS 1000    /* a request waits for current state */
 
 /* A client to another node (status fan-out, registration, joins). */
 struct node_link {
@@ -46,6 +51,20 @@ enum node_stop_phase {
 struct commit_batch;
 struct node_groups;
 struct fetch_waiter;
+struct parked_req;
+
+/* What a follower learned of the leader's commit index (lease.c): the
+ * last NODE_LEASE_POLLS answers, each the commit index the leader had
+ * when asked at asked_at (uv_now), newest at [last]. */
+struct node_lease {
+	struct rpc_call call;
+	bool pending;
+	uint64_t sent_at, term_asked;
+	struct {
+		uint64_t asked_at, commit;
+	} polls[NODE_LEASE_POLLS];
+	uint32_t last, n;
+};
 
 struct node {
 	struct node_config cfg;
@@ -93,6 +112,11 @@ struct node {
 	/* Fetches waiting for data (fetch_wait.c). */
 	struct fetch_waiter *waiters;
 	uint32_t n_waiters;
+	/* Whether the state is current (lease.c); requests waiting for it
+	 * (current_gate.c). */
+	struct node_lease lease;
+	struct parked_req *parked;
+	uint32_t n_parked;
 	/* Shutdown. */
 	enum node_stop_phase phase;
 	uint64_t phase_deadline;
@@ -146,6 +170,18 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 void node_free(struct node *n);
 /* Starts an orderly stop (SIGTERM). */
 void node_stop(struct node *n);
+
+/* ---- lease.c: whether this node's state is current ---- */
+
+/* Asks the leader for its commit index (a follower, one question at a
+ * time); from the tick. */
+void node_lease_tick(struct node *n);
+/* True when this node may answer from its state: the ready leader, or a
+ * follower that applied what the leader had committed less than
+ * NODE_LEASE_MS ago. */
+bool node_is_current(struct node *n);
+/* Why this node is not current, in @msg (snprintf's return). */
+int node_lease_explain(struct node *n, char *msg, size_t len);
 
 /* ---- queues.c: this broker's queues ---- */
 
@@ -246,15 +282,18 @@ void node_gather_free(struct node_gather *g);
  * at most NODE_SYNC_LIMIT_MS; a barrier makes followers learn the commit
  * index at once instead of at the next heartbeat.
  *
- * Happy path: start -> asks -> every target synced -> cb(all = true).
+ * Happy path: start -> asks -> every target synced -> cb(no lagging).
  * Failure modes: a target that does not reach the index in time (or, with
- * skip_unreachable, that cannot be connected to) -> cb(all = false) at the
- * deadline. The sync owns its memory and frees it once its timer, barrier
- * and asks are done, which may be after cb: the caller may free @data in
- * cb. */
+ * skip_unreachable, that cannot be connected to) -> cb(lagging: those
+ * targets) at the deadline. The sync owns its memory and frees it once its
+ * timer, barrier and asks are done, which may be after cb: the caller may free
+ * @data in cb. */
 #define NODE_SYNC_LIMIT_MS 2000
 
-typedef void (*node_sync_cb)(void *data, bool all);
+/* @lagging: the ids of the targets that did not apply in time (none: all
+ * did), valid during the call. */
+typedef void (*node_sync_cb)(void *data, const uint64_t *lagging,
+			     uint32_t n_lagging);
 /* Waits for the nodes @ids (copied; this node is skipped; NULL: every
  * other node of the Raft configuration) to apply @index. Returns 0 and
  * @cb fires once, never from inside this call; or -1 (out of memory) and

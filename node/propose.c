@@ -45,10 +45,12 @@ static void answer(struct answer_op *op)
 	free(op);
 }
 
-static void on_everywhere(void *data, bool all)
+static void on_everywhere(void *data, const uint64_t *lagging,
+			  uint32_t n_lagging)
 {
 	struct answer_op *op = data;
-	if (!all)
+	(void)lagging;
+	if (n_lagging > 0)
 		NODE_LOG(NODE_WARN, "raft",
 			 "%s: a node did not confirm the change within %d ms",
 			 rpc_type_name(op->req.type), NODE_SYNC_LIMIT_MS);

@@ -27,6 +27,12 @@ struct stor_queue *node_queue(struct node *n, const char *topic,
 		    n->queues[i].created == t->created &&
 		    strcmp(n->queues[i].topic, topic) == 0)
 			return n->queues[i].q;
+	if (t == NULL && !node_is_current(n)) {
+		/* Never "does not exist" from an old or empty state. */
+		*code = RPC_UNAVAILABLE;
+		node_lease_explain(n, msg, msglen);
+		return NULL;
+	}
 	if (t == NULL) {
 		*code = RPC_UNKNOWN_TOPIC;
 		snprintf(msg, msglen, "topic '%s' does not exist", topic);

@@ -65,6 +65,23 @@ void node_req_refuse(const struct node_req *req, uint32_t code, const char *fmt,
 	va_end(ap);
 }
 
+void node_held_keep(struct node_held *h, const struct node_req *req,
+		    node_handler_fn fn, struct rpc_frame *f,
+		    const struct node_req_in *in)
+{
+	h->req = *req;
+	h->fn = fn;
+	h->in = *in;		  /* points into the frame's heap buffers, */
+	rpc_frame_move(&h->f, f); /* which move here with the frame */
+}
+
+void node_held_end(struct node_held *h, bool run)
+{
+	if (run)
+		h->fn(&h->req, h->in.b);
+	rpc_frame_release(&h->f);
+}
+
 bool node_req_failed(const struct node_req *req, uint32_t code, const char *fmt,
 		     ...)
 {

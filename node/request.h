@@ -11,6 +11,9 @@
 #ifndef RAFTQ_NODE_REQUEST_H
 #define RAFTQ_NODE_REQUEST_H
 
+#include <stdalign.h>
+#include <stddef.h>
+
 #include "node_int.h"
 
 struct node_req {
@@ -23,6 +26,40 @@ struct node_req {
 /* A handler: @in is the decoded request body (the struct of the type's
  * schema), borrowed for the duration of the call. */
 typedef void (*node_handler_fn)(const struct node_req *req, const void *in);
+
+/* Room for any decoded request struct (dispatch.c checks each). */
+#define NODE_REQ_IN_MAX 256
+struct node_req_in {
+	alignas(max_align_t) unsigned char b[NODE_REQ_IN_MAX];
+};
+
+/* A request kept for later: its decoded body points into its frame, so
+ * the frame moves here with it (the read gate, current_gate.c). */
+struct node_held {
+	struct node_req req;
+	node_handler_fn fn;
+	struct rpc_frame f;
+	struct node_req_in in;
+};
+/* Keeps request @req for @fn: moves frame @f into @h, copies @in. */
+void node_held_keep(struct node_held *h, const struct node_req *req,
+		    node_handler_fn fn, struct rpc_frame *f,
+		    const struct node_req_in *in);
+/* Runs the kept handler (when @run) and releases the frame. */
+void node_held_end(struct node_held *h, bool run);
+
+/*
+ * Runs @fn on the decoded request @in once this node's state is current
+ * (lease.c): at once when it is; else the request waits, its frame @f
+ * moved here (the body points into it), up to NODE_CATCHUP_WAIT_MS, and
+ * is answered UNAVAILABLE (retry) saying why if the node has not caught
+ * up by then (current_gate.c).
+ */
+void node_gate_current(const struct node_req *req, node_handler_fn fn,
+		       struct rpc_frame *f, const struct node_req_in *in);
+/* Runs the waiting requests whose node caught up, refuses those out of
+ * time (all of them with @all: the node stops). From the tick. */
+void node_gate_tick(struct node *n, bool all);
 
 /* Answers with status @st (NULL: OK) and @body (the response struct of
  * the type; NULL: no body, as error answers have).

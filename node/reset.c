@@ -108,10 +108,11 @@ static struct rpc_reset_queue answer_queue(const struct rsm_group *g,
 					x->skipped};
 }
 
-/* Answers with the @n records from @r (one per topic): RPC_OK or
- * INTERNAL. A dry run's epochs are those before it. */
+/* Answers with the @n records from @r (one per topic) and the brokers
+ * that had not applied it (@lagging): RPC_OK or INTERNAL. A dry run's
+ * epochs are those before it. */
 static uint32_t reset_answer(struct reset_op *op, const struct rsm_reset *r,
-			     uint32_t n, bool dry_run)
+			     uint32_t n, bool dry_run, struct rpc_strs lagging)
 {
 	const struct rsm_group *g = rsm_group_find(op->req.n->rsm, op->group);
 	size_t total = 0;
@@ -138,7 +139,8 @@ static uint32_t reset_answer(struct reset_op *op, const struct rsm_reset *r,
 				      .group = op->group,
 				      .topics = {t, n},
 				      .source_group =
-					  op->source[0] ? op->source : NULL};
+					  op->source[0] ? op->source : NULL,
+				      .lagging = lagging};
 	if (n == 1) {
 		resp.epoch = t[0].epoch;
 		resp.queues = t[0].queues;
@@ -152,18 +154,32 @@ static uint32_t reset_answer(struct reset_op *op, const struct rsm_reset *r,
 
 /* ---- SYNCING ---- */
 
-static void on_synced(void *data, bool all)
+/* The names of brokers @ids into @names; logs them. */
+static uint32_t lagging_names(struct reset_op *op, const uint64_t *ids,
+			      uint32_t n, const char **names)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct rsm_broker *b =
+		    rsm_broker_by_id(op->req.n->rsm, ids[i]);
+		if (b == NULL)
+			continue;
+		names[k++] = b->name;
+		NODE_LOG(NODE_WARN, "reset",
+			 "reset %" PRIu64 ": broker %s had not applied it "
+			 "after %d ms; it serves no fetch until it has",
+			 op->reset_id, b->name, NODE_SYNC_LIMIT_MS);
+	}
+	return k;
+}
+
+static void on_synced(void *data, const uint64_t *lagging, uint32_t n_lagging)
 {
 	struct reset_op *op = data;
 	struct node *n = op->req.n;
-	uint32_t nrec = 0;
+	const char *names[RSM_MAX_BROKERS];
+	uint32_t nrec = 0, nl = lagging_names(op, lagging, n_lagging, names);
 	assert(op->state == RESET_SYNCING);
-	if (!all)
-		NODE_LOG(NODE_WARN, "reset",
-			 "reset %" PRIu64
-			 ": a hosting broker did not confirm it within %d ms; "
-			 "its fetches are fenced by the epoch once it applies",
-			 op->reset_id, NODE_SYNC_LIMIT_MS);
 	const struct rsm_reset *rec =
 	    rsm_reset_find(n->rsm, op->reset_id, &nrec);
 	if (rec == NULL) {
@@ -178,8 +194,10 @@ static void on_synced(void *data, bool all)
 	 * before the operator has the answer. */
 	for (uint32_t k = 0; k < nrec; k++)
 		node_groups_notify_reset(n, &rec[k]);
-	node_reset_done(op, reset_answer(op, rec, nrec, false),
-			"out of memory");
+	node_reset_done(
+	    op,
+	    reset_answer(op, rec, nrec, false, (struct rpc_strs){names, nl}),
+	    "out of memory");
 }
 
 /* The hosting brokers of the selected queues of every part, as node ids
@@ -233,7 +251,7 @@ static void on_reset_applied(struct node_proposal *p, uint32_t code,
 	uint32_t nids = hosting_ids(op, ids);
 	if (node_sync_start(n, node_applied_index(n), ids, nids, false,
 			    on_synced, op) != 0)
-		on_synced(op, false); /* out of memory: answer unsynced */
+		on_synced(op, ids, nids); /* out of memory: none confirmed */
 }
 
 /* Dry run: the same entry applied to a scratch copy of the state, so it
@@ -257,7 +275,8 @@ static void dry_run(struct reset_op *op, struct raft_buffer buf)
 		node_reset_done(op, node_code_from_rsm(r->code), r->message);
 	else
 		node_reset_done(op,
-				reset_answer(op, r->reset, r->n_reset, true),
+				reset_answer(op, r->reset, r->n_reset, true,
+					     (struct rpc_strs){NULL, 0}),
 				"out of memory");
 	free(snap);
 	rsm_free(copy);

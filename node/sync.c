@@ -56,12 +56,17 @@ static void on_timer_closed(uv_handle_t *h)
 	maybe_free(s);
 }
 
-static void finish(struct sync *s, bool all)
+static void finish(struct sync *s)
 {
+	uint64_t lagging[RSM_MAX_BROKERS];
+	uint32_t n = 0;
 	assert(!s->finished);
+	for (uint32_t i = 0; i < s->nt && n < RSM_MAX_BROKERS; i++)
+		if (!s->t[i].synced)
+			lagging[n++] = s->t[i].id;
 	s->finished = true;
 	uv_close((uv_handle_t *)&s->timer, on_timer_closed);
-	s->cb(s->data, all);
+	s->cb(s->data, lagging, n);
 }
 
 static void on_status(struct rpc_call *call, int status, struct rpc_frame *f)
@@ -115,7 +120,7 @@ static void on_timer(uv_timer_t *h)
 			ask(s, t);
 	}
 	if (all || uv_now(s->n->loop) >= s->deadline)
-		finish(s, all);
+		finish(s);
 	else if (s->waiting == 0)
 		uv_timer_start(&s->timer, on_timer, SYNC_POLL_MS, 0);
 }

@@ -488,6 +488,10 @@ struct rpc_reset_resp {
 	const char *group, *topic;
 	struct rpc_list topics; /* struct rpc_reset_topic */
 	const char *source_group;
+	/* Hosting brokers that had not applied the reset when it was
+	 * answered (NODE_SYNC_LIMIT_MS): they serve no fetch until they
+	 * have (their state is not current), then the epoch fences them. */
+	struct rpc_strs lagging;
 };
 
 struct rpc_history_req {

@@ -181,7 +181,8 @@ SCHEMA(rpc_reset_resp, F(rpc_reset_resp, reset_id, RPC_K_U64, OPT),
        F(rpc_reset_resp, group, RPC_K_STR, OPT),
        F(rpc_reset_resp, topic, RPC_K_STR, OPT),
        L(rpc_reset_resp, topics, rpc_reset_topic, OPT),
-       F(rpc_reset_resp, source_group, RPC_K_STR, OPT));
+       F(rpc_reset_resp, source_group, RPC_K_STR, OPT),
+       F(rpc_reset_resp, lagging, RPC_K_STRS, OPT));
 SCHEMA(rpc_history_req, F(rpc_history_req, group, RPC_K_STR, REQ),
        F(rpc_history_req, topic, RPC_K_STR, REQ));
 SCHEMA(rpc_history_queue, F(rpc_history_queue, broker_name, RPC_K_STR, REQ),

@@ -220,6 +220,42 @@ static void test_regress_malformed_batch_refused(void **state)
 	assert_int_equal(base, 0);
 }
 
+/* Issue 10 #3: a restarted node answered from an empty state for about a
+ * second: "topic does not exist" for topics that exist. Now it waits
+ * until it has applied what the leader had committed (or says it is
+ * catching up): never UNKNOWN_TOPIC for a topic that exists. */
+static void test_regress_restarted_node_answers_from_empty_state(void **state)
+{
+	struct harness *h = *state;
+	uint8_t p[16];
+	uint32_t len = h_records(p, 1, 1), code;
+	char msg[300];
+	h_kill(h, 2);
+	assert_int_equal(h_start(h, 2), 0);
+	int unknown = 0, ok = 0, describe_ok = 0;
+	for (int64_t end = h_now_ms() + 8000; h_now_ms() < end && ok < 5;) {
+		struct rpc_produce_req in = {"orders", 0, 1, 0, {p, len}};
+		struct ctl_resp r;
+		h_call(h->nodes[2].listen, RPC_PRODUCE, &in, 3000, &r);
+		code = r.err == 0 ? r.st.code : RPC_UNAVAILABLE;
+		snprintf(msg, sizeof msg, "%s",
+			 r.err == 0 && r.st.message ? r.st.message : "");
+		ctl_resp_free(&r);
+		unknown += code == RPC_UNKNOWN_TOPIC;
+		ok += code == RPC_OK;
+		struct rpc_topic_req d = {"orders"};
+		h_call(h->nodes[2].listen, RPC_TOPIC_DESCRIBE, &d, 3000, &r);
+		unknown += r.err == 0 && r.st.code == RPC_UNKNOWN_TOPIC;
+		describe_ok += r.err == 0 && r.st.code == RPC_OK;
+		ctl_resp_free(&r);
+		if (code != RPC_OK)
+			usleep(5000); /* bounded by the 8 s deadline */
+	}
+	assert_int_equal(unknown, 0);
+	assert_int_equal(ok, 5);
+	assert_true(describe_ok > 0);
+}
+
 static void test_data_survives_kill_and_reports_unavailable(void **state)
 {
 	struct harness *h = *state;
@@ -395,6 +431,7 @@ int main(void)
 	    T(test_data_produce_describe_fetch),
 	    T(test_data_bad_input),
 	    T(test_regress_malformed_batch_refused),
+	    T(test_regress_restarted_node_answers_from_empty_state),
 	    T(test_data_survives_kill_and_reports_unavailable),
 	    T(test_data_fetch_long_polls),
 	    T(test_regress_nil_required_string),

@@ -93,11 +93,71 @@ static void test_partition_minority_cannot_commit(void **state)
 	assert_true(h_wait_leader(h, 3, 10000) >= 0);
 }
 
+static uint32_t call_code(struct harness *h, int i, uint16_t type,
+			  const void *req, struct ctl_resp *r)
+{
+	h_call(h->nodes[i].listen, type, req, 10000, r);
+	return r->err ? 1000u + (uint32_t)-r->err : r->st.code;
+}
+
+/* Issue 10 #2: a broker whose Raft traffic is cut (its client port still
+ * reachable) did not apply a reset of a queue it hosts; the reset was
+ * answered as simply applied, and a fetch under the old epoch got the
+ * pre-reset data (code 0). Now the answer names the lagging broker, and
+ * the broker, knowing from the leader that it is behind, serves no fetch
+ * until it has applied the reset — then OFFSET_MOVED. */
+static void test_regress_lagging_broker_serves_stale_fetch(void **state)
+{
+	struct harness *h = *state;
+	int l = h_wait_leader(h, 3, 15000), f = (l + 1) % 3;
+	struct ctl_resp r;
+	assert_true(l >= 0);
+	assert_int_equal(create(h, l, "t", 5000), RPC_OK);
+	assert_int_equal(h_create_group(h, "g", NULL, NULL), 0);
+	uint8_t p[64];
+	struct rpc_produce_req pr = {"t", 0, 3, 0, {p, h_records(p, 3, 1)}};
+	assert_int_equal(call_code(h, f, RPC_PRODUCE, &pr, &r), RPC_OK);
+	ctl_resp_free(&r);
+	struct rpc_reset_req rq = h_reset_req("g", "t", "latest", 0);
+	assert_int_equal(call_code(h, l, RPC_RESET, &rq, &r), RPC_OK);
+	ctl_resp_free(&r); /* epoch 1: every queue at its end */
+	h_cut(h, f);
+	rq.target = "earliest";
+	assert_int_equal(call_code(h, l, RPC_RESET, &rq, &r), RPC_OK);
+	const struct rpc_reset_resp *rr = r.body;
+	char name[32];
+	snprintf(name, sizeof name, "broker-%d", f + 1);
+	assert_int_equal(rr->lagging.n, 1);
+	assert_string_equal(rr->lagging.v[0], name);
+	ctl_resp_free(&r); /* epoch 2, not applied on broker f */
+	struct rpc_fetch_req fq = {"g", "t", 0, 0, 1, 0, 0};
+	uint32_t code = call_code(h, f, RPC_FETCH, &fq, &r);
+	assert_int_equal(code, RPC_UNAVAILABLE);
+	print_message("the lagging broker answered: %s\n", r.st.message);
+	assert_non_null(strstr(r.st.message, name));
+	ctl_resp_free(&r);
+	h_heal(h, f);
+	int64_t end = h_now_ms() + 10000;
+	while ((code = call_code(h, f, RPC_FETCH, &fq, &r)) !=
+		   RPC_OFFSET_MOVED &&
+	       h_now_ms() < end) {
+		assert_int_not_equal(code, RPC_OK);
+		ctl_resp_free(&r);
+		usleep(50000); /* bounded by the 10 s deadline */
+	}
+	assert_int_equal(code, RPC_OFFSET_MOVED);
+	assert_int_equal(((const struct rpc_fetch_resp *)r.body)->epoch, 2);
+	ctl_resp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(
 		test_partition_minority_cannot_commit, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_regress_lagging_broker_serves_stale_fetch, setup,
+		h_teardown),
 	};
 	return cmocka_run_group_tests_name("integration/partition", tests, NULL,
 					   NULL);

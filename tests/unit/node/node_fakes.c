@@ -65,6 +65,9 @@ static void copy_reset(struct fake_answer *a, const struct rpc_reset_resp *r)
 	a->epoch = r->epoch;
 	a->dry_run = r->dry_run;
 	a->ntopics = r->topics.n;
+	a->nlagging = r->lagging.n;
+	snprintf(a->lagging, sizeof a->lagging, "%s",
+		 r->lagging.n ? r->lagging.v[0] : "");
 	assert_true(a->ntopics >= 1 && a->ntopics <= FAKE_MAX);
 	/* One topic: the Huawei shape at the top repeats it. */
 	assert_int_equal(r->queues.n, a->ntopics == 1 ? t[0].queues.n : 0);
@@ -234,7 +237,8 @@ void fake_sync_finish(struct fake *f, bool all)
 	node_sync_cb cb = f->sync_cb;
 	assert_non_null(cb);
 	f->sync_cb = NULL;
-	cb(f->sync_data, all);
+	/* Not all: the first target lags. */
+	cb(f->sync_data, f->sync_ids, all ? 0 : 1);
 }
 
 /* ---- The rest of the world ---- */

@@ -35,6 +35,8 @@ struct fake_answer {
 	uint64_t offsets[FAKE_MAX];
 	bool skipped[FAKE_MAX];
 	uint32_t ntopics;
+	uint32_t nlagging; /* brokers that had not applied a reset */
+	char lagging[RSM_NAME_MAX + 1]; /* the first of them */
 	char topics[FAKE_MAX][RSM_NAME_MAX + 1];
 	uint64_t topic_epochs[FAKE_MAX];
 	/* COMMIT */

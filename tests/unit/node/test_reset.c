@@ -92,9 +92,11 @@ static void test_reset_by_time_subset(void **state)
 	fake_apply(f, 0);
 	assert_int_equal(f->sync_nids, 1);
 	assert_int_equal(f->sync_ids[0], 2);
-	fake_sync_finish(f, false); /* a slow broker: answered anyway */
+	fake_sync_finish(f, false); /* a slow broker: answered, named */
 	const struct fake_answer *a = &f->answers[0];
 	assert_int_equal(a->code, RPC_OK);
+	assert_int_equal(a->nlagging, 1);
+	assert_string_equal(a->lagging, "broker-2");
 	assert_int_equal(a->nq, 1);
 	assert_string_equal(a->brokers[0], "broker-2");
 	assert_int_equal(a->queue_ids[0], 1);

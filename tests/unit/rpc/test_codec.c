@@ -82,8 +82,9 @@ static void test_codec_reset_round_trip(void **state)
 	    {"broker-2", 0, UINT64_MAX >> 1, 7, false, true, false}};
 	struct rpc_reset_topic rt[2] = {{"orders", 4, {q, 2}},
 					{"payments", 1, {q + 2, 1}}};
-	struct rpc_reset_resp resp = {9,   4,	     false,   {q, 3},
-				      "g", "orders", {rt, 2}, "g0"};
+	const char *lag[] = {"broker-3"};
+	struct rpc_reset_resp resp = {9,	4,	 false, {q, 3},	 "g",
+				      "orders", {rt, 2}, "g0",	{lag, 1}};
 	sb = enc(RPC_RESET | RPC_RESPONSE, 77, NULL, &resp);
 	one_frame(&sb, &r, &f);
 	struct rpc_reset_resp ro;
@@ -115,6 +116,8 @@ static void test_codec_reset_round_trip(void **state)
 	assert_false(oq[0].skipped);
 	assert_int_equal(oq[1].previous_offset, UINT64_MAX);
 	assert_string_equal(ro.source_group, "g0");
+	assert_int_equal(ro.lagging.n, 1);
+	assert_string_equal(ro.lagging.v[0], "broker-3");
 	rpc_frame_release(&f);
 	rpc_reader_close(&r);
 	msgpack_sbuffer_destroy(&sb);
