@@ -61,7 +61,7 @@ void cl_consumer_tick(struct raftq_consumer *k)
 				continue;
 			}
 		}
-		if (!kc_asked(k, q->topic))
+		if (!kc_asked(k, q->topic) && now >= k->offsets_at)
 			kc_send_offsets(k, q->topic);
 	}
 	if (!k->manual_commit && now >= k->commit_at && k->commits == 0) {
@@ -269,6 +269,11 @@ uint64_t raftq_consumer_fetches(const struct raftq_consumer *k)
 uint64_t raftq_consumer_skipped(const struct raftq_consumer *k)
 {
 	return k->skipped;
+}
+
+uint64_t raftq_consumer_errors(const struct raftq_consumer *k)
+{
+	return k->errors;
 }
 
 void kc_count_reset(struct raftq_consumer *k, const char *topic, uint64_t epoch)

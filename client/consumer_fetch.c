@@ -215,6 +215,7 @@ static void fetch_failed(struct raftq_consumer *k, struct kqueue *q, int status,
 	} else {
 		/* A broker's word is not final: it may not have applied a
 		 * new topic or group yet (the leader's answers are). */
+		k->errors++;
 		cl_fail(c, cl_from_code(st->code), "%s: %s: %s", q->broker,
 			rpc_code_name(st->code),
 			st->message ? st->message : "");

@@ -228,6 +228,11 @@ static void apply_offsets(struct raftq_consumer *k, const char *topic,
 			  const struct rpc_offsets_resp *r)
 {
 	const struct rpc_offset_info *o = r->queues.v;
+	if (r->partial != NULL) { /* said, and asked again a little later */
+		k->errors++;
+		cl_fail(k->c, RAFTQ_EUNAVAILABLE, "%s", r->partial);
+		k->offsets_at = cl_now(k->c) + FETCH_RETRY_MS;
+	}
 	for (uint32_t i = 0; i < r->queues.n; i++) {
 		struct kqueue *q =
 		    kc_find_queue(k, topic, o[i].broker_name, o[i].queue_id);
@@ -288,6 +293,7 @@ static int kcall_result(struct raftq_consumer *k, struct kcall *x, int status,
 				    st->message ? st->message : "");
 		snprintf(k->failmsg, sizeof k->failmsg, "%s", c->errmsg);
 	} else if (st->message != NULL) {
+		k->errors++;
 		cl_fail(c, err, "%s: %s", rpc_code_name(st->code), st->message);
 	} else {
 		cl_fail(c, err, "%s", rpc_strerror(status));

@@ -117,8 +117,10 @@ struct raftq_consumer {
 	uint64_t hb_at, commit_at;
 	uint64_t generation;
 	uint64_t resets;
-	uint64_t fetches; /* FETCH requests sent */
-	uint64_t skipped; /* records of malformed batches skipped */
+	uint64_t fetches;    /* FETCH requests sent */
+	uint64_t skipped;    /* records of malformed batches skipped */
+	uint64_t errors;     /* raftq_consumer_errors */
+	uint64_t offsets_at; /* no OFFSETS before (a partial answer came) */
 	uint64_t reset_epoch[KC_TOPICS_MAX]; /* per topic: newest counted */
 	struct kbuf *retired; /* handed out; freed at the next consume */
 	/* Broadcasting: positions read from the offset file. */

@@ -67,15 +67,26 @@ static int open_member(struct consuming *x, const char *group,
 	return rv == 0 ? 0 : client_error(x->c, rv);
 }
 
+/* Idle until the end: 0, or 1 when a queue kept refusing to serve
+ * meanwhile (the broker's last error printed). */
+static int idle_end(struct consuming *x, uint64_t errors_before)
+{
+	if (raftq_consumer_errors(x->k) == errors_before)
+		return 0;
+	fprintf(stderr, "error: %s\n", raftq_client_errmsg(x->c));
+	return 1;
+}
+
 /* Consumes until --count or --timeout idle: 0, or 1 after an error. */
 static int consume_loop(struct consuming *x)
 {
 	struct raftq_message m[64];
 	int64_t idle_until = ctl_now_ms() + x->idle_ms;
+	uint64_t errors = raftq_consumer_errors(x->k);
 	while (x->got < x->want) {
 		int64_t left = idle_until - ctl_now_ms();
 		if (left <= 0)
-			return 0;
+			return idle_end(x, errors);
 		size_t max =
 		    (size_t)(x->want - x->got < 64 ? x->want - x->got : 64);
 		int n = raftq_consume(x->k, m, max, (int)left);
@@ -89,8 +100,10 @@ static int consume_loop(struct consuming *x)
 					      m[i].body,
 					      (uint32_t)m[i].body_len});
 		x->got += n;
-		if (n > 0)
+		if (n > 0) {
 			idle_until = ctl_now_ms() + x->idle_ms;
+			errors = raftq_consumer_errors(x->k);
+		}
 	}
 	return 0;
 }

@@ -76,8 +76,9 @@ static uint32_t offsets_fill(struct offsets_op *op, const struct rsm_group *grp,
 				    gt ? gt->epoch : 0) == RSM_OK)
 			ni++;
 	}
-	op->r =
-	    (struct rpc_offsets_resp){gt ? gt->epoch : 0, {op->q, (uint32_t)m}};
+	op->r = (struct rpc_offsets_resp){gt ? gt->epoch : 0,
+					  {op->q, (uint32_t)m},
+					  g->failed[0] ? g->failed : NULL};
 	return ni;
 }
 

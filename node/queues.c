@@ -82,6 +82,13 @@ struct stor_queue *node_queue(struct node *n, const char *topic,
 		NODE_LOG(NODE_WARN, "storage",
 			 "queue %s: cut a torn tail of %" PRIu64 " bytes", name,
 			 st.bytes_truncated);
+	if (st.messages_missing > 0)
+		NODE_LOG(NODE_ERROR, "storage",
+			 "queue %s: %" PRIu64 " messages from offset %" PRIu64
+			 " are missing: a segment file was damaged or "
+			 "deleted (its index or the clean-shutdown record had "
+			 "them)",
+			 name, st.messages_missing, st.missing_from);
 	struct node_queue *e = &n->queues[n->nqueues++];
 	snprintf(e->topic, sizeof e->topic, "%s", topic);
 	e->created = t->created;

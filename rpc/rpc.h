@@ -382,6 +382,9 @@ struct rpc_offset_info {
 struct rpc_offsets_resp {
 	uint64_t epoch;
 	struct rpc_list queues; /* struct rpc_offset_info */
+	/* Why some queues are missing from @queues (their broker could not
+	 * say where they start), or NULL. */
+	const char *partial;
 };
 
 struct rpc_group_create_req {

@@ -117,7 +117,8 @@ SCHEMA(rpc_commit_resp, F(rpc_commit_resp, codes, RPC_K_U64S, OPT),
 SCHEMA(rpc_offsets_req, F(rpc_offsets_req, group, RPC_K_STR, REQ),
        F(rpc_offsets_req, topic, RPC_K_STR, REQ));
 SCHEMA(rpc_offsets_resp, F(rpc_offsets_resp, epoch, RPC_K_U64, OPT),
-       L(rpc_offsets_resp, queues, rpc_offset_info, OPT));
+       L(rpc_offsets_resp, queues, rpc_offset_info, OPT),
+       F(rpc_offsets_resp, partial, RPC_K_STR, OPT));
 SCHEMA(rpc_group_create_req, F(rpc_group_create_req, group, RPC_K_STR, REQ),
        F(rpc_group_create_req, mode, RPC_K_STR, OPT),
        F(rpc_group_create_req, initial, RPC_K_STR, OPT));

@@ -235,6 +235,14 @@ static int list_segments(struct stor_queue *q, uint64_t **out, size_t *n_out)
 			    !has_base(v, n, base);
 			bool tmp =
 			    len > 4 && strcmp(e->d_name + len - 4, ".tmp") == 0;
+			/* An index whose log is gone still says what was in
+			 * it. */
+			uint64_t end =
+			    orphan && parse_seg_name(e->d_name, "idx", &base)
+				? stor__idx_file_end(q, base)
+				: 0;
+			if (end > q->promised_end)
+				q->promised_end = end;
 			if (orphan || tmp) {
 				struct stor__path p;
 				snprintf(p.s, sizeof p.s, "%s/%s", q->dir,
@@ -314,6 +322,8 @@ static int open_segments(struct stor_queue *q)
 		free(bases);
 		return rv;
 	}
+	if (have_clean && clean.end > q->promised_end)
+		q->promised_end = clean.end;
 	if (have_clean) {
 		/* From here on a crash must lead to a recovery scan. */
 		struct stor__path p;
@@ -382,6 +392,11 @@ static int open_segments(struct stor_queue *q)
 				"ends (%" PRIu64 ")",
 				stor__active(q)->base,
 				q->segs[q->nsegs - 2].end);
+	uint64_t end = stor__active(q)->end;
+	if (rv == 0 && q->promised_end > end) {
+		q->stats.messages_missing = q->promised_end - end;
+		q->stats.missing_from = end;
+	}
 	return rv;
 }
 

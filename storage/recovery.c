@@ -420,6 +420,34 @@ static int open_log_rw(struct stor_queue *q, struct stor__seg *seg,
 	return 0;
 }
 
+uint64_t stor__idx_file_end(struct stor_queue *q, uint64_t base)
+{
+	struct stor__path p;
+	uint8_t h[STOR__FILE_HEADER_SIZE], e[STOR__IDX_ENTRY_SIZE];
+	struct stat st;
+	stor__seg_path(q, base, "idx", &p);
+	int fd = stor__open(&q->sys, p.s, O_RDONLY, 0);
+	if (fd < 0)
+		return 0;
+	uint64_t end = 0;
+	if (fstat(fd, &st) == 0 &&
+	    (size_t)st.st_size >= STOR__FILE_HEADER_SIZE + sizeof e &&
+	    stor__pread(&q->sys, p.s, fd, h, sizeof h, 0) ==
+		(ssize_t)sizeof h &&
+	    stor__check_file_header(h, STOR__IDX_MAGIC, STOR__IDX_ENTRY_SIZE,
+				    base)) {
+		off_t last = STOR__FILE_HEADER_SIZE +
+			     (st.st_size - STOR__FILE_HEADER_SIZE) /
+				 (off_t)sizeof e * (off_t)sizeof e -
+			     (off_t)sizeof e;
+		if (stor__pread(&q->sys, p.s, fd, e, sizeof e, last) ==
+		    (ssize_t)sizeof e)
+			end = base + stor__get_u32(e) + 1;
+	}
+	close(fd);
+	return end;
+}
+
 int stor__seg_open_active(struct stor_queue *q, struct stor__seg *seg,
 			  const struct stor__clean *clean)
 {
@@ -463,6 +491,10 @@ int stor__seg_open_active(struct stor_queue *q, struct stor__seg *seg,
 			close(seg->tix_fd);
 		seg->idx_fd = seg->tix_fd = -1;
 	}
+	/* What the index had, before the scan rebuilds it from the log. */
+	uint64_t promised = stor__idx_file_end(q, base);
+	if (promised > q->promised_end)
+		q->promised_end = promised;
 	rv = scan_log(q, seg, size, SCAN_RECOVER);
 	if (rv != 0)
 		return rv;

@@ -168,6 +168,11 @@ struct stor_queue_stats {
 	uint64_t tail_truncations; /* torn tails cut off at open */
 	uint64_t bytes_truncated;
 	int clean_open; /* 1 if the last open found a clean shutdown */
+	/* Messages the clean-shutdown record or an index had that the logs
+	 * no longer hold (a damaged or deleted segment), from missing_from:
+	 * found by the last open, to be reported loudly. */
+	uint64_t messages_missing;
+	uint64_t missing_from;
 };
 
 struct stor_queue;

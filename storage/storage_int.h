@@ -174,6 +174,9 @@ struct stor_queue {
 	uint8_t *win_buf; /* lookups: one index interval of log */
 	size_t win_cap;
 	struct stor_queue_stats stats;
+	/* At open: the end the clean record and the index files promise
+	 * (missing messages when the logs end before it). */
+	uint64_t promised_end;
 	char errmsg[1024];
 };
 
@@ -205,6 +208,11 @@ struct stor__clean {
  * (may be NULL), otherwise scans the log and truncates a torn tail. */
 int stor__seg_open_active(struct stor_queue *q, struct stor__seg *seg,
 			  const struct stor__clean *clean);
+/* The end the offset index file of segment @base promises (one past the
+ * first offset of its last entry), or 0 when it has none or is not a
+ * valid index of that segment. Never fails: an unreadable index promises
+ * nothing. */
+uint64_t stor__idx_file_end(struct stor_queue *q, uint64_t base);
 /* Loads a sealed segment's indexes and times (lazily, once). */
 int stor__seg_load(struct stor_queue *q, struct stor__seg *seg);
 /* Log fd, opened on first use. */

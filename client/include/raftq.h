@@ -327,6 +327,13 @@ RAFTQ_API uint64_t raftq_consumer_fetches(const struct raftq_consumer *k);
  * offsets. The consumer moves past such a batch rather than stop. */
 RAFTQ_API uint64_t raftq_consumer_skipped(const struct raftq_consumer *k);
 
+/* Fetches and offset reads answered with an error other than a reset's
+ * move or a leader change — a queue its broker cannot open, an unknown
+ * topic, a node catching up. The consumer keeps asking; the client's
+ * raftq_client_errmsg names the last one. A count that keeps growing is
+ * a queue that does not serve: report it (raftqctl consume exits 1). */
+RAFTQ_API uint64_t raftq_consumer_errors(const struct raftq_consumer *k);
+
 /*
  * Commits (unless manual_commit), leaves the group so its queues move to
  * the other members at once, and frees @k; waits at most @timeout_ms for

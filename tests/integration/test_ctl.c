@@ -576,6 +576,40 @@ static void test_ctl_plans(void **state)
 	offsets_are(x, 2, 3, 3);
 }
 
+/* Issue 10 #5: when a queue cannot be opened, raftqctl consume printed
+ * nothing and exited 0. Now it exits 1 naming the broker, queue and why
+ * (it still prints what the other queues gave). */
+static void test_regress_consume_reports_a_queue_that_cannot_open(void **state)
+{
+	struct fx *x = *state;
+	int dead = (x->h.leader + 1) % 3;
+	char path[700], want[64];
+	snprintf(x->boot, sizeof x->boot, "%s", x->h.nodes[x->h.leader].listen);
+	ctl_ok(x, "topic create t --queues 1");
+	ctl_ok(x, "group create g --initial earliest");
+	ctl_ok(x, "produce --topic t --count 3");
+	assert_int_equal(h_stop(&x->h, dead, 10000), 0);
+	/* A segment that does not follow the one before it. */
+	snprintf(path, sizeof path, "%s/queues/t/0/00000000000000001000.log",
+		 x->h.nodes[dead].dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(h_start(&x->h, dead), 0);
+	assert_true(h_wait_leader(&x->h, 3, 15000) >= 0);
+	assert_int_equal(
+	    ctl(x, NULL,
+		"consume --group g --topic t --count 3 --timeout 3000"),
+	    1);
+	snprintf(want, sizeof want, "error: broker broker-%d: ", dead + 1);
+	assert_non_null(strstr(x->err, want));
+	assert_non_null(strstr(x->err, "but the next segment starts at 1000"));
+	int lines = 0;
+	for (const char *c = x->out; *c; c++)
+		lines += *c == '\n';
+	assert_int_equal(lines, 2); /* the two healthy queues */
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, ctl_setup, h_teardown)
@@ -594,6 +628,7 @@ int main(void)
 	    T(test_ctl_group_delete),
 	    T(test_ctl_expect_epoch),
 	    T(test_ctl_plans),
+	    T(test_regress_consume_reports_a_queue_that_cannot_open),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/ctl", tests, NULL,

@@ -329,7 +329,81 @@ static void test_recovery_stale_clean_marker_ignored(void **state)
 	assert_int_equal(st.clean_open, 0);
 	assert_int_equal(st.tail_truncations, 1);
 	assert_int_equal(st.bytes_truncated, 50 - 3);
+	assert_int_equal(st.messages_missing, 1); /* the marker said 2 */
 	sh_verify(q, f->m, 4096);
+	sh_close(q);
+	free(log);
+}
+
+/* Issue 10 #5: truncating the active segment at a batch boundary, or
+ * deleting its log, dropped acknowledged messages without a word. The
+ * clean-shutdown record and the index say what was there: recovery
+ * reports the messages missing (the node logs them as an error). */
+static void test_regress_damaged_segment_reports_missing(void **state)
+{
+	struct sh_fx *f = *state;
+	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
+	sh_append(q, f->m, 3, 10, 1);
+	sh_append(q, f->m, 2, 10, 2);
+	sh_close(q);
+	char *log = seg_log(f->dir, 0);
+	/* Cut to its file header after a clean stop: all 5 missing. */
+	tu_truncate(log, 16);
+	q = sh_open(f->dir, &f->cfg, &f->env.env);
+	struct stor_queue_stats st;
+	stor_queue_stats(q, &st);
+	assert_int_equal(st.messages_missing, 5);
+	assert_int_equal(st.missing_from, 0);
+	f->m->n = 0; /* the queue is empty again: offsets 0..3 anew */
+	f->m->next = 0;
+	sh_append(q, f->m, 4, 10, 3);
+	sh_close(q);
+	/* After a crash (no clean record) the index still has them. */
+	remove_clean(f->dir);
+	tu_truncate(log, 16);
+	q = sh_open(f->dir, &f->cfg, &f->env.env);
+	stor_queue_stats(q, &st);
+	assert_true(st.messages_missing >= 1);
+	assert_int_equal(st.missing_from, 0);
+	sh_close(q);
+	/* An intact queue reports nothing. */
+	q = sh_open(f->dir, &f->cfg, &f->env.env);
+	stor_queue_stats(q, &st);
+	assert_int_equal(st.messages_missing, 0);
+	sh_close(q);
+	free(log);
+}
+
+/* The active segment's log deleted: its index (left behind) and the
+ * clean record say how much is gone. */
+static void test_regress_deleted_segment_reports_missing(void **state)
+{
+	struct sh_fx *f = *state;
+	f->cfg.segment_bytes = 65536;
+	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
+	for (int i = 0; i < 300; i++)
+		sh_append(q, f->m, 5, 500, 10 + i); /* 3 segments */
+	struct stor_queue_info info;
+	stor_queue_info(q, &info);
+	assert_int_equal(info.max_offset, 1500);
+	sh_close(q);
+	uint64_t last = 0;
+	for (uint64_t b = 0; b < 1500; b++) {
+		char *p = seg_log(f->dir, b);
+		if (tu_exists(p))
+			last = b;
+		free(p);
+	}
+	assert_true(last > 0);
+	char *log = seg_log(f->dir, last);
+	unlink(log);
+	q = sh_open(f->dir, &f->cfg, &f->env.env);
+	struct stor_queue_stats st;
+	stor_queue_stats(q, &st);
+	stor_queue_info(q, &info);
+	assert_int_equal(info.max_offset, last);
+	assert_int_equal(st.messages_missing, 1500 - last);
+	assert_int_equal(st.missing_from, last);
 	sh_close(q);
 	free(log);
 }
@@ -384,6 +458,8 @@ int main(void)
 	    T(test_recovery_leftovers_removed),
 	    T(test_recovery_stale_clean_marker_ignored),
 	    T(test_recovery_log_torn_at_creation),
+	    T(test_regress_damaged_segment_reports_missing),
+	    T(test_regress_deleted_segment_reports_missing),
 	    T(test_recovery_bad_file_header_is_an_error),
 	};
 #undef T
