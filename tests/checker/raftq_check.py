@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""raftq_check — checks a history of raftq client operations.
+
+    raftq_check.py HISTORY.jsonl     # prints each anomaly, then a summary
+
+A history is JSON lines, one event per line (docs/reliability.md):
+
+    {"process": "p1", "type": "invoke"|"ok"|"fail"|"info", "f": F,
+     "time": NANOSECONDS, "node": "127.0.0.1:9101", "value": {...}}
+
+A process does one operation at a time: its invoke is completed by its
+next ok (it happened), fail (it certainly did not) or info (unknown). The
+operations F and what their values hold:
+
+    produce   ok: id, topic, broker, queue, offset (where it was stored)
+    consume   ok: group, member, session, deliveries: [{topic, broker,
+              queue, offset, epoch, id}] (in delivery order)
+    commit    ok/info: group, topic, epoch, offsets: [{broker, queue,
+              offset}]
+    reset     ok/info: group, topics: [{topic, epoch, queues: [{broker,
+              queue, offset (null: back to none)}]}]
+    read      ok: group, topic, offsets: [{broker, queue, offset|null}]
+    drain     ok: topic, broker, queue, min_offset, messages: [[offset, id]]
+              (everything the queue holds at the end)
+
+Checks (DESIGN.md §8): per offset key (group, topic, broker, queue) a
+read never returns a value older than a completed write, nor one never
+written; per queue: lost acknowledged write, duplicate (one id at two
+offsets), reordering (one process's sequential produces out of order),
+nonmonotonic poll (a member session going back within one epoch),
+delivery below a completed reset (client/include/raftq.h: after a reset
+returned no consumer delivers from before its point), stale commit
+accepted after a reset. Exit status: 0 without anomalies, 1 with, 2 for a
+history that cannot be read.
+"""
+import json
+import sys
+from collections import defaultdict
+
+
+class Op:
+    """A completed operation: its invoke and completion events."""
+
+    def __init__(self, invoke, done):
+        self.process = done["process"]
+        self.f = done["f"]
+        self.type = done["type"]
+        self.start = invoke["time"] if invoke else done["time"]
+        self.end = done["time"]
+        self.value = done.get("value") or (invoke or {}).get("value") or {}
+        self.event = done
+
+    def __repr__(self):
+        return json.dumps(self.event, sort_keys=True)
+
+
+def read_history(lines):
+    """Pairs invokes with completions; returns the completed ops."""
+    pending, ops = {}, []
+    for no, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            e = json.loads(line)
+            kind, proc = e["type"], e["process"]
+            e["time"], e["f"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError("line %d: %s" % (no, err)) from err
+        if kind == "invoke":
+            pending[proc] = e
+        elif kind in ("ok", "fail", "info"):
+            ops.append(Op(pending.pop(proc, None), e))
+        else:
+            raise ValueError("line %d: unknown type %r" % (no, kind))
+    return ops
+
+
+class Report:
+    def __init__(self, out):
+        self.out, self.count = out, 0
+
+    def anomaly(self, kind, why, *ops):
+        self.count += 1
+        print("ANOMALY %s: %s" % (kind, why), file=self.out)
+        for op in ops:
+            print("  op: %r" % (op,), file=self.out)
+
+
+def qkey(v, topic=None):
+    return (topic or v["topic"], v["broker"], v["queue"])
+
+
+# ---- Queues: produces, drains ----
+
+def check_drains(ops, rep):
+    """Lost acknowledged writes and duplicates, against the final drains."""
+    drained = {}
+    for op in ops:
+        if op.f == "drain" and op.type == "ok":
+            v = op.value
+            drained[qkey(v)] = (op, v.get("min_offset", 0),
+                                {o: i for o, i in v["messages"]})
+            seen = defaultdict(list)
+            for off, mid in v["messages"]:
+                seen[mid].append(off)
+            for mid, offs in seen.items():
+                if len(offs) > 1:
+                    rep.anomaly("duplicate", "message %s at offsets %s of %s"
+                                % (mid, offs, qkey(v)), op)
+    for op in ops:
+        if op.f != "produce" or op.type != "ok":
+            continue
+        v = op.value
+        got = drained.get(qkey(v))
+        if got is None or v["offset"] < got[1]:
+            continue  # not drained, or retention took it
+        dop, _, at = got
+        if at.get(v["offset"]) != v["id"]:
+            where = [o for o, i in at.items() if i == v["id"]]
+            kind = "duplicate" if where else "lost-write"
+            rep.anomaly(kind, "acknowledged %s at offset %d of %s; the queue "
+                        "holds %s there%s" % (v["id"], v["offset"], qkey(v),
+                                              at.get(v["offset"]),
+                                              " and it at %s" % where
+                                              if where else ""), op, dop)
+
+
+def check_produce_order(ops, rep):
+    """One process's produces to a queue, one after the other, must land
+    in that order."""
+    last = {}
+    for op in sorted((o for o in ops if o.f == "produce" and o.type == "ok"),
+                     key=lambda o: o.start):
+        k = (op.process, qkey(op.value))
+        prev = last.get(k)
+        if prev is not None and prev.end < op.start and \
+                prev.value["offset"] >= op.value["offset"]:
+            rep.anomaly("reordering", "%s produced %s then %s, stored at %d "
+                        "then %d" % (op.process, prev.value["id"],
+                                     op.value["id"], prev.value["offset"],
+                                     op.value["offset"]), prev, op)
+        last[k] = op
+
+
+# ---- Queues: deliveries ----
+
+def check_sessions(ops, rep):
+    """Within a member session and an epoch, a queue's deliveries only go
+    forward."""
+    last = {}
+    for op in sorted((o for o in ops if o.f == "consume" and o.type == "ok"),
+                     key=lambda o: o.start):
+        v = op.value
+        for d in v.get("deliveries", []):
+            k = (v["group"], v["member"], v.get("session"), qkey(d))
+            prev = last.get(k)
+            if prev is not None and d["epoch"] == prev[0]["epoch"] and \
+                    d["offset"] <= prev[0]["offset"]:
+                rep.anomaly("nonmonotonic-poll", "member %s delivered %s "
+                            "offset %d after %d in epoch %d" % (
+                                v["member"], qkey(d), d["offset"],
+                                prev[0]["offset"], d["epoch"]), prev[1], op)
+            last[k] = (d, op)
+
+
+def reset_points(ops):
+    """(group, queue key) -> [(reset op, new offset or None, epoch)]."""
+    pts = defaultdict(list)
+    for op in ops:
+        if op.f != "reset" or op.type not in ("ok", "info"):
+            continue
+        for t in op.value.get("topics", []):
+            for q in t["queues"]:
+                pts[(op.value["group"], qkey(q, t["topic"]))].append(
+                    (op, q["offset"], t["epoch"]))
+    return pts
+
+
+def check_below_reset(ops, rep):
+    """After a reset returned, no delivery from before its point — unless
+    a later or concurrent reset (or one of unknown outcome) explains it."""
+    pts = reset_points(ops)
+    for op in ops:
+        if op.f != "consume" or op.type != "ok":
+            continue
+        for d in op.value.get("deliveries", []):
+            resets = pts.get((op.value["group"], qkey(d)), [])
+            done = [r for r in resets if r[0].type == "ok" and
+                    r[0].end < op.start and r[1] is not None]
+            if not done:
+                continue
+            last = max(done, key=lambda r: r[0].end)
+            later = [r for r in resets if r[0].start < op.end and
+                     r[0] is not last[0] and r[0].end > last[0].start and
+                     (r[1] is None or r[1] <= d["offset"])]
+            if d["offset"] < last[1] and not later:
+                rep.anomaly("poll-below-reset", "%s delivered offset %d of "
+                            "%s after a reset to %d had returned" % (
+                                op.value["member"], d["offset"], qkey(d),
+                                last[1]), last[0], op)
+
+
+def check_stale_commits(ops, rep):
+    """A commit under an epoch a completed reset ended must be refused."""
+    ends = defaultdict(list)  # (group, topic) -> [(reset op, epoch)]
+    for op in ops:
+        if op.f == "reset" and op.type == "ok":
+            for t in op.value.get("topics", []):
+                ends[(op.value["group"], t["topic"])].append((op, t["epoch"]))
+    for op in ops:
+        if op.f != "commit" or op.type != "ok":
+            continue
+        v = op.value
+        for r, epoch in ends.get((v["group"], v["topic"]), []):
+            if r.end < op.start and v["epoch"] < epoch:
+                rep.anomaly("stale-commit", "commit under epoch %d accepted "
+                            "after a reset to epoch %d had returned" % (
+                                v["epoch"], epoch), r, op)
+                break
+
+
+# ---- Offsets: a register per (group, topic, broker, queue) ----
+
+def offset_writes(ops):
+    """Key -> [(op, value)] for commits and resets that may have
+    happened (ok or info)."""
+    w = defaultdict(list)
+    for op in ops:
+        if op.type == "fail":
+            continue
+        v = op.value
+        if op.f == "commit":
+            for q in v.get("offsets", []):
+                w[(v["group"],) + qkey(q, v["topic"])].append(
+                    (op, q["offset"]))
+        elif op.f == "reset":
+            for t in v.get("topics", []):
+                for q in t["queues"]:
+                    w[(v["group"],) + qkey(q, t["topic"])].append(
+                        (op, q["offset"]))
+    return w
+
+
+def read_ok(read, value, writes):
+    """Whether @read may return @value: some write of it (or the initial
+    none) that began before the read ended and that no write of another
+    value strictly between it and the read replaced."""
+    cands = [(w, x) for w, x in writes if x == value and w.start < read.end]
+    if value is None:
+        cands.append((None, None))
+    for w, _ in cands:
+        w_end = w.end if w is not None else -1
+        replaced = any(o.type == "ok" and x != value and o.start > w_end and
+                       o.end < read.start for o, x in writes)
+        if not replaced:
+            return True
+    return False
+
+
+def check_reads(ops, rep):
+    writes = offset_writes(ops)
+    for op in ops:
+        if op.f != "read" or op.type != "ok":
+            continue
+        v = op.value
+        for q in v.get("offsets", []):
+            k = (v["group"],) + qkey(q, v["topic"])
+            if not read_ok(op, q["offset"], writes.get(k, [])):
+                proof = [w for w, x in writes.get(k, []) if w.type == "ok"
+                         and w.end < op.start][-3:]
+                rep.anomaly("stale-read", "read %s of %s: older than a "
+                            "completed write, or never written" % (
+                                q["offset"], k), op, *proof)
+
+
+CHECKS = (check_drains, check_produce_order, check_sessions,
+          check_below_reset, check_stale_commits, check_reads)
+
+
+def check(lines, out=sys.stdout):
+    """Checks a history; returns (operations, anomalies)."""
+    ops = read_history(lines)
+    rep = Report(out)
+    for c in CHECKS:
+        c(ops, rep)
+    print("%d operations, %d anomalies" % (len(ops), rep.count), file=out)
+    return len(ops), rep.count
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: raftq_check.py HISTORY.jsonl", file=sys.stderr)
+        return 2
+    try:
+        with open(argv[1], encoding="utf-8") as f:
+            _, bad = check(f)
+    except (OSError, ValueError) as err:
+        print("raftq_check: %s: %s" % (argv[1], err), file=sys.stderr)
+        return 2
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
