@@ -205,7 +205,7 @@ int raftq_consume(struct raftq_consumer *k, struct raftq_message *out,
 				    q->queue_id,   m->offset,
 				    m->store_time, m->has_key ? m->key : NULL,
 				    m->key_len,	   m->body,
-				    m->body_len};
+				    m->body_len,   q->epoch};
 				q->deliver = m->offset + 1;
 			}
 			if (b->i == b->n) {

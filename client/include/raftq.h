@@ -228,6 +228,10 @@ struct raftq_message {
 	size_t key_len;
 	const void *body;
 	size_t body_len;
+	/* The group's reset epoch on the topic when it was read (each reset
+	 * adds one; 0 for broadcasting groups): a message of a newer epoch
+	 * may come from an earlier offset than the one before it. */
+	uint64_t epoch;
 };
 
 struct raftq_consumer_config {

@@ -147,6 +147,7 @@ struct member {
 	uint32_t got;
 	/* After a reset: the first offset delivered per queue since. */
 	uint64_t first_after[NQ];
+	uint64_t first_epoch[NQ]; /* the epoch of first_after's message */
 	bool any_after[NQ];
 };
 
@@ -241,6 +242,7 @@ static uint32_t round_(struct fx *x, struct member *ms, int n)
 			if (!m->any_after[qi]) {
 				m->any_after[qi] = true;
 				m->first_after[qi] = g->offset;
+				m->first_epoch[qi] = g->epoch;
 			}
 			m->got++;
 			got++;
@@ -455,8 +457,10 @@ static void test_client_reset_moves_online_consumers(void **state)
 	assert_int_equal(x->dups, 0);
 	for (int i = 0; i < 3; i++)
 		for (int q = 0; q < NQ; q++)
-			if (ms[i].any_after[q])
+			if (ms[i].any_after[q]) {
 				assert_int_equal(ms[i].first_after[q], want[q]);
+				assert_int_equal(ms[i].first_epoch[q], 1);
+			}
 	uint64_t resets = 0;
 	for (int i = 0; i < 3; i++)
 		resets += raftq_consumer_resets(ms[i].k);
