@@ -124,12 +124,15 @@ static int parse_target(const struct ctl_flag *f, struct target *t)
 	return 0;
 }
 
-/* The topics of a reset: every --topic value (comma lists too). */
+/* The topics of a reset — every --topic value (comma lists too) — and
+ * the queues --queues names. */
 struct topics {
 	const char *v[CTL_PLAN_TOPICS + 1];
 	uint32_t n;
 	uint64_t expect[CTL_PLAN_TOPICS]; /* UINT64_MAX: no guard */
 	char buf[8192];
+	const char *queues[1024];
+	char queue_buf[2048];
 };
 
 /* --topic values, each once, at most CTL_PLAN_TOPICS; 0 or the usage
@@ -248,18 +251,19 @@ static int reset_call(const struct ctl_opts *o, const struct rpc_reset_req *in,
 	return rv;
 }
 
-/* The request for target @t of topics @ts; @qtopics has room for a plan's
- * rows. */
+/* The request for target @t of topics @ts (its queues split into @ts);
+ * @qtopics has room for a plan's rows. */
 static struct rpc_reset_req reset_req(const struct ctl_flag *f,
 				      const char *group, const struct target *t,
-				      const struct topics *ts,
-				      const char **qtopics, const char *who)
+				      struct topics *ts, const char **qtopics,
+				      const char *who)
 {
-	static char buf[2048];
-	static const char *qs[1024];
 	const struct ctl_plan *p = &t->plan;
 	const char *list = ctl_flag(f, NF, "--queues");
-	uint32_t nq = list ? ctl_split(list, buf, sizeof buf, qs, 1024) : 0;
+	const char **qs = ts->queues;
+	uint32_t nq = list ? ctl_split(list, ts->queue_buf,
+				       sizeof ts->queue_buf, qs, 1024)
+			   : 0;
 	bool guard = false;
 	for (uint32_t k = 0; k < ts->n; k++)
 		guard |= ts->expect[k] != UINT64_MAX;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """raftq_check — checks a history of raftq client operations.
 
-    raftq_check.py HISTORY.jsonl     # prints each anomaly, then a summary
+    raftq_check.py [--allow CLASS]... HISTORY.jsonl
+                                     # prints each anomaly, then a summary
 
 A history is JSON lines, one event per line (docs/reliability.md):
 
@@ -30,16 +31,26 @@ offsets), reordering (one process's sequential produces out of order),
 nonmonotonic poll (a member session going back within one epoch),
 delivery below a completed reset (client/include/raftq.h: after a reset
 returned no consumer delivers from before its point), stale commit
-accepted after a reset. Exit status: 0 without anomalies, 1 with, 2 for a
-history that cannot be read.
+accepted after a reset. --allow CLASS reports that class as allowed
+(printed, not counted): a producer that may store a batch twice makes
+"duplicate" allowed. Exit status: 0 without anomalies, 1 with, 2 for a
+history that cannot be read or bad usage.
 """
+import bisect
 import json
 import sys
-from collections import defaultdict
+from collections import defaultdict, namedtuple
+
+# One delivery of a consume operation, kept small: a long run has
+# millions of them.
+Delivery = namedtuple("Delivery", "topic broker queue offset epoch id")
 
 
 class Op:
-    """A completed operation: its invoke and completion events."""
+    """A completed operation: when it was invoked and completed, and what
+    its completion (or else its invoke) said."""
+
+    __slots__ = ("process", "f", "type", "start", "end", "value", "node")
 
     def __init__(self, invoke, done):
         self.process = done["process"]
@@ -47,11 +58,22 @@ class Op:
         self.type = done["type"]
         self.start = invoke["time"] if invoke else done["time"]
         self.end = done["time"]
+        self.node = done.get("node")
         self.value = done.get("value") or (invoke or {}).get("value") or {}
-        self.event = done
+        if self.f == "consume" and "deliveries" in self.value:
+            self.value["deliveries"] = [
+                Delivery(d["topic"], d["broker"], d["queue"], d["offset"],
+                         d.get("epoch"), d.get("id"))
+                for d in self.value["deliveries"]]
 
     def __repr__(self):
-        return json.dumps(self.event, sort_keys=True)
+        v = dict(self.value)
+        if "deliveries" in v:
+            v["deliveries"] = [d._asdict() for d in v["deliveries"]]
+        return json.dumps({"process": self.process, "f": self.f,
+                           "type": self.type, "start": self.start,
+                           "end": self.end, "node": self.node, "value": v},
+                          sort_keys=True)
 
 
 def read_history(lines):
@@ -77,10 +99,15 @@ def read_history(lines):
 
 
 class Report:
-    def __init__(self, out):
-        self.out, self.count = out, 0
+    def __init__(self, out, allow=()):
+        self.out, self.count, self.allow = out, 0, set(allow)
+        self.allowed = defaultdict(int)
 
     def anomaly(self, kind, why, *ops):
+        if kind in self.allow:
+            self.allowed[kind] += 1
+            print("ALLOWED %s: %s" % (kind, why), file=self.out)
+            return
         self.count += 1
         print("ANOMALY %s: %s" % (kind, why), file=self.out)
         for op in ops:
@@ -88,6 +115,8 @@ class Report:
 
 
 def qkey(v, topic=None):
+    if isinstance(v, Delivery):
+        return (v.topic, v.broker, v.queue)
     return (topic or v["topic"], v["broker"], v["queue"])
 
 
@@ -132,12 +161,12 @@ def check_produce_order(ops, rep):
     last = {}
     for op in sorted((o for o in ops if o.f == "produce" and o.type == "ok"),
                      key=lambda o: o.start):
-        k = (op.process, qkey(op.value))
+        k = (op.value.get("producer", op.process), qkey(op.value))
         prev = last.get(k)
         if prev is not None and prev.end < op.start and \
                 prev.value["offset"] >= op.value["offset"]:
             rep.anomaly("reordering", "%s produced %s then %s, stored at %d "
-                        "then %d" % (op.process, prev.value["id"],
+                        "then %d" % (k[0], prev.value["id"],
                                      op.value["id"], prev.value["offset"],
                                      op.value["offset"]), prev, op)
         last[k] = op
@@ -155,12 +184,12 @@ def check_sessions(ops, rep):
         for d in v.get("deliveries", []):
             k = (v["group"], v["member"], v.get("session"), qkey(d))
             prev = last.get(k)
-            if prev is not None and d["epoch"] == prev[0]["epoch"] and \
-                    d["offset"] <= prev[0]["offset"]:
+            if prev is not None and d.epoch == prev[0].epoch and \
+                    d.offset <= prev[0].offset:
                 rep.anomaly("nonmonotonic-poll", "member %s delivered %s "
-                            "offset %d after %d in epoch %d" % (
-                                v["member"], qkey(d), d["offset"],
-                                prev[0]["offset"], d["epoch"]), prev[1], op)
+                            "offset %d after %d in epoch %s" % (
+                                v["member"], qkey(d), d.offset,
+                                prev[0].offset, d.epoch), prev[1], op)
             last[k] = (d, op)
 
 
@@ -177,28 +206,65 @@ def reset_points(ops):
     return pts
 
 
+def unknown_resets(ops):
+    """Group -> start times of resets whose outcome is unknown (info
+    without the queues they moved): they may have moved anything."""
+    u = defaultdict(list)
+    for op in ops:
+        if op.f == "reset" and op.type == "info" and \
+                not op.value.get("topics"):
+            u[op.value.get("group")].append(op.start)
+    return u
+
+
+def last_reset_before(pts, t):
+    """Of @pts (completed resets with a new offset, by end time, and their
+    end times), the one that ended last before @t, or None."""
+    resets, ends = pts
+    i = bisect.bisect_left(ends, t)
+    return resets[i - 1] if i > 0 else None
+
+
+def completed_points(pts):
+    """Per key: the ok resets with a new offset, sorted by end time."""
+    out = {}
+    for k, rs in pts.items():
+        done = sorted((r for r in rs if r[0].type == "ok" and
+                       r[1] is not None), key=lambda r: r[0].end)
+        out[k] = (done, [r[0].end for r in done])
+    return out
+
+
+def explained(d, op, last, resets, unknown):
+    """Whether a reset other than @last — concurrent with or after it,
+    begun before @op ended, to at most @d's offset — or a reset of
+    unknown outcome begun after @last explains delivery @d."""
+    return any(r[0].start < op.end and r[0] is not last[0] and
+               r[0].end > last[0].start and
+               (r[1] is None or r[1] <= d.offset) for r in resets) or \
+        any(last[0].start < s < op.end for s in unknown)
+
+
 def check_below_reset(ops, rep):
     """After a reset returned, no delivery from before its point — unless
     a later or concurrent reset (or one of unknown outcome) explains it."""
-    pts = reset_points(ops)
+    pts, unknown = reset_points(ops), unknown_resets(ops)
+    done = completed_points(pts)
     for op in ops:
         if op.f != "consume" or op.type != "ok":
             continue
+        g = op.value["group"]
         for d in op.value.get("deliveries", []):
-            resets = pts.get((op.value["group"], qkey(d)), [])
-            done = [r for r in resets if r[0].type == "ok" and
-                    r[0].end < op.start and r[1] is not None]
-            if not done:
+            k = (g, qkey(d))
+            last = last_reset_before(done[k], op.start) if k in done \
+                else None
+            if last is None or d.offset >= last[1] or \
+                    explained(d, op, last, pts[k], unknown.get(g, [])):
                 continue
-            last = max(done, key=lambda r: r[0].end)
-            later = [r for r in resets if r[0].start < op.end and
-                     r[0] is not last[0] and r[0].end > last[0].start and
-                     (r[1] is None or r[1] <= d["offset"])]
-            if d["offset"] < last[1] and not later:
-                rep.anomaly("poll-below-reset", "%s delivered offset %d of "
-                            "%s after a reset to %d had returned" % (
-                                op.value["member"], d["offset"], qkey(d),
-                                last[1]), last[0], op)
+            rep.anomaly("poll-below-reset", "%s delivered offset %d of %s "
+                        "after a reset to %d had returned" % (
+                            op.value["member"], d.offset, qkey(d), last[1]),
+                        last[0], op)
 
 
 def check_stale_commits(ops, rep):
@@ -242,31 +308,80 @@ def offset_writes(ops):
     return w
 
 
-def read_ok(read, value, writes):
+INF = float("inf")
+
+
+class Register:
+    """The writes of one offset key, indexed so each read is checked in
+    logarithmic time: per value, the writes by start with the latest end
+    so far (an unknown-outcome write never ended); all completed writes
+    by start."""
+
+    def __init__(self, writes):
+        by_value = defaultdict(list)
+        for op, x in writes:
+            by_value[x].append((op.start, op.end if op.type == "ok" else INF))
+        self.values = {}
+        for x, ws in by_value.items():
+            ws.sort()
+            ends, top = [], -INF
+            for _, e in ws:
+                top = max(top, e)
+                ends.append(top)
+            self.values[x] = ([s for s, _ in ws], ends)
+        self.ok = sorted((op.start, op.end, x) for op, x in writes
+                         if op.type == "ok")
+        self.ok_starts = [w[0] for w in self.ok]
+
+    def latest_end(self, read, value):
+        """The latest end of a write of @value begun before @read ended
+        (-1 for the initial "none"), or None when there is no such."""
+        best = -1 if value is None else None
+        if value in self.values:
+            starts, ends = self.values[value]
+            i = bisect.bisect_left(starts, read.end)
+            if i > 0:
+                best = ends[i - 1] if best is None else max(best, ends[i - 1])
+        return best
+
+    def replaced(self, read, value, after):
+        """Whether a completed write of another value began after @after
+        and ended before @read began."""
+        j = bisect.bisect_right(self.ok_starts, after)
+        for s, e, x in self.ok[j:]:
+            if s >= read.start:
+                return False
+            if e < read.start and x != value:
+                return True
+        return False
+
+
+def read_ok(read, value, reg, unknown=()):
     """Whether @read may return @value: some write of it (or the initial
     none) that began before the read ended and that no write of another
-    value strictly between it and the read replaced."""
-    cands = [(w, x) for w, x in writes if x == value and w.start < read.end]
-    if value is None:
-        cands.append((None, None))
-    for w, _ in cands:
-        w_end = w.end if w is not None else -1
-        replaced = any(o.type == "ok" and x != value and o.start > w_end and
-                       o.end < read.start for o, x in writes)
-        if not replaced:
-            return True
-    return False
+    value strictly between it and the read replaced. A write of unknown
+    value (@unknown: start times) that began before the read ended may
+    have written anything."""
+    if any(s < read.end for s in unknown):
+        return True
+    best = reg.latest_end(read, value)
+    if best is None:
+        return False
+    return best >= read.start or not reg.replaced(read, value, best)
 
 
 def check_reads(ops, rep):
-    writes = offset_writes(ops)
+    writes, unknown = offset_writes(ops), unknown_resets(ops)
+    regs = {k: Register(w) for k, w in writes.items()}
+    empty = Register([])
     for op in ops:
         if op.f != "read" or op.type != "ok":
             continue
         v = op.value
         for q in v.get("offsets", []):
             k = (v["group"],) + qkey(q, v["topic"])
-            if not read_ok(op, q["offset"], writes.get(k, [])):
+            if not read_ok(op, q["offset"], regs.get(k, empty),
+                           unknown.get(v["group"], [])):
                 proof = [w for w, x in writes.get(k, []) if w.type == "ok"
                          and w.end < op.start][-3:]
                 rep.anomaly("stale-read", "read %s of %s: older than a "
@@ -278,25 +393,37 @@ CHECKS = (check_drains, check_produce_order, check_sessions,
           check_below_reset, check_stale_commits, check_reads)
 
 
-def check(lines, out=sys.stdout):
+def check(lines, out=sys.stdout, allow=()):
     """Checks a history; returns (operations, anomalies)."""
     ops = read_history(lines)
-    rep = Report(out)
+    rep = Report(out, allow)
     for c in CHECKS:
         c(ops, rep)
-    print("%d operations, %d anomalies" % (len(ops), rep.count), file=out)
+    extra = "".join(" (%d allowed: %s)" % (n, k)
+                    for k, n in sorted(rep.allowed.items()))
+    print("%d operations, %d anomalies%s" % (len(ops), rep.count, extra),
+          file=out)
     return len(ops), rep.count
 
 
+CLASSES = ("lost-write", "duplicate", "reordering", "nonmonotonic-poll",
+           "poll-below-reset", "stale-commit", "stale-read")
+
+
 def main(argv):
-    if len(argv) != 2:
-        print("usage: raftq_check.py HISTORY.jsonl", file=sys.stderr)
+    args, allow = argv[1:], []
+    while len(args) >= 2 and args[0] == "--allow" and args[1] in CLASSES:
+        allow.append(args[1])
+        args = args[2:]
+    if len(args) != 1:
+        print("usage: raftq_check.py [--allow CLASS]... HISTORY.jsonl\n"
+              "CLASS: %s" % " ".join(CLASSES), file=sys.stderr)
         return 2
     try:
-        with open(argv[1], encoding="utf-8") as f:
-            _, bad = check(f)
+        with open(args[0], encoding="utf-8") as f:
+            _, bad = check(f, allow=allow)
     except (OSError, ValueError) as err:
-        print("raftq_check: %s: %s" % (argv[1], err), file=sys.stderr)
+        print("raftq_check: %s: %s" % (args[0], err), file=sys.stderr)
         return 2
     return 1 if bad else 0
 

@@ -209,6 +209,35 @@ class Valid(unittest.TestCase):
         self.assertEqual(bad, 1, out)
 
 
+class Allowances(unittest.TestCase):
+    def test_allowed_class_is_printed_not_counted(self):
+        h = H()
+        produce(h, "p1", "a", 0)
+        drain(h, [[0, "a"], [1, "a"]])
+        out = io.StringIO()
+        n, bad = raftq_check.check(h.lines(), out, allow=["duplicate"])
+        self.assertEqual((n, bad), (2, 0))
+        self.assertIn("ALLOWED duplicate:", out.getvalue())
+        self.assertTrue(out.getvalue().endswith(
+            "2 operations, 0 anomalies (1 allowed: duplicate)\n"))
+
+    def test_reset_of_unknown_outcome_explains_a_delivery(self):
+        h = H()
+        reset(h, 8, 2)
+        h.op("op", "reset", "info", value={"group": "g", "error": "?"})
+        deliver(h, "m1", [(1, 3)])
+        n, bad, out = run(h)
+        self.assertEqual(bad, 0, out)
+
+    def test_reset_of_unknown_outcome_explains_a_read(self):
+        h = H()
+        commit(h, "c1", 4, 0)
+        h.op("op", "reset", "info", value={"group": "g", "error": "?"})
+        read(h, 9)
+        n, bad, out = run(h)
+        self.assertEqual(bad, 0, out)
+
+
 class Input(unittest.TestCase):
     def test_bad_line_names_it(self):
         with self.assertRaises(ValueError) as e:
@@ -225,6 +254,10 @@ class Input(unittest.TestCase):
         try:
             sys.stdout = io.StringIO()
             self.assertEqual(raftq_check.main(["x", f.name]), 0)
+            self.assertEqual(
+                raftq_check.main(["x", "--allow", "duplicate", f.name]), 0)
+            self.assertEqual(
+                raftq_check.main(["x", "--allow", "nonsense", f.name]), 2)
             self.assertEqual(raftq_check.main(["x"]), 2)
             self.assertEqual(raftq_check.main(["x", "/nonexistent"]), 2)
         finally:

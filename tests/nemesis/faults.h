@@ -1,0 +1,45 @@
+/*
+ * faults.h — the nemesis: one fault per round on the running cluster,
+ * chosen by a seeded generator (the seed is printed, so a run can be
+ * repeated), each recorded in the history (process "nemesis") and timed:
+ *
+ *   kill      kill -9 of a random node, restarted 0.5-1 s later
+ *   kill-lead kill -9 of the leader, restarted 0.5-1 s later
+ *   pause     SIGSTOP of a random node for 1-1.5 s, then SIGCONT (a
+ *             paused leader wakes up after a new one was elected)
+ *   restart   every node killed and started again at once
+ *
+ * Recovery time: from the end of a fault until every running node
+ * reports the same leader again.
+ */
+#ifndef RAFTQ_NEMESIS_FAULTS_H
+#define RAFTQ_NEMESIS_FAULTS_H
+
+#include <stdatomic.h>
+
+#include "harness.h"
+#include "history.h"
+
+enum fault_kind { F_KILL, F_KILL_LEADER, F_PAUSE, F_RESTART, F_KINDS };
+
+struct faults {
+	struct harness *h;
+	struct history *hist;
+	unsigned seed;
+	int rounds;
+	int round_ms;	     /* a fault, then quiet, per round */
+	atomic_bool done;    /* the rounds are over */
+	atomic_bool release; /* set by the caller: the thread may end */
+	/* results */
+	int count[F_KINDS];
+	int64_t recovery_ms_max[F_KINDS], recovery_ms_sum[F_KINDS];
+	int unrecovered; /* no common leader within 20 s of a fault */
+};
+
+const char *fault_name(enum fault_kind k);
+/* The nemesis thread: @arg is a struct faults. After its rounds it sets
+ * done and waits for release before it returns: the nodes it restarted
+ * are its children, killed when it ends (PR_SET_PDEATHSIG, harness.c). */
+void *faults_run(void *arg);
+
+#endif

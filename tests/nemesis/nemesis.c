@@ -1,0 +1,197 @@
+/*
+ * nemesis — raftq under faults, checked (DESIGN.md §8, docs/reliability.md).
+ *
+ *   nemesis [--rounds N] [--seed S] [--history FILE]
+ *
+ * Starts a 3-node cluster, runs the workload (workload.h: producers,
+ * consumers, an operator resetting, a register of offsets) while the
+ * nemesis (faults.h) injects one fault per round, then stops the faults,
+ * drains every queue and runs the checker (tests/checker/raftq_check.py)
+ * on the history. Prints the seed, rounds, operations, anomalies, faults
+ * by kind and recovery times. Exit 0 when the checker found nothing.
+ * RAFTQ_NEMESIS_ROUNDS sets the rounds (default 10).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "faults.h"
+#include "workload.h"
+
+#ifndef RAFTQ_CHECKER
+#error "RAFTQ_CHECKER must be defined by the build"
+#endif
+
+#define ROUND_MS 2500
+
+struct opts {
+	int rounds;
+	unsigned seed;
+	const char *history;
+};
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	const char *env = getenv("RAFTQ_NEMESIS_ROUNDS");
+	o->rounds = env ? atoi(env) : 10;
+	o->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+	o->history = NULL;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--rounds") == 0)
+			o->rounds = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--seed") == 0)
+			o->seed = (unsigned)strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--history") == 0)
+			o->history = argv[i + 1];
+		else
+			return -1;
+	}
+	return argc % 2 == 1 && o->rounds > 0 ? 0 : -1;
+}
+
+/* A 3-node cluster with topic "w" and groups "wg", "rg": 0 or -1. */
+static int cluster_up(struct harness *h)
+{
+	if (h_init(h, 3) != 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (h_start(h, i) != 0)
+			return -1;
+	h->leader = h_wait_leader(h, 3, 20000);
+	if (h->leader < 0 || h_create_topic(h, WL_TOPIC, WL_QPB) != 0 ||
+	    h_create_group(h, "wg", NULL, "earliest") != 0 ||
+	    h_create_group(h, "rg", NULL, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+static void start(struct wl_thread *t, struct workload *w, const char *name,
+		  unsigned seed, void *(*fn)(void *))
+{
+	t->w = w;
+	snprintf(t->name, sizeof t->name, "%s", name);
+	t->seed = seed;
+	if (pthread_create(&t->tid, NULL, fn, t) != 0) {
+		perror("nemesis: pthread_create");
+		exit(1);
+	}
+}
+
+/* The workload under the faults, then quiet; the client threads joined,
+ * the nemesis thread (*nem) still holding the nodes it restarted. */
+static void run(struct workload *w, struct faults *f, pthread_t *nem)
+{
+	static const char *const names[] = {"p1", "p2", "c1",
+					    "c2", "op", "reg"};
+	void *(*const fns[])(void *) = {wl_producer, wl_producer, wl_consumer,
+					wl_consumer, wl_operator, wl_register};
+	struct wl_thread t[6];
+	for (int i = 0; i < 6; i++)
+		start(&t[i], w, names[i], f->seed + (unsigned)i, fns[i]);
+	if (pthread_create(nem, NULL, faults_run, f) != 0)
+		exit(1);
+	while (!atomic_load(&f->done))
+		usleep(50000); /* bounded by the rounds */
+	sleep(2);	       /* quiet: the last fault's effects settle */
+	atomic_store(&w->stop, true);
+	for (int i = 0; i < 6; i++)
+		pthread_join(t[i].tid, NULL);
+}
+
+static void report(const struct faults *f, const struct history *hist)
+{
+	printf("nemesis: %d rounds, %llu operations (%llu ok, %llu fail, "
+	       "%llu info)\n",
+	       f->rounds, (unsigned long long)hist->completed,
+	       (unsigned long long)hist->by_type[0],
+	       (unsigned long long)hist->by_type[1],
+	       (unsigned long long)hist->by_type[2]);
+	for (int k = 0; k < F_KINDS; k++)
+		if (f->count[k] > 0)
+			printf("  %-11s x%-3d recovery (a common leader again) "
+			       "mean %lld ms, max %lld ms\n",
+			       fault_name((enum fault_kind)k), f->count[k],
+			       (long long)(f->recovery_ms_sum[k] / f->count[k]),
+			       (long long)f->recovery_ms_max[k]);
+	if (f->unrecovered > 0)
+		printf("  %d faults after which no common leader came within "
+		       "20 s\n",
+		       f->unrecovered);
+}
+
+/* Runs the checker; its exit status (0: no anomaly). Producer
+ * duplicates are allowed: raftq.h says a batch whose answer was lost may
+ * be stored twice. */
+static int check(const char *path)
+{
+	char cmd[1400];
+	snprintf(cmd, sizeof cmd, "python3 '%s' --allow duplicate '%s'",
+		 RAFTQ_CHECKER, path);
+	fflush(stdout);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct harness h;
+	struct history hist;
+	char path[700];
+	if (parse(argc, argv, &o) != 0) {
+		fprintf(stderr, "usage: nemesis [--rounds N] [--seed S] "
+				"[--history FILE]\n");
+		return 2;
+	}
+	printf("nemesis: seed %u, %d rounds of %d ms\n", o.seed, o.rounds,
+	       ROUND_MS);
+	fflush(stdout);
+	if (cluster_up(&h) != 0) {
+		fprintf(stderr, "nemesis: the cluster did not start\n");
+		h_destroy(&h);
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s", o.history ? o.history : h.root);
+	if (o.history == NULL)
+		strncat(path, "/history.jsonl", sizeof path - strlen(path) - 1);
+	if (hist_open(&hist, path) != 0) {
+		perror(path);
+		h_destroy(&h);
+		return 1;
+	}
+	struct workload w = {.h = &hist, .hx = &h};
+	snprintf(w.bootstrap, sizeof w.bootstrap, "%s,%s,%s", h.nodes[0].listen,
+		 h.nodes[1].listen, h.nodes[2].listen);
+	struct faults f = {.h = &h,
+			   .hist = &hist,
+			   .seed = o.seed,
+			   .rounds = o.rounds,
+			   .round_ms = ROUND_MS};
+	pthread_t nem;
+	int rv = wl_register_init(&w);
+	if (rv == 0) {
+		run(&w, &f, &nem);
+		rv = h_wait_leader(&h, 3, 20000) < 0;
+		if (rv != 0)
+			fprintf(stderr, "nemesis: no leader after the run\n");
+		else
+			rv = wl_drain(&w);
+	}
+	hist_close(&hist);
+	report(&f, &hist);
+	if (rv != 0)
+		fprintf(stderr, "nemesis: the run did not complete\n");
+	int checked = rv == 0 ? check(path) : 2;
+	printf("nemesis: history %s; seed %u\n", path, o.seed);
+	for (int i = 0; i < 3; i++)
+		h_kill(&h, i);
+	atomic_store(&f.release, true);
+	if (rv == 0 || f.done)
+		pthread_join(nem, NULL);
+	if (checked == 0 && o.history == NULL)
+		h_destroy(&h); /* the files stay for a look otherwise */
+	return checked == 0 ? 0 : 1;
+}
