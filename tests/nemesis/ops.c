@@ -180,7 +180,7 @@ static void register_read(struct wl_thread *t, uint64_t *epoch)
 static void register_commit(struct wl_thread *t, uint64_t epoch)
 {
 	struct workload *w = t->w;
-	char broker[16];
+	char broker[32];
 	snprintf(broker, sizeof broker, "broker-%d", rand_r(&t->seed) % 3 + 1);
 	uint32_t queue = (uint32_t)(rand_r(&t->seed) % WL_QPB);
 	uint64_t off = (uint64_t)(rand_r(&t->seed) % 30);
@@ -257,7 +257,7 @@ static uint64_t add_batches(const uint8_t *b, size_t len, uint64_t from,
 /* Reads queue @q of broker @b (0-based) to its end; recorded. */
 static int drain_queue(struct workload *w, int b, uint32_t q)
 {
-	char broker[16];
+	char broker[32];
 	snprintf(broker, sizeof broker, "broker-%d", b + 1);
 	json_t *msgs = json_array();
 	uint64_t at = 0, min = 0, max = 1;
