@@ -1,5 +1,6 @@
 /* faults.c — the nemesis thread (faults.h). */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -7,8 +8,9 @@
 
 const char *fault_name(enum fault_kind k)
 {
-	static const char *const names[] = {"kill", "kill-leader", "pause",
-					    "restart"};
+	static const char *const names[] = {
+	    "kill",    "kill-leader",	 "pause",      "restart",
+	    "isolate", "isolate-leader", "stop-leader"};
 	return k < F_KINDS ? names[k] : "?";
 }
 
@@ -30,7 +32,16 @@ static void inject(struct faults *f, enum fault_kind k, int i)
 		kill(h->nodes[i].pid, SIGCONT);
 		return;
 	}
-	for (int n = 0; n < 3; n++)
+	if (k == F_ISOLATE || k == F_ISOLATE_LEADER) {
+		h_cut(h, i);
+		usleep((useconds_t)(wait_ms * 2 + 500) * 1000);
+		h_heal(h, i);
+		return;
+	}
+	if (k == F_STOP_LEADER && h_stop(h, i, 10000) != 0)
+		fprintf(stderr, "nemesis: node %d did not stop cleanly\n",
+			i + 1);
+	for (int n = 0; n < 3 && k != F_STOP_LEADER; n++)
 		if (i < 0 || n == i)
 			h_kill(h, n);
 	if (k != F_RESTART)
@@ -45,7 +56,7 @@ static void one_round(struct faults *f)
 {
 	enum fault_kind k = (enum fault_kind)(rand_r(&f->seed) % F_KINDS);
 	int i = (int)(rand_r(&f->seed) % 3);
-	if (k == F_KILL_LEADER)
+	if (k == F_KILL_LEADER || k == F_ISOLATE_LEADER || k == F_STOP_LEADER)
 		i = h_wait_leader(f->h, 3, 5000);
 	if (k == F_RESTART)
 		i = -1;

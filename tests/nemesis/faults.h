@@ -8,6 +8,12 @@
  *   pause     SIGSTOP of a random node for 1-1.5 s, then SIGCONT (a
  *             paused leader wakes up after a new one was elected)
  *   restart   every node killed and started again at once
+ *   isolate   a random node's Raft traffic cut (raftproxy) for 1.5-2.5 s,
+ *             its client port still reachable
+ *   isolate-leader  the same, of the leader (it must step down; the
+ *             majority elects another; it catches up after the heal)
+ *   stop-leader     SIGTERM of the leader (it hands leadership over
+ *             first), started again 0.5-1 s later
  *
  * Recovery time: from the end of a fault until every running node
  * reports the same leader again.
@@ -20,7 +26,16 @@
 #include "harness.h"
 #include "history.h"
 
-enum fault_kind { F_KILL, F_KILL_LEADER, F_PAUSE, F_RESTART, F_KINDS };
+enum fault_kind {
+	F_KILL,
+	F_KILL_LEADER,
+	F_PAUSE,
+	F_RESTART,
+	F_ISOLATE,
+	F_ISOLATE_LEADER,
+	F_STOP_LEADER,
+	F_KINDS
+};
 
 struct faults {
 	struct harness *h;

@@ -3,7 +3,8 @@
  *
  *   nemesis [--rounds N] [--seed S] [--history FILE]
  *
- * Starts a 3-node cluster, runs the workload (workload.h: producers,
+ * Starts a 3-node cluster (a raftproxy in front of every Raft port, for
+ * partitions), runs the workload (workload.h: producers,
  * consumers, an operator resetting, a register of offsets) while the
  * nemesis (faults.h) injects one fault per round, then stops the faults,
  * drains every queue and runs the checker (tests/checker/raftq_check.py)
@@ -55,7 +56,7 @@ static int parse(int argc, char **argv, struct opts *o)
 /* A 3-node cluster with topic "w" and groups "wg", "rg": 0 or -1. */
 static int cluster_up(struct harness *h)
 {
-	if (h_init(h, 3) != 0)
+	if (h_init_proxied(h, 3) != 0) /* raftproxies: partitions */
 		return -1;
 	for (int i = 0; i < 3; i++)
 		if (h_start(h, i) != 0)
