@@ -70,6 +70,21 @@ static void on_rpc_closed(struct rpc_server *s)
 	n->rpc_open = false;
 }
 
+/* Stops serving clients and starts waiting for the log writes: what a
+ * stop does once leadership is handed over (or there was none). Until
+ * then clients are served — proposals are refused NOT_LEADER by libraft
+ * during the transfer and retried at the new leader — so a planned stop
+ * closes no connection with an answer still owed (issue 10 #6). */
+static void start_draining(struct node *n)
+{
+	node_fetch_expire(n, true); /* waiting fetches are answered now */
+	node_gate_tick(n, true);    /* so are requests waiting to catch up */
+	if (n->rpc_open)
+		rpc_server_close(&n->rpc, on_rpc_closed);
+	n->phase = NODE_DRAINING;
+	n->phase_deadline = now_ms(n) + STOP_DRAIN_MS;
+}
+
 static void on_transfer(struct raft_transfer *req)
 {
 	struct node *n = req->data;
@@ -77,10 +92,8 @@ static void on_transfer(struct raft_transfer *req)
 	node_leader_listen(n, &id);
 	NODE_LOG(NODE_INFO, "raft", "leadership handed over (leader now %llu)",
 		 (unsigned long long)id);
-	if (n->phase == NODE_TRANSFERRING) {
-		n->phase = NODE_DRAINING;
-		n->phase_deadline = now_ms(n) + STOP_DRAIN_MS;
-	}
+	if (n->phase == NODE_TRANSFERRING)
+		start_draining(n);
 }
 
 void node_stop(struct node *n)
@@ -88,12 +101,6 @@ void node_stop(struct node *n)
 	if (n->phase != NODE_RUNNING)
 		return;
 	NODE_LOG(NODE_INFO, "node", "stopping");
-	node_fetch_expire(n, true); /* waiting fetches are answered now */
-	node_gate_tick(n, true);    /* so are requests waiting to catch up */
-	if (n->rpc_open)
-		rpc_server_close(&n->rpc, on_rpc_closed);
-	n->phase = NODE_DRAINING;
-	n->phase_deadline = now_ms(n) + STOP_DRAIN_MS;
 	if (raft_state(&n->raft) == RAFT_LEADER &&
 	    n->raft.configuration.n > 1) {
 		n->transfer.data = n;
@@ -101,16 +108,17 @@ void node_stop(struct node *n)
 		    0) {
 			n->phase = NODE_TRANSFERRING;
 			n->phase_deadline = now_ms(n) + STOP_TRANSFER_MS;
+			return;
 		}
 	}
+	start_draining(n);
 }
 
 static void advance_stop(struct node *n)
 {
 	if (n->phase == NODE_TRANSFERRING && now_ms(n) >= n->phase_deadline) {
 		NODE_LOG(NODE_WARN, "raft", "leadership transfer timed out");
-		n->phase = NODE_DRAINING;
-		n->phase_deadline = now_ms(n) + STOP_DRAIN_MS;
+		start_draining(n);
 	}
 	if (n->phase != NODE_DRAINING)
 		return;

@@ -3,6 +3,9 @@
  * the leader, kill -9 failover, restart and catch-up, clean SIGTERM,
  * the data-dir lock, and a node joining with --join.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "../unit/test_util.h"
 #include "harness.h"
 
@@ -154,6 +157,69 @@ static void test_cluster_sigterm_hands_over_cleanly(void **state)
 	assert_int_equal(h_stop(h, f, 10000), 0);
 }
 
+/* Commits from another thread through any node (ctl_call retries what the
+ * cluster says was not done) until stopped: how many were answered OK,
+ * how many not. */
+struct committer {
+	struct harness *h;
+	char boot[256];
+	atomic_bool stop;
+	int ok, failed;
+	char last_error[300];
+	pthread_t t;
+};
+
+static void *commit_loop(void *arg)
+{
+	struct committer *c = arg;
+	struct rpc_commit_item it = {"t", "broker-1", 0, 1, 0};
+	struct rpc_commit_req q = {"g", "m", {&it, 1}};
+	while (!atomic_load(&c->stop)) {
+		struct ctl_resp r;
+		ctl_call(c->boot, RPC_COMMIT, &q, 5000, &r);
+		if (r.err == 0 && r.st.code == RPC_OK) {
+			c->ok++;
+		} else {
+			c->failed++;
+			snprintf(c->last_error, sizeof c->last_error, "%s",
+				 r.err		? rpc_strerror(r.err)
+				 : r.st.message ? r.st.message
+						: "?");
+		}
+		ctl_resp_free(&r);
+		it.offset++;
+		usleep(5000); /* ~150 commits a second, bounded by stop */
+	}
+	return NULL;
+}
+
+/* Issue 10 #6: a planned stop of the leader (SIGTERM: it hands
+ * leadership over first) costs no client operation — every commit sent
+ * meanwhile through the bootstrap list is answered OK. */
+static void test_cluster_planned_stop_fails_no_operation(void **state)
+{
+	struct harness *h = *state;
+	int l = leader_or_dump(h, 3);
+	assert_int_equal(h_create_topic(h, "t", 1), 0);
+	assert_int_equal(h_create_group(h, "g", NULL, NULL), 0);
+	struct committer c = {.h = h};
+	snprintf(c.boot, sizeof c.boot, "%s,%s,%s", h->nodes[0].listen,
+		 h->nodes[1].listen, h->nodes[2].listen);
+	assert_int_equal(pthread_create(&c.t, NULL, commit_loop, &c), 0);
+	usleep(300000); /* commits flowing */
+	assert_int_equal(h_stop(h, l, 10000), 0);
+	usleep(500000);
+	assert_int_equal(h_start(h, l), 0);
+	assert_true(h_wait_leader(h, 3, 10000) >= 0);
+	usleep(300000);
+	atomic_store(&c.stop, true);
+	pthread_join(c.t, NULL);
+	print_message("planned stop: %d commits OK, %d not (%s)\n", c.ok,
+		      c.failed, c.last_error);
+	assert_true(c.ok > 50);
+	assert_int_equal(c.failed, 0);
+}
+
 static void test_cluster_data_dir_is_locked(void **state)
 {
 	struct harness *h = *state;
@@ -243,6 +309,7 @@ int main(void)
 	    T(test_cluster_changes_go_through_the_leader),
 	    T(test_cluster_leader_kill_failover_and_restart),
 	    T(test_cluster_sigterm_hands_over_cleanly),
+	    T(test_cluster_planned_stop_fails_no_operation),
 	    T(test_cluster_data_dir_is_locked),
 	    T(test_cluster_node_joins),
 	    cmocka_unit_test(test_cluster_topic_waits_for_every_broker),
