@@ -9,8 +9,10 @@
  * initial voter) → raft_start → listen → tick: on becoming leader, barrier
  * (no reads or proposals before it: a new leader's state lags until an entry
  * of its own term commits); register this broker (through the leader).
- * Stop (SIGTERM): close the RPC server → leader hands over (raft_transfer)
- * → wait until every log write is stored (libraft 0.15 double-frees when a
+ * Stop (SIGTERM): a leader hands over (raft_transfer) while it still serves
+ * clients (proposals meanwhile are refused NOT_LEADER and retried at the
+ * new leader, so no answer is lost) → close the RPC server, answering
+ * waiting fetches first → wait until every log write is stored (libraft 0.15 double-frees when a
  * busy leader is closed) → raft_close → exit 0.
  *
  * Failure modes: a locked data dir, a bad address or a raft start error
