@@ -12,8 +12,8 @@
  * Stop (SIGTERM): a leader hands over (raft_transfer) while it still serves
  * clients (proposals meanwhile are refused NOT_LEADER and retried at the
  * new leader, so no answer is lost) → close the RPC server, answering
- * waiting fetches first → wait until every log write is stored (libraft 0.15 double-frees when a
- * busy leader is closed) → raft_close → exit 0.
+ * waiting fetches first → wait until every log write is stored (libraft
+ * 0.15 double-frees when a busy leader is closed) → raft_close → exit 0.
  *
  * Failure modes: a locked data dir, a bad address or a raft start error
  * end start-up with a message naming it; SIGPIPE is ignored (main.c), so a
