@@ -54,6 +54,8 @@ static void on_raft_closed(struct raft *r)
 	raft_uv_close(&n->io);
 	raft_uv_tcp_close(&n->transport);
 	node_links_close(n);
+	if (n->rpc_open)
+		rpc_server_cut(&n->rpc); /* closing since the drain began */
 	n->phase = NODE_STOPPED;
 	node_queues_close(n); /* syncs and marks each queue cleanly closed */
 	uv_timer_stop(&n->tick);

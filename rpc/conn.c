@@ -16,6 +16,7 @@
  * client call fails with RPC_ECONNECT, RPC_ECLOSED, RPC_ETIMEDOUT or
  * RPC_ECANCELED, exactly once; reconnects back off from 50 ms to 2 s.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -546,12 +547,25 @@ void rpc_server_close(struct rpc_server *s, rpc_server_close_cb cb)
 		return;
 	s->closing = true;
 	s->close_cb = cb;
-	for (struct rpc_conn *c = s->conns; c != NULL; c = c->next)
-		conn_close(c);
+	/* Answers already queued still go out: each connection is shut down
+	 * after its last write rather than cut (issue 10 #6). */
 	s->to_flush = NULL;
+	for (struct rpc_conn *c = s->conns; c != NULL; c = c->next) {
+		c->close_after_flush = true;
+		flush_conn(c);
+		if (!c->shutting_down)
+			conn_close(c);
+	}
 	uv_close((uv_handle_t *)&s->tcp, server_handle_closed);
 	uv_close((uv_handle_t *)&s->flush, server_handle_closed);
 	uv_close((uv_handle_t *)&s->kick, server_handle_closed);
+}
+
+void rpc_server_cut(struct rpc_server *s)
+{
+	assert(s->closing);
+	for (struct rpc_conn *c = s->conns; c != NULL; c = c->next)
+		conn_close(c);
 }
 
 /* ---- Client ---- */

@@ -724,8 +724,12 @@ int rpc_server_send(struct rpc_server *s, uint64_t conn_id, uint16_t type,
 /* Closes the connection (after queued output is written). */
 void rpc_server_drop(struct rpc_server *s, uint64_t conn_id);
 void rpc_server_stats(const struct rpc_server *s, struct rpc_server_stats *out);
-/* Stops listening, closes every connection; @cb when all are closed. */
+/* Stops listening and reading; each connection closes once the answers
+ * already queued on it are written; @cb when all are closed. */
 void rpc_server_close(struct rpc_server *s, rpc_server_close_cb cb);
+/* After rpc_server_close: closes at once the connections still writing
+ * (a peer that does not read must not hold a stopping node). */
+void rpc_server_cut(struct rpc_server *s);
 
 struct rpc_client;
 struct rpc_call;
