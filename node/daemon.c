@@ -12,8 +12,10 @@
  * Stop (SIGTERM): a leader hands over (raft_transfer) while it still serves
  * clients (proposals meanwhile are refused NOT_LEADER and retried at the
  * new leader, so no answer is lost) → close the RPC server, answering
- * waiting fetches first → wait until every log write is stored (libraft
- * 0.15 double-frees when a busy leader is closed) → raft_close → exit 0.
+ * waiting fetches first: clients are told GOAWAY, what they still send is
+ * answered "retry", they close → wait until every log write is stored
+ * (libraft 0.15 double-frees when a busy leader is closed) and the clients
+ * are gone (at most STOP_DRAIN_MS) → raft_close → exit 0.
  *
  * Failure modes: a locked data dir, a bad address or a raft start error
  * end start-up with a message naming it; SIGPIPE is ignored (main.c), so a
@@ -128,11 +130,17 @@ static void advance_stop(struct node *n)
 		return;
 	/* Closing with appends in flight double-frees in libraft 0.15. */
 	bool drained = n->raft.last_stored == raft_last_index(&n->raft);
-	if (!drained && now_ms(n) < n->phase_deadline)
+	/* Clients close their connections once told to go away and
+	 * answered; what is still open at the deadline is cut. */
+	bool clients_gone = !n->rpc_open;
+	if ((!drained || !clients_gone) && now_ms(n) < n->phase_deadline)
 		return;
 	if (!drained)
 		NODE_LOG(NODE_WARN, "raft",
 			 "log writes still pending at shutdown");
+	if (!clients_gone)
+		NODE_LOG(NODE_WARN, "node",
+			 "client connections still open at shutdown: cut");
 	n->phase = NODE_CLOSING;
 	n->raft.data = n;
 	raft_close(&n->raft, on_raft_closed);

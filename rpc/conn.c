@@ -291,10 +291,21 @@ static void server_event(struct rpc_server *s, struct rpc_conn *c,
 		s->on_event(s, c->id, c->peer, ev, err);
 }
 
+static void server_handle_closed(uv_handle_t *h);
+
+/* A closing server ends once its last connection is gone: the flush
+ * handles still serve the connections until then. */
 static void server_maybe_done(struct rpc_server *s)
 {
-	if (s->closing && s->handles_open == 0 && s->conns == NULL &&
-	    s->close_cb != NULL) {
+	if (!s->closing || s->conns != NULL)
+		return;
+	if (!s->handles_closing) {
+		s->handles_closing = true;
+		uv_close((uv_handle_t *)&s->flush, server_handle_closed);
+		uv_close((uv_handle_t *)&s->kick, server_handle_closed);
+		return;
+	}
+	if (s->handles_open == 0 && s->close_cb != NULL) {
 		rpc_server_close_cb cb = s->close_cb;
 		s->close_cb = NULL;
 		cb(s);
@@ -329,6 +340,21 @@ static void resume_if_drained(struct rpc_conn *c)
 	}
 }
 
+/* The answer of a closing server to a request it read: nothing done,
+ * retry elsewhere (issue 10 #6). */
+static void refuse_closing(struct rpc_conn *c, const struct rpc_frame *f)
+{
+	struct rpc_status st = {RPC_UNAVAILABLE,
+				"node is stopping; retry on another node", NULL,
+				true};
+	uint16_t t = (uint16_t)(f->type | RPC_RESPONSE);
+	if (rpc_schema_of(t) == NULL)
+		t = RPC_ROUTE | RPC_RESPONSE;
+	if (rpc_encode(&c->out, t, f->request_id, &st, NULL, 0) == 0)
+		c->server->stats.frames_out++;
+	queue_flush(c);
+}
+
 /* Dispatches the whole frames buffered on @c (unless paused or ending). */
 static void server_process(struct rpc_conn *c)
 {
@@ -342,7 +368,10 @@ static void server_process(struct rpc_conn *c)
 			break;
 		if (rv == 1) {
 			s->stats.frames_in++;
-			s->on_request(s, c->id, &f);
+			if (s->closing)
+				refuse_closing(c, &f);
+			else
+				s->on_request(s, c->id, &f);
 			rpc_frame_release(&f);
 			continue;
 		}
@@ -547,18 +576,19 @@ void rpc_server_close(struct rpc_server *s, rpc_server_close_cb cb)
 		return;
 	s->closing = true;
 	s->close_cb = cb;
-	/* Answers already queued still go out: each connection is shut down
-	 * after its last write rather than cut (issue 10 #6). */
-	s->to_flush = NULL;
+	/* Nothing in flight is cut off (issue 10 #6): each peer is told to
+	 * go away and closes the connection once its calls are answered. */
+	struct rpc_goaway_notice bye = {"server closing"};
 	for (struct rpc_conn *c = s->conns; c != NULL; c = c->next) {
-		c->close_after_flush = true;
-		flush_conn(c);
-		if (!c->shutting_down)
-			conn_close(c);
+		if (c->closing || c->shutting_down)
+			continue;
+		if (rpc_encode(&c->out, RPC_GOAWAY_NOTICE, 0, NULL, &bye, 0) ==
+		    0)
+			s->stats.frames_out++;
+		queue_flush(c);
 	}
 	uv_close((uv_handle_t *)&s->tcp, server_handle_closed);
-	uv_close((uv_handle_t *)&s->flush, server_handle_closed);
-	uv_close((uv_handle_t *)&s->kick, server_handle_closed);
+	server_maybe_done(s);
 }
 
 void rpc_server_cut(struct rpc_server *s)
@@ -621,7 +651,7 @@ static bool expired(struct rpc_call *k, void *now)
 static void client_maybe_done(struct rpc_client *c)
 {
 	if (c->closing && c->handles_open == 0 && c->conn == NULL &&
-	    c->close_cb != NULL) {
+	    c->retiring == NULL && c->close_cb != NULL) {
 		msgpack_sbuffer_destroy(&c->backlog);
 		rpc_client_close_cb cb = c->close_cb;
 		c->close_cb = NULL;
@@ -636,6 +666,8 @@ static void client_conn_gone(struct rpc_conn *conn)
 	 * not go into this connection's (already freed) output buffer. */
 	if (c->conn == conn)
 		c->conn = NULL;
+	if (c->retiring == conn)
+		c->retiring = NULL;
 	/* Requests written on it have an unknown outcome now. */
 	fail_calls(c, on_conn, conn,
 		   conn->connected ? RPC_ECLOSED : RPC_ECONNECT);
@@ -650,6 +682,33 @@ static void client_lost(struct rpc_conn *conn)
 			    ? c->cfg.backoff_max_ms
 			    : c->backoff_ms * 2;
 	conn_close(conn);
+}
+
+/* Closes the retired connection once no call waits for an answer on it
+ * (the server closes its side after us). */
+static void retire_if_idle(struct rpc_client *c)
+{
+	struct rpc_conn *old = c->retiring;
+	if (old == NULL || old->closing)
+		return;
+	for (struct rpc_call *k = c->calls; k != NULL; k = k->next)
+		if (k->conn == old)
+			return;
+	conn_close(old);
+}
+
+/* GOAWAY: calls already sent on @conn are still answered there; new ones
+ * go on a new connection (the server has stopped listening, so that one
+ * fails ECONNECT: nothing sent, safe to send elsewhere). */
+static void client_retire(struct rpc_conn *conn)
+{
+	struct rpc_client *c = conn->client;
+	if (c->conn != conn)
+		return;
+	if (c->retiring != NULL)
+		conn_close(c->retiring); /* a second GOAWAY in a row */
+	c->conn = NULL;
+	c->retiring = conn;
 }
 
 static void client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
@@ -685,11 +744,14 @@ static void client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 				k->cb(k, 0, &f);
 			}
 			/* else: it timed out already; drop the answer. */
+		} else if (f.type == RPC_GOAWAY_NOTICE) {
+			client_retire(conn);
 		} else if ((f.type & RPC_NOTICE) && c->on_notice != NULL) {
 			c->on_notice(c, &f);
 		}
 		rpc_frame_release(&f);
 	}
+	retire_if_idle(c);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -742,6 +804,7 @@ static void client_tick(uv_timer_t *t)
 	struct rpc_client *c = t->data;
 	uint64_t now = uv_now(c->loop);
 	fail_calls(c, expired, &now, RPC_ETIMEDOUT);
+	retire_if_idle(c);
 	if (c->calls == NULL) {
 		uv_timer_stop(&c->timer);
 		return;
@@ -847,6 +910,8 @@ void rpc_client_close(struct rpc_client *c, rpc_client_close_cb cb)
 	fail_calls(c, all_calls, NULL, RPC_ECANCELED);
 	if (c->conn != NULL)
 		conn_close(c->conn);
+	if (c->retiring != NULL)
+		conn_close(c->retiring);
 	c->to_flush = NULL;
 	uv_close((uv_handle_t *)&c->timer, client_handle_closed);
 	uv_close((uv_handle_t *)&c->flush, client_handle_closed);

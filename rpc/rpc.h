@@ -219,9 +219,10 @@ struct rpc_status {
 	X(22, TOPIC_DELETE, rpc_topic_req, rpc_empty)
 
 /* X(type number, NAME, body struct) — pushed by the server. */
-#define RPC_NOTICES(X)                                    \
-	X(RPC_NOTICE | 1, RESET_NOTICE, rpc_reset_notice) \
-	X(RPC_NOTICE | 2, REBALANCE_NOTICE, rpc_rebalance_notice)
+#define RPC_NOTICES(X)                                            \
+	X(RPC_NOTICE | 1, RESET_NOTICE, rpc_reset_notice)         \
+	X(RPC_NOTICE | 2, REBALANCE_NOTICE, rpc_rebalance_notice) \
+	X(RPC_NOTICE | 3, GOAWAY_NOTICE, rpc_goaway_notice)
 
 enum rpc_type {
 #define RPC_TYPE_(num, NAME, req, resp) RPC_##NAME = (num),
@@ -556,6 +557,12 @@ struct rpc_rebalance_notice {
 	const char *group;
 	uint64_t generation;
 };
+/* The server is closing this connection: send nothing more on it (what
+ * was sent is still read and answered), close it once every call on it
+ * is answered; the server closes its side when the peer has. */
+struct rpc_goaway_notice {
+	const char *reason; /* optional, for logs */
+};
 
 /* "RESET" for RPC_RESET (requests, responses and notices); NULL if the
  * type is unknown. */
@@ -699,6 +706,7 @@ struct rpc_server {
 	uint64_t next_conn_id;
 	int handles_open;
 	bool closing;
+	bool handles_closing;
 	struct rpc_server_stats stats;
 };
 
@@ -724,11 +732,14 @@ int rpc_server_send(struct rpc_server *s, uint64_t conn_id, uint16_t type,
 /* Closes the connection (after queued output is written). */
 void rpc_server_drop(struct rpc_server *s, uint64_t conn_id);
 void rpc_server_stats(const struct rpc_server *s, struct rpc_server_stats *out);
-/* Stops listening and reading; each connection closes once the answers
- * already queued on it are written; @cb when all are closed. */
+/* Stops listening and sends each connection a GOAWAY notice, then keeps
+ * reading: what the handler still answers goes out, a request read from
+ * now on is answered UNAVAILABLE "retry" by the server itself (nothing
+ * was done, so the client may send it elsewhere), and a connection
+ * closes when its peer closes it. @cb when all are closed. */
 void rpc_server_close(struct rpc_server *s, rpc_server_close_cb cb);
-/* After rpc_server_close: closes at once the connections still writing
- * (a peer that does not read must not hold a stopping node). */
+/* After rpc_server_close: closes at once the connections still open
+ * (a peer that neither reads nor closes must not hold a stopping node). */
 void rpc_server_cut(struct rpc_server *s);
 
 struct rpc_client;
@@ -768,7 +779,8 @@ struct rpc_client {
 	struct rpc_client_config cfg;
 	rpc_notice_cb on_notice;
 	rpc_client_close_cb close_cb;
-	struct rpc_conn *conn; /* NULL when not connected/connecting */
+	struct rpc_conn *conn;	   /* NULL when not connected/connecting */
+	struct rpc_conn *retiring; /* told GOAWAY, awaiting its answers */
 	struct rpc_conn *to_flush;
 	struct rpc_call *calls; /* oldest first */
 	struct rpc_call *calls_tail;

@@ -220,6 +220,7 @@ SCHEMA(rpc_reset_notice, F(rpc_reset_notice, group, RPC_K_STR, REQ),
        L(rpc_reset_notice, queues, rpc_offset_info, OPT));
 SCHEMA(rpc_rebalance_notice, F(rpc_rebalance_notice, group, RPC_K_STR, REQ),
        F(rpc_rebalance_notice, generation, RPC_K_U64, REQ));
+SCHEMA(rpc_goaway_notice, F(rpc_goaway_notice, reason, RPC_K_STR, OPT));
 
 const struct rpc_schema *rpc_schema_of(uint16_t type)
 {

@@ -218,13 +218,7 @@ static void test_cluster_planned_stop_fails_no_operation(void **state)
 	print_message("planned stop: %d commits OK, %d not (%s)\n", c.ok,
 		      c.failed, c.last_error);
 	assert_true(c.ok > 50);
-	/* Known gap (issue 10 #6, docs/reliability.md): a commit written in
-	 * the instant the stopping node stops reading comes back "connection
-	 * closed" (unknown outcome) — under ASan about 2 runs in 3. Any
-	 * other failure, or more than one, fails the test. */
-	assert_true(
-	    c.failed == 0 ||
-	    (c.failed == 1 && strcmp(c.last_error, "connection closed") == 0));
+	assert_int_equal(c.failed, 0);
 }
 
 static void test_cluster_data_dir_is_locked(void **state)

@@ -18,10 +18,15 @@ struct fx {
 	bool push_notice; /* send a RESET_NOTICE before answering */
 	bool drop;	  /* drop the connection instead of answering */
 	int big_answer;	  /* queues per TOPIC_DESCRIBE answer */
+	bool hold;	  /* keep the request, answer with answer_held() */
+	uint64_t held_conn, held_id;
+	int held;
 	int events[8];
 	int last_bad;
 	/* client results */
 	int done, ok, codes[8];
+	uint32_t st_codes[8]; /* answer status codes (transport OK) */
+	bool st_retry[8];
 	int notices;
 	char last_topic[64];
 	int order_ok;
@@ -49,6 +54,12 @@ static void on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 	struct fx *x = s->data;
 	if (x->ignore)
 		return;
+	if (x->hold) {
+		x->held_conn = conn;
+		x->held_id = f->request_id;
+		x->held++;
+		return;
+	}
 	if (x->drop) {
 		rpc_server_drop(s, conn);
 		return;
@@ -156,9 +167,9 @@ static void on_answer(struct rpc_call *call, int status, struct rpc_frame *f)
 {
 	struct req *r = call->data;
 	struct fx *x = r->x;
-	if (x->done < 8)
-		x->codes[x->done] = status;
-	x->done++;
+	int i = x->done++;
+	if (i < 8)
+		x->codes[i] = status;
 	if (status != 0)
 		return;
 	struct rpc_topic_describe_resp out;
@@ -166,7 +177,12 @@ static void on_answer(struct rpc_call *call, int status, struct rpc_frame *f)
 	assert_int_equal(
 	    rpc_decode(f, RPC_TOPIC_DESCRIBE | RPC_RESPONSE, &out, &st, NULL),
 	    0);
-	assert_int_equal(st.code, RPC_OK);
+	if (i < 8) {
+		x->st_codes[i] = st.code;
+		x->st_retry[i] = st.retry;
+	}
+	if (st.code != RPC_OK)
+		return;
 	assert_string_equal(out.topic, r->topic);
 	/* Notices sent before the answer arrive before it. */
 	if (x->push_notice)
@@ -352,7 +368,9 @@ struct raw {
 	size_t got;
 	struct rpc_reader rd;
 	int frames;
+	uint16_t last_type;
 	uint32_t last_code;
+	bool last_retry;
 	char buf[65536];
 	uint8_t *out;
 };
@@ -383,12 +401,15 @@ static void raw_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	struct rpc_frame f;
 	while (rpc_reader_next(&r->rd, &f) == 1) {
 		r->frames++;
+		r->last_type = f.type;
 		struct rpc_status st;
 		const struct rpc_schema *sc = rpc_schema_of(f.type);
 		if (sc != NULL && (f.type & RPC_RESPONSE)) {
 			void *tmp = calloc(1, sc->size);
-			if (rpc_decode(&f, f.type, tmp, &st, NULL) == 0)
+			if (rpc_decode(&f, f.type, tmp, &st, NULL) == 0) {
 				r->last_code = st.code;
+				r->last_retry = st.retry;
+			}
 			free(tmp);
 		}
 		rpc_frame_release(&f);
@@ -537,6 +558,82 @@ static void test_conn_addr_parse(void **state)
 	assert_int_equal(rpc_addr_parse(NULL, &ss), RPC_EINVAL);
 }
 
+/* Answers the request kept by x->hold (topic "topic-0"). */
+static void answer_held(struct fx *x)
+{
+	struct rpc_topic_describe_resp r = {"topic-0", {NULL, 0}};
+	assert_int_equal(rpc_server_send(&x->srv, x->held_conn,
+					 RPC_TOPIC_DESCRIBE | RPC_RESPONSE,
+					 x->held_id, NULL, &r),
+			 0);
+}
+
+/* Issue 10 #6: a closing server tells each peer to go away and keeps
+ * reading: a request that was already on its way is answered "node
+ * stopping, retry" (nothing done), never cut off with an unknown
+ * outcome; the server is closed once the peer has closed. */
+static void test_conn_close_answers_what_it_reads(void **state)
+{
+	struct fx *x = *state;
+	struct raw r;
+	raw_up(x, &r, true);
+	rpc_server_close(&x->srv, on_srv_closed);
+	assert_true(run_until(x, &r.frames, 1, 2000));
+	assert_int_equal(r.last_type, RPC_GOAWAY_NOTICE);
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	struct rpc_topic_req t = {"t"};
+	assert_int_equal(rpc_encode(&sb, RPC_TOPIC_DESCRIBE, 7, NULL, &t, 0),
+			 0);
+	raw_send(&r, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	assert_true(run_until(x, &r.frames, 2, 2000));
+	assert_int_equal(r.last_type, RPC_TOPIC_DESCRIBE | RPC_RESPONSE);
+	assert_int_equal(r.last_code, RPC_UNAVAILABLE);
+	assert_true(r.last_retry);
+	assert_int_equal(r.closed, 0);
+	assert_true(x->srv_open); /* waits for its peer */
+	raw_down(x, &r);
+	int open = 1;
+	while (x->srv_open && open++ < 1000)
+		uv_run(&x->loop, UV_RUN_NOWAIT);
+	assert_false(x->srv_open);
+}
+
+/* The client side of the same: a call in flight when the server starts
+ * closing still gets its answer, one sent before the client saw the
+ * notice is answered "retry", the client closes the retired connection
+ * itself, and the next call finds the port closed (ECONNECT: nothing was
+ * sent, safe to send elsewhere). */
+static void test_conn_client_retires_on_goaway(void **state)
+{
+	struct fx *x = *state;
+	client_up(x, NULL);
+	x->hold = true;
+	struct req a, b, c;
+	assert_int_equal(ask(x, &a, 0, 3000), 0);
+	assert_true(run_until(x, &x->held, 1, 2000));
+	x->hold = false;
+	rpc_server_close(&x->srv, on_srv_closed);
+	assert_int_equal(ask(x, &b, 1, 3000), 0); /* before the notice */
+	assert_true(run_until(x, &x->done, 1, 2000));
+	assert_int_equal(x->codes[0], 0);
+	assert_int_equal(x->st_codes[0], RPC_UNAVAILABLE);
+	assert_true(x->st_retry[0]);
+	answer_held(x);
+	assert_true(run_until(x, &x->done, 2, 2000));
+	assert_int_equal(x->codes[1], 0);
+	assert_int_equal(x->st_codes[1], RPC_OK);
+	assert_string_equal(x->last_topic, "topic-0");
+	int open = 1;
+	while (x->srv_open && open++ < 1000)
+		uv_run(&x->loop, UV_RUN_NOWAIT);
+	assert_false(x->srv_open); /* the client closed its side */
+	assert_int_equal(ask(x, &c, 2, 2000), 0);
+	assert_true(run_until(x, &x->done, 3, 3000));
+	assert_int_equal(x->codes[2], RPC_ECONNECT);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -551,6 +648,8 @@ int main(void)
 	    T(test_conn_garbage_closes_only_that_peer),
 	    T(test_conn_wrong_version_is_answered),
 	    T(test_conn_backpressure_pauses_reading),
+	    T(test_conn_close_answers_what_it_reads),
+	    T(test_conn_client_retires_on_goaway),
 	    cmocka_unit_test(test_conn_addr_parse),
 	};
 #undef T
