@@ -155,6 +155,17 @@ static bool try_one(const char *addr, uint16_t type, const void *req,
 	return false;
 }
 
+/* Whether to stop with @last as the answer, @left ms before the deadline.
+ * After a refusal that said "retry" (nothing done), a new try needs a
+ * whole try's time: one cut short would turn that clear refusal into a
+ * timeout, whose outcome is unknown. */
+static bool out_of_time(const struct ctl_resp *last, int64_t left)
+{
+	if (left <= 0)
+		return true;
+	return last->err == 0 && last->st.retry && left < CALL_TRY_MAX_MS;
+}
+
 void ctl_call(const char *bootstrap, uint16_t type, const void *req,
 	      uint32_t timeout_ms, struct ctl_resp *out)
 {
@@ -180,7 +191,7 @@ void ctl_call(const char *bootstrap, uint16_t type, const void *req,
 			if (to[0] == '\0')
 				continue;
 			int64_t left = deadline - now_ms();
-			if (left <= 0 ||
+			if (out_of_time(out, left) ||
 			    try_one(to, type, req, left, out, leader, &rs)) {
 				explain(&rs, out);
 				return;
@@ -189,7 +200,7 @@ void ctl_call(const char *bootstrap, uint16_t type, const void *req,
 				i = (uint32_t)-1; /* to the leader at once */
 		}
 		int64_t left = deadline - now_ms();
-		if (left <= 0) {
+		if (out_of_time(out, left)) {
 			explain(&rs, out);
 			return;
 		}

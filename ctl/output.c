@@ -47,7 +47,7 @@ int ctl_check(const struct ctl_opts *o, const struct ctl_resp *r)
 		fprintf(stderr, "error: %s: %s", name ? name : "UNKNOWN",
 			r->st.message ? r->st.message : "(no message)");
 		if (r->st.retry || r->st.code == RPC_NOT_LEADER)
-			fprintf(stderr, " (gave up after %u ms: %s)",
+			fprintf(stderr, " (gave up within %u ms: %s)",
 				o->timeout_ms, r->why);
 		fprintf(stderr, "\n");
 		return 1;

@@ -43,8 +43,14 @@ static void set_state(struct reset_op *op, enum reset_state from,
 void node_reset_done(struct reset_op *op, uint32_t code, const char *msg)
 {
 	assert(op->state != RESET_DONE);
+	/* Nothing proposed, and a broker that could not answer (down,
+	 * restarting, behind): the same reset may go again (retry). */
+	bool retry = code == RPC_UNAVAILABLE &&
+		     (op->state == RESET_NEW || op->state == RESET_GATHERING);
 	op->state = RESET_DONE;
-	if (code != RPC_OK)
+	if (retry)
+		node_req_refuse(&op->req, code, "%s", msg);
+	else if (code != RPC_OK)
 		node_req_fail(&op->req, code, "%s", msg);
 	for (uint32_t k = 0; k < op->n_parts; k++) {
 		node_gather_free(&op->parts[k].g);

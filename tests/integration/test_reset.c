@@ -309,11 +309,14 @@ static void test_reset_refusals(void **state)
 	assert_int_equal(r.st.code, RPC_NOT_LEADER);
 	assert_string_equal(r.st.leader, leader_addr(x));
 	ctl_resp_free(&r);
-	/* A hosting broker down: the reset fails whole, naming it. */
+	/* A hosting broker down: the reset fails whole, naming it; nothing
+	 * was changed, so the answer says "retry" (a client may send it again
+	 * until the broker is back: raftqctl does, within its timeout). */
 	int down = (x->h.leader + 1) % 3;
 	h_kill(&x->h, down);
 	h_call(leader_addr(x), RPC_RESET, &in, 10000, &r);
 	assert_int_equal(r.st.code, RPC_UNAVAILABLE);
+	assert_true(r.st.retry);
 	char name[32];
 	snprintf(name, sizeof name, "broker broker-%d", down + 1);
 	assert_non_null(strstr(r.st.message, name));
