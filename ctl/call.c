@@ -156,14 +156,16 @@ static bool try_one(const char *addr, uint16_t type, const void *req,
 }
 
 /* Whether to stop with @last as the answer, @left ms before the deadline.
- * After a refusal that said "retry" (nothing done), a new try needs a
- * whole try's time: one cut short would turn that clear refusal into a
- * timeout, whose outcome is unknown. */
-static bool out_of_time(const struct ctl_resp *last, int64_t left)
+ * After a refusal that said "retry" (nothing done) and took @took ms, a
+ * new try is started only with room for one as slow (twice that): one cut
+ * short would turn a clear refusal into a timeout, whose outcome is
+ * unknown. A redirect to the leader is always followed. */
+static bool out_of_time(const struct ctl_resp *last, int64_t left, int64_t took)
 {
 	if (left <= 0)
 		return true;
-	return last->err == 0 && last->st.retry && left < CALL_TRY_MAX_MS;
+	return last->err == 0 && last->st.retry &&
+	       last->st.code != RPC_NOT_LEADER && left < 2 * took;
 }
 
 void ctl_call(const char *bootstrap, uint16_t type, const void *req,
@@ -180,7 +182,7 @@ void ctl_call(const char *bootstrap, uint16_t type, const void *req,
 	rs.n = 0;
 	memset(out, 0, sizeof *out);
 	out->err = RPC_ECONNECT;
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = now_ms() + timeout_ms, took = 0;
 	for (;;) {
 		for (uint32_t i = 0; i <= n; i++) {
 			/* The leader we were pointed at goes first. */
@@ -190,17 +192,18 @@ void ctl_call(const char *bootstrap, uint16_t type, const void *req,
 			leader[0] = '\0';
 			if (to[0] == '\0')
 				continue;
-			int64_t left = deadline - now_ms();
-			if (out_of_time(out, left) ||
+			int64_t t0 = now_ms(), left = deadline - t0;
+			if (out_of_time(out, left, took) ||
 			    try_one(to, type, req, left, out, leader, &rs)) {
 				explain(&rs, out);
 				return;
 			}
+			took = now_ms() - t0;
 			if (leader[0] != '\0')
 				i = (uint32_t)-1; /* to the leader at once */
 		}
 		int64_t left = deadline - now_ms();
-		if (out_of_time(out, left)) {
+		if (out_of_time(out, left - CALL_PAUSE_MS, took)) {
 			explain(&rs, out);
 			return;
 		}
