@@ -67,7 +67,7 @@ static void on_answer_applied(struct node_proposal *p, uint32_t code,
 		node_req_fail(&op->req, code, "%s", msg);
 		free(op);
 	} else if (!op->everywhere ||
-		   node_sync_start(n, node_applied_index(n), NULL, 0, true,
+		   node_sync_start(n, node_proposal_index(p), NULL, 0, true,
 				   on_everywhere, op) != 0) {
 		answer(op);
 	}

@@ -234,6 +234,11 @@ bool node_req_group_topic(const struct node_req *req, const char *group,
 
 /* ---- A proposal's end, as a wire code ---- */
 
+uint64_t node_proposal_index(const struct node_proposal *p)
+{
+	return p->apply.index;
+}
+
 void node_proposal_applied(struct node_proposal *p, int status,
 			   const struct rsm_result *r)
 {

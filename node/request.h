@@ -120,6 +120,11 @@ struct node_proposal {
 uint32_t node_propose(struct node *n, struct node_proposal *p,
 		      struct raft_buffer buf, node_proposal_cb cb);
 
+/* The log index of @p's entry (set once proposed). Wait for this one to
+ * be applied elsewhere — not for raft_last_applied(), which inside the
+ * apply callback is still one short (notes/libraft-0.15.md). */
+uint64_t node_proposal_index(const struct node_proposal *p);
+
 /* Ends @p as its apply callback would: libraft @status and the applied
  * result @r become @p's callback with a wire code (propose.c calls it;
  * tests call it to play an apply). */

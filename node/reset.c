@@ -255,7 +255,7 @@ static void on_reset_applied(struct node_proposal *p, uint32_t code,
 	 * fetch there sees the new epoch (DESIGN.md §2). */
 	uint64_t ids[RSM_MAX_BROKERS];
 	uint32_t nids = hosting_ids(op, ids);
-	if (node_sync_start(n, node_applied_index(n), ids, nids, false,
+	if (node_sync_start(n, node_proposal_index(p), ids, nids, false,
 			    on_synced, op) != 0)
 		on_synced(op, ids, nids); /* out of memory: none confirmed */
 }
