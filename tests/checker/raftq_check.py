@@ -21,6 +21,8 @@ operations F and what their values hold:
     reset     ok/info: group, topics: [{topic, epoch, queues: [{broker,
               queue, offset (null: back to none)}]}]
     read      ok: group, topic, offsets: [{broker, queue, offset|null}]
+    fetch     ok: group, topic, broker, queue, epoch, offset (a raw FETCH
+              under that epoch that the broker served; fail: refused)
     drain     ok: topic, broker, queue, min_offset, messages: [[offset, id]]
               (everything the queue holds at the end)
 
@@ -31,7 +33,8 @@ offsets), reordering (one process's sequential produces out of order),
 nonmonotonic poll (a member session going back within one epoch),
 delivery below a completed reset (client/include/raftq.h: after a reset
 returned no consumer delivers from before its point), stale commit
-accepted after a reset. --allow CLASS reports that class as allowed
+accepted after a reset, stale fetch served after a reset (a broker must
+answer OFFSET_MOVED to an epoch a returned reset ended). --allow CLASS reports that class as allowed
 (printed, not counted): a producer that may store a batch twice makes
 "duplicate" allowed. Exit status: 0 without anomalies, 1 with, 2 for a
 history that cannot be read or bad usage.
@@ -267,23 +270,46 @@ def check_below_reset(ops, rep):
                         last[0], op)
 
 
-def check_stale_commits(ops, rep):
-    """A commit under an epoch a completed reset ended must be refused."""
-    ends = defaultdict(list)  # (group, topic) -> [(reset op, epoch)]
+def reset_epochs(ops):
+    """(group, topic) -> [(ok reset op, the epoch it began)]."""
+    ends = defaultdict(list)
     for op in ops:
         if op.f == "reset" and op.type == "ok":
             for t in op.value.get("topics", []):
                 ends[(op.value["group"], t["topic"])].append((op, t["epoch"]))
+    return ends
+
+
+def stale_under(ops, f, ends):
+    """Yields (op, reset, epoch): an ok operation @f under an epoch that a
+    reset which returned before it began had ended."""
     for op in ops:
-        if op.f != "commit" or op.type != "ok":
+        if op.f != f or op.type != "ok":
             continue
         v = op.value
         for r, epoch in ends.get((v["group"], v["topic"]), []):
             if r.end < op.start and v["epoch"] < epoch:
-                rep.anomaly("stale-commit", "commit under epoch %d accepted "
-                            "after a reset to epoch %d had returned" % (
-                                v["epoch"], epoch), r, op)
+                yield op, r, epoch
                 break
+
+
+def check_stale_commits(ops, rep):
+    """A commit under an epoch a completed reset ended must be refused."""
+    for op, r, epoch in stale_under(ops, "commit", reset_epochs(ops)):
+        rep.anomaly("stale-commit", "commit under epoch %d accepted "
+                    "after a reset to epoch %d had returned" % (
+                        op.value["epoch"], epoch), r, op)
+
+
+def check_stale_fetches(ops, rep):
+    """A broker must refuse (OFFSET_MOVED) a fetch under an epoch a
+    completed reset ended (issue 10 #2: it must know it is behind)."""
+    for op, r, epoch in stale_under(ops, "fetch", reset_epochs(ops)):
+        v = op.value
+        rep.anomaly("stale-fetch", "fetch of %s/%s/%d under epoch %d "
+                    "served after a reset to epoch %d had returned" % (
+                        v["topic"], v["broker"], v["queue"], v["epoch"],
+                        epoch), r, op)
 
 
 # ---- Offsets: a register per (group, topic, broker, queue) ----
@@ -390,7 +416,8 @@ def check_reads(ops, rep):
 
 
 CHECKS = (check_drains, check_produce_order, check_sessions,
-          check_below_reset, check_stale_commits, check_reads)
+          check_below_reset, check_stale_commits, check_stale_fetches,
+          check_reads)
 
 
 def check(lines, out=sys.stdout, allow=()):
@@ -407,7 +434,7 @@ def check(lines, out=sys.stdout, allow=()):
 
 
 CLASSES = ("lost-write", "duplicate", "reordering", "nonmonotonic-poll",
-           "poll-below-reset", "stale-commit", "stale-read")
+           "poll-below-reset", "stale-commit", "stale-fetch", "stale-read")
 
 
 def main(argv):

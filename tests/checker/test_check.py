@@ -71,6 +71,12 @@ def commit(h, proc, off, epoch, kind="ok", **kw):
         "offsets": [{"broker": "b1", "queue": 0, "offset": off}]}, **kw)
 
 
+def fetch(h, epoch, kind="ok", **kw):
+    return h.op("f1", "fetch", kind, value={
+        "group": "g", "topic": "t", "broker": "b1", "queue": 0,
+        "epoch": epoch, "offset": 0}, **kw)
+
+
 def read(h, off, **kw):
     return h.op("r", "read", value={"group": "g", "topic": "t", "offsets": [
         {"broker": "b1", "queue": 0, "offset": off}]}, **kw)
@@ -127,6 +133,15 @@ class Anomalies(unittest.TestCase):
         commit(h, "c1", 9, 2)
         self.found(h, "stale-commit", 2)
 
+    def test_stale_fetch_after_reset(self):
+        h = H()
+        fetch(h, 2)
+        reset(h, 0, 3)
+        fetch(h, 2)
+        out = self.found(h, "stale-fetch", 3)
+        self.assertIn("fetch of t/b1/0 under epoch 2 served after a reset "
+                      "to epoch 3 had returned", out)
+
     def test_stale_read(self):
         h = H()
         commit(h, "c1", 4, 0)
@@ -160,6 +175,14 @@ class Valid(unittest.TestCase):
         produce(h, "p1", "a", 1, start=100, end=200)
         produce(h, "p1", "b", 0, start=150, end=160)  # overlapping
         self.clean(h, 2)
+
+    def test_fetch_refused_or_concurrent_with_a_reset(self):
+        h = H()
+        reset(h, 0, 3, start=100, end=200)
+        fetch(h, 2, start=150, end=160)  # concurrent: either way
+        fetch(h, 2, "fail")  # refused (OFFSET_MOVED)
+        fetch(h, 3)
+        self.clean(h, 4)
 
     def test_retention_is_not_loss(self):
         h = H()

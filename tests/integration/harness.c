@@ -146,7 +146,7 @@ static void write_blocks(struct harness *h)
 		if (h->nodes[i].cut)
 			fprintf(f, "all\n");
 		for (int j = 0; j < h->n; j++)
-			if (j != i && h->nodes[j].cut)
+			if (j != i && (h->nodes[j].cut || h->link_cut[j][i]))
 				fprintf(f, "%d\n", h->nodes[j].id);
 		fclose(f);
 		rename(tmp, h->nodes[i].block);
@@ -235,6 +235,26 @@ void h_heal(struct harness *h, int i)
 	write_blocks(h);
 }
 
+void h_cut_link(struct harness *h, int from, int to)
+{
+	h->link_cut[from][to] = true;
+	write_blocks(h);
+}
+
+void h_cut_links(struct harness *h, bool cut[H_MAX][H_MAX])
+{
+	for (int a = 0; a < H_MAX; a++)
+		for (int b = 0; b < H_MAX; b++)
+			h->link_cut[a][b] |= cut[a][b];
+	write_blocks(h);
+}
+
+void h_heal_links(struct harness *h)
+{
+	memset(h->link_cut, 0, sizeof h->link_cut);
+	write_blocks(h);
+}
+
 int h_add_joiner(struct harness *h, int via)
 {
 	if (h->n >= H_MAX)
@@ -248,12 +268,48 @@ int h_add_joiner(struct harness *h, int via)
 	return h->n++;
 }
 
+#define FIU_RUN "/usr/bin/fiu-run"
+#define FIU_CTRL "/usr/bin/fiu-ctrl"
+
+bool h_fiu_available(void)
+{
+	return access(FIU_RUN, X_OK) == 0 && access(FIU_CTRL, X_OK) == 0;
+}
+
+static void fiu_prefix(struct harness *h, char *out, size_t len)
+{
+	snprintf(out, len, "%s/fiu-ctrl", h->root);
+}
+
 int h_start(struct harness *h, int i)
 {
 	struct h_node *x = &h->nodes[i];
+	char prefix[300];
+	fiu_prefix(h, prefix, sizeof prefix);
 	char *const argv[] = {"raftqd", "--config", x->cfg, NULL};
-	x->pid = spawn(RAFTQD_PATH, argv, x->log);
+	/* fiu-run execs raftqd: the pid is raftqd's. */
+	char *const fiu_argv[] = {"fiu-run",   "-x",	   "-f",   prefix,
+				  RAFTQD_PATH, "--config", x->cfg, NULL};
+	x->pid = h->fiu ? spawn(FIU_RUN, fiu_argv, x->log)
+			: spawn(RAFTQD_PATH, argv, x->log);
 	return x->pid > 0 ? 0 : -1;
+}
+
+int h_fiu(struct harness *h, int i, const char *cmd)
+{
+	struct h_node *x = &h->nodes[i];
+	if (!h->fiu || x->pid <= 0)
+		return -1;
+	char prefix[300], pid[16];
+	fiu_prefix(h, prefix, sizeof prefix);
+	snprintf(pid, sizeof pid, "%d", (int)x->pid);
+	char *const argv[] = {"fiu-ctrl",  "-f", prefix, "-c",
+			      (char *)cmd, pid,	 NULL};
+	pid_t p = spawn(FIU_CTRL, argv, NULL);
+	int st;
+	if (p <= 0 || waitpid(p, &st, 0) != p)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 void h_kill(struct harness *h, int i)

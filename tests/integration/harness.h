@@ -39,6 +39,13 @@ struct harness {
 	char initial_cluster[512];
 	bool proxied;
 	int leader; /* index found by h_fixture */
+	/* link_cut[a][b]: Raft traffic from node a to node b is refused
+	 * (b's proxy refuses sender a); on top of h_cut. */
+	bool link_cut[H_MAX][H_MAX];
+	/* Start nodes under libfiu's fiu-run (POSIX preload, remote control
+	 * by h_fiu): set before h_start; h_fiu_available() says whether it
+	 * is installed. */
+	bool fiu;
 };
 
 /* Writes configs for @n initial voters (ids 1..n) with test timings. */
@@ -48,6 +55,18 @@ int h_init_proxied(struct harness *h, int n);
 /* Cuts node @i's Raft traffic in both directions / restores it. */
 void h_cut(struct harness *h, int i);
 void h_heal(struct harness *h, int i);
+/* Cuts Raft traffic from node @from to node @to only (one direction; cut
+ * both for a link partition); h_heal_links restores every link. */
+void h_cut_link(struct harness *h, int from, int to);
+/* Cuts every link set in @cut at once (cut[from][to]). */
+void h_cut_links(struct harness *h, bool cut[H_MAX][H_MAX]);
+void h_heal_links(struct harness *h);
+/* Whether libfiu's fiu-run and fiu-ctrl are installed (fiu-utils). */
+bool h_fiu_available(void);
+/* Sends libfiu remote control command @cmd ("enable_random
+ * name=posix/io/sync/fsync,probability=0.5", "disable name=...") to node @i,
+ * started with h->fiu: 0, or -1. */
+int h_fiu(struct harness *h, int i, const char *cmd);
 
 /* Adds node n+1 configured to join through node @via. */
 int h_add_joiner(struct harness *h, int via);

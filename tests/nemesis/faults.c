@@ -1,16 +1,48 @@
 /* faults.c — the nemesis thread (faults.h). */
+#include <assert.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "faults.h"
+#include "tear.h"
+
+int fault_parse(const char *list, unsigned *out)
+{
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", list);
+	*out = 0;
+	for (char *save = NULL, *w = strtok_r(buf, ",", &save); w != NULL;
+	     w = strtok_r(NULL, ",", &save)) {
+		int k = 0;
+		while (k < F_KINDS && strcmp(w, fault_name(k)) != 0)
+			k++;
+		if (k == F_KINDS)
+			return -1;
+		*out |= 1u << k;
+	}
+	return *out != 0 ? 0 : -1;
+}
 
 const char *fault_name(enum fault_kind k)
 {
 	static const char *const names[] = {
-	    "kill",    "kill-leader",	 "pause",      "restart",
-	    "isolate", "isolate-leader", "stop-leader"};
+	    [F_KILL] = "kill",
+	    [F_KILL_LEADER] = "kill-leader",
+	    [F_PAUSE] = "pause",
+	    [F_RESTART] = "restart",
+	    [F_ISOLATE] = "isolate",
+	    [F_ISOLATE_LEADER] = "isolate-leader",
+	    [F_STOP_LEADER] = "stop-leader",
+	    [F_BRIDGE] = "bridge",
+	    [F_DEAF_LEADER] = "deaf-leader",
+	    [F_TORN] = "torn",
+	    [F_DISK] = "disk",
+	};
+	_Static_assert(sizeof names / sizeof names[0] == F_KINDS,
+		       "a name for every fault kind");
 	return k < F_KINDS ? names[k] : "?";
 }
 
@@ -19,6 +51,29 @@ static void record(struct faults *f, enum fault_kind k, int node,
 {
 	hist_event(f->hist, "nemesis", type, fault_name(k), NULL,
 		   json_pack("{s:i}", "node", node + 1));
+}
+
+/* Storage write and sync failures on node @i for @ms (libfiu). */
+static void disk_faults(struct faults *f, int i, int ms)
+{
+	static const char *const on[] = {
+	    "enable_random name=posix/io/rw/pwrite,probability=0.3",
+	    "enable_random name=posix/io/rw/pwritev,probability=0.3",
+	    "enable_random name=posix/io/sync/fsync,probability=0.5",
+	    "enable_random name=posix/io/sync/fdatasync,probability=0.5"};
+	static const char *const off[] = {
+	    "disable name=posix/io/rw/pwrite",
+	    "disable name=posix/io/rw/pwritev",
+	    "disable name=posix/io/sync/fsync",
+	    "disable name=posix/io/sync/fdatasync"};
+	for (int n = 0; n < 4; n++)
+		if (h_fiu(f->h, i, on[n]) != 0)
+			fprintf(stderr, "nemesis: fiu-ctrl %s failed\n", on[n]);
+	usleep((useconds_t)ms * 1000);
+	for (int n = 0; n < 4; n++)
+		if (h_fiu(f->h, i, off[n]) != 0)
+			fprintf(stderr, "nemesis: fiu-ctrl %s failed\n",
+				off[n]);
 }
 
 /* Injects fault @k on node @i (-1: every node) and undoes it. */
@@ -33,9 +88,31 @@ static void inject(struct faults *f, enum fault_kind k, int i)
 		return;
 	}
 	if (k == F_ISOLATE || k == F_ISOLATE_LEADER) {
+		/* A follower stays cut 2-5 s: longer than a reset waits for
+		 * a hosting broker to apply it (2 s), so resets complete
+		 * while it lags. */
+		int ms =
+		    k == F_ISOLATE ? wait_ms * 6 - 1000 : wait_ms * 2 + 500;
 		h_cut(h, i);
-		usleep((useconds_t)(wait_ms * 2 + 500) * 1000);
+		usleep((useconds_t)ms * 1000);
 		h_heal(h, i);
+		return;
+	}
+	if (k == F_DISK) {
+		disk_faults(f, i, wait_ms * 2 + 500);
+		return;
+	}
+	if (k == F_BRIDGE || k == F_DEAF_LEADER) {
+		/* bridge: every link not touching i; deaf: every link
+		 * into i. */
+		bool cut[H_MAX][H_MAX] = {{false}};
+		for (int a = 0; a < 3; a++)
+			for (int b = 0; b < 3; b++)
+				cut[a][b] = a != b && a != i &&
+					    (k == F_DEAF_LEADER) == (b == i);
+		h_cut_links(h, cut);
+		usleep((useconds_t)(wait_ms * 2 + 500) * 1000);
+		h_heal_links(h);
 		return;
 	}
 	if (k == F_STOP_LEADER && h_stop(h, i, 10000) != 0)
@@ -44,6 +121,9 @@ static void inject(struct faults *f, enum fault_kind k, int i)
 	for (int n = 0; n < 3 && k != F_STOP_LEADER; n++)
 		if (i < 0 || n == i)
 			h_kill(h, n);
+	if (k == F_TORN)
+		f->torn_files += tear_queues(h->nodes[i].dir, &f->seed) +
+				 tear_raft_log(h->nodes[i].dir, &f->seed);
 	if (k != F_RESTART)
 		usleep((useconds_t)wait_ms * 1000);
 	for (int n = 0; n < 3; n++)
@@ -52,11 +132,28 @@ static void inject(struct faults *f, enum fault_kind k, int i)
 				n + 1);
 }
 
+/* A kind at random among those chosen (every kind by default). */
+static enum fault_kind pick_kind(struct faults *f)
+{
+	unsigned chosen = f->only ? f->only : (1u << F_KINDS) - 1;
+	if (!f->disk && chosen != (1u << F_DISK))
+		chosen &= ~(1u << F_DISK);
+	int n = __builtin_popcount(chosen);
+	assert(n > 0);
+	int r = (int)(rand_r(&f->seed) % (unsigned)n);
+	for (int k = 0; k < F_KINDS; k++)
+		if ((chosen & (1u << k)) && r-- == 0)
+			return k == F_DISK && !f->disk ? F_KILL
+						       : (enum fault_kind)k;
+	return F_KILL;
+}
+
 static void one_round(struct faults *f)
 {
-	enum fault_kind k = (enum fault_kind)(rand_r(&f->seed) % F_KINDS);
+	enum fault_kind k = pick_kind(f);
 	int i = (int)(rand_r(&f->seed) % 3);
-	if (k == F_KILL_LEADER || k == F_ISOLATE_LEADER || k == F_STOP_LEADER)
+	if (k == F_KILL_LEADER || k == F_ISOLATE_LEADER || k == F_STOP_LEADER ||
+	    k == F_DEAF_LEADER)
 		i = h_wait_leader(f->h, 3, 5000);
 	if (k == F_RESTART)
 		i = -1;
@@ -64,6 +161,8 @@ static void one_round(struct faults *f)
 		k = F_KILL;
 		i = 0;
 	}
+	uint64_t before[3], after[3];
+	hist_counts(f->hist, true, before);
 	record(f, k, i, "invoke");
 	inject(f, k, i);
 	record(f, k, i, "info");
@@ -71,6 +170,11 @@ static void one_round(struct faults *f)
 	int leader = h_wait_leader(f->h, 3, 20000);
 	int64_t ms = h_now_ms() - t0;
 	f->count[k]++;
+	if (k == F_STOP_LEADER) {
+		hist_counts(f->hist, true, after);
+		f->stop_failed += after[1] - before[1];
+		f->stop_unknown += after[2] - before[2] - 1; /* ours */
+	}
 	if (leader < 0) {
 		f->unrecovered++;
 		return;

@@ -55,7 +55,17 @@ void hist_event(struct history *h, const char *proc, const char *type,
 	if (k >= 0) {
 		h->completed++;
 		h->by_type[k]++;
+		if (strcmp(f, "fetch") == 0)
+			h->fetch_by_type[k]++;
 	}
 	pthread_mutex_unlock(&h->lock);
 	free(line);
+}
+
+void hist_counts(struct history *h, bool no_fetch, uint64_t out[3])
+{
+	pthread_mutex_lock(&h->lock);
+	for (int k = 0; k < 3; k++)
+		out[k] = h->by_type[k] - (no_fetch ? h->fetch_by_type[k] : 0);
+	pthread_mutex_unlock(&h->lock);
 }

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -17,6 +18,7 @@ struct history {
 	FILE *f;
 	pthread_mutex_t lock;
 	uint64_t events, completed, by_type[3]; /* ok, fail, info */
+	uint64_t fetch_by_type[3];		/* of those, raw fetches */
 };
 
 /* Opens @path for writing: 0, or -1 (errno). */
@@ -29,5 +31,8 @@ int64_t hist_now_ns(void);
  * call decrefs it; NULL: {}). */
 void hist_event(struct history *h, const char *proc, const char *type,
 		const char *f, const char *node, json_t *value);
+/* Completions so far by type (ok, fail, info), read under the lock; with
+ * @no_fetch, not counting raw fetches (one broker's, not the cluster's). */
+void hist_counts(struct history *h, bool no_fetch, uint64_t out[3]);
 
 #endif

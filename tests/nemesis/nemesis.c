@@ -1,7 +1,7 @@
 /*
  * nemesis — raftq under faults, checked (DESIGN.md §8, docs/reliability.md).
  *
- *   nemesis [--rounds N] [--seed S] [--history FILE]
+ *   nemesis [--rounds N] [--seed S] [--history FILE] [--faults K,...]
  *
  * Starts a 3-node cluster (a raftproxy in front of every Raft port, for
  * partitions), runs the workload (workload.h: producers,
@@ -32,6 +32,7 @@ struct opts {
 	int rounds;
 	unsigned seed;
 	const char *history;
+	unsigned only; /* --faults: a bit per kind (0: all) */
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -40,6 +41,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->rounds = env ? atoi(env) : 10;
 	o->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	o->history = NULL;
+	o->only = 0;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--rounds") == 0)
 			o->rounds = atoi(argv[i + 1]);
@@ -47,7 +49,10 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->seed = (unsigned)strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--history") == 0)
 			o->history = argv[i + 1];
-		else
+		else if (strcmp(argv[i], "--faults") == 0) {
+			if (fault_parse(argv[i + 1], &o->only) != 0)
+				return -1;
+		} else
 			return -1;
 	}
 	return argc % 2 == 1 && o->rounds > 0 ? 0 : -1;
@@ -58,6 +63,7 @@ static int cluster_up(struct harness *h)
 {
 	if (h_init_proxied(h, 3) != 0) /* raftproxies: partitions */
 		return -1;
+	h->fiu = h_fiu_available(); /* disk faults */
 	for (int i = 0; i < 3; i++)
 		if (h_start(h, i) != 0)
 			return -1;
@@ -85,12 +91,14 @@ static void start(struct wl_thread *t, struct workload *w, const char *name,
  * the nemesis thread (*nem) still holding the nodes it restarted. */
 static void run(struct workload *w, struct faults *f, pthread_t *nem)
 {
-	static const char *const names[] = {"p1", "p2", "c1",
-					    "c2", "op", "reg"};
+	static const char *const names[] = {"p1", "p2",	 "c1", "c2",
+					    "op", "reg", "f1"};
 	void *(*const fns[])(void *) = {wl_producer, wl_producer, wl_consumer,
-					wl_consumer, wl_operator, wl_register};
-	struct wl_thread t[6];
-	for (int i = 0; i < 6; i++)
+					wl_consumer, wl_operator, wl_register,
+					wl_fetcher};
+	enum { N = sizeof names / sizeof names[0] };
+	struct wl_thread t[N];
+	for (int i = 0; i < N; i++)
 		start(&t[i], w, names[i], f->seed + (unsigned)i, fns[i]);
 	if (pthread_create(nem, NULL, faults_run, f) != 0)
 		exit(1);
@@ -98,7 +106,7 @@ static void run(struct workload *w, struct faults *f, pthread_t *nem)
 		usleep(50000); /* bounded by the rounds */
 	sleep(2);	       /* quiet: the last fault's effects settle */
 	atomic_store(&w->stop, true);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < N; i++)
 		pthread_join(t[i].tid, NULL);
 }
 
@@ -117,6 +125,16 @@ static void report(const struct faults *f, const struct history *hist)
 			       fault_name((enum fault_kind)k), f->count[k],
 			       (long long)(f->recovery_ms_sum[k] / f->count[k]),
 			       (long long)f->recovery_ms_max[k]);
+	if (f->count[F_STOP_LEADER] > 0)
+		printf(
+		    "  stop-leader: client operations completed failed %llu, "
+		    "unknown outcome %llu (from the stop until a leader "
+		    "again)\n",
+		    (unsigned long long)f->stop_failed,
+		    (unsigned long long)f->stop_unknown);
+	if (f->count[F_TORN] > 0)
+		printf("  torn: %d segment and Raft log tails torn\n",
+		       f->torn_files);
 	if (f->unrecovered > 0)
 		printf("  %d faults after which no common leader came within "
 		       "20 s\n",
@@ -144,7 +162,10 @@ int main(int argc, char **argv)
 	char path[700];
 	if (parse(argc, argv, &o) != 0) {
 		fprintf(stderr, "usage: nemesis [--rounds N] [--seed S] "
-				"[--history FILE]\n");
+				"[--history FILE] [--faults KIND,...]\n"
+				"KIND: kill kill-leader pause restart isolate "
+				"isolate-leader stop-leader bridge deaf-leader "
+				"torn disk\n");
 		return 2;
 	}
 	printf("nemesis: seed %u, %d rounds of %d ms\n", o.seed, o.rounds,
@@ -166,7 +187,13 @@ int main(int argc, char **argv)
 	struct workload w = {.h = &hist, .hx = &h};
 	snprintf(w.bootstrap, sizeof w.bootstrap, "%s,%s,%s", h.nodes[0].listen,
 		 h.nodes[1].listen, h.nodes[2].listen);
+	printf("nemesis: disk faults %s\n",
+	       h.fiu ? "on (libfiu)"
+		     : "OFF: fiu-run/fiu-ctrl not installed (fiu-utils, "
+		       "scripts/install-deps.sh)");
 	struct faults f = {.h = &h,
+			   .disk = h.fiu,
+			   .only = o.only,
 			   .hist = &hist,
 			   .seed = o.seed,
 			   .rounds = o.rounds,

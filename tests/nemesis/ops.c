@@ -18,6 +18,8 @@ static const char *outcome(const struct ctl_resp *r)
 {
 	if (r->err != 0)
 		return "info";
+	if (r->st.retry)
+		return "fail"; /* the cluster said nothing was done */
 	switch (r->st.code) {
 	case RPC_OK:
 		return "ok";
@@ -170,9 +172,14 @@ static void register_read(struct wl_thread *t, uint64_t *epoch)
 	}
 	if (ti != NULL)
 		*epoch = ti->epoch;
-	hist_event(w->h, t->name, ti != NULL ? "ok" : "info", "read", r.via,
-		   json_pack("{s:s,s:s,s:o}", "group", "rg", "topic", WL_TOPIC,
-			     "offsets", offs));
+	json_t *v = json_pack("{s:s,s:s,s:o}", "group", "rg", "topic", WL_TOPIC,
+			      "offsets", offs);
+	if (strcmp(how, "ok") != 0) {
+		json_t *e = error_of(&r);
+		json_object_update(v, e);
+		json_decref(e);
+	}
+	hist_event(w->h, t->name, ti != NULL ? "ok" : "info", "read", r.via, v);
 	ctl_resp_free(&r);
 }
 

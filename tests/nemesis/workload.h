@@ -10,6 +10,8 @@
  *              and of "rg" (to offsets) every 0.5-1 s, through any node
  *   register   reads of "rg" (GROUP_DESCRIBE, linearizable) and commits
  *              under the epoch it read (a stale one must be refused)
+ *   fetcher    raw FETCHes of "wg"'s queues under the epoch OFFSETS gave
+ *              (no reset notice: a stale epoch must be refused)
  * and, once the faults stop, a drain of every queue.
  */
 #ifndef RAFTQ_NEMESIS_WORKLOAD_H
@@ -43,6 +45,7 @@ void *wl_producer(void *arg);
 void *wl_consumer(void *arg);
 void *wl_operator(void *arg);
 void *wl_register(void *arg);
+void *wl_fetcher(void *arg);
 
 /* Sets every queue of group "rg" to offset 0 (so every value a read can
  * see was written): 0, or -1. */
