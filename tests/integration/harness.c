@@ -80,13 +80,15 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 		fprintf(f, "initial_cluster = %s\n", h->initial_cluster);
 	/* Test timings from notes/libraft-0.15.md §5. */
 	fprintf(f, "session_timeout_ms = 1500\n");
-	fprintf(f, "\n[raft]\nelection_timeout_ms = 300\n"
-		   "heartbeat_timeout_ms = 50\nconnect_retry_ms = 100\n"
-		   "snapshot_threshold = 4096\nsnapshot_trailing = 1024\n"
-		   "raft_segment_bytes = 1048576\n\n[storage]\n"
-		   "flush = os\nsegment_bytes = 1048576\n"
-		   "max_batch_bytes = 262144\n\n[log]\n"
-		   "level = info\n");
+	fprintf(f,
+		"\n[raft]\nelection_timeout_ms = %d\n"
+		"heartbeat_timeout_ms = %d\nconnect_retry_ms = 100\n"
+		"snapshot_threshold = 4096\nsnapshot_trailing = 1024\n"
+		"raft_segment_bytes = 1048576\n\n[storage]\n"
+		"flush = os\nsegment_bytes = 1048576\n"
+		"max_batch_bytes = 262144\n\n[log]\n"
+		"level = info\n",
+		h->election_ms, h->heartbeat_ms);
 	return fclose(f);
 }
 
@@ -113,6 +115,8 @@ int h_init(struct harness *h, int n)
 	if (mkdtemp(h->root) == NULL)
 		return -1;
 	h->n = n;
+	h->election_ms = 300;
+	h->heartbeat_ms = 50;
 	size_t at = 0;
 	for (int i = 0; i < n; i++) {
 		if (node_paths(h, &h->nodes[i], i + 1) != 0)
@@ -220,6 +224,16 @@ int h_init_proxied(struct harness *h, int n)
 		if (x->proxy_pid <= 0)
 			return -1;
 	}
+	return 0;
+}
+
+int h_set_timings(struct harness *h, int election_ms, int heartbeat_ms)
+{
+	h->election_ms = election_ms;
+	h->heartbeat_ms = heartbeat_ms;
+	for (int i = 0; i < h->n; i++)
+		if (write_cfg(h, &h->nodes[i], NULL) != 0)
+			return -1;
 	return 0;
 }
 

@@ -46,6 +46,7 @@ struct harness {
 	 * by h_fiu): set before h_start; h_fiu_available() says whether it
 	 * is installed. */
 	bool fiu;
+	int election_ms, heartbeat_ms; /* Raft timings in the configs */
 };
 
 /* Writes configs for @n initial voters (ids 1..n) with test timings. */
@@ -67,6 +68,11 @@ bool h_fiu_available(void);
  * name=posix/io/sync/fsync,probability=0.5", "disable name=...") to node @i,
  * started with h->fiu: 0, or -1. */
 int h_fiu(struct harness *h, int i, const char *cmd);
+
+/* Rewrites the initial voters' configs with these Raft timings (h_init
+ * writes the test timings, election 300 ms and heartbeat 50 ms); before
+ * h_start. 0, or -1. */
+int h_set_timings(struct harness *h, int election_ms, int heartbeat_ms);
 
 /* Adds node n+1 configured to join through node @via. */
 int h_add_joiner(struct harness *h, int via);

@@ -76,6 +76,29 @@ static void disk_faults(struct faults *f, int i, int ms)
 				off[n]);
 }
 
+/* From a kill of the leader until a commit is accepted again: commits
+ * to group "fo" (no one else writes or reads it) every 10 ms, each given
+ * 500 ms, for at most 20 s. */
+static void measure_failover(struct faults *f, int64_t t0)
+{
+	struct rpc_commit_item it = {"w", "broker-1", 0, 0, 0};
+	struct rpc_commit_req q = {"fo", "failover-probe", {&it, 1}};
+	for (uint64_t k = 1; h_now_ms() < t0 + 20000; k++) {
+		struct ctl_resp r;
+		it.offset = k;
+		ctl_call(f->bootstrap, RPC_COMMIT, &q, 500, &r);
+		bool ok = r.err == 0 && r.st.code == RPC_OK;
+		ctl_resp_free(&r);
+		if (ok) {
+			if (f->n_failover < FAULTS_MAX_SAMPLES)
+				f->failover_ms[f->n_failover++] =
+				    h_now_ms() - t0;
+			return;
+		}
+		usleep(10000); /* bounded by the 20 s above */
+	}
+}
+
 /* Injects fault @k on node @i (-1: every node) and undoes it. */
 static void inject(struct faults *f, enum fault_kind k, int i)
 {
@@ -121,6 +144,8 @@ static void inject(struct faults *f, enum fault_kind k, int i)
 	for (int n = 0; n < 3 && k != F_STOP_LEADER; n++)
 		if (i < 0 || n == i)
 			h_kill(h, n);
+	if (k == F_KILL_LEADER)
+		measure_failover(f, h_now_ms());
 	if (k == F_TORN)
 		f->torn_files += tear_queues(h->nodes[i].dir, &f->seed) +
 				 tear_raft_log(h->nodes[i].dir, &f->seed);

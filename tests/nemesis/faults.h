@@ -4,7 +4,9 @@
  * repeated), each recorded in the history (process "nemesis") and timed:
  *
  *   kill      kill -9 of a random node, restarted 0.5-1 s later
- *   kill-lead kill -9 of the leader, restarted 0.5-1 s later
+ *   kill-lead kill -9 of the leader, restarted 0.5-1 s later; the time
+ *             from the kill to the next commit the cluster accepts
+ *             (failover) is measured
  *   pause     SIGSTOP of a random node for 1-1.5 s, then SIGCONT (a
  *             paused leader wakes up after a new one was elected)
  *   restart   every node killed and started again at once
@@ -41,6 +43,8 @@
 #include "harness.h"
 #include "history.h"
 
+#define FAULTS_MAX_SAMPLES 4096
+
 enum fault_kind {
 	F_KILL,
 	F_KILL_LEADER,
@@ -75,6 +79,11 @@ struct faults {
 	 * fetches from the stopped broker aside: its queues have one copy) */
 	uint64_t stop_failed, stop_unknown;
 	int torn_files; /* segments and Raft logs torn by F_TORN */
+	/* kill-leader: ms from the kill -9 to the first commit the cluster
+	 * accepts again (a probe of group "fo"), one per kill */
+	int64_t failover_ms[FAULTS_MAX_SAMPLES];
+	int n_failover;
+	const char *bootstrap; /* the client addresses, for the probe */
 };
 
 const char *fault_name(enum fault_kind k);

@@ -2,6 +2,7 @@
  * nemesis — raftq under faults, checked (DESIGN.md §8, docs/reliability.md).
  *
  *   nemesis [--rounds N] [--seed S] [--history FILE] [--faults K,...]
+ *           [--election-ms MS]
  *
  * Starts a 3-node cluster (a raftproxy in front of every Raft port, for
  * partitions), runs the workload (workload.h: producers,
@@ -32,7 +33,8 @@ struct opts {
 	int rounds;
 	unsigned seed;
 	const char *history;
-	unsigned only; /* --faults: a bit per kind (0: all) */
+	unsigned only;	 /* --faults: a bit per kind (0: all) */
+	int election_ms; /* --election-ms (0: the test timings) */
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -42,6 +44,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	o->history = NULL;
 	o->only = 0;
+	o->election_ms = 0;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--rounds") == 0)
 			o->rounds = atoi(argv[i + 1]);
@@ -49,19 +52,29 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->seed = (unsigned)strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--history") == 0)
 			o->history = argv[i + 1];
+		else if (strcmp(argv[i], "--election-ms") == 0)
+			o->election_ms = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--faults") == 0) {
 			if (fault_parse(argv[i + 1], &o->only) != 0)
 				return -1;
 		} else
 			return -1;
 	}
-	return argc % 2 == 1 && o->rounds > 0 ? 0 : -1;
+	return argc % 2 == 1 && o->rounds > 0 && o->election_ms >= 0 &&
+		       o->election_ms <= 60000
+		   ? 0
+		   : -1;
 }
 
 /* A 3-node cluster with topic "w" and groups "wg", "rg": 0 or -1. */
-static int cluster_up(struct harness *h)
+static int cluster_up(struct harness *h, int election_ms)
 {
 	if (h_init_proxied(h, 3) != 0) /* raftproxies: partitions */
+		return -1;
+	/* Production timings: heartbeat a tenth of the election timeout
+	 * (the defaults: 1000 / 100 ms). */
+	if (election_ms > 0 &&
+	    h_set_timings(h, election_ms, election_ms / 10) != 0)
 		return -1;
 	h->fiu = h_fiu_available(); /* disk faults */
 	for (int i = 0; i < 3; i++)
@@ -70,7 +83,8 @@ static int cluster_up(struct harness *h)
 	h->leader = h_wait_leader(h, 3, 20000);
 	if (h->leader < 0 || h_create_topic(h, WL_TOPIC, WL_QPB) != 0 ||
 	    h_create_group(h, "wg", NULL, "earliest") != 0 ||
-	    h_create_group(h, "rg", NULL, NULL) != 0)
+	    h_create_group(h, "rg", NULL, NULL) != 0 ||
+	    h_create_group(h, "fo", NULL, NULL) != 0) /* failover probe */
 		return -1;
 	return 0;
 }
@@ -110,6 +124,28 @@ static void run(struct workload *w, struct faults *f, pthread_t *nem)
 		pthread_join(t[i].tid, NULL);
 }
 
+static int cmp_ms(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* kill-leader failover: kill -9 to the next accepted commit. */
+static void report_failover(const struct faults *f)
+{
+	int n = f->n_failover;
+	if (n == 0)
+		return;
+	int64_t v[FAULTS_MAX_SAMPLES];
+	memcpy(v, f->failover_ms, (size_t)n * sizeof v[0]);
+	qsort(v, (size_t)n, sizeof v[0], cmp_ms);
+	printf("  kill-leader failover (kill -9 to the next accepted "
+	       "commit), %d kills: median %lld ms, p90 %lld ms, max %lld "
+	       "ms\n",
+	       n, (long long)v[n / 2], (long long)v[n * 9 / 10],
+	       (long long)v[n - 1]);
+}
+
 static void report(const struct faults *f, const struct history *hist)
 {
 	printf("nemesis: %d rounds, %llu operations (%llu ok, %llu fail, "
@@ -125,6 +161,7 @@ static void report(const struct faults *f, const struct history *hist)
 			       fault_name((enum fault_kind)k), f->count[k],
 			       (long long)(f->recovery_ms_sum[k] / f->count[k]),
 			       (long long)f->recovery_ms_max[k]);
+	report_failover(f);
 	if (f->count[F_STOP_LEADER] > 0)
 		printf(
 		    "  stop-leader: client operations completed failed %llu, "
@@ -162,16 +199,18 @@ int main(int argc, char **argv)
 	char path[700];
 	if (parse(argc, argv, &o) != 0) {
 		fprintf(stderr, "usage: nemesis [--rounds N] [--seed S] "
-				"[--history FILE] [--faults KIND,...]\n"
+				"[--history FILE] [--faults KIND,...] "
+				"[--election-ms MS]\n"
 				"KIND: kill kill-leader pause restart isolate "
 				"isolate-leader stop-leader bridge deaf-leader "
 				"torn disk\n");
 		return 2;
 	}
-	printf("nemesis: seed %u, %d rounds of %d ms\n", o.seed, o.rounds,
-	       ROUND_MS);
+	printf("nemesis: seed %u, %d rounds of %d ms, election timeout %d "
+	       "ms\n",
+	       o.seed, o.rounds, ROUND_MS, o.election_ms ? o.election_ms : 300);
 	fflush(stdout);
-	if (cluster_up(&h) != 0) {
+	if (cluster_up(&h, o.election_ms) != 0) {
 		fprintf(stderr, "nemesis: the cluster did not start\n");
 		h_destroy(&h);
 		return 1;
@@ -194,6 +233,7 @@ int main(int argc, char **argv)
 	struct faults f = {.h = &h,
 			   .disk = h.fiu,
 			   .only = o.only,
+			   .bootstrap = w.bootstrap,
 			   .hist = &hist,
 			   .seed = o.seed,
 			   .rounds = o.rounds,

@@ -1,6 +1,7 @@
 /* tear.c — torn tails of a stopped node's files (tear.h). */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ static void fill(uint8_t *p, size_t n, unsigned *seed)
 /* The last segment file of one queue directory: its .log, or "". */
 static void active_log(const char *qdir, char *out, size_t len)
 {
-	char best[64] = "";
+	char best[NAME_MAX + 1] = "";
 	DIR *d = opendir(qdir);
 	struct dirent *e;
 	while (d != NULL && (e = readdir(d)) != NULL) {
