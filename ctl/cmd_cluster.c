@@ -1,6 +1,7 @@
 /*
  * cmd_cluster.c — raftqctl cluster status | remove ID | wait.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -10,7 +11,8 @@
 
 static const char usage[] =
     "cluster status\n"
-    "       raftqctl cluster remove ID\n"
+    "       raftqctl cluster remove ID   (the cluster secret in "
+    "RAFTQ_CLUSTER_SECRET)\n"
     "       raftqctl cluster wait [--node ID] [--voters N] [--within MS]";
 
 struct wait_goal {
@@ -115,7 +117,8 @@ static int cluster_remove(const struct ctl_opts *o, const char *arg)
 	char err[256];
 	if (ctl_parse_int(arg, "ID", &id, err, sizeof err) != 0 || id < 1)
 		return ctl_usage_error(usage, "ID must be a node id >= 1");
-	struct rpc_node_remove_req q = {(uint64_t)id};
+	const char *secret = getenv("RAFTQ_CLUSTER_SECRET");
+	struct rpc_node_remove_req q = {(uint64_t)id, secret};
 	int rv = ctl_request(o, RPC_NODE_REMOVE, &q, NULL);
 	if (rv == 0 && o->json)
 		ctl_json_out(json_pack("{s:I}", "removed", (json_int_t)id));

@@ -57,6 +57,10 @@ static const struct key keys[] = {
     {"node", "join", K_STR, OFF(join), SZ(join), "", 0, 0, NULL,
      "client address of a running node: join its cluster instead of "
      "bootstrapping"},
+    {"auth", "cluster_secret", K_STR, OFF(cluster_secret), SZ(cluster_secret),
+     "", 0, 0, NULL,
+     "shared by every node: JOIN and NODE_REMOVE must carry it; required "
+     "for a cluster of several nodes (16 or more characters)"},
     {"raft", "election_timeout_ms", K_U32, OFF(election_timeout_ms), 0, "1000",
      50, 60000, NULL, "election timeout (tests: 300)"},
     {"raft", "heartbeat_timeout_ms", K_U32, OFF(heartbeat_timeout_ms), 0, "100",
@@ -351,6 +355,14 @@ int node_config_peers(const char *list, struct node_peer *peers, int max,
 	return n;
 }
 
+static int secret_required(char *err, size_t errlen)
+{
+	return errbuf_set(-1, err, errlen,
+			  "cluster_secret: required for a cluster of several "
+			  "nodes ([auth] cluster_secret, the same on every "
+			  "node: JOIN and NODE_REMOVE must carry it)");
+}
+
 int node_config_check(const struct node_config *c, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -389,12 +401,17 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 				  "election_timeout_ms / 2 (%u)",
 				  c->heartbeat_timeout_ms,
 				  c->election_timeout_ms / 2);
+	size_t slen = strlen(c->cluster_secret);
+	if (slen > 0 && slen < NODE_SECRET_MIN)
+		return errbuf_set(-1, err, errlen,
+				  "cluster_secret: %zu characters; at least %d",
+				  slen, NODE_SECRET_MIN);
 	if (c->join[0] != '\0') {
 		if (rpc_addr_parse(c->join, &ss) != 0)
 			return errbuf_set(-1, err, errlen,
 					  "join: '%s' is not a numeric IP:PORT",
 					  c->join);
-		return 0;
+		return slen > 0 ? 0 : secret_required(err, errlen);
 	}
 	if (c->initial_cluster[0] == '\0')
 		return errbuf_set(
@@ -404,20 +421,21 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 	int n = node_config_peers(c->initial_cluster, peers, 64, err, errlen);
 	if (n < 0)
 		return -1;
-	for (int i = 0; i < n; i++) {
-		if (peers[i].id != c->id)
-			continue;
-		if (strcmp(peers[i].raft_address, c->raft_listen) != 0)
-			return errbuf_set(
-			    -1, err, errlen,
-			    "initial_cluster gives node %" PRIu64
-			    " the address %s, but raft_listen is %s",
-			    c->id, peers[i].raft_address, c->raft_listen);
-		return 0;
-	}
-	return errbuf_set(
-	    -1, err, errlen,
-	    "initial_cluster does not list this node (id %" PRIu64 ")", c->id);
+	int self = 0;
+	while (self < n && peers[self].id != c->id)
+		self++;
+	if (self == n)
+		return errbuf_set(-1, err, errlen,
+				  "initial_cluster does not list this node (id "
+				  "%" PRIu64 ")",
+				  c->id);
+	if (strcmp(peers[self].raft_address, c->raft_listen) != 0)
+		return errbuf_set(-1, err, errlen,
+				  "initial_cluster gives node %" PRIu64
+				  " the address %s, but raft_listen is %s",
+				  c->id, peers[self].raft_address,
+				  c->raft_listen);
+	return n > 1 && slen == 0 ? secret_required(err, errlen) : 0;
 }
 
 void node_config_storage(const struct node_config *c, struct stor_config *s)

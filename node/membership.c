@@ -14,9 +14,59 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/ct.h"
 #include "handlers.h"
 
 #define CHANGE_UNDER_WAY "a membership change is in progress; retry"
+
+/* ---- Who may change the membership ---- */
+
+/* Whether @given is the cluster secret; answered FORBIDDEN if not (a node
+ * without one refuses every change: DESIGN.md §6.2). */
+static bool secret_ok(const struct node_req *req, const char *given,
+		      const char *what)
+{
+	const char *secret = req->n->cfg.cluster_secret;
+	const char *why = secret[0] == '\0' ? "this node has none configured"
+			  : given == NULL   ? "none was given"
+			  : !ct_str_equal(secret, given)
+			      ? "the one given is wrong"
+			      : NULL;
+	if (why == NULL)
+		return true;
+	NODE_LOG(NODE_WARN, "auth", "%s refused: %s", what, why);
+	return node_req_failed(req, RPC_FORBIDDEN,
+			       "%s needs the cluster secret ([auth] "
+			       "cluster_secret, the same on every node): %s",
+			       what, why);
+}
+
+/* Whether a JOIN names a well-formed member; answered if not, before
+ * anything is proposed. */
+static bool join_valid(const struct node_req *req, const struct rpc_join_req *q)
+{
+	struct sockaddr_storage ss;
+	if (q->id < 1 || q->id > UINT32_MAX)
+		return node_req_failed(req, RPC_INVALID_ARGUMENT,
+				       "id: %llu is not a node id (1 to %u)",
+				       (unsigned long long)q->id, UINT32_MAX);
+	if (!rsm_name_valid(q->name))
+		return node_req_failed(req, RPC_INVALID_ARGUMENT,
+				       "name: '%s' is not a broker name (1-127 "
+				       "of A-Z a-z 0-9 . _ -)",
+				       q->name);
+	if (rpc_addr_parse(q->listen, &ss) != 0 || rpc_addr_port(&ss) == 0)
+		return node_req_failed(req, RPC_INVALID_ARGUMENT,
+				       "listen: '%s' is not a numeric IP:PORT",
+				       q->listen);
+	if (rpc_addr_parse(q->raft_address, &ss) != 0 ||
+	    ss.ss_family != AF_INET || rpc_addr_port(&ss) == 0)
+		return node_req_failed(req, RPC_INVALID_ARGUMENT,
+				       "raft_address: '%s' is not a numeric "
+				       "IPv4:PORT",
+				       q->raft_address);
+	return true;
+}
 
 /* ---- JOIN ---- */
 
@@ -83,6 +133,8 @@ void node_handle_join(const struct node_req *req, const void *in)
 {
 	const struct rpc_join_req *q = in;
 	struct node *n = req->n;
+	if (!secret_ok(req, q->secret, "JOIN") || !join_valid(req, q))
+		return;
 	struct join_job *j = node_req_op(req, sizeof *j);
 	if (j == NULL)
 		return;
@@ -169,7 +221,8 @@ static bool remove_refused(const struct node_req *req, uint64_t id)
 void node_handle_node_remove(const struct node_req *req, const void *in)
 {
 	const struct rpc_node_remove_req *q = in;
-	if (remove_refused(req, q->id))
+	if (!secret_ok(req, q->secret, "NODE_REMOVE") ||
+	    remove_refused(req, q->id))
 		return;
 	struct remove_op *op = node_req_op(req, sizeof *op);
 	if (op == NULL)

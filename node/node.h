@@ -14,6 +14,7 @@
 #include "storage.h"
 
 #define NODE_TEXT 256
+#define NODE_SECRET_MIN 16 /* characters of [auth] cluster_secret */
 #define NODE_PATH 1024
 
 struct node_config {
@@ -26,6 +27,7 @@ struct node_config {
 	char raft_bind[NODE_TEXT];
 	char initial_cluster[4096];
 	char join[NODE_TEXT];
+	char cluster_secret[NODE_TEXT]; /* [auth]: JOIN, NODE_REMOVE */
 	/* [raft] */
 	uint32_t election_timeout_ms;
 	uint32_t heartbeat_timeout_ms;

@@ -89,6 +89,15 @@ int rpc_addr_parse(const char *text, struct sockaddr_storage *out)
 	return RPC_EINVAL;
 }
 
+int rpc_addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
 static void peer_name(struct rpc_conn *c)
 {
 	struct sockaddr_storage ss;

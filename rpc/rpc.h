@@ -532,15 +532,18 @@ struct rpc_undo_req {
 	uint64_t reset_id;
 	const char *requester;
 };
+/* Membership changes carry the cluster secret (DESIGN.md §6.2). */
 struct rpc_join_req {
 	uint64_t id;
 	const char *name;
 	const char *listen;
 	const char *raft_address;
+	const char *secret; /* [auth] cluster_secret */
 };
 /* Takes a stopped node out of the Raft configuration (leader only). */
 struct rpc_node_remove_req {
 	uint64_t id;
+	const char *secret; /* [auth] cluster_secret */
 };
 struct rpc_leave_req {
 	const char *group;
@@ -654,6 +657,8 @@ int rpc_batch_next(const uint8_t *p, size_t len, size_t *pos,
 
 /* "127.0.0.1:9101" or "[::1]:9101" (numeric only). RPC_EINVAL. */
 int rpc_addr_parse(const char *text, struct sockaddr_storage *out);
+/* The port of a parsed address (0 for an unknown family). */
+int rpc_addr_port(const struct sockaddr_storage *ss);
 
 /* What happened to a connection, for the owner's log. */
 enum rpc_event {

@@ -210,8 +210,10 @@ SCHEMA(rpc_undo_req, F(rpc_undo_req, reset_id, RPC_K_U64, REQ),
 SCHEMA(rpc_join_req, F(rpc_join_req, id, RPC_K_U64, REQ),
        F(rpc_join_req, name, RPC_K_STR, REQ),
        F(rpc_join_req, listen, RPC_K_STR, REQ),
-       F(rpc_join_req, raft_address, RPC_K_STR, REQ));
-SCHEMA(rpc_node_remove_req, F(rpc_node_remove_req, id, RPC_K_U64, REQ));
+       F(rpc_join_req, raft_address, RPC_K_STR, REQ),
+       F(rpc_join_req, secret, RPC_K_STR, OPT));
+SCHEMA(rpc_node_remove_req, F(rpc_node_remove_req, id, RPC_K_U64, REQ),
+       F(rpc_node_remove_req, secret, RPC_K_STR, OPT));
 SCHEMA(rpc_leave_req, F(rpc_leave_req, group, RPC_K_STR, REQ),
        F(rpc_leave_req, member_id, RPC_K_STR, REQ));
 SCHEMA(rpc_reset_notice, F(rpc_reset_notice, group, RPC_K_STR, REQ),

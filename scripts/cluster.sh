@@ -10,6 +10,8 @@ dir=${RAFTQ_CLUSTER_DIR:-$PWD/tmp/cluster}
 bin=${RAFTQ_BIN:-$PWD/build/bin}
 export RAFTQ_BOOTSTRAP=127.0.0.1:9101,127.0.0.1:9102,127.0.0.1:9103
 initial="1@127.0.0.1:9201,2@127.0.0.1:9202,3@127.0.0.1:9203"
+# JOIN and NODE_REMOVE need it (docs/security.md); a new one per cluster.
+secret_file=$dir/cluster_secret
 
 alive() { # pid file -> 0 when its raftqd runs
   [ -f "$1" ] || return 1
@@ -21,6 +23,11 @@ alive() { # pid file -> 0 when its raftqd runs
 start() {
   [ -x "$bin/raftqd" ] || { echo "cluster.sh: $bin/raftqd not built (run ./scripts/demo.sh or cmake --build build)" >&2; exit 1; }
   mkdir -p "$dir"
+  if [ ! -s "$secret_file" ]; then
+    (umask 077 && od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$secret_file")
+  fi
+  local secret
+  secret=$(cat "$secret_file")
   for i in 1 2 3; do
     if alive "$dir/n$i.pid"; then
       echo "node $i already running (pid $(cat "$dir/n$i.pid"))"
@@ -41,6 +48,9 @@ heartbeat_timeout_ms = 100
 
 [storage]
 flush = sync
+
+[auth]
+cluster_secret = $secret
 INI
     "$bin/raftqd" --config "$dir/n$i.ini" >>"$dir/n$i.log" 2>&1 &
     echo $! >"$dir/n$i.pid"

@@ -72,6 +72,7 @@ inventory() { # file, number of hosts
     echo "ansible_python_interpreter=/usr/bin/python3"
     echo "raftq_build_dir=$BIN"
     echo "raftq_service_manager=process"
+    echo "raftq_cluster_secret=ansible-test-cluster-secret"
     echo "raftq_user=$(id -un)"
     echo "raftq_create_user=false"
     echo "raftq_install_packages=$install_pkgs"

@@ -7,6 +7,8 @@
 
 int ctl_setup(void **state)
 {
+	/* raftqctl cluster remove sends it (issue 12). */
+	setenv("RAFTQ_CLUSTER_SECRET", H_CLUSTER_SECRET, 1);
 	struct fx *x = h_fixture(sizeof *x, 3, false);
 	*state = x;
 	if (x == NULL)

@@ -87,8 +87,8 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 		"raft_segment_bytes = 1048576\n\n[storage]\n"
 		"flush = os\nsegment_bytes = 1048576\n"
 		"max_batch_bytes = 262144\n\n[log]\n"
-		"level = info\n",
-		h->election_ms, h->heartbeat_ms);
+		"level = info\n\n[auth]\ncluster_secret = %s\n",
+		h->election_ms, h->heartbeat_ms, H_CLUSTER_SECRET);
 	return fclose(f);
 }
 

@@ -14,6 +14,8 @@
 #include "rpc.h"
 
 #define H_MAX 8
+/* [auth] cluster_secret of every test node. */
+#define H_CLUSTER_SECRET "raftq-test-cluster-secret"
 
 struct h_node {
 	int id;

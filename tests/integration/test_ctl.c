@@ -346,6 +346,14 @@ static void test_ctl_cluster_remove(void **state)
 	assert_int_equal(h_start(&x->h, 3), 0);
 	assert_true(h_wait_leader(&x->h, 4, 15000) >= 0);
 	ctl_ok(x, "topic create t --queues 1");
+	/* Without the cluster secret: refused (issue 12). */
+	unsetenv("RAFTQ_CLUSTER_SECRET");
+	assert_int_equal(ctl(x, NULL, "cluster remove 4"), 1);
+	assert_string_equal(x->err,
+			    "error: FORBIDDEN: NODE_REMOVE needs the cluster "
+			    "secret ([auth] cluster_secret, the same on every "
+			    "node): none was given\n");
+	setenv("RAFTQ_CLUSTER_SECRET", H_CLUSTER_SECRET, 1);
 	/* broker-4 hosts queues of t now. */
 	assert_int_equal(ctl(x, NULL, "cluster remove 4"), 1);
 	assert_string_equal(x->err,

@@ -45,7 +45,8 @@ static void test_config_file_then_flags(void **state)
 			    "raft_listen = 127.0.0.1:9202\n"
 			    "initial_cluster = 1@127.0.0.1:9201,"
 			    "2@127.0.0.1:9202\n[storage]\nflush = os\n"
-			    "retention_hours = 5\n");
+			    "retention_hours = 5\n[auth]\n"
+			    "cluster_secret = 0123456789abcdef\n");
 	struct node_config c;
 	node_config_defaults(&c);
 	char *argv[] = {"raftqd", "--retention-hours",	    "7", "--config",
@@ -123,6 +124,24 @@ static void test_config_cross_checks(void **state)
 	assert_int_equal(node_config_check(&c, err, sizeof err), -1);
 	assert_string_equal(err,
 			    "initial_cluster does not list this node (id 3)");
+	/* Several nodes: the cluster secret is required (issue 12). */
+	snprintf(c.initial_cluster, sizeof c.initial_cluster,
+		 "3@127.0.0.1:9201,2@127.0.0.1:9202");
+	const char *need = "cluster_secret: required for a cluster of several "
+			   "nodes ([auth] cluster_secret, the same on every "
+			   "node: JOIN and NODE_REMOVE must carry it)";
+	assert_int_equal(node_config_check(&c, err, sizeof err), -1);
+	assert_string_equal(err, need);
+	snprintf(c.cluster_secret, sizeof c.cluster_secret, "short");
+	assert_int_equal(node_config_check(&c, err, sizeof err), -1);
+	assert_string_equal(err, "cluster_secret: 5 characters; at least 16");
+	snprintf(c.cluster_secret, sizeof c.cluster_secret, "0123456789abcdef");
+	assert_int_equal(node_config_check(&c, err, sizeof err), 0);
+	snprintf(c.join, sizeof c.join, "127.0.0.1:9101");
+	c.cluster_secret[0] = '\0';
+	assert_int_equal(node_config_check(&c, err, sizeof err), -1);
+	assert_string_equal(err, need);
+	c.join[0] = '\0';
 	snprintf(c.initial_cluster, sizeof c.initial_cluster,
 		 "3@127.0.0.1:9301");
 	assert_int_equal(node_config_check(&c, err, sizeof err), -1);

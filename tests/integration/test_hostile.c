@@ -1,0 +1,103 @@
+/*
+ * What a hostile client can do to a running cluster (issue 12,
+ * DESIGN.md §6.2): the Raft membership changes only with the cluster
+ * secret, and a JOIN naming a malformed address or id is refused before
+ * anything is proposed. Every refusal leaves the membership as it was.
+ */
+#include <string.h>
+
+#include "../unit/test_util.h"
+#include "harness.h"
+
+static int setup(void **state)
+{
+	*state = h_fixture(sizeof(struct harness), 3, false);
+	return *state ? 0 : -1;
+}
+
+/* The ids in the cluster's configuration, as "1,2,3". */
+static void members(struct harness *h, char *out, size_t len)
+{
+	struct ctl_resp r;
+	struct rpc_status_req q = {false};
+	h_call(h->nodes[h->leader].listen, RPC_CLUSTER_STATUS, &q, 5000, &r);
+	assert_int_equal(r.st.code, RPC_OK);
+	const struct rpc_status_resp *s = r.body;
+	const struct rpc_node_status *ns = s->nodes.v;
+	size_t at = 0;
+	out[0] = '\0';
+	for (uint32_t i = 0; i < s->nodes.n && at < len; i++)
+		at +=
+		    (size_t)snprintf(out + at, len - at, "%s%llu", i ? "," : "",
+				     (unsigned long long)ns[i].id);
+	ctl_resp_free(&r);
+}
+
+static void refused(struct harness *h, uint16_t type, const void *req,
+		    uint32_t code, const char *text)
+{
+	h_expect_refusal(h->nodes[h->leader].listen, type, req, code, text);
+}
+
+/* Anonymous or wrong-secret JOIN and NODE_REMOVE: FORBIDDEN, nothing
+ * changed (the outside probe added voters 0 and 77 this way). */
+static void test_hostile_membership_needs_the_secret(void **state)
+{
+	struct harness *h = *state;
+	struct rpc_join_req j = {77, "evil", "1.2.3.4:2", "1.2.3.4:2", NULL};
+	refused(h, RPC_JOIN, &j, RPC_FORBIDDEN,
+		"JOIN needs the cluster secret ([auth] cluster_secret, the "
+		"same on every node): none was given");
+	j.secret = "not-the-secret-at-all";
+	refused(h, RPC_JOIN, &j, RPC_FORBIDDEN,
+		"JOIN needs the cluster secret ([auth] cluster_secret, the "
+		"same on every node): the one given is wrong");
+	struct rpc_node_remove_req rm = {2, NULL};
+	refused(h, RPC_NODE_REMOVE, &rm, RPC_FORBIDDEN,
+		"NODE_REMOVE needs the cluster secret ([auth] cluster_secret, "
+		"the same on every node): none was given");
+	char ids[64];
+	members(h, ids, sizeof ids);
+	assert_string_equal(ids, "1,2,3");
+}
+
+/* With the secret, a malformed member is refused before any change. */
+static void test_hostile_join_checks_what_it_adds(void **state)
+{
+	struct harness *h = *state;
+	struct rpc_join_req j = {77, "evil", "1.2.3.4:2", "garbage",
+				 H_CLUSTER_SECRET};
+	refused(h, RPC_JOIN, &j, RPC_INVALID_ARGUMENT,
+		"raft_address: 'garbage' is not a numeric IPv4:PORT");
+	j.raft_address = "1.2.3.4:0";
+	refused(h, RPC_JOIN, &j, RPC_INVALID_ARGUMENT,
+		"raft_address: '1.2.3.4:0' is not a numeric IPv4:PORT");
+	j.raft_address = "1.2.3.4:2";
+	j.listen = "nowhere";
+	refused(h, RPC_JOIN, &j, RPC_INVALID_ARGUMENT,
+		"listen: 'nowhere' is not a numeric IP:PORT");
+	j.listen = "1.2.3.4:2";
+	j.id = 0;
+	refused(h, RPC_JOIN, &j, RPC_INVALID_ARGUMENT,
+		"id: 0 is not a node id (1 to 4294967295)");
+	j.id = 77;
+	j.name = "bad name";
+	refused(h, RPC_JOIN, &j, RPC_INVALID_ARGUMENT,
+		"name: 'bad name' is not a broker name (1-127 of A-Z a-z "
+		"0-9 . _ -)");
+	char ids[64];
+	members(h, ids, sizeof ids);
+	assert_string_equal(ids, "1,2,3");
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
+	const struct CMUnitTest tests[] = {
+	    T(test_hostile_membership_needs_the_secret),
+	    T(test_hostile_join_checks_what_it_adds),
+	};
+#undef T
+	return cmocka_run_group_tests_name("integration/hostile", tests, NULL,
+					   NULL);
+}
