@@ -102,10 +102,10 @@ for pb in deploy.yml add_node.yml rolling_restart.yml remove_node.yml; do
     fail "syntax check of $pb"
 done
 say "syntax check: 4 playbooks ok"
-(cd "$SRC/ansible" && ansible-lint -q deploy.yml add_node.yml rolling_restart.yml \
-  remove_node.yml roles/raftq >"$LOGS/lint.log" 2>&1) ||
+# Everything ansible/ ships: playbooks, role, group_vars, inventory.
+(cd "$SRC/ansible" && ansible-lint -q >"$LOGS/lint.log" 2>&1) ||
   { cat "$LOGS/lint.log" >&2; fail "ansible-lint"; }
-say "ansible-lint: clean"
+say "ansible-lint: clean (the whole ansible/ tree)"
 
 # 2. Deploy three nodes.
 t0=$(date +%s)
