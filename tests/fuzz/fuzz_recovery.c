@@ -18,12 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Removes the files of the queue directory (left by the last input). */
+static void empty_dir(void)
 {
-	if (dir[0] == '\0')
-		snprintf(dir, sizeof dir, "/tmp/raftq-fuzz-%d", (int)getpid());
-	/* Empty the queue directory left by the previous input. */
-	mkdir(dir, 0755);
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d != NULL && (e = readdir(d)) != NULL) {
@@ -35,6 +32,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (d != NULL)
 		closedir(d);
+}
+
+/* At exit: nothing of the run is left in /tmp. */
+static void remove_dir(void)
+{
+	empty_dir();
+	rmdir(dir);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (dir[0] == '\0') {
+		snprintf(dir, sizeof dir, "/tmp/raftq-fuzz-%d", (int)getpid());
+		atexit(remove_dir);
+	}
+	mkdir(dir, 0755);
+	empty_dir();
 	char path[160];
 	snprintf(path, sizeof path, "%s/00000000000000000000.log", dir);
 	FILE *f = fopen(path, "wb");
