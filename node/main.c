@@ -45,6 +45,7 @@ int main(int argc, char **argv)
 	enum node_log_level level;
 	node_log_parse_level(cfg.log_level, &level);
 	node_log_init(stderr, cfg.id, level);
+	node_fatal_signals();
 
 	uv_loop_t loop;
 	uv_loop_init(&loop);

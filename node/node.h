@@ -92,6 +92,9 @@ void node_config_markdown(FILE *out);
 enum node_log_level { NODE_DEBUG, NODE_INFO, NODE_WARN, NODE_ERROR };
 
 void node_log_init(FILE *out, uint64_t node_id, enum node_log_level min);
+/* Logs one line to stderr before raftqd dies of SIGSEGV, SIGBUS, SIGABRT,
+ * SIGFPE or SIGILL, then dies of it (fatal.c). */
+void node_fatal_signals(void);
 int node_log_parse_level(const char *text, enum node_log_level *out);
 bool node_log_enabled(enum node_log_level level);
 void node_log_write(enum node_log_level level, const char *module,

@@ -312,15 +312,22 @@ int h_start(struct harness *h, int i)
 int h_fiu(struct harness *h, int i, const char *cmd)
 {
 	struct h_node *x = &h->nodes[i];
-	if (!h->fiu || x->pid <= 0)
+	int st;
+	siginfo_t info = {.si_pid = 0};
+	/* fiu-ctrl opens the node's control FIFO, which blocks for good
+	 * once nothing reads it: never for a node that has ended (looked at,
+	 * not reaped: h_reap reports it), and never for more than 5 s. */
+	if (!h->fiu || x->pid <= 0 ||
+	    waitid(P_PID, (id_t)x->pid, &info, WEXITED | WNOHANG | WNOWAIT) !=
+		0 ||
+	    info.si_pid != 0)
 		return -1;
 	char prefix[300], pid[16];
 	fiu_prefix(h, prefix, sizeof prefix);
 	snprintf(pid, sizeof pid, "%d", (int)x->pid);
-	char *const argv[] = {"fiu-ctrl",  "-f", prefix, "-c",
-			      (char *)cmd, pid,	 NULL};
-	pid_t p = spawn(FIU_CTRL, argv, NULL);
-	int st;
+	char *const argv[] = {"timeout", "5",	      FIU_CTRL, "-f", prefix,
+			      "-c",	 (char *)cmd, pid,	NULL};
+	pid_t p = spawn("/usr/bin/timeout", argv, NULL);
 	if (p <= 0 || waitpid(p, &st, 0) != p)
 		return -1;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
@@ -334,6 +341,15 @@ void h_kill(struct harness *h, int i)
 	kill(x->pid, SIGKILL);
 	waitpid(x->pid, NULL, 0);
 	x->pid = 0;
+}
+
+bool h_reap(struct harness *h, int i, int *status)
+{
+	struct h_node *x = &h->nodes[i];
+	if (x->pid <= 0 || waitpid(x->pid, status, WNOHANG) != x->pid)
+		return false;
+	x->pid = 0;
+	return true;
 }
 
 int h_stop(struct harness *h, int i, int ms)

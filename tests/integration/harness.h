@@ -82,6 +82,10 @@ int h_start(struct harness *h, int i); /* i: 0-based */
 void h_kill(struct harness *h, int i); /* SIGKILL, reaped */
 /* SIGTERM; waits up to @ms; returns the exit status, or -1 (then kills). */
 int h_stop(struct harness *h, int i, int ms);
+/* Whether node @i, started and not stopped by the harness, has ended on
+ * its own (a crash): then it is reaped, its wait status in *status, and
+ * it counts as not running. */
+bool h_reap(struct harness *h, int i, int *status);
 void h_destroy(struct harness *h); /* kills all, removes the dir */
 
 /* Writes @count records into @out (room for @count * 13 bytes): keyless,

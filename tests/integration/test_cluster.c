@@ -221,6 +221,33 @@ static void test_cluster_planned_stop_fails_no_operation(void **state)
 	assert_int_equal(c.failed, 0);
 }
 
+/* Issue 10 #2: a node that dies of a fatal signal (libraft 0.15 crashes
+ * with SIGSEGV on some disk write errors) says so in its log, and still
+ * dies of that signal (exit status and core dump unchanged). */
+static void test_cluster_fatal_signal_is_logged(void **state)
+{
+	struct harness *h = *state;
+	int l = leader_or_dump(h, 3), f = (l + 1) % 3;
+	pid_t pid = h->nodes[f].pid;
+	assert_int_equal(kill(pid, SIGSEGV), 0);
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	h->nodes[f].pid = 0;
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGSEGV);
+	FILE *lf = fopen(h->nodes[f].log, "r");
+	assert_non_null(lf);
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof line, lf) != NULL)
+		found = strstr(line, "raftqd: fatal signal SIGSEGV: the node "
+				     "stops now.") != NULL;
+	fclose(lf);
+	assert_true(found);
+	assert_int_equal(h_start(h, f), 0);
+	assert_true(h_wait_leader(h, 3, 15000) >= 0);
+}
+
 static void test_cluster_data_dir_is_locked(void **state)
 {
 	struct harness *h = *state;
@@ -311,6 +338,7 @@ int main(void)
 	    T(test_cluster_leader_kill_failover_and_restart),
 	    T(test_cluster_sigterm_hands_over_cleanly),
 	    T(test_cluster_planned_stop_fails_no_operation),
+	    T(test_cluster_fatal_signal_is_logged),
 	    T(test_cluster_data_dir_is_locked),
 	    T(test_cluster_node_joins),
 	    cmocka_unit_test(test_cluster_topic_waits_for_every_broker),

@@ -30,7 +30,11 @@
  *             and its syncs (fsync, fdatasync) 50% of the time for
  *             1.5-2.5 s (libfiu: the nodes run under fiu-run; its Raft
  *             log is written by kernel AIO, which libfiu cannot reach);
- *             only when fiu-utils is installed (said at the start)
+ *             only when fiu-utils is installed (said at the start), and
+ *             only with --faults: libfiu fails every libc write of the
+ *             process, libraft's snapshot and metadata writes too, and
+ *             libraft 0.15 crashed on those (SIGSEGV inside libraft.so,
+ *             seen once in a run of --faults ...,disk)
  *
  * Recovery time: from the end of a fault until every running node
  * reports the same leader again.
@@ -79,6 +83,7 @@ struct faults {
 	 * fetches from the stopped broker aside: its queues have one copy) */
 	uint64_t stop_failed, stop_unknown;
 	int torn_files; /* segments and Raft logs torn by F_TORN */
+	int crashes;	/* nodes that ended on their own (then restarted) */
 	/* kill-leader: ms from the kill -9 to the first commit the cluster
 	 * accepts again (a probe of group "fo"), one per kill */
 	int64_t failover_ms[FAULTS_MAX_SAMPLES];
@@ -87,6 +92,9 @@ struct faults {
 };
 
 const char *fault_name(enum fault_kind k);
+/* Reaps every node that ended without being stopped (a crash): counted,
+ * recorded ("crash", with the signal or exit status), restarted. */
+void faults_reap_crashes(struct faults *f);
 /* Parses "kill,isolate" into a bit per kind: 0, or -1 (unknown name). */
 int fault_parse(const char *list, unsigned *out);
 /* The nemesis thread: @arg is a struct faults. After its rounds it sets

@@ -172,6 +172,12 @@ static void report(const struct faults *f, const struct history *hist)
 	if (f->count[F_TORN] > 0)
 		printf("  torn: %d segment and Raft log tails torn\n",
 		       f->torn_files);
+	if (f->crashes > 0)
+		printf("  CRASHES: %d nodes ended on their own (see stderr and "
+		       "the node logs)\n",
+		       f->crashes);
+	else
+		printf("  crashes: 0\n");
 	if (f->unrecovered > 0)
 		printf("  %d faults after which no common leader came within "
 		       "20 s\n",
@@ -242,11 +248,13 @@ int main(int argc, char **argv)
 	int rv = wl_register_init(&w);
 	if (rv == 0) {
 		run(&w, &f, &nem);
+		faults_reap_crashes(&f); /* the nemesis thread is idle now */
 		rv = h_wait_leader(&h, 3, 20000) < 0;
 		if (rv != 0)
 			fprintf(stderr, "nemesis: no leader after the run\n");
 		else
 			rv = wl_drain(&w);
+		faults_reap_crashes(&f);
 	}
 	hist_close(&hist);
 	report(&f, &hist);
@@ -261,5 +269,5 @@ int main(int argc, char **argv)
 		pthread_join(nem, NULL);
 	if (checked == 0 && o.history == NULL)
 		h_destroy(&h); /* the files stay for a look otherwise */
-	return checked == 0 ? 0 : 1;
+	return checked == 0 && f.crashes == 0 ? 0 : 1;
 }
