@@ -15,6 +15,7 @@
 
 #include "node_int.h"
 
+#if !defined(__SANITIZE_ADDRESS__)
 static const char *const fatal_names[] = {
     [SIGSEGV] = "SIGSEGV", [SIGBUS] = "SIGBUS", [SIGABRT] = "SIGABRT",
     [SIGFPE] = "SIGFPE",   [SIGILL] = "SIGILL",
@@ -37,6 +38,8 @@ static void on_fatal(int sig)
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
+
+#endif
 
 void node_fatal_signals(void)
 {
