@@ -232,10 +232,14 @@ int main(int argc, char **argv)
 	struct workload w = {.h = &hist, .hx = &h};
 	snprintf(w.bootstrap, sizeof w.bootstrap, "%s,%s,%s", h.nodes[0].listen,
 		 h.nodes[1].listen, h.nodes[2].listen);
+	bool disk_asked = o.only & (1u << F_DISK);
 	printf("nemesis: disk faults %s\n",
-	       h.fiu ? "on (libfiu)"
-		     : "OFF: fiu-run/fiu-ctrl not installed (fiu-utils, "
-		       "scripts/install-deps.sh)");
+	       !h.fiu ? "OFF: fiu-run/fiu-ctrl not installed (fiu-utils, "
+			"scripts/install-deps.sh)"
+	       : disk_asked
+		   ? "on (libfiu)"
+		   : "off (only with --faults ...,disk: they also "
+		     "fail libraft's own writes, docs/reliability.md)");
 	struct faults f = {.h = &h,
 			   .disk = h.fiu,
 			   .only = o.only,
