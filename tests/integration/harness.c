@@ -389,6 +389,18 @@ void h_destroy(struct harness *h)
 		fprintf(stderr, "harness: could not remove %s\n", h->root);
 }
 
+bool h_log_has(struct harness *h, int i, const char *text)
+{
+	FILE *f = fopen(h->nodes[i].log, "r");
+	char line[1024];
+	bool found = false;
+	while (f != NULL && !found && fgets(line, sizeof line, f) != NULL)
+		found = strstr(line, text) != NULL;
+	if (f != NULL)
+		fclose(f);
+	return found;
+}
+
 void h_dump_log(struct harness *h, int i)
 {
 	char cmd[700];

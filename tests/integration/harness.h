@@ -182,5 +182,7 @@ int h_wait_leader(struct harness *h, int want, int ms);
 int64_t h_now_ms(void);
 /* The last lines of node @i's log on stderr (for failing tests). */
 void h_dump_log(struct harness *h, int i);
+/* Whether a line of node @i's log contains @text. */
+bool h_log_has(struct harness *h, int i, const char *text);
 
 #endif

@@ -235,15 +235,9 @@ static void test_cluster_fatal_signal_is_logged(void **state)
 	h->nodes[f].pid = 0;
 	assert_true(WIFSIGNALED(st));
 	assert_int_equal(WTERMSIG(st), SIGSEGV);
-	FILE *lf = fopen(h->nodes[f].log, "r");
-	assert_non_null(lf);
-	char line[1024];
-	bool found = false;
-	while (!found && fgets(line, sizeof line, lf) != NULL)
-		found = strstr(line, "raftqd: fatal signal SIGSEGV: the node "
-				     "stops now.") != NULL;
-	fclose(lf);
-	assert_true(found);
+	assert_true(h_log_has(h, f,
+			      "raftqd: fatal signal SIGSEGV: the node stops "
+			      "now."));
 	assert_int_equal(h_start(h, f), 0);
 	assert_true(h_wait_leader(h, 3, 15000) >= 0);
 }

@@ -166,6 +166,17 @@ static uint64_t applied_at(struct harness *h, int i)
 	return a;
 }
 
+/* Waits until follower @f has applied everything leader @l has (at most
+ * 5 s), so the next entry is the one after what both hold. */
+static void wait_quiet(struct harness *h, int l, int f)
+{
+	int64_t end = h_now_ms() + 5000;
+	uint64_t al = 0;
+	while ((al = applied_at(h, l)) != applied_at(h, f) && h_now_ms() < end)
+		usleep(20000); /* bounded by the 5 s deadline */
+	assert_int_equal(applied_at(h, f), al);
+}
+
 /* Found by the nemesis (raw fetcher, an isolate healed and cut again): a
  * reset waited for its hosting brokers to apply index - 1, not its own
  * entry (libraft's last applied index is one short inside the apply
@@ -183,12 +194,7 @@ static void test_regress_sync_takes_entry_before_for_reset(void **state)
 	struct rpc_reset_req rq = h_reset_req("g", "t", "latest", 0);
 	assert_int_equal(call_code(h, l, RPC_RESET, &rq, &r), RPC_OK);
 	ctl_resp_free(&r); /* epoch 1 */
-	/* Quiet: the follower has applied everything the leader has. */
-	int64_t end = h_now_ms() + 5000;
-	uint64_t al = 0;
-	while ((al = applied_at(h, l)) != applied_at(h, f) && h_now_ms() < end)
-		usleep(20000); /* bounded by the 5 s deadline */
-	assert_int_equal(applied_at(h, f), al);
+	wait_quiet(h, l, f);
 	h_cut(h, f); /* the reset will be entry al + 1 */
 	rq.target = "earliest";
 	int64_t t0 = h_now_ms();
@@ -208,19 +214,6 @@ static void test_regress_sync_takes_entry_before_for_reset(void **state)
 	h_heal(h, f);
 }
 
-/* Whether node @i's log holds @text. */
-static bool log_has(struct harness *h, int i, const char *text)
-{
-	FILE *f = fopen(h->nodes[i].log, "r");
-	char line[1024];
-	bool found = false;
-	while (f != NULL && !found && fgets(line, sizeof line, f) != NULL)
-		found = strstr(line, text) != NULL;
-	if (f != NULL)
-		fclose(f);
-	return found;
-}
-
 /* The same bug in the "everywhere" wait of topic and group creation: a
  * node cut off right after the entry before the change counted as having
  * applied it, so the change was answered while that node would still say
@@ -231,16 +224,12 @@ static void test_regress_sync_takes_entry_before_for_create(void **state)
 	int l = h_wait_leader(h, 3, 15000), f = (l + 1) % 3;
 	assert_true(l >= 0);
 	assert_int_equal(create(h, l, "t", 5000), RPC_OK);
-	int64_t end = h_now_ms() + 5000;
-	uint64_t al = 0;
-	while ((al = applied_at(h, l)) != applied_at(h, f) && h_now_ms() < end)
-		usleep(20000); /* bounded by the 5 s deadline */
-	assert_int_equal(applied_at(h, f), al);
+	wait_quiet(h, l, f);
 	h_cut(h, f);
 	assert_int_equal(h_create_group(h, "g", NULL, NULL), 0);
-	assert_true(log_has(h, l,
-			    "GROUP_CREATE: a node did not confirm the change "
-			    "within 2000 ms"));
+	assert_true(h_log_has(h, l,
+			      "GROUP_CREATE: a node did not confirm the change "
+			      "within 2000 ms"));
 	h_heal(h, f);
 }
 
