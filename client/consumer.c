@@ -11,20 +11,23 @@
  * topic, with the epoch) every auto_commit_ms or on raftq_commit.
  *
  * Resets: a queue "moves" on a RESET_NOTICE naming it, an OFFSET_MOVED
- * fetch answer or a STALE_EPOCH commit answer: its buffered messages are
- * retired (never delivered), a fetch in flight is ignored when it comes
- * back (the queue's generation changed), and fetching resumes at the new
- * offset under the new epoch. raftq_consume always processes pending
- * network input (and so any notice) before handing out messages, so once
- * a reset's answer has reached the operator the notice is either handled
- * or still on its way, and the brokers' fence (OFFSET_MOVED) stops every
- * later fetch under the old epoch.
+ * fetch answer, a STALE_EPOCH commit answer or a heartbeat answer with a
+ * newer epoch: its buffered messages are retired (never delivered), a
+ * fetch in flight is ignored when it comes back (the queue's generation
+ * changed), and fetching resumes at the new offset under the new epoch.
+ * A member hands out buffered messages only under a lease (its last
+ * heartbeat answer, less than lease_ms old); the leader answers a reset
+ * once every member confirmed the new epoch (a heartbeat sent right after
+ * moving) or their leases ran out. So once the operator has the answer no
+ * member delivers from before the reset, and the brokers' fence
+ * (OFFSET_MOVED) stops every later fetch under the old epoch.
  *
  * Failure modes: a lost leader or NOT_LEADER refreshes the route and the
  * request is sent again at the next tick; a broker that does not answer
  * a fetch is asked again after FETCH_RETRY_MS; an unknown group or topic
  * stops the consumer with that error (raftq_consume returns it).
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -165,6 +168,8 @@ static bool has_messages(void *arg)
 	struct raftq_consumer *k = arg;
 	if (k->failed != 0)
 		return true;
+	if (!kc_may_deliver(k))
+		return false;
 	for (uint32_t i = 0; i < k->nq; i++)
 		if (k->q[i]->head != NULL)
 			return true;
@@ -188,7 +193,10 @@ int raftq_consume(struct raftq_consumer *k, struct raftq_message *out,
 	if (k->failed != 0)
 		return cl_fail(c, k->failed, "%s", k->failmsg);
 	size_t n = 0;
-	bool progress = true;
+	/* Without a current lease a reset may have been answered that this
+	 * member has not heard of: nothing buffered goes out until the next
+	 * heartbeat answer says the epochs. */
+	bool progress = kc_may_deliver(k);
 	while (n < max && progress) {
 		progress = false;
 		for (uint32_t j = 0; j < k->nq && n < max; j++) {
@@ -278,6 +286,7 @@ uint64_t raftq_consumer_errors(const struct raftq_consumer *k)
 
 void kc_count_reset(struct raftq_consumer *k, const char *topic, uint64_t epoch)
 {
+	kc_learn_epoch(k, topic, epoch);
 	for (uint32_t i = 0; i < k->n_topics; i++) {
 		if (strcmp(k->topics[i], topic) != 0)
 			continue;
@@ -287,6 +296,30 @@ void kc_count_reset(struct raftq_consumer *k, const char *topic, uint64_t epoch)
 		}
 		return;
 	}
+}
+
+void kc_learn_epoch(struct raftq_consumer *k, const char *topic, uint64_t epoch)
+{
+	for (uint32_t i = 0; i < k->n_topics; i++)
+		if (strcmp(k->topics[i], topic) == 0 &&
+		    epoch > k->topic_epoch[i])
+			k->topic_epoch[i] = epoch;
+}
+
+uint64_t kc_held_epoch(const struct raftq_consumer *k, uint32_t t)
+{
+	assert(t < k->n_topics);
+	uint64_t low = UINT64_MAX;
+	for (uint32_t i = 0; i < k->nq; i++)
+		if (k->q[i]->pos != POS_UNKNOWN && k->q[i]->epoch < low &&
+		    strcmp(k->q[i]->topic, k->topics[t]) == 0)
+			low = k->q[i]->epoch;
+	return low != UINT64_MAX ? low : k->topic_epoch[t];
+}
+
+bool kc_may_deliver(const struct raftq_consumer *k)
+{
+	return k->mode != MODE_CLUSTERING || cl_now(k->c) < k->lease_until;
 }
 
 static bool left(void *arg)

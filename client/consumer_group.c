@@ -77,13 +77,37 @@ void kc_send_heartbeat(struct raftq_consumer *k)
 		free(t);
 		return;
 	}
-	for (uint32_t i = 0; i < k->n_topics; i++)
+	struct rpc_topic_epoch *e = calloc(k->n_topics, sizeof *e);
+	if (e == NULL) {
+		free(x);
+		free(t);
+		return;
+	}
+	for (uint32_t i = 0; i < k->n_topics; i++) {
 		t[i] = k->topics[i];
-	struct rpc_heartbeat_req in = {
-	    k->group, k->member, k->c->client_id, {t, k->n_topics}};
+		e[i] =
+		    (struct rpc_topic_epoch){k->topics[i], kc_held_epoch(k, i)};
+	}
+	struct rpc_heartbeat_req in = {k->group,
+				       k->member,
+				       k->c->client_id,
+				       {t, k->n_topics},
+				       {e, k->n_topics}};
+	k->hb_sent_at = cl_now(k->c);
+	k->hb_soon = false;
 	if (kc_leader_send(k, x, RPC_HEARTBEAT, &in))
 		k->heartbeating = true;
 	free(t);
+	free(e);
+}
+
+/* Confirms a reset to the leader: a heartbeat now, or right after the one
+ * in flight (sent before this member moved). */
+static void heartbeat_soon(struct raftq_consumer *k)
+{
+	k->hb_soon = true;
+	if (!k->heartbeating)
+		k->hb_at = 0;
 }
 
 bool kc_asked(struct raftq_consumer *k, const char *topic)
@@ -224,10 +248,71 @@ static void apply_assignment(struct raftq_consumer *k,
 	k->generation = r->generation;
 }
 
+/* The leader's word on @topic's epoch (a group deleted and created again
+ * starts over at 0). */
+static void set_topic_epoch(struct raftq_consumer *k, const char *topic,
+			    uint64_t epoch)
+{
+	for (uint32_t i = 0; i < k->n_topics; i++)
+		if (strcmp(k->topics[i], topic) == 0)
+			k->topic_epoch[i] = epoch;
+}
+
+/* The heartbeat answer's epochs: a queue under an older one missed a
+ * reset (its notice went to an earlier leader, or was lost): it drops what
+ * it buffered and asks where it is now. Then the lease is renewed. */
+static void apply_epochs(struct raftq_consumer *k,
+			 const struct rpc_heartbeat_resp *r)
+{
+	const struct rpc_topic_epoch *e = r->epochs.v;
+	for (uint32_t j = 0; j < r->epochs.n; j++) {
+		bool moved = false;
+		set_topic_epoch(k, e[j].topic, e[j].epoch);
+		for (uint32_t i = 0; i < k->nq; i++) {
+			struct kqueue *q = k->q[i];
+			if (q->pos == POS_UNKNOWN || q->epoch >= e[j].epoch ||
+			    strcmp(q->topic, e[j].topic) != 0)
+				continue;
+			kc_retire_all(k, q);
+			q->gen++;
+			q->pos = q->deliver = POS_UNKNOWN;
+			moved = true;
+		}
+		if (moved) {
+			kc_count_reset(k, e[j].topic, e[j].epoch);
+			heartbeat_soon(k);
+		}
+	}
+	k->lease_ms = r->lease_ms;
+	/* A leader that grants no lease (older than leases) relies on its
+	 * notices alone. A tenth is kept back for clock drift. */
+	k->lease_until = r->lease_ms
+			     ? k->hb_sent_at + r->lease_ms - r->lease_ms / 10
+			     : UINT64_MAX;
+}
+
+/* The time from one heartbeat's answer to the next heartbeat. */
+static uint64_t heartbeat_period(const struct raftq_consumer *k)
+{
+	uint32_t third = k->lease_ms / 3;
+	return k->hb_soon			      ? 0
+	       : third > 0 && third < k->heartbeat_ms ? third
+						      : k->heartbeat_ms;
+}
+
 static void apply_offsets(struct raftq_consumer *k, const char *topic,
 			  const struct rpc_offsets_resp *r)
 {
 	const struct rpc_offset_info *o = r->queues.v;
+	for (uint32_t t = 0; t < k->n_topics; t++)
+		if (strcmp(k->topics[t], topic) == 0 &&
+		    r->epoch < k->topic_epoch[t]) {
+			/* Answered before a reset this member has heard of:
+			 * its positions are gone. Ask again. */
+			k->offsets_at = cl_now(k->c) + FETCH_RETRY_MS;
+			return;
+		}
+	kc_learn_epoch(k, topic, r->epoch);
 	if (r->partial != NULL) { /* said, and asked again a little later */
 		k->errors++;
 		cl_fail(k->c, RAFTQ_EUNAVAILABLE, "%s", r->partial);
@@ -353,9 +438,12 @@ static void on_kcall(struct rpc_call *call, int status, struct rpc_frame *f)
 		break;
 	case KC_HEARTBEAT:
 		k->heartbeating = false;
-		if (err == 0)
+		if (err == 0) {
 			apply_assignment(k, &r.hb);
-		k->hb_at = now + (err == 0 ? k->heartbeat_ms : LEADER_RETRY_MS);
+			apply_epochs(k, &r.hb);
+		}
+		k->hb_at =
+		    now + (err == 0 ? heartbeat_period(k) : LEADER_RETRY_MS);
 		break;
 	case KC_OFFSETS:
 		unask(k, x->topic);
@@ -396,6 +484,8 @@ void cl_consumer_notice(struct raftq_consumer *k, struct rpc_frame *f)
 		return;
 	const struct rpc_offset_info *o = n.queues.v;
 	bool moved = false;
+	kc_learn_epoch(k, n.topic, n.epoch);
+	heartbeat_soon(k); /* the leader waits for this member to confirm */
 	for (uint32_t i = 0; i < k->nq; i++) {
 		struct kqueue *q = k->q[i];
 		if (strcmp(q->topic, n.topic) != 0 || q->pos == POS_UNKNOWN ||

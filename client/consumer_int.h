@@ -122,6 +122,15 @@ struct raftq_consumer {
 	uint64_t errors;     /* raftq_consumer_errors */
 	uint64_t offsets_at; /* no OFFSETS before (a partial answer came) */
 	uint64_t reset_epoch[KC_TOPICS_MAX]; /* per topic: newest counted */
+	uint64_t topic_epoch[KC_TOPICS_MAX]; /* per topic: newest learned */
+	/* The delivery lease (clustering groups): messages are handed out
+	 * only before lease_until, set from the last heartbeat answer's
+	 * lease_ms counted from when that heartbeat was sent. A reset is
+	 * answered once its members confirmed it or their leases ran out
+	 * (docs/design/member-lease.md). */
+	uint64_t lease_until, hb_sent_at;
+	uint32_t lease_ms;    /* the leader's; 0 before the first answer */
+	bool hb_soon;	      /* heartbeat again as soon as the answer is in */
 	struct kbuf *retired; /* handed out; freed at the next consume */
 	/* Broadcasting: positions read from the offset file. */
 	struct ksaved *saved;
@@ -143,6 +152,15 @@ void kc_drop_queue(struct raftq_consumer *k, uint32_t i);
  * queues learn of it and by whichever way (notice, fence, stale). */
 void kc_count_reset(struct raftq_consumer *k, const char *topic,
 		    uint64_t epoch);
+/* Notes that the group's epoch on @topic is at least @epoch. */
+void kc_learn_epoch(struct raftq_consumer *k, const char *topic,
+		    uint64_t epoch);
+/* The epoch the next heartbeat reports for topic @t (index into topics):
+ * the lowest its queues with a position are under, or, with none, the
+ * newest learned. */
+uint64_t kc_held_epoch(const struct raftq_consumer *k, uint32_t t);
+/* Whether buffered messages may be handed out now (the lease). */
+bool kc_may_deliver(const struct raftq_consumer *k);
 /* qsort order of k->q: topic, broker, queue id. */
 int kc_cmp_queue(const void *a, const void *b);
 /* Buffers held by @q (fetching pauses at 2). */

@@ -75,6 +75,11 @@ static const struct key keys[] = {
      60000, NULL, "delay before reconnecting to a peer"},
     {"node", "session_timeout_ms", K_U32, OFF(session_timeout_ms), 0, "10000",
      100, 600000, NULL, "a consumer-group member silent this long is dropped"},
+    {"node", "member_lease_ms", K_U32, OFF(member_lease_ms), 0, "3000", 100,
+     600000, NULL,
+     "a member delivers only this long after its last heartbeat was "
+     "answered; a reset no member confirmed answers after it (at most "
+     "session_timeout_ms)"},
     {"raft", "raft_segment_bytes", K_U64, OFF(raft_segment_bytes), 0, "8388608",
      65536, 1073741824, NULL, "Raft log segment size"},
     {"storage", "retention_hours", K_U32, OFF(retention_hours), 0, "72", 0,
@@ -401,6 +406,11 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 				  "election_timeout_ms / 2 (%u)",
 				  c->heartbeat_timeout_ms,
 				  c->election_timeout_ms / 2);
+	if (c->member_lease_ms > c->session_timeout_ms)
+		return errbuf_set(-1, err, errlen,
+				  "member_lease_ms (%u) must not exceed "
+				  "session_timeout_ms (%u)",
+				  c->member_lease_ms, c->session_timeout_ms);
 	size_t slen = strlen(c->cluster_secret);
 	if (slen > 0 && slen < NODE_SECRET_MIN)
 		return errbuf_set(-1, err, errlen,

@@ -25,9 +25,11 @@ static bool heartbeat_valid(const struct node_req *req,
 	if (node_req_group(req, q->group) == NULL)
 		return false;
 	if (strlen(q->member_id) == 0 || strlen(q->member_id) > RSM_TEXT_MAX ||
-	    q->topics.n > NODE_MEMBER_TOPICS_MAX) {
+	    q->topics.n > NODE_MEMBER_TOPICS_MAX ||
+	    q->epochs.n > NODE_MEMBER_TOPICS_MAX) {
 		node_req_fail(req, RPC_INVALID_ARGUMENT,
-			      "member_id must be 1-%d bytes, at most %d topics",
+			      "member_id must be 1-%d bytes, at most %d topics "
+			      "and epochs",
 			      RSM_TEXT_MAX, NODE_MEMBER_TOPICS_MAX);
 		return false;
 	}
@@ -63,20 +65,33 @@ void node_handle_heartbeat(const struct node_req *req, const void *in)
 	if (!heartbeat_valid(req, q))
 		return;
 	struct node_member_hb hb = {q->group,	 q->member_id, q->client,
-				    q->topics.v, q->topics.n,  req->conn};
+				    q->topics.v, q->topics.n,  q->epochs.v,
+				    q->epochs.n, req->conn};
 	const struct node_member *m = node_member_beat(n, &hb);
 	uint32_t total =
 	    m ? node_member_assignment(n, m, count_assign, NULL) : 0;
 	struct assign_list e = {calloc(total ? total : 1, sizeof *e.v), 0,
 				total};
+	struct rpc_topic_epoch ep[NODE_MEMBER_TOPICS_MAX];
 	if (m == NULL || e.v == NULL) {
 		free(e.v);
 		node_req_oom(req);
 		return;
 	}
 	node_member_assignment(n, m, emit_assign, &e);
+	/* The group's epoch on each topic: a member that missed a reset's
+	 * notice moves on this answer, before its lease is renewed. */
+	const struct rsm_group *g = rsm_group_find(n->rsm, q->group);
+	for (uint32_t i = 0; i < m->n_topics; i++) {
+		const struct rsm_group_topic *gt =
+		    g ? rsm_group_topic(g, m->topics[i]) : NULL;
+		ep[i] =
+		    (struct rpc_topic_epoch){m->topics[i], gt ? gt->epoch : 0};
+	}
 	struct rpc_heartbeat_resp r = {node_group_generation(n, q->group),
-				       {e.v, e.n}};
+				       {e.v, e.n},
+				       {ep, m->n_topics},
+				       n->cfg.member_lease_ms};
 	node_req_ok(req, &r);
 	free(e.v);
 }

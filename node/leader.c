@@ -66,6 +66,7 @@ void node_follow_leadership(struct node *n)
 		n->state = state;
 		n->term = term;
 		n->ready = false;
+		n->leader_since = uv_now(n->loop);
 	}
 	if (state == RAFT_LEADER && !n->ready && !n->barrier_pending &&
 	    n->phase == NODE_RUNNING) {

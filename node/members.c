@@ -8,8 +8,11 @@
  * deterministic, so members compute nothing. Broadcasting members get every
  * queue. A member that stops heartbeating for session_timeout_ms is
  * dropped. Every change of membership bumps the group's generation and
- * pushes REBALANCE_NOTICE to the members; resets push RESET_NOTICE (a hint:
- * correctness comes from the epoch fence).
+ * pushes REBALANCE_NOTICE to the members; resets push RESET_NOTICE. Each
+ * heartbeat says the lowest reset epoch the member holds positions under,
+ * per topic: a reset is answered once the members confirmed its epoch
+ * (member_wait.c), since what a member already fetched is past the
+ * brokers' epoch fence.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +243,26 @@ static struct node_member *add(struct node_groups *gs, const char *group,
 	return m;
 }
 
+bool node_member_holds(const struct node_member *m, const char *topic,
+		       uint64_t epoch)
+{
+	for (uint32_t i = 0; i < m->n_topics; i++)
+		if (strcmp(m->topics[i], topic) == 0)
+			return m->epochs[i] >= epoch;
+	return true;
+}
+
+/* Sets @m's epochs from @hb (0 for a topic it does not mention). */
+static void set_epochs(struct node_member *m, const struct node_member_hb *hb)
+{
+	for (uint32_t i = 0; i < m->n_topics; i++) {
+		m->epochs[i] = 0;
+		for (uint32_t j = 0; j < hb->n_epochs; j++)
+			if (strcmp(hb->epochs[j].topic, m->topics[i]) == 0)
+				m->epochs[i] = hb->epochs[j].epoch;
+	}
+}
+
 /* Sets @m's topics; true when they changed. */
 static bool set_topics(struct node_member *m, const char *const *topics,
 		       uint32_t nt)
@@ -267,6 +290,7 @@ const struct node_member *node_member_beat(struct node *n,
 	if (m == NULL && (m = add(gs, hb->group, hb->id)) == NULL)
 		return NULL;
 	bool changed = set_topics(m, hb->topics, hb->n_topics) || joined;
+	set_epochs(m, hb);
 	snprintf(m->client, sizeof m->client, "%s",
 		 hb->client ? hb->client : "");
 	m->conn = hb->conn;

@@ -15,6 +15,9 @@ struct node_member {
 	char id[RSM_TEXT_MAX + 1];
 	char client[RSM_TEXT_MAX + 1];
 	char topics[NODE_MEMBER_TOPICS_MAX][RSM_NAME_MAX + 1];
+	/* The lowest reset epoch the member holds a position under, per
+	 * topic (by index into @topics): what its last heartbeat said. */
+	uint64_t epochs[NODE_MEMBER_TOPICS_MAX];
 	uint32_t n_topics;
 	uint64_t conn; /* where notices go */
 	uint64_t last_seen;
@@ -25,6 +28,8 @@ struct node_member_hb {
 	const char *group, *id, *client; /* borrowed */
 	const char *const *topics;
 	uint32_t n_topics;
+	const struct rpc_topic_epoch *epochs; /* borrowed; 0 where absent */
+	uint32_t n_epochs;
 	uint64_t conn;
 };
 
@@ -36,6 +41,11 @@ struct node_member_hb {
  */
 const struct node_member *node_member_beat(struct node *n,
 					   const struct node_member_hb *hb);
+/* Whether @m cannot deliver anything of @topic from before @epoch: it
+ * does not read @topic, or its last heartbeat said it holds every
+ * position of @topic under @epoch or later. */
+bool node_member_holds(const struct node_member *m, const char *topic,
+		       uint64_t epoch);
 /* Drops member @id of @group if present (LEAVE). */
 void node_member_leave(struct node *n, const char *group, const char *id);
 /* The group's generation (0 before its first member). */

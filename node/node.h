@@ -35,6 +35,7 @@ struct node_config {
 	uint32_t snapshot_trailing;
 	uint32_t connect_retry_ms;
 	uint32_t session_timeout_ms;
+	uint32_t member_lease_ms;
 	uint64_t raft_segment_bytes;
 	/* [storage] */
 	uint32_t retention_hours;

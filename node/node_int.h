@@ -87,6 +87,7 @@ struct node {
 	raft_term term;
 	bool ready;
 	bool barrier_pending;
+	uint64_t leader_since; /* uv_now when this node last became leader */
 	struct raft_barrier barrier;
 	/* Registration of this node's broker entry (register.c). */
 	bool reg_inflight;
@@ -301,6 +302,24 @@ typedef void (*node_sync_cb)(void *data, const uint64_t *lagging,
 int node_sync_start(struct node *n, uint64_t index, const uint64_t *ids,
 		    uint32_t nids, bool skip_unreachable, node_sync_cb cb,
 		    void *data);
+
+/* ---- member_wait.c: members confirm a reset (leader only) ---- */
+
+/* @unconfirmed: online members that had not confirmed (0: all had, and
+ * this node knew every member that may hold a lease). */
+typedef void (*node_members_cb)(void *data, uint32_t unconfirmed);
+/*
+ * Calls @cb once no member of @group can deliver anything of @topics[i]
+ * from before epoch @epochs[i] (copied): every online member reading them
+ * said it holds those epochs and this node has led long enough to know
+ * every member that may hold a lease (member_lease_ms + election timeout),
+ * or member_lease_ms has passed (every earlier lease has run out). Never
+ * from inside this call. Returns 0, or -1 (out of memory: @cb never
+ * fires).
+ */
+int node_members_wait(struct node *n, const char *group,
+		      const char *const *topics, const uint64_t *epochs,
+		      uint32_t nt, node_members_cb cb, void *data);
 
 /* ---- members.c: online members of consumer groups (leader only) ---- */
 

@@ -3,7 +3,8 @@
  * machine over one struct reset_op of one or several topics (parts).
  *
  *   NEW ──start──► GATHERING ──every broker of every topic answered──►
- *   PROPOSING ──applied──► SYNCING ──hosting brokers applied──► DONE
+ *   PROPOSING ──applied──► SYNCING ──hosting brokers applied──►
+ *   CONFIRMING ──no member can deliver from before it──► DONE
  *   GATHERING ──dry run──► DONE (the entry applied to a scratch copy)
  *
  * Happy path: reset_request.c checks the request and builds the op (its
@@ -12,7 +13,9 @@
  * ONE entry with every queue's move of every topic → applied (each topic's
  * epoch + 1, one history record per topic under one id) → wait until the
  * hosting brokers applied it (their fetches then see the new epochs) →
- * push RESET_NOTICE to online members → answer: every topic, and for one
+ * push RESET_NOTICE to online members → wait until they confirmed the new
+ * epochs, or their leases ran out (member_wait.c: what a member fetched
+ * before is past the brokers' fence) → answer: every topic, and for one
  * topic also the Huawei shape at the top. UNDO is the same machine with
  * the target "undo"; "current" is a shift by 0; "plan" moves each named
  * queue to the offset given with it; "group" copies another group's
@@ -179,31 +182,66 @@ static uint32_t lagging_names(struct reset_op *op, const uint64_t *ids,
 	return k;
 }
 
+/* The reset's records (one per topic), or NULL after answering INTERNAL. */
+static const struct rsm_reset *records(struct reset_op *op, uint32_t *nrec)
+{
+	const struct rsm_reset *rec =
+	    rsm_reset_find(op->req.n->rsm, op->reset_id, nrec);
+	if (rec == NULL)
+		node_reset_done(op, RPC_INTERNAL,
+				"the reset left the history before it was "
+				"answered");
+	return rec;
+}
+
+/* ---- CONFIRMING ---- */
+
+static void on_confirmed(void *data, uint32_t unconfirmed)
+{
+	struct reset_op *op = data;
+	const char *names[RSM_MAX_BROKERS];
+	uint32_t nrec = 0,
+		 nl = lagging_names(op, op->lagging, op->n_lagging, names);
+	assert(op->state == RESET_CONFIRMING);
+	if (unconfirmed > 0)
+		NODE_LOG(NODE_INFO, "reset",
+			 "reset %" PRIu64 ": %u member(s) of %s did not "
+			 "confirm it; answered once their leases ran out",
+			 op->reset_id, unconfirmed, op->group);
+	const struct rsm_reset *rec = records(op, &nrec);
+	if (rec != NULL)
+		node_reset_done(op,
+				reset_answer(op, rec, nrec, false,
+					     (struct rpc_strs){names, nl}),
+				"out of memory");
+}
+
 static void on_synced(void *data, const uint64_t *lagging, uint32_t n_lagging)
 {
 	struct reset_op *op = data;
 	struct node *n = op->req.n;
-	const char *names[RSM_MAX_BROKERS];
-	uint32_t nrec = 0, nl = lagging_names(op, lagging, n_lagging, names);
-	assert(op->state == RESET_SYNCING);
-	const struct rsm_reset *rec =
-	    rsm_reset_find(n->rsm, op->reset_id, &nrec);
-	if (rec == NULL) {
-		node_reset_done(op, RPC_INTERNAL,
-				"the reset left the history before it was "
-				"answered");
+	uint32_t nrec = 0;
+	set_state(op, RESET_SYNCING, RESET_CONFIRMING);
+	assert(n_lagging <= RSM_MAX_BROKERS);
+	memcpy(op->lagging, lagging, n_lagging * sizeof *lagging);
+	op->n_lagging = n_lagging;
+	const struct rsm_reset *rec = records(op, &nrec);
+	if (rec == NULL)
 		return;
-	}
-	/* Online members move now rather than at their next fetch; their
-	 * notices are written before the answer (connections flush in the
-	 * order they were queued), so a member on the operator's host has it
-	 * before the operator has the answer. */
-	for (uint32_t k = 0; k < nrec; k++)
+	/* Online members move now rather than at their next fetch, and
+	 * confirm with a heartbeat. */
+	const char *topics[RSM_RESET_TOPICS_MAX];
+	uint64_t epochs[RSM_RESET_TOPICS_MAX];
+	assert(nrec <= RSM_RESET_TOPICS_MAX);
+	for (uint32_t k = 0; k < nrec; k++) {
 		node_groups_notify_reset(n, &rec[k]);
-	node_reset_done(
-	    op,
-	    reset_answer(op, rec, nrec, false, (struct rpc_strs){names, nl}),
-	    "out of memory");
+		topics[k] = rec[k].topic;
+		epochs[k] = rec[k].epoch;
+	}
+	if (node_members_wait(n, op->group, topics, epochs, nrec, on_confirmed,
+			      op) != 0)
+		node_reset_done(op, RPC_INTERNAL,
+				"out of memory (the reset is applied)");
 }
 
 /* The hosting brokers of the selected queues of every part, as node ids

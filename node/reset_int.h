@@ -13,6 +13,7 @@ enum reset_state {
 	RESET_GATHERING,
 	RESET_PROPOSING,
 	RESET_SYNCING,
+	RESET_CONFIRMING,
 	RESET_DONE,
 };
 
@@ -47,6 +48,9 @@ struct reset_op {
 	uint32_t failed_code;
 	struct node_proposal p;
 	uint64_t reset_id; /* once applied */
+	/* Hosting brokers that had not applied it (SYNCING's result). */
+	uint64_t lagging[RSM_MAX_BROKERS];
+	uint32_t n_lagging;
 };
 
 /* A new op for a reset of @group with room for @n_topics parts (NULL

@@ -422,11 +422,18 @@ struct rpc_group_describe_resp {
 	struct rpc_list members; /* struct rpc_member_info */
 };
 
+/* A topic's reset epoch: the group's (HEARTBEAT answer) or the lowest a
+ * member holds a position under (HEARTBEAT request). */
+struct rpc_topic_epoch {
+	const char *topic;
+	uint64_t epoch;
+};
 struct rpc_heartbeat_req {
 	const char *group;
 	const char *member_id;
 	const char *client;
 	struct rpc_strs topics;
+	struct rpc_list epochs; /* struct rpc_topic_epoch */
 };
 struct rpc_assignment {
 	const char *topic;
@@ -436,6 +443,8 @@ struct rpc_assignment {
 struct rpc_heartbeat_resp {
 	uint64_t generation;
 	struct rpc_list assignment; /* struct rpc_assignment */
+	struct rpc_list epochs;	    /* struct rpc_topic_epoch */
+	uint32_t lease_ms; /* how long the member may deliver on this answer */
 };
 
 struct rpc_reset_req {

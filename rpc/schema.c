@@ -140,15 +140,20 @@ SCHEMA(rpc_group_describe_resp,
        F(rpc_group_describe_resp, mode, RPC_K_STR, OPT),
        L(rpc_group_describe_resp, topics, rpc_group_topic_info, OPT),
        L(rpc_group_describe_resp, members, rpc_member_info, OPT));
+SCHEMA(rpc_topic_epoch, F(rpc_topic_epoch, topic, RPC_K_STR, REQ),
+       F(rpc_topic_epoch, epoch, RPC_K_U64, REQ));
 SCHEMA(rpc_heartbeat_req, F(rpc_heartbeat_req, group, RPC_K_STR, REQ),
        F(rpc_heartbeat_req, member_id, RPC_K_STR, REQ),
        F(rpc_heartbeat_req, client, RPC_K_STR, OPT),
-       F(rpc_heartbeat_req, topics, RPC_K_STRS, OPT));
+       F(rpc_heartbeat_req, topics, RPC_K_STRS, OPT),
+       L(rpc_heartbeat_req, epochs, rpc_topic_epoch, OPT));
 SCHEMA(rpc_assignment, F(rpc_assignment, topic, RPC_K_STR, REQ),
        F(rpc_assignment, broker_name, RPC_K_STR, REQ),
        F(rpc_assignment, queue_id, RPC_K_U32, REQ));
 SCHEMA(rpc_heartbeat_resp, F(rpc_heartbeat_resp, generation, RPC_K_U64, OPT),
-       L(rpc_heartbeat_resp, assignment, rpc_assignment, OPT));
+       L(rpc_heartbeat_resp, assignment, rpc_assignment, OPT),
+       L(rpc_heartbeat_resp, epochs, rpc_topic_epoch, OPT),
+       F(rpc_heartbeat_resp, lease_ms, RPC_K_U32, OPT));
 SCHEMA(rpc_reset_req, F(rpc_reset_req, group, RPC_K_STR, REQ),
        F(rpc_reset_req, topic, RPC_K_STR, OPT),
        F(rpc_reset_req, target, RPC_K_STR, REQ),

@@ -242,7 +242,8 @@ struct raftq_consumer_config {
 	bool manual_commit;	   /* only raftq_commit commits */
 	uint32_t auto_commit_ms;   /* 0: 1000 */
 	uint32_t heartbeat_ms;	   /* 0: 1000; below the cluster's
-				      session_timeout_ms */
+				      session_timeout_ms; at most a third of
+				      its member_lease_ms is used */
 	uint32_t fetch_bytes;	   /* per fetch; 0: 1 MiB */
 	/* How long a broker holds a fetch that finds nothing new before it
 	 * answers empty (long polling; data is delivered the moment it is
@@ -269,9 +270,13 @@ struct raftq_consumer_config {
  * reads every queue from the offsets in its offset_file (the group's
  * initial rule for queues the file does not list).
  *
- * Resets: on a reset notice, a STALE_EPOCH commit answer or an
- * OFFSET_MOVED fetch answer the consumer drops what it buffered for the
- * queues that moved and resumes at their new offsets.
+ * Resets: on a reset notice, a STALE_EPOCH commit answer, an
+ * OFFSET_MOVED fetch answer or a heartbeat answer with a newer epoch the
+ * consumer drops what it buffered for the queues that moved and resumes at
+ * their new offsets. A clustering member hands out messages only under a
+ * lease (its last heartbeat answer is less than the cluster's
+ * member_lease_ms old): cut off from the leader, raftq_consume returns 0
+ * until a heartbeat is answered again (docs/client.md).
  */
 RAFTQ_API int raftq_consumer_new(struct raftq_client *c,
 				 const struct raftq_consumer_config *cfg,

@@ -80,6 +80,7 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 		fprintf(f, "initial_cluster = %s\n", h->initial_cluster);
 	/* Test timings from notes/libraft-0.15.md §5. */
 	fprintf(f, "session_timeout_ms = 1500\n");
+	fprintf(f, "member_lease_ms = 1000\n");
 	fprintf(f,
 		"\n[raft]\nelection_timeout_ms = %d\n"
 		"heartbeat_timeout_ms = %d\nconnect_retry_ms = 100\n"

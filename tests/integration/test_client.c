@@ -487,6 +487,93 @@ static void test_client_reset_moves_online_consumers(void **state)
 		leave(&ms[i]);
 }
 
+/* Regression (nemesis, 2026-12-01: 12,777 deliveries below a reset): a
+ * reset answered by a leader elected moments before — one the member had
+ * not heartbeated to yet, so it sent the member no notice — must still
+ * keep the member from delivering what it had buffered before the reset.
+ * The member holds 49 fetched messages per queue and does not run while
+ * the leader is killed, a new one elected and the reset answered. */
+static void
+test_regress_reset_by_new_leader_reaches_buffered_member(void **state)
+{
+	struct fx *x = *state;
+	struct member m;
+	group_create(x, "nl", "clustering", "earliest");
+	join(x, &m, "nl", "m-a", NULL);
+	struct raftq_client *pc = client(x, "producer");
+	struct raftq_producer *p = producer(x, pc, 50, false);
+	produce(x, pc, p, 0, 300); /* 50 per queue: offsets 0..49 */
+	/* One message from every queue: the rest of each stays buffered. */
+	int64_t end = h_now_ms() + 10000;
+	bool any[NQ] = {false};
+	int queues = 0;
+	while (queues < NQ && h_now_ms() < end) {
+		struct raftq_message msg;
+		int k = raftq_consume(m.k, &msg, 1, 5);
+		assert_true(k >= 0);
+		int qi = k ? qindex(msg.broker_name, msg.queue_id) : 0;
+		if (k == 1 && !any[qi]) {
+			assert_int_equal(msg.offset, 0);
+			any[qi] = true;
+			queues++;
+		}
+	}
+	assert_int_equal(queues, NQ);
+
+	int old = x->h.leader;
+	h_kill(&x->h, old);
+	assert_true(h_wait_leader(&x->h, 2, 15000) >= 0);
+	assert_int_equal(h_start(&x->h, old), 0);
+	x->h.leader = h_wait_leader(&x->h, 3, 15000);
+	assert_true(x->h.leader >= 0);
+	struct rpc_reset_req in = h_reset_req("nl", "orders", "latest", 0);
+	struct ctl_resp r;
+	int64_t until = h_now_ms() + 20000;
+	do { /* the restarted broker may not serve yet: retry */
+		h_call(L(x), RPC_RESET, &in, 5000, &r);
+		assert_int_equal(r.err, 0);
+		if (r.st.code == RPC_OK)
+			break;
+		ctl_resp_free(&r);
+		usleep(50000);
+	} while (h_now_ms() < until);
+	if (r.st.code != RPC_OK)
+		fail_msg("reset: %s", r.st.message);
+	const struct rpc_reset_resp *rr = r.body;
+	assert_int_equal(rr->epoch, 1);
+	for (uint32_t i = 0; i < rr->queues.n; i++)
+		assert_int_equal(
+		    ((const struct rpc_reset_queue *)rr->queues.v)[i]
+			.timestamp_offset,
+		    50);
+	ctl_resp_free(&r);
+
+	/* From now on only offsets from 50 on, under epoch 1. */
+	produce(x, pc, p, 300, 600);
+	memset(x->seen, 0, sizeof x->seen);
+	uint32_t got = 0;
+	for (int64_t stop = h_now_ms() + 15000; got < 300 && h_now_ms() < stop;)
+		got += round_(x, &m, 1);
+	/* The producer spread wave 2 over the queues as it saw fit: those
+	 * that got some start at 50, the others deliver nothing. */
+	bool fed[NQ] = {false};
+	for (int i = 300; i < 600; i++)
+		fed[x->recs[i].q] = true;
+	for (int q = 0; q < NQ; q++) {
+		assert_int_equal(m.any_after[q], fed[q]);
+		if (!fed[q])
+			continue;
+		assert_int_equal(m.first_after[q], 50);
+		assert_int_equal(m.first_epoch[q], 1);
+	}
+	assert_int_equal(got, 300);
+	assert_int_equal(x->dups, 0);
+	assert_int_equal(raftq_consumer_resets(m.k), 1);
+	assert_int_equal(raftq_producer_close(p, 5000), 0);
+	raftq_client_free(pc);
+	leave(&m);
+}
+
 /* kill -9 of a broker while producing: every message is reported stored,
  * and each is at the offset its report gave (read back after restart). */
 static void test_client_producer_survives_broker_kill(void **state)
@@ -783,6 +870,9 @@ int main(void)
 		test_client_group_shares_and_rebalances, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_client_reset_moves_online_consumers, setup, h_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_regress_reset_by_new_leader_reaches_buffered_member, setup,
+		h_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_client_producer_survives_broker_kill, setup, h_teardown),
 	    cmocka_unit_test_setup_teardown(test_client_broadcasting, setup,

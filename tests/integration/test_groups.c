@@ -32,7 +32,8 @@ static int setup(void **state)
 static uint64_t beat(struct fx *x, const char *member, char *out, size_t n)
 {
 	const char *topics[] = {"orders"};
-	struct rpc_heartbeat_req in = {"g", member, "test", {topics, 1}};
+	struct rpc_heartbeat_req in = {
+	    "g", member, "test", {topics, 1}, {NULL, 0}};
 	struct ctl_resp r;
 	h_call(L(x), RPC_HEARTBEAT, &in, 5000, &r);
 	assert_int_equal(r.err, 0);
@@ -90,7 +91,8 @@ static void test_groups_assignment_and_rebalance(void **state)
 			       "broker-3:0,broker-3:1");
 	/* Unknown group: an error, nothing created. */
 	const char *topics[] = {"orders"};
-	struct rpc_heartbeat_req bad = {"nope", "m9", "t", {topics, 1}};
+	struct rpc_heartbeat_req bad = {
+	    "nope", "m9", "t", {topics, 1}, {NULL, 0}};
 	h_call(L(x), RPC_HEARTBEAT, &bad, 5000, &r);
 	assert_int_equal(r.st.code, RPC_UNKNOWN_GROUP);
 	ctl_resp_free(&r);
@@ -159,7 +161,8 @@ static void test_groups_reset_notice_reaches_members(void **state)
 	assert_int_equal(rpc_client_init(&m.c, &m.loop, L(x), NULL, on_notice),
 			 0);
 	const char *topics[] = {"orders"};
-	struct rpc_heartbeat_req hb = {"g", "live", "test", {topics, 1}};
+	struct rpc_heartbeat_req hb = {
+	    "g", "live", "test", {topics, 1}, {NULL, 0}};
 	struct rpc_call call;
 	int done = 0;
 	call.data = &done;

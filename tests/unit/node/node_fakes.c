@@ -29,6 +29,7 @@ void fake_close(struct fake *f)
 	assert_int_equal(f->ngathering, 0);
 	assert_int_equal(f->nprops, 0);
 	assert_null(f->sync_cb);
+	assert_null(f->members_cb);
 	assert_null(f->n.commits);
 	rsm_free(f->n.rsm);
 }
@@ -239,6 +240,30 @@ void fake_sync_finish(struct fake *f, bool all)
 	f->sync_cb = NULL;
 	/* Not all: the first target lags. */
 	cb(f->sync_data, f->sync_ids, all ? 0 : 1);
+	node_members_cb mcb = f->members_cb;
+	f->members_cb = NULL;
+	if (mcb != NULL)
+		mcb(f->members_data, 0);
+}
+
+int node_members_wait(struct node *n, const char *group,
+		      const char *const *topics, const uint64_t *epochs,
+		      uint32_t nt, node_members_cb cb, void *data)
+{
+	struct fake *f = of(n);
+	(void)group;
+	assert_null(f->members_cb);
+	assert_true(nt <= RSM_RESET_TOPICS_MAX);
+	f->member_waits++;
+	f->members_cb = cb;
+	f->members_data = data;
+	f->wait_nt = nt;
+	for (uint32_t i = 0; i < nt; i++) {
+		snprintf(f->wait_topics[i], sizeof f->wait_topics[i], "%s",
+			 topics[i]);
+		f->wait_epochs[i] = epochs[i];
+	}
+	return 0;
 }
 
 /* ---- The rest of the world ---- */

@@ -8,7 +8,8 @@
  *     fake_gather_finish (or leaves it stalled);
  *   - node_propose records the entry; fake_apply plays the apply (the
  *     entry applied to the real rsm, or a libraft failure);
- *   - node_sync_start records the wait; fake_sync_finish ends it;
+ *   - node_sync_start records the wait; fake_sync_finish ends it, and
+ *     then the member wait node_members_wait recorded (topics, epochs);
  *   - leadership, members, notices and the clock are settable fields.
  */
 #ifndef RAFTQ_TEST_NODE_FAKES_H
@@ -68,6 +69,13 @@ struct fake {
 	uint64_t sync_ids[RSM_MAX_BROKERS];
 	uint32_t sync_nids;
 	int syncs;
+	/* the member wait in flight (ended with the sync) */
+	node_members_cb members_cb;
+	void *members_data;
+	char wait_topics[RSM_RESET_TOPICS_MAX][RSM_NAME_MAX + 1];
+	uint64_t wait_epochs[RSM_RESET_TOPICS_MAX];
+	uint32_t wait_nt;
+	int member_waits;
 	/* the rest of the world */
 	uint32_t online_members;
 	/* online members of group "g" reading topic member_topic ("" none) */

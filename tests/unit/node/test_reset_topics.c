@@ -62,6 +62,13 @@ static void test_two_topics_one_entry(void **state)
 	assert_int_equal(f->sync_nids, 3); /* broker-1..3, each once */
 	fake_sync_finish(f, true);
 	assert_int_equal(f->notices, 2);
+	/* The answer waited for the members to confirm both new epochs. */
+	assert_int_equal(f->member_waits, 1);
+	assert_int_equal(f->wait_nt, 2);
+	assert_string_equal(f->wait_topics[0], "orders");
+	assert_string_equal(f->wait_topics[1], "pay");
+	assert_int_equal(f->wait_epochs[0], 1);
+	assert_int_equal(f->wait_epochs[1], 1);
 	const struct fake_answer *a = &f->answers[0];
 	assert_int_equal(a->code, RPC_OK);
 	assert_int_equal(a->reset_id, 1);
