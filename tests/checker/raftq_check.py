@@ -179,21 +179,62 @@ def check_produce_order(ops, rep):
 
 def check_sessions(ops, rep):
     """Within a member session and an epoch, a queue's deliveries only go
-    forward."""
-    last = {}
+    forward — unless the queue left the member in between (raftq.h: a
+    rebalance may deliver again from the committed offset). It left when
+    an "assigned" list (the member's queues, logged when they change)
+    lacks it, or when another member or session delivered it meanwhile
+    (a loss and return within one consume call shows no list)."""
+    last, owned, suspects = {}, {}, []
     for op in sorted((o for o in ops if o.f == "consume" and o.type == "ok"),
                      key=lambda o: o.start):
         v = op.value
+        who = (v["group"], v["member"], v.get("session"))
         for d in v.get("deliveries", []):
-            k = (v["group"], v["member"], v.get("session"), qkey(d))
+            k = who + (qkey(d),)
             prev = last.get(k)
             if prev is not None and d.epoch == prev[0].epoch and \
                     d.offset <= prev[0].offset:
-                rep.anomaly("nonmonotonic-poll", "member %s delivered %s "
-                            "offset %d after %d in epoch %s" % (
-                                v["member"], qkey(d), d.offset,
-                                prev[0].offset, d.epoch), prev[1], op)
+                suspects.append((d, prev, op))
             last[k] = (d, op)
+        if "assigned" in v:
+            now = {qkey(q) for q in v["assigned"]}
+            for q in owned.get(who, set()) - now:
+                last.pop(who + (q,), None)
+            owned[who] = now
+    others = deliveries_of(ops, {(o.value["group"], qkey(d))
+                                 for d, _, o in suspects})
+    for d, prev, op in suspects:
+        if not delivered_by_other(others, d, prev[1], op):
+            rep.anomaly("nonmonotonic-poll", "member %s delivered %s "
+                        "offset %d after %d in epoch %s" % (
+                            op.value["member"], qkey(d), d.offset,
+                            prev[0].offset, d.epoch), prev[1], op)
+
+
+def deliveries_of(ops, keys):
+    """(group, queue key) in @keys -> [(start, end, member, session)] of
+    the consume operations that delivered from it."""
+    out = defaultdict(list)
+    if not keys:
+        return out
+    for o in ops:
+        if o.f != "consume" or o.type != "ok":
+            continue
+        w = o.value
+        for q in {qkey(x) for x in w.get("deliveries", [])}:
+            if (w["group"], q) in keys:
+                out[(w["group"], q)].append(
+                    (o.start, o.end, w["member"], w.get("session")))
+    return out
+
+
+def delivered_by_other(others, d, first, op):
+    """Whether another member or session delivered @d's queue between
+    @first and @op."""
+    v = op.value
+    me = (v["member"], v.get("session"))
+    return any(s <= op.end and e >= first.start and (m, sess) != me
+               for s, e, m, sess in others[(v["group"], qkey(d))])
 
 
 def reset_points(ops):

@@ -59,6 +59,14 @@ def deliver(h, member, ds, session=1, **kw):
                                           "deliveries": dl}, **kw)
 
 
+def assigned(h, member, queues, ds=(), session=1):
+    """A consume that says the member's queues (ids on b1) changed."""
+    deliver(h, member, ds, session)
+    h.events[-1]["value"]["assigned"] = [
+        {"topic": "t", "broker": "b1", "queue": q} for q in queues]
+    return h
+
+
 def reset(h, off, epoch, kind="ok", **kw):
     return h.op("op", "reset", kind, value={"group": "g", "topics": [
         {"topic": "t", "epoch": epoch,
@@ -118,6 +126,14 @@ class Anomalies(unittest.TestCase):
         deliver(h, "m1", [(0, 1), (1, 1)])
         deliver(h, "m1", [(1, 1)])
         self.found(h, "nonmonotonic-poll", 2)
+
+    def test_nonmonotonic_poll_while_the_queue_stayed(self):
+        h = H()
+        assigned(h, "m1", [0, 1], [(0, 1), (1, 1)])
+        assigned(h, "m1", [0])  # another queue left, not this one
+        deliver(h, "m2", [(7, 1)], start=1)  # the other member, before
+        deliver(h, "m1", [(1, 1)])
+        self.found(h, "nonmonotonic-poll", 4)
 
     def test_poll_below_completed_reset(self):
         h = H()
@@ -189,6 +205,20 @@ class Valid(unittest.TestCase):
         produce(h, "p1", "a", 0)
         produce(h, "p1", "b", 1)
         drain(h, [[1, "b"]], min_offset=1)
+        self.clean(h, 3)
+
+    def test_redelivery_after_the_queue_left_and_came_back(self):
+        h = H()
+        assigned(h, "m1", [0], [(0, 1), (1, 1)])
+        assigned(h, "m1", [])  # rebalanced away
+        assigned(h, "m1", [0], [(0, 1)])  # back, from the commit
+        self.clean(h, 3)
+
+    def test_redelivery_after_another_member_had_the_queue(self):
+        h = H()
+        deliver(h, "m1", [(0, 1), (1, 1)])
+        deliver(h, "m2", [(2, 1)])  # it had the queue meanwhile
+        deliver(h, "m1", [(1, 1)])
         self.clean(h, 3)
 
     def test_reset_moves_deliveries_on(self):

@@ -91,6 +91,32 @@ static json_t *deliveries(const struct raftq_message *m, int n)
 	return a;
 }
 
+/* The member's queues as JSON when they differ from @prev ("" before the
+ * first; updated), else NULL: the checker forgets a member's position on
+ * a queue that left it (a rebalance may deliver again from the commit). */
+static json_t *assignment_change(struct raftq_consumer *k, char *prev,
+				 size_t len)
+{
+	struct raftq_queue q[64];
+	size_t n = raftq_consumer_assignment(k, q, 64);
+	char now[2048] = "";
+	size_t at = 0;
+	for (size_t i = 0; i < n && i < 64 && at < sizeof now; i++)
+		at += (size_t)snprintf(now + at, sizeof now - at, "%s/%s/%u ",
+				       q[i].topic, q[i].broker_name,
+				       q[i].queue_id);
+	if (prev[0] != '\0' && strcmp(now, prev) == 0)
+		return NULL;
+	snprintf(prev, len, "%s", now[0] ? now : " ");
+	json_t *a = json_array();
+	for (size_t i = 0; i < n && i < 64; i++)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:i}", "topic",
+						   q[i].topic, "broker",
+						   q[i].broker_name, "queue",
+						   (int)q[i].queue_id));
+	return a;
+}
+
 /* Consumes until stopped or the member fails (a new session then). */
 static void member_session(struct wl_thread *t, struct raftq_client *c,
 			   int session)
@@ -106,6 +132,7 @@ static void member_session(struct wl_thread *t, struct raftq_client *c,
 		return;
 	}
 	struct raftq_message m[64];
+	char owned[2048] = "";
 	int n = 0;
 	while (n >= 0 && !atomic_load(&t->w->stop)) {
 		json_t *who = json_pack("{s:s,s:s,s:i}", "group", "wg",
@@ -113,9 +140,13 @@ static void member_session(struct wl_thread *t, struct raftq_client *c,
 		hist_event(t->w->h, t->name, "invoke", "consume", NULL,
 			   json_incref(who));
 		n = raftq_consume(k, m, 64, 200);
-		if (n >= 0)
+		if (n >= 0) {
+			json_t *a = assignment_change(k, owned, sizeof owned);
 			json_object_set_new(who, "deliveries",
 					    deliveries(m, n));
+			if (a != NULL)
+				json_object_set_new(who, "assigned", a);
+		}
 		hist_event(t->w->h, t->name, n >= 0 ? "ok" : "fail", "consume",
 			   NULL, who);
 	}
