@@ -241,6 +241,16 @@ void *faults_run(void *arg)
 	for (int r = 0; r < f->rounds; r++) {
 		int64_t end = h_now_ms() + f->round_ms;
 		one_round(f);
+		if (f->stop_unrecovered && f->unrecovered > 0) {
+			f->stopped = true;
+			f->rounds = r + 1;
+			printf("nemesis: stopped after round %d: no common "
+			       "leader within 20 s (the node directories "
+			       "stay)\n",
+			       r + 1);
+			fflush(stdout);
+			break;
+		}
 		while (h_now_ms() < end)
 			usleep(50000); /* the quiet part of the round */
 	}

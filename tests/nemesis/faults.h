@@ -69,11 +69,13 @@ struct faults {
 	struct history *hist;
 	unsigned seed;
 	int rounds;
-	int round_ms;	     /* a fault, then quiet, per round */
-	bool disk;	     /* F_DISK possible (nodes under fiu-run) */
-	unsigned only;	     /* a bit per kind: only these (0: every kind) */
-	atomic_bool done;    /* the rounds are over */
-	atomic_bool release; /* set by the caller: the thread may end */
+	int round_ms;	       /* a fault, then quiet, per round */
+	bool disk;	       /* F_DISK possible (nodes under fiu-run) */
+	unsigned only;	       /* a bit per kind: only these (0: every kind) */
+	bool stop_unrecovered; /* end the rounds at the first unrecovered */
+	bool stopped;	       /* they were ended so (rounds: those run) */
+	atomic_bool done;      /* the rounds are over */
+	atomic_bool release;   /* set by the caller: the thread may end */
 	/* results */
 	int count[F_KINDS];
 	int64_t recovery_ms_max[F_KINDS], recovery_ms_sum[F_KINDS];
