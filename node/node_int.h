@@ -303,6 +303,12 @@ int node_sync_start(struct node *n, uint64_t index, const uint64_t *ids,
 		    uint32_t nids, bool skip_unreachable, node_sync_cb cb,
 		    void *data);
 
+/* ---- fault_points.c ---- */
+
+/* The environment queues are opened with: with libfiu at build time, the
+ * fault points raftq/storage/write and raftq/storage/sync; else NULL. */
+const struct stor_env *node_storage_env(void);
+
 /* ---- member_wait.c: members confirm a reset (leader only) ---- */
 
 /* @unconfirmed: online members that had not confirmed (0: all had, and

@@ -15,7 +15,7 @@ packages=(
   cppcheck clang-format python3     # tests: scripts/lint.sh
   clang libclang-rt-14-dev          # tests: libFuzzer targets
   ansible-core ansible-lint         # ansible/ and its deployment test
-  fiu-utils                         # tests/nemesis: disk faults (libfiu)
+  fiu-utils libfiu-dev              # node/fault_points.c + tests/nemesis: disk faults
 )
 
 missing=()

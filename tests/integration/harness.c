@@ -302,9 +302,11 @@ int h_start(struct harness *h, int i)
 	char prefix[300];
 	fiu_prefix(h, prefix, sizeof prefix);
 	char *const argv[] = {"raftqd", "--config", x->cfg, NULL};
-	/* fiu-run execs raftqd: the pid is raftqd's. */
-	char *const fiu_argv[] = {"fiu-run",   "-x",	   "-f",   prefix,
-				  RAFTQD_PATH, "--config", x->cfg, NULL};
+	/* fiu-run execs raftqd: the pid is raftqd's. No -x: only raftqd's
+	 * own fault points (node/fault_points.c), not libfiu's POSIX
+	 * wrappers, which also failed libraft's Raft log I/O. */
+	char *const fiu_argv[] = {"fiu-run",  "-f",   prefix, RAFTQD_PATH,
+				  "--config", x->cfg, NULL};
 	x->pid = h->fiu ? spawn(FIU_RUN, fiu_argv, x->log)
 			: spawn(RAFTQD_PATH, argv, x->log);
 	return x->pid > 0 ? 0 : -1;

@@ -44,9 +44,9 @@ struct harness {
 	/* link_cut[a][b]: Raft traffic from node a to node b is refused
 	 * (b's proxy refuses sender a); on top of h_cut. */
 	bool link_cut[H_MAX][H_MAX];
-	/* Start nodes under libfiu's fiu-run (POSIX preload, remote control
-	 * by h_fiu): set before h_start; h_fiu_available() says whether it
-	 * is installed. */
+	/* Start nodes under libfiu's fiu-run (raftqd's fault points,
+	 * node/fault_points.c, driven by h_fiu): set before h_start;
+	 * h_fiu_available() says whether it is installed. */
 	bool fiu;
 	int election_ms, heartbeat_ms; /* Raft timings in the configs */
 };
@@ -67,7 +67,7 @@ void h_heal_links(struct harness *h);
 /* Whether libfiu's fiu-run and fiu-ctrl are installed (fiu-utils). */
 bool h_fiu_available(void);
 /* Sends libfiu remote control command @cmd ("enable_random
- * name=posix/io/sync/fsync,probability=0.5", "disable name=...") to node @i,
+ * name=raftq/storage/sync,probability=0.5", "disable name=...") to node @i,
  * started with h->fiu: 0, or -1. */
 int h_fiu(struct harness *h, int i, const char *cmd);
 

@@ -150,6 +150,48 @@ static void test_data_produce_describe_fetch(void **state)
 	ctl_resp_free(&r);
 }
 
+/* Disk write errors under a broker's queues (the libfiu fault point
+ * raftq/storage/write, node/fault_points.c, which the nemesis's disk fault
+ * drives): a produce is refused UNAVAILABLE naming the failed write, the
+ * node stays up, and once the disk heals the next batch is stored right
+ * after the last acknowledged one. */
+static void test_data_storage_write_errors_refuse_produce(void **state)
+{
+	(void)state;
+	if (!h_fiu_available())
+		skip(); /* fiu-utils: scripts/install-deps.sh */
+	struct harness *h = calloc(1, sizeof *h);
+	assert_non_null(h);
+	assert_int_equal(h_init(h, 1), 0);
+	h->fiu = true;
+	assert_int_equal(h_start(h, 0), 0);
+	h->leader = h_wait_leader(h, 1, 15000);
+	assert_int_equal(h->leader, 0);
+	assert_int_equal(h_create_topic(h, "orders", 1), 0);
+	uint8_t p[64];
+	uint32_t len, code;
+	char msg[300];
+	payload_of(0, 0, 1, p, &len);
+	assert_int_equal(produce(h, 0, "orders", 0, count_of(0), p, len, &code,
+				 msg, sizeof msg),
+			 0);
+	assert_int_equal(h_fiu(h, 0, "enable name=raftq/storage/write"), 0);
+	produce(h, 0, "orders", 0, count_of(0), p, len, &code, msg, sizeof msg);
+	assert_int_equal(code, RPC_UNAVAILABLE);
+	if (strstr(msg, "Input/output error") == NULL)
+		fail_msg("no I/O error named: %s", msg);
+	assert_int_equal(h_fiu(h, 0, "disable name=raftq/storage/write"), 0);
+	uint64_t base = produce(h, 0, "orders", 0, count_of(0), p, len, &code,
+				msg, sizeof msg);
+	if (code != RPC_OK)
+		fail_msg("after the disk healed: %s", msg);
+	assert_int_equal(base, count_of(0));
+	int status;
+	assert_false(h_reap(h, 0, &status)); /* still running */
+	h_destroy(h);
+	free(h);
+}
+
 static void test_data_bad_input(void **state)
 {
 	struct harness *h = *state;
@@ -430,6 +472,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_data_produce_describe_fetch),
 	    T(test_data_bad_input),
+	    cmocka_unit_test(test_data_storage_write_errors_refuse_produce),
 	    T(test_regress_malformed_batch_refused),
 	    T(test_regress_restarted_node_answers_from_empty_state),
 	    T(test_data_survives_kill_and_reports_unavailable),

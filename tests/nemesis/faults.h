@@ -26,15 +26,13 @@
  *             heartbeats still reach them
  *   torn      kill -9 of a random node, the tails of its queue segments
  *             and of its Raft log torn (tear.h), restarted 0.5-1 s later
- *   disk      a random node's storage writes (pwrite, pwritev) fail 30%
- *             and its syncs (fsync, fdatasync) 50% of the time for
- *             1.5-2.5 s (libfiu: the nodes run under fiu-run; its Raft
- *             log is written by kernel AIO, which libfiu cannot reach);
- *             only when fiu-utils is installed (said at the start), and
- *             only with --faults: libfiu fails every libc write of the
- *             process, libraft's snapshot and metadata writes too, and
- *             libraft 0.15 crashed on those (SIGSEGV inside libraft.so,
- *             seen once in a run of --faults ...,disk)
+ *   disk      a random node's queue storage writes fail 30% and its
+ *             syncs 50% of the time (EIO) for 1.5-2.5 s: raftqd's fault
+ *             points raftq/storage/write and raftq/storage/sync
+ *             (node/fault_points.c) through fiu-ctrl, the nodes run under
+ *             fiu-run; the Raft log, snapshots and metadata never fail.
+ *             Only when fiu-utils is installed (said at the start), and
+ *             only with --faults until a long run with it is clean
  *
  * Recovery time: from the end of a fault until every running node
  * reports the same leader again.

@@ -246,8 +246,8 @@ int main(int argc, char **argv)
 			"scripts/install-deps.sh)"
 	       : disk_asked
 		   ? "on (libfiu)"
-		   : "off (only with --faults ...,disk: they also "
-		     "fail libraft's own writes, docs/reliability.md)");
+		   : "off (only with --faults ...,disk, until a long run "
+		     "with raftqd's storage fault points is clean)");
 	struct faults f = {.h = &h,
 			   .disk = h.fiu,
 			   .only = o.only,
