@@ -68,9 +68,8 @@ struct stor_queue *node_queue(struct node *n, const char *topic,
 	snprintf(name, sizeof name, "%s/%u", topic, queue_id);
 	struct stor_queue *q;
 	char err[512];
-	int rv =
-	    stor_queue_open(dir, name, &n->stor, node_storage_env(), &q,
-			    err, sizeof err);
+	int rv = stor_queue_open(dir, name, &n->stor, node_storage_env(), &q,
+				 err, sizeof err);
 	if (rv != 0) {
 		*code = node_code_from_stor(rv);
 		snprintf(msg, msglen, "%s", err);
