@@ -25,6 +25,14 @@ operations F and what their values hold:
               under that epoch that the broker served; fail: refused)
     drain     ok: topic, broker, queue, min_offset, messages: [[offset, id]]
               (everything the queue holds at the end)
+    history   ok: group, topic, resets: [{requester, topic, epoch, queues:
+              [{broker, queue, offset}]}] (the cluster's reset history at
+              the end, read once nothing is in flight)
+
+A reset may carry a unique "requester". One whose answer never came (info)
+is settled by a history of its group: found there, it is a write of the
+offsets recorded (completed at an unknown time); absent, it never
+happened (fail). Unsettled, it may have written anything after it began.
 
 Checks (DESIGN.md §8): per offset key (group, topic, broker, queue) a
 read never returns a value older than a completed write, nor one never
@@ -461,9 +469,33 @@ CHECKS = (check_drains, check_produce_order, check_sessions,
           check_reads)
 
 
+def settle_unknown_resets(ops):
+    """Resets of unknown outcome that a history of their group settles:
+    found there, they get the topics it recorded (still info: completed
+    at an unknown time); absent, they become fail."""
+    found, read = defaultdict(list), set()
+    for op in ops:
+        if op.f == "history" and op.type == "ok":
+            read.add(op.value["group"])
+            for r in op.value.get("resets", []):
+                found[(op.value["group"], r["requester"])].append(r)
+    for op in ops:
+        v = op.value
+        if op.f != "reset" or op.type != "info" or v.get("topics") or \
+                "requester" not in v or v.get("group") not in read:
+            continue
+        recs = found.get((v["group"], v["requester"]))
+        if not recs:
+            op.type = "fail"
+            continue
+        v["topics"] = [{"topic": r["topic"], "epoch": r["epoch"],
+                        "queues": r["queues"]} for r in recs]
+
+
 def check(lines, out=sys.stdout, allow=()):
     """Checks a history; returns (operations, anomalies)."""
     ops = read_history(lines)
+    settle_unknown_resets(ops)
     rep = Report(out, allow)
     for c in CHECKS:
         c(ops, rep)

@@ -73,6 +73,21 @@ def reset(h, off, epoch, kind="ok", **kw):
          "queues": [{"broker": "b1", "queue": 0, "offset": off}]}]}, **kw)
 
 
+def unknown_reset(h, tag, **kw):
+    """A reset of group g whose answer never came, tagged @tag."""
+    return h.op("op", "reset", "info", value={
+        "group": "g", "requester": tag, "error": "timed out"}, **kw)
+
+
+def history(h, recs):
+    """The cluster's reset history of g at the end: (tag, offset)."""
+    return h.op("readback", "history", value={
+        "group": "g", "topic": "t", "resets": [
+            {"requester": tag, "topic": "t", "epoch": 9,
+             "queues": [{"broker": "b1", "queue": 0, "offset": off}]}
+            for tag, off in recs]})
+
+
 def commit(h, proc, off, epoch, kind="ok", **kw):
     return h.op(proc, "commit", kind, value={
         "group": "g", "topic": "t", "epoch": epoch,
@@ -120,6 +135,25 @@ class Anomalies(unittest.TestCase):
         produce(h, "p1", "b", 0)
         out = self.found(h, "reordering", 2)
         self.assertIn("p1 produced a then b, stored at 1 then 0", out)
+
+    def test_unknown_reset_settled_absent_explains_nothing(self):
+        h = H()
+        commit(h, "c", 5, 1)
+        unknown_reset(h, "op-1")  # never applied: the history says so
+        read(h, 8)  # 8 was never written
+        history(h, [])
+        out = self.found(h, "stale-read", 4)
+        self.assertIn("read 8 of", out)
+
+    def test_unknown_reset_settled_found_is_a_write(self):
+        h = H()
+        commit(h, "c", 5, 1)
+        unknown_reset(h, "op-1")  # applied (to 8) at some point
+        read(h, 8)  # fine: it may have applied before
+        read(h, 7)  # never written by anyone
+        history(h, [("op-1", 8)])
+        out = self.found(h, "stale-read", 5)
+        self.assertIn("read 7 of", out)
 
     def test_nonmonotonic_poll(self):
         h = H()
@@ -219,6 +253,13 @@ class Valid(unittest.TestCase):
         deliver(h, "m1", [(0, 1), (1, 1)])
         deliver(h, "m2", [(2, 1)])  # it had the queue meanwhile
         deliver(h, "m1", [(1, 1)])
+        self.clean(h, 3)
+
+    def test_unknown_reset_unsettled_may_have_written_anything(self):
+        h = H()
+        commit(h, "c", 5, 1)
+        unknown_reset(h, "op-1")  # no history read: may be anything
+        read(h, 7)
         self.clean(h, 3)
 
     def test_reset_moves_deliveries_on(self):

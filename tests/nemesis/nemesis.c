@@ -266,7 +266,7 @@ int main(int argc, char **argv)
 		if (rv != 0)
 			fprintf(stderr, "nemesis: no leader after the run\n");
 		else
-			rv = wl_drain(&w);
+			rv = wl_drain(&w) != 0 || wl_readback(&w) != 0;
 		faults_reap_crashes(&f);
 	}
 	hist_close(&hist);

@@ -12,6 +12,9 @@
 #include "workload.h"
 
 #define CALL_MS 3000
+/* A reset may wait 2 s for a lagging broker and a member lease (1 s in
+ * the harness) on top of its gathers: give it room, so fewer end unknown. */
+#define RESET_MS 8000
 
 /* ok, fail (the cluster said nothing was done) or info (unknown). */
 static const char *outcome(const struct ctl_resp *r)
@@ -71,20 +74,27 @@ static json_t *reset_value(const char *group, const struct rpc_reset_resp *x)
 			 "reset_id", (json_int_t)x->reset_id);
 }
 
-/* One reset (or undo of the last one) of @group; recorded. */
+/* One reset (or undo of the last one) of @group; recorded. Its
+ * requester is "op-@seq", unique: the read-back at the end (wl_readback)
+ * finds in the cluster's history whether one of unknown outcome applied. */
 static void one_reset(struct wl_thread *t, const char *group,
-		      const char *target, int64_t value, uint64_t *last_id)
+		      const char *target, int64_t value, uint64_t *last_id,
+		      unsigned long seq)
 {
 	struct workload *w = t->w;
+	char tag[32];
+	snprintf(tag, sizeof tag, "op-%lu", seq);
 	struct rpc_reset_req rq = h_reset_req(group, WL_TOPIC, target, value);
-	struct rpc_undo_req uq = {*last_id, "nemesis"};
+	rq.requester = tag;
+	struct rpc_undo_req uq = {*last_id, tag};
 	bool undo = strcmp(target, "undo") == 0;
 	struct ctl_resp r;
 	hist_event(w->h, t->name, "invoke", "reset", NULL,
-		   json_pack("{s:s,s:s,s:I}", "group", group, "target", target,
-			     "value", (json_int_t)value));
+		   json_pack("{s:s,s:s,s:I,s:s}", "group", group, "target",
+			     target, "value", (json_int_t)value, "requester",
+			     tag));
 	ctl_call(w->bootstrap, undo ? RPC_UNDO : RPC_RESET,
-		 undo ? (const void *)&uq : &rq, CALL_MS, &r);
+		 undo ? (const void *)&uq : &rq, RESET_MS, &r);
 	const char *how = outcome(&r);
 	json_t *v =
 	    strcmp(how, "ok") == 0 ? reset_value(group, r.body) : error_of(&r);
@@ -92,6 +102,7 @@ static void one_reset(struct wl_thread *t, const char *group,
 		*last_id = ((const struct rpc_reset_resp *)r.body)->reset_id;
 	else
 		json_object_set_new(v, "group", json_string(group));
+	json_object_set_new(v, "requester", json_string(tag));
 	hist_event(w->h, t->name, how, "reset", r.via, v);
 	ctl_resp_free(&r);
 }
@@ -123,16 +134,16 @@ void *wl_operator(void *arg)
 {
 	struct wl_thread *t = arg;
 	uint64_t last_wg = 0, last_rg = 0;
-	while (!atomic_load(&t->w->stop)) {
+	for (unsigned long seq = 1; !atomic_load(&t->w->stop); seq++) {
 		usleep(500000 + (useconds_t)(rand_r(&t->seed) % 500) * 1000);
 		int64_t v;
 		if (rand_r(&t->seed) % 3 == 0) {
 			one_reset(t, "rg", "offset", rand_r(&t->seed) % 30,
-				  &last_rg);
+				  &last_rg, seq);
 			continue;
 		}
 		const char *target = wg_target(&t->seed, &v, last_wg != 0);
-		one_reset(t, "wg", target, v, &last_wg);
+		one_reset(t, "wg", target, v, &last_wg, seq);
 	}
 	return NULL;
 }
@@ -309,5 +320,57 @@ int wl_drain(struct workload *w)
 					b + 1, q);
 				return -1;
 			}
+	return 0;
+}
+
+/* ---- Read-back: the cluster's reset history at the end ---- */
+
+/* The records of @x made by this run's operator ("op-N"), as the
+ * checker reads them: requester, epoch, the queues' new offsets. */
+static json_t *readback_value(const char *group,
+			      const struct rpc_history_resp *x)
+{
+	json_t *rs = json_array();
+	const struct rpc_history_entry *e = x->resets.v;
+	for (uint32_t k = 0; k < x->resets.n; k++) {
+		if (e[k].requester == NULL ||
+		    strncmp(e[k].requester, "op-", 3) != 0)
+			continue;
+		json_t *qs = json_array();
+		const struct rpc_history_queue *q = e[k].queues.v;
+		for (uint32_t i = 0; i < e[k].queues.n; i++)
+			json_array_append_new(
+			    qs, json_pack("{s:s,s:i,s:I}", "broker",
+					  q[i].broker_name, "queue",
+					  (int)q[i].queue_id, "offset",
+					  (json_int_t)q[i].timestamp_offset));
+		json_array_append_new(
+		    rs, json_pack("{s:s,s:s,s:I,s:o}", "requester",
+				  e[k].requester, "topic", e[k].topic, "epoch",
+				  (json_int_t)e[k].epoch, "queues", qs));
+	}
+	return json_pack("{s:s,s:s,s:o}", "group", group, "topic", WL_TOPIC,
+			 "resets", rs);
+}
+
+int wl_readback(struct workload *w)
+{
+	static const char *const groups[] = {"wg", "rg"};
+	for (int g = 0; g < 2; g++) {
+		struct rpc_history_req q = {groups[g], WL_TOPIC};
+		struct ctl_resp r;
+		ctl_call(w->bootstrap, RPC_HISTORY, &q, 10000, &r);
+		if (r.err != 0 || r.st.code != RPC_OK) {
+			fprintf(stderr, "nemesis: history of %s: %s\n",
+				groups[g],
+				r.err ? rpc_strerror(r.err)
+				      : rpc_code_name(r.st.code));
+			ctl_resp_free(&r);
+			return -1;
+		}
+		hist_event(w->h, "readback", "ok", "history", r.via,
+			   readback_value(groups[g], r.body));
+		ctl_resp_free(&r);
+	}
 	return 0;
 }

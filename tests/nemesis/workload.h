@@ -53,5 +53,9 @@ int wl_register_init(struct workload *w);
 /* Reads every queue of the topic to its end and records a drain for
  * each: 0, or -1 when a queue could not be read. */
 int wl_drain(struct workload *w);
+/* Records the cluster's reset history of groups "wg" and "rg" (the
+ * records this run's operator made): how the checker settles resets whose
+ * answer never came. 0, or -1 when it could not be read. */
+int wl_readback(struct workload *w);
 
 #endif
