@@ -102,6 +102,15 @@ static const struct key keys[] = {
     {"rpc", "max_pending_bytes", K_U64, OFF(max_pending_bytes), 0, "67108864",
      65536, UINT64_MAX, NULL,
      "unsent output per connection before reading from it pauses"},
+    {"rpc", "max_connections", K_U32, OFF(max_connections), 0, "1024", 1,
+     1000000, NULL,
+     "client connections open at once; one more is closed as it arrives "
+     "(logged)"},
+    {"rpc", "max_buffered_bytes", K_U64, OFF(max_buffered_bytes), 0,
+     "134217728", 1048576, UINT64_MAX, NULL,
+     "request bytes all connections may hold (partial frames count); the "
+     "connection that goes over is closed (logged); at least "
+     "max_frame_bytes"},
     {"log", "level", K_ENUM, OFF(log_level), SZ(log_level), "info", 0, 0,
      "debug|info|warn|error", "lowest level logged"},
 };
@@ -406,6 +415,11 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 				  "election_timeout_ms / 2 (%u)",
 				  c->heartbeat_timeout_ms,
 				  c->election_timeout_ms / 2);
+	if (c->max_buffered_bytes < c->max_frame_bytes)
+		return errbuf_set(-1, err, errlen,
+				  "max_buffered_bytes (%" PRIu64
+				  ") must be at least max_frame_bytes (%u)",
+				  c->max_buffered_bytes, c->max_frame_bytes);
 	if (c->member_lease_ms > c->session_timeout_ms)
 		return errbuf_set(-1, err, errlen,
 				  "member_lease_ms (%u) must not exceed "

@@ -403,8 +403,9 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	snprintf(n->join_target, sizeof n->join_target, "%s", n->cfg.join);
 	if (start_raft(n, err, errlen) != 0)
 		return -1;
-	struct rpc_server_config rc = {n->cfg.max_frame_bytes,
-				       (size_t)n->cfg.max_pending_bytes};
+	struct rpc_server_config rc = {
+	    n->cfg.max_frame_bytes, (size_t)n->cfg.max_pending_bytes,
+	    n->cfg.max_connections, (size_t)n->cfg.max_buffered_bytes};
 	n->rpc.data = n;
 	int rv = rpc_server_init(&n->rpc, loop, &rc, node_on_request,
 				 node_on_rpc_event);

@@ -156,14 +156,35 @@ void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 	r->fn(&req, in.b);
 }
 
+/* The log line of a connection closed over a limit. */
+static void log_limit(const struct node *n, uint64_t conn, const char *peer,
+		      int err)
+{
+	if (err == RPC_ECONNLIMIT)
+		NODE_LOG(NODE_WARN, "rpc",
+			 "conn %llu from %s closed: max_connections (%u) "
+			 "reached",
+			 (unsigned long long)conn, peer,
+			 n->cfg.max_connections);
+	else
+		NODE_LOG(NODE_WARN, "rpc",
+			 "conn %llu from %s closed: the request bytes buffered "
+			 "for all connections went over max_buffered_bytes "
+			 "(%llu)",
+			 (unsigned long long)conn, peer,
+			 (unsigned long long)n->cfg.max_buffered_bytes);
+}
+
 void node_on_rpc_event(struct rpc_server *s, uint64_t conn, const char *peer,
 		       enum rpc_event ev, int err)
 {
-	(void)s;
 	switch (ev) {
 	case RPC_EV_BAD_FRAME:
 		NODE_LOG(NODE_WARN, "rpc", "conn %llu from %s: %s; closing it",
 			 (unsigned long long)conn, peer, rpc_strerror(err));
+		break;
+	case RPC_EV_LIMIT:
+		log_limit(s->data, conn, peer, err);
 		break;
 	case RPC_EV_PAUSED:
 		NODE_LOG(NODE_WARN, "rpc",

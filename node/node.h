@@ -48,6 +48,8 @@ struct node_config {
 	/* [rpc] */
 	uint32_t max_frame_bytes;
 	uint64_t max_pending_bytes;
+	uint32_t max_connections;
+	uint64_t max_buffered_bytes;
 	/* [log] */
 	char log_level[16];
 };

@@ -27,6 +27,8 @@
 #define READ_BUF (64u << 10)
 #define TICK_MS 10
 #define DEFAULT_MAX_PENDING ((size_t)64 << 20)
+#define DEFAULT_MAX_CONNS 1024
+#define DEFAULT_MAX_BUFFERED ((size_t)128 << 20)
 
 struct rpc_conn {
 	uv_tcp_t tcp;
@@ -168,6 +170,10 @@ static void on_closed(uv_handle_t *h)
 {
 	struct rpc_conn *c = h->data;
 	unqueue(c);
+	if (c->server != NULL) {
+		assert(c->server->stats.buffered >= c->reader.cap);
+		c->server->stats.buffered -= c->reader.cap;
+	}
 	rpc_reader_close(&c->reader);
 	msgpack_sbuffer_destroy(&c->out);
 	if (c->server != NULL)
@@ -407,6 +413,14 @@ static void server_process(struct rpc_conn *c)
 	}
 }
 
+/* Closes @c over a limit (@err: RPC_ECONNLIMIT, RPC_EBUFLIMIT). */
+static void close_limited(struct rpc_conn *c, int err)
+{
+	c->server->stats.limited++;
+	server_event(c->server, c, RPC_EV_LIMIT, err);
+	conn_close(c);
+}
+
 static void server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
 	(void)buf;
@@ -419,12 +433,19 @@ static void server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	}
 	if (n == 0)
 		return;
+	size_t held = c->reader.cap;
 	if (rpc_reader_feed(&c->reader, c->rbuf, (size_t)n) != 0) {
 		server_event(s, c, RPC_EV_BAD_FRAME, RPC_ENOMEM);
 		conn_close(c);
 		return;
 	}
 	server_process(c);
+	rpc_reader_trim(&c->reader);
+	s->stats.buffered = s->stats.buffered - held + c->reader.cap;
+	/* What the readers hold (a partial frame counts) has a node-wide
+	 * budget: the connection that takes it over goes. */
+	if (s->stats.buffered > s->cfg.max_buffered && !c->closing)
+		close_limited(c, RPC_EBUFLIMIT);
 }
 
 static void server_flush(uv_check_t *h)
@@ -462,7 +483,10 @@ static void on_connection(uv_stream_t *l, int status)
 		s->conns->prev = c;
 	s->conns = c;
 	s->stats.accepted++;
-	s->stats.connections++;
+	if (s->stats.connections++ >= s->cfg.max_conns) {
+		close_limited(c, RPC_ECONNLIMIT);
+		return;
+	}
 	server_event(s, c, RPC_EV_ACCEPTED, 0);
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, server_read);
 }
@@ -481,6 +505,10 @@ int rpc_server_init(struct rpc_server *s, uv_loop_t *loop,
 	    cfg && cfg->max_frame ? cfg->max_frame : RPC_FRAME_MAX_DEFAULT;
 	s->cfg.max_pending =
 	    cfg && cfg->max_pending ? cfg->max_pending : DEFAULT_MAX_PENDING;
+	s->cfg.max_conns =
+	    cfg && cfg->max_conns ? cfg->max_conns : DEFAULT_MAX_CONNS;
+	s->cfg.max_buffered =
+	    cfg && cfg->max_buffered ? cfg->max_buffered : DEFAULT_MAX_BUFFERED;
 	if (on_request == NULL)
 		return RPC_EINVAL;
 	int rv = uv_tcp_init(loop, &s->tcp);

@@ -25,6 +25,18 @@ void rpc_reader_close(struct rpc_reader *r)
 	memset(r, 0, sizeof *r);
 }
 
+void rpc_reader_trim(struct rpc_reader *r)
+{
+	if (r->start != r->len)
+		return;
+	r->start = r->len = 0;
+	if (r->cap > RPC_READER_KEEP) {
+		free(r->buf);
+		r->buf = NULL;
+		r->cap = 0;
+	}
+}
+
 int rpc_reader_feed(struct rpc_reader *r, const void *data, size_t n)
 {
 	if (r->start > 0 && r->start == r->len) {

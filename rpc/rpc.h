@@ -40,7 +40,9 @@
 	X(RPC_ECONNECT, -9, "cannot connect")               \
 	X(RPC_EBUSY, -10, "too many bytes pending")         \
 	X(RPC_EADDRINUSE, -11, "address already in use")    \
-	X(RPC_ELISTEN, -12, "cannot listen on the address")
+	X(RPC_ELISTEN, -12, "cannot listen on the address") \
+	X(RPC_ECONNLIMIT, -13, "too many connections")      \
+	X(RPC_EBUFLIMIT, -14, "too many request bytes buffered")
 
 enum rpc_error {
 #define RPC_ENUM_(name, value, text) name = (value),
@@ -117,6 +119,10 @@ void rpc_reader_init(struct rpc_reader *r, uint32_t max_frame);
 void rpc_reader_close(struct rpc_reader *r);
 /* Copies @n bytes in. RPC_ENOMEM. */
 int rpc_reader_feed(struct rpc_reader *r, const void *data, size_t n);
+/* Frees the buffer of a reader that holds no bytes, when it grew beyond
+ * RPC_READER_KEEP (a big frame leaves no big buffer behind). */
+#define RPC_READER_KEEP (64u << 10)
+void rpc_reader_trim(struct rpc_reader *r);
 /*
  * Takes the next whole frame out: returns 1 and fills @f (release it with
  * rpc_frame_release), 0 when more bytes are needed, or RPC_ETOOBIG,
@@ -676,6 +682,7 @@ enum rpc_event {
 	RPC_EV_BAD_FRAME, /* err: RPC_EMALFORMED, RPC_ETOOBIG, ... */
 	RPC_EV_PAUSED,	  /* output above max_pending: reads paused */
 	RPC_EV_RESUMED,
+	RPC_EV_LIMIT, /* closed over a limit: RPC_ECONNLIMIT, RPC_EBUFLIMIT */
 };
 
 struct rpc_server;
@@ -691,6 +698,13 @@ typedef void (*rpc_server_close_cb)(struct rpc_server *s);
 struct rpc_server_config {
 	uint32_t max_frame; /* default RPC_FRAME_MAX_DEFAULT */
 	size_t max_pending; /* per connection; default 64 MiB */
+	/* Connections open at once: one more is closed as it arrives.
+	 * Default 1024. */
+	uint32_t max_conns;
+	/* Bytes all connections' readers hold (partial and unprocessed
+	 * frames): the connection whose input takes them above is closed.
+	 * Default 128 MiB. */
+	size_t max_buffered;
 };
 
 struct rpc_server_stats {
@@ -701,6 +715,8 @@ struct rpc_server_stats {
 	uint64_t bad_frames;
 	uint64_t pauses;
 	uint32_t connections;
+	uint64_t limited; /* connections closed over a limit */
+	size_t buffered;  /* bytes the readers hold now */
 };
 
 struct rpc_conn;

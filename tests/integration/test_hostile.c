@@ -3,8 +3,15 @@
  * DESIGN.md §6.2): the Raft membership changes only with the cluster
  * secret, and a JOIN naming a malformed address or id is refused before
  * anything is proposed. Every refusal leaves the membership as it was.
+ * Request bytes held for clients have a node-wide budget: forty
+ * connections each stalling in a 16 MiB frame cost at most
+ * max_buffered_bytes, not 640 MiB.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../unit/test_util.h"
 #include "harness.h"
@@ -90,12 +97,88 @@ static void test_hostile_join_checks_what_it_adds(void **state)
 	assert_string_equal(ids, "1,2,3");
 }
 
+/* A blocking TCP connection to @addr ("127.0.0.1:PORT"). */
+static int dial(const char *addr)
+{
+	struct sockaddr_storage ss;
+	assert_int_equal(rpc_addr_parse(addr, &ss), 0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(
+	    connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
+	return fd;
+}
+
+/* Resident memory of process @pid in MiB (/proc). */
+static long rss_mib(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return kb / 1024;
+}
+
+/* ASan's shadow memory and its quarantine of freed blocks add to RSS. */
+#ifdef __SANITIZE_ADDRESS__
+#define RSS_BOUND_MIB 1024
+#else
+#define RSS_BOUND_MIB 256
+#endif
+
+/* The issue's probe: 40 connections each holding a partial 16 MiB frame
+ * raised a node to 717 MB. Now the connection that takes the held bytes
+ * over max_buffered_bytes (128 MiB) is closed with a log line, and the
+ * node keeps serving. */
+static void test_hostile_partial_frames_are_bounded(void **state)
+{
+	struct harness *h = *state;
+	struct h_node *n = &h->nodes[h->leader];
+	enum { CONNS = 40, PART = 15 << 20 };
+	uint8_t *part = calloc(1, PART);
+	assert_non_null(part);
+	part[1] = 0xf4, part[2] = 0x24; /* a frame of 16,000,000 bytes */
+	int fd[CONNS], cut = 0;
+	for (int i = 0; i < CONNS; i++) {
+		fd[i] = dial(n->listen);
+		size_t at = 0;
+		while (at < PART) {
+			ssize_t w =
+			    send(fd[i], part + at, PART - at, MSG_NOSIGNAL);
+			if (w <= 0)
+				break; /* closed over the budget */
+			at += (size_t)w;
+		}
+		cut += at < PART;
+	}
+	free(part);
+	long rss = rss_mib(n->pid);
+	print_message("node RSS with %d stalled 16 MiB frames: %ld MiB; %d "
+		      "connections cut\n",
+		      CONNS, rss, cut);
+	assert_true(rss > 0 && rss < RSS_BOUND_MIB);
+	assert_true(cut >= CONNS - 128 / 15);
+	assert_true(h_log_has(h, h->leader,
+			      "went over max_buffered_bytes (134217728)"));
+	struct rpc_status_req q = {true};
+	assert_int_equal(h_call_code(n->listen, RPC_CLUSTER_STATUS, &q, 5000),
+			 RPC_OK);
+	for (int i = 0; i < CONNS; i++)
+		close(fd[i]);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_hostile_membership_needs_the_secret),
 	    T(test_hostile_join_checks_what_it_adds),
+	    T(test_hostile_partial_frames_are_bounded),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/hostile", tests, NULL,

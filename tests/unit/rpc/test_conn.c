@@ -22,7 +22,7 @@ struct fx {
 	uint64_t held_conn, held_id;
 	int held;
 	int events[8];
-	int last_bad;
+	int last_bad, last_limit;
 	/* client results */
 	int done, ok, codes[8];
 	uint32_t st_codes[8]; /* answer status codes (transport OK) */
@@ -93,6 +93,8 @@ static void on_event(struct rpc_server *s, uint64_t conn, const char *peer,
 	x->events[ev]++;
 	if (ev == RPC_EV_BAD_FRAME)
 		x->last_bad = err;
+	if (ev == RPC_EV_LIMIT)
+		x->last_limit = err;
 }
 
 static int setup(void **state)
@@ -499,21 +501,27 @@ static void test_conn_wrong_version_is_answered(void **state)
 	raw_down(x, &r);
 }
 
-static void test_conn_backpressure_pauses_reading(void **state)
+/* Replaces the fixture's server with one configured by @cfg. */
+static void server_with(struct fx *x, const struct rpc_server_config *cfg)
 {
-	struct fx *x = *state;
-	/* A new server with a small output limit and big answers. */
 	rpc_server_close(&x->srv, on_srv_closed);
 	while (x->srv_open)
 		uv_run(&x->loop, UV_RUN_NOWAIT);
-	struct rpc_server_config cfg = {0, 64 << 10};
 	x->srv.data = x;
 	assert_int_equal(
-	    rpc_server_init(&x->srv, &x->loop, &cfg, on_request, on_event), 0);
+	    rpc_server_init(&x->srv, &x->loop, cfg, on_request, on_event), 0);
 	assert_int_equal(rpc_server_listen(&x->srv, "127.0.0.1:0"), 0);
 	x->srv_open = true;
 	snprintf(x->addr, sizeof x->addr, "127.0.0.1:%d",
 		 rpc_server_port(&x->srv));
+}
+
+static void test_conn_backpressure_pauses_reading(void **state)
+{
+	struct fx *x = *state;
+	/* A new server with a small output limit and big answers. */
+	struct rpc_server_config cfg = {0, 64 << 10, 0, 0};
+	server_with(x, &cfg);
 	x->big_answer = 400; /* ~20 KB per answer */
 	enum { N = 200 };    /* ~4 MB of answers in all */
 	struct raw r;
@@ -540,6 +548,72 @@ static void test_conn_backpressure_pauses_reading(void **state)
 	assert_int_equal(st.frames_in, N);
 	assert_true(x->events[RPC_EV_RESUMED] >= 1);
 	raw_down(x, &r);
+}
+
+/* One TOPIC_DESCRIBE from a raw peer: whether it was answered. */
+static bool raw_asks(struct fx *x, struct raw *r)
+{
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	struct rpc_topic_req t = {"t"};
+	assert_int_equal(rpc_encode(&sb, RPC_TOPIC_DESCRIBE, 1, NULL, &t, 0),
+			 0);
+	free(r->out);
+	raw_send(r, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	return run_until(x, &r->frames, 1, 3000);
+}
+
+/* max_conns: the connection over the limit is closed as it arrives (an
+ * event says which limit), the others are served. */
+static void test_conn_connection_limit(void **state)
+{
+	struct fx *x = *state;
+	struct rpc_server_config cfg = {0, 0, 2, 0};
+	server_with(x, &cfg);
+	struct raw r[3];
+	for (int i = 0; i < 3; i++)
+		raw_up(x, &r[i], true);
+	assert_true(run_until(x, &r[2].closed, 1, 3000));
+	assert_int_equal(x->events[RPC_EV_LIMIT], 1);
+	assert_int_equal(x->last_limit, RPC_ECONNLIMIT);
+	assert_false(r[0].closed || r[1].closed);
+	assert_true(raw_asks(x, &r[0]));
+	struct rpc_server_stats st;
+	rpc_server_stats(&x->srv, &st);
+	assert_int_equal(st.limited, 1);
+	assert_int_equal(st.connections, 2);
+	for (int i = 0; i < 3; i++)
+		raw_down(x, &r[i]);
+}
+
+/* max_buffered: partial frames count; the peer whose bytes take the
+ * readers over the budget is closed, and a big frame, once processed,
+ * leaves no big buffer behind. */
+static void test_conn_buffered_limit(void **state)
+{
+	struct fx *x = *state;
+	struct rpc_server_config cfg = {4u << 20, 0, 0, 1u << 20};
+	server_with(x, &cfg);
+	struct raw a, b;
+	raw_up(x, &a, true);
+	raw_up(x, &b, true);
+	/* a: the start of a 3 MiB frame, 1.5 MiB of it. */
+	size_t n = (size_t)3 << 19;
+	uint8_t *part = calloc(1, n);
+	part[0] = 0, part[1] = 0x30, part[2] = 0, part[3] = 0; /* 3 MiB */
+	raw_send(&a, part, n);
+	free(part);
+	assert_true(run_until(x, &a.closed, 1, 3000));
+	assert_int_equal(x->events[RPC_EV_LIMIT], 1);
+	assert_int_equal(x->last_limit, RPC_EBUFLIMIT);
+	/* Its bytes are gone with it; b is served. */
+	assert_true(raw_asks(x, &b));
+	struct rpc_server_stats st;
+	rpc_server_stats(&x->srv, &st);
+	assert_true(st.buffered <= RPC_READER_KEEP);
+	raw_down(x, &a);
+	raw_down(x, &b);
 }
 
 static void test_conn_addr_parse(void **state)
@@ -648,6 +722,8 @@ int main(void)
 	    T(test_conn_garbage_closes_only_that_peer),
 	    T(test_conn_wrong_version_is_answered),
 	    T(test_conn_backpressure_pauses_reading),
+	    T(test_conn_connection_limit),
+	    T(test_conn_buffered_limit),
 	    T(test_conn_close_answers_what_it_reads),
 	    T(test_conn_client_retires_on_goaway),
 	    cmocka_unit_test(test_conn_addr_parse),
