@@ -377,6 +377,35 @@ static int secret_required(char *err, size_t errlen)
 			  "node: JOIN and NODE_REMOVE must carry it)");
 }
 
+/* The keys that limit one another. */
+static int check_relations(const struct node_config *c, char *err,
+			   size_t errlen)
+{
+	if (c->max_batch_bytes > c->segment_bytes / 2)
+		return errbuf_set(
+		    -1, err, errlen,
+		    "max_batch_bytes (%u) must be at most segment_bytes "
+		    "/ 2 (%" PRIu64 ")",
+		    c->max_batch_bytes, c->segment_bytes / 2);
+	if (c->heartbeat_timeout_ms * 2 > c->election_timeout_ms)
+		return errbuf_set(-1, err, errlen,
+				  "heartbeat_timeout_ms (%u) must be below "
+				  "election_timeout_ms / 2 (%u)",
+				  c->heartbeat_timeout_ms,
+				  c->election_timeout_ms / 2);
+	if (c->max_buffered_bytes < c->max_frame_bytes)
+		return errbuf_set(-1, err, errlen,
+				  "max_buffered_bytes (%" PRIu64
+				  ") must be at least max_frame_bytes (%u)",
+				  c->max_buffered_bytes, c->max_frame_bytes);
+	if (c->member_lease_ms > c->session_timeout_ms)
+		return errbuf_set(-1, err, errlen,
+				  "member_lease_ms (%u) must not exceed "
+				  "session_timeout_ms (%u)",
+				  c->member_lease_ms, c->session_timeout_ms);
+	return 0;
+}
+
 int node_config_check(const struct node_config *c, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -398,33 +427,13 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 		    -1, err, errlen,
 		    "raft_listen: '%s' is not a numeric IPv4:PORT",
 		    c->raft_listen);
-	if (c->max_batch_bytes > c->segment_bytes / 2)
-		return errbuf_set(
-		    -1, err, errlen,
-		    "max_batch_bytes (%u) must be at most segment_bytes "
-		    "/ 2 (%" PRIu64 ")",
-		    c->max_batch_bytes, c->segment_bytes / 2);
 	if (c->raft_bind[0] != '\0' &&
 	    (rpc_addr_parse(c->raft_bind, &ss) != 0 || ss.ss_family != AF_INET))
 		return errbuf_set(-1, err, errlen,
 				  "raft_bind: '%s' is not a numeric IPv4:PORT",
 				  c->raft_bind);
-	if (c->heartbeat_timeout_ms * 2 > c->election_timeout_ms)
-		return errbuf_set(-1, err, errlen,
-				  "heartbeat_timeout_ms (%u) must be below "
-				  "election_timeout_ms / 2 (%u)",
-				  c->heartbeat_timeout_ms,
-				  c->election_timeout_ms / 2);
-	if (c->max_buffered_bytes < c->max_frame_bytes)
-		return errbuf_set(-1, err, errlen,
-				  "max_buffered_bytes (%" PRIu64
-				  ") must be at least max_frame_bytes (%u)",
-				  c->max_buffered_bytes, c->max_frame_bytes);
-	if (c->member_lease_ms > c->session_timeout_ms)
-		return errbuf_set(-1, err, errlen,
-				  "member_lease_ms (%u) must not exceed "
-				  "session_timeout_ms (%u)",
-				  c->member_lease_ms, c->session_timeout_ms);
+	if (check_relations(c, err, errlen) != 0)
+		return -1;
 	size_t slen = strlen(c->cluster_secret);
 	if (slen > 0 && slen < NODE_SECRET_MIN)
 		return errbuf_set(-1, err, errlen,
