@@ -161,6 +161,17 @@ static void test_config_cross_checks(void **state)
 				 "election_timeout_ms / 2 (500)");
 	c.heartbeat_timeout_ms = 100;
 	assert_int_equal(node_config_check(&c, err, sizeof err), 0);
+	c.member_lease_ms = 20000;
+	assert_int_equal(node_config_check(&c, err, sizeof err), -1);
+	assert_string_equal(err, "member_lease_ms (20000) must not exceed "
+				 "session_timeout_ms (10000)");
+	c.member_lease_ms = 3000;
+	c.max_buffered_bytes = 1048576;
+	assert_int_equal(node_config_check(&c, err, sizeof err), -1);
+	assert_string_equal(err, "max_buffered_bytes (1048576) must be at "
+				 "least max_frame_bytes (16777216)");
+	c.max_buffered_bytes = 134217728;
+	assert_int_equal(node_config_check(&c, err, sizeof err), 0);
 	c.segment_bytes = 1048576;
 	assert_int_equal(node_config_check(&c, err, sizeof err), -1);
 	assert_string_equal(err, "max_batch_bytes (16777216) must be at most "
