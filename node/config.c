@@ -102,6 +102,10 @@ static const struct key keys[] = {
     {"rpc", "max_pending_bytes", K_U64, OFF(max_pending_bytes), 0, "67108864",
      65536, UINT64_MAX, NULL,
      "unsent output per connection before reading from it pauses"},
+    {"rpc", "max_unsent_bytes", K_U64, OFF(max_unsent_bytes), 0, "134217728",
+     1048576, UINT64_MAX, NULL,
+     "answers queued for all connections and not yet written; FETCH "
+     "answers are cut to what is left (empty when nothing is)"},
     {"rpc", "max_connections", K_U32, OFF(max_connections), 0, "1024", 1,
      1000000, NULL,
      "client connections open at once; one more is closed as it arrives "

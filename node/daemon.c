@@ -405,7 +405,8 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 		return -1;
 	struct rpc_server_config rc = {
 	    n->cfg.max_frame_bytes, (size_t)n->cfg.max_pending_bytes,
-	    n->cfg.max_connections, (size_t)n->cfg.max_buffered_bytes};
+	    n->cfg.max_connections, (size_t)n->cfg.max_buffered_bytes,
+	    (size_t)n->cfg.max_unsent_bytes};
 	n->rpc.data = n;
 	int rv = rpc_server_init(&n->rpc, loop, &rc, node_on_request,
 				 node_on_rpc_event);

@@ -171,9 +171,15 @@ void node_fetch_serve(const struct node_req *req, const struct rpc_fetch_req *p,
 	size_t cap = p->max_bytes ? p->max_bytes : FETCH_DEFAULT_BYTES;
 	if (cap > n->cfg.max_frame_bytes / 2)
 		cap = n->cfg.max_frame_bytes / 2;
+	/* No more than the connection, and the node, may still queue
+	 * (budgets, docs/security.md); none at all: an empty answer, and
+	 * the client asks again. */
+	size_t room = rpc_server_room(&n->rpc, req->conn);
+	if (cap > room)
+		cap = room;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int rv = fetch_read(n, q, at, cap, &buf, &len);
+	int rv = cap > 0 ? fetch_read(n, q, at, cap, &buf, &len) : 0;
 	if (rv != 0) {
 		if (rv != STOR_ERANGE && rv != STOR_ENOMEM)
 			NODE_LOG(NODE_ERROR, "storage", "%s",

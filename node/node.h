@@ -50,6 +50,7 @@ struct node_config {
 	uint64_t max_pending_bytes;
 	uint32_t max_connections;
 	uint64_t max_buffered_bytes;
+	uint64_t max_unsent_bytes;
 	/* [log] */
 	char log_level[16];
 };

@@ -29,6 +29,7 @@
 #define DEFAULT_MAX_PENDING ((size_t)64 << 20)
 #define DEFAULT_MAX_CONNS 1024
 #define DEFAULT_MAX_BUFFERED ((size_t)128 << 20)
+#define DEFAULT_MAX_UNSENT ((size_t)128 << 20)
 
 struct rpc_conn {
 	uv_tcp_t tcp;
@@ -46,6 +47,7 @@ struct rpc_conn {
 	struct rpc_reader reader;
 	msgpack_sbuffer out;
 	size_t inflight;
+	size_t counted; /* pending() as the server's unsent total has it */
 	uv_connect_t connect_req;
 	uv_shutdown_t shutdown_req;
 	char peer[64];
@@ -125,6 +127,17 @@ static size_t pending(const struct rpc_conn *c)
 	return c->inflight + c->out.size;
 }
 
+/* Brings the server's total of unsent bytes up to date with @c's. */
+static void count_unsent(struct rpc_conn *c)
+{
+	struct rpc_server *s = c->server;
+	if (s == NULL)
+		return;
+	assert(s->stats.unsent >= c->counted);
+	s->stats.unsent = s->stats.unsent - c->counted + pending(c);
+	c->counted = pending(c);
+}
+
 /* ---- Shared connection plumbing ---- */
 
 static void conn_close(struct rpc_conn *c);
@@ -136,8 +149,12 @@ static void on_kick(uv_idle_t *h)
 	(void)h; /* only there to keep the loop from blocking */
 }
 
+static void count_unsent(struct rpc_conn *c);
+
+/* Every frame encoded into c->out is followed by this call. */
 static void queue_flush(struct rpc_conn *c)
 {
+	count_unsent(c);
 	if (c->queued || c->closing)
 		return;
 	struct rpc_conn **head =
@@ -171,8 +188,9 @@ static void on_closed(uv_handle_t *h)
 	struct rpc_conn *c = h->data;
 	unqueue(c);
 	if (c->server != NULL) {
-		assert(c->server->stats.buffered >= c->reader.cap);
-		c->server->stats.buffered -= c->reader.cap;
+		assert(c->reader.cap == 0); /* given back by conn_close */
+		assert(c->server->stats.unsent >= c->counted);
+		c->server->stats.unsent -= c->counted;
 	}
 	rpc_reader_close(&c->reader);
 	msgpack_sbuffer_destroy(&c->out);
@@ -188,6 +206,13 @@ static void conn_close(struct rpc_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	/* A server connection's request bytes leave its budget now, not
+	 * when the handle has closed. */
+	if (c->server != NULL) {
+		assert(c->server->stats.buffered >= c->reader.cap);
+		c->server->stats.buffered -= c->reader.cap;
+		rpc_reader_close(&c->reader);
+	}
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
@@ -207,6 +232,7 @@ static void on_written(uv_write_t *req, int status)
 	struct wreq *w = (struct wreq *)req;
 	struct rpc_conn *c = req->data;
 	c->inflight -= w->len;
+	count_unsent(c);
 	free(w->data);
 	free(w);
 	if (status < 0) {
@@ -413,12 +439,25 @@ static void server_process(struct rpc_conn *c)
 	}
 }
 
-/* Closes @c over a limit (@err: RPC_ECONNLIMIT, RPC_EBUFLIMIT). */
+/* Closes @c over a limit (@err: RPC_ECONNLIMIT, RPC_EBUFLIMIT); what
+ * its reader held is given back at once. */
 static void close_limited(struct rpc_conn *c, int err)
 {
 	c->server->stats.limited++;
 	server_event(c->server, c, RPC_EV_LIMIT, err);
 	conn_close(c);
+}
+
+/* The open connection whose reader holds the most: the one to go when
+ * the budget is exceeded, so a small client is never cut for a big one. */
+static struct rpc_conn *biggest_reader(struct rpc_server *s)
+{
+	struct rpc_conn *big = NULL;
+	for (struct rpc_conn *c = s->conns; c != NULL; c = c->next)
+		if (!c->closing &&
+		    (big == NULL || c->reader.cap > big->reader.cap))
+			big = c;
+	return big;
 }
 
 static void server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
@@ -439,13 +478,20 @@ static void server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		conn_close(c);
 		return;
 	}
+	s->stats.buffered += c->reader.cap - held;
 	server_process(c);
-	rpc_reader_trim(&c->reader);
-	s->stats.buffered = s->stats.buffered - held + c->reader.cap;
+	if (!c->closing) {
+		held = c->reader.cap;
+		rpc_reader_trim(&c->reader);
+		s->stats.buffered -= held - c->reader.cap;
+	}
 	/* What the readers hold (a partial frame counts) has a node-wide
-	 * budget: the connection that takes it over goes. */
-	if (s->stats.buffered > s->cfg.max_buffered && !c->closing)
-		close_limited(c, RPC_EBUFLIMIT);
+	 * budget: over it, the connection holding the most goes. */
+	while (s->stats.buffered > s->cfg.max_buffered) {
+		struct rpc_conn *big = biggest_reader(s);
+		assert(big != NULL && big->reader.cap > 0); /* their sum */
+		close_limited(big, RPC_EBUFLIMIT);
+	}
 }
 
 static void server_flush(uv_check_t *h)
@@ -509,6 +555,8 @@ int rpc_server_init(struct rpc_server *s, uv_loop_t *loop,
 	    cfg && cfg->max_conns ? cfg->max_conns : DEFAULT_MAX_CONNS;
 	s->cfg.max_buffered =
 	    cfg && cfg->max_buffered ? cfg->max_buffered : DEFAULT_MAX_BUFFERED;
+	s->cfg.max_unsent =
+	    cfg && cfg->max_unsent ? cfg->max_unsent : DEFAULT_MAX_UNSENT;
 	if (on_request == NULL)
 		return RPC_EINVAL;
 	int rv = uv_tcp_init(loop, &s->tcp);
@@ -584,6 +632,20 @@ int rpc_server_send(struct rpc_server *s, uint64_t conn_id, uint16_t type,
 		server_event(s, c, RPC_EV_PAUSED, 0);
 	}
 	return 0;
+}
+
+size_t rpc_server_room(struct rpc_server *s, uint64_t conn_id)
+{
+	struct rpc_conn *c = server_conn(s, conn_id);
+	if (c == NULL)
+		return 0;
+	size_t mine = pending(c) < s->cfg.max_pending
+			  ? s->cfg.max_pending - pending(c)
+			  : 0;
+	size_t all = s->stats.unsent < s->cfg.max_unsent
+			 ? s->cfg.max_unsent - s->stats.unsent
+			 : 0;
+	return mine < all ? mine : all;
 }
 
 void rpc_server_drop(struct rpc_server *s, uint64_t conn_id)

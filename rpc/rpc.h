@@ -705,6 +705,9 @@ struct rpc_server_config {
 	 * frames): the connection whose input takes them above is closed.
 	 * Default 128 MiB. */
 	size_t max_buffered;
+	/* Answers queued for all connections and not yet written: what
+	 * rpc_server_room hands out. Default 128 MiB. */
+	size_t max_unsent;
 };
 
 struct rpc_server_stats {
@@ -717,6 +720,7 @@ struct rpc_server_stats {
 	uint32_t connections;
 	uint64_t limited; /* connections closed over a limit */
 	size_t buffered;  /* bytes the readers hold now */
+	size_t unsent;	  /* answer bytes queued or being written now */
 };
 
 struct rpc_conn;
@@ -750,6 +754,10 @@ int rpc_server_init(struct rpc_server *s, uv_loop_t *loop,
 int rpc_server_listen(struct rpc_server *s, const char *address);
 /* The port actually bound (for address ":0"), or 0. */
 int rpc_server_port(struct rpc_server *s);
+/* Answer bytes connection @conn_id may still queue: the least of what
+ * its max_pending and the server's max_unsent leave (0: none, or the
+ * connection is gone). Large answers (FETCH) are cut to it. */
+size_t rpc_server_room(struct rpc_server *s, uint64_t conn_id);
 /*
  * Queues a frame (a response: type | RPC_RESPONSE with @status; or a
  * notice) on connection @conn_id. Returns 0, RPC_ECLOSED (the connection

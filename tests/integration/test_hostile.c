@@ -5,7 +5,8 @@
  * anything is proposed. Every refusal leaves the membership as it was.
  * Request bytes held for clients have a node-wide budget: forty
  * connections each stalling in a 16 MiB frame cost at most
- * max_buffered_bytes, not 640 MiB.
+ * max_buffered_bytes, not 640 MiB; clients that never read their FETCH
+ * answers hold at most max_unsent_bytes.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -172,6 +173,50 @@ static void test_hostile_partial_frames_are_bounded(void **state)
 		close(fd[i]);
 }
 
+/* The issue's other probe: five clients pipelining 1 MiB FETCHes and
+ * never reading their answers raised a node from 68 to 402 MB. Now every
+ * FETCH answer is cut to what the connection and the node may still queue
+ * (max_pending_bytes, max_unsent_bytes 128 MiB): the node stays bounded
+ * and keeps answering others. */
+static void test_hostile_unread_fetches_are_bounded(void **state)
+{
+	struct harness *h = *state;
+	struct h_node *n = &h->nodes[h->leader];
+	assert_int_equal(h_create_topic(h, "big", 1), 0);
+	static uint8_t p[20000 * 13];
+	uint32_t len = h_records(p, 20000, 7);
+	for (int i = 0; i < 40; i++) { /* about 8 MB in one queue */
+		struct rpc_produce_req in = {"big", 0, 20000, 0, {p, len}};
+		assert_int_equal(h_call_code(n->listen, RPC_PRODUCE, &in, 5000),
+				 RPC_OK);
+	}
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	struct rpc_fetch_req fq = {NULL, "big", 0, 0, 0, 1u << 20, 0};
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(
+		    rpc_encode(&sb, RPC_FETCH, (uint64_t)i + 1, NULL, &fq, 0),
+		    0);
+	int fd[5];
+	for (int c = 0; c < 5; c++) {
+		fd[c] = dial(n->listen);
+		assert_int_equal(send(fd[c], sb.data, sb.size, MSG_NOSIGNAL),
+				 (ssize_t)sb.size);
+	}
+	msgpack_sbuffer_destroy(&sb);
+	usleep(2000000); /* the node answers what it may */
+	long rss = rss_mib(n->pid);
+	print_message("node RSS with 5 clients not reading 1,500 FETCH "
+		      "answers: %ld MiB\n",
+		      rss);
+	assert_true(rss > 0 && rss < RSS_BOUND_MIB);
+	struct rpc_status_req q = {true};
+	assert_int_equal(h_call_code(n->listen, RPC_CLUSTER_STATUS, &q, 5000),
+			 RPC_OK);
+	for (int c = 0; c < 5; c++)
+		close(fd[c]);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
@@ -179,6 +224,7 @@ int main(void)
 	    T(test_hostile_membership_needs_the_secret),
 	    T(test_hostile_join_checks_what_it_adds),
 	    T(test_hostile_partial_frames_are_bounded),
+	    T(test_hostile_unread_fetches_are_bounded),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/hostile", tests, NULL,

@@ -20,6 +20,7 @@ struct fx {
 	int big_answer;	  /* queues per TOPIC_DESCRIBE answer */
 	bool hold;	  /* keep the request, answer with answer_held() */
 	uint64_t held_conn, held_id;
+	uint64_t last_conn; /* of the last request */
 	int held;
 	int events[8];
 	int last_bad, last_limit;
@@ -52,6 +53,7 @@ static bool run_until(struct fx *x, const int *flag, int want, int ms)
 static void on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 {
 	struct fx *x = s->data;
+	x->last_conn = conn;
 	if (x->ignore)
 		return;
 	if (x->hold) {
@@ -520,7 +522,7 @@ static void test_conn_backpressure_pauses_reading(void **state)
 {
 	struct fx *x = *state;
 	/* A new server with a small output limit and big answers. */
-	struct rpc_server_config cfg = {0, 64 << 10, 0, 0};
+	struct rpc_server_config cfg = {0, 64 << 10, 0, 0, 0};
 	server_with(x, &cfg);
 	x->big_answer = 400; /* ~20 KB per answer */
 	enum { N = 200 };    /* ~4 MB of answers in all */
@@ -541,12 +543,22 @@ static void test_conn_backpressure_pauses_reading(void **state)
 	/* It stopped taking requests instead of buffering ~4 MB. */
 	assert_true(st.frames_in < N);
 	assert_int_equal(st.pauses, 1);
+	/* What is unsent is counted, and no room is left for more. */
+	assert_true(st.unsent > (64u << 10));
+	assert_int_equal(rpc_server_room(&x->srv, x->last_conn), 0);
 	/* The peer reads: everything is answered. */
 	uv_read_start((uv_stream_t *)&r.tcp, raw_alloc, raw_read);
 	assert_true(run_until(x, &r.frames, N, 10000));
 	rpc_server_stats(&x->srv, &st);
 	assert_int_equal(st.frames_in, N);
 	assert_true(x->events[RPC_EV_RESUMED] >= 1);
+	assert_true(run_until(x, &r.frames, N, 1000)); /* let writes end */
+	for (int i = 0; i < 100 && st.unsent > 0; i++) {
+		uv_run(&x->loop, UV_RUN_NOWAIT);
+		rpc_server_stats(&x->srv, &st);
+	}
+	assert_int_equal(st.unsent, 0);
+	assert_int_equal(rpc_server_room(&x->srv, x->last_conn), 64u << 10);
 	raw_down(x, &r);
 }
 
@@ -569,7 +581,7 @@ static bool raw_asks(struct fx *x, struct raw *r)
 static void test_conn_connection_limit(void **state)
 {
 	struct fx *x = *state;
-	struct rpc_server_config cfg = {0, 0, 2, 0};
+	struct rpc_server_config cfg = {0, 0, 2, 0, 0};
 	server_with(x, &cfg);
 	struct raw r[3];
 	for (int i = 0; i < 3; i++)
@@ -593,7 +605,7 @@ static void test_conn_connection_limit(void **state)
 static void test_conn_buffered_limit(void **state)
 {
 	struct fx *x = *state;
-	struct rpc_server_config cfg = {4u << 20, 0, 0, 1u << 20};
+	struct rpc_server_config cfg = {4u << 20, 0, 0, 1u << 20, 0};
 	server_with(x, &cfg);
 	struct raw a, b;
 	raw_up(x, &a, true);
@@ -613,6 +625,35 @@ static void test_conn_buffered_limit(void **state)
 	rpc_server_stats(&x->srv, &st);
 	assert_true(st.buffered <= RPC_READER_KEEP);
 	raw_down(x, &a);
+	/* The one holding the most goes, not the one whose bytes came last:
+	 * c stalls 900 KB into a frame, then b's 300 KB one takes the total
+	 * over; c is cut, b answered. */
+	struct raw c;
+	raw_up(x, &c, true);
+	part = calloc(1, 900 << 10);
+	part[1] = 0x30; /* 3 MiB */
+	raw_send(&c, part, 900 << 10);
+	free(part);
+	for (int i = 0; i < 20; i++)
+		uv_run(&x->loop, UV_RUN_NOWAIT);
+	char *topic = malloc(300 << 10);
+	memset(topic, 'x', 300 << 10);
+	topic[(300 << 10) - 1] = '\0';
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	struct rpc_topic_req t = {topic};
+	assert_int_equal(rpc_encode(&sb, RPC_TOPIC_DESCRIBE, 9, NULL, &t, 0),
+			 0);
+	free(topic);
+	b.frames = 0;
+	free(b.out);
+	raw_send(&b, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	assert_true(run_until(x, &c.closed, 1, 3000));
+	assert_true(run_until(x, &b.frames, 1, 3000));
+	assert_false(b.closed);
+	assert_int_equal(x->events[RPC_EV_LIMIT], 2);
+	raw_down(x, &c);
 	raw_down(x, &b);
 }
 
