@@ -106,6 +106,10 @@ static const struct key keys[] = {
      1048576, UINT64_MAX, NULL,
      "answers queued for all connections and not yet written; FETCH "
      "answers are cut to what is left (empty when nothing is)"},
+    {"rpc", "max_requests_per_sec", K_U32, OFF(max_requests_per_sec), 0,
+     "250000", 1, 100000000, NULL,
+     "requests one connection may send in a second; the connection that "
+     "goes over is closed (logged)"},
     {"rpc", "max_connections", K_U32, OFF(max_connections), 0, "1024", 1,
      1000000, NULL,
      "client connections open at once; one more is closed as it arrives "

@@ -404,9 +404,9 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	if (start_raft(n, err, errlen) != 0)
 		return -1;
 	struct rpc_server_config rc = {
-	    n->cfg.max_frame_bytes, (size_t)n->cfg.max_pending_bytes,
-	    n->cfg.max_connections, (size_t)n->cfg.max_buffered_bytes,
-	    (size_t)n->cfg.max_unsent_bytes};
+	    n->cfg.max_frame_bytes,	     (size_t)n->cfg.max_pending_bytes,
+	    n->cfg.max_connections,	     (size_t)n->cfg.max_buffered_bytes,
+	    (size_t)n->cfg.max_unsent_bytes, n->cfg.max_requests_per_sec};
 	n->rpc.data = n;
 	int rv = rpc_server_init(&n->rpc, loop, &rc, node_on_request,
 				 node_on_rpc_event);

@@ -166,6 +166,12 @@ static void log_limit(const struct node *n, uint64_t conn, const char *peer,
 			 "reached",
 			 (unsigned long long)conn, peer,
 			 n->cfg.max_connections);
+	else if (err == RPC_ERATELIMIT)
+		NODE_LOG(NODE_WARN, "rpc",
+			 "conn %llu from %s closed: more than "
+			 "max_requests_per_sec (%u) requests in a second",
+			 (unsigned long long)conn, peer,
+			 n->cfg.max_requests_per_sec);
 	else
 		NODE_LOG(NODE_WARN, "rpc",
 			 "conn %llu from %s closed: the request bytes buffered "

@@ -51,6 +51,7 @@ struct node_config {
 	uint32_t max_connections;
 	uint64_t max_buffered_bytes;
 	uint64_t max_unsent_bytes;
+	uint32_t max_requests_per_sec;
 	/* [log] */
 	char log_level[16];
 };

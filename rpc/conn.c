@@ -30,6 +30,7 @@
 #define DEFAULT_MAX_CONNS 1024
 #define DEFAULT_MAX_BUFFERED ((size_t)128 << 20)
 #define DEFAULT_MAX_UNSENT ((size_t)128 << 20)
+#define DEFAULT_MAX_RATE 250000
 
 struct rpc_conn {
 	uv_tcp_t tcp;
@@ -48,6 +49,8 @@ struct rpc_conn {
 	msgpack_sbuffer out;
 	size_t inflight;
 	size_t counted; /* pending() as the server's unsent total has it */
+	uint64_t window_start; /* max_rate: this second's first request */
+	uint32_t window_count; /* and the requests since */
 	uv_connect_t connect_req;
 	uv_shutdown_t shutdown_req;
 	char peer[64];
@@ -396,6 +399,19 @@ static void refuse_closing(struct rpc_conn *c, const struct rpc_frame *f)
 	queue_flush(c);
 }
 
+static void close_limited(struct rpc_conn *c, int err);
+
+/* Counts one request of @c against max_rate: false when it goes over. */
+static bool within_rate(struct rpc_conn *c)
+{
+	uint64_t now = uv_now(c->server->loop);
+	if (c->window_count == 0 || now - c->window_start >= 1000) {
+		c->window_start = now;
+		c->window_count = 0;
+	}
+	return ++c->window_count <= c->server->cfg.max_rate;
+}
+
 /* Dispatches the whole frames buffered on @c (unless paused or ending). */
 static void server_process(struct rpc_conn *c)
 {
@@ -409,6 +425,11 @@ static void server_process(struct rpc_conn *c)
 			break;
 		if (rv == 1) {
 			s->stats.frames_in++;
+			if (!within_rate(c)) {
+				rpc_frame_release(&f);
+				close_limited(c, RPC_ERATELIMIT);
+				break;
+			}
 			if (s->closing)
 				refuse_closing(c, &f);
 			else
@@ -439,13 +460,21 @@ static void server_process(struct rpc_conn *c)
 	}
 }
 
-/* Closes @c over a limit (@err: RPC_ECONNLIMIT, RPC_EBUFLIMIT); what
- * its reader held is given back at once. */
+/* Closes @c over a limit (@err: RPC_ECONNLIMIT, RPC_EBUFLIMIT: at once,
+ * what its reader held given back; RPC_ERATELIMIT: once its answers are
+ * written). */
 static void close_limited(struct rpc_conn *c, int err)
 {
 	c->server->stats.limited++;
 	server_event(c->server, c, RPC_EV_LIMIT, err);
-	conn_close(c);
+	if (err != RPC_ERATELIMIT) {
+		conn_close(c);
+		return;
+	}
+	/* What came within the rate is answered, then the connection
+	 * ends; nothing more of it is read. */
+	c->close_after_flush = true;
+	queue_flush(c);
 }
 
 /* The open connection whose reader holds the most: the one to go when
@@ -557,6 +586,8 @@ int rpc_server_init(struct rpc_server *s, uv_loop_t *loop,
 	    cfg && cfg->max_buffered ? cfg->max_buffered : DEFAULT_MAX_BUFFERED;
 	s->cfg.max_unsent =
 	    cfg && cfg->max_unsent ? cfg->max_unsent : DEFAULT_MAX_UNSENT;
+	s->cfg.max_rate =
+	    cfg && cfg->max_rate ? cfg->max_rate : DEFAULT_MAX_RATE;
 	if (on_request == NULL)
 		return RPC_EINVAL;
 	int rv = uv_tcp_init(loop, &s->tcp);

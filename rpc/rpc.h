@@ -27,22 +27,23 @@
 
 /* ---- Module errors (local failures; never on the wire) ---- */
 
-#define RPC_ERRORS(X)                                       \
-	X(RPC_OK_, 0, "ok")                                 \
-	X(RPC_EINVAL, -1, "invalid argument")               \
-	X(RPC_ENOMEM, -2, "out of memory")                  \
-	X(RPC_ETOOBIG, -3, "frame too large")               \
-	X(RPC_EMALFORMED, -4, "malformed frame")            \
-	X(RPC_EVERSION, -5, "unsupported protocol version") \
-	X(RPC_ECLOSED, -6, "connection closed")             \
-	X(RPC_ETIMEDOUT, -7, "request timed out")           \
-	X(RPC_ECANCELED, -8, "canceled")                    \
-	X(RPC_ECONNECT, -9, "cannot connect")               \
-	X(RPC_EBUSY, -10, "too many bytes pending")         \
-	X(RPC_EADDRINUSE, -11, "address already in use")    \
-	X(RPC_ELISTEN, -12, "cannot listen on the address") \
-	X(RPC_ECONNLIMIT, -13, "too many connections")      \
-	X(RPC_EBUFLIMIT, -14, "too many request bytes buffered")
+#define RPC_ERRORS(X)                                            \
+	X(RPC_OK_, 0, "ok")                                      \
+	X(RPC_EINVAL, -1, "invalid argument")                    \
+	X(RPC_ENOMEM, -2, "out of memory")                       \
+	X(RPC_ETOOBIG, -3, "frame too large")                    \
+	X(RPC_EMALFORMED, -4, "malformed frame")                 \
+	X(RPC_EVERSION, -5, "unsupported protocol version")      \
+	X(RPC_ECLOSED, -6, "connection closed")                  \
+	X(RPC_ETIMEDOUT, -7, "request timed out")                \
+	X(RPC_ECANCELED, -8, "canceled")                         \
+	X(RPC_ECONNECT, -9, "cannot connect")                    \
+	X(RPC_EBUSY, -10, "too many bytes pending")              \
+	X(RPC_EADDRINUSE, -11, "address already in use")         \
+	X(RPC_ELISTEN, -12, "cannot listen on the address")      \
+	X(RPC_ECONNLIMIT, -13, "too many connections")           \
+	X(RPC_EBUFLIMIT, -14, "too many request bytes buffered") \
+	X(RPC_ERATELIMIT, -15, "too many requests per second")
 
 enum rpc_error {
 #define RPC_ENUM_(name, value, text) name = (value),
@@ -682,7 +683,8 @@ enum rpc_event {
 	RPC_EV_BAD_FRAME, /* err: RPC_EMALFORMED, RPC_ETOOBIG, ... */
 	RPC_EV_PAUSED,	  /* output above max_pending: reads paused */
 	RPC_EV_RESUMED,
-	RPC_EV_LIMIT, /* closed over a limit: RPC_ECONNLIMIT, RPC_EBUFLIMIT */
+	RPC_EV_LIMIT, /* closed over a limit: RPC_ECONNLIMIT, RPC_EBUFLIMIT,
+			 RPC_ERATELIMIT */
 };
 
 struct rpc_server;
@@ -708,6 +710,10 @@ struct rpc_server_config {
 	/* Answers queued for all connections and not yet written: what
 	 * rpc_server_room hands out. Default 128 MiB. */
 	size_t max_unsent;
+	/* Requests one connection may send in a second (a window from its
+	 * first request); over it the connection is closed. Default
+	 * 250,000. */
+	uint32_t max_rate;
 };
 
 struct rpc_server_stats {

@@ -522,7 +522,7 @@ static void test_conn_backpressure_pauses_reading(void **state)
 {
 	struct fx *x = *state;
 	/* A new server with a small output limit and big answers. */
-	struct rpc_server_config cfg = {0, 64 << 10, 0, 0, 0};
+	struct rpc_server_config cfg = {0, 64 << 10, 0, 0, 0, 0};
 	server_with(x, &cfg);
 	x->big_answer = 400; /* ~20 KB per answer */
 	enum { N = 200 };    /* ~4 MB of answers in all */
@@ -581,7 +581,7 @@ static bool raw_asks(struct fx *x, struct raw *r)
 static void test_conn_connection_limit(void **state)
 {
 	struct fx *x = *state;
-	struct rpc_server_config cfg = {0, 0, 2, 0, 0};
+	struct rpc_server_config cfg = {0, 0, 2, 0, 0, 0};
 	server_with(x, &cfg);
 	struct raw r[3];
 	for (int i = 0; i < 3; i++)
@@ -605,7 +605,7 @@ static void test_conn_connection_limit(void **state)
 static void test_conn_buffered_limit(void **state)
 {
 	struct fx *x = *state;
-	struct rpc_server_config cfg = {4u << 20, 0, 0, 1u << 20, 0};
+	struct rpc_server_config cfg = {4u << 20, 0, 0, 1u << 20, 0, 0};
 	server_with(x, &cfg);
 	struct raw a, b;
 	raw_up(x, &a, true);
@@ -655,6 +655,31 @@ static void test_conn_buffered_limit(void **state)
 	assert_int_equal(x->events[RPC_EV_LIMIT], 2);
 	raw_down(x, &c);
 	raw_down(x, &b);
+}
+
+/* max_rate: a connection sending more requests in a second than allowed
+ * is closed once it goes over; what came before was answered. */
+static void test_conn_rate_limit(void **state)
+{
+	struct fx *x = *state;
+	struct rpc_server_config cfg = {0, 0, 0, 0, 0, 50};
+	server_with(x, &cfg);
+	struct raw r;
+	raw_up(x, &r, true);
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	struct rpc_topic_req t = {"t"};
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(rpc_encode(&sb, RPC_TOPIC_DESCRIBE,
+					    (uint64_t)i + 1, NULL, &t, 0),
+				 0);
+	raw_send(&r, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	assert_true(run_until(x, &r.closed, 1, 3000));
+	assert_int_equal(x->events[RPC_EV_LIMIT], 1);
+	assert_int_equal(x->last_limit, RPC_ERATELIMIT);
+	assert_int_equal(r.frames, 50);
+	raw_down(x, &r);
 }
 
 static void test_conn_addr_parse(void **state)
@@ -765,6 +790,7 @@ int main(void)
 	    T(test_conn_backpressure_pauses_reading),
 	    T(test_conn_connection_limit),
 	    T(test_conn_buffered_limit),
+	    T(test_conn_rate_limit),
 	    T(test_conn_close_answers_what_it_reads),
 	    T(test_conn_client_retires_on_goaway),
 	    cmocka_unit_test(test_conn_addr_parse),
