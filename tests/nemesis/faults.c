@@ -157,10 +157,7 @@ static void inject(struct faults *f, enum fault_kind k, int i)
 /* A kind at random among those chosen (every kind by default). */
 static enum fault_kind pick_kind(struct faults *f)
 {
-	/* disk only when asked for, until a long run with raftqd's own
-	 * fault points (which spare libraft's writes) is clean. */
-	unsigned chosen =
-	    f->only ? f->only : ((1u << F_KINDS) - 1) & ~(1u << F_DISK);
+	unsigned chosen = f->only ? f->only : (1u << F_KINDS) - 1;
 	if (!f->disk && chosen != (1u << F_DISK))
 		chosen &= ~(1u << F_DISK);
 	int n = __builtin_popcount(chosen);

@@ -31,8 +31,8 @@
  *             points raftq/storage/write and raftq/storage/sync
  *             (node/fault_points.c) through fiu-ctrl, the nodes run under
  *             fiu-run; the Raft log, snapshots and metadata never fail.
- *             Only when fiu-utils is installed (said at the start), and
- *             only with --faults until a long run with it is clean
+ *             Only when fiu-utils is installed (said at the start;
+ *             kill instead otherwise)
  *
  * Recovery time: from the end of a fault until every running node
  * reports the same leader again.

@@ -243,11 +243,10 @@ int main(int argc, char **argv)
 	bool disk_asked = o.only & (1u << F_DISK);
 	printf("nemesis: disk faults %s\n",
 	       !h.fiu ? "OFF: fiu-run/fiu-ctrl not installed (fiu-utils, "
-			"scripts/install-deps.sh)"
-	       : disk_asked
-		   ? "on (libfiu)"
-		   : "off (only with --faults ...,disk, until a long run "
-		     "with raftqd's storage fault points is clean)");
+			"scripts/install-deps.sh): kill instead"
+	       : o.only == 0 || disk_asked
+		   ? "on (raftqd's storage fault points)"
+		   : "off (not among --faults)");
 	struct faults f = {.h = &h,
 			   .disk = h.fiu,
 			   .only = o.only,
