@@ -220,8 +220,9 @@ def check_sessions(ops, rep):
 
 
 def deliveries_of(ops, keys):
-    """(group, queue key) in @keys -> [(start, end, member, session)] of
-    the consume operations that delivered from it."""
+    """(group, queue key) in @keys -> ([(start, end, member, session)] by
+    start, [their starts], the longest duration): the consume operations
+    that delivered from it."""
     out = defaultdict(list)
     if not keys:
         return out
@@ -233,16 +234,22 @@ def deliveries_of(ops, keys):
             if (w["group"], q) in keys:
                 out[(w["group"], q)].append(
                     (o.start, o.end, w["member"], w.get("session")))
+    for k, v in out.items():
+        v.sort()
+        out[k] = (v, [e[0] for e in v], max(e[1] - e[0] for e in v))
     return out
 
 
 def delivered_by_other(others, d, first, op):
     """Whether another member or session delivered @d's queue between
-    @first and @op."""
+    @first and @op (only the operations that can overlap are looked at)."""
     v = op.value
     me = (v["member"], v.get("session"))
-    return any(s <= op.end and e >= first.start and (m, sess) != me
-               for s, e, m, sess in others[(v["group"], qkey(d))])
+    entries, starts, longest = others[(v["group"], qkey(d))]
+    lo = bisect.bisect_left(starts, first.start - longest)
+    hi = bisect.bisect_right(starts, op.end)
+    return any(e >= first.start and (m, sess) != me
+               for _, e, m, sess in entries[lo:hi])
 
 
 def reset_points(ops):
@@ -287,21 +294,39 @@ def completed_points(pts):
     return out
 
 
+def by_start(pts):
+    """Per key: the resets sorted by start, their starts, and the longest
+    one's duration (so those overlapping a span are found by bisection)."""
+    out = {}
+    for k, rs in pts.items():
+        rs = sorted(rs, key=lambda r: r[0].start)
+        out[k] = (rs, [r[0].start for r in rs],
+                  max(r[0].end - r[0].start for r in rs))
+    return out
+
+
 def explained(d, op, last, resets, unknown):
     """Whether a reset other than @last — concurrent with or after it,
     begun before @op ended, to at most @d's offset — or a reset of
-    unknown outcome begun after @last explains delivery @d."""
-    return any(r[0].start < op.end and r[0] is not last[0] and
-               r[0].end > last[0].start and
-               (r[1] is None or r[1] <= d.offset) for r in resets) or \
-        any(last[0].start < s < op.end for s in unknown)
+    unknown outcome (@unknown: sorted starts) begun after @last explains
+    delivery @d. @resets: the key's resets as by_start gives them."""
+    rs, starts, longest = resets
+    lo = bisect.bisect_left(starts, last[0].start - longest)
+    hi = bisect.bisect_left(starts, op.end)
+    if any(r[0] is not last[0] and r[0].end > last[0].start and
+           (r[1] is None or r[1] <= d.offset) for r in rs[lo:hi]):
+        return True
+    i = bisect.bisect_right(unknown, last[0].start)
+    return i < len(unknown) and unknown[i] < op.end
 
 
 def check_below_reset(ops, rep):
     """After a reset returned, no delivery from before its point — unless
     a later or concurrent reset (or one of unknown outcome) explains it."""
     pts, unknown = reset_points(ops), unknown_resets(ops)
-    done = completed_points(pts)
+    done, starts = completed_points(pts), by_start(pts)
+    for g in unknown:
+        unknown[g].sort()
     for op in ops:
         if op.f != "consume" or op.type != "ok":
             continue
@@ -311,7 +336,7 @@ def check_below_reset(ops, rep):
             last = last_reset_before(done[k], op.start) if k in done \
                 else None
             if last is None or d.offset >= last[1] or \
-                    explained(d, op, last, pts[k], unknown.get(g, [])):
+                    explained(d, op, last, starts[k], unknown.get(g, [])):
                 continue
             rep.anomaly("poll-below-reset", "%s delivered offset %d of %s "
                         "after a reset to %d had returned" % (
