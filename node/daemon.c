@@ -9,11 +9,13 @@
  * initial voter) → raft_start → listen → tick: on becoming leader, barrier
  * (no reads or proposals before it: a new leader's state lags until an entry
  * of its own term commits); register this broker (through the leader).
- * Stop (SIGTERM): a leader hands over (raft_transfer) while it still serves
- * clients (proposals meanwhile are refused NOT_LEADER and retried at the
- * new leader, so no answer is lost) → close the RPC server, answering
- * waiting fetches first: clients are told GOAWAY, what they still send is
- * answered "retry", they close → wait until every log write is stored
+ * Stop (SIGTERM): a leader first takes no new proposals (refused
+ * NOT_LEADER, nothing done: clients retry) until what it has in flight is
+ * applied (at most STOP_QUIESCE_MS), then hands over (raft_transfer) while
+ * it still serves clients (proposals meanwhile are refused NOT_LEADER and
+ * retried at the new leader, so no answer is lost) → close the RPC server,
+ * answering waiting fetches first: clients are told GOAWAY, what they still
+ * send is answered "retry", they close → wait until every log write is stored
  * (libraft 0.15 double-frees when a busy leader is closed) and the clients
  * are gone (at most STOP_DRAIN_MS) → raft_close → exit 0.
  *
@@ -34,6 +36,7 @@
 #include "../util/errbuf.h"
 #include "handlers.h"
 
+#define STOP_QUIESCE_MS 1000
 #define STOP_TRANSFER_MS 2000
 #define STOP_DRAIN_MS 3000
 
@@ -102,6 +105,19 @@ static void on_transfer(struct raft_transfer *req)
 		start_draining(n);
 }
 
+/* Hands leadership over (or, when that cannot start, drains at once). */
+static void start_transfer(struct node *n)
+{
+	n->transfer.data = n;
+	if (raft_state(&n->raft) == RAFT_LEADER &&
+	    raft_transfer(&n->raft, &n->transfer, 0, on_transfer) == 0) {
+		n->phase = NODE_TRANSFERRING;
+		n->phase_deadline = now_ms(n) + STOP_TRANSFER_MS;
+		return;
+	}
+	start_draining(n);
+}
+
 void node_stop(struct node *n)
 {
 	if (n->phase != NODE_RUNNING)
@@ -109,19 +125,22 @@ void node_stop(struct node *n)
 	NODE_LOG(NODE_INFO, "node", "stopping");
 	if (raft_state(&n->raft) == RAFT_LEADER &&
 	    n->raft.configuration.n > 1) {
-		n->transfer.data = n;
-		if (raft_transfer(&n->raft, &n->transfer, 0, on_transfer) ==
-		    0) {
-			n->phase = NODE_TRANSFERRING;
-			n->phase_deadline = now_ms(n) + STOP_TRANSFER_MS;
-			return;
-		}
+		/* First let what is in flight commit: an entry still in
+		 * flight at the transfer would be answered "leadership
+		 * lost", an unknown outcome for its client. */
+		n->phase = NODE_QUIESCING;
+		n->phase_deadline = now_ms(n) + STOP_QUIESCE_MS;
+		return;
 	}
 	start_draining(n);
 }
 
 static void advance_stop(struct node *n)
 {
+	if (n->phase == NODE_QUIESCING &&
+	    (raft_last_applied(&n->raft) >= raft_last_index(&n->raft) ||
+	     now_ms(n) >= n->phase_deadline))
+		start_transfer(n);
 	if (n->phase == NODE_TRANSFERRING && now_ms(n) >= n->phase_deadline) {
 		NODE_LOG(NODE_WARN, "raft", "leadership transfer timed out");
 		start_draining(n);

@@ -42,6 +42,7 @@ struct node_link {
 
 enum node_stop_phase {
 	NODE_RUNNING = 0,
+	NODE_QUIESCING,	   /* leader: no new proposals; its own commit */
 	NODE_TRANSFERRING, /* leader: handing leadership over */
 	NODE_DRAINING,	   /* waiting for pending log writes */
 	NODE_CLOSING,	   /* raft_close called */

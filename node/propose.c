@@ -17,6 +17,13 @@ uint32_t node_propose(struct node *n, struct node_proposal *p,
 		      struct raft_buffer buf, node_proposal_cb cb)
 {
 	assert(buf.base != NULL);
+	/* A stopping leader takes nothing new: what it has in flight
+	 * commits before it hands over, so no answer is "leadership lost"
+	 * (daemon.c); this is refused before anything is proposed. */
+	if (n->phase != NODE_RUNNING) {
+		raft_free(buf.base);
+		return RPC_NOT_LEADER;
+	}
 	p->cb = cb;
 	p->apply.data = p;
 	int rv = raft_apply(&n->raft, &p->apply, &buf, 1, on_applied);
