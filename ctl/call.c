@@ -184,6 +184,12 @@ void ctl_call(const char *bootstrap, uint16_t type, const void *req,
 	out->err = RPC_ECONNECT;
 	int64_t deadline = now_ms() + timeout_ms, took = 0;
 	for (;;) {
+		/* Addresses that refused this round without naming a leader
+		 * (a stopping or new leader): a follower pointing back at
+		 * one of them is not followed again before the pause, or the
+		 * call would spin on new connections to a stopping node. */
+		char busy[CALL_ADDRS_MAX + 1][64];
+		uint32_t nbusy = 0;
 		for (uint32_t i = 0; i <= n; i++) {
 			/* The leader we were pointed at goes first. */
 			char to[64];
@@ -199,6 +205,12 @@ void ctl_call(const char *bootstrap, uint16_t type, const void *req,
 				return;
 			}
 			took = now_ms() - t0;
+			if (leader[0] == '\0' && nbusy <= CALL_ADDRS_MAX)
+				snprintf(busy[nbusy++], sizeof busy[0], "%s",
+					 to);
+			for (uint32_t b = 0; b < nbusy && leader[0]; b++)
+				if (strcmp(busy[b], leader) == 0)
+					leader[0] = '\0';
 			if (leader[0] != '\0')
 				i = (uint32_t)-1; /* to the leader at once */
 		}
