@@ -576,18 +576,15 @@ int rpc_server_init(struct rpc_server *s, uv_loop_t *loop,
 	s->loop = loop;
 	s->on_request = on_request;
 	s->on_event = on_event;
-	s->cfg.max_frame =
-	    cfg && cfg->max_frame ? cfg->max_frame : RPC_FRAME_MAX_DEFAULT;
-	s->cfg.max_pending =
-	    cfg && cfg->max_pending ? cfg->max_pending : DEFAULT_MAX_PENDING;
-	s->cfg.max_conns =
-	    cfg && cfg->max_conns ? cfg->max_conns : DEFAULT_MAX_CONNS;
-	s->cfg.max_buffered =
-	    cfg && cfg->max_buffered ? cfg->max_buffered : DEFAULT_MAX_BUFFERED;
-	s->cfg.max_unsent =
-	    cfg && cfg->max_unsent ? cfg->max_unsent : DEFAULT_MAX_UNSENT;
-	s->cfg.max_rate =
-	    cfg && cfg->max_rate ? cfg->max_rate : DEFAULT_MAX_RATE;
+#define OR_DEFAULT(field, def) (cfg && cfg->field ? cfg->field : (def))
+	s->cfg = (struct rpc_server_config){
+	    OR_DEFAULT(max_frame, RPC_FRAME_MAX_DEFAULT),
+	    OR_DEFAULT(max_pending, DEFAULT_MAX_PENDING),
+	    OR_DEFAULT(max_conns, DEFAULT_MAX_CONNS),
+	    OR_DEFAULT(max_buffered, DEFAULT_MAX_BUFFERED),
+	    OR_DEFAULT(max_unsent, DEFAULT_MAX_UNSENT),
+	    OR_DEFAULT(max_rate, DEFAULT_MAX_RATE)};
+#undef OR_DEFAULT
 	if (on_request == NULL)
 		return RPC_EINVAL;
 	int rv = uv_tcp_init(loop, &s->tcp);
