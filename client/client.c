@@ -83,6 +83,8 @@ int cl_from_code(uint32_t code)
 		return RAFTQ_ESTALE_EPOCH;
 	case RPC_TIMEOUT:
 		return RAFTQ_ETIMEDOUT;
+	case RPC_FORBIDDEN:
+		return RAFTQ_EFORBIDDEN;
 	default:
 		return RAFTQ_EREFUSED;
 	}
@@ -150,6 +152,12 @@ struct rpc_client *cl_conn(struct raftq_client *c, const char *address)
 		return NULL;
 	}
 	cn->rpc.data = cn;
+	/* Only an out-of-memory encode can fail (the token is at most
+	 * CL_TOKEN_MAX bytes); the requests then meet FORBIDDEN
+	 * "authentication required", which says what is wrong. */
+	struct rpc_auth_req hello = {c->token, NULL};
+	if (c->token != NULL)
+		(void)rpc_client_hello(&cn->rpc, RPC_AUTH, &hello);
 	c->conns[c->n_conns++] = cn;
 	return &cn->rpc;
 }
@@ -461,29 +469,11 @@ void cl_detach(struct raftq_client *c, struct raftq_producer *p,
 
 /* ---- Life cycle ---- */
 
-int raftq_client_new(const struct raftq_config *cfg, struct raftq_client **out,
-		     char *errmsg, size_t errlen)
+/* The addresses of @list (comma-separated, modified) into c->bootstrap:
+ * 0, or RAFTQ_EINVAL / RAFTQ_ENOMEM with why in @errmsg. */
+static int take_bootstrap(struct raftq_client *c, char *list, char *errmsg,
+			  size_t errlen)
 {
-	char dummy[8];
-	if (errmsg == NULL) {
-		errmsg = dummy;
-		errlen = sizeof dummy;
-	}
-	if (cfg == NULL || out == NULL || cfg->bootstrap == NULL ||
-	    cfg->bootstrap[0] == '\0') {
-		snprintf(errmsg, errlen,
-			 "bootstrap: a list of host:port is "
-			 "required");
-		return RAFTQ_EINVAL;
-	}
-	struct raftq_client *c = calloc(1, sizeof *c);
-	char *list = strdup(cfg->bootstrap);
-	if (c == NULL || list == NULL) {
-		free(c);
-		free(list);
-		snprintf(errmsg, errlen, "out of memory");
-		return RAFTQ_ENOMEM;
-	}
 	int rv = 0;
 	char *save = NULL;
 	for (char *a = strtok_r(list, ",", &save); a != NULL && rv == 0;
@@ -509,11 +499,40 @@ int raftq_client_new(const struct raftq_config *cfg, struct raftq_client **out,
 		}
 		c->bootstrap[c->n_bootstrap++] = copy;
 	}
+	return rv;
+}
+
+int raftq_client_new(const struct raftq_config *cfg, struct raftq_client **out,
+		     char *errmsg, size_t errlen)
+{
+	char dummy[8];
+	if (errmsg == NULL) {
+		errmsg = dummy;
+		errlen = sizeof dummy;
+	}
+	if (cfg == NULL || out == NULL || cfg->bootstrap == NULL ||
+	    cfg->bootstrap[0] == '\0') {
+		snprintf(errmsg, errlen,
+			 "bootstrap: a list of host:port is "
+			 "required");
+		return RAFTQ_EINVAL;
+	}
+	struct raftq_client *c = calloc(1, sizeof *c);
+	char *list = strdup(cfg->bootstrap);
+	if (c == NULL || list == NULL) {
+		free(c);
+		free(list);
+		snprintf(errmsg, errlen, "out of memory");
+		return RAFTQ_ENOMEM;
+	}
+	int rv = take_bootstrap(c, list, errmsg, errlen);
 	free(list);
 	if (rv == 0 && c->n_bootstrap == 0) {
 		snprintf(errmsg, errlen, "bootstrap: no address given");
 		rv = RAFTQ_EINVAL;
 	}
+	if (rv == 0) /* before the loop: nothing to close if it fails */
+		rv = cl_token_read(cfg, &c->token, errmsg, errlen);
 	if (rv == 0 && uv_loop_init(&c->loop) != 0) {
 		snprintf(errmsg, errlen, "cannot create an event loop");
 		rv = RAFTQ_ENOMEM;
@@ -522,6 +541,7 @@ int raftq_client_new(const struct raftq_config *cfg, struct raftq_client **out,
 		for (uint32_t i = 0; i < c->n_bootstrap; i++)
 			free(c->bootstrap[i]);
 		free(c->bootstrap);
+		free(c->token);
 		free(c);
 		return rv;
 	}
@@ -582,5 +602,8 @@ void raftq_client_free(struct raftq_client *c)
 	free(c->brokers);
 	free(c->producers);
 	free(c->consumers);
+	if (c->token != NULL)
+		explicit_bzero(c->token, strlen(c->token));
+	free(c->token);
 	free(c);
 }

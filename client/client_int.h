@@ -55,6 +55,7 @@ struct raftq_client {
 	char **bootstrap;
 	uint32_t n_bootstrap;
 	char client_id[CL_NAME_MAX + 1];
+	char *token; /* [auth]: sent first on each connection; NULL: none */
 	uint32_t timeout_ms;
 	struct cl_conn **conns;
 	uint32_t n_conns;
@@ -107,6 +108,13 @@ const struct cl_topic *cl_topic(const struct raftq_client *c, const char *name);
 int cl_broker_index(const struct raftq_client *c, const char *name);
 /* Maps a wire status code to a raftq error (0 for OK). */
 int cl_from_code(uint32_t code);
+
+#define CL_TOKEN_MAX 1024 /* bytes of a token (the broker's limit) */
+/* The token of @cfg (token, else token_file's first line, else
+ * $RAFTQ_TOKEN) into *@out (malloc'ed; NULL: none): 0, or RAFTQ_EINVAL /
+ * RAFTQ_EIO / RAFTQ_ENOMEM with why in @errmsg (token.c). */
+int cl_token_read(const struct raftq_config *cfg, char **out, char *errmsg,
+		  size_t errlen);
 /* A group or topic name the client can hold: 1..CL_NAME_MAX bytes. */
 bool cl_name_ok(const char *name);
 /* Maps an RPC_E* transport error to a raftq error. */

@@ -347,13 +347,11 @@ void kc_send_fetch(struct raftq_consumer *k, struct kqueue *q)
 	x->wait_ms = k->fetch_wait_ms;
 	if (x->wait_ms + 1000 > c->timeout_ms) /* the answer must beat it */
 		x->wait_ms = c->timeout_ms > 1000 ? c->timeout_ms - 1000 : 0;
-	struct rpc_fetch_req in = {k->mode == MODE_CLUSTERING ? k->group : NULL,
-				   q->topic,
-				   q->queue_id,
-				   q->pos,
-				   q->epoch,
-				   k->fetch_bytes,
-				   x->wait_ms};
+	struct rpc_fetch_req in = {
+	    k->mode == MODE_CLUSTERING ? k->group : NULL, q->topic, q->queue_id,
+	    q->pos, q->epoch, k->fetch_bytes, x->wait_ms,
+	    /* a broadcasting member reads for its group */
+	    k->mode == MODE_CLUSTERING ? NULL : k->group};
 	if (rpc_client_request(rc, &x->call, RPC_FETCH, &in, c->timeout_ms,
 			       on_fetched) != 0) {
 		free(x);

@@ -39,6 +39,13 @@ static void on_closed(struct rpc_client *c)
 	*(bool *)c->data = true;
 }
 
+static const char *call_token; /* ctl_set_token */
+
+void ctl_set_token(const char *token)
+{
+	call_token = token;
+}
+
 /* Runs one request on a private loop: the transport status, and the
  * answer frame in @f when it is 0. */
 static int call_raw(const char *address, uint16_t type, const void *req,
@@ -54,9 +61,13 @@ static int call_raw(const char *address, uint16_t type, const void *req,
 	memset(&s, 0, sizeof s);
 	s.call.data = &s;
 	int err = rpc_client_init(&c, &loop, address, &cfg, NULL);
+	struct rpc_auth_req hello = {call_token, NULL};
 	if (err == 0) {
-		err = rpc_client_request(&c, &s.call, type, req, timeout_ms,
-					 on_done);
+		if (call_token != NULL)
+			err = rpc_client_hello(&c, RPC_AUTH, &hello);
+		if (err == 0)
+			err = rpc_client_request(&c, &s.call, type, req,
+						 timeout_ms, on_done);
 		while (err == 0 && !s.done)
 			uv_run(&loop, UV_RUN_ONCE);
 		if (err == 0)

@@ -19,6 +19,7 @@ struct ctl_opts {
 	bool json;
 	uint32_t timeout_ms; /* a command's whole budget, retries included */
 	bool timeout_given;  /* --timeout was on the command line */
+	const char *token;   /* [auth]: --token, $RAFTQ_TOKEN, token_file */
 };
 
 /* ---- flags.c ---- */
@@ -147,6 +148,6 @@ struct ctl_noun {
 	int (*run)(const struct ctl_opts *o, int argc, char **argv);
 };
 extern const struct ctl_noun ctl_cluster, ctl_topic, ctl_group, ctl_offset,
-    ctl_produce, ctl_consume;
+    ctl_produce, ctl_consume, ctl_auth;
 
 #endif /* RAFTQ_CTL_CLI_H */

@@ -13,7 +13,7 @@ int ctl_client_new(const struct ctl_opts *o, const char *id,
 {
 	char err[256];
 	uint32_t each = o->timeout_ms < 5000 ? o->timeout_ms : 5000;
-	struct raftq_config cfg = {o->bootstrap, id, each};
+	struct raftq_config cfg = {o->bootstrap, id, each, o->token, NULL};
 	if (raftq_client_new(&cfg, out, err, sizeof err) != 0) {
 		fprintf(stderr, "error: INVALID_ARGUMENT: %s\n", err);
 		return 1;

@@ -58,5 +58,8 @@ void ctl_call(const char *bootstrap, uint16_t type, const void *req,
 void ctl_call_one(const char *address, uint16_t type, const void *req,
 		  uint32_t timeout_ms, struct ctl_resp *out);
 void ctl_resp_free(struct ctl_resp *r);
+/* The token every later call of this process sends first (AUTH) to a
+ * node with [auth] (borrowed: keep it alive); NULL: none. */
+void ctl_set_token(const char *token);
 
 #endif /* RAFTQ_CTL_H */

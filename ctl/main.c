@@ -1,15 +1,18 @@
 /*
  * raftqctl — raftq's admin CLI (DESIGN.md §7, docs/cli.md).
  *
- *   raftqctl [-b HOST:PORT,...] [--json] [--timeout MS] COMMAND ...
+ *   raftqctl [-b HOST:PORT,...] [--json] [--timeout MS] [--token T] COMMAND
  *
  * The global flags may come anywhere on the line. The bootstrap list comes
  * from -b, then $RAFTQ_BOOTSTRAP, then ~/.config/raftq/raftqctl.ini
  * ("bootstrap = ..." under [raftqctl]), then the local cluster of
- * scripts/cluster.sh. Exit status: 0 success; 1 the cluster answered an
- * error (stderr "error: CODE: message"); 2 bad usage. Each command noun
- * lives in its own cmd_*.c; everything printed is in output.c.
+ * scripts/cluster.sh. The token of a cluster with [auth] comes from
+ * --token, then $RAFTQ_TOKEN, then the file named by "token_file = ..."
+ * in raftqctl.ini (docs/security.md). Exit status: 0 success; 1 the cluster
+ * answered an error (stderr "error: CODE: message"); 2 bad usage. Each command
+ * noun lives in its own cmd_*.c; everything printed is in output.c.
  */
+#include <errno.h>
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,15 +24,15 @@
 #define VERSION "0.1.0"
 
 static const struct ctl_noun *const nouns[] = {
-    &ctl_cluster, &ctl_topic,	&ctl_group,
-    &ctl_offset,  &ctl_produce, &ctl_consume,
+    &ctl_cluster, &ctl_topic,	&ctl_group, &ctl_offset,
+    &ctl_produce, &ctl_consume, &ctl_auth,
 };
 #define NNOUNS (sizeof nouns / sizeof nouns[0])
 
 static void usage_all(FILE *out)
 {
 	fprintf(out, "usage: raftqctl [-b HOST:PORT,...] [--json] [--timeout "
-		     "MS] COMMAND\n\n");
+		     "MS] [--token T] COMMAND\n\n");
 	for (size_t i = 0; i < NNOUNS; i++)
 		fprintf(out, "       raftqctl %s\n", nouns[i]->usage);
 	fprintf(out,
@@ -37,8 +40,10 @@ static void usage_all(FILE *out)
 		"$RAFTQ_BOOTSTRAP, then\nbootstrap = in "
 		"~/.config/raftq/raftqctl.ini, then %s.\n--timeout (default "
 		"%d ms) bounds a command, retries through a leader\nelection "
-		"included. `raftqctl COMMAND --help` shows one command. Exit "
-		"status:\n0 ok, 1 error from the cluster (\"error: CODE: "
+		"included. --token (or $RAFTQ_TOKEN, or token_file = in the "
+		"ini file)\nis for clusters with [auth]. `raftqctl COMMAND "
+		"--help` shows one command.\nExit status: 0 ok, 1 error from "
+		"the cluster (\"error: CODE: "
 		"message\" on stderr), 2 bad usage.\n",
 		DEFAULT_BOOTSTRAP, DEFAULT_TIMEOUT_MS);
 }
@@ -46,7 +51,7 @@ static void usage_all(FILE *out)
 /* What the command line said besides the command's own flags. */
 struct globals {
 	struct ctl_opts o;
-	const char *bootstrap, *timeout;
+	const char *bootstrap, *timeout, *token;
 	bool help, version;
 	int argc; /* the rest: argv[0], the noun, its arguments */
 	char **argv;
@@ -56,9 +61,10 @@ struct globals {
  * if not, 2 on bad usage (printed). */
 static int take_global(struct globals *g, int argc, char **argv, int *i)
 {
-	static const char *const valued[] = {"-b", "--bootstrap", "--timeout"};
+	static const char *const valued[] = {"-b", "--bootstrap", "--timeout",
+					     "--token"};
 	const char *a = argv[*i];
-	for (size_t k = 0; k < 3; k++) {
+	for (size_t k = 0; k < 4; k++) {
 		size_t n = strlen(valued[k]);
 		const char *v = NULL;
 		if (strcmp(a, valued[k]) == 0 && *i + 1 < argc)
@@ -67,7 +73,9 @@ static int take_global(struct globals *g, int argc, char **argv, int *i)
 			v = a + n + 1;
 		if (v == NULL)
 			continue;
-		const char **slot = k < 2 ? &g->bootstrap : &g->timeout;
+		const char **slot = k < 2    ? &g->bootstrap
+				    : k == 2 ? &g->timeout
+					     : &g->token;
 		if (*slot != NULL) {
 			fprintf(stderr, "raftqctl: %s given twice\n",
 				valued[k]);
@@ -109,31 +117,71 @@ static int split_globals(struct globals *g, int argc, char **argv)
 	return 0;
 }
 
+/* What ~/.config/raftq/raftqctl.ini says ([raftqctl] section). */
+struct ini_file {
+	char bootstrap[1024];
+	char token_file[1024];
+};
+
 static int on_ini(void *user, const char *section, const char *name,
 		  const char *value)
 {
-	char *bootstrap = user;
-	if (strcmp(section, "raftqctl") == 0 && strcmp(name, "bootstrap") == 0)
-		snprintf(bootstrap, 1024, "%s", value);
+	struct ini_file *f = user;
+	if (strcmp(section, "raftqctl") != 0)
+		return 1;
+	if (strcmp(name, "bootstrap") == 0)
+		snprintf(f->bootstrap, sizeof f->bootstrap, "%s", value);
+	else if (strcmp(name, "token_file") == 0)
+		snprintf(f->token_file, sizeof f->token_file, "%s", value);
 	return 1;
 }
 
-/* The bootstrap list: -b, $RAFTQ_BOOTSTRAP, the config file, default. */
-static const char *bootstrap_of(const struct globals *g, char *buf)
+static void read_ini(struct ini_file *f)
 {
-	const char *env = getenv("RAFTQ_BOOTSTRAP");
 	const char *home = getenv("HOME");
 	char path[1024];
+	memset(f, 0, sizeof *f);
+	snprintf(path, sizeof path, "%s/.config/raftq/raftqctl.ini",
+		 home ? home : "");
+	if (home != NULL)
+		ini_parse(path, on_ini, f);
+}
+
+/* The bootstrap list: -b, $RAFTQ_BOOTSTRAP, the config file, default. */
+static const char *bootstrap_of(const struct globals *g,
+				const struct ini_file *ini)
+{
+	const char *env = getenv("RAFTQ_BOOTSTRAP");
 	if (g->bootstrap != NULL)
 		return g->bootstrap;
 	if (env != NULL && *env != '\0')
 		return env;
-	buf[0] = '\0';
-	snprintf(path, sizeof path, "%s/.config/raftq/raftqctl.ini",
-		 home ? home : "");
-	if (home != NULL && ini_parse(path, on_ini, buf) >= 0 && buf[0])
-		return buf;
-	return DEFAULT_BOOTSTRAP;
+	return ini->bootstrap[0] ? ini->bootstrap : DEFAULT_BOOTSTRAP;
+}
+
+/* The token: --token, $RAFTQ_TOKEN, the ini file's token_file (its first
+ * line, read into @buf), none. 0, or 2 when token_file cannot be read. */
+static int token_of(struct globals *g, const struct ini_file *ini, char *buf,
+		    size_t len)
+{
+	const char *env = getenv("RAFTQ_TOKEN");
+	g->o.token = g->token;
+	if (g->o.token == NULL && env != NULL && *env != '\0')
+		g->o.token = env;
+	if (g->o.token != NULL || ini->token_file[0] == '\0')
+		return 0;
+	FILE *f = fopen(ini->token_file, "r");
+	if (f == NULL || fgets(buf, (int)len, f) == NULL) {
+		fprintf(stderr, "raftqctl: token_file %s (raftqctl.ini): %s\n",
+			ini->token_file, f ? "empty" : strerror(errno));
+		if (f)
+			fclose(f);
+		return 2;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	g->o.token = buf;
+	return 0;
 }
 
 /* Every address numeric IP:PORT: 0, or 2 naming the first that is not. */
@@ -212,7 +260,8 @@ static int early_exit(const struct globals *g, const struct ctl_noun *noun)
 int main(int argc, char **argv)
 {
 	struct globals g;
-	char buf[1024];
+	struct ini_file ini;
+	char token[1100];
 	memset(&g, 0, sizeof g);
 	int rv = split_globals(&g, argc, argv);
 	const struct ctl_noun *noun =
@@ -220,8 +269,13 @@ int main(int argc, char **argv)
 	if (rv == 0)
 		rv = early_exit(&g, noun);
 	if (rv < 0) {
-		g.o.bootstrap = bootstrap_of(&g, buf);
+		read_ini(&ini);
+		g.o.bootstrap = bootstrap_of(&g, &ini);
 		rv = check_bootstrap(g.o.bootstrap);
+		if (rv == 0)
+			rv = token_of(&g, &ini, token, sizeof token);
+		if (rv == 0)
+			ctl_set_token(g.o.token);
 		if (rv == 0)
 			rv = check_timeout(&g);
 		if (rv == 0)

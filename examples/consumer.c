@@ -25,7 +25,8 @@ int main(int argc, char **argv)
 	int idle_ms = argc > 5 ? atoi(argv[5]) : 5000;
 	char err[256];
 	struct raftq_client *c;
-	struct raftq_config cfg = {argv[1], "example-consumer", 0};
+	struct raftq_config cfg = {.bootstrap = argv[1],
+				   .client_id = "example-consumer"};
 	if (raftq_client_new(&cfg, &c, err, sizeof err) != 0) {
 		fprintf(stderr, "error: %s\n", err);
 		return 2;

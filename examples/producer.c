@@ -55,7 +55,8 @@ int main(int argc, char **argv)
 	}
 	char err[256];
 	struct raftq_client *c;
-	struct raftq_config cfg = {argv[1], "example-producer", 0};
+	struct raftq_config cfg = {.bootstrap = argv[1],
+				   .client_id = "example-producer"};
 	if (raftq_client_new(&cfg, &c, err, sizeof err) != 0) {
 		fprintf(stderr, "error: %s\n", err);
 		return 2;

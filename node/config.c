@@ -61,6 +61,11 @@ static const struct key keys[] = {
      "", 0, 0, NULL,
      "shared by every node: JOIN and NODE_REMOVE must carry it; required "
      "for a cluster of several nodes (16 or more characters)"},
+    {"auth", "tokens_file", K_STR, OFF(tokens_file), SZ(tokens_file), "", 0, 0,
+     NULL,
+     "client authentication: a file of NAME HASH PERM[,PERM...] lines "
+     "(docs/security.md); every client connection must then AUTH with a "
+     "token first. Empty: off, anyone may do anything"},
     {"raft", "election_timeout_ms", K_U32, OFF(election_timeout_ms), 0, "1000",
      50, 60000, NULL, "election timeout (tests: 300)"},
     {"raft", "heartbeat_timeout_ms", K_U32, OFF(heartbeat_timeout_ms), 0, "100",

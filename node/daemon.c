@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "../util/errbuf.h"
+#include "auth.h"
 #include "handlers.h"
 
 #define STOP_QUIESCE_MS 1000
@@ -398,7 +399,8 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 			 n->cfg.name);
 		return -1;
 	}
-	if (check_before_disk(n, err, errlen) != 0)
+	if (node_auth_start(n, err, errlen) != 0 ||
+	    check_before_disk(n, err, errlen) != 0)
 		return -1;
 	snprintf(n->raft_dir, sizeof n->raft_dir, "%s/raft", n->cfg.data_dir);
 	char queues[NODE_PATH + 16], trash[NODE_PATH + 16];
@@ -462,6 +464,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 
 void node_free(struct node *n)
 {
+	node_auth_free(n);
 	node_groups_free(n);
 	node_fetch_waiters_free(n);
 	rsm_free(n->rsm);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "handlers.h"
 
 enum {
@@ -27,38 +28,54 @@ enum {
 	CURRENT = 1u << 2,     /* only from current state (lease.c) */
 };
 
+/* What the sender must hold with [auth] on (auth.h; DESIGN.md §6.2). */
+enum perm {
+	P_NONE,	      /* AUTH itself */
+	P_AUTHED,     /* any token (metadata reads; UNDO checks its group) */
+	P_ADMIN,      /* admin: topics, groups, the cluster */
+	P_PRODUCE,    /* produce:TOPIC */
+	P_CONSUME,    /* consume:GROUP */
+	P_READ_GROUP, /* consume:GROUP or reset:GROUP */
+	P_RESET,      /* reset:GROUP */
+	P_FETCH,      /* consume:GROUP (or as_group); without one, admin */
+};
+
 struct route {
 	uint16_t type;
 	node_handler_fn fn;
 	unsigned flags;
+	enum perm perm;
 };
 
 /* By type number. ANY_NODE | CURRENT: any node, once its state is current
  * (lease.c); PRODUCE needs no more than the topic, and says "does not
  * exist" only from current state (queues.c). */
 static const struct route routes[] = {
-    {RPC_ROUTE, node_handle_route, ANY_NODE | CURRENT},
-    {RPC_CLUSTER_STATUS, node_handle_status, ANY_NODE},
-    {RPC_TOPIC_CREATE, node_handle_topic_create, LEADER_ONLY},
-    {RPC_TOPIC_LIST, node_handle_topic_list, ANY_NODE | CURRENT},
-    {RPC_TOPIC_DESCRIBE, node_handle_topic_describe, ANY_NODE | CURRENT},
-    {RPC_QUEUE_STATS, node_handle_queue_stats, ANY_NODE | CURRENT},
-    {RPC_PRODUCE, node_handle_produce, ANY_NODE},
-    {RPC_FETCH, node_handle_fetch, ANY_NODE | CURRENT},
-    {RPC_COMMIT, node_handle_commit, LEADER_ONLY},
-    {RPC_OFFSETS, node_handle_offsets, LEADER_ONLY | READ_GATE},
-    {RPC_GROUP_CREATE, node_handle_group_create, LEADER_ONLY},
-    {RPC_GROUP_LIST, node_handle_group_list, ANY_NODE | CURRENT},
-    {RPC_GROUP_DESCRIBE, node_handle_group_describe, LEADER_ONLY | READ_GATE},
-    {RPC_HEARTBEAT, node_handle_heartbeat, LEADER_ONLY},
-    {RPC_RESET, node_handle_reset, LEADER_ONLY},
-    {RPC_HISTORY, node_handle_history, LEADER_ONLY | READ_GATE},
-    {RPC_UNDO, node_handle_undo, LEADER_ONLY},
-    {RPC_JOIN, node_handle_join, LEADER_ONLY},
-    {RPC_LEAVE, node_handle_leave, LEADER_ONLY},
-    {RPC_NODE_REMOVE, node_handle_node_remove, LEADER_ONLY},
-    {RPC_GROUP_DELETE, node_handle_group_delete, LEADER_ONLY},
-    {RPC_TOPIC_DELETE, node_handle_topic_delete, LEADER_ONLY},
+    {RPC_ROUTE, node_handle_route, ANY_NODE | CURRENT, P_AUTHED},
+    {RPC_CLUSTER_STATUS, node_handle_status, ANY_NODE, P_AUTHED},
+    {RPC_TOPIC_CREATE, node_handle_topic_create, LEADER_ONLY, P_ADMIN},
+    {RPC_TOPIC_LIST, node_handle_topic_list, ANY_NODE | CURRENT, P_AUTHED},
+    {RPC_TOPIC_DESCRIBE, node_handle_topic_describe, ANY_NODE | CURRENT,
+     P_AUTHED},
+    {RPC_QUEUE_STATS, node_handle_queue_stats, ANY_NODE | CURRENT, P_AUTHED},
+    {RPC_PRODUCE, node_handle_produce, ANY_NODE, P_PRODUCE},
+    {RPC_FETCH, node_handle_fetch, ANY_NODE | CURRENT, P_FETCH},
+    {RPC_COMMIT, node_handle_commit, LEADER_ONLY, P_CONSUME},
+    {RPC_OFFSETS, node_handle_offsets, LEADER_ONLY | READ_GATE, P_READ_GROUP},
+    {RPC_GROUP_CREATE, node_handle_group_create, LEADER_ONLY, P_ADMIN},
+    {RPC_GROUP_LIST, node_handle_group_list, ANY_NODE | CURRENT, P_AUTHED},
+    {RPC_GROUP_DESCRIBE, node_handle_group_describe, LEADER_ONLY | READ_GATE,
+     P_READ_GROUP},
+    {RPC_HEARTBEAT, node_handle_heartbeat, LEADER_ONLY, P_CONSUME},
+    {RPC_RESET, node_handle_reset, LEADER_ONLY, P_RESET},
+    {RPC_HISTORY, node_handle_history, LEADER_ONLY | READ_GATE, P_READ_GROUP},
+    {RPC_UNDO, node_handle_undo, LEADER_ONLY, P_AUTHED},
+    {RPC_JOIN, node_handle_join, LEADER_ONLY, P_ADMIN},
+    {RPC_LEAVE, node_handle_leave, LEADER_ONLY, P_CONSUME},
+    {RPC_NODE_REMOVE, node_handle_node_remove, LEADER_ONLY, P_ADMIN},
+    {RPC_GROUP_DELETE, node_handle_group_delete, LEADER_ONLY, P_ADMIN},
+    {RPC_TOPIC_DELETE, node_handle_topic_delete, LEADER_ONLY, P_ADMIN},
+    {RPC_AUTH, node_handle_auth, ANY_NODE, P_NONE},
 };
 
 /* Room for any request struct, checked at compile time. */
@@ -129,11 +146,72 @@ static void read_gate(const struct node_req *req, const struct route *r,
 	}
 }
 
+/* ---- Permissions ---- */
+
+/* The group a request of @type names (the ones with a group perm). */
+static const char *group_of(uint16_t type, const void *in)
+{
+	switch (type) {
+	case RPC_COMMIT:
+		return ((const struct rpc_commit_req *)in)->group;
+	case RPC_OFFSETS:
+		return ((const struct rpc_offsets_req *)in)->group;
+	case RPC_GROUP_DESCRIBE:
+		return ((const struct rpc_group_req *)in)->group;
+	case RPC_HEARTBEAT:
+		return ((const struct rpc_heartbeat_req *)in)->group;
+	case RPC_RESET:
+		return ((const struct rpc_reset_req *)in)->group;
+	case RPC_HISTORY:
+		return ((const struct rpc_history_req *)in)->group;
+	case RPC_LEAVE:
+		return ((const struct rpc_leave_req *)in)->group;
+	default:
+		assert(!"a group permission on a request without a group");
+		return NULL;
+	}
+}
+
+/* Whether @req's sender holds @r's permission (answered if not). */
+static bool permitted(const struct node_req *req, const struct route *r,
+		      const void *in)
+{
+	const struct rpc_fetch_req *fetch = in;
+	switch (r->perm) {
+	case P_NONE:
+		return true;
+	case P_AUTHED:
+		return node_req_authenticated(req);
+	case P_ADMIN:
+		return node_req_allowed(req, TOKENS_ADMIN, NULL);
+	case P_PRODUCE:
+		return node_req_allowed(
+		    req, TOKENS_PRODUCE,
+		    ((const struct rpc_produce_req *)in)->topic);
+	case P_CONSUME:
+		return node_req_allowed(req, TOKENS_CONSUME,
+					group_of(req->type, in));
+	case P_READ_GROUP:
+		return node_req_reads_group(req, group_of(req->type, in));
+	case P_RESET:
+		return node_req_allowed(req, TOKENS_RESET,
+					group_of(req->type, in));
+	case P_FETCH:
+		if (fetch->group == NULL && fetch->as_group == NULL)
+			return node_req_allowed(req, TOKENS_ADMIN, NULL);
+		return node_req_allowed(req, TOKENS_CONSUME,
+					fetch->group ? fetch->group
+						     : fetch->as_group);
+	}
+	return false;
+}
+
 /* ---- The entry point ---- */
 
 void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 {
-	struct node_req req = {s->data, conn, f->request_id, f->type};
+	struct node_req req = {s->data, conn, f->request_id, f->type,
+			       f->conn_tag};
 	const struct route *r = route_of(f->type);
 	if (r == NULL) {
 		unknown_type(s, &req);
@@ -141,6 +219,8 @@ void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 	}
 	struct node_req_in in;
 	if (!node_req_decode(&req, f, in.b))
+		return;
+	if (node_auth_on(req.n) && !permitted(&req, r, in.b))
 		return;
 	if ((r->flags & LEADER_ONLY) && !node_req_leader(&req))
 		return;

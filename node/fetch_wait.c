@@ -70,7 +70,8 @@ static void answer(struct node *n, struct fetch_waiter *w)
 				  w->offset,
 				  w->epoch,
 				  w->max_bytes,
-				  0};
+				  0,
+				  NULL /* as_group: checked on arrival */};
 	node_fetch_serve(&w->req, &p, 0);
 	free(w);
 }

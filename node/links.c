@@ -31,6 +31,13 @@ struct rpc_client *node_link(struct node *n, uint64_t id, const char *address)
 	l->cli.data = n;
 	if (rpc_client_init(&l->cli, n->loop, address, &cfg, NULL) != 0)
 		return NULL;
+	/* Nodes with [auth] on refuse anything before an AUTH: another
+	 * node proves itself with the cluster secret. */
+	struct rpc_auth_req hello = {NULL, n->cfg.cluster_secret};
+	if (n->cfg.cluster_secret[0] != '\0' &&
+	    rpc_client_hello(&l->cli, RPC_AUTH, &hello) != 0)
+		NODE_LOG(NODE_WARN, "auth", "link to %s: AUTH not encoded",
+			 address);
 	l->open = true;
 	n->nlinks++;
 	return &l->cli;

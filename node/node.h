@@ -28,6 +28,7 @@ struct node_config {
 	char initial_cluster[4096];
 	char join[NODE_TEXT];
 	char cluster_secret[NODE_TEXT]; /* [auth]: JOIN, NODE_REMOVE */
+	char tokens_file[NODE_PATH];	/* [auth]: clients' tokens; "": off */
 	/* [raft] */
 	uint32_t election_timeout_ms;
 	uint32_t heartbeat_timeout_ms;

@@ -53,6 +53,7 @@ struct commit_batch;
 struct node_groups;
 struct fetch_waiter;
 struct parked_req;
+struct node_auth;
 
 /* What a follower learned of the leader's commit index (lease.c): the
  * last NODE_LEASE_POLLS answers, each the commit index the leader had
@@ -80,6 +81,7 @@ struct node {
 	bool raft_inited;
 	struct rpc_server rpc;
 	bool rpc_open;
+	struct node_auth *auth; /* [auth] tokens_file (auth.c); NULL: off */
 	uv_timer_t tick;
 	uv_signal_t sig_term;
 	uv_signal_t sig_int;

@@ -21,6 +21,7 @@ struct node_req {
 	uint64_t conn; /* the client connection (its id: may be gone later) */
 	uint64_t id;   /* request id */
 	uint16_t type; /* request type, without RPC_RESPONSE */
+	uint32_t tag;  /* its connection's (auth.h: who sent it) */
 };
 
 /* A handler: @in is the decoded request body (the struct of the type's

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "reset_int.h"
 
 static void set_state(struct reset_op *op, enum reset_state from,
@@ -80,8 +81,7 @@ struct reset_op *node_reset_new(const struct node_req *req, const char *group,
 	op->cap_parts = n_topics;
 	op->now = node_wall_ms();
 	snprintf(op->group, sizeof op->group, "%s", group);
-	snprintf(op->requester, sizeof op->requester, "%s",
-		 requester ? requester : "unknown");
+	node_req_requester(req, requester, op->requester, sizeof op->requester);
 	return op;
 }
 

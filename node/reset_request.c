@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "members.h"
+#include "auth.h"
 #include "reset_int.h"
 
 /* A topic the request names, with its guard. */
@@ -170,6 +171,9 @@ static bool source_valid(const struct node_req *req,
 		    "only with it");
 	if (!copy)
 		return true;
+	/* Copying reads the source's offsets: a right on it too. */
+	if (!node_req_reads_group(req, src))
+		return false;
 	if (s == NULL)
 		return node_req_failed(
 		    req, RPC_UNKNOWN_GROUP,
@@ -389,7 +393,8 @@ struct reset_op *node_reset_of_undo(const struct node_req *req,
 			      (unsigned long long)q->reset_id);
 		return NULL;
 	}
-	if (!node_req_group_clustering(req, rec->group, &g))
+	if (!node_req_allowed(req, TOKENS_RESET, rec->group) ||
+	    !node_req_group_clustering(req, rec->group, &g))
 		return NULL;
 	for (uint32_t k = 0; k < n; k++)
 		if (rsm_topic_find(req->n->rsm, rec[k].topic) == NULL) {

@@ -42,6 +42,7 @@ struct rpc_conn {
 	bool queued;
 	bool connected;
 	bool paused;
+	bool held; /* rpc_server_hold: frames stay buffered */
 	bool closing;
 	bool close_after_flush;
 	bool shutting_down;
@@ -51,6 +52,7 @@ struct rpc_conn {
 	size_t counted; /* pending() as the server's unsent total has it */
 	uint64_t window_start; /* max_rate: this second's first request */
 	uint32_t window_count; /* and the requests since */
+	uint32_t tag;	       /* rpc_server_set_tag */
 	uv_connect_t connect_req;
 	uv_shutdown_t shutdown_req;
 	char peer[64];
@@ -377,7 +379,7 @@ static void resume_if_drained(struct rpc_conn *c)
 		return;
 	c->paused = false;
 	server_event(c->server, c, RPC_EV_RESUMED, 0);
-	if (!c->close_after_flush) {
+	if (!c->close_after_flush && !c->held) {
 		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, server_read);
 		/* Requests read before the pause are still buffered. */
 		server_process(c);
@@ -417,7 +419,7 @@ static void server_process(struct rpc_conn *c)
 {
 	struct rpc_server *s = c->server;
 	for (;;) {
-		if (c->closing || c->close_after_flush || c->paused)
+		if (c->closing || c->close_after_flush || c->paused || c->held)
 			break;
 		struct rpc_frame f;
 		int rv = rpc_reader_next(&c->reader, &f);
@@ -430,6 +432,7 @@ static void server_process(struct rpc_conn *c)
 				close_limited(c, RPC_ERATELIMIT);
 				break;
 			}
+			f.conn_tag = c->tag;
 			if (s->closing)
 				refuse_closing(c, &f);
 			else
@@ -676,6 +679,41 @@ size_t rpc_server_room(struct rpc_server *s, uint64_t conn_id)
 	return mine < all ? mine : all;
 }
 
+void rpc_server_set_tag(struct rpc_server *s, uint64_t conn_id, uint32_t tag)
+{
+	struct rpc_conn *c = server_conn(s, conn_id);
+	if (c != NULL)
+		c->tag = tag;
+}
+
+const char *rpc_server_peer(struct rpc_server *s, uint64_t conn_id)
+{
+	struct rpc_conn *c = server_conn(s, conn_id);
+	return c != NULL ? c->peer : NULL;
+}
+
+void rpc_server_hold(struct rpc_server *s, uint64_t conn_id)
+{
+	struct rpc_conn *c = server_conn(s, conn_id);
+	if (c == NULL || c->held)
+		return;
+	c->held = true;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+void rpc_server_release(struct rpc_server *s, uint64_t conn_id)
+{
+	struct rpc_conn *c = server_conn(s, conn_id);
+	if (c == NULL || !c->held)
+		return;
+	c->held = false;
+	if (c->paused || c->close_after_flush)
+		return;
+	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, server_read);
+	/* Requests read before the hold are still buffered. */
+	server_process(c);
+}
+
 void rpc_server_drop(struct rpc_server *s, uint64_t conn_id)
 {
 	struct rpc_conn *c = server_conn(s, conn_id);
@@ -780,6 +818,7 @@ static void client_maybe_done(struct rpc_client *c)
 	if (c->closing && c->handles_open == 0 && c->conn == NULL &&
 	    c->retiring == NULL && c->close_cb != NULL) {
 		msgpack_sbuffer_destroy(&c->backlog);
+		msgpack_sbuffer_destroy(&c->hello);
 		rpc_client_close_cb cb = c->close_cb;
 		c->close_cb = NULL;
 		cb(c);
@@ -897,6 +936,27 @@ static void on_connect(uv_connect_t *req, int status)
 	queue_flush(conn);
 }
 
+/* The new connection's first bytes: the hello, then the requests that
+ * waited for a connection (which leave the backlog either way: their
+ * calls go with this connection). */
+static int client_first_bytes(struct rpc_client *c, struct rpc_conn *conn)
+{
+	int rv = 0;
+	if (c->hello.size == 0) {
+		msgpack_sbuffer tmp = conn->out;
+		conn->out = c->backlog;
+		c->backlog = tmp;
+		return 0;
+	}
+	if (msgpack_sbuffer_write(&conn->out, c->hello.data, c->hello.size) !=
+		0 ||
+	    msgpack_sbuffer_write(&conn->out, c->backlog.data,
+				  c->backlog.size) != 0)
+		rv = UV_ENOMEM;
+	msgpack_sbuffer_clear(&c->backlog);
+	return rv;
+}
+
 static int client_connect(struct rpc_client *c)
 {
 	struct rpc_conn *conn = conn_new(c->loop, c->cfg.max_frame);
@@ -904,26 +964,32 @@ static int client_connect(struct rpc_client *c)
 		return RPC_ENOMEM;
 	conn->client = c;
 	conn->connect_req.data = conn;
-	int rv = uv_tcp_connect(&conn->connect_req, &conn->tcp,
-				(const struct sockaddr *)&c->addr, on_connect);
+	int rv = client_first_bytes(c, conn);
+	if (rv == 0)
+		rv = uv_tcp_connect(&conn->connect_req, &conn->tcp,
+				    (const struct sockaddr *)&c->addr,
+				    on_connect);
 	if (rv != 0) {
 		/* Fails like a refused connection: from the close callback,
 		 * with the waiting calls attached to it. */
 		conn->closing = true;
 	}
 	c->conn = conn;
-	/* Requests that waited for a connection go out on this one. */
-	if (c->backlog.size > 0) {
-		msgpack_sbuffer tmp = conn->out;
-		conn->out = c->backlog;
-		c->backlog = tmp;
-	}
 	for (struct rpc_call *k = c->calls; k != NULL; k = k->next)
 		if (k->conn == NULL)
 			k->conn = conn;
 	if (rv != 0)
 		uv_close((uv_handle_t *)&conn->tcp, on_closed);
 	return 0;
+}
+
+int rpc_client_hello(struct rpc_client *c, uint16_t type, const void *body)
+{
+	if (type & (RPC_RESPONSE | RPC_NOTICE))
+		return RPC_EINVAL;
+	msgpack_sbuffer_clear(&c->hello);
+	/* Request id 0: no call has it, so its answer is dropped. */
+	return rpc_encode(&c->hello, type, 0, NULL, body, c->cfg.max_frame);
 }
 
 static void client_tick(uv_timer_t *t)
@@ -969,6 +1035,7 @@ int rpc_client_init(struct rpc_client *c, uv_loop_t *loop, const char *address,
 	c->backoff_ms = c->cfg.backoff_min_ms;
 	c->next_id = 1;
 	msgpack_sbuffer_init(&c->backlog);
+	msgpack_sbuffer_init(&c->hello);
 	uv_timer_init(loop, &c->timer);
 	c->timer.data = c;
 	uv_check_init(loop, &c->flush);

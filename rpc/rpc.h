@@ -114,6 +114,7 @@ struct rpc_frame {
 	msgpack_unpacked unpacked;
 	uint8_t *raw; /* the frame's bytes (owned) */
 	size_t raw_len;
+	uint32_t conn_tag; /* a request's: its connection's tag (server) */
 };
 
 void rpc_reader_init(struct rpc_reader *r, uint32_t max_frame);
@@ -223,7 +224,8 @@ struct rpc_status {
 	X(19, LEAVE, rpc_leave_req, rpc_empty)                          \
 	X(20, NODE_REMOVE, rpc_node_remove_req, rpc_empty)              \
 	X(21, GROUP_DELETE, rpc_group_req, rpc_empty)                   \
-	X(22, TOPIC_DELETE, rpc_topic_req, rpc_empty)
+	X(22, TOPIC_DELETE, rpc_topic_req, rpc_empty)                   \
+	X(23, AUTH, rpc_auth_req, rpc_auth_resp)
 
 /* X(type number, NAME, body struct) — pushed by the server. */
 #define RPC_NOTICES(X)                                            \
@@ -350,6 +352,9 @@ struct rpc_fetch_req {
 	/* With nothing past offset: wait up to this long for data (0: answer
 	 * at once; the broker cuts it to 30 s). */
 	uint32_t max_wait_ms;
+	/* Without @group: the group a broadcasting member reads for — what
+	 * [auth] checks (consume:GROUP); no epoch check. */
+	const char *as_group;
 };
 struct rpc_fetch_resp {
 	struct rpc_bin batches; /* whole batches (docs/disk-format.md) */
@@ -565,6 +570,15 @@ struct rpc_leave_req {
 	const char *group;
 	const char *member_id;
 };
+/* The first frame on a connection to a node with [auth] tokens_file
+ * (DESIGN.md §6.2): a client's token, or a node's cluster secret. */
+struct rpc_auth_req {
+	const char *token;
+	const char *secret; /* [auth] cluster_secret: another node */
+};
+struct rpc_auth_resp {
+	const char *principal; /* the token's NAME ("" with auth off) */
+};
 
 struct rpc_reset_notice {
 	const char *group;
@@ -773,6 +787,15 @@ size_t rpc_server_room(struct rpc_server *s, uint64_t conn_id);
 int rpc_server_send(struct rpc_server *s, uint64_t conn_id, uint16_t type,
 		    uint64_t request_id, const struct rpc_status *status,
 		    const void *body);
+/* Tags connection @conn_id with @tag (the owner's: who authenticated);
+ * every request frame read from it carries it (rpc_frame.conn_tag). */
+void rpc_server_set_tag(struct rpc_server *s, uint64_t conn_id, uint32_t tag);
+/* "IP:PORT" of connection @conn_id's peer, or NULL when it is gone. */
+const char *rpc_server_peer(struct rpc_server *s, uint64_t conn_id);
+/* Stops dispatching (and reading) @conn_id's requests until
+ * rpc_server_release: frames already read stay buffered, in order. */
+void rpc_server_hold(struct rpc_server *s, uint64_t conn_id);
+void rpc_server_release(struct rpc_server *s, uint64_t conn_id);
 /* Closes the connection (after queued output is written). */
 void rpc_server_drop(struct rpc_server *s, uint64_t conn_id);
 void rpc_server_stats(const struct rpc_server *s, struct rpc_server_stats *out);
@@ -835,6 +858,7 @@ struct rpc_client {
 	uint32_t backoff_ms;
 	uint64_t retry_at;	 /* no connect attempt before this (ms) */
 	msgpack_sbuffer backlog; /* requests waiting for a connection */
+	msgpack_sbuffer hello;	 /* rpc_client_hello's frame */
 	int handles_open;
 	bool closing;
 };
@@ -853,6 +877,13 @@ int rpc_client_init(struct rpc_client *c, uv_loop_t *loop, const char *address,
 int rpc_client_request(struct rpc_client *c, struct rpc_call *call,
 		       uint16_t type, const void *body, uint32_t timeout_ms,
 		       rpc_call_cb cb);
+/*
+ * Sets the frame sent first on every connection @c makes from now on (the
+ * AUTH of a node with [auth]): request @type with @body, request id 0, so
+ * its answer matches no call and is dropped — a refusal shows in the
+ * answers to the requests that follow. 0 or an encoding error.
+ */
+int rpc_client_hello(struct rpc_client *c, uint16_t type, const void *body);
 /* Cancels every call (RPC_ECANCELED), closes; @cb when done. */
 void rpc_client_close(struct rpc_client *c, rpc_client_close_cb cb);
 

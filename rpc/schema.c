@@ -94,7 +94,8 @@ SCHEMA(rpc_fetch_req, F(rpc_fetch_req, group, RPC_K_STR, OPT),
        F(rpc_fetch_req, offset, RPC_K_U64, REQ),
        F(rpc_fetch_req, epoch, RPC_K_U64, OPT),
        F(rpc_fetch_req, max_bytes, RPC_K_U32, OPT),
-       F(rpc_fetch_req, max_wait_ms, RPC_K_U32, OPT));
+       F(rpc_fetch_req, max_wait_ms, RPC_K_U32, OPT),
+       F(rpc_fetch_req, as_group, RPC_K_STR, OPT));
 SCHEMA(rpc_fetch_resp, F(rpc_fetch_resp, batches, RPC_K_BIN, OPT),
        F(rpc_fetch_resp, min_offset, RPC_K_U64, OPT),
        F(rpc_fetch_resp, max_offset, RPC_K_U64, OPT),
@@ -221,6 +222,9 @@ SCHEMA(rpc_node_remove_req, F(rpc_node_remove_req, id, RPC_K_U64, REQ),
        F(rpc_node_remove_req, secret, RPC_K_STR, OPT));
 SCHEMA(rpc_leave_req, F(rpc_leave_req, group, RPC_K_STR, REQ),
        F(rpc_leave_req, member_id, RPC_K_STR, REQ));
+SCHEMA(rpc_auth_req, F(rpc_auth_req, token, RPC_K_STR, OPT),
+       F(rpc_auth_req, secret, RPC_K_STR, OPT));
+SCHEMA(rpc_auth_resp, F(rpc_auth_resp, principal, RPC_K_STR, OPT));
 SCHEMA(rpc_reset_notice, F(rpc_reset_notice, group, RPC_K_STR, REQ),
        F(rpc_reset_notice, topic, RPC_K_STR, REQ),
        F(rpc_reset_notice, epoch, RPC_K_U64, REQ),

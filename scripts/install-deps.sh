@@ -16,6 +16,7 @@ packages=(
   clang libclang-rt-14-dev          # tests: libFuzzer targets
   ansible-core ansible-lint         # ansible/ and its deployment test
   fiu-utils libfiu-dev              # node/fault_points.c + tests/nemesis: disk faults
+  libsodium-dev                     # [auth]: argon2id token hashes (node/auth.c)
 )
 
 missing=()

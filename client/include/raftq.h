@@ -61,7 +61,8 @@ extern "C" {
 	X(RAFTQ_ESTALE_EPOCH, -8, "the group was reset: positions moved") \
 	X(RAFTQ_EREFUSED, -9, "refused by the cluster")                   \
 	X(RAFTQ_EIO, -10, "local file error")                             \
-	X(RAFTQ_EMALFORMED, -11, "malformed data from a broker")
+	X(RAFTQ_EMALFORMED, -11, "malformed data from a broker")          \
+	X(RAFTQ_EFORBIDDEN, -12, "not permitted: the token lacks a permission")
 
 enum raftq_error {
 #define RAFTQ_ENUM_(name, value, text) name = (value),
@@ -89,6 +90,11 @@ struct raftq_config {
 	const char *client_id;
 	/* Per request; 0: 5000 ms. */
 	uint32_t request_timeout_ms;
+	/* The token for clusters with [auth] (docs/security.md), copied;
+	 * sent first on every connection. NULL: read from @token_file
+	 * (its first line), else $RAFTQ_TOKEN, else none. */
+	const char *token;
+	const char *token_file;
 };
 
 /*

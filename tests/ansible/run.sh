@@ -86,6 +86,18 @@ inventory() { # file, number of hosts
 }
 inventory "$ROOT/inv3" 3
 inventory "$ROOT/inv4" 4
+# Auth is on in the role: an admin token for the playbooks and this test,
+# a produce/consume token for the application (group_vars beside the
+# inventories are read by ansible).
+export RAFTQ_TOKEN="ansible-test-admin-token-0123"
+APP_TOKEN="ansible-test-app-token-0123456"
+mkdir -p "$ROOT/group_vars"
+cat >"$ROOT/group_vars/raftq.yml" <<EOF
+raftq_admin_token: $RAFTQ_TOKEN
+raftq_tokens:
+  - {name: ops, hash: "$("$BIN/raftqctl" auth hash "$RAFTQ_TOKEN")", perms: [admin]}
+  - {name: app, hash: "$("$BIN/raftqctl" auth hash "$APP_TOKEN")", perms: ["produce:orders", "consume:*"]}
+EOF
 BOOT="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
 ctl() { "$BIN/raftqctl" -b "$BOOT" --timeout 5000 "$@"; }
 play() { # name, inventory, extra args...
@@ -111,6 +123,11 @@ say "ansible-lint: clean (the whole ansible/ tree)"
 t0=$(date +%s)
 play deploy.yml "$ROOT/inv3"
 say "deploy.yml: 3 nodes in $(($(date +%s) - t0)) s"
+RAFTQ_TOKEN="" ctl topic list 2>"$ROOT/anon.err" && fail "a client without a token was served"
+grep -q "error: FORBIDDEN: authentication required" "$ROOT/anon.err" || fail "no token: $(cat "$ROOT/anon.err")"
+RAFTQ_TOKEN=$APP_TOKEN ctl topic create x --queues 1 2>"$ROOT/app.err" && fail "the app token created a topic"
+grep -q "permission admin needed: token 'app'" "$ROOT/app.err" || fail "app token: $(cat "$ROOT/app.err")"
+say "auth: no token and the app token refused, FORBIDDEN naming what is missing"
 ctl --json cluster status >"$ROOT/status.json"
 json 'n=d["nodes"]; assert d["leader_id"] in (1,2,3), d; roles=sorted(x["role"] for x in n); assert roles==["follower","follower","leader"], roles; print("cluster: leader", d["leader_id"], "and", len(n), "voters")' <"$ROOT/status.json"
 ctl topic create orders --queues 2 >/dev/null

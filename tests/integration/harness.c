@@ -63,6 +63,13 @@ static int free_port(void)
 	return -1;
 }
 
+static char tokens_file[600]; /* h_auth_tokens_file */
+
+void h_auth_tokens_file(const char *path)
+{
+	snprintf(tokens_file, sizeof tokens_file, "%s", path ? path : "");
+}
+
 static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 {
 	FILE *f = fopen(x->cfg, "w");
@@ -90,6 +97,8 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 		"max_batch_bytes = 262144\n\n[log]\n"
 		"level = info\n\n[auth]\ncluster_secret = %s\n",
 		h->election_ms, h->heartbeat_ms, H_CLUSTER_SECRET);
+	if (tokens_file[0] != '\0')
+		fprintf(f, "tokens_file = %s\n", tokens_file);
 	return fclose(f);
 }
 

@@ -51,6 +51,10 @@ struct harness {
 	int election_ms, heartbeat_ms; /* Raft timings in the configs */
 };
 
+/* Nodes configured from now on get [auth] tokens_file = @path (NULL or
+ * "": none, auth off). The harness's own calls (ctl_call_one) then need
+ * a token: ctl_set_token. */
+void h_auth_tokens_file(const char *path);
 /* Writes configs for @n initial voters (ids 1..n) with test timings. */
 int h_init(struct harness *h, int n);
 /* Like h_init, with a raftproxy in front of every node's Raft port. */

@@ -77,7 +77,9 @@ static struct raftq_client *client(struct fx *x, const char *id)
 {
 	struct raftq_client *c;
 	char err[256];
-	struct raftq_config cfg = {x->bootstrap, id, 3000};
+	struct raftq_config cfg = {.bootstrap = x->bootstrap,
+				   .client_id = id,
+				   .request_timeout_ms = 3000};
 	if (raftq_client_new(&cfg, &c, err, sizeof err) != 0)
 		fail_msg("raftq_client_new: %s", err);
 	return c;
@@ -620,8 +622,9 @@ static void test_client_producer_survives_broker_kill(void **state)
 	for (uint32_t i = 0; i < total; i += 97) {
 		const struct rec *rc = &x->recs[i];
 		struct rpc_fetch_req fr = {
-		    NULL, "orders", (uint32_t)(rc->q % QPB), rc->offset, 0,
-		    4096, 0};
+		    NULL,	"orders", (uint32_t)(rc->q % QPB),
+		    rc->offset, 0,	  4096,
+		    0,		NULL};
 		struct ctl_resp r;
 		h_call(x->h.nodes[rc->q / QPB].listen, RPC_FETCH, &fr, 5000,
 		       &r);
@@ -746,7 +749,7 @@ static void test_client_unknown_names(void **state)
 	raftq_client_free(c);
 
 	char err[256];
-	struct raftq_config bad = {"localhost:9101", NULL, 0};
+	struct raftq_config bad = {.bootstrap = "localhost:9101"};
 	assert_int_equal(raftq_client_new(&bad, &c, err, sizeof err),
 			 RAFTQ_EINVAL);
 	assert_string_equal(err, "bootstrap: 'localhost:9101' is not a numeric "

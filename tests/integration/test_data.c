@@ -108,7 +108,7 @@ static void test_data_produce_describe_fetch(void **state)
 
 	/* Fetch queue 3 of broker-2 (4 batches of 3 records) from offset 4:
 	 * the batch holding it (base 3) comes first. */
-	struct rpc_fetch_req fr = {NULL, "orders", 3, 4, 0, 0, 0};
+	struct rpc_fetch_req fr = {NULL, "orders", 3, 4, 0, 0, 0, NULL};
 	struct ctl_resp r;
 	h_call(h->nodes[1].listen, RPC_FETCH, &fr, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
@@ -352,8 +352,8 @@ static void call_later(struct later *l)
 static int64_t fetch_at(struct harness *h, const char *group, uint64_t offset,
 			uint64_t epoch, uint32_t wait_ms, struct ctl_resp *r)
 {
-	struct rpc_fetch_req fr = {group, "orders", 2,	    offset,
-				   epoch, 0,	    wait_ms};
+	struct rpc_fetch_req fr = {group, "orders", 2,	     offset,
+				   epoch, 0,	    wait_ms, NULL};
 	int64_t t0 = h_now_ms();
 	h_call(h->nodes[0].listen, RPC_FETCH, &fr, 10000, r);
 	assert_int_equal(r->err, 0);

@@ -192,7 +192,7 @@ static void test_hostile_unread_fetches_are_bounded(void **state)
 	}
 	msgpack_sbuffer sb;
 	msgpack_sbuffer_init(&sb);
-	struct rpc_fetch_req fq = {NULL, "big", 0, 0, 0, 1u << 20, 0};
+	struct rpc_fetch_req fq = {NULL, "big", 0, 0, 0, 1u << 20, 0, NULL};
 	for (int i = 0; i < 300; i++)
 		assert_int_equal(
 		    rpc_encode(&sb, RPC_FETCH, (uint64_t)i + 1, NULL, &fq, 0),

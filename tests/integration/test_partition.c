@@ -130,7 +130,7 @@ static void test_regress_lagging_broker_serves_stale_fetch(void **state)
 	assert_int_equal(rr->lagging.n, 1);
 	assert_string_equal(rr->lagging.v[0], name);
 	ctl_resp_free(&r); /* epoch 2, not applied on broker f */
-	struct rpc_fetch_req fq = {"g", "t", 0, 0, 1, 0, 0};
+	struct rpc_fetch_req fq = {"g", "t", 0, 0, 1, 0, 0, NULL};
 	uint32_t code = call_code(h, f, RPC_FETCH, &fq, &r);
 	assert_int_equal(code, RPC_UNAVAILABLE);
 	print_message("the lagging broker answered: %s\n", r.st.message);
@@ -208,7 +208,7 @@ static void test_regress_sync_takes_entry_before_for_reset(void **state)
 	assert_int_equal(rr->lagging.n, 1);
 	assert_string_equal(rr->lagging.v[0], name);
 	ctl_resp_free(&r);
-	struct rpc_fetch_req fq = {"g", "t", 0, 0, 1, 0, 0};
+	struct rpc_fetch_req fq = {"g", "t", 0, 0, 1, 0, 0, NULL};
 	assert_int_equal(call_code(h, f, RPC_FETCH, &fq, &r), RPC_UNAVAILABLE);
 	ctl_resp_free(&r);
 	h_heal(h, f);

@@ -254,7 +254,7 @@ static void test_reset_fences_stale_consumers(void **state)
 	ctl_resp_free(&r);
 	/* Its fetches, on every broker, are moved to the reset offset. */
 	for (int b = 0; b < 3; b++) {
-		struct rpc_fetch_req f = {"g", "orders", 1, 8, 0, 0, 0};
+		struct rpc_fetch_req f = {"g", "orders", 1, 8, 0, 0, 0, NULL};
 		h_call(x->h.nodes[b].listen, RPC_FETCH, &f, 5000, &r);
 		assert_int_equal(r.st.code, RPC_OFFSET_MOVED);
 		const struct rpc_fetch_resp *fr = r.body;

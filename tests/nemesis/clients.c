@@ -12,7 +12,9 @@
 
 static struct raftq_client *client_of(struct wl_thread *t)
 {
-	struct raftq_config cfg = {t->w->bootstrap, t->name, 3000};
+	struct raftq_config cfg = {.bootstrap = t->w->bootstrap,
+				   .client_id = t->name,
+				   .request_timeout_ms = 3000};
 	struct raftq_client *c = NULL;
 	char err[256];
 	if (raftq_client_new(&cfg, &c, err, sizeof err) != 0)

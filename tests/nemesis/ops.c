@@ -281,7 +281,7 @@ static int drain_queue(struct workload *w, int b, uint32_t q)
 	uint64_t at = 0, min = 0, max = 1;
 	while (at < max) {
 		struct rpc_fetch_req fq = {NULL, WL_TOPIC, q, at,
-					   0,	 1u << 20, 0};
+					   0,	 1u << 20, 0, NULL};
 		struct ctl_resp r;
 		h_call(w->hx->nodes[b].listen, RPC_FETCH, &fq, 10000, &r);
 		bool ok = r.err == 0 && r.st.code == RPC_OK;

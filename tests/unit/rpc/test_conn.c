@@ -21,6 +21,8 @@ struct fx {
 	bool hold;	  /* keep the request, answer with answer_held() */
 	uint64_t held_conn, held_id;
 	uint64_t last_conn; /* of the last request */
+	int auths;	    /* AUTH frames seen (tagged 42, held) */
+	uint32_t last_tag;  /* conn_tag of the last other request */
 	int held;
 	int events[8];
 	int last_bad, last_limit;
@@ -54,6 +56,18 @@ static void on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 {
 	struct fx *x = s->data;
 	x->last_conn = conn;
+	if (f->type == RPC_AUTH) {
+		struct rpc_auth_req a;
+		assert_int_equal(rpc_decode(f, RPC_AUTH, &a, NULL, NULL), 0);
+		assert_string_equal(a.token, "tok");
+		assert_int_equal(f->request_id, 0);
+		x->auths++;
+		x->held_conn = conn;
+		rpc_server_set_tag(s, conn, 42);
+		rpc_server_hold(s, conn);
+		return;
+	}
+	x->last_tag = f->conn_tag;
 	if (x->ignore)
 		return;
 	if (x->hold) {
@@ -206,6 +220,42 @@ static int ask(struct fx *x, struct req *r, int i, uint32_t timeout)
 	struct rpc_topic_req body = {r->topic};
 	return rpc_client_request(&x->cli, &r->call, RPC_TOPIC_DESCRIBE, &body,
 				  timeout, on_answer);
+}
+
+/* The hello goes first on each connection; requests behind it wait while
+ * the server holds the connection, then run in order with its tag. */
+static void test_conn_hello_hold_and_tag(void **state)
+{
+	struct fx *x = *state;
+	client_up(x, NULL);
+	struct rpc_auth_req hello = {"tok", NULL};
+	assert_int_equal(rpc_client_hello(&x->cli, RPC_AUTH, &hello), 0);
+	struct req rs[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(ask(x, &rs[i], i, 5000), 0);
+	assert_true(run_until(x, &x->auths, 1, 2000));
+	int never = 1;
+	assert_false(run_until(x, &never, 2, 100)); /* let frames arrive */
+	assert_int_equal(x->done, 0); /* held: nothing dispatched */
+	assert_int_equal(x->last_tag, 0);
+	assert_string_equal(
+	    rpc_server_peer(&x->srv, x->held_conn) != NULL ? "peer" : "gone",
+	    "peer");
+	rpc_server_release(&x->srv, x->held_conn);
+	assert_true(run_until(x, &x->done, 3, 2000));
+	assert_int_equal(x->ok, 3);
+	assert_int_equal(x->order_ok, 3);
+	assert_int_equal(x->last_tag, 42);
+	assert_int_equal(x->auths, 1);
+	/* A new connection sends the hello again. */
+	rpc_server_drop(&x->srv, x->held_conn);
+	assert_false(run_until(x, &never, 2, 200)); /* the client sees it */
+	struct req r2;
+	assert_int_equal(ask(x, &r2, 3, 5000), 0);
+	assert_true(run_until(x, &x->auths, 2, 2000));
+	rpc_server_release(&x->srv, x->held_conn);
+	assert_true(run_until(x, &x->done, 4, 2000));
+	assert_int_equal(x->ok, 4);
 }
 
 static void test_conn_many_requests_one_write(void **state)
@@ -778,6 +828,7 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
+	    T(test_conn_hello_hold_and_tag),
 	    T(test_conn_many_requests_one_write),
 	    T(test_conn_timeout_then_late_answer_dropped),
 	    T(test_conn_refused_then_reconnects),
