@@ -45,7 +45,7 @@ bool node_req_allowed(const struct node_req *req, enum tokens_action action,
 bool node_req_reads_group(const struct node_req *req, const char *group);
 /* The reset history's requester for @req: @said (what the client calls
  * itself) with auth off; "PRINCIPAL from ADDRESS (said)" with auth on. */
-void node_req_requester(const struct node_req *req, const char *said,
-			char *out, size_t len);
+void node_req_requester(const struct node_req *req, const char *said, char *out,
+			size_t len);
 
 #endif /* RAFTQ_NODE_AUTH_H */

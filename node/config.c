@@ -107,7 +107,7 @@ static const struct key keys[] = {
     {"rpc", "max_pending_bytes", K_U64, OFF(max_pending_bytes), 0, "67108864",
      65536, UINT64_MAX, NULL,
      "unsent output per connection before reading from it pauses"},
-    {"rpc", "max_unsent_bytes", K_U64, OFF(max_unsent_bytes), 0, "134217728",
+    {"rpc", "max_unsent_bytes", K_U64, OFF(max_unsent_bytes), 0, "100663296",
      1048576, UINT64_MAX, NULL,
      "answers queued for all connections and not yet written; FETCH "
      "answers are cut to what is left (empty when nothing is)"},
@@ -120,7 +120,7 @@ static const struct key keys[] = {
      "client connections open at once; one more is closed as it arrives "
      "(logged)"},
     {"rpc", "max_buffered_bytes", K_U64, OFF(max_buffered_bytes), 0,
-     "134217728", 1048576, UINT64_MAX, NULL,
+     "100663296", 1048576, UINT64_MAX, NULL,
      "request bytes all connections may hold (partial frames count); the "
      "connection that goes over is closed (logged); at least "
      "max_frame_bytes"},

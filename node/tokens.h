@@ -17,11 +17,11 @@
 #include <stdint.h>
 
 #define TOKENS_NAME_MAX 64
-#define TOKENS_HASH_MAX 128  /* crypto_pwhash_STRBYTES */
-#define TOKENS_PERMS_MAX 256 /* permissions on one line */
-#define TOKENS_MAX 4096	     /* lines with a token */
+#define TOKENS_HASH_MAX 128    /* crypto_pwhash_STRBYTES */
+#define TOKENS_PERMS_MAX 256   /* permissions on one line */
+#define TOKENS_MAX 4096	       /* lines with a token */
 #define TOKENS_PATTERN_MAX 255 /* a resource name or pattern */
-#define TOKEN_TEXT_MAX 1024   /* a token itself (AUTH refuses longer) */
+#define TOKEN_TEXT_MAX 1024    /* a token itself (AUTH refuses longer) */
 
 enum tokens_action {
 	TOKENS_PRODUCE, /* produce:TOPIC */
@@ -55,8 +55,7 @@ struct tokens {
 int tokens_parse(const char *text, size_t len, struct tokens *out, char *err,
 		 size_t errlen);
 /* Reads and parses @path: 0, or -1 with "PATH: ..." in @err. */
-int tokens_load(const char *path, struct tokens *out, char *err,
-		size_t errlen);
+int tokens_load(const char *path, struct tokens *out, char *err, size_t errlen);
 void tokens_free(struct tokens *t);
 
 /* Whether @e may do @action on the topic or group @resource (NULL or

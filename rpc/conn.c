@@ -28,8 +28,8 @@
 #define TICK_MS 10
 #define DEFAULT_MAX_PENDING ((size_t)64 << 20)
 #define DEFAULT_MAX_CONNS 1024
-#define DEFAULT_MAX_BUFFERED ((size_t)128 << 20)
-#define DEFAULT_MAX_UNSENT ((size_t)128 << 20)
+#define DEFAULT_MAX_BUFFERED ((size_t)96 << 20)
+#define DEFAULT_MAX_UNSENT ((size_t)96 << 20)
 #define DEFAULT_MAX_RATE 250000
 
 struct rpc_conn {

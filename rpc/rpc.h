@@ -719,10 +719,10 @@ struct rpc_server_config {
 	uint32_t max_conns;
 	/* Bytes all connections' readers hold (partial and unprocessed
 	 * frames): the connection whose input takes them above is closed.
-	 * Default 128 MiB. */
+	 * Default 96 MiB. */
 	size_t max_buffered;
 	/* Answers queued for all connections and not yet written: what
-	 * rpc_server_room hands out. Default 128 MiB. */
+	 * rpc_server_room hands out. Default 96 MiB. */
 	size_t max_unsent;
 	/* Requests one connection may send in a second (a window from its
 	 * first request); over it the connection is closed. Default

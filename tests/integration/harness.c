@@ -28,6 +28,13 @@ int64_t h_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t h_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /*
  * A loopback port for a node: below the kernel's ephemeral range (32768 and
  * up on Linux), so no outgoing connection of a test running alongside can

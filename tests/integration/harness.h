@@ -184,6 +184,7 @@ static inline void h_expect_refusal(const char *addr, uint16_t type,
 int h_wait_leader(struct harness *h, int want, int ms);
 /* Milliseconds on a monotonic clock. */
 int64_t h_now_ms(void);
+int64_t h_now_us(void); /* monotonic, microseconds */
 /* The last lines of node @i's log on stderr (for failing tests). */
 void h_dump_log(struct harness *h, int i);
 /* Whether a line of node @i's log contains @text. */
