@@ -34,7 +34,9 @@ static inline struct raftq_client *client(const char *bootstrap, const char *id)
 {
 	struct raftq_client *c;
 	char err[256];
-	struct raftq_config cfg = {bootstrap, id, 5000};
+	struct raftq_config cfg = {.bootstrap = bootstrap,
+				   .client_id = id,
+				   .request_timeout_ms = 5000};
 	need(raftq_client_new(&cfg, &c, err, sizeof err) == 0, err);
 	return c;
 }
