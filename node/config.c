@@ -44,6 +44,10 @@ static const struct key keys[] = {
      "directory for the Raft log and the queues (required)"},
     {"node", "listen", K_STR, OFF(listen), SZ(listen), "127.0.0.1:9101", 0, 0,
      NULL, "client/admin RPC address, numeric IP:PORT"},
+    {"node", "http_listen", K_STR, OFF(http_listen), SZ(http_listen), "", 0, 0,
+     NULL,
+     "HTTP address (health, readiness; docs/design/http.md), numeric "
+     "IP:PORT; empty: no HTTP"},
     {"node", "raft_listen", K_STR, OFF(raft_listen), SZ(raft_listen),
      "127.0.0.1:9201", 0, 0, NULL,
      "Raft address, numeric IPv4:PORT (libraft resolves no names)"},
@@ -445,6 +449,12 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 		return errbuf_set(-1, err, errlen,
 				  "raft_bind: '%s' is not a numeric IPv4:PORT",
 				  c->raft_bind);
+	if (c->http_listen[0] != '\0' &&
+	    (rpc_addr_parse(c->http_listen, &ss) != 0 ||
+	     rpc_addr_port(&ss) == 0))
+		return errbuf_set(-1, err, errlen,
+				  "http_listen: '%s' is not a numeric IP:PORT",
+				  c->http_listen);
 	if (check_relations(c, err, errlen) != 0)
 		return -1;
 	size_t slen = strlen(c->cluster_secret);

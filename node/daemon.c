@@ -36,6 +36,7 @@
 #include "../util/errbuf.h"
 #include "auth.h"
 #include "handlers.h"
+#include "http.h"
 
 #define STOP_QUIESCE_MS 1000
 #define STOP_TRANSFER_MS 2000
@@ -60,6 +61,7 @@ static void on_raft_closed(struct raft *r)
 	raft_uv_close(&n->io);
 	raft_uv_tcp_close(&n->transport);
 	node_links_close(n);
+	node_http_stop(n); /* already stopping since the drain, if any */
 	if (n->rpc_open)
 		rpc_server_cut(&n->rpc); /* closing since the drain began */
 	n->phase = NODE_STOPPED;
@@ -91,6 +93,7 @@ static void start_draining(struct node *n)
 	node_gate_tick(n, true);    /* so are requests waiting to catch up */
 	if (n->rpc_open)
 		rpc_server_close(&n->rpc, on_rpc_closed);
+	node_http_stop(n);
 	n->phase = NODE_DRAINING;
 	n->phase_deadline = now_ms(n) + STOP_DRAIN_MS;
 }
@@ -439,6 +442,8 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 		return -1;
 	}
 	n->rpc_open = true;
+	if (node_http_start(n, err, errlen) != 0)
+		return -1;
 	uv_timer_init(loop, &n->tick);
 	n->tick.data = n;
 	uv_timer_start(&n->tick, on_tick, NODE_TICK_MS, NODE_TICK_MS);
@@ -465,6 +470,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 void node_free(struct node *n)
 {
 	node_auth_free(n);
+	node_http_free(n);
 	node_groups_free(n);
 	node_fetch_waiters_free(n);
 	rsm_free(n->rsm);

@@ -54,6 +54,7 @@ struct node_groups;
 struct fetch_waiter;
 struct parked_req;
 struct node_auth;
+struct node_http;
 
 /* What a follower learned of the leader's commit index (lease.c): the
  * last NODE_LEASE_POLLS answers, each the commit index the leader had
@@ -82,6 +83,7 @@ struct node {
 	struct rpc_server rpc;
 	bool rpc_open;
 	struct node_auth *auth; /* [auth] tokens_file (auth.c); NULL: off */
+	struct node_http *http; /* [node] http_listen (http.c); NULL: off */
 	uv_timer_t tick;
 	uv_signal_t sig_term;
 	uv_signal_t sig_int;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A local 3-node raftq cluster on loopback, for trying raftq out.
 #   ./scripts/cluster.sh start|stop|status
-# Client ports 9101-9103, Raft ports 9201-9203; data and logs in
+# Client ports 9101-9103, Raft ports 9201-9203, HTTP ports 9301-9303; data and logs in
 # $RAFTQ_CLUSTER_DIR (default ./tmp/cluster). Stops only the processes it
 # started (pid files), with SIGTERM (a clean hand-over).
 set -euo pipefail
@@ -40,6 +40,7 @@ name = broker-$i
 data_dir = $dir/n$i
 listen = 127.0.0.1:910$i
 raft_listen = 127.0.0.1:920$i
+http_listen = 127.0.0.1:930$i
 initial_cluster = $initial
 
 [raft]
@@ -62,7 +63,7 @@ INI
       "$bin/raftqctl" -b "127.0.0.1:910$i" --timeout 5000 cluster status >/dev/null 2>&1 || ok=0
     done
     if [ $ok -eq 1 ]; then
-      echo "cluster up: client ports 127.0.0.1:9101-9103, data and logs in $dir"
+      echo "cluster up: client ports 127.0.0.1:9101-9103, HTTP http://127.0.0.1:9301/readyz (9301-9303), data and logs in $dir"
       echo "export RAFTQ_BOOTSTRAP=$RAFTQ_BOOTSTRAP   # for raftqctl and libraftq programs"
       return 0
     fi

@@ -17,6 +17,7 @@ packages=(
   ansible-core ansible-lint         # ansible/ and its deployment test
   fiu-utils libfiu-dev              # node/fault_points.c + tests/nemesis: disk faults
   libsodium-dev                     # [auth]: argon2id token hashes (node/auth.c)
+  libh2o-dev                        # node/http.c: HTTP on the node's libuv loop
 )
 
 missing=()

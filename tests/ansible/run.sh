@@ -40,11 +40,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Eight free loopback ports.
+# Twelve free loopback ports.
 read -r -a ports <<<"$(python3 - <<'PY'
 import socket
 socks = []
-for _ in range(8):
+for _ in range(12):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
@@ -64,6 +64,7 @@ inventory() { # file, number of hosts
         "raftq_broker_name=broker-$h raftq_address=127.0.0.1" \
         "raftq_client_port=${ports[$((h - 1))]}" \
         "raftq_raft_port=${ports[$((h + 3))]}" \
+        "raftq_http_port=${ports[$((h + 7))]}" \
         "raftq_prefix=$ROOT/h$h/opt raftq_conf_dir=$ROOT/h$h/etc" \
         "raftq_data_dir=$ROOT/h$h/data raftq_log_dir=$ROOT/h$h/log"
     done
@@ -129,6 +130,9 @@ RAFTQ_TOKEN=$APP_TOKEN ctl topic create x --queues 1 2>"$ROOT/app.err" && fail "
 grep -q "permission admin needed: token 'app'" "$ROOT/app.err" || fail "app token: $(cat "$ROOT/app.err")"
 say "auth: no token and the app token refused, FORBIDDEN naming what is missing"
 ctl --json cluster status >"$ROOT/status.json"
+python3 -c 'import json, sys, urllib.request as u; d = json.load(u.urlopen(sys.argv[1], timeout=5)); assert d == {"status": "ready", "node_id": 1}, d' \
+  "http://127.0.0.1:${ports[8]}/readyz" || fail "node 1's HTTP /readyz"
+say "http: node 1 answers /readyz ready (http_listen from the role)"
 json 'n=d["nodes"]; assert d["leader_id"] in (1,2,3), d; roles=sorted(x["role"] for x in n); assert roles==["follower","follower","leader"], roles; print("cluster: leader", d["leader_id"], "and", len(n), "voters")' <"$ROOT/status.json"
 ctl topic create orders --queues 2 >/dev/null
 ctl --json topic describe orders |

@@ -84,8 +84,8 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 		return -1;
 	fprintf(f,
 		"[node]\nid = %d\nname = broker-%d\ndata_dir = %s\n"
-		"listen = %s\nraft_listen = %s\n",
-		x->id, x->id, x->dir, x->listen, x->raft);
+		"listen = %s\nraft_listen = %s\nhttp_listen = %s\n",
+		x->id, x->id, x->dir, x->listen, x->raft, x->http);
 	if (x->raft_real[0] != '\0')
 		fprintf(f, "raft_bind = %s\n", x->raft_real);
 	if (via != NULL)
@@ -112,14 +112,15 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 static int node_paths(struct harness *h, struct h_node *x, int id)
 {
 	x->id = id;
-	int p1 = free_port(), p2 = free_port();
-	if (p1 < 0 || p2 < 0 || p1 == p2)
+	int p1 = free_port(), p2 = free_port(), p3 = free_port();
+	if (p1 < 0 || p2 < 0 || p3 < 0 || p1 == p2 || p1 == p3 || p2 == p3)
 		return -1;
 	snprintf(x->dir, sizeof x->dir, "%s/n%d", h->root, id);
 	snprintf(x->cfg, sizeof x->cfg, "%s/n%d.ini", h->root, id);
 	snprintf(x->log, sizeof x->log, "%s/n%d.log", h->root, id);
 	snprintf(x->listen, sizeof x->listen, "127.0.0.1:%d", p1);
 	snprintf(x->raft, sizeof x->raft, "127.0.0.1:%d", p2);
+	snprintf(x->http, sizeof x->http, "127.0.0.1:%d", p3);
 	return 0;
 }
 

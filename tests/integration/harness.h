@@ -25,7 +25,8 @@ struct h_node {
 	char log[600];
 	char listen[32];
 	char raft[32];
-	bool join; /* started with --join instead of initial_cluster */
+	char http[32]; /* [node] http_listen */
+	bool join;     /* started with --join instead of initial_cluster */
 	/* With proxies: peers reach raft (the proxy), the node binds
 	 * raft_real; the proxy refuses senders listed in block. */
 	pid_t proxy_pid;

@@ -1,0 +1,264 @@
+/*
+ * http.c — the node's HTTP server (http.h; docs/design/http.md).
+ *
+ * Happy path: accept on the node's loop → h2o parses HTTP/1.1 → on_req
+ * picks the route by method and path → a JSON answer from the pool of the
+ * request. h2o owns each connection's socket; we count them (the close
+ * callback we give h2o) so that a stop knows when none is left and can
+ * dispose of h2o's context, whose timers would otherwise keep the loop
+ * alive. h2o closes an idle keep-alive connection after
+ * NODE_HTTP_IDLE_MS and refuses bodies over NODE_HTTP_BODY_MAX (413)
+ * itself.
+ */
+#include <h2o.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "node_int.h"
+
+#define WAIT_POLL_MS 10
+
+struct http_handler {
+	h2o_handler_t super; /* first: h2o hands it back */
+	struct node *n;
+};
+
+struct node_http {
+	struct node *n;
+	h2o_globalconf_t conf;
+	h2o_context_t ctx;
+	h2o_accept_ctx_t actx;
+	uv_tcp_t listener;
+	uv_timer_t wait; /* a stop waiting for the connections to end */
+	int conns;
+	bool ctx_live;
+};
+
+/* ---- Answers ---- */
+
+/* Answers @status with JSON @body (taken). */
+static int answer_json(h2o_req_t *req, int status, const char *reason,
+		       json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(body);
+	if (text == NULL) {
+		h2o_send_error_500(req, "Internal Server Error",
+				   "out of memory\n", 0);
+		return 0;
+	}
+	size_t len = strlen(text);
+	h2o_iovec_t copy = h2o_strdup(&req->pool, text, len);
+	free(text);
+	req->res.status = status;
+	req->res.reason = reason;
+	req->res.content_length = copy.len;
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+		       NULL, H2O_STRLIT("application/json"));
+	h2o_send_inline(req, copy.base, copy.len);
+	return 0;
+}
+
+/* The error shape of DESIGN.md §6.1: {"error_code":"RAFTQ.CODE",
+ * "error_msg":"..."}. */
+static int answer_error(h2o_req_t *req, int status, const char *reason,
+			const char *code, const char *msg)
+{
+	char ec[64];
+	snprintf(ec, sizeof ec, "RAFTQ.%s", code);
+	return answer_json(
+	    req, status, reason,
+	    json_pack("{s:s,s:s}", "error_code", ec, "error_msg", msg));
+}
+
+/* ---- Routes ---- */
+
+static int get_healthz(struct node *n, h2o_req_t *req)
+{
+	return answer_json(req, 200, "OK",
+			   json_pack("{s:s,s:I}", "status", "ok", "node_id",
+				     (json_int_t)n->cfg.id));
+}
+
+static int get_readyz(struct node *n, h2o_req_t *req)
+{
+	if (node_is_current(n))
+		return answer_json(req, 200, "OK",
+				   json_pack("{s:s,s:I}", "status", "ready",
+					     "node_id", (json_int_t)n->cfg.id));
+	char why[256];
+	node_lease_explain(n, why, sizeof why);
+	return answer_json(req, 503, "Service Unavailable",
+			   json_pack("{s:s,s:I,s:s}", "status", "not ready",
+				     "node_id", (json_int_t)n->cfg.id, "reason",
+				     why));
+}
+
+struct http_route {
+	const char *path;
+	int (*get)(struct node *n, h2o_req_t *req);
+};
+
+static const struct http_route routes[] = {
+    {"/healthz", get_healthz},
+    {"/readyz", get_readyz},
+};
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+	struct node *n = ((struct http_handler *)self)->n;
+	const h2o_iovec_t *p = &req->path_normalized;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		if (!h2o_memis(p->base, p->len, routes[i].path,
+			       strlen(routes[i].path)))
+			continue;
+		if (h2o_memis(req->method.base, req->method.len,
+			      H2O_STRLIT("GET")))
+			return routes[i].get(n, req);
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW,
+			       NULL, H2O_STRLIT("GET"));
+		return answer_error(req, 405, "Method Not Allowed",
+				    "METHOD_NOT_ALLOWED",
+				    "this path takes GET");
+	}
+	char msg[300];
+	snprintf(msg, sizeof msg, "no such path: %.*s",
+		 (int)(p->len < 200 ? p->len : 200), p->base);
+	return answer_error(req, 404, "Not Found", "NOT_FOUND", msg);
+}
+
+/* ---- Connections ---- */
+
+/* One accepted connection's handle: h2o takes its data field over, so the
+ * server is found through this struct instead. */
+struct http_conn {
+	uv_tcp_t tcp; /* first: the close callback gets its address */
+	struct node_http *s;
+};
+
+static void on_conn_closed(uv_handle_t *h)
+{
+	struct http_conn *c = (struct http_conn *)h;
+	assert(c->s->conns > 0);
+	c->s->conns--;
+	free(c);
+}
+
+static void on_accept(uv_stream_t *l, int status)
+{
+	struct node_http *s = l->data;
+	if (status != 0)
+		return;
+	struct http_conn *c = malloc(sizeof *c);
+	if (c == NULL || uv_tcp_init(l->loop, &c->tcp) != 0) {
+		free(c);
+		return;
+	}
+	c->s = s;
+	s->conns++;
+	if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+		return;
+	}
+	h2o_socket_t *sock =
+	    h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_conn_closed);
+	h2o_accept(&s->actx, sock);
+}
+
+/* ---- Start and stop ---- */
+
+static void config_init(struct node_http *s)
+{
+	h2o_config_init(&s->conf);
+	s->conf.server_name = h2o_iovec_init(H2O_STRLIT("raftq"));
+	s->conf.max_request_entity_size = NODE_HTTP_BODY_MAX;
+	s->conf.http1.req_timeout = NODE_HTTP_IDLE_MS;
+	h2o_hostconf_t *host = h2o_config_register_host(
+	    &s->conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+	struct http_handler *h =
+	    (struct http_handler *)h2o_create_handler(path, sizeof *h);
+	h->super.on_req = on_req;
+	h->n = s->n;
+}
+
+/* Binds and listens on @address: 0 or a libuv error. */
+static int listen_on(struct node_http *s, uv_loop_t *loop, const char *address)
+{
+	struct sockaddr_storage ss;
+	if (rpc_addr_parse(address, &ss) != 0)
+		return UV_EINVAL;
+	uv_tcp_init(loop, &s->listener);
+	s->listener.data = s;
+	int rv = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
+	if (rv == 0)
+		rv = uv_listen((uv_stream_t *)&s->listener, 128, on_accept);
+	return rv;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+	struct node_http *s = h->data;
+	s->n->handles_open--;
+}
+
+int node_http_start(struct node *n, char *err, size_t errlen)
+{
+	if (n->cfg.http_listen[0] == '\0')
+		return 0;
+	struct node_http *s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		snprintf(err, errlen, "http_listen: out of memory");
+		return -1;
+	}
+	s->n = n;
+	n->http = s;
+	config_init(s);
+	h2o_context_init(&s->ctx, n->loop, &s->conf);
+	s->ctx_live = true;
+	s->actx.ctx = &s->ctx;
+	s->actx.hosts = s->conf.hosts;
+	uv_timer_init(n->loop, &s->wait);
+	s->wait.data = s;
+	int rv = listen_on(s, n->loop, n->cfg.http_listen);
+	if (rv != 0) {
+		snprintf(err, errlen, "http_listen %s: %s", n->cfg.http_listen,
+			 uv_strerror(rv));
+		return -1;
+	}
+	NODE_LOG(NODE_INFO, "http", "serving HTTP on %s", n->cfg.http_listen);
+	return 0;
+}
+
+static void on_wait(uv_timer_t *t)
+{
+	struct node_http *s = t->data;
+	if (s->conns > 0)
+		return; /* h2o closes idle ones within NODE_HTTP_IDLE_MS */
+	uv_close((uv_handle_t *)&s->wait, on_listener_closed);
+	h2o_context_dispose(&s->ctx);
+	s->ctx_live = false;
+}
+
+void node_http_stop(struct node *n)
+{
+	struct node_http *s = n->http;
+	if (s == NULL || uv_is_closing((uv_handle_t *)&s->listener))
+		return;
+	n->handles_open += 2; /* the listener and the wait timer */
+	uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+	uv_timer_start(&s->wait, on_wait, 0, WAIT_POLL_MS);
+}
+
+void node_http_free(struct node *n)
+{
+	struct node_http *s = n->http;
+	if (s == NULL)
+		return;
+	assert(!s->ctx_live && s->conns == 0); /* stopped, loop ended */
+	h2o_config_dispose(&s->conf);
+	free(s);
+	n->http = NULL;
+}
