@@ -96,6 +96,24 @@ static int get_readyz(struct node *n, h2o_req_t *req)
 				     why));
 }
 
+static int get_metrics(struct node *n, h2o_req_t *req)
+{
+	size_t len = 0;
+	char *text = node_metrics_render(n, &len);
+	if (text == NULL)
+		return answer_error(req, 500, "Internal Server Error",
+				    "INTERNAL", "out of memory");
+	h2o_iovec_t copy = h2o_strdup(&req->pool, text, len);
+	free(text);
+	req->res.status = 200;
+	req->res.reason = "OK";
+	req->res.content_length = copy.len;
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
+		       NULL, H2O_STRLIT("text/plain; version=0.0.4"));
+	h2o_send_inline(req, copy.base, copy.len);
+	return 0;
+}
+
 struct http_route {
 	const char *path;
 	int (*get)(struct node *n, h2o_req_t *req);
@@ -104,6 +122,7 @@ struct http_route {
 static const struct http_route routes[] = {
     {"/healthz", get_healthz},
     {"/readyz", get_readyz},
+    {"/metrics", get_metrics},
 };
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)

@@ -18,6 +18,7 @@
 #include <raft/uv.h>
 #include <uv.h>
 
+#include "metrics.h"
 #include "node.h"
 #include "rpc.h"
 #include "rsm.h"
@@ -84,6 +85,7 @@ struct node {
 	bool rpc_open;
 	struct node_auth *auth; /* [auth] tokens_file (auth.c); NULL: off */
 	struct node_http *http; /* [node] http_listen (http.c); NULL: off */
+	struct node_metrics metrics; /* GET /metrics (metrics.c) */
 	uv_timer_t tick;
 	uv_signal_t sig_term;
 	uv_signal_t sig_int;

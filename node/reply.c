@@ -8,6 +8,10 @@ void node_req_reply(const struct node_req *req, const struct rpc_status *st,
 		    const void *body)
 {
 	assert(req->n != NULL);
+	if (req->t0 != 0)
+		node_metrics_answer(&req->n->metrics, req->type,
+				    st ? st->code : RPC_OK,
+				    uv_hrtime() - req->t0);
 	int rv = rpc_server_send(&req->n->rpc, req->conn,
 				 (uint16_t)(req->type | RPC_RESPONSE), req->id,
 				 st, body);

@@ -22,6 +22,7 @@ struct node_req {
 	uint64_t id;   /* request id */
 	uint16_t type; /* request type, without RPC_RESPONSE */
 	uint32_t tag;  /* its connection's (auth.h: who sent it) */
+	uint64_t t0;   /* uv_hrtime() at its arrival (0: not timed) */
 };
 
 /* A handler: @in is the decoded request body (the struct of the type's

@@ -13,6 +13,7 @@
 
 #include "../unit/test_util.h"
 #include "harness.h"
+#include "prom_check.h"
 
 static int setup(void **state)
 {
@@ -162,6 +163,122 @@ static void test_http_idle_connection_does_not_hold_a_stop(void **state)
 	close(fd);
 }
 
+/* Whether @series of GET /metrics at @addr shows @want, asking for up to
+ * 3 s (a follower applies the leader's commits a moment later). */
+static bool metric_is(const char *addr, const char *series, double want)
+{
+	static char text[65536];
+	int64_t end = h_now_ms() + 3000;
+	do {
+		assert_int_equal(
+		    http(addr, "GET", "/metrics", 0, text, sizeof text), 200);
+		if (prom_value(text, series) == want)
+			return true;
+		usleep(20000); /* bounded by end */
+	} while (h_now_ms() < end);
+	fprintf(stderr, "%s: %s is %g, not %g\n", addr, series,
+		prom_value(text, series), want);
+	return false;
+}
+
+/* GET /metrics of each node passes the strict format check, and every
+ * group's lag on each queue equals what GROUP_DESCRIBE says (each node
+ * shows the queues it hosts); one node is the leader. */
+static void test_http_metrics_match_describe(void **state)
+{
+	struct harness *h = *state;
+	const char *leader = h->nodes[h->leader].listen;
+	assert_int_equal(h_create_topic(h, "t", 2), 0);
+	assert_int_equal(h_create_group(h, "g", NULL, "earliest"), 0);
+	assert_int_equal(h_create_group(h, "late", NULL, NULL), 0);
+	static uint8_t p[64 * 13];
+	for (int b = 0; b < 3; b++)
+		for (uint32_t q = 0; q < 2; q++) {
+			uint32_t n = 5 + (uint32_t)b * 2 + q; /* 5..10 */
+			uint32_t len = h_records(p, n, q);
+			struct rpc_produce_req in = {"t", q, n, 0, {p, len}};
+			assert_int_equal(h_call_code(h->nodes[b].listen,
+						     RPC_PRODUCE, &in, 5000),
+					 RPC_OK);
+		}
+	struct rpc_commit_item it[2] = {{"t", "broker-1", 0, 3, 0},
+					{"t", "broker-3", 1, 10, 0}};
+	struct rpc_commit_req c = {"g", NULL, {it, 2}};
+	assert_int_equal(h_call_code(leader, RPC_COMMIT, &c, 5000), RPC_OK);
+	struct rpc_offsets_req oq = {"late", "t"}; /* fixes its start */
+	assert_int_equal(h_call_code(leader, RPC_OFFSETS, &oq, 5000), RPC_OK);
+	static char text[65536];
+	char err[256], series[256];
+	int leaders = 0, checked = 0;
+	const char *groups[] = {"g", "late"};
+	for (int k = 0; k < 2; k++) {
+		struct rpc_group_req gq = {groups[k]};
+		struct ctl_resp r;
+		h_call(leader, RPC_GROUP_DESCRIBE, &gq, 5000, &r);
+		assert_int_equal(r.st.code, RPC_OK);
+		const struct rpc_group_describe_resp *d = r.body;
+		const struct rpc_group_topic_info *ti = d->topics.v;
+		const struct rpc_lag_info *q = ti[0].queues.v;
+		for (uint32_t i = 0; i < ti[0].queues.n; i++) {
+			int b = q[i].broker_name[7] - '1'; /* broker-N */
+			snprintf(series, sizeof series,
+				 "raftq_consumer_group_lag{group=\"%s\","
+				 "topic=\"t\",broker=\"%s\",queue=\"%u\"}",
+				 groups[k], q[i].broker_name, q[i].queue_id);
+			assert_true(metric_is(h->nodes[b].http, series,
+					      (double)q[i].lag));
+			checked++;
+		}
+		ctl_resp_free(&r);
+	}
+	for (int b = 0; b < 3; b++) {
+		assert_int_equal(http(h->nodes[b].http, "GET", "/metrics", 0,
+				      text, sizeof text),
+				 200);
+		if (prom_check(text, err, sizeof err) != 0)
+			fail_msg("node %d: %s", b + 1, err);
+		leaders +=
+		    prom_value(text, "raftq_raft_role{role=\"leader\"}") == 1;
+		snprintf(
+		    series, sizeof series,
+		    "raftq_queue_max_offset{topic=\"t\",broker=\"broker-%d\","
+		    "queue=\"1\"}",
+		    b + 1);
+		assert_true(prom_value(text, series) == 6 + 2 * b);
+	}
+	print_message("%d lag series equal group describe\n", checked);
+	assert_int_equal(checked, 12);
+	assert_int_equal(leaders, 1);
+}
+
+/* The checker itself refuses what promtool would. */
+static void test_http_prom_check_refuses_bad_text(void **state)
+{
+	(void)state;
+	char err[256];
+	assert_int_equal(prom_check("# TYPE a gauge\na 1\n", err, sizeof err),
+			 0);
+	assert_int_equal(prom_check("a 1\n", err, sizeof err), -1);
+	assert_string_equal(err, "line 1: a has no TYPE line before it");
+	assert_int_equal(prom_check("# TYPE a gauge\n# TYPE b gauge\na 1\n"
+				    "b 2\na{x=\"1\"} 3\n",
+				    err, sizeof err),
+			 -1);
+	assert_string_equal(err, "line 5: the samples of a are not together");
+	assert_int_equal(
+	    prom_check("# TYPE a gauge\na{x=\"1} 3\n", err, sizeof err), -1);
+	assert_int_equal(prom_check("# TYPE a gauge\na x\n", err, sizeof err),
+			 -1);
+	assert_string_equal(err, "line 2: value 'x' is not a number");
+	assert_int_equal(prom_check("# TYPE h histogram\nh_bucket{le=\"1\"} 2\n"
+				    "h_bucket{le=\"+Inf\"} 1\nh_count 1\n",
+				    err, sizeof err),
+			 -1);
+	assert_string_equal(err, "line 3: bucket le=+Inf below the one before");
+	assert_int_equal(prom_check("# TYPE a gauge\na 1", err, sizeof err),
+			 -1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
@@ -169,6 +286,8 @@ int main(void)
 	    T(test_http_health_readiness_and_errors),
 	    T(test_http_cut_off_follower_is_not_ready),
 	    T(test_http_idle_connection_does_not_hold_a_stop),
+	    T(test_http_metrics_match_describe),
+	    cmocka_unit_test(test_http_prom_check_refuses_bad_text),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/http", tests, NULL,

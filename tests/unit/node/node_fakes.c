@@ -53,7 +53,7 @@ int fake_teardown(void **state)
 
 struct node_req fake_req(struct fake *f, uint16_t type, uint64_t id)
 {
-	return (struct node_req){&f->n, 7, id, type, 0};
+	return (struct node_req){&f->n, 7, id, type, 0, 0};
 }
 
 /* ---- Answers ---- */

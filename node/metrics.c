@@ -1,0 +1,207 @@
+/*
+ * metrics.c — counting answers and writing the exposition text
+ * (metrics.h). The text is written with open_memstream; names and label
+ * values follow the Prometheus text format 0.0.4 (topic, group and broker
+ * names are [A-Za-z0-9._-], so no label value needs escaping).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "node_int.h"
+
+/* Upper bounds of the latency buckets, seconds (then +Inf). */
+static const double bounds[NODE_METRICS_BUCKETS] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+    0.01,   0.025,   0.05,   0.1,   0.5,    1.0};
+
+void node_metrics_answer(struct node_metrics *m, uint16_t type, uint32_t code,
+			 uint64_t ns)
+{
+	if (type >= NODE_METRICS_TYPES || code >= NODE_METRICS_CODES)
+		return;
+	m->answers[type][code]++;
+	double s = (double)ns / 1e9;
+	m->sum_s[type] += s;
+	for (int b = 0; b < NODE_METRICS_BUCKETS; b++)
+		if (s <= bounds[b])
+			m->buckets[type][b]++;
+}
+
+static uint64_t answers_of(const struct node_metrics *m, int type)
+{
+	uint64_t n = 0;
+	for (int c = 0; c < NODE_METRICS_CODES; c++)
+		n += m->answers[type][c];
+	return n;
+}
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void write_requests(FILE *f, const struct node_metrics *m)
+{
+	head(f, "raftq_requests_total", "counter",
+	     "Requests this node answered, by type and answer code.");
+	for (int t = 0; t < NODE_METRICS_TYPES; t++)
+		for (int c = 0; c < NODE_METRICS_CODES; c++)
+			if (m->answers[t][c] > 0)
+				fprintf(f,
+					"raftq_requests_total{type=\"%s\","
+					"code=\"%s\"} %llu\n",
+					rpc_type_name((uint16_t)t),
+					rpc_code_name((uint32_t)c),
+					(unsigned long long)m->answers[t][c]);
+	head(f, "raftq_request_duration_seconds", "histogram",
+	     "From a request's arrival to its answer, by type.");
+	for (int t = 0; t < NODE_METRICS_TYPES; t++) {
+		uint64_t n = answers_of(m, t);
+		const char *name = rpc_type_name((uint16_t)t);
+		if (n == 0)
+			continue;
+		for (int b = 0; b < NODE_METRICS_BUCKETS; b++)
+			fprintf(f,
+				"raftq_request_duration_seconds_bucket{type="
+				"\"%s\",le=\"%g\"} %llu\n",
+				name, bounds[b],
+				(unsigned long long)m->buckets[t][b]);
+		fprintf(f,
+			"raftq_request_duration_seconds_bucket{type=\"%s\","
+			"le=\"+Inf\"} %llu\n"
+			"raftq_request_duration_seconds_sum{type=\"%s\"} %.9f\n"
+			"raftq_request_duration_seconds_count{type=\"%s\"} "
+			"%llu\n",
+			name, (unsigned long long)n, name, m->sum_s[t], name,
+			(unsigned long long)n);
+	}
+}
+
+static void write_raft(FILE *f, struct node *n)
+{
+	static const char *const roles[] = {"follower", "candidate", "leader",
+					    "unavailable"};
+	int st = raft_state(&n->raft);
+	const char *role = st == RAFT_LEADER	  ? "leader"
+			   : st == RAFT_CANDIDATE ? "candidate"
+			   : st == RAFT_FOLLOWER  ? "follower"
+						  : "unavailable";
+	head(f, "raftq_raft_term", "gauge", "This node's Raft term.");
+	fprintf(f, "raftq_raft_term %llu\n",
+		(unsigned long long)n->raft.current_term);
+	head(f, "raftq_raft_commit_index", "gauge",
+	     "The highest log index this node knows is committed.");
+	fprintf(f, "raftq_raft_commit_index %llu\n",
+		(unsigned long long)n->raft.commit_index);
+	head(f, "raftq_raft_applied_index", "gauge",
+	     "The last log index this node applied to its state.");
+	fprintf(f, "raftq_raft_applied_index %llu\n",
+		(unsigned long long)node_applied_index(n));
+	head(f, "raftq_raft_role", "gauge",
+	     "1 for this node's Raft role, 0 for the others.");
+	for (size_t i = 0; i < 4; i++)
+		fprintf(f, "raftq_raft_role{role=\"%s\"} %d\n", roles[i],
+			strcmp(roles[i], role) == 0);
+}
+
+/* Whether topic @t has queues on this node's broker. */
+static bool hosted(const struct node *n, const struct rsm_topic *t)
+{
+	for (uint32_t b = 0; b < t->n_brokers; b++)
+		if (strcmp(t->brokers[b], n->cfg.name) == 0)
+			return true;
+	return false;
+}
+
+/* The bounds of local queue @q of @t into @st: false if unreadable. */
+static bool local_stat(struct node *n, const struct rsm_topic *t, uint32_t q,
+		       struct node_qstat *st)
+{
+	uint32_t code;
+	char msg[256];
+	return node_queue_stat(n, t->name, q, false, 0, st, &code, msg,
+			       sizeof msg) == 0;
+}
+
+enum local_kind { LOCAL_MAX, LOCAL_MIN, LOCAL_LAG };
+
+static void write_bound(FILE *f, struct node *n, const struct rsm_topic *t,
+			uint32_t q, const struct node_qstat *st,
+			enum local_kind k)
+{
+	fprintf(f,
+		"raftq_queue_%s_offset{topic=\"%s\",broker=\"%s\",queue="
+		"\"%u\"} %llu\n",
+		k == LOCAL_MAX ? "max" : "min", t->name, n->cfg.name, q,
+		(unsigned long long)(k == LOCAL_MAX ? st->max : st->min));
+}
+
+/* Every group's lag on local queue @q of @t (as group describe: a
+ * never-committed queue counts from where a first read would start). */
+static void write_lags(FILE *f, struct node *n, const struct rsm_topic *t,
+		       uint32_t q, const struct node_qstat *st)
+{
+	int64_t idx = rsm_topic_queue_index(t, n->cfg.name, q);
+	assert(idx >= 0); /* the topic is hosted here */
+	for (uint32_t i = 0; i < rsm_group_count(n->rsm); i++) {
+		const struct rsm_group *g = rsm_group_at(n->rsm, i);
+		const struct rsm_group_topic *gt = rsm_group_topic(g, t->name);
+		if (gt == NULL || (uint64_t)idx >= gt->n)
+			continue;
+		uint64_t at = gt->offsets[idx];
+		if (at == RSM_OFFSET_NONE)
+			at = g->initial == RSM_INITIAL_EARLIEST ? st->min
+								: st->max;
+		fprintf(f,
+			"raftq_consumer_group_lag{group=\"%s\",topic=\"%s\","
+			"broker=\"%s\",queue=\"%u\"} %llu\n",
+			g->name, t->name, n->cfg.name, q,
+			(unsigned long long)(st->max > at ? st->max - at : 0));
+	}
+}
+
+/* One pass over the hosted queues, writing one family (the samples of
+ * a family must be together). */
+static void write_local(FILE *f, struct node *n, enum local_kind k)
+{
+	for (uint32_t i = 0; i < rsm_topic_count(n->rsm); i++) {
+		const struct rsm_topic *t = rsm_topic_at(n->rsm, i);
+		for (uint32_t q = 0; hosted(n, t) && q < t->queues_per_broker;
+		     q++) {
+			struct node_qstat st;
+			if (!local_stat(n, t, q, &st))
+				continue;
+			if (k == LOCAL_LAG)
+				write_lags(f, n, t, q, &st);
+			else
+				write_bound(f, n, t, q, &st, k);
+		}
+	}
+}
+
+char *node_metrics_render(struct node *n, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	if (f == NULL)
+		return NULL;
+	write_requests(f, &n->metrics);
+	write_raft(f, n);
+	head(f, "raftq_queue_max_offset", "gauge",
+	     "MaxOffset of each queue this broker hosts.");
+	write_local(f, n, LOCAL_MAX);
+	head(f, "raftq_queue_min_offset", "gauge",
+	     "MinOffset of each queue this broker hosts.");
+	write_local(f, n, LOCAL_MIN);
+	head(f, "raftq_consumer_group_lag", "gauge",
+	     "Messages a group has yet to consume on each queue this broker "
+	     "hosts.");
+	write_local(f, n, LOCAL_LAG);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
