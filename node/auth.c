@@ -19,7 +19,7 @@
 #include "handlers.h"
 
 #define AUTH_CACHE 256 /* tokens remembered (a ring) */
-#define AUTH_NO_MATCH (-1)
+#define AUTH_NO_MATCH NODE_AUTH_NO_MATCH
 
 struct auth_seen {
 	unsigned char digest[crypto_generichash_BYTES];
@@ -28,7 +28,9 @@ struct auth_seen {
 };
 
 struct verify_job {
-	struct node_req req;
+	struct node *n;
+	node_auth_cb cb; /* with @data: who waits for the result */
+	void *data;
 	unsigned char digest[crypto_generichash_BYTES];
 	char token[TOKEN_TEXT_MAX + 1];
 	size_t len;
@@ -74,10 +76,11 @@ void node_auth_free(struct node *n)
 	struct node_auth *a = n->auth;
 	if (a == NULL)
 		return;
-	assert(!a->running); /* the loop has ended */
-	while (a->queue != NULL) {
+	assert(!a->running);	   /* the loop has ended */
+	while (a->queue != NULL) { /* never checked: not accepted */
 		struct verify_job *j = a->queue;
 		a->queue = j->next;
+		j->cb(j->data, AUTH_NO_MATCH);
 		sodium_memzero(j->token, sizeof j->token);
 		free(j);
 	}
@@ -173,13 +176,12 @@ static void verify_next(struct node *n);
 static void verify_done(uv_work_t *w, int status)
 {
 	struct verify_job *j = w->data;
-	struct node *n = j->req.n;
+	struct node *n = j->n;
 	struct node_auth *a = n->auth;
 	a->running = false;
 	if (status == 0)
 		seen_add(a, j->digest, j->line);
-	auth_finish(&j->req, status == 0 ? j->line : AUTH_NO_MATCH);
-	rpc_server_release(&n->rpc, j->req.conn);
+	j->cb(j->data, status == 0 ? j->line : AUTH_NO_MATCH);
 	free(j);
 	verify_next(n);
 }
@@ -195,25 +197,30 @@ static void verify_next(struct node *n)
 		a->queue_tail = NULL;
 	j->work.data = j;
 	if (uv_queue_work(n->loop, &j->work, verify_run, verify_done) != 0) {
-		auth_finish(&j->req, AUTH_NO_MATCH);
-		rpc_server_release(&n->rpc, j->req.conn);
+		j->cb(j->data, AUTH_NO_MATCH);
 		free(j);
 		return;
 	}
 	a->running = true;
 }
 
-/* Queues the slow check of @token for @req; its connection waits. */
-static void verify_queue(const struct node_req *req, const char *token,
-			 size_t len, const unsigned char *digest)
+int32_t node_auth_token(struct node *n, const char *token, size_t len,
+			node_auth_cb cb, void *data)
 {
-	struct node_auth *a = req->n->auth;
+	struct node_auth *a = n->auth;
+	assert(a != NULL && len > 0 && len <= TOKEN_TEXT_MAX);
+	unsigned char digest[crypto_generichash_BYTES];
+	crypto_generichash(digest, sizeof digest, (const unsigned char *)token,
+			   len, a->key, sizeof a->key);
+	const struct auth_seen *s = seen_find(a, digest);
+	if (s != NULL)
+		return s->line;
 	struct verify_job *j = calloc(1, sizeof *j);
-	if (j == NULL) {
-		node_req_oom(req);
-		return;
-	}
-	j->req = *req;
+	if (j == NULL)
+		return AUTH_NO_MATCH; /* out of memory: not accepted */
+	j->n = n;
+	j->cb = cb;
+	j->data = data;
 	memcpy(j->digest, digest, sizeof j->digest);
 	memcpy(j->token, token, len);
 	j->len = len;
@@ -223,8 +230,17 @@ static void verify_queue(const struct node_req *req, const char *token,
 	else
 		a->queue = j;
 	a->queue_tail = j;
-	rpc_server_hold(&req->n->rpc, req->conn);
-	verify_next(req->n);
+	verify_next(n);
+	return NODE_AUTH_PENDING;
+}
+
+/* An AUTH frame's slow check ended: answer it, let its connection go on. */
+static void rpc_verified(void *data, int32_t line)
+{
+	struct node_req *req = data;
+	auth_finish(req, line);
+	rpc_server_release(&req->n->rpc, req->conn);
+	free(req);
 }
 
 /* ---- AUTH ---- */
@@ -269,13 +285,19 @@ void node_handle_auth(const struct node_req *req, const void *in)
 				       : "longer than 1024 bytes");
 		return;
 	}
-	unsigned char digest[crypto_generichash_BYTES];
-	crypto_generichash(digest, sizeof digest,
-			   (const unsigned char *)q->token, len, a->key,
-			   sizeof a->key);
-	const struct auth_seen *s = seen_find(a, digest);
-	if (s != NULL)
-		auth_finish(req, s->line);
-	else
-		verify_queue(req, q->token, len, digest);
+	struct node_req *copy = malloc(sizeof *copy);
+	if (copy == NULL) {
+		node_req_oom(req);
+		return;
+	}
+	*copy = *req;
+	int32_t line =
+	    node_auth_token(req->n, q->token, len, rpc_verified, copy);
+	if (line != NODE_AUTH_PENDING) {
+		free(copy);
+		auth_finish(req, line);
+		return;
+	}
+	/* The requests behind the AUTH wait for its result. */
+	rpc_server_hold(&req->n->rpc, req->conn);
 }

@@ -29,6 +29,19 @@ bool node_auth_on(const struct node *n);
  * (auth off, not authenticated, or another node). */
 const struct tokens_entry *node_auth_entry(const struct node *n, uint32_t tag);
 
+/* What node_auth_token says: a token line index (>= 0), or these. */
+#define NODE_AUTH_NO_MATCH (-1) /* no line matches: refused */
+#define NODE_AUTH_PENDING (-2)	/* checking: the callback will say */
+typedef void (*node_auth_cb)(void *data, int32_t line);
+/*
+ * Which line of the tokens file @token (1..TOKEN_TEXT_MAX bytes) matches:
+ * at once when it was seen before, else NODE_AUTH_PENDING and @cb(@data,
+ * line) fires once, later, from the loop, after the slow check on the
+ * thread pool (auth must be on).
+ */
+int32_t node_auth_token(struct node *n, const char *token, size_t len,
+			node_auth_cb cb, void *data);
+
 /* AUTH (any node, no permission needed). */
 void node_handle_auth(const struct node_req *req, const void *in);
 

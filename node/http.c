@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "http.h"
 #include "node_int.h"
 
@@ -117,30 +118,127 @@ static int get_metrics(struct node *n, h2o_req_t *req)
 struct http_route {
 	const char *path;
 	int (*get)(struct node *n, h2o_req_t *req);
+	bool open; /* served without a token even with [auth] on (probes) */
 };
 
 static const struct http_route routes[] = {
-    {"/healthz", get_healthz},
-    {"/readyz", get_readyz},
-    {"/metrics", get_metrics},
+    {"/healthz", get_healthz, true},
+    {"/readyz", get_readyz, true},
+    {"/metrics", get_metrics, false},
 };
+
+/* ---- Authorization: Bearer (DESIGN.md §6.2) ---- */
+
+/* A request waiting for its token's slow check; freed by the later of
+ * the check's end and the request's end (the client may go first). */
+struct http_ticket {
+	h2o_req_t *req; /* NULL once h2o disposed of the request */
+	struct node *n;
+	const struct http_route *route;
+	int refs;
+};
+
+static int forbidden(h2o_req_t *req, const char *msg)
+{
+	h2o_add_header(&req->pool, &req->res.headers,
+		       H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+		       H2O_STRLIT("Bearer realm=\"raftq\""));
+	return answer_error(req, 403, "Forbidden", "FORBIDDEN", msg);
+}
+
+/* Serves @r for a token of line @line (or NODE_AUTH_NO_MATCH). */
+static int serve_authorized(struct node *n, h2o_req_t *req,
+			    const struct http_route *r, int32_t line)
+{
+	if (line < 0)
+		return forbidden(req, "the token given was not accepted by "
+				      "this node (no line of its tokens file "
+				      "matches it)");
+	return r->get(n, req); /* any valid token may read these */
+}
+
+static void ticket_unref(struct http_ticket *t)
+{
+	assert(t->refs > 0);
+	if (--t->refs == 0)
+		free(t);
+}
+
+static void on_req_gone(void *p)
+{
+	struct http_ticket *t = *(struct http_ticket **)p;
+	t->req = NULL;
+	ticket_unref(t);
+}
+
+static void on_verified(void *data, int32_t line)
+{
+	struct http_ticket *t = data;
+	if (t->req != NULL)
+		serve_authorized(t->n, t->req, t->route, line);
+	ticket_unref(t);
+}
+
+/* The bearer token of @req into @tok/@len: false when there is none. */
+static bool bearer(h2o_req_t *req, const char **tok, size_t *len)
+{
+	ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+	if (i < 0)
+		return false;
+	const h2o_iovec_t *v = &req->headers.entries[i].value;
+	if (v->len <= 7 || !h2o_lcstris(v->base, 7, H2O_STRLIT("bearer ")))
+		return false;
+	*tok = v->base + 7;
+	*len = v->len - 7;
+	return true;
+}
+
+/* Serves @r once @req's token is checked (now or after the slow check). */
+static int serve_checked(struct node *n, h2o_req_t *req,
+			 const struct http_route *r)
+{
+	const char *tok;
+	size_t len;
+	if (!bearer(req, &tok, &len) || len > TOKEN_TEXT_MAX)
+		return forbidden(req, "authentication required: this node has "
+				      "[auth] tokens_file; send "
+				      "Authorization: Bearer TOKEN");
+	struct http_ticket *t = malloc(sizeof *t);
+	if (t == NULL)
+		return answer_error(req, 500, "Internal Server Error",
+				    "INTERNAL", "out of memory");
+	*t = (struct http_ticket){req, n, r, 2};
+	int32_t line = node_auth_token(n, tok, len, on_verified, t);
+	if (line != NODE_AUTH_PENDING) {
+		free(t);
+		return serve_authorized(n, req, r, line);
+	}
+	struct http_ticket **link =
+	    h2o_mem_alloc_shared(&req->pool, sizeof *link, on_req_gone);
+	*link = t;
+	return 0; /* answered from on_verified */
+}
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct node *n = ((struct http_handler *)self)->n;
 	const h2o_iovec_t *p = &req->path_normalized;
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-		if (!h2o_memis(p->base, p->len, routes[i].path,
-			       strlen(routes[i].path)))
+		const struct http_route *r = &routes[i];
+		if (!h2o_memis(p->base, p->len, r->path, strlen(r->path)))
 			continue;
-		if (h2o_memis(req->method.base, req->method.len,
-			      H2O_STRLIT("GET")))
-			return routes[i].get(n, req);
-		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW,
-			       NULL, H2O_STRLIT("GET"));
-		return answer_error(req, 405, "Method Not Allowed",
-				    "METHOD_NOT_ALLOWED",
-				    "this path takes GET");
+		if (!h2o_memis(req->method.base, req->method.len,
+			       H2O_STRLIT("GET"))) {
+			h2o_add_header(&req->pool, &req->res.headers,
+				       H2O_TOKEN_ALLOW, NULL,
+				       H2O_STRLIT("GET"));
+			return answer_error(req, 405, "Method Not Allowed",
+					    "METHOD_NOT_ALLOWED",
+					    "this path takes GET");
+		}
+		if (r->open || !node_auth_on(n))
+			return r->get(n, req);
+		return serve_checked(n, req, r);
 	}
 	char msg[300];
 	snprintf(msg, sizeof msg, "no such path: %.*s",

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -579,4 +580,71 @@ int h_wait_leader(struct harness *h, int want, int ms)
 		usleep(50000); /* poll interval, bounded by @ms */
 	}
 	return -1;
+}
+
+/* ---- HTTP ---- */
+
+/* Reads @fd until the peer closes (at most 5 s) into @out. */
+static size_t read_all(int fd, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (int i = 0; i < 500 && n + 1 < cap; i++) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		ssize_t r = recv(fd, out + n, cap - 1 - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* Sends @len zero bytes (a body), as far as the peer takes them. */
+static void send_zeros(int fd, size_t len)
+{
+	static const char zeros[65536];
+	for (size_t sent = 0; sent < len;) {
+		size_t m =
+		    len - sent < sizeof zeros ? len - sent : sizeof zeros;
+		ssize_t w = send(fd, zeros, m, MSG_NOSIGNAL);
+		if (w <= 0)
+			break; /* the server answered and closed */
+		sent += (size_t)w;
+	}
+}
+
+int h_http(const char *addr, const char *method, const char *path,
+	   const char *headers, size_t body_len, char *body, size_t cap)
+{
+	struct sockaddr_storage ss;
+	int fd = -1;
+	if (rpc_addr_parse(addr, &ss) == 0)
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss,
+			      sizeof(struct sockaddr_in)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	char head[2048];
+	int k = snprintf(head, sizeof head,
+			 "%s %s HTTP/1.1\r\nHost: raftq\r\nConnection: "
+			 "close\r\n%sContent-Length: %zu\r\n\r\n",
+			 method, path, headers ? headers : "", body_len);
+	if (send(fd, head, (size_t)k, MSG_NOSIGNAL) != k) {
+		close(fd);
+		return -1;
+	}
+	send_zeros(fd, body_len);
+	static char resp[1 << 17];
+	read_all(fd, resp, sizeof resp);
+	close(fd);
+	int status = -1;
+	if (sscanf(resp, "HTTP/1.1 %d", &status) != 1)
+		return -1;
+	const char *b = strstr(resp, "\r\n\r\n");
+	snprintf(body, cap, "%s", b ? b + 4 : "");
+	return status;
 }

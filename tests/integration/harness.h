@@ -131,6 +131,12 @@ static inline void h_call(const char *addr, uint16_t type, const void *req,
 	ctl_call_one(addr, type, req, (uint32_t)ms, out);
 }
 
+/* One HTTP request to @addr (Connection: close; @headers: more header
+ * lines, each ending "\r\n", or NULL; a body of @body_len zero bytes):
+ * the status code and the body in @body, or -1 (no answer). */
+int h_http(const char *addr, const char *method, const char *path,
+	   const char *headers, size_t body_len, char *body, size_t cap);
+
 /* The status code of one request to @addr (9999: no answer). */
 static inline uint32_t h_call_code(const char *addr, uint16_t type,
 				   const void *req, int ms)

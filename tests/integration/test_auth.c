@@ -8,7 +8,10 @@
  * libraftq by its config. Nodes reach each other with the cluster secret
  * (a reset gathers every broker's bounds).
  */
+#include <netinet/in.h>
 #include <raftq.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -258,6 +261,52 @@ static void test_auth_token_sources(void **state)
 				 "or directory");
 }
 
+/* HTTP with auth on: probes stay open; /metrics needs a token given as
+ * Authorization: Bearer — none or a wrong one is 403 with §6.1's error
+ * shape; a token's first use waits for its check, then it is cached. */
+static void test_auth_http_bearer(void **state)
+{
+	struct fx *x = *state;
+	const char *a = x->h.nodes[0].http;
+	char body[1 << 16];
+	assert_int_equal(
+	    h_http(a, "GET", "/readyz", NULL, 0, body, sizeof body), 200);
+	assert_int_equal(
+	    h_http(a, "GET", "/metrics", NULL, 0, body, sizeof body), 403);
+	assert_string_equal(body,
+			    "{\"error_code\":\"RAFTQ.FORBIDDEN\",\"error_msg\":"
+			    "\"authentication required: this node has [auth] "
+			    "tokens_file; send Authorization: Bearer TOKEN\"}");
+	assert_int_equal(h_http(a, "GET", "/metrics",
+				"Authorization: Bearer wrong-token-xyz\r\n", 0,
+				body, sizeof body),
+			 403);
+	assert_string_equal(body,
+			    "{\"error_code\":\"RAFTQ.FORBIDDEN\",\"error_msg\":"
+			    "\"the token given was not accepted by this node "
+			    "(no line of its tokens file matches it)\"}");
+	/* A client that leaves while its token is being checked: the
+	 * check's end finds the request gone (ASan watches this). */
+	struct sockaddr_storage ss;
+	assert_int_equal(rpc_addr_parse(a, &ss), 0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(
+	    connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
+	const char *req = "GET /metrics HTTP/1.1\r\nHost: raftq\r\n"
+			  "Authorization: Bearer " RESETTER "\r\n\r\n";
+	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL),
+			 (ssize_t)strlen(req));
+	close(fd);
+	/* Twice: the slow check, then the cache. */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(h_http(a, "GET", "/metrics",
+					"Authorization: Bearer " APP "\r\n", 0,
+					body, sizeof body),
+				 200);
+		assert_non_null(strstr(body, "# TYPE raftq_raft_term gauge\n"));
+	}
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -265,6 +314,7 @@ int main(void)
 	    T(test_auth_reset_needs_the_reset_permission),
 	    T(test_auth_anonymous_frames_change_nothing),
 	    T(test_auth_token_sources),
+	    T(test_auth_http_bearer),
 	};
 #undef T
 	return cmocka_run_group_tests_name("integration/auth", tests, NULL,

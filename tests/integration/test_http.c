@@ -32,51 +32,10 @@ static int dial(const char *addr)
 	return fd;
 }
 
-/* Reads @fd until the peer closes (at most 5 s) into @out. */
-static size_t read_all(int fd, char *out, size_t cap)
-{
-	size_t n = 0;
-	for (int i = 0; i < 500 && n + 1 < cap; i++) {
-		struct pollfd p = {fd, POLLIN, 0};
-		if (poll(&p, 1, 10) <= 0)
-			continue;
-		ssize_t r = recv(fd, out + n, cap - 1 - n, 0);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	out[n] = '\0';
-	return n;
-}
-
-/* One request (Connection: close): the status code, the body in @body. */
 static int http(const char *addr, const char *method, const char *path,
 		size_t body_len, char *body, size_t cap)
 {
-	int fd = dial(addr);
-	char head[512];
-	int k = snprintf(head, sizeof head,
-			 "%s %s HTTP/1.1\r\nHost: raftq\r\nConnection: "
-			 "close\r\nContent-Length: %zu\r\n\r\n",
-			 method, path, body_len);
-	assert_int_equal(send(fd, head, (size_t)k, MSG_NOSIGNAL), k);
-	for (size_t sent = 0; sent < body_len;) {
-		static const char zeros[65536];
-		size_t m = body_len - sent < sizeof zeros ? body_len - sent
-							  : sizeof zeros;
-		ssize_t w = send(fd, zeros, m, MSG_NOSIGNAL);
-		if (w <= 0)
-			break; /* the server answered and closed */
-		sent += (size_t)w;
-	}
-	static char resp[65536];
-	read_all(fd, resp, sizeof resp);
-	close(fd);
-	int status = 0;
-	assert_int_equal(sscanf(resp, "HTTP/1.1 %d", &status), 1);
-	const char *b = strstr(resp, "\r\n\r\n");
-	snprintf(body, cap, "%s", b ? b + 4 : "");
-	return status;
+	return h_http(addr, method, path, NULL, body_len, body, cap);
 }
 
 static void test_http_health_readiness_and_errors(void **state)
