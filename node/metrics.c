@@ -10,6 +10,7 @@
 
 #include "metrics.h"
 #include "node_int.h"
+#include "storage.h"
 
 /* Upper bounds of the latency buckets, seconds (then +Inf). */
 static const double bounds[NODE_METRICS_BUCKETS] = {
@@ -125,7 +126,7 @@ static bool local_stat(struct node *n, const struct rsm_topic *t, uint32_t q,
 			       sizeof msg) == 0;
 }
 
-enum local_kind { LOCAL_MAX, LOCAL_MIN, LOCAL_LAG };
+enum local_kind { LOCAL_MAX, LOCAL_MIN, LOCAL_LAG, LOCAL_LAG_SECONDS };
 
 static void write_bound(FILE *f, struct node *n, const struct rsm_topic *t,
 			uint32_t q, const struct node_qstat *st,
@@ -138,10 +139,32 @@ static void write_bound(FILE *f, struct node *n, const struct rsm_topic *t,
 		(unsigned long long)(k == LOCAL_MAX ? st->max : st->min));
 }
 
-/* Every group's lag on local queue @q of @t (as group describe: a
- * never-committed queue counts from where a first read would start). */
+/* How long the first message @at (of local queue @q of @t) has waited:
+ * 0 when nothing waits; -1 when its store time cannot be read. */
+static double wait_seconds(struct node *n, const struct rsm_topic *t,
+			   uint32_t q, uint64_t at, const struct node_qstat *st)
+{
+	if (at >= st->max)
+		return 0;
+	uint32_t code;
+	char msg[256];
+	int64_t stored;
+	struct stor_queue *sq =
+	    node_queue(n, t->name, q, &code, msg, sizeof msg);
+	if (sq == NULL || stor_queue_store_time(sq, at < st->min ? st->min : at,
+						&stored) != 0)
+		return -1;
+	int64_t now = node_wall_ms();
+	return now > stored ? (double)(now - stored) / 1000 : 0;
+}
+
+/* Every group's lag on local queue @q of @t in messages (as group
+ * describe: a never-committed queue counts from where a first read would
+ * start), or with @k LOCAL_LAG_SECONDS the age of its first unconsumed
+ * message. */
 static void write_lags(FILE *f, struct node *n, const struct rsm_topic *t,
-		       uint32_t q, const struct node_qstat *st)
+		       uint32_t q, const struct node_qstat *st,
+		       enum local_kind k)
 {
 	int64_t idx = rsm_topic_queue_index(t, n->cfg.name, q);
 	assert(idx >= 0); /* the topic is hosted here */
@@ -154,11 +177,16 @@ static void write_lags(FILE *f, struct node *n, const struct rsm_topic *t,
 		if (at == RSM_OFFSET_NONE)
 			at = g->initial == RSM_INITIAL_EARLIEST ? st->min
 								: st->max;
-		fprintf(f,
-			"raftq_consumer_group_lag{group=\"%s\",topic=\"%s\","
-			"broker=\"%s\",queue=\"%u\"} %llu\n",
-			g->name, t->name, n->cfg.name, q,
-			(unsigned long long)(st->max > at ? st->max - at : 0));
+		double v = k == LOCAL_LAG
+			       ? (double)(st->max > at ? st->max - at : 0)
+			       : wait_seconds(n, t, q, at, st);
+		if (v >= 0)
+			fprintf(f,
+				"raftq_consumer_group_lag%s{group=\"%s\","
+				"topic=\"%s\",broker=\"%s\",queue=\"%u\"} "
+				"%.15g\n",
+				k == LOCAL_LAG ? "" : "_seconds", g->name,
+				t->name, n->cfg.name, q, v);
 	}
 }
 
@@ -173,8 +201,8 @@ static void write_local(FILE *f, struct node *n, enum local_kind k)
 			struct node_qstat st;
 			if (!local_stat(n, t, q, &st))
 				continue;
-			if (k == LOCAL_LAG)
-				write_lags(f, n, t, q, &st);
+			if (k == LOCAL_LAG || k == LOCAL_LAG_SECONDS)
+				write_lags(f, n, t, q, &st, k);
 			else
 				write_bound(f, n, t, q, &st, k);
 		}
@@ -199,6 +227,10 @@ char *node_metrics_render(struct node *n, size_t *len)
 	     "Messages a group has yet to consume on each queue this broker "
 	     "hosts.");
 	write_local(f, n, LOCAL_LAG);
+	head(f, "raftq_consumer_group_lag_seconds", "gauge",
+	     "How long the first message a group has yet to consume on each "
+	     "queue this broker hosts has waited (0: none waits).");
+	write_local(f, n, LOCAL_LAG_SECONDS);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

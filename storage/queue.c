@@ -622,6 +622,22 @@ static struct stor__seg *seg_for(struct stor_queue *q, uint64_t offset)
 	return &q->segs[lo];
 }
 
+int stor_queue_store_time(struct stor_queue *q, uint64_t offset, int64_t *t)
+{
+	uint64_t min = q->segs[0].base, max = stor__active(q)->end;
+	if (offset < min || offset >= max)
+		return stor__fail(q, STOR_ERANGE,
+				  "offset %" PRIu64 " outside [%" PRIu64
+				  ", %" PRIu64 ")",
+				  offset, min, max);
+	uint64_t pos;
+	struct stor__bhdr h;
+	int rv = stor__seg_find(q, seg_for(q, offset), offset, &pos, &h);
+	if (rv == 0)
+		*t = h.store_time;
+	return rv;
+}
+
 int stor_queue_read(struct stor_queue *q, uint64_t offset, void *buf,
 		    size_t cap, size_t *len)
 {

@@ -237,6 +237,14 @@ int stor_queue_read(struct stor_queue *q, uint64_t offset, void *buf,
 int stor_queue_offset_for_time(struct stor_queue *q, int64_t t,
 			       uint64_t *offset);
 
+/*
+ * The store time of the message at @offset (its batch's, read from the
+ * batch header the offset index points at; O(log n), no payload read).
+ * STOR_ERANGE unless min offset <= @offset < max offset; STOR_ECORRUPT,
+ * STOR_EIO.
+ */
+int stor_queue_store_time(struct stor_queue *q, uint64_t offset, int64_t *t);
+
 /* Min/max offsets, first/last store times, size. Never fails. */
 void stor_queue_info(struct stor_queue *q, struct stor_queue_info *info);
 void stor_queue_stats(struct stor_queue *q, struct stor_queue_stats *stats);

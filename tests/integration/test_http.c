@@ -205,6 +205,22 @@ static void test_http_metrics_match_describe(void **state)
 		    b + 1);
 		assert_true(prom_value(text, series) == 6 + 2 * b);
 	}
+	/* The age of the first unconsumed message: broker-3's queue 1 is
+	 * consumed to its end (0 s); broker-1's queue 0 has waited since it
+	 * was produced, under a minute ago. */
+	assert_true(metric_is(h->nodes[2].http,
+			      "raftq_consumer_group_lag_seconds{group=\"g\","
+			      "topic=\"t\",broker=\"broker-3\",queue=\"1\"}",
+			      0));
+	usleep(200000); /* so the age is at least 0.2 s */
+	assert_int_equal(h_http(h->nodes[0].http, "GET", "/metrics", NULL, 0,
+				text, sizeof text),
+			 200);
+	double age = prom_value(text, "raftq_consumer_group_lag_seconds{"
+				      "group=\"g\",topic=\"t\",broker=\"broker-"
+				      "1\",queue=\"0\"}");
+	print_message("lag_seconds of a queue with 2 waiting: %.3f s\n", age);
+	assert_true(age >= 0.2 && age < 60);
 	print_message("%d lag series equal group describe\n", checked);
 	assert_int_equal(checked, 12);
 	assert_int_equal(leaders, 1);

@@ -56,6 +56,28 @@ static void test_time_edges(void **state)
 	sh_close(q);
 }
 
+/* The store time of a message: its batch's, across segments; outside
+ * [min, max) is STOR_ERANGE. */
+static void test_time_store_time_of_an_offset(void **state)
+{
+	struct sh_fx *f = *state;
+	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
+	int64_t t = -1;
+	assert_int_equal(stor_queue_store_time(q, 0, &t), STOR_ERANGE);
+	for (int i = 0; i < 200; i++) /* two 64 KiB segments */
+		sh_append(q, f->m, 3, 100, 1000 + i);
+	for (uint64_t off = 0; off < 600; off += 37) {
+		assert_int_equal(stor_queue_store_time(q, off, &t), 0);
+		assert_int_equal(t, 1000 + (int64_t)(off / 3));
+	}
+	assert_int_equal(stor_queue_store_time(q, 599, &t), 0);
+	assert_int_equal(t, 1199);
+	assert_int_equal(stor_queue_store_time(q, 600, &t), STOR_ERANGE);
+	assert_string_equal(stor_queue_errmsg(q),
+			    "queue t/0: offset 600 outside [0, 600)");
+	sh_close(q);
+}
+
 static void test_time_constant_run_longer_than_index_interval(void **state)
 {
 	struct sh_fx *f = *state;
@@ -177,6 +199,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_time_empty_queue_answers_min_equals_max, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_time_edges, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_time_store_time_of_an_offset,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_time_constant_run_longer_than_index_interval, setup,
 		teardown),
