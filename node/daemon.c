@@ -471,6 +471,7 @@ void node_free(struct node *n)
 {
 	node_auth_free(n);
 	node_http_free(n);
+	node_resets_free(n);
 	node_groups_free(n);
 	node_fetch_waiters_free(n);
 	rsm_free(n->rsm);

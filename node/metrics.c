@@ -209,6 +209,23 @@ static void write_local(FILE *f, struct node *n, enum local_kind k)
 	}
 }
 
+static void write_resets(FILE *f, const struct node *n)
+{
+	head(f, "raftq_resets_total", "counter",
+	     "Resets this node carried out as the leader, by group, topic "
+	     "and result (applied, dry_run, or the code of a failure after "
+	     "it began; refusals of the request itself are in "
+	     "raftq_requests_total{type=\"RESET\"}).");
+	for (uint32_t i = 0; i < n->n_reset_counts; i++) {
+		const struct node_reset_count *c = &n->reset_counts[i];
+		fprintf(f,
+			"raftq_resets_total{group=\"%s\",topic=\"%s\","
+			"result=\"%s\"} %llu\n",
+			c->group, c->topic, c->result,
+			(unsigned long long)c->n);
+	}
+}
+
 char *node_metrics_render(struct node *n, size_t *len)
 {
 	char *buf = NULL;
@@ -217,6 +234,7 @@ char *node_metrics_render(struct node *n, size_t *len)
 		return NULL;
 	write_requests(f, &n->metrics);
 	write_raft(f, n);
+	write_resets(f, n);
 	head(f, "raftq_queue_max_offset", "gauge",
 	     "MaxOffset of each queue this broker hosts.");
 	write_local(f, n, LOCAL_MAX);

@@ -85,7 +85,9 @@ struct node {
 	bool rpc_open;
 	struct node_auth *auth; /* [auth] tokens_file (auth.c); NULL: off */
 	struct node_http *http; /* [node] http_listen (http.c); NULL: off */
-	struct node_metrics metrics; /* GET /metrics (metrics.c) */
+	struct node_metrics metrics;	       /* GET /metrics (metrics.c) */
+	struct node_reset_count *reset_counts; /* reset_counts.c */
+	uint32_t n_reset_counts, cap_reset_counts;
 	uv_timer_t tick;
 	uv_signal_t sig_term;
 	uv_signal_t sig_int;
@@ -132,6 +134,19 @@ struct node {
 	int handles_open;
 	int exit_code;
 };
+
+/* ---- reset_counts.c: resets this node answered (raftq_resets_total) ---- */
+#define NODE_RESET_COUNTS_MAX 10000
+struct node_reset_count {
+	char group[RSM_NAME_MAX + 1];
+	char topic[RSM_NAME_MAX + 1];
+	char result[32]; /* "applied", "dry_run" or a wire code name */
+	uint64_t n;
+};
+/* Counts one reset of @group on @topic that ended with @result. */
+void node_resets_count(struct node *n, const char *group, const char *topic,
+		       const char *result);
+void node_resets_free(struct node *n);
 
 /* A local queue, opened on first use. */
 struct node_queue {

@@ -52,6 +52,12 @@ void node_reset_done(struct reset_op *op, uint32_t code, const char *msg)
 	bool retry = code == RPC_UNAVAILABLE &&
 		     (op->state == RESET_NEW || op->state == RESET_GATHERING);
 	op->state = RESET_DONE;
+	const char *result = code != RPC_OK ? rpc_code_name(code)
+			     : op->dry_run  ? "dry_run"
+					    : "applied";
+	for (uint32_t k = 0; k < op->n_parts; k++)
+		node_resets_count(op->req.n, op->group, op->parts[k].topic,
+				  result ? result : "INTERNAL");
 	if (retry)
 		node_req_refuse(&op->req, code, "%s", msg);
 	else if (code != RPC_OK)

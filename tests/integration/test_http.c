@@ -222,6 +222,33 @@ static void test_http_metrics_match_describe(void **state)
 	print_message("lag_seconds of a queue with 2 waiting: %.3f s\n", age);
 	assert_true(age >= 0.2 && age < 60);
 	print_message("%d lag series equal group describe\n", checked);
+	/* Resets counted by result on the leader: applied, dry run; one
+	 * refused before it began (the guard's epoch is not the group's)
+	 * counts among the RESET requests by code. */
+	struct rpc_reset_req rr = h_reset_req("g", "t", "latest", 0);
+	rr.dry_run = true;
+	assert_int_equal(h_call_code(leader, RPC_RESET, &rr, 5000), RPC_OK);
+	rr.dry_run = false;
+	assert_int_equal(h_call_code(leader, RPC_RESET, &rr, 5000), RPC_OK);
+	rr.expect = true;
+	rr.expect_epoch = 99;
+	assert_int_equal(h_call_code(leader, RPC_RESET, &rr, 5000),
+			 RPC_STALE_EPOCH);
+	const char *ls = h->nodes[h->leader].http;
+	assert_true(metric_is(ls,
+			      "raftq_resets_total{group=\"g\",topic=\"t\","
+			      "result=\"applied\"}",
+			      1));
+	assert_true(metric_is(ls,
+			      "raftq_resets_total{group=\"g\",topic=\"t\","
+			      "result=\"dry_run\"}",
+			      1));
+	assert_true(metric_is(ls,
+			      "raftq_requests_total{type=\"RESET\","
+			      "code=\"STALE_EPOCH\"}",
+			      1));
+	assert_true(metric_is(
+	    ls, "raftq_requests_total{type=\"RESET\",code=\"OK\"}", 2));
 	assert_int_equal(checked, 12);
 	assert_int_equal(leaders, 1);
 }
