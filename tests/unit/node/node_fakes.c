@@ -32,6 +32,7 @@ void fake_close(struct fake *f)
 	assert_null(f->members_cb);
 	assert_null(f->n.commits);
 	rsm_free(f->n.rsm);
+	node_resets_free(&f->n); /* what the node counted (reset_counts.c) */
 }
 
 int fake_setup(void **state)
