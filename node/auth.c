@@ -111,20 +111,26 @@ static void answer_principal(const struct node_req *req, const char *name)
 	node_req_ok(req, &r);
 }
 
+/* Refuses @req's AUTH: its connection is tagged refused, the refusal
+ * logged (@why) and answered FORBIDDEN @msg. */
+static void auth_refuse(const struct node_req *req, const char *why,
+			const char *msg)
+{
+	struct node *n = req->n;
+	rpc_server_set_tag(&n->rpc, req->conn, NODE_TAG_REFUSED);
+	const char *peer = rpc_server_peer(&n->rpc, req->conn);
+	NODE_LOG(NODE_WARN, "auth", "AUTH from %s refused: %s",
+		 peer ? peer : "?", why);
+	node_req_fail(req, RPC_FORBIDDEN, "%s", msg);
+}
+
 /* Ends an AUTH with a token: @line matched (or AUTH_NO_MATCH). */
 static void auth_finish(const struct node_req *req, int32_t line)
 {
 	struct node *n = req->n;
 	if (line == AUTH_NO_MATCH) {
-		rpc_server_set_tag(&n->rpc, req->conn, NODE_TAG_REFUSED);
-		const char *peer = rpc_server_peer(&n->rpc, req->conn);
-		NODE_LOG(NODE_WARN, "auth",
-			 "AUTH from %s refused: no token "
-			 "of the tokens file matches",
-			 peer ? peer : "?");
-		node_req_fail(req, RPC_FORBIDDEN,
-			      "the token was not accepted: no token of this "
-			      "node's tokens file matches it");
+		auth_refuse(req, "no token of the tokens file matches",
+			    NODE_AUTH_NOT_ACCEPTED);
 		return;
 	}
 	uint32_t tag = NODE_TAG_TOKEN0 + (uint32_t)line;
@@ -254,15 +260,9 @@ static void auth_secret(const struct node_req *req, const char *given)
 		answer_principal(req, "node");
 		return;
 	}
-	rpc_server_set_tag(&n->rpc, req->conn, NODE_TAG_REFUSED);
-	const char *peer = rpc_server_peer(&n->rpc, req->conn);
-	NODE_LOG(NODE_WARN, "auth",
-		 "AUTH from %s refused: wrong cluster "
-		 "secret",
-		 peer ? peer : "?");
-	node_req_fail(req, RPC_FORBIDDEN,
-		      "the cluster secret given is not this node's "
-		      "([auth] cluster_secret)");
+	auth_refuse(req, "wrong cluster secret",
+		    "the cluster secret given is not this node's ([auth] "
+		    "cluster_secret)");
 }
 
 void node_handle_auth(const struct node_req *req, const void *in)

@@ -13,6 +13,11 @@
 #include "request.h"
 #include "tokens.h"
 
+/* What a refused token is told (AUTH answer, later RPC requests, HTTP). */
+#define NODE_AUTH_NOT_ACCEPTED                                           \
+	"the token given was not accepted by this node (no line of its " \
+	"tokens file matches it)"
+
 /* Connection tags. */
 #define NODE_TAG_ANON 0	   /* no AUTH yet */
 #define NODE_TAG_REFUSED 1 /* an AUTH that did not pass */

@@ -151,9 +151,7 @@ static int serve_authorized(struct node *n, h2o_req_t *req,
 			    const struct http_route *r, int32_t line)
 {
 	if (line < 0)
-		return forbidden(req, "the token given was not accepted by "
-				      "this node (no line of its tokens file "
-				      "matches it)");
+		return forbidden(req, NODE_AUTH_NOT_ACCEPTED);
 	return r->get(n, req); /* any valid token may read these */
 }
 

@@ -25,9 +25,11 @@ void node_metrics_answer(struct node_metrics *m, uint16_t type, uint32_t code,
 	m->answers[type][code]++;
 	double s = (double)ns / 1e9;
 	m->sum_s[type] += s;
-	for (int b = 0; b < NODE_METRICS_BUCKETS; b++)
-		if (s <= bounds[b])
-			m->buckets[type][b]++;
+	int b = 0;
+	while (b < NODE_METRICS_BUCKETS && s > bounds[b])
+		b++;
+	if (b < NODE_METRICS_BUCKETS)
+		m->buckets[type][b]++; /* above the last: only in the total */
 }
 
 static uint64_t answers_of(const struct node_metrics *m, int type)
@@ -63,12 +65,14 @@ static void write_requests(FILE *f, const struct node_metrics *m)
 		const char *name = rpc_type_name((uint16_t)t);
 		if (n == 0)
 			continue;
-		for (int b = 0; b < NODE_METRICS_BUCKETS; b++)
+		uint64_t below = 0; /* Prometheus buckets are cumulative */
+		for (int b = 0; b < NODE_METRICS_BUCKETS; b++) {
+			below += m->buckets[t][b];
 			fprintf(f,
 				"raftq_request_duration_seconds_bucket{type="
 				"\"%s\",le=\"%g\"} %llu\n",
-				name, bounds[b],
-				(unsigned long long)m->buckets[t][b]);
+				name, bounds[b], (unsigned long long)below);
+		}
 		fprintf(f,
 			"raftq_request_duration_seconds_bucket{type=\"%s\","
 			"le=\"+Inf\"} %llu\n"

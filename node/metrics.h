@@ -23,8 +23,9 @@ struct node;
 
 struct node_metrics {
 	uint64_t answers[NODE_METRICS_TYPES][NODE_METRICS_CODES];
-	/* Latency from a frame's arrival to its answer, per type:
-	 * cumulative counts per bucket (node_metrics_bounds), the sum. */
+	/* Latency from a frame's arrival to its answer, per type: answers
+	 * per bucket (each in the first whose bound it is under; made
+	 * cumulative when written), the sum. */
 	uint64_t buckets[NODE_METRICS_TYPES][NODE_METRICS_BUCKETS];
 	double sum_s[NODE_METRICS_TYPES];
 };

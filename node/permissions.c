@@ -20,10 +20,9 @@ bool node_req_authenticated(const struct node_req *req)
 		return true;
 	if (req->tag == NODE_TAG_REFUSED)
 		return node_req_failed(req, RPC_FORBIDDEN,
-				       "the token given was not accepted by "
-				       "this node (no line of its tokens file "
-				       "matches it): check --token, "
-				       "RAFTQ_TOKEN or token_file");
+				       NODE_AUTH_NOT_ACCEPTED
+				       ": check --token, RAFTQ_TOKEN or "
+				       "token_file");
 	return node_req_failed(req, RPC_FORBIDDEN,
 			       "authentication required: this node has [auth] "
 			       "tokens_file; give a token (--token, "

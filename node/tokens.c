@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rsm.h"
 #include "tokens.h"
 
 #define TOKENS_FILE_MAX (16u << 20) /* bytes a tokens file may have */
@@ -36,12 +37,6 @@ void tokens_free(struct tokens *t)
 	t->n = 0;
 }
 
-static bool name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
 /* A name of 1..@max name characters (and `*` with @star). */
 static bool word_valid(const char *s, size_t max, bool star)
 {
@@ -49,7 +44,7 @@ static bool word_valid(const char *s, size_t max, bool star)
 	if (n == 0 || n > max)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!name_char(s[i]) && !(star && s[i] == '*'))
+		if (!rsm_name_char(s[i]) && !(star && s[i] == '*'))
 			return false;
 	return true;
 }

@@ -70,6 +70,12 @@ const char *rsm_errname(int code);
 
 /* Names: 1..127 of [A-Za-z0-9._-]. Returns true when @s is one. */
 bool rsm_name_valid(const char *s);
+/* Whether @c may be in a name (the rule rsm_name_valid applies). */
+static inline bool rsm_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
 
 enum rsm_group_mode { RSM_CLUSTERING = 0, RSM_BROADCASTING = 1 };
 enum rsm_initial { RSM_INITIAL_LATEST = 0, RSM_INITIAL_EARLIEST = 1 };

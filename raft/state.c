@@ -31,11 +31,7 @@ bool rsm_name_valid(const char *s)
 	if (s == NULL)
 		return false;
 	for (; s[n] != '\0'; n++) {
-		char c = s[n];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-			  c == '-';
-		if (!ok || n >= RSM_NAME_MAX)
+		if (!rsm_name_char(s[n]) || n >= RSM_NAME_MAX)
 			return false;
 	}
 	return n > 0;

@@ -615,19 +615,37 @@ static void send_zeros(int fd, size_t len)
 	}
 }
 
+int h_connect(const char *addr)
+{
+	struct sockaddr_storage ss;
+	if (rpc_addr_parse(addr, &ss) != 0 || ss.ss_family != AF_INET)
+		return -1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&ss,
+			       sizeof(struct sockaddr_in)) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+int h_dial(const char *addr)
+{
+	int fd = h_connect(addr);
+	if (fd < 0) {
+		fprintf(stderr, "harness: cannot connect to %s: %s\n", addr,
+			strerror(errno));
+		abort();
+	}
+	return fd;
+}
+
 int h_http(const char *addr, const char *method, const char *path,
 	   const char *headers, size_t body_len, char *body, size_t cap)
 {
-	struct sockaddr_storage ss;
-	int fd = -1;
-	if (rpc_addr_parse(addr, &ss) == 0)
-		fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&ss,
-			      sizeof(struct sockaddr_in)) != 0) {
-		if (fd >= 0)
-			close(fd);
+	int fd = h_connect(addr);
+	if (fd < 0)
 		return -1;
-	}
 	char head[2048];
 	int k = snprintf(head, sizeof head,
 			 "%s %s HTTP/1.1\r\nHost: raftq\r\nConnection: "

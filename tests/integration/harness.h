@@ -131,6 +131,11 @@ static inline void h_call(const char *addr, uint16_t type, const void *req,
 	ctl_call_one(addr, type, req, (uint32_t)ms, out);
 }
 
+/* A blocking TCP connection to @addr ("127.0.0.1:PORT"): its fd, or -1. */
+int h_connect(const char *addr);
+/* h_connect that must succeed: a test that cannot reach its own node
+ * stops there (message on stderr, abort: cmocka reports the failure). */
+int h_dial(const char *addr);
 /* One HTTP request to @addr (Connection: close; @headers: more header
  * lines, each ending "\r\n", or NULL; a body of @body_len zero bytes):
  * the status code and the body in @body, or -1 (no answer). */

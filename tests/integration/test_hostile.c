@@ -106,16 +106,31 @@ static void test_hostile_join_checks_what_it_adds(void **state)
 	assert_string_equal(ids, "1,2,3");
 }
 
-/* A blocking TCP connection to @addr ("127.0.0.1:PORT"). */
-static int dial(const char *addr)
+/* Topic "big" (one queue per broker) with about 8 MB in the leader's
+ * queue 0. */
+static void fill_big(struct harness *h)
 {
-	struct sockaddr_storage ss;
-	assert_int_equal(rpc_addr_parse(addr, &ss), 0);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(
-	    connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
-	return fd;
+	struct h_node *n = &h->nodes[h->leader];
+	assert_int_equal(h_create_topic(h, "big", 1), 0);
+	static uint8_t p[20000 * 13];
+	uint32_t len = h_records(p, 20000, 7);
+	for (int i = 0; i < 40; i++) {
+		struct rpc_produce_req in = {"big", 0, 20000, 0, {p, len}};
+		assert_int_equal(h_call_code(n->listen, RPC_PRODUCE, &in, 5000),
+				 RPC_OK);
+	}
+}
+
+/* 300 pipelined FETCHes of 1 MiB from "big" into @sb (initialized here;
+ * the caller destroys it): what a client that never reads sends. */
+static void unread_fetches(msgpack_sbuffer *sb)
+{
+	msgpack_sbuffer_init(sb);
+	struct rpc_fetch_req fq = {NULL, "big", 0, 0, 0, 1u << 20, 0, NULL};
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(
+		    rpc_encode(sb, RPC_FETCH, (uint64_t)i + 1, NULL, &fq, 0),
+		    0);
 }
 
 /* Resident memory of process @pid in MiB (/proc). */
@@ -154,7 +169,7 @@ static void test_hostile_partial_frames_are_bounded(void **state)
 	part[1] = 0xf4, part[2] = 0x24; /* a frame of 16,000,000 bytes */
 	int fd[CONNS], cut = 0;
 	for (int i = 0; i < CONNS; i++) {
-		fd[i] = dial(n->listen);
+		fd[i] = h_dial(n->listen);
 		size_t at = 0;
 		while (at < PART) {
 			ssize_t w =
@@ -190,25 +205,13 @@ static void test_hostile_unread_fetches_are_bounded(void **state)
 {
 	struct harness *h = *state;
 	struct h_node *n = &h->nodes[h->leader];
-	assert_int_equal(h_create_topic(h, "big", 1), 0);
-	static uint8_t p[20000 * 13];
-	uint32_t len = h_records(p, 20000, 7);
-	for (int i = 0; i < 40; i++) { /* about 8 MB in one queue */
-		struct rpc_produce_req in = {"big", 0, 20000, 0, {p, len}};
-		assert_int_equal(h_call_code(n->listen, RPC_PRODUCE, &in, 5000),
-				 RPC_OK);
-	}
+	fill_big(h);
 	msgpack_sbuffer sb;
-	msgpack_sbuffer_init(&sb);
-	struct rpc_fetch_req fq = {NULL, "big", 0, 0, 0, 1u << 20, 0, NULL};
-	for (int i = 0; i < 300; i++)
-		assert_int_equal(
-		    rpc_encode(&sb, RPC_FETCH, (uint64_t)i + 1, NULL, &fq, 0),
-		    0);
+	unread_fetches(&sb);
 	enum { READERS = 100 }; /* DESIGN.md §6.2: 100 such clients */
 	int fd[READERS];
 	for (int c = 0; c < READERS; c++) {
-		fd[c] = dial(n->listen);
+		fd[c] = h_dial(n->listen);
 		assert_int_equal(send(fd[c], sb.data, sb.size, MSG_NOSIGNAL),
 				 (ssize_t)sb.size);
 	}
@@ -276,31 +279,19 @@ static void test_hostile_slow_and_stalled_clients_at_once(void **state)
 {
 	struct harness *h = *state;
 	struct h_node *n = &h->nodes[h->leader];
-	assert_int_equal(h_create_topic(h, "big", 1), 0);
+	fill_big(h);
 	assert_int_equal(h_create_topic(h, "small", 1), 0);
-	static uint8_t p[20000 * 13];
-	uint32_t len = h_records(p, 20000, 7);
-	for (int i = 0; i < 40; i++) {
-		struct rpc_produce_req in = {"big", 0, 20000, 0, {p, len}};
-		assert_int_equal(h_call_code(n->listen, RPC_PRODUCE, &in, 5000),
-				 RPC_OK);
-	}
 	struct good_client *g = calloc(1, sizeof *g);
 	g->h = h;
 	g->node = n->pid;
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, good_client_run, g), 0);
 	msgpack_sbuffer sb;
-	msgpack_sbuffer_init(&sb);
-	struct rpc_fetch_req fq = {NULL, "big", 0, 0, 0, 1u << 20, 0, NULL};
-	for (int i = 0; i < 300; i++)
-		assert_int_equal(
-		    rpc_encode(&sb, RPC_FETCH, (uint64_t)i + 1, NULL, &fq, 0),
-		    0);
+	unread_fetches(&sb);
 	enum { SLOW = 100, STALLED = 100, PART = 15 << 20 };
 	int fd[SLOW + STALLED], cut = 0;
 	for (int c = 0; c < SLOW; c++) {
-		fd[c] = dial(n->listen);
+		fd[c] = h_dial(n->listen);
 		assert_int_equal(send(fd[c], sb.data, sb.size, MSG_NOSIGNAL),
 				 (ssize_t)sb.size);
 	}
@@ -308,7 +299,7 @@ static void test_hostile_slow_and_stalled_clients_at_once(void **state)
 	uint8_t *part = calloc(1, PART);
 	part[1] = 0xf4, part[2] = 0x24; /* a frame of 16,000,000 bytes */
 	for (int c = SLOW; c < SLOW + STALLED; c++) {
-		fd[c] = dial(n->listen);
+		fd[c] = h_dial(n->listen);
 		size_t at = 0;
 		ssize_t w = 1;
 		while (at < PART && w > 0) {
@@ -432,7 +423,7 @@ static void test_hostile_wrong_typed_fields_of_every_request(void **state)
 {
 	struct harness *h = *state;
 	struct h_node *n = &h->nodes[h->leader];
-	int fd = dial(n->listen);
+	int fd = h_dial(n->listen);
 	struct rpc_reader rd;
 	rpc_reader_init(&rd, RPC_FRAME_MAX_DEFAULT);
 	int types = 0;
@@ -467,7 +458,7 @@ static void test_hostile_random_bytes(void **state)
 			junk[i] = (uint8_t)rand_r(&seed);
 		if (c % 2 == 0) /* a small length: a body msgpack must read */
 			junk[0] = junk[1] = 0;
-		fd[c] = dial(n->listen);
+		fd[c] = h_dial(n->listen);
 		(void)send(fd[c], junk, len, MSG_NOSIGNAL);
 	}
 	struct rpc_status_req q = {true};
@@ -489,7 +480,7 @@ static void test_hostile_connection_flood(void **state)
 	enum { CONNS = 1100 };
 	int *fd = calloc(CONNS, sizeof *fd);
 	for (int c = 0; c < CONNS; c++)
-		fd[c] = dial(n->listen);
+		fd[c] = h_dial(n->listen);
 	int closed = 0;
 	for (int c = 0; c < CONNS; c++) {
 		struct pollfd p = {fd[c], POLLIN, 0};

@@ -21,17 +21,6 @@ static int setup(void **state)
 	return *state ? 0 : -1;
 }
 
-static int dial(const char *addr)
-{
-	struct sockaddr_storage ss;
-	assert_int_equal(rpc_addr_parse(addr, &ss), 0);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(
-	    connect(fd, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
-	return fd;
-}
-
 static int http(const char *addr, const char *method, const char *path,
 		size_t body_len, char *body, size_t cap)
 {
@@ -105,7 +94,7 @@ static void test_http_cut_off_follower_is_not_ready(void **state)
 static void test_http_idle_connection_does_not_hold_a_stop(void **state)
 {
 	struct harness *h = *state;
-	int fd = dial(h->nodes[0].http);
+	int fd = h_dial(h->nodes[0].http);
 	const char *req = "GET /healthz HTTP/1.1\r\nHost: raftq\r\n\r\n";
 	assert_int_equal(send(fd, req, strlen(req), MSG_NOSIGNAL),
 			 (ssize_t)strlen(req));
