@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "rpc_json.h"
 
 int ctl_request(const struct ctl_opts *o, uint16_t type, const void *req,
 		ctl_print_fn print)
@@ -84,16 +85,6 @@ static const char *str(const char *s)
 	return s ? s : "";
 }
 
-/* A JSON array of @l's elements (each @size bytes) made by @one. */
-static json_t *array_of(const struct rpc_list *l, size_t size,
-			json_t *(*one)(const void *elem))
-{
-	json_t *a = json_array();
-	for (uint32_t i = 0; i < l->n; i++)
-		json_array_append_new(a, one((const char *)l->v + i * size));
-	return a;
-}
-
 int ctl_print_created(const struct ctl_opts *o, const char *kind,
 		      const char *name, const char *detail)
 {
@@ -124,25 +115,11 @@ void ctl_print_topic_created(const struct ctl_opts *o, const char *name,
 
 /* ---- cluster status ---- */
 
-static json_t *node_json(const void *elem)
-{
-	const struct rpc_node_status *n = elem;
-	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id",
-			 (json_int_t)n->id, "name", str(n->name), "listen",
-			 str(n->listen), "raft_address", str(n->raft_address),
-			 "role", n->role, "term", (json_int_t)n->term,
-			 "commit_index", (json_int_t)n->commit_index,
-			 "applied_index", (json_int_t)n->applied_index);
-}
-
 void ctl_print_status(const struct ctl_opts *o, const void *body)
 {
 	const struct rpc_status_resp *s = body;
 	if (o->json) {
-		ctl_json_out(json_pack(
-		    "{s:I,s:o}", "leader_id", (json_int_t)s->leader_id, "nodes",
-		    array_of(&s->nodes, sizeof(struct rpc_node_status),
-			     node_json)));
+		ctl_json_out(rpc_json_status(s));
 		return;
 	}
 	const struct rpc_node_status *ns = s->nodes.v;
@@ -163,28 +140,12 @@ void ctl_print_status(const struct ctl_opts *o, const void *body)
 void ctl_print_names(const struct ctl_opts *o, const char *key,
 		     const struct rpc_names_resp *n)
 {
-	json_t *a = json_array();
-	for (uint32_t i = 0; i < n->names.n; i++) {
-		if (o->json)
-			json_array_append_new(a, json_string(n->names.v[i]));
-		else
-			puts(n->names.v[i]);
+	if (o->json) {
+		ctl_json_out(rpc_json_names(key, n));
+		return;
 	}
-	if (o->json)
-		ctl_json_out(json_pack("{s:o}", key, a));
-	else
-		json_decref(a);
-}
-
-static json_t *queue_json(const void *elem)
-{
-	const struct rpc_queue_info *q = elem;
-	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "broker_name",
-			 q->broker_name, "queue_id", (json_int_t)q->queue_id,
-			 "min_offset", (json_int_t)q->min_offset, "max_offset",
-			 (json_int_t)q->max_offset, "first_store_time",
-			 (json_int_t)q->first_store_time, "last_store_time",
-			 (json_int_t)q->last_store_time);
+	for (uint32_t i = 0; i < n->names.n; i++)
+		puts(n->names.v[i]);
 }
 
 void ctl_print_topic(const struct ctl_opts *o, const void *body)
@@ -192,9 +153,7 @@ void ctl_print_topic(const struct ctl_opts *o, const void *body)
 	const struct rpc_topic_describe_resp *t = body;
 	const struct rpc_queue_info *q = t->queues.v;
 	if (o->json) {
-		ctl_json_out(
-		    json_pack("{s:s,s:o}", "topic", t->topic, "queues",
-			      array_of(&t->queues, sizeof *q, queue_json)));
+		ctl_json_out(rpc_json_topic(t));
 		return;
 	}
 	printf("%-14s %5s %12s %12s  %-24s  %-24s\n", "BROKER", "QUEUE",
@@ -212,13 +171,6 @@ void ctl_print_topic(const struct ctl_opts *o, const void *body)
 }
 
 /* ---- groups ---- */
-
-/* An offset, or null when unknown (UINT64_MAX, RSM's "none"). */
-static json_t *offset_json(uint64_t v, bool known)
-{
-	return known && v != UINT64_MAX ? json_integer((json_int_t)v)
-					: json_null();
-}
 
 /* A committed offset as text: the number, or "-" for none. */
 static const char *committed_text(uint64_t v, char *buf, size_t n)
@@ -238,16 +190,6 @@ static const char *offset_text(uint64_t v, bool known, char *buf, size_t n)
 	return buf;
 }
 
-static json_t *lag_json(const void *elem)
-{
-	const struct rpc_lag_info *q = elem;
-	return json_pack("{s:s,s:I,s:o,s:o,s:o}", "broker_name", q->broker_name,
-			 "queue_id", (json_int_t)q->queue_id, "consumer_offset",
-			 offset_json(q->consumer_offset, true), "max_offset",
-			 offset_json(q->max_offset, !q->unknown), "lag",
-			 offset_json(q->lag, !q->unknown));
-}
-
 static void lag_text(const struct rpc_lag_info *q)
 {
 	char a[24], b[24], c[24];
@@ -257,47 +199,13 @@ static void lag_text(const struct rpc_lag_info *q)
 	       offset_text(q->lag, !q->unknown, c, sizeof c));
 }
 
-static json_t *group_topic_json(const void *elem)
-{
-	const struct rpc_group_topic_info *t = elem;
-	return json_pack(
-	    "{s:s,s:I,s:o}", "topic", t->topic, "epoch", (json_int_t)t->epoch,
-	    "queues",
-	    array_of(&t->queues, sizeof(struct rpc_lag_info), lag_json));
-}
-
-static json_t *string_json(const void *elem)
-{
-	return json_string(*(const char *const *)elem);
-}
-
-static json_t *member_json(const void *elem)
-{
-	const struct rpc_member_info *m = elem;
-	const struct rpc_list qs = {m->queues.v, m->queues.n};
-	return json_pack("{s:s,s:s,s:o}", "member_id", m->member_id, "client",
-			 str(m->client), "queues",
-			 array_of(&qs, sizeof(char *), string_json));
-}
-
-static void group_json(const struct rpc_group_describe_resp *d)
-{
-	ctl_json_out(json_pack(
-	    "{s:s,s:s,s:o,s:o}", "group", d->group, "mode", d->mode, "topics",
-	    array_of(&d->topics, sizeof(struct rpc_group_topic_info),
-		     group_topic_json),
-	    "members",
-	    array_of(&d->members, sizeof(struct rpc_member_info),
-		     member_json)));
-}
-
 void ctl_print_group(const struct ctl_opts *o, const void *body)
 {
 	const struct rpc_group_describe_resp *d = body;
 	const struct rpc_group_topic_info *t = d->topics.v;
 	const struct rpc_member_info *m = d->members.v;
 	if (o->json) {
-		group_json(d);
+		ctl_json_out(rpc_json_group(d));
 		return;
 	}
 	printf("group %s (%s)\n", d->group, d->mode);
@@ -317,82 +225,6 @@ void ctl_print_group(const struct ctl_opts *o, const void *body)
 }
 
 /* ---- offsets ---- */
-
-/* One queue in the Huawei shape: exactly these three keys (DESIGN §2). */
-static json_t *reset_queue_json(const void *elem)
-{
-	const struct rpc_reset_queue *q = elem;
-	return json_pack("{s:s,s:I,s:I}", "broker_name", q->broker_name,
-			 "queue_id", (json_int_t)q->queue_id,
-			 "timestamp_offset", (json_int_t)q->timestamp_offset);
-}
-
-static json_t *skipped_json(const struct rpc_list *queues)
-{
-	const struct rpc_reset_queue *q = queues->v;
-	json_t *a = json_array();
-	for (uint32_t i = 0; i < queues->n; i++)
-		if (q[i].skipped)
-			json_array_append_new(
-			    a, json_pack("{s:s,s:I}", "broker_name",
-					 q[i].broker_name, "queue_id",
-					 (json_int_t)q[i].queue_id));
-	return a;
-}
-
-/* Adds "skipped" (a copy's queues the source never committed) to @o when
- * there are any. */
-static void add_skipped(json_t *o, const struct rpc_list *queues)
-{
-	json_t *a = skipped_json(queues);
-	if (json_array_size(a) > 0)
-		json_object_set_new(o, "skipped", a);
-	else
-		json_decref(a);
-}
-
-static json_t *reset_topic_json(const void *elem)
-{
-	const struct rpc_reset_topic *t = elem;
-	json_t *o =
-	    json_pack("{s:s,s:I,s:o}", "topic", t->topic, "epoch",
-		      (json_int_t)t->epoch, "queues",
-		      array_of(&t->queues, sizeof(struct rpc_reset_queue),
-			       reset_queue_json));
-	add_skipped(o, &t->queues);
-	return o;
-}
-
-/* One topic: the Huawei shape; several: {"topics": [...]} (DESIGN §2.1). */
-static void reset_json(const struct rpc_reset_resp *x)
-{
-	const struct rpc_reset_topic *t = x->topics.v;
-	json_t *o;
-	if (x->topics.n == 1) {
-		o = json_pack("{s:o,s:I,s:I}", "queues",
-			      array_of(&t[0].queues,
-				       sizeof(struct rpc_reset_queue),
-				       reset_queue_json),
-			      "reset_id", (json_int_t)x->reset_id, "epoch",
-			      (json_int_t)t[0].epoch);
-		add_skipped(o, &t[0].queues);
-	} else {
-		o = json_pack("{s:o,s:I}", "topics",
-			      array_of(&x->topics, sizeof *t, reset_topic_json),
-			      "reset_id", (json_int_t)x->reset_id);
-	}
-	json_object_set_new(o, "dry_run", json_boolean(x->dry_run));
-	if (x->lagging.n > 0) {
-		json_t *a = json_array();
-		for (uint32_t i = 0; i < x->lagging.n; i++)
-			json_array_append_new(a, json_string(x->lagging.v[i]));
-		json_object_set_new(o, "lagging", a);
-	}
-	if (x->source_group != NULL)
-		json_object_set_new(o, "source_group",
-				    json_string(x->source_group));
-	ctl_json_out(o);
-}
 
 /* One topic's queues: previous -> new, clamping and skips marked. */
 static void reset_queues_text(const struct rpc_reset_topic *t,
@@ -449,7 +281,7 @@ void ctl_print_reset(const struct ctl_opts *o, const void *body)
 		return;
 	}
 	if (o->json) {
-		reset_json(x);
+		ctl_json_out(rpc_json_reset(x));
 		return;
 	}
 	reset_head_text(x);
@@ -464,37 +296,6 @@ void ctl_print_reset(const struct ctl_opts *o, const void *body)
 		printf("warning: broker %s had not applied the reset when it "
 		       "was answered; it serves no fetch until it has\n",
 		       x->lagging.v[i]);
-}
-
-static json_t *history_queue_json(const void *elem)
-{
-	const struct rpc_history_queue *q = elem;
-	json_t *o = json_pack(
-	    "{s:s,s:I,s:o,s:o,s:I,s:I,s:b}", "broker_name", q->broker_name,
-	    "queue_id", (json_int_t)q->queue_id, "previous_offset",
-	    offset_json(q->previous_offset, true), "timestamp_offset",
-	    offset_json(q->timestamp_offset, true), "min_offset",
-	    (json_int_t)q->min_offset, "max_offset", (json_int_t)q->max_offset,
-	    "clamped", q->clamped);
-	if (q->skipped)
-		json_object_set_new(o, "skipped", json_true());
-	return o;
-}
-
-static json_t *history_entry_json(const void *elem)
-{
-	const struct rpc_history_entry *e = elem;
-	json_t *o = json_pack(
-	    "{s:I,s:I,s:s,s:s,s:s,s:s,s:I,s:b,s:o}", "reset_id",
-	    (json_int_t)e->reset_id, "time", (json_int_t)e->time, "requester",
-	    str(e->requester), "group", e->group, "topic", e->topic, "target",
-	    e->target, "value", (json_int_t)e->value, "dry_run", 0, "queues",
-	    array_of(&e->queues, sizeof(struct rpc_history_queue),
-		     history_queue_json));
-	if (e->source_group != NULL)
-		json_object_set_new(o, "source_group",
-				    json_string(e->source_group));
-	return o;
 }
 
 /* The target's value as people read it, after a space ("" if none). */
@@ -553,9 +354,7 @@ void ctl_print_history(const struct ctl_opts *o, const void *body)
 			history_entry_text(&e[i]);
 		return;
 	}
-	ctl_json_out(
-	    json_pack("{s:o}", "resets",
-		      array_of(&h->resets, sizeof *e, history_entry_json)));
+	ctl_json_out(rpc_json_history(h));
 }
 
 /* ---- consume ---- */

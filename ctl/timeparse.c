@@ -3,13 +3,14 @@
  * the field that is wrong ("month 13 is not 1-12").
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
+#include "timeparse.h"
 
 static int fail(char *err, size_t n, const char *msg, const char *field,
 		int value, int lo, int hi)

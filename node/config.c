@@ -46,8 +46,13 @@ static const struct key keys[] = {
      NULL, "client/admin RPC address, numeric IP:PORT"},
     {"node", "http_listen", K_STR, OFF(http_listen), SZ(http_listen), "", 0, 0,
      NULL,
-     "HTTP address (health, readiness; docs/design/http.md), numeric "
-     "IP:PORT; empty: no HTTP"},
+     "HTTP address (health, metrics, the seeds' reset APIs, /api/v1, "
+     "the console; docs/http-api.md), numeric IP:PORT; empty: no HTTP"},
+    {"node", "cluster_name", K_STR, OFF(cluster_name), SZ(cluster_name),
+     "raftq", 0, 0, NULL,
+     "the cluster's name: the instance id of the HTTP reset APIs "
+     "(Huawei instance_id, ApsaraMQ instanceId); same on every node; "
+     "1-127 of A-Z a-z 0-9 . _ -"},
     {"node", "raft_listen", K_STR, OFF(raft_listen), SZ(raft_listen),
      "127.0.0.1:9201", 0, 0, NULL,
      "Raft address, numeric IPv4:PORT (libraft resolves no names)"},
@@ -431,6 +436,11 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 				  "id: required (--id or [node] id)");
 	if (c->data_dir[0] == '\0')
 		return errbuf_set(-1, err, errlen, "data_dir: required");
+	if (!rsm_name_valid(c->cluster_name))
+		return errbuf_set(-1, err, errlen,
+				  "cluster_name: '%s' must be 1-127 of A-Z a-z "
+				  "0-9 . _ -",
+				  c->cluster_name);
 	if (c->name[0] != '\0' && !rsm_name_valid(c->name))
 		return errbuf_set(
 		    -1, err, errlen,

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "call.h"
 #include "../util/errbuf.h"
 #include "auth.h"
 #include "handlers.h"
@@ -469,6 +470,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 
 void node_free(struct node *n)
 {
+	node_calls_cancel(n); /* none left, unless the loop ended early */
 	node_auth_free(n);
 	node_http_free(n);
 	node_resets_free(n);

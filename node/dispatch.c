@@ -210,11 +210,16 @@ static bool permitted(const struct node_req *req, const struct route *r,
 
 void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 {
-	struct node_req req = {s->data, conn,	     f->request_id,
+	node_dispatch(s->data, conn, f);
+}
+
+void node_dispatch(struct node *n, uint64_t conn, struct rpc_frame *f)
+{
+	struct node_req req = {n,	conn,	     f->request_id,
 			       f->type, f->conn_tag, uv_hrtime()};
 	const struct route *r = route_of(f->type);
 	if (r == NULL) {
-		unknown_type(s, &req);
+		unknown_type(&n->rpc, &req);
 		return;
 	}
 	struct node_req_in in;

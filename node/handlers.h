@@ -11,6 +11,9 @@
 
 /* The rpc server's callbacks (dispatch.c). */
 void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f);
+/* Serves request frame @f from connection @conn (an rpc server's, or a
+ * call's: call.h); @f is released by the caller when this returns. */
+void node_dispatch(struct node *n, uint64_t conn, struct rpc_frame *f);
 void node_on_rpc_event(struct rpc_server *s, uint64_t conn, const char *peer,
 		       enum rpc_event ev, int err);
 

@@ -15,9 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "auth.h"
+#include "call.h"
 #include "http.h"
-#include "node_int.h"
+#include "http_int.h"
 
 #define WAIT_POLL_MS 10
 
@@ -39,11 +42,34 @@ struct node_http {
 
 /* ---- Answers ---- */
 
-/* Answers @status with JSON @body (taken). */
-static int answer_json(h2o_req_t *req, int status, const char *reason,
-		       json_t *body)
+static const char *reason_of(int status)
 {
-	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	switch (status) {
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "Internal Server Error";
+	}
+}
+
+int http_answer_json(h2o_req_t *req, int status, json_t *body)
+{
+	char *text =
+	    body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(body);
 	if (text == NULL) {
 		h2o_send_error_500(req, "Internal Server Error",
@@ -54,7 +80,7 @@ static int answer_json(h2o_req_t *req, int status, const char *reason,
 	h2o_iovec_t copy = h2o_strdup(&req->pool, text, len);
 	free(text);
 	req->res.status = status;
-	req->res.reason = reason;
+	req->res.reason = reason_of(status);
 	req->res.content_length = copy.len;
 	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE,
 		       NULL, H2O_STRLIT("application/json"));
@@ -62,48 +88,113 @@ static int answer_json(h2o_req_t *req, int status, const char *reason,
 	return 0;
 }
 
-/* The error shape of DESIGN.md §6.1: {"error_code":"RAFTQ.CODE",
- * "error_msg":"..."}. */
-static int answer_error(h2o_req_t *req, int status, const char *reason,
-			const char *code, const char *msg)
+/* An ApsaraMQ-style request id: 8-4-4-4-12 upper-case hex digits. */
+static void request_id(char out[37])
+{
+	unsigned char b[16];
+	randombytes_buf(b, sizeof b);
+	char *p = out;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		p += sprintf(p, "%02X", b[i]);
+	}
+}
+
+int http_answer_error(h2o_req_t *req, enum http_shape shape, int status,
+		      const char *code, const char *msg)
 {
 	char ec[64];
 	snprintf(ec, sizeof ec, "RAFTQ.%s", code);
-	return answer_json(
-	    req, status, reason,
-	    json_pack("{s:s,s:s}", "error_code", ec, "error_msg", msg));
+	if (shape == HTTP_SHAPE_RAFTQ)
+		return http_answer_json(
+		    req, status,
+		    json_pack("{s:s,s:s}", "error_code", ec, "error_msg", msg));
+	char id[37];
+	request_id(id);
+	return http_answer_json(req, status,
+				json_pack("{s:s,s:b,s:s,s:s,s:i,s:n}",
+					  "requestId", id, "success", 0, "code",
+					  ec, "message", msg, "httpStatusCode",
+					  status, "data"));
 }
 
-/* ---- Routes ---- */
-
-static int get_healthz(struct node *n, h2o_req_t *req)
+int http_answer_alibaba(h2o_req_t *req, json_t *data)
 {
-	return answer_json(req, 200, "OK",
-			   json_pack("{s:s,s:I}", "status", "ok", "node_id",
-				     (json_int_t)n->cfg.id));
+	char id[37];
+	request_id(id);
+	return http_answer_json(req, 200,
+				json_pack("{s:s,s:b,s:s,s:s,s:i,s:o}",
+					  "requestId", id, "success", 1, "code",
+					  "Success", "message", "",
+					  "httpStatusCode", 200, "data", data));
 }
 
-static int get_readyz(struct node *n, h2o_req_t *req)
+int http_status_of(uint32_t code)
 {
+	switch (code) {
+	case RPC_OK:
+		return 200;
+	case RPC_INVALID_ARGUMENT:
+	case RPC_BROADCAST_UNSUPPORTED:
+	case RPC_UNSUPPORTED_VERSION:
+		return 400;
+	case RPC_FORBIDDEN:
+		return 403;
+	case RPC_UNKNOWN_GROUP:
+	case RPC_UNKNOWN_TOPIC:
+		return 404;
+	case RPC_GROUP_ACTIVE:
+	case RPC_STALE_EPOCH:
+	case RPC_OFFSET_MOVED:
+		return 409;
+	case RPC_UNAVAILABLE:
+	case RPC_NOT_LEADER:
+		return 503;
+	case RPC_TIMEOUT:
+		return 504;
+	default:
+		return 500;
+	}
+}
+
+/* ---- Probes and metrics ---- */
+
+static int get_healthz(struct node *n, h2o_req_t *req,
+		       const struct http_route *r, uint32_t tag)
+{
+	(void)r, (void)tag;
+	return http_answer_json(req, 200,
+				json_pack("{s:s,s:I}", "status", "ok",
+					  "node_id", (json_int_t)n->cfg.id));
+}
+
+static int get_readyz(struct node *n, h2o_req_t *req,
+		      const struct http_route *r, uint32_t tag)
+{
+	(void)r, (void)tag;
 	if (node_is_current(n))
-		return answer_json(req, 200, "OK",
-				   json_pack("{s:s,s:I}", "status", "ready",
-					     "node_id", (json_int_t)n->cfg.id));
+		return http_answer_json(req, 200,
+					json_pack("{s:s,s:I}", "status",
+						  "ready", "node_id",
+						  (json_int_t)n->cfg.id));
 	char why[256];
 	node_lease_explain(n, why, sizeof why);
-	return answer_json(req, 503, "Service Unavailable",
-			   json_pack("{s:s,s:I,s:s}", "status", "not ready",
-				     "node_id", (json_int_t)n->cfg.id, "reason",
-				     why));
+	return http_answer_json(
+	    req, 503,
+	    json_pack("{s:s,s:I,s:s}", "status", "not ready", "node_id",
+		      (json_int_t)n->cfg.id, "reason", why));
 }
 
-static int get_metrics(struct node *n, h2o_req_t *req)
+static int get_metrics(struct node *n, h2o_req_t *req,
+		       const struct http_route *r, uint32_t tag)
 {
+	(void)r, (void)tag;
 	size_t len = 0;
 	char *text = node_metrics_render(n, &len);
 	if (text == NULL)
-		return answer_error(req, 500, "Internal Server Error",
-				    "INTERNAL", "out of memory");
+		return http_answer_error(req, HTTP_SHAPE_RAFTQ, 500, "INTERNAL",
+					 "out of memory");
 	h2o_iovec_t copy = h2o_strdup(&req->pool, text, len);
 	free(text);
 	req->res.status = 200;
@@ -115,16 +206,10 @@ static int get_metrics(struct node *n, h2o_req_t *req)
 	return 0;
 }
 
-struct http_route {
-	const char *path;
-	int (*get)(struct node *n, h2o_req_t *req);
-	bool open; /* served without a token even with [auth] on (probes) */
-};
-
-static const struct http_route routes[] = {
-    {"/healthz", get_healthz, true},
-    {"/readyz", get_readyz, true},
-    {"/metrics", get_metrics, false},
+static const struct http_route probes[] = {
+    {"GET", "/healthz", get_healthz, true, HTTP_SHAPE_RAFTQ, 0, NULL, NULL},
+    {"GET", "/readyz", get_readyz, true, HTTP_SHAPE_RAFTQ, 0, NULL, NULL},
+    {"GET", "/metrics", get_metrics, false, HTTP_SHAPE_RAFTQ, 0, NULL, NULL},
 };
 
 /* ---- Authorization: Bearer (DESIGN.md §6.2) ---- */
@@ -138,12 +223,13 @@ struct http_ticket {
 	int refs;
 };
 
-static int forbidden(h2o_req_t *req, const char *msg)
+static int forbidden(h2o_req_t *req, const struct http_route *r,
+		     const char *msg)
 {
 	h2o_add_header(&req->pool, &req->res.headers,
 		       H2O_TOKEN_WWW_AUTHENTICATE, NULL,
 		       H2O_STRLIT("Bearer realm=\"raftq\""));
-	return answer_error(req, 403, "Forbidden", "FORBIDDEN", msg);
+	return http_answer_error(req, r->shape, 403, "FORBIDDEN", msg);
 }
 
 /* Serves @r for a token of line @line (or NODE_AUTH_NO_MATCH). */
@@ -151,8 +237,8 @@ static int serve_authorized(struct node *n, h2o_req_t *req,
 			    const struct http_route *r, int32_t line)
 {
 	if (line < 0)
-		return forbidden(req, NODE_AUTH_NOT_ACCEPTED);
-	return r->get(n, req); /* any valid token may read these */
+		return forbidden(req, r, NODE_AUTH_NOT_ACCEPTED);
+	return r->serve(n, req, r, NODE_TAG_TOKEN0 + (uint32_t)line);
 }
 
 static void ticket_unref(struct http_ticket *t)
@@ -198,13 +284,14 @@ static int serve_checked(struct node *n, h2o_req_t *req,
 	const char *tok;
 	size_t len;
 	if (!bearer(req, &tok, &len) || len > TOKEN_TEXT_MAX)
-		return forbidden(req, "authentication required: this node has "
-				      "[auth] tokens_file; send "
-				      "Authorization: Bearer TOKEN");
+		return forbidden(req, r,
+				 "authentication required: this node has "
+				 "[auth] tokens_file; send "
+				 "Authorization: Bearer TOKEN");
 	struct http_ticket *t = malloc(sizeof *t);
 	if (t == NULL)
-		return answer_error(req, 500, "Internal Server Error",
-				    "INTERNAL", "out of memory");
+		return http_answer_error(req, r->shape, 500, "INTERNAL",
+					 "out of memory");
 	*t = (struct http_ticket){req, n, r, 2};
 	int32_t line = node_auth_token(n, tok, len, on_verified, t);
 	if (line != NODE_AUTH_PENDING) {
@@ -217,31 +304,75 @@ static int serve_checked(struct node *n, h2o_req_t *req,
 	return 0; /* answered from on_verified */
 }
 
+/* ---- Routing ---- */
+
+/* Whether @path matches @pattern ("*" matches one non-empty segment). */
+static bool path_matches(const char *pattern, const h2o_iovec_t *path)
+{
+	const char *p = pattern, *s = path->base, *end = s + path->len;
+	while (*p != '\0' && s < end) {
+		if (*p == '*') {
+			const char *slash = memchr(s, '/', (size_t)(end - s));
+			const char *seg_end = slash ? slash : end;
+			if (seg_end == s)
+				return false;
+			s = seg_end;
+			p++;
+		} else if (*p++ != *s++) {
+			return false;
+		}
+	}
+	return *p == '\0' && s == end;
+}
+
+/* The route for @req, or NULL; *path_known says some route has its path
+ * (another method: 405), with their methods in @allow. */
+static const struct http_route *route_of(h2o_req_t *req, bool *path_known,
+					 char *allow, size_t allowlen)
+{
+	const struct http_route *tables[] = {probes, http_api_routes};
+	size_t sizes[] = {sizeof probes / sizeof probes[0], http_api_nroutes};
+	*path_known = false;
+	allow[0] = '\0';
+	for (size_t t = 0; t < 2; t++)
+		for (size_t i = 0; i < sizes[t]; i++) {
+			const struct http_route *r = &tables[t][i];
+			if (!path_matches(r->pattern, &req->path_normalized))
+				continue;
+			if (h2o_memis(req->method.base, req->method.len,
+				      r->method, strlen(r->method)))
+				return r;
+			*path_known = true;
+			snprintf(allow + strlen(allow),
+				 allowlen - strlen(allow), "%s%s",
+				 allow[0] ? ", " : "", r->method);
+		}
+	return NULL;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct node *n = ((struct http_handler *)self)->n;
 	const h2o_iovec_t *p = &req->path_normalized;
-	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-		const struct http_route *r = &routes[i];
-		if (!h2o_memis(p->base, p->len, r->path, strlen(r->path)))
-			continue;
-		if (!h2o_memis(req->method.base, req->method.len,
-			       H2O_STRLIT("GET"))) {
-			h2o_add_header(&req->pool, &req->res.headers,
-				       H2O_TOKEN_ALLOW, NULL,
-				       H2O_STRLIT("GET"));
-			return answer_error(req, 405, "Method Not Allowed",
-					    "METHOD_NOT_ALLOWED",
-					    "this path takes GET");
-		}
-		if (r->open || !node_auth_on(n))
-			return r->get(n, req);
-		return serve_checked(n, req, r);
+	bool known;
+	char allow[64], msg[300];
+	const struct http_route *r = route_of(req, &known, allow, sizeof allow);
+	if (r == NULL && known) {
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW,
+			       NULL, allow, strlen(allow));
+		snprintf(msg, sizeof msg, "this path takes %s", allow);
+		return http_answer_error(req, HTTP_SHAPE_RAFTQ, 405,
+					 "METHOD_NOT_ALLOWED", msg);
 	}
-	char msg[300];
-	snprintf(msg, sizeof msg, "no such path: %.*s",
-		 (int)(p->len < 200 ? p->len : 200), p->base);
-	return answer_error(req, 404, "Not Found", "NOT_FOUND", msg);
+	if (r == NULL) {
+		snprintf(msg, sizeof msg, "no such path: %.*s",
+			 (int)(p->len < 200 ? p->len : 200), p->base);
+		return http_answer_error(req, HTTP_SHAPE_RAFTQ, 404,
+					 "NOT_FOUND", msg);
+	}
+	if (r->open || !node_auth_on(n))
+		return r->serve(n, req, r, NODE_TAG_ANON);
+	return serve_checked(n, req, r);
 }
 
 /* ---- Connections ---- */
@@ -350,8 +481,14 @@ int node_http_start(struct node *n, char *err, size_t errlen)
 static void on_wait(uv_timer_t *t)
 {
 	struct node_http *s = t->data;
-	if (s->conns > 0)
-		return; /* h2o closes idle ones within NODE_HTTP_IDLE_MS */
+	if (s->conns > 0) {
+		/* h2o closes idle ones within NODE_HTTP_IDLE_MS; a request
+		 * still waiting for the request table once raft is closed
+		 * will get no other answer. */
+		if (s->n->phase == NODE_STOPPED)
+			node_calls_cancel(s->n);
+		return;
+	}
 	uv_close((uv_handle_t *)&s->wait, on_listener_closed);
 	h2o_context_dispose(&s->ctx);
 	s->ctx_live = false;

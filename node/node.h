@@ -23,7 +23,8 @@ struct node_config {
 	char name[128];
 	char data_dir[NODE_PATH];
 	char listen[NODE_TEXT];
-	char http_listen[NODE_TEXT]; /* "": no HTTP (http.c) */
+	char http_listen[NODE_TEXT];  /* "": no HTTP (http.c) */
+	char cluster_name[NODE_TEXT]; /* the HTTP APIs' instance id */
 	char raft_listen[NODE_TEXT];
 	char raft_bind[NODE_TEXT];
 	char initial_cluster[4096];

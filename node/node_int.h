@@ -83,8 +83,10 @@ struct node {
 	bool raft_inited;
 	struct rpc_server rpc;
 	bool rpc_open;
-	struct node_auth *auth; /* [auth] tokens_file (auth.c); NULL: off */
-	struct node_http *http; /* [node] http_listen (http.c); NULL: off */
+	struct node_auth *auth;	 /* [auth] tokens_file (auth.c); NULL: off */
+	struct node_http *http;	 /* [node] http_listen (http.c); NULL: off */
+	struct node_call *calls; /* requests made inside the node (call.c) */
+	uint64_t last_call;	 /* the last call's connection number */
 	struct node_metrics metrics;	       /* GET /metrics (metrics.c) */
 	struct node_reset_count *reset_counts; /* reset_counts.c */
 	uint32_t n_reset_counts, cap_reset_counts;

@@ -44,7 +44,7 @@ static void perm_text(enum tokens_action action, const char *resource,
 static bool refuse(const struct node_req *req, const struct tokens_entry *e,
 		   const char *need)
 {
-	const char *peer = rpc_server_peer(&req->n->rpc, req->conn);
+	const char *peer = node_req_peer(req);
 	NODE_LOG(NODE_INFO, "auth", "%s from %s (token %s) refused: needs %s",
 		 rpc_type_name(req->type), peer ? peer : "?", e->name, need);
 	return node_req_failed(req, RPC_FORBIDDEN,
@@ -95,7 +95,7 @@ void node_req_requester(const struct node_req *req, const char *said, char *out,
 		return;
 	}
 	const struct tokens_entry *e = entry_of(req);
-	const char *peer = rpc_server_peer(&req->n->rpc, req->conn);
+	const char *peer = node_req_peer(req);
 	snprintf(out, len, "%s from %s (%s)",
 		 e			     ? e->name
 		 : req->tag == NODE_TAG_NODE ? "node"

@@ -69,6 +69,9 @@ void node_gate_tick(struct node *n, bool all);
  * encoded is logged. */
 void node_req_reply(const struct node_req *req, const struct rpc_status *st,
 		    const void *body);
+/* "IP:PORT" of whoever sent @req (an rpc client, or an HTTP client for a
+ * call: call.h); NULL when the connection is gone. */
+const char *node_req_peer(const struct node_req *req);
 /* Answers OK with @body (NULL: an empty body). */
 void node_req_ok(const struct node_req *req, const void *body);
 /*

@@ -134,6 +134,11 @@ void node_req_reply(const struct node_req *req, const struct rpc_status *st,
 
 /* ---- Gather ---- */
 
+const char *node_req_peer(const struct node_req *req)
+{
+	return rpc_server_peer(&req->n->rpc, req->conn);
+}
+
 int node_gather_start(struct node *n, struct node_gather *g,
 		      const struct rsm_topic *t, const bool *want,
 		      node_gather_cb done)
