@@ -640,8 +640,10 @@ int h_dial(const char *addr)
 	return fd;
 }
 
-int h_http(const char *addr, const char *method, const char *path,
-	   const char *headers, size_t body_len, char *body, size_t cap)
+/* One request; a body of @len bytes of @data, or of zeros when NULL. */
+static int http_request(const char *addr, const char *method, const char *path,
+			const char *headers, const char *data, size_t len,
+			char *body, size_t cap)
 {
 	int fd = h_connect(addr);
 	if (fd < 0)
@@ -650,12 +652,15 @@ int h_http(const char *addr, const char *method, const char *path,
 	int k = snprintf(head, sizeof head,
 			 "%s %s HTTP/1.1\r\nHost: raftq\r\nConnection: "
 			 "close\r\n%sContent-Length: %zu\r\n\r\n",
-			 method, path, headers ? headers : "", body_len);
-	if (send(fd, head, (size_t)k, MSG_NOSIGNAL) != k) {
+			 method, path, headers ? headers : "", len);
+	if (send(fd, head, (size_t)k, MSG_NOSIGNAL) != k ||
+	    (data != NULL &&
+	     send(fd, data, len, MSG_NOSIGNAL) != (ssize_t)len)) {
 		close(fd);
 		return -1;
 	}
-	send_zeros(fd, body_len);
+	if (data == NULL)
+		send_zeros(fd, len);
 	static char resp[1 << 17];
 	read_all(fd, resp, sizeof resp);
 	close(fd);
@@ -665,4 +670,18 @@ int h_http(const char *addr, const char *method, const char *path,
 	const char *b = strstr(resp, "\r\n\r\n");
 	snprintf(body, cap, "%s", b ? b + 4 : "");
 	return status;
+}
+
+int h_http(const char *addr, const char *method, const char *path,
+	   const char *headers, size_t body_len, char *body, size_t cap)
+{
+	return http_request(addr, method, path, headers, NULL, body_len, body,
+			    cap);
+}
+
+int h_http_json(const char *addr, const char *method, const char *path,
+		const char *headers, const char *json, char *body, size_t cap)
+{
+	return http_request(addr, method, path, headers, json, strlen(json),
+			    body, cap);
 }

@@ -141,6 +141,9 @@ int h_dial(const char *addr);
  * the status code and the body in @body, or -1 (no answer). */
 int h_http(const char *addr, const char *method, const char *path,
 	   const char *headers, size_t body_len, char *body, size_t cap);
+/* h_http with the body @json (a string sent as it is). */
+int h_http_json(const char *addr, const char *method, const char *path,
+		const char *headers, const char *json, char *body, size_t cap);
 
 /* The status code of one request to @addr (9999: no answer). */
 static inline uint32_t h_call_code(const char *addr, uint16_t type,
