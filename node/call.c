@@ -6,10 +6,12 @@
  * (node_req_reply → node_call_answer): encode the response → parse it →
  * the caller's callback; or, when the answer is NOT_LEADER and a leader is
  * known, the request's struct is decoded again from the kept frame and
- * sent to the leader on this node's link, whose answer ends the call.
+ * sent to the leader on this node's link (as the client's token with
+ * [auth] on), whose answer ends the call.
  * Running the frame bytes both ways keeps one path for the two
  * transports: what HTTP gets is exactly what an RPC client would.
  */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,7 @@ static void end_call(struct node_call *c, int status, struct rpc_frame *f)
 {
 	unlink_call(c->n, c);
 	msgpack_sbuffer_destroy(&c->req);
+	sodium_memzero(c->token, c->token_len);
 	c->cb(c, status, f);
 }
 
@@ -68,9 +71,10 @@ static int frame_of(const msgpack_sbuffer *sb, uint32_t max,
 }
 
 int node_call_start(struct node *n, struct node_call *c, uint16_t type,
-		    const void *body, uint32_t tag, const char *peer,
+		    const void *body, const struct node_call_from *from,
 		    node_call_cb cb)
 {
+	assert(from->token_len <= NODE_DELEGATE_TOKEN);
 	assert((type & (RPC_RESPONSE | RPC_NOTICE)) == 0);
 	memset(&c->fwd, 0, sizeof c->fwd);
 	c->n = n;
@@ -78,7 +82,9 @@ int node_call_start(struct node *n, struct node_call *c, uint16_t type,
 	c->type = type;
 	c->forwarded = false;
 	c->conn = NODE_CALL_CONN | ++n->last_call;
-	snprintf(c->peer, sizeof c->peer, "%s", peer ? peer : "?");
+	snprintf(c->peer, sizeof c->peer, "%s", from->peer ? from->peer : "?");
+	c->token_len = from->token ? from->token_len : 0;
+	memcpy(c->token, from->token ? from->token : "", c->token_len);
 	msgpack_sbuffer_init(&c->req);
 	struct rpc_frame f;
 	int rv =
@@ -90,7 +96,7 @@ int node_call_start(struct node *n, struct node_call *c, uint16_t type,
 		return rv;
 	}
 	link_call(n, c);
-	f.conn_tag = tag;
+	f.conn_tag = from->tag;
 	node_dispatch(n, c->conn, &f);
 	rpc_frame_release(&f);
 	return 0;
@@ -98,8 +104,7 @@ int node_call_start(struct node *n, struct node_call *c, uint16_t type,
 
 static void on_forwarded(struct rpc_call *rc, int status, struct rpc_frame *f)
 {
-	struct node_call *c = rc->data;
-	end_call(c, status, f);
+	end_call(rc->data, status, f);
 }
 
 /* Sends @c on to the leader @id at @addr: false when it cannot go (the
@@ -107,7 +112,9 @@ static void on_forwarded(struct rpc_call *rc, int status, struct rpc_frame *f)
 static bool forward(struct node_call *c, uint64_t id, const char *addr)
 {
 	struct node *n = c->n;
-	struct rpc_client *link = node_link(n, id, addr);
+	struct rpc_client *link =
+	    c->token_len > 0 ? node_link_as(n, id, addr, c->token, c->token_len)
+			     : node_link(n, id, addr);
 	struct rpc_frame f;
 	if (link == NULL || frame_of(&c->req, n->cfg.max_frame_bytes, &f) != 0)
 		return false;

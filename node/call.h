@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "node_int.h"
 #include "rpc.h"
 
 struct node;
@@ -41,6 +42,15 @@ struct node_call;
 typedef void (*node_call_cb)(struct node_call *c, int status,
 			     struct rpc_frame *f);
 
+/* Who makes a call. */
+struct node_call_from {
+	uint32_t tag;	   /* auth.h: NODE_TAG_* or a tokens line */
+	const char *peer;  /* "IP:PORT" of the client */
+	const char *token; /* its token with [auth] on (sent on to the leader
+			      as the token's, never as this node), or NULL */
+	size_t token_len;
+};
+
 struct node_call {
 	void *data;
 	/* private */
@@ -52,18 +62,21 @@ struct node_call {
 	struct rpc_call fwd; /* while sent on to the leader */
 	bool forwarded;
 	char peer[64];
+	char token[NODE_DELEGATE_TOKEN + 1];
+	size_t token_len;
 	struct node_call *prev, *next;
 };
 
 /*
  * Runs request @type with body @body (its request struct, encoded here:
- * nothing of it is kept) as the holder of @tag (auth.h: NODE_TAG_* or a
- * tokens line) whose address is @peer ("IP:PORT"). 0, and @cb fires
- * exactly once — possibly inside this call, when the answer is at hand
- * at once; or an RPC_E* encoding error, and @cb never fires.
+ * nothing of it is kept) as @from (copied). 0, and @cb fires exactly
+ * once — possibly inside this call, when the answer is at hand at once;
+ * or an RPC_E* encoding error, and @cb never fires. A request sent on to
+ * the leader goes over a link as @from's token when it has one
+ * (node_link_as): the leader checks it as it would from that client.
  */
 int node_call_start(struct node *n, struct node_call *c, uint16_t type,
-		    const void *body, uint32_t tag, const char *peer,
+		    const void *body, const struct node_call_from *from,
 		    node_call_cb cb);
 
 /* The answer for call connection @conn (node_req_reply's): ends the call,

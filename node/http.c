@@ -263,8 +263,7 @@ static void on_verified(void *data, int32_t line)
 	ticket_unref(t);
 }
 
-/* The bearer token of @req into @tok/@len: false when there is none. */
-static bool bearer(h2o_req_t *req, const char **tok, size_t *len)
+bool http_bearer(h2o_req_t *req, const char **tok, size_t *len)
 {
 	ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
 	if (i < 0)
@@ -283,7 +282,7 @@ static int serve_checked(struct node *n, h2o_req_t *req,
 {
 	const char *tok;
 	size_t len;
-	if (!bearer(req, &tok, &len) || len > TOKEN_TEXT_MAX)
+	if (!http_bearer(req, &tok, &len) || len > TOKEN_TEXT_MAX)
 		return forbidden(req, r,
 				 "authentication required: this node has "
 				 "[auth] tokens_file; send "

@@ -179,14 +179,18 @@ static void peer_of(h2o_req_t *req, char *out, size_t len)
 static int start(struct http_api_in *in, const struct http_route *r,
 		 uint32_t tag, const char *peer)
 {
+	struct node_call_from from = {tag, peer, NULL, 0};
+	if (tag >= NODE_TAG_TOKEN0 &&
+	    !http_bearer(in->req, &from.token, &from.token_len))
+		assert(!"a token's line without a bearer token");
 	struct api_op *op = malloc(sizeof *op);
 	if (op == NULL)
 		return http_answer_error(in->req, r->shape, 500, "INTERNAL",
 					 "out of memory");
 	*op = (struct api_op){.req = in->req, .route = r, .refs = 2};
 	op->call.data = op;
-	int rv = node_call_start(in->n, &op->call, r->type, in->body.b, tag,
-				 peer, on_answer);
+	int rv = node_call_start(in->n, &op->call, r->type, in->body.b, &from,
+				 on_answer);
 	if (rv != 0) {
 		free(op);
 		return http_answer_error(in->req, r->shape, 400,

@@ -51,6 +51,8 @@ int http_answer_error(h2o_req_t *req, enum http_shape shape, int status,
 		      const char *code, const char *msg);
 /* The ApsaraMQ success envelope around @data (taken). */
 int http_answer_alibaba(h2o_req_t *req, json_t *data);
+/* The bearer token of @req into @tok/@len: false when there is none. */
+bool http_bearer(h2o_req_t *req, const char **tok, size_t *len);
 /* The HTTP status of wire code @code (DESIGN.md §6.1). */
 int http_status_of(uint32_t code);
 

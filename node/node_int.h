@@ -41,6 +41,19 @@ struct node_link {
 	bool open;
 };
 
+/* A link that authenticates as a client's token (links.c): how a follower
+ * sends an HTTP request on to the leader with the sender's own rights. */
+#define NODE_DELEGATES 8
+#define NODE_DELEGATE_TOKEN 1024 /* TOKEN_TEXT_MAX */
+struct node_delegate {
+	struct node_link link;
+	char token[NODE_DELEGATE_TOKEN + 1];
+	size_t token_len;
+	uint64_t used; /* uv_now of its last use */
+	bool closing;  /* closed, its handles not yet */
+	struct node *n;
+};
+
 enum node_stop_phase {
 	NODE_RUNNING = 0,
 	NODE_QUIESCING,	   /* leader: no new proposals; its own commit */
@@ -109,6 +122,7 @@ struct node {
 	struct raft_apply reg_apply;
 	/* Links to other nodes (links.c). */
 	struct node_link links[NODE_MAX_PEERS];
+	struct node_delegate delegates[NODE_DELEGATES];
 	int nlinks;
 	/* Online members of consumer groups (members.c, leader only). */
 	struct node_groups *groups;
@@ -183,6 +197,14 @@ struct rpc_client *node_link(struct node *n, uint64_t id, const char *address);
 /* The one line of a CLUSTER_STATUS local answer (@status: the call's), or
  * NULL for no answer, an error or another shape; it points into @f. */
 const struct rpc_node_status *node_link_status(int status, struct rpc_frame *f);
+/* A client to node @id at @address that authenticates with the client
+ * token @token (@len bytes) instead of the cluster secret: its requests
+ * are checked on that node as the token's, as if its holder had sent them
+ * there. Up to NODE_DELEGATES at once (the least recently used idle one
+ * is closed to make room); NULL when all are busy. */
+struct rpc_client *node_link_as(struct node *n, uint64_t id,
+				const char *address, const char *token,
+				size_t len);
 /* Closes every link; each close counts in n->handles_open until done. */
 void node_links_close(struct node *n);
 
