@@ -19,6 +19,7 @@
 
 #include "auth.h"
 #include "call.h"
+#include "console.h"
 #include "http.h"
 #include "http_int.h"
 
@@ -206,7 +207,43 @@ static int get_metrics(struct node *n, h2o_req_t *req,
 	return 0;
 }
 
+/* The console's static files (console/, embedded at build time). */
+static int get_console(struct node *n, h2o_req_t *req,
+		       const struct http_route *r, uint32_t tag)
+{
+	(void)n, (void)tag;
+	const char *path =
+	    strcmp(r->pattern, "/") == 0 ? "/index.html" : r->pattern;
+	for (size_t i = 0; i < console_nfiles; i++) {
+		const struct console_file *f = &console_files[i];
+		if (strcmp(f->path, path) != 0)
+			continue;
+		req->res.status = 200;
+		req->res.reason = "OK";
+		req->res.content_length = f->len;
+		h2o_add_header(&req->pool, &req->res.headers,
+			       H2O_TOKEN_CONTENT_TYPE, NULL, f->content_type,
+			       strlen(f->content_type));
+		h2o_add_header(&req->pool, &req->res.headers,
+			       H2O_TOKEN_CACHE_CONTROL, NULL,
+			       H2O_STRLIT("no-cache"));
+		h2o_add_header_by_str(
+		    &req->pool, &req->res.headers,
+		    H2O_STRLIT("content-security-policy"), 0, NULL,
+		    H2O_STRLIT("default-src 'self'; img-src 'self' data:"));
+		h2o_send_inline(req, (const char *)f->data, f->len);
+		return 0;
+	}
+	assert(!"a console route without its file");
+	return http_answer_error(req, HTTP_SHAPE_RAFTQ, 500, "INTERNAL",
+				 "console file missing");
+}
+
 static const struct http_route probes[] = {
+    {"GET", "/", get_console, true, HTTP_SHAPE_RAFTQ, 0, NULL, NULL},
+    {"GET", "/index.html", get_console, true, HTTP_SHAPE_RAFTQ, 0, NULL, NULL},
+    {"GET", "/console.js", get_console, true, HTTP_SHAPE_RAFTQ, 0, NULL, NULL},
+    {"GET", "/console.css", get_console, true, HTTP_SHAPE_RAFTQ, 0, NULL, NULL},
     {"GET", "/healthz", get_healthz, true, HTTP_SHAPE_RAFTQ, 0, NULL, NULL},
     {"GET", "/readyz", get_readyz, true, HTTP_SHAPE_RAFTQ, 0, NULL, NULL},
     {"GET", "/metrics", get_metrics, false, HTTP_SHAPE_RAFTQ, 0, NULL, NULL},

@@ -18,6 +18,7 @@ packages=(
   fiu-utils libfiu-dev              # node/fault_points.c + tests/nemesis: disk faults
   libsodium-dev                     # [auth]: argon2id token hashes (node/auth.c)
   libh2o-dev                        # node/http.c: HTTP on the node's libuv loop
+  chromium chromium-driver python3-selenium  # tests/browser: the console in headless Chromium
 )
 
 missing=()
