@@ -63,4 +63,20 @@ consumer_pid=
 tail -n +25 "$log"
 run group describe billing
 
+step "The same over HTTP: the Huawei DMS reset endpoint on a follower (dry run via /api/v1 first)"
+show curl -s -X POST http://127.0.0.1:9302/api/v1/groups/billing/reset \
+  -d '{"topic":"orders","target":"latest","dry_run":true}'
+curl -s -X POST http://127.0.0.1:9302/api/v1/groups/billing/reset \
+  -d '{"topic":"orders","target":"latest","dry_run":true}'
+echo
+echo
+echo "Web console: http://127.0.0.1:9301/ (any node: 9301-9303) — groups, lag,"
+echo "the Reset Consumer Offset dialog, history with undo; metrics at /metrics."
+if [ -n "${RAFTQ_DEMO_KEEP:-}" ]; then
+  echo "RAFTQ_DEMO_KEEP is set: the cluster keeps running; stop it with"
+  echo "  RAFTQ_CLUSTER_DIR=$RAFTQ_CLUSTER_DIR ./scripts/cluster.sh stop"
+  trap - EXIT
+  exit 0
+fi
+
 step "Stop the cluster"

@@ -19,6 +19,7 @@ packages=(
   libsodium-dev                     # [auth]: argon2id token hashes (node/auth.c)
   libh2o-dev                        # node/http.c: HTTP on the node's libuv loop
   chromium chromium-driver python3-selenium  # tests/browser: the console in headless Chromium
+  curl                              # scripts/demo.sh: the HTTP API
 )
 
 missing=()
