@@ -72,10 +72,11 @@ static int http_call(int fd, const char *method, const char *path,
 		     const char *json, char *body, size_t cap, size_t *len)
 {
 	char req[2048]; /* one write: head and body in one segment */
-	int k = snprintf(req, sizeof req,
-			 "%s %s HTTP/1.1\r\nHost: raftq\r\nContent-Length: "
-			 "%zu\r\n\r\n%s",
-			 method, path, json ? strlen(json) : 0, json ? json : "");
+	int k =
+	    snprintf(req, sizeof req,
+		     "%s %s HTTP/1.1\r\nHost: raftq\r\nContent-Length: "
+		     "%zu\r\n\r\n%s",
+		     method, path, json ? strlen(json) : 0, json ? json : "");
 	need(k > 0 && (size_t)k < sizeof req, "a request too long");
 	if (write(fd, req, (size_t)k) != k)
 		return -1;
@@ -89,7 +90,8 @@ static int http_call(int fd, const char *method, const char *path,
 	}
 	int status = -1;
 	const char *cl = strcasestr(body, "content-length: ");
-	if (end == NULL || cl == NULL || sscanf(body, "HTTP/1.1 %d", &status) != 1)
+	if (end == NULL || cl == NULL ||
+	    sscanf(body, "HTTP/1.1 %d", &status) != 1)
 		return -1;
 	*len = strtoul(cl + 16, NULL, 10);
 	need(*len < cap, "an answer larger than the buffer");
@@ -109,19 +111,21 @@ static uint32_t rpc_call(int fd, uint16_t type, const void *req)
 	msgpack_sbuffer_destroy(&sb);
 	uint8_t hdr[4];
 	need(read_n(fd, (char *)hdr, 4), "rpc read");
-	uint32_t n = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+	uint32_t n =
+	    (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
 	static char buf[1 << 20];
 	need(n + 4 <= sizeof buf && read_n(fd, buf + 4, n), "rpc frame");
 	memcpy(buf, hdr, 4);
 	struct rpc_reader r;
 	struct rpc_frame f;
 	rpc_reader_init(&r, 1u << 20);
-	need(rpc_reader_feed(&r, buf, n + 4) == 0 && rpc_reader_next(&r, &f) == 1,
+	need(rpc_reader_feed(&r, buf, n + 4) == 0 &&
+		 rpc_reader_next(&r, &f) == 1,
 	     "rpc parse");
 	struct rpc_reset_resp out;
 	struct rpc_status st;
-	need(rpc_decode(&f, (uint16_t)(type | RPC_RESPONSE), &out, &st,
-			NULL) == 0,
+	need(rpc_decode(&f, (uint16_t)(type | RPC_RESPONSE), &out, &st, NULL) ==
+		 0,
 	     "rpc decode");
 	rpc_frame_release(&f);
 	rpc_reader_close(&r);
@@ -140,9 +144,11 @@ static int64_t fill_topic(struct harness *h, uint64_t per_broker)
 	int64_t mid = 0;
 	for (int b = 0; b < 3; b++)
 		for (uint64_t k = 0; k < per_broker / 1000; k++) {
-			struct rpc_produce_req in = {
-			    "big", (uint32_t)(k % 16), 1000, 0,
-			    {payload, sizeof payload}};
+			struct rpc_produce_req in = {"big",
+						     (uint32_t)(k % 16),
+						     1000,
+						     0,
+						     {payload, sizeof payload}};
 			struct ctl_resp r;
 			h_call(h->nodes[b].listen, RPC_PRODUCE, &in, 10000, &r);
 			need(r.err == 0 && r.st.code == RPC_OK, "produce");
@@ -163,7 +169,8 @@ static void make_groups(const char *leader, int n)
 		struct rpc_group_create_req g = {name, "clustering", "latest"};
 		need(h_call_code(leader, RPC_GROUP_CREATE, &g, 10000) == RPC_OK,
 		     "group");
-		struct rpc_reset_req rr = h_reset_req(name, "big", "earliest", 0);
+		struct rpc_reset_req rr =
+		    h_reset_req(name, "big", "earliest", 0);
 		need(h_call_code(leader, RPC_RESET, &rr, 10000) == RPC_OK,
 		     "reset of a new group");
 	}
@@ -209,8 +216,8 @@ static void metrics_bench(const char *addr, int n, double secs, int groups)
 	}
 	close(fd);
 	int series = 0;
-	for (const char *p = body; (p = strstr(p, "\nraftq_consumer_group_lag{"));
-	     p++)
+	for (const char *p = body;
+	     (p = strstr(p, "\nraftq_consumer_group_lag{")); p++)
 		series++;
 	double p50, p99;
 	pct(lat, (size_t)n, &p50, &p99);

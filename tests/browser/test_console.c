@@ -5,7 +5,8 @@
  * through the "Reset Consumer Offset" dialog, and the offsets the dialog
  * reports and the page then shows equal what `raftqctl --json group
  * describe` reports — and what the time means: 4 messages of each queue
- * were stored before it, 3 after.
+ * were stored before it, 3 after; then undoes it from the history table
+ * and the page agrees with raftqctl again.
  */
 #include <stdio.h>
 #include <string.h>
@@ -63,8 +64,10 @@ static json_int_t described(json_t *describe, const char *b, json_int_t q)
 	return -1;
 }
 
-/* Each row of @rows has @key equal to raftqctl's offset and to 4. */
-static void rows_agree(json_t *rows, const char *key, json_t *describe)
+/* Each row of @rows has @key equal to raftqctl's offset (and to @want
+ * unless it is negative). */
+static void rows_agree(json_t *rows, const char *key, json_t *describe,
+		       json_int_t want)
 {
 	size_t i;
 	json_t *r;
@@ -79,7 +82,8 @@ static void rows_agree(json_t *rows, const char *key, json_t *describe)
 		assert_string_equal(
 		    json_string_value(json_object_get(r, "topic")), "t");
 		assert_int_equal(v, described(describe, b, q));
-		assert_int_equal(v, 4);
+		if (want >= 0)
+			assert_int_equal(v, want);
 	}
 }
 
@@ -94,7 +98,7 @@ static void test_console_reset_by_time(void **state)
 	const char *shot = getenv("RAFTQ_CONSOLE_SCREENSHOT");
 	snprintf(out, sizeof out, "%s/browser.out", x->h.root);
 	int follower = (x->h.leader + 1) % 3;
-	snprintf(cmd, sizeof cmd, "%s %s http://%s/ g t %s %s >%s",
+	snprintf(cmd, sizeof cmd, "%s %s reset http://%s/ g t %s %s >%s",
 		 DEBIAN_PYTHON, CONSOLE_RESET_PY, x->h.nodes[follower].http,
 		 when, shot ? shot : "", out);
 	assert_int_equal(system(cmd), 0);
@@ -107,8 +111,26 @@ static void test_console_reset_by_time(void **state)
 		      json_string_value(json_object_get(seen, "status")));
 	assert_string_equal(json_string_value(json_object_get(seen, "status")),
 			    "Reset 1 applied.");
-	rows_agree(json_object_get(seen, "result"), "offset", describe);
-	rows_agree(json_object_get(seen, "shown"), "consumer_offset", describe);
+	rows_agree(json_object_get(seen, "result"), "offset", describe, 4);
+	rows_agree(json_object_get(seen, "shown"), "consumer_offset", describe,
+		   4);
+	json_decref(describe);
+	json_decref(seen);
+	/* Undone from the history table (the leader's console this time):
+	 * the page shows what raftqctl describes after the undo (the group
+	 * never committed: its initial rule, earliest, 0), and the history
+	 * lists both. */
+	snprintf(cmd, sizeof cmd, "%s %s undo http://%s/ g 1 >%s",
+		 DEBIAN_PYTHON, CONSOLE_RESET_PY, x->h.nodes[x->h.leader].http,
+		 out);
+	assert_int_equal(system(cmd), 0);
+	seen = json_load_file(out, 0, NULL);
+	assert_non_null(seen);
+	ctl_ok(x, "--json group describe g");
+	describe = json_loads(x->out, 0, NULL);
+	rows_agree(json_object_get(seen, "shown"), "consumer_offset", describe,
+		   0);
+	assert_int_equal(json_array_size(json_object_get(seen, "history")), 2);
 	json_decref(seen);
 	json_decref(describe);
 }
