@@ -38,6 +38,8 @@ struct node_http {
 	uv_tcp_t listener;
 	uv_timer_t wait; /* a stop waiting for the connections to end */
 	int conns;
+	uint64_t refused;	    /* closed over the limit, not yet logged */
+	uint64_t refused_logged_at; /* uv_now of the last such line */
 	bool ctx_live;
 };
 
@@ -428,6 +430,24 @@ static void on_conn_closed(uv_handle_t *h)
 	free(c);
 }
 
+/* Logs connections closed over NODE_HTTP_MAX_CONNS: the first, then at
+ * most one line per NODE_HTTP_IDLE_MS with the count (a flood must not
+ * flood the log). */
+static void refuse_conn(struct node_http *s)
+{
+	uint64_t now = uv_now(s->n->loop);
+	s->refused++;
+	if (s->refused_logged_at != 0 &&
+	    now - s->refused_logged_at < NODE_HTTP_IDLE_MS)
+		return;
+	NODE_LOG(NODE_WARN, "http",
+		 "%llu HTTP connection(s) closed as they arrived: %d HTTP "
+		 "connections open at once (NODE_HTTP_MAX_CONNS)",
+		 (unsigned long long)s->refused, NODE_HTTP_MAX_CONNS);
+	s->refused = 0;
+	s->refused_logged_at = now;
+}
+
 static void on_accept(uv_stream_t *l, int status)
 {
 	struct node_http *s = l->data;
@@ -441,6 +461,11 @@ static void on_accept(uv_stream_t *l, int status)
 	c->s = s;
 	s->conns++;
 	if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+		return;
+	}
+	if (s->conns > NODE_HTTP_MAX_CONNS) {
+		refuse_conn(s);
 		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 		return;
 	}
@@ -476,7 +501,8 @@ static int listen_on(struct node_http *s, uv_loop_t *loop, const char *address)
 	s->listener.data = s;
 	int rv = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
 	if (rv == 0)
-		rv = uv_listen((uv_stream_t *)&s->listener, 128, on_accept);
+		rv = uv_listen((uv_stream_t *)&s->listener, NODE_HTTP_BACKLOG,
+			       on_accept);
 	return rv;
 }
 

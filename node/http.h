@@ -19,6 +19,13 @@ struct node;
 /* An idle keep-alive connection (or one sending its request slowly) is
  * closed after this long; a stopping node waits at most this for them. */
 #define NODE_HTTP_IDLE_MS 2000
+/* Connections waiting to be accepted (a burst of clients is not made to
+ * retry its SYN a second later). */
+#define NODE_HTTP_BACKLOG 1024
+/* HTTP connections open at once: one more is closed as it arrives
+ * (logged), so HTTP clients cannot take the file descriptors the RPC and
+ * Raft ports need. */
+#define NODE_HTTP_MAX_CONNS 256
 /* Request bodies larger than this are refused (413). */
 #define NODE_HTTP_BODY_MAX (1u << 20)
 

@@ -89,6 +89,37 @@ static void test_http_cut_off_follower_is_not_ready(void **state)
 	assert_int_equal(status, 200);
 }
 
+/* A flood of idle HTTP connections is bounded: beyond
+ * NODE_HTTP_MAX_CONNS (256) open at once, a new one is closed as it
+ * arrives (logged), so HTTP clients cannot take the file descriptors the
+ * RPC and Raft ports need; the node serves again once they are gone. */
+static void test_http_connection_flood_is_bounded(void **state)
+{
+	struct harness *h = *state;
+	enum { CONNS = 600 };
+	const char *a = h->nodes[0].http;
+	int fd[CONNS], closed = 0;
+	for (int i = 0; i < CONNS; i++)
+		fd[i] = h_dial(a);
+	usleep(300000); /* the node accepts and closes what is too many */
+	for (int i = 0; i < CONNS; i++) {
+		struct pollfd p = {fd[i], POLLIN, 0};
+		char c;
+		if (poll(&p, 1, 0) == 1 &&
+		    recv(fd[i], &c, 1, MSG_DONTWAIT) == 0)
+			closed++;
+	}
+	print_message("%d of %d idle HTTP connections closed at once\n", closed,
+		      CONNS);
+	assert_true(closed >= CONNS - 256);
+	assert_true(h_log_has(h, 0, "HTTP connections open at once"));
+	for (int i = 0; i < CONNS; i++)
+		close(fd[i]);
+	usleep(100000);
+	char body[256];
+	assert_int_equal(http(a, "GET", "/healthz", 0, body, sizeof body), 200);
+}
+
 /* An idle keep-alive HTTP connection does not hold a stopping node: h2o
  * closes it after NODE_HTTP_IDLE_MS (2 s), then the node exits 0. */
 static void test_http_idle_connection_does_not_hold_a_stop(void **state)
@@ -277,6 +308,7 @@ int main(void)
 	    T(test_http_health_readiness_and_errors),
 	    T(test_http_cut_off_follower_is_not_ready),
 	    T(test_http_idle_connection_does_not_hold_a_stop),
+	    T(test_http_connection_flood_is_bounded),
 	    T(test_http_metrics_match_describe),
 	    cmocka_unit_test(test_http_prom_check_refuses_bad_text),
 	};
