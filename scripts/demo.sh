@@ -63,11 +63,16 @@ consumer_pid=
 tail -n +25 "$log"
 run group describe billing
 
-step "The same over HTTP: the Huawei DMS reset endpoint on a follower (dry run via /api/v1 first)"
-show curl -s -X POST http://127.0.0.1:9302/api/v1/groups/billing/reset \
-  -d '{"topic":"orders","target":"latest","dry_run":true}'
-curl -s -X POST http://127.0.0.1:9302/api/v1/groups/billing/reset \
-  -d '{"topic":"orders","target":"latest","dry_run":true}'
+step "The same over HTTP on a follower: a dry run (/api/v1), then Huawei DMS's reset endpoint"
+ms=$(date -u -d "$T" +%s)000
+body='{"topic":"orders","target":"time","value":'$ms',"dry_run":true}'
+show curl -s -X POST http://127.0.0.1:9302/api/v1/groups/billing/reset -d "$body"
+curl -s -X POST http://127.0.0.1:9302/api/v1/groups/billing/reset -d "$body"
+echo
+body='{"topic":"orders","timestamp":'$ms'}'
+path=/v2/rocketmq/demo/instances/raftq/groups/billing/reset-message-offset
+show curl -s -X POST "http://127.0.0.1:9302$path" -d "$body"
+curl -s -X POST "http://127.0.0.1:9302$path" -d "$body"
 echo
 echo
 echo "Web console: http://127.0.0.1:9301/ (any node: 9301-9303) — groups, lag,"
