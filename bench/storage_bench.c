@@ -97,7 +97,7 @@ static uint64_t fill(struct stor_queue *q, uint64_t batches, double max_s,
 	static uint8_t payload[MSG_BYTES * PER_BATCH];
 	for (size_t i = 0; i < sizeof payload; i++)
 		payload[i] = (uint8_t)(i * 7);
-	struct stor_batch_in in = {payload, sizeof payload, PER_BATCH, 0, 0};
+	struct stor_batch_in in = {payload, sizeof payload, PER_BATCH, 0, 0, 0};
 	double t0 = now_s();
 	uint64_t i;
 	for (i = 0; i < batches; i++) {

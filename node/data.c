@@ -16,6 +16,8 @@
 /* Batches pass from rpc to storage as they came: one header layout. */
 _Static_assert(RPC_BATCH_HEADER == STOR_BATCH_HEADER_SIZE,
 	       "rpc and storage batch headers differ");
+_Static_assert(RPC_BATCH_SCHEDULED == STOR_BATCH_SCHEDULED,
+	       "the wire's batch flags are storage's");
 _Static_assert(RPC_BATCH_LZ4 == STOR_BATCH_LZ4,
 	       "rpc and storage lz4 batch flags differ");
 
@@ -69,14 +71,17 @@ void node_handle_produce(const struct node_req *req, const void *in)
 	struct stor_queue *q = local_queue(req, p->topic, p->queue_id);
 	if (q == NULL)
 		return;
-	if (p->flags > 0xff) {
-		node_req_fail(req, RPC_INVALID_ARGUMENT, "unknown batch flags");
+	if ((p->flags & ~(uint32_t)RPC_BATCH_LZ4) != 0) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT,
+			      "unknown batch flags 0x%x (a producer sets only "
+			      "0x1, lz4)",
+			      p->flags);
 		return;
 	}
 	if (!batch_valid(req, p))
 		return;
-	struct stor_batch_in b = {p->payload.ptr, p->payload.len, p->count,
-				  (uint8_t)p->flags, node_wall_ms()};
+	struct stor_batch_in b = {p->payload.ptr,    p->payload.len, p->count,
+				  (uint8_t)p->flags, node_wall_ms(), 0};
 	uint64_t base;
 	int64_t t;
 	int rv = stor_queue_append(q, &b, &base, &t);

@@ -658,6 +658,9 @@ int rpc_records_check(const uint8_t *payload, size_t len, uint32_t count,
 
 #define RPC_BATCH_HEADER 40u
 #define RPC_BATCH_LZ4 0x01u /* the payload is one lz4 frame */
+/* Handed over from a broker's schedule store (a delayed message); the
+ * header's reserved bytes hold the entry's id, which readers ignore. */
+#define RPC_BATCH_SCHEDULED 0x02u
 
 struct rpc_batch {
 	uint64_t base_offset;	/* offset of record 0 */

@@ -41,11 +41,11 @@ void stor__bhdr_encode(uint8_t *out, const struct stor__bhdr *h,
 	stor__put_u32(out + 0, STOR__BATCH_MAGIC);
 	out[8] = STOR__BATCH_VERSION;
 	out[9] = h->flags;
-	stor__put_u16(out + 10, 0);
+	stor__put_u16(out + 10, (uint16_t)(h->sched_id >> 32));
 	stor__put_u32(out + 12, h->payload_len);
 	stor__put_u64(out + 16, h->base_offset);
 	stor__put_u32(out + 24, h->count);
-	stor__put_u32(out + 28, 0);
+	stor__put_u32(out + 28, (uint32_t)h->sched_id);
 	stor__put_u64(out + 32, (uint64_t)h->store_time);
 	stor__put_u32(out + 4, stor__bhdr_crc(out, payload, h->payload_len));
 }
@@ -64,12 +64,14 @@ int stor__bhdr_decode(const uint8_t *in, uint32_t max_payload,
 	h->base_offset = stor__get_u64(in + 16);
 	h->count = stor__get_u32(in + 24);
 	h->store_time = (int64_t)stor__get_u64(in + 32);
+	h->sched_id =
+	    (uint64_t)stor__get_u16(in + 10) << 32 | stor__get_u32(in + 28);
 	if (h->version != STOR__BATCH_VERSION) {
 		*why = "unknown batch version";
 		return STOR_ECORRUPT;
 	}
-	if (stor__get_u16(in + 10) != 0 || stor__get_u32(in + 28) != 0 ||
-	    (h->flags & ~STOR_BATCH_FLAGS_KNOWN) != 0) {
+	if ((h->flags & ~STOR_BATCH_FLAGS_KNOWN) != 0 ||
+	    (h->sched_id != 0) != ((h->flags & STOR_BATCH_SCHEDULED) != 0)) {
 		*why = "reserved batch bits set";
 		return STOR_ECORRUPT;
 	}
@@ -108,6 +110,7 @@ int stor_batch_next(const void *buf, size_t len, size_t *pos,
 	out->base_offset = h.base_offset;
 	out->count = h.count;
 	out->flags = h.flags;
+	out->sched_id = h.sched_id;
 	out->store_time_ms = h.store_time;
 	out->payload = payload;
 	out->payload_len = h.payload_len;

@@ -542,6 +542,12 @@ int stor_queue_append(struct stor_queue *q, const struct stor_batch_in *in,
 				  in->flags);
 	if (in->payload == NULL && in->payload_len > 0)
 		return stor__fail(q, STOR_EINVAL, "batch payload missing");
+	if ((in->sched_id != 0) != ((in->flags & STOR_BATCH_SCHEDULED) != 0) ||
+	    in->sched_id > STOR_SCHED_ID_MAX)
+		return stor__fail(
+		    q, STOR_EINVAL,
+		    "schedule id %llu does not go with flags 0x%x",
+		    (unsigned long long)in->sched_id, in->flags);
 	struct stor__seg *a = stor__active(q);
 	if (a->end > (uint64_t)STOR_MAX_OFFSET - in->count)
 		return stor__fail(q, STOR_EINVAL, "offsets would pass 2^63-1");
@@ -564,6 +570,7 @@ int stor_queue_append(struct stor_queue *q, const struct stor_batch_in *in,
 	    .base_offset = a->end,
 	    .count = in->count,
 	    .store_time = t,
+	    .sched_id = in->sched_id,
 	};
 	uint8_t hdr[STOR_BATCH_HEADER_SIZE];
 	stor__bhdr_encode(hdr, &h, in->payload);

@@ -63,7 +63,12 @@ const char *stor_flush_name(enum stor_flush flush);
 
 /* Batch flag: the payload is an lz4 frame (stored as given). */
 #define STOR_BATCH_LZ4 0x01u
-#define STOR_BATCH_FLAGS_KNOWN (STOR_BATCH_LZ4)
+/* Batch flag: handed over from a schedule store; the header's reserved
+ * bytes hold the entry's id (stor_batch_in.sched_id; docs/disk-format.md). */
+#define STOR_BATCH_SCHEDULED 0x02u
+#define STOR_BATCH_FLAGS_KNOWN (STOR_BATCH_LZ4 | STOR_BATCH_SCHEDULED)
+/* Largest schedule id a batch header holds (48 bits). */
+#define STOR_SCHED_ID_MAX ((UINT64_C(1) << 48) - 1)
 
 /* Bytes a batch takes on disk and in read buffers in front of its payload. */
 #define STOR_BATCH_HEADER_SIZE 40u
@@ -138,6 +143,9 @@ struct stor_batch_in {
 	uint32_t count;	       /* records in the payload: 1 .. 2^20 */
 	uint8_t flags;	       /* STOR_BATCH_* */
 	int64_t store_time_ms; /* raised to the queue's last store time */
+	/* With STOR_BATCH_SCHEDULED: the schedule entry's id, 1 ..
+	 * STOR_SCHED_ID_MAX; 0 otherwise. */
+	uint64_t sched_id;
 };
 
 /* One batch as found in a read buffer; payload points into that buffer. */
@@ -145,6 +153,7 @@ struct stor_batch {
 	uint64_t base_offset;
 	uint32_t count;
 	uint8_t flags;
+	uint64_t sched_id; /* with STOR_BATCH_SCHEDULED, else 0 */
 	int64_t store_time_ms;
 	const uint8_t *payload;
 	uint32_t payload_len;
@@ -245,6 +254,17 @@ int stor_queue_offset_for_time(struct stor_queue *q, int64_t t,
  */
 int stor_queue_store_time(struct stor_queue *q, uint64_t offset, int64_t *t);
 
+/* Called with each schedule id stor_queue_sched_ids finds. */
+typedef void (*stor_sched_id_fn)(void *data, uint64_t id);
+/*
+ * Calls @cb with the schedule id of every batch flagged
+ * STOR_BATCH_SCHEDULED whose store time is >= @since_ms, in offset order
+ * (the time index finds the start; whole batches are read from there).
+ * Returns 0, STOR_ECORRUPT, STOR_EIO, STOR_ENOMEM.
+ */
+int stor_queue_sched_ids(struct stor_queue *q, int64_t since_ms,
+			 stor_sched_id_fn cb, void *data);
+
 /* Min/max offsets, first/last store times, size. Never fails. */
 void stor_queue_info(struct stor_queue *q, struct stor_queue_info *info);
 void stor_queue_stats(struct stor_queue *q, struct stor_queue_stats *stats);
@@ -281,6 +301,78 @@ const char *stor_queue_errmsg(const struct stor_queue *q);
  */
 int stor_batch_next(const void *buf, size_t len, size_t *pos,
 		    struct stor_batch *out);
+
+/* ---- The schedule store: batches to append to a queue later ----
+ *
+ * One per broker (docs/design/retry-delay.md): an entry is one batch, the
+ * name of the queue it goes to and its due time. Entries live in files by
+ * hour of due time until the owner hands them over (appends the batch to
+ * its queue with STOR_BATCH_SCHEDULED and the entry's id) and marks them
+ * done. Single-threaded, like a queue.
+ */
+#define STOR_SCHED_TARGET_MAX 255 /* bytes of a target queue's name */
+
+struct stor_sched;
+
+/* A due entry as stor_sched_peek hands it out; borrowed until the next
+ * call on the store. */
+struct stor_sched_entry {
+	uint64_t id;
+	int64_t due_ms;
+	const char *target;
+	struct stor_batch_in batch; /* sched_id and store_time unset */
+};
+
+struct stor_sched_info {
+	uint64_t pending; /* entries not handed over */
+	uint64_t bytes;	  /* on disk */
+	int64_t next_due; /* of the earliest pending entry; INT64_MAX: none */
+	uint32_t buckets; /* files of entries */
+	uint64_t next_id; /* the id the next entry gets */
+};
+
+/*
+ * Opens (creating) the store in directory @dir with @cfg's flush policy
+ * and max_batch_bytes; @env may be NULL. Recovery: each bucket's log is
+ * scanned, a torn tail cut at the last whole entry, its done file read;
+ * entries not done are pending again. Returns 0 and *out, or STOR_EINVAL,
+ * STOR_ENOMEM, STOR_EIO, STOR_ECORRUPT (a bad entry followed by more
+ * bytes: names file and position) with a message in @errmsg.
+ */
+int stor_sched_open(const char *dir, const struct stor_config *cfg,
+		    const struct stor_env *env, struct stor_sched **out,
+		    char *errmsg, size_t errmsg_len);
+/* Closes the files and frees @s (NULL: nothing). */
+void stor_sched_close(struct stor_sched *s);
+/*
+ * Stores @b for @target (1..STOR_SCHED_TARGET_MAX bytes), due at @due_ms;
+ * its id in *id. With STOR_FLUSH_SYNC it is durable when this returns.
+ * STOR_EINVAL (target, count, flags, size), STOR_EIO, STOR_ENOSPC,
+ * STOR_ENOMEM: nothing stored.
+ */
+int stor_sched_add(struct stor_sched *s, int64_t due_ms, const char *target,
+		   const struct stor_batch_in *b, uint64_t *id);
+/*
+ * The earliest pending entry when it is due at @now_ms: 1 and *e filled
+ * (its payload read into the store's buffer), 0 when none is due; or
+ * STOR_EIO, STOR_ECORRUPT, STOR_ENOMEM. The entry stays pending until
+ * stor_sched_done.
+ */
+int stor_sched_peek(struct stor_sched *s, int64_t now_ms,
+		    struct stor_sched_entry *e);
+/* Marks entry @id handed over (any pending entry; the reconciliation at
+ * open marks those its queue already holds). A bucket with nothing
+ * pending is deleted. 0, STOR_EINVAL (not pending), STOR_EIO. */
+int stor_sched_done(struct stor_sched *s, uint64_t id);
+/* Calls @cb once per target with pending entries and the earliest due
+ * time among them (what the owner reconciles at open). */
+void stor_sched_targets(struct stor_sched *s,
+			void (*cb)(void *data, const char *target,
+				   int64_t min_due),
+			void *data);
+void stor_sched_info(const struct stor_sched *s, struct stor_sched_info *out);
+/* The message of the last failed call on @s; owned by @s. */
+const char *stor_sched_errmsg(const struct stor_sched *s);
 
 /* CRC32C (Castagnoli) of @len bytes, continuing from @crc (0 to start). */
 uint32_t stor_crc32c(uint32_t crc, const void *data, size_t len);

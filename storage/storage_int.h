@@ -79,6 +79,7 @@ struct stor__bhdr {
 	uint64_t base_offset;
 	uint32_t count;
 	int64_t store_time;
+	uint64_t sched_id; /* STOR_BATCH_SCHEDULED: bytes 10-11 and 28-31 */
 };
 
 /* Fills the 40 header bytes, CRC computed over header and @payload. */

@@ -816,8 +816,8 @@ static void store_old_batch(struct fx *x, uint32_t count,
 	c.max_batch_bytes = 262144;
 	if (stor_queue_open(dir, "orders/0", &c, NULL, &q, err, sizeof err))
 		fail_msg("open: %s", err);
-	struct stor_batch_in in = {payload, records_of(payload, bodies, n),
-				   count, 0, h_now_ms()};
+	struct stor_batch_in in = {
+	    payload, records_of(payload, bodies, n), count, 0, h_now_ms(), 0};
 	assert_int_equal(stor_queue_append(q, &in, &base, &t), 0);
 	assert_int_equal(base, 0); /* the queue was empty */
 	assert_int_equal(stor_queue_close(q, err, sizeof err), 0);

@@ -90,8 +90,11 @@ static void test_records_batch_headers(void **state)
 	pos = 0;
 	assert_int_equal(rpc_batch_next(buf, n, &pos, &b), RPC_EMALFORMED);
 	buf[0] = 'R';
-	buf[9] = 2;
+	buf[9] = 4; /* no such flag */
 	assert_int_equal(rpc_batch_next(buf, n, &pos, &b), RPC_EMALFORMED);
+	buf[9] = RPC_BATCH_SCHEDULED; /* handed over from a schedule store */
+	assert_int_equal(rpc_batch_next(buf, n, &pos, &b), 1);
+	assert_int_equal(b.flags, RPC_BATCH_SCHEDULED);
 }
 
 int main(void)

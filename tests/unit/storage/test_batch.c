@@ -42,8 +42,9 @@ static void test_batch_next_walks_read_buffer(void **state)
 	uint32_t counts[] = {3, 1, 7};
 	for (int i = 0; i < 3; i++) {
 		struct stor_batch_in in = {
-		    bodies[i], (uint32_t)strlen(bodies[i]), counts[i],
-		    i == 2 ? STOR_BATCH_LZ4 : 0, 1000 + i};
+		    bodies[i], (uint32_t)strlen(bodies[i]),
+		    counts[i], i == 2 ? STOR_BATCH_LZ4 : 0,
+		    1000 + i,  0};
 		assert_int_equal(stor_queue_append(q, &in, NULL, NULL), 0);
 	}
 	uint8_t buf[4096];

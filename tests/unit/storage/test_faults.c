@@ -16,7 +16,7 @@ static int try_append(struct stor_queue *q, uint32_t len, uint64_t next)
 {
 	uint8_t p[4096];
 	sh_fill(p, next, len);
-	struct stor_batch_in in = {p, len, 1, 0, 1};
+	struct stor_batch_in in = {p, len, 1, 0, 1, 0};
 	return stor_queue_append(q, &in, NULL, NULL);
 }
 

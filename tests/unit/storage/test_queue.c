@@ -144,7 +144,7 @@ static void test_queue_rejects_bad_batches(void **state)
 	struct sh_fx *f = *state;
 	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
 	uint8_t big[16 * 1024 + 1] = {0};
-	struct stor_batch_in in = {big, 10, 0, 0, 1};
+	struct stor_batch_in in = {big, 10, 0, 0, 1, 0};
 	assert_int_equal(stor_queue_append(q, &in, NULL, NULL), STOR_EINVAL);
 	assert_string_equal(
 	    stor_queue_errmsg(q),
@@ -180,7 +180,8 @@ static void test_queue_lz4_payload_stored_as_given(void **state)
 	const uint8_t frame[] = {0x04, 0x22, 0x4d, 0x18, 0x64, 0x40, 0xa7,
 				 0x05, 0x00, 0x00, 0x80, 'h',  'e',  'l',
 				 'l',  'o',  0x00, 0x00, 0x00, 0x00};
-	struct stor_batch_in in = {frame, sizeof frame, 3, STOR_BATCH_LZ4, 9};
+	struct stor_batch_in in = {frame, sizeof frame, 3, STOR_BATCH_LZ4, 9,
+				   0};
 	uint64_t base;
 	assert_int_equal(stor_queue_append(q, &in, &base, NULL), 0);
 	assert_int_equal(base, 0);
@@ -254,7 +255,7 @@ static void test_queue_offset_limit(void **state)
 	close(fd);
 	free(log);
 	q = sh_open(f->dir, &f->cfg, &f->env.env);
-	struct stor_batch_in in = {"x", 1, 5, 0, 1};
+	struct stor_batch_in in = {"x", 1, 5, 0, 1, 0};
 	uint64_t got;
 	assert_int_equal(stor_queue_append(q, &in, &got, NULL), 0);
 	assert_int_equal(got, 9223372036854775802ull);

@@ -110,7 +110,7 @@ static void test_retention_idle_queue_ends_empty(void **state)
 	assert_int_equal(info.max_offset, 20);
 	/* The next message continues the offsets. */
 	uint64_t base;
-	struct stor_batch_in in = {"x", 1, 1, 0, f->env.f.clock.now};
+	struct stor_batch_in in = {"x", 1, 1, 0, f->env.f.clock.now, 0};
 	assert_int_equal(stor_queue_append(q, &in, &base, NULL), 0);
 	assert_int_equal(base, 20);
 	sh_close(q);

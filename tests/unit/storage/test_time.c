@@ -132,7 +132,7 @@ static int append_random(void *arg)
 		const struct sh_batch *b = &f->m->b[i];
 		uint8_t *p = malloc(b->len + 1);
 		sh_fill(p, b->base, b->len);
-		struct stor_batch_in in = {p, b->len, b->count, 0, b->time};
+		struct stor_batch_in in = {p, b->len, b->count, 0, b->time, 0};
 		if (stor_queue_append(q, &in, NULL, NULL) != 0)
 			return 1;
 		free(p);
