@@ -228,11 +228,10 @@ static int64_t fill_topic(struct harness *h, uint64_t per_broker)
 	int64_t mid = 0;
 	for (int b = 0; b < 3; b++) {
 		for (uint64_t k = 0; k < batches; k++) {
-			struct rpc_produce_req in = {"big",
-						     (uint32_t)(k % 16),
-						     1000,
-						     0,
-						     {payload, sizeof payload}};
+			struct rpc_produce_req in = {
+			    "big", (uint32_t)(k % 16),	      1000,
+			    0,	   {payload, sizeof payload}, 0,
+			    0};
 			struct ctl_resp r;
 			h_call(h->nodes[b].listen, RPC_PRODUCE, &in, 10000, &r);
 			need(r.err == 0 && r.st.code == RPC_OK, "produce");

@@ -360,9 +360,12 @@ static int fire_reports(struct raftq_client *c)
 		c->n_reports--;
 		struct raftq_delivery d = {r->err,	r->topic, r->broker,
 					   r->queue_id, 0,	  r->store_time,
-					   NULL};
+					   NULL,	false};
 		for (uint32_t i = 0; r->cb != NULL && i < r->count; i++) {
-			d.offset = r->err == 0 ? r->base + i : 0;
+			d.offset = r->err != 0	  ? 0
+				   : r->scheduled ? UINT64_MAX
+						  : r->base + i;
+			d.scheduled = r->scheduled;
 			d.opaque = r->opaques ? r->opaques[i] : NULL;
 			r->cb(r->arg, &d);
 		}

@@ -46,6 +46,7 @@ struct cl_report {
 	uint32_t queue_id;
 	uint64_t base;
 	int64_t store_time;
+	bool scheduled; /* in the broker's schedule store until store_time */
 	uint32_t count;
 	void **opaques; /* owned; one per message */
 };

@@ -39,7 +39,8 @@ struct pbatch {
 	void **opaques;
 	uint32_t count, opaque_cap;
 	uint64_t created;
-	uint32_t qi; /* queue index in the topic */
+	uint32_t qi;	/* queue index in the topic */
+	bool scheduled; /* its broker keeps it until its delivery time */
 	uint32_t attempts;
 };
 
@@ -97,6 +98,7 @@ static void batch_report(struct raftq_producer *p, struct pbatch *b, int err,
 		r->queue_id = b->qi % p->qpb;
 		r->base = base;
 		r->store_time = store_time;
+		r->scheduled = b->scheduled;
 		r->count = b->count;
 		r->opaques = b->opaques; /* transferred */
 		b->opaques = NULL;
@@ -211,7 +213,9 @@ static int send_batch(struct raftq_producer *p, struct pbatch *b)
 				     b->qi % p->qpb,
 				     b->count,
 				     flags,
-				     {payload, (uint32_t)plen}};
+				     {payload, (uint32_t)plen},
+				     p->cfg.deliver_at_ms,
+				     p->cfg.delay_ms};
 	b->call.data = b;
 	b->attempts++;
 	int rv = rpc_client_request(rc, &b->call, RPC_PRODUCE, &in,
@@ -348,7 +352,10 @@ static void on_produced(struct rpc_call *call, int status, struct rpc_frame *f)
 	if (status == 0 && cl_decode(f, RPC_PRODUCE, &r, &st) != 0)
 		status = RPC_EMALFORMED;
 	bool expired = cl_now(c) - b->created >= p->cfg.delivery_timeout_ms;
-	if (status == 0 && st.code == RPC_OK) {
+	if (status == 0 && st.code == RPC_OK && r.scheduled != 0) {
+		b->scheduled = true;
+		batch_done(p, b, 0, UINT64_MAX, r.deliver_at);
+	} else if (status == 0 && st.code == RPC_OK) {
 		batch_done(p, b, 0, r.base_offset, r.store_time);
 	} else if (status != 0 && status != RPC_EMALFORMED &&
 		   status != RPC_ETOOBIG && status != RPC_EINVAL) {
@@ -557,6 +564,13 @@ int raftq_producer_new(struct raftq_client *c,
 		return cl_fail(c, RAFTQ_EINVAL,
 			       "producer: batch_messages must be at most "
 			       "1048576");
+	if (cfg->deliver_at_ms != 0 && cfg->delay_ms != 0)
+		return cl_fail(c, RAFTQ_EINVAL,
+			       "producer: give deliver_at_ms or delay_ms, not "
+			       "both");
+	if (cfg->deliver_at_ms < 0)
+		return cl_fail(c, RAFTQ_EINVAL,
+			       "producer: deliver_at_ms is ms since the epoch");
 	struct route_wait w = {c, cfg->topic, c->route_version};
 	c->route_asked_at = 0;
 	cl_route_refresh(c);

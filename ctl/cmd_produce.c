@@ -15,13 +15,20 @@
 #include "cli.h"
 
 #define FULL_WAIT_MS 100
+/* DESIGN.md §2.2: a delay of up to 40 days. */
+#define CTL_DELAY_MAX_MS (40LL * 24 * 3600 * 1000)
 
-static const char usage[] = "produce --topic T [--key K] [--count N --size B] "
-			    "(stdin lines otherwise)";
+static const char usage[] =
+    "produce --topic T [--key K] [--count N --size B] [--delay 30s | "
+    "--deliver-at TIME [--tz +HH:MM]] (stdin lines otherwise)";
 
 struct producing {
 	const struct ctl_opts *o;
 	const char *topic, *key;
+	int64_t deliver_at; /* --deliver-at, ms since the epoch; 0: none */
+	uint32_t delay_ms;  /* --delay */
+	int64_t due;	    /* of the last scheduled message */
+	uint64_t scheduled;
 	struct raftq_client *c;
 	struct raftq_producer *p;
 	uint64_t sent, stored, failed;
@@ -33,6 +40,9 @@ static void on_delivery(void *arg, const struct raftq_delivery *d)
 	struct producing *x = arg;
 	if (d->err == 0) {
 		x->stored++;
+		x->scheduled += d->scheduled;
+		if (d->scheduled && d->store_time > x->due)
+			x->due = d->store_time;
 		return;
 	}
 	if (x->failed++ == 0)
@@ -53,6 +63,8 @@ static int open_producer(struct producing *x)
 					   .max_in_flight = 16,
 					   .delivery_timeout_ms =
 					       x->o->timeout_ms,
+					   .deliver_at_ms = x->deliver_at,
+					   .delay_ms = x->delay_ms,
 					   .on_delivery = on_delivery,
 					   .arg = x};
 	rv = raftq_producer_new(x->c, &pc, &x->p);
@@ -120,10 +132,17 @@ static int produce_all(struct producing *x, int64_t count, int64_t size)
 /* What was stored: "produced N messages to T", or the failures. */
 static int report(const struct producing *x)
 {
+	char when[40];
+	ctl_fmt_time(x->due, when, sizeof when);
 	if (x->o->json)
-		ctl_json_out(json_pack("{s:s,s:I,s:I}", "topic", x->topic,
-				       "produced", (json_int_t)x->stored,
-				       "failed", (json_int_t)x->failed));
+		ctl_json_out(json_pack(
+		    "{s:s,s:I,s:I,s:I,s:I}", "topic", x->topic, "produced",
+		    (json_int_t)x->stored, "failed", (json_int_t)x->failed,
+		    "scheduled", (json_int_t)x->scheduled, "deliver_at",
+		    (json_int_t)(x->scheduled ? x->due : 0)));
+	else if (x->failed == 0 && x->scheduled > 0)
+		printf("scheduled %llu messages to %s: appended at %s\n",
+		       (unsigned long long)x->stored, x->topic, when);
 	else if (x->failed == 0)
 		printf("produced %llu messages to %s\n",
 		       (unsigned long long)x->stored, x->topic);
@@ -138,12 +157,41 @@ static int report(const struct producing *x)
 	return 1;
 }
 
+/* --delay / --deliver-at (with --tz): 0 or the usage error's status. */
+static int delay_flags(const struct ctl_flag *f, struct producing *x)
+{
+	const char *delay = ctl_flag(f, 7, "--delay");
+	const char *at = ctl_flag(f, 7, "--deliver-at");
+	const char *tz = ctl_flag(f, 7, "--tz");
+	char err[256];
+	int64_t ms;
+	if (delay != NULL && at != NULL)
+		return ctl_usage_error(usage, "give --delay or --deliver-at, "
+					      "not both");
+	if (tz != NULL && at == NULL)
+		return ctl_usage_error(usage, "--tz goes with --deliver-at");
+	if (delay != NULL) {
+		if (ctl_parse_duration(delay, &ms, err, sizeof err) != 0)
+			return ctl_usage_error(usage, "--delay: %s", err);
+		if (ms > CTL_DELAY_MAX_MS)
+			return ctl_usage_error(usage, "--delay: at most 40 "
+						      "days");
+		x->delay_ms = (uint32_t)ms;
+	}
+	if (at != NULL &&
+	    ctl_parse_time(at, tz, &x->deliver_at, err, sizeof err) != 0)
+		return ctl_usage_error(usage, "--deliver-at: %s", err);
+	return 0;
+}
+
 static int run(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct ctl_flag f[] = {CTL_VALUE("--topic"), CTL_VALUE("--key"),
-			       CTL_VALUE("--count"), CTL_VALUE("--size")};
+			       CTL_VALUE("--count"), CTL_VALUE("--size"),
+			       CTL_VALUE("--delay"), CTL_VALUE("--deliver-at"),
+			       CTL_VALUE("--tz")};
 	int npos,
-	    rv = ctl_parse_flags(argc, argv, 2, f, 4, NULL, 0, &npos, usage);
+	    rv = ctl_parse_flags(argc, argv, 2, f, 7, NULL, 0, &npos, usage);
 	if (rv != 0)
 		return rv;
 	struct producing x = {.o = o,
@@ -156,6 +204,8 @@ static int run(const struct ctl_opts *o, int argc, char **argv)
 		return ctl_usage_error(usage, "--count must be >= 1");
 	if (ctl_flag_int(f, 4, "--size", 0, 1 << 20, &size) != 0)
 		return ctl_usage_error(usage, "--size must be 0..1048576");
+	if ((rv = delay_flags(f, &x)) != 0)
+		return rv;
 	rv = open_producer(&x);
 	if (rv == 0)
 		rv = produce_all(&x, count, size);

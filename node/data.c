@@ -7,6 +7,7 @@
  * (fetch_wait.c); QUEUE_STATS gives the bounds (and offset for a time) of
  * this broker's queues of a topic — what the leader gathers.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,43 @@ static bool batch_valid(const struct node_req *req,
 	return rv == 0;
 }
 
+/* When @p's batch is due (0 or a time not after @now: at once); false
+ * after answering INVALID_ARGUMENT. */
+static bool due_time(const struct node_req *req,
+		     const struct rpc_produce_req *p, int64_t now, int64_t *due)
+{
+	if (p->deliver_at != 0 && p->delay_ms != 0)
+		return node_req_failed(req, RPC_INVALID_ARGUMENT,
+				       "give deliver_at or delay_ms, not both");
+	*due = p->deliver_at ? p->deliver_at
+			     : (p->delay_ms ? now + p->delay_ms : 0);
+	if (*due - now > NODE_DELAY_MAX_MS)
+		return node_req_failed(req, RPC_INVALID_ARGUMENT,
+				       "delivery %" PRId64 " ms ahead: at most "
+				       "40 days (%lld ms)",
+				       *due - now, NODE_DELAY_MAX_MS);
+	return true;
+}
+
+/* Keeps @b in the schedule store until @due; answers its id. */
+static void produce_later(const struct node_req *req,
+			  const struct rpc_produce_req *p,
+			  const struct stor_batch_in *b, int64_t due)
+{
+	char msg[600];
+	uint64_t id;
+	const struct rsm_topic *t = rsm_topic_find(req->n->rsm, p->topic);
+	assert(t != NULL); /* local_queue found its queue */
+	uint32_t code = node_sched_add(req->n, t, p->queue_id, due, b, &id, msg,
+				       sizeof msg);
+	if (code != RPC_OK) {
+		node_req_fail(req, code, "%s", msg);
+		return;
+	}
+	struct rpc_produce_resp r = {0, 0, id, due};
+	node_req_ok(req, &r);
+}
+
 void node_handle_produce(const struct node_req *req, const void *in)
 {
 	const struct rpc_produce_req *p = in;
@@ -82,6 +120,13 @@ void node_handle_produce(const struct node_req *req, const void *in)
 		return;
 	struct stor_batch_in b = {p->payload.ptr,    p->payload.len, p->count,
 				  (uint8_t)p->flags, node_wall_ms(), 0};
+	int64_t due = 0;
+	if (!due_time(req, p, b.store_time_ms, &due))
+		return;
+	if (due > b.store_time_ms) {
+		produce_later(req, p, &b, due);
+		return;
+	}
 	uint64_t base;
 	int64_t t;
 	int rv = stor_queue_append(q, &b, &base, &t);
@@ -93,7 +138,7 @@ void node_handle_produce(const struct node_req *req, const void *in)
 			      stor_queue_errmsg(q));
 		return;
 	}
-	struct rpc_produce_resp r = {base, t};
+	struct rpc_produce_resp r = {base, t, 0, 0};
 	node_req_ok(req, &r);
 	node_fetch_wake_queue(req->n, p->topic, p->queue_id, base + p->count);
 }

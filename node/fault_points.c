@@ -5,6 +5,11 @@
  *
  *   raftq/storage/write   a queue segment or index write fails (EIO)
  *   raftq/storage/sync    an fdatasync of one fails (EIO)
+ *   raftq/schedule/crash_before_done
+ *                         the node aborts right after handing a delayed
+ *                         batch over to its queue, before marking it done
+ *                         in the schedule store (the crash the hand-over's
+ *                         reconciliation exists for)
  *
  * enabled at run time with fiu-ctrl on a node started under fiu-run
  * (without -x: libraft's own Raft log I/O is left alone, unlike libfiu's
@@ -33,7 +38,18 @@ const struct stor_env *node_storage_env(void)
 {
 	return &env;
 }
+
+bool node_fault_crash(const char *name)
+{
+	return fiu_fail(name) != 0;
+}
 #else
+bool node_fault_crash(const char *name)
+{
+	(void)name;
+	return false;
+}
+
 const struct stor_env *node_storage_env(void)
 {
 	return NULL;

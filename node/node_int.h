@@ -96,10 +96,11 @@ struct node {
 	bool raft_inited;
 	struct rpc_server rpc;
 	bool rpc_open;
-	struct node_auth *auth;	 /* [auth] tokens_file (auth.c); NULL: off */
-	struct node_http *http;	 /* [node] http_listen (http.c); NULL: off */
-	struct node_call *calls; /* requests made inside the node (call.c) */
-	uint64_t last_call;	 /* the last call's connection number */
+	struct node_auth *auth;	  /* [auth] tokens_file (auth.c); NULL: off */
+	struct node_http *http;	  /* [node] http_listen (http.c); NULL: off */
+	struct node_call *calls;  /* requests made inside the node (call.c) */
+	struct node_sched *sched; /* delayed messages (schedule.c) */
+	uint64_t last_call;	  /* the last call's connection number */
 	struct node_metrics metrics;	       /* GET /metrics (metrics.c) */
 	struct node_reset_count *reset_counts; /* reset_counts.c */
 	uint32_t n_reset_counts, cap_reset_counts;
@@ -150,6 +151,26 @@ struct node {
 	int handles_open;
 	int exit_code;
 };
+
+/* ---- schedule.c: delayed messages (docs/design/retry-delay.md) ---- */
+/* The longest delay a producer may ask for (DESIGN.md §2.2). */
+#define NODE_DELAY_MAX_MS (40LL * 24 * 3600 * 1000)
+/* Opens <data_dir>/schedule and arms the hand-over timer: 0, or -1 with
+ * the store's error in @err. */
+int node_sched_start(struct node *n, char *err, size_t errlen);
+/* Stores batch @b for queue @queue of @t, due at @due: RPC_OK and its id,
+ * or a wire code with the reason in @msg. Durable as the flush policy
+ * says before it returns. */
+uint32_t node_sched_add(struct node *n, const struct rsm_topic *t,
+			uint32_t queue, int64_t due,
+			const struct stor_batch_in *b, uint64_t *id, char *msg,
+			size_t msglen);
+/* The store's figures and the batches handed over / dropped since start. */
+void node_sched_info(struct node *n, struct stor_sched_info *out,
+		     uint64_t *handed, uint64_t *dropped);
+/* Closes the timer (counted in handles_open); frees after the loop. */
+void node_sched_stop(struct node *n);
+void node_sched_free(struct node *n);
 
 /* ---- reset_counts.c: resets this node answered (raftq_resets_total) ---- */
 #define NODE_RESET_COUNTS_MAX 10000
@@ -354,6 +375,9 @@ int node_sync_start(struct node *n, uint64_t index, const uint64_t *ids,
 /* The environment queues are opened with: with libfiu at build time, the
  * fault points raftq/storage/write and raftq/storage/sync; else NULL. */
 const struct stor_env *node_storage_env(void);
+/* Whether fault point @name is on (a crash point: the caller aborts);
+ * always false without libfiu (node/fault_points.c). */
+bool node_fault_crash(const char *name);
 
 /* ---- member_wait.c: members confirm a reset (leader only) ---- */
 

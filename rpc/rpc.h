@@ -336,10 +336,19 @@ struct rpc_produce_req {
 	uint32_t count;
 	uint32_t flags; /* STOR_BATCH_* */
 	struct rpc_bin payload;
+	/* A delayed batch (DESIGN.md §2.2): appended when due — at
+	 * @deliver_at (ms since the epoch) or @delay_ms after the broker got
+	 * it; at most 40 days ahead. 0: now. */
+	int64_t deliver_at;
+	uint32_t delay_ms;
 };
 struct rpc_produce_resp {
-	uint64_t base_offset;
+	uint64_t base_offset; /* not with @scheduled */
 	int64_t store_time;
+	/* A delayed batch: its id in the broker's schedule store and when it
+	 * will be appended (it has no offset until then). */
+	uint64_t scheduled;
+	int64_t deliver_at;
 };
 
 struct rpc_fetch_req {

@@ -85,9 +85,13 @@ SCHEMA(rpc_produce_req, F(rpc_produce_req, topic, RPC_K_STR, REQ),
        F(rpc_produce_req, queue_id, RPC_K_U32, REQ),
        F(rpc_produce_req, count, RPC_K_U32, REQ),
        F(rpc_produce_req, flags, RPC_K_U32, OPT),
-       F(rpc_produce_req, payload, RPC_K_BIN, REQ));
+       F(rpc_produce_req, payload, RPC_K_BIN, REQ),
+       F(rpc_produce_req, deliver_at, RPC_K_I64, OPT),
+       F(rpc_produce_req, delay_ms, RPC_K_U32, OPT));
 SCHEMA(rpc_produce_resp, F(rpc_produce_resp, base_offset, RPC_K_U64, OPT),
-       F(rpc_produce_resp, store_time, RPC_K_I64, OPT));
+       F(rpc_produce_resp, store_time, RPC_K_I64, OPT),
+       F(rpc_produce_resp, scheduled, RPC_K_U64, OPT),
+       F(rpc_produce_resp, deliver_at, RPC_K_I64, OPT));
 SCHEMA(rpc_fetch_req, F(rpc_fetch_req, group, RPC_K_STR, OPT),
        F(rpc_fetch_req, topic, RPC_K_STR, REQ),
        F(rpc_fetch_req, queue_id, RPC_K_U32, REQ),

@@ -138,9 +138,13 @@ struct raftq_delivery {
 	const char *topic;
 	const char *broker_name; /* where it was stored (err == 0) */
 	uint32_t queue_id;
-	uint64_t offset;
-	int64_t store_time; /* ms since the epoch, assigned by the broker */
+	uint64_t offset;    /* UINT64_MAX for a scheduled message */
+	int64_t store_time; /* ms since the epoch, assigned by the broker;
+			       a scheduled message: when it will be appended */
 	void *opaque;	    /* as given to raftq_produce */
+	/* Delayed (deliver_at_ms / delay_ms): kept durably by its broker,
+	 * appended to the queue — given its offset — when due. */
+	bool scheduled;
 };
 typedef void (*raftq_delivery_cb)(void *arg, const struct raftq_delivery *d);
 
@@ -163,6 +167,13 @@ struct raftq_producer_config {
 	/* raftq_produce answers RAFTQ_EFULL above this many buffered bytes;
 	 * 0: 64 MiB. */
 	size_t buffer_bytes;
+	/* Delayed messages (DESIGN.md §2.2): every message of this producer
+	 * is appended to its queue at @deliver_at_ms (ms since the epoch),
+	 * or @delay_ms after its broker received it; at most 40 days ahead.
+	 * 0 and 0: at once. Not both. Until then no consumer sees it and no
+	 * reset moves it. */
+	int64_t deliver_at_ms;
+	uint32_t delay_ms;
 	/* Optional: called once per message, from a call that runs the
 	 * client. */
 	raftq_delivery_cb on_delivery;

@@ -40,7 +40,7 @@ static uint64_t produce(struct harness *h, int b, const char *topic, uint32_t q,
 			uint32_t count, const uint8_t *p, uint32_t len,
 			uint32_t *code, char *msg, size_t msglen)
 {
-	struct rpc_produce_req in = {topic, q, count, 0, {p, len}};
+	struct rpc_produce_req in = {topic, q, count, 0, {p, len}, 0, 0};
 	struct ctl_resp r;
 	h_call(h->nodes[b].listen, RPC_PRODUCE, &in, 5000, &r);
 	assert_int_equal(r.err, 0);
@@ -244,7 +244,9 @@ static void test_regress_malformed_batch_refused(void **state)
 		    0,
 		    bad[i].count,
 		    bad[i].flags,
-		    {p, (uint32_t)(len - bad[i].cut + bad[i].extra)}};
+		    {p, (uint32_t)(len - bad[i].cut + bad[i].extra)},
+		    0,
+		    0};
 		struct ctl_resp r;
 		h_call(h->nodes[0].listen, RPC_PRODUCE, &in, 5000, &r);
 		assert_int_equal(r.err, 0);
@@ -276,7 +278,7 @@ static void test_regress_restarted_node_answers_from_empty_state(void **state)
 	assert_int_equal(h_start(h, 2), 0);
 	int unknown = 0, ok = 0, describe_ok = 0;
 	for (int64_t end = h_now_ms() + 8000; h_now_ms() < end && ok < 5;) {
-		struct rpc_produce_req in = {"orders", 0, 1, 0, {p, len}};
+		struct rpc_produce_req in = {"orders", 0, 1, 0, {p, len}, 0, 0};
 		struct ctl_resp r;
 		h_call(h->nodes[2].listen, RPC_PRODUCE, &in, 3000, &r);
 		code = r.err == 0 ? r.st.code : RPC_UNAVAILABLE;
@@ -380,8 +382,8 @@ static void test_data_fetch_long_polls(void **state)
 	ctl_resp_free(&r);
 	/* Data comes after 300 ms: delivered then, not at the deadline. */
 	uint8_t p[16];
-	struct rpc_produce_req pr = {
-	    "orders", 2, 1, 0, {p, h_records(p, 1, 2)}};
+	struct rpc_produce_req pr = {"orders", 2, 1, 0, {p, h_records(p, 1, 2)},
+				     0,	       0};
 	struct later l = {h->nodes[0].listen, RPC_PRODUCE, &pr, 300, 0, 0};
 	call_later(&l);
 	ms = fetch_at(h, NULL, 0, 0, 8000, &r);

@@ -115,7 +115,8 @@ static void fill_big(struct harness *h)
 	static uint8_t p[20000 * 13];
 	uint32_t len = h_records(p, 20000, 7);
 	for (int i = 0; i < 40; i++) {
-		struct rpc_produce_req in = {"big", 0, 20000, 0, {p, len}};
+		struct rpc_produce_req in = {"big",    0, 20000, 0,
+					     {p, len}, 0, 0};
 		assert_int_equal(h_call_code(n->listen, RPC_PRODUCE, &in, 5000),
 				 RPC_OK);
 	}
@@ -260,7 +261,7 @@ static void *good_client_run(void *arg)
 	uint8_t p[64];
 	uint32_t len = h_records(p, 3, 1);
 	while (!g->stop && g->rounds < 4000) {
-		struct rpc_produce_req in = {"small", 0, 3, 0, {p, len}};
+		struct rpc_produce_req in = {"small", 0, 3, 0, {p, len}, 0, 0};
 		struct rpc_status_req q = {true};
 		int64_t t0 = h_now_us();
 		uint32_t a = h_call_code(n->listen, RPC_PRODUCE, &in, 5000);

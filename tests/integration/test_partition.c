@@ -115,7 +115,8 @@ static void test_regress_lagging_broker_serves_stale_fetch(void **state)
 	assert_int_equal(create(h, l, "t", 5000), RPC_OK);
 	assert_int_equal(h_create_group(h, "g", NULL, NULL), 0);
 	uint8_t p[64];
-	struct rpc_produce_req pr = {"t", 0, 3, 0, {p, h_records(p, 3, 1)}};
+	struct rpc_produce_req pr = {"t", 0, 3, 0, {p, h_records(p, 3, 1)},
+				     0,	  0};
 	assert_int_equal(call_code(h, f, RPC_PRODUCE, &pr, &r), RPC_OK);
 	ctl_resp_free(&r);
 	struct rpc_reset_req rq = h_reset_req("g", "t", "latest", 0);

@@ -52,7 +52,9 @@ static int64_t wave(struct fx *x, int batches)
 				    q,
 				    2,
 				    0,
-				    {p, h_records(p, 2, (uint32_t)b * 8 + q)}};
+				    {p, h_records(p, 2, (uint32_t)b * 8 + q)},
+				    0,
+				    0};
 				struct ctl_resp r;
 				h_call(x->h.nodes[b].listen, RPC_PRODUCE, &in,
 				       5000, &r);

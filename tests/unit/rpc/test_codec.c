@@ -218,7 +218,7 @@ static void test_codec_binary_payload_is_zero_copy(void **state)
 	uint8_t payload[1000];
 	for (int i = 0; i < 1000; i++)
 		payload[i] = (uint8_t)(i * 13);
-	struct rpc_produce_req p = {"orders", 3, 17, 1, {payload, 1000}};
+	struct rpc_produce_req p = {"orders", 3, 17, 1, {payload, 1000}, 0, 0};
 	msgpack_sbuffer sb = enc(RPC_PRODUCE, 1, NULL, &p);
 	struct rpc_reader r;
 	struct rpc_frame f;
@@ -472,7 +472,7 @@ static void test_codec_encode_checks(void **state)
 	assert_int_equal(sb.size, 0);
 	assert_int_equal(rpc_encode(&sb, 999, 1, NULL, &t, 0), RPC_EINVAL);
 	static uint8_t big[2000];
-	struct rpc_produce_req p = {"t", 0, 1, 0, {big, sizeof big}};
+	struct rpc_produce_req p = {"t", 0, 1, 0, {big, sizeof big}, 0, 0};
 	assert_int_equal(rpc_encode(&sb, RPC_PRODUCE, 1, NULL, &p, 1000),
 			 RPC_ETOOBIG);
 	assert_int_equal(sb.size, 0); /* nothing half-written */
