@@ -230,6 +230,31 @@ static void write_resets(FILE *f, const struct node *n)
 	}
 }
 
+/* This broker's schedule store (delayed messages). */
+static void write_schedule(FILE *f, struct node *n)
+{
+	struct stor_sched_info info;
+	uint64_t handed, dropped;
+	node_sched_info(n, &info, &handed, &dropped);
+	head(f, "raftq_scheduled_pending", "gauge",
+	     "Delayed batches this broker keeps until they are due.");
+	fprintf(f, "raftq_scheduled_pending %llu\n",
+		(unsigned long long)info.pending);
+	head(f, "raftq_scheduled_bytes", "gauge",
+	     "Bytes of this broker's schedule store on disk.");
+	fprintf(f, "raftq_scheduled_bytes %llu\n",
+		(unsigned long long)info.bytes);
+	head(f, "raftq_scheduled_handed_over_total", "counter",
+	     "Delayed batches appended to their queues since the start.");
+	fprintf(f, "raftq_scheduled_handed_over_total %llu\n",
+		(unsigned long long)handed);
+	head(f, "raftq_scheduled_dropped_total", "counter",
+	     "Delayed batches dropped since the start (their topic was "
+	     "deleted).");
+	fprintf(f, "raftq_scheduled_dropped_total %llu\n",
+		(unsigned long long)dropped);
+}
+
 char *node_metrics_render(struct node *n, size_t *len)
 {
 	char *buf = NULL;
@@ -239,6 +264,7 @@ char *node_metrics_render(struct node *n, size_t *len)
 	write_requests(f, &n->metrics);
 	write_raft(f, n);
 	write_resets(f, n);
+	write_schedule(f, n);
 	head(f, "raftq_queue_max_offset", "gauge",
 	     "MaxOffset of each queue this broker hosts.");
 	write_local(f, n, LOCAL_MAX);

@@ -67,6 +67,19 @@ static void test_delay_appears_when_due_exactly_once(void **state)
 		      "after due\n",
 		      (long long)(due - sent), (long long)(seen - due));
 	assert_int_equal(n, 5);
+	char text[1 << 16];
+	int handed = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(h_http(x->h.nodes[i].http, "GET", "/metrics",
+					NULL, 0, text, sizeof text),
+				 200);
+		assert_non_null(strstr(text, "\nraftq_scheduled_pending 0\n"));
+		const char *h = strstr(text, "\nraftq_scheduled_handed_over_"
+					     "total ");
+		assert_non_null(h);
+		handed += atoi(h + 35);
+	}
+	assert_int_equal(handed, 5);
 	assert_true(seen >= due - 10); /* clocks of one machine */
 	assert_true(seen - due < 500);
 	/* A consumer gets each of the 5 once, and nothing more. */
