@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_args.h"
 #include "bench_client.h"
 #include "harness.h"
 #include "poll.h"
@@ -286,8 +287,10 @@ static void pickup(struct harness *h, int leader, const char *bootstrap,
 
 int main(int argc, char **argv)
 {
-	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-	bool poll_only = argc > 1 && strcmp(argv[1], "--poll") == 0;
+	static const char *const flags[] = {"--quick", "--poll", NULL};
+	const char *flag = bench_flag(argc, argv, "client_bench", flags);
+	bool quick = flag != NULL && strcmp(flag, "--quick") == 0;
+	bool poll_only = flag != NULL && strcmp(flag, "--poll") == 0;
 	uint64_t n = quick ? 100000 : 2000000;
 	int trials = quick ? 5 : 50;
 	struct harness *hp = h_fixture(sizeof *hp, 3, false);

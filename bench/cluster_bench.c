@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_args.h"
 #include "harness.h"
 
 static uint64_t now_us(void)
@@ -308,7 +309,7 @@ static double failover(struct harness *h)
 
 int main(int argc, char **argv)
 {
-	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+	bool quick = bench_quick(argc, argv, "cluster_bench");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct harness *hp = h_fixture(sizeof *hp, 3, false);
 	need(hp != NULL, "a 3-node cluster");

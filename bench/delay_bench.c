@@ -2,10 +2,10 @@
  * delay_bench — delayed messages on a real 3-node cluster (the test
  * harness; DESIGN.md §2.2): N messages of 100 bytes, each its own PRODUCE
  * (so each is its own schedule entry — the costly case), with due times
- * spread evenly over W seconds starting 5 s after the run begins, sent
- * round-robin over 3 brokers x 4 queues on one connection per broker.
- * Every message's body starts with its due time; once all are due, every
- * queue is read back and each message's lateness is its batch's store
+ * spread evenly over W seconds starting 5 s (quick) or 65 s (full) after the
+ * run begins, sent round-robin over 3 brokers x 4 queues on one connection per
+ * broker. Every message's body starts with its due time; once all are due,
+ * every queue is read back and each message's lateness is its batch's store
  * time (set at the hand-over) minus its due time: p50, p99, max, and that
  * each was appended exactly once. Also the schedule stores' bytes per
  * pending entry at the end of producing (raftq_scheduled_bytes /
@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_args.h"
 #include "harness.h"
 
 #define QPB 4
@@ -125,7 +126,7 @@ static void report(int64_t *late, size_t n, size_t want, double secs)
 
 int main(int argc, char **argv)
 {
-	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+	bool quick = bench_quick(argc, argv, "delay_bench");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	size_t n = quick ? 2000 : 100000;
 	int64_t window = quick ? 5000 : 600000;

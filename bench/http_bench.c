@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_args.h"
 #include "harness.h"
 
 #define QUEUES 48 /* 3 brokers x 16 */
@@ -306,7 +307,7 @@ static void reset_bench(struct harness *h, int leader, int64_t mid, int n)
 
 int main(int argc, char **argv)
 {
-	bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+	bool quick = bench_quick(argc, argv, "http_bench");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct harness *hp = h_fixture(sizeof *hp, 3, false);
 	need(hp != NULL, "a 3-node cluster");
