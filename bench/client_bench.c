@@ -169,7 +169,8 @@ static void pickup(struct harness *h, int leader, const char *bootstrap,
 	const char *L = h->nodes[leader].listen;
 	struct rpc_topic_create_req t = {"r", 2, {NULL, 0}};
 	need(call_code(L, RPC_TOPIC_CREATE, &t) == RPC_OK, "topic r");
-	struct rpc_group_create_req g = {"pick", "clustering", "earliest"};
+	struct rpc_group_create_req g = {
+	    "pick", "clustering", "earliest", {NULL, 0}, 0};
 	need(call_code(L, RPC_GROUP_CREATE, &g) == RPC_OK, "group pick");
 	struct raftq_client *pc = client(bootstrap, "bench-producer");
 	struct raftq_producer_config pcfg = {.topic = "r",
@@ -307,8 +308,8 @@ int main(int argc, char **argv)
 	struct rpc_topic_create_req t2 = {"lz4", 4, {one, 1}};
 	need(call_code(L, RPC_TOPIC_CREATE, &t1) == RPC_OK, "topic plain");
 	need(call_code(L, RPC_TOPIC_CREATE, &t2) == RPC_OK, "topic lz4");
-	struct rpc_group_create_req g = {"bench-read", "clustering",
-					 "earliest"};
+	struct rpc_group_create_req g = {
+	    "bench-read", "clustering", "earliest", {NULL, 0}, 0};
 	need(call_code(L, RPC_GROUP_CREATE, &g) == RPC_OK, "group");
 	poll_setup(&h);
 

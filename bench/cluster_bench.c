@@ -318,7 +318,8 @@ int main(int argc, char **argv)
 	int leader = h.leader;
 	const char *l = h.nodes[leader].listen;
 	struct rpc_topic_create_req t = {"big", 16, {NULL, 0}};
-	struct rpc_group_create_req g = {"bench", "clustering", "latest"};
+	struct rpc_group_create_req g = {
+	    "bench", "clustering", "latest", {NULL, 0}, 0};
 	need(call_code(l, RPC_TOPIC_CREATE, &t) == RPC_OK, "topic");
 	need(call_code(l, RPC_GROUP_CREATE, &g) == RPC_OK, "group");
 	usleep(200000); /* followers apply the topic (one heartbeat) */

@@ -166,7 +166,8 @@ static void make_groups(const char *leader, int n)
 	for (int i = 0; i < n; i++) {
 		char name[16];
 		snprintf(name, sizeof name, "g%d", i);
-		struct rpc_group_create_req g = {name, "clustering", "latest"};
+		struct rpc_group_create_req g = {
+		    name, "clustering", "latest", {NULL, 0}, 0};
 		need(h_call_code(leader, RPC_GROUP_CREATE, &g, 10000) == RPC_OK,
 		     "group");
 		struct rpc_reset_req rr =
@@ -315,7 +316,8 @@ int main(int argc, char **argv)
 	free(hp);
 	const char *l = h.nodes[h.leader].listen;
 	struct rpc_topic_create_req t = {"big", 16, {NULL, 0}};
-	struct rpc_group_create_req g = {"bench", "clustering", "latest"};
+	struct rpc_group_create_req g = {
+	    "bench", "clustering", "latest", {NULL, 0}, 0};
 	need(h_call_code(l, RPC_TOPIC_CREATE, &t, 10000) == RPC_OK, "topic");
 	need(h_call_code(l, RPC_GROUP_CREATE, &g, 10000) == RPC_OK, "group");
 	usleep(200000);

@@ -436,12 +436,12 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 				  "id: required (--id or [node] id)");
 	if (c->data_dir[0] == '\0')
 		return errbuf_set(-1, err, errlen, "data_dir: required");
-	if (!rsm_name_valid(c->cluster_name))
+	if (!rsm_name_user_valid(c->cluster_name))
 		return errbuf_set(-1, err, errlen,
 				  "cluster_name: '%s' must be 1-127 of A-Z a-z "
 				  "0-9 . _ -",
 				  c->cluster_name);
-	if (c->name[0] != '\0' && !rsm_name_valid(c->name))
+	if (c->name[0] != '\0' && !rsm_name_user_valid(c->name))
 		return errbuf_set(
 		    -1, err, errlen,
 		    "name: '%s' must be 1-127 of A-Z a-z 0-9 . _ -", c->name);

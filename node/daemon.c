@@ -398,7 +398,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	if (n->cfg.name[0] == '\0')
 		snprintf(n->cfg.name, sizeof n->cfg.name, "broker-%" PRIu64,
 			 n->cfg.id);
-	if (!rsm_name_valid(n->cfg.name)) {
+	if (!rsm_name_user_valid(n->cfg.name)) {
 		snprintf(err, errlen,
 			 "name: '%s' must be 1-127 of A-Z a-z 0-9 . _ -",
 			 n->cfg.name);

@@ -76,6 +76,7 @@ static const struct route routes[] = {
     {RPC_GROUP_DELETE, node_handle_group_delete, LEADER_ONLY, P_ADMIN},
     {RPC_TOPIC_DELETE, node_handle_topic_delete, LEADER_ONLY, P_ADMIN},
     {RPC_AUTH, node_handle_auth, ANY_NODE, P_NONE},
+    {RPC_SEND_BACK, node_handle_send_back, ANY_NODE | CURRENT, P_CONSUME},
 };
 
 /* Room for any request struct, checked at compile time. */
@@ -166,6 +167,8 @@ static const char *group_of(uint16_t type, const void *in)
 		return ((const struct rpc_history_req *)in)->group;
 	case RPC_LEAVE:
 		return ((const struct rpc_leave_req *)in)->group;
+	case RPC_SEND_BACK:
+		return ((const struct rpc_send_back_req *)in)->group;
 	default:
 		assert(!"a group permission on a request without a group");
 		return NULL;

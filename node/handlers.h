@@ -37,6 +37,7 @@ void node_handle_group_list(const struct node_req *req, const void *in);
 
 /* data.c: this broker's queues. */
 void node_handle_produce(const struct node_req *req, const void *in);
+void node_handle_send_back(const struct node_req *req, const void *in);
 void node_handle_fetch(const struct node_req *req, const void *in);
 void node_handle_queue_stats(const struct node_req *req, const void *in);
 /* Answers fetch @p (as node_handle_fetch); one that finds nothing new

@@ -50,7 +50,7 @@ static bool join_valid(const struct node_req *req, const struct rpc_join_req *q)
 		return node_req_failed(req, RPC_INVALID_ARGUMENT,
 				       "id: %llu is not a node id (1 to %u)",
 				       (unsigned long long)q->id, UINT32_MAX);
-	if (!rsm_name_valid(q->name))
+	if (!rsm_name_user_valid(q->name))
 		return node_req_failed(req, RPC_INVALID_ARGUMENT,
 				       "name: '%s' is not a broker name (1-127 "
 				       "of A-Z a-z 0-9 . _ -)",
@@ -207,7 +207,10 @@ static bool remove_refused(const struct node_req *req, uint64_t id)
 	const struct rsm_broker *b = rsm_broker_by_id(n->rsm, id);
 	for (uint32_t i = 0; b != NULL && i < rsm_topic_count(n->rsm); i++) {
 		const struct rsm_topic *t = rsm_topic_at(n->rsm, i);
-		if (rsm_topic_queue_index(t, b->name, 0) < 0)
+		/* A group's retry and dead-letter topics have a queue on
+		 * every broker; remove_node.yml checks they are empty. */
+		if (rsm_topic_queue_index(t, b->name, 0) < 0 ||
+		    rsm_internal_group(t->name) != NULL)
 			continue;
 		node_req_fail(req, RPC_FORBIDDEN,
 			      "%s hosts queues of topic '%s': messages are not "

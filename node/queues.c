@@ -181,9 +181,15 @@ void node_queues_on_applied(struct node *n, const struct rsm_result *res)
 	if (res == NULL) {
 		node_queues_drop(n, NULL);
 		node_topic_files_reconcile(n);
-	} else if (res->type == RSM_CMD_DELETE_TOPIC && res->code == RSM_OK) {
+	} else if (res->code == RSM_OK && res->deleted_topic[0] != '\0') {
+		/* A topic deleted, or a group with its retry topics. */
 		node_queues_drop(n, res->deleted_topic);
 		node_topic_files_deleted(n, res->deleted_topic,
+					 res->deleted_created);
+	}
+	if (res != NULL && res->code == RSM_OK && res->deleted_dlq[0] != '\0') {
+		node_queues_drop(n, res->deleted_dlq);
+		node_topic_files_deleted(n, res->deleted_dlq,
 					 res->deleted_created);
 	}
 }

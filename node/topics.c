@@ -141,6 +141,44 @@ static int choice(const char *s, const char *first, const char *second)
 	return strcmp(s, second) == 0 ? 1 : -1;
 }
 
+_Static_assert(RPC_RETRY_STEPS_MAX == RSM_RETRY_STEPS_MAX &&
+		   RPC_RECONSUME_MAX == RSM_RECONSUME_MAX &&
+		   RPC_RETRY_DELAY_MAX_MS == RSM_RETRY_DELAY_MAX_MS,
+	       "rpc.h and rsm.h retry limits differ");
+
+/* The retry settings of a new group into *r: a clustering group's given
+ * or default ones, none for broadcasting; false after answering why
+ * they cannot be. */
+static bool group_retry(const struct node_req *req,
+			const struct rpc_group_create_req *q, bool clustering,
+			struct rsm_retry *r)
+{
+	static const uint32_t ladder[] = {
+	    1000,   5000,   10000,   30000,   60000,   120000,
+	    180000, 240000, 300000,  360000,  420000,  480000,
+	    540000, 600000, 1200000, 1800000, 3600000, 7200000};
+	const struct rpc_u64s *d = &q->retry_delays_ms;
+	memset(r, 0, sizeof *r);
+	if (!clustering)
+		return d->n == 0 && q->max_reconsume_times == 0
+			   ? true
+			   : node_req_failed(req, RPC_INVALID_ARGUMENT,
+					     "retry settings are for "
+					     "clustering groups only");
+	if (d->n > RSM_RETRY_STEPS_MAX)
+		return node_req_failed(req, RPC_INVALID_ARGUMENT,
+				       "retry_delays_ms: at most %d steps",
+				       RSM_RETRY_STEPS_MAX);
+	r->n_delays = d->n ? d->n : sizeof ladder / sizeof *ladder;
+	for (uint32_t i = 0; i < r->n_delays; i++)
+		r->delays_ms[i] =
+		    d->n == 0 ? ladder[i]
+			      : (d->v[i] > UINT32_MAX ? 0 : (uint32_t)d->v[i]);
+	r->max_reconsume_times =
+	    q->max_reconsume_times ? q->max_reconsume_times : 16;
+	return true;
+}
+
 void node_handle_group_create(const struct node_req *req, const void *in)
 {
 	const struct rpc_group_create_req *q = in;
@@ -154,12 +192,18 @@ void node_handle_group_create(const struct node_req *req, const void *in)
 				  : "initial must be latest or earliest");
 		return;
 	}
+	struct rsm_retry retry;
+	const char *all[RSM_MAX_BROKERS];
+	uint32_t nb = 0;
+	if (!group_retry(req, q, mode == 0, &retry) ||
+	    (retry.n_delays > 0 && all_brokers(req, all, &nb) != 0))
+		return;
 	struct raft_buffer buf;
 	char err[256];
 	if (rsm_encode_create_group(
 		q->group, mode ? RSM_BROADCASTING : RSM_CLUSTERING,
 		initial ? RSM_INITIAL_EARLIEST : RSM_INITIAL_LATEST,
-		node_wall_ms(), &buf, err, sizeof err) != 0) {
+		node_wall_ms(), &retry, all, nb, &buf, err, sizeof err) != 0) {
 		node_req_fail(req, RPC_INVALID_ARGUMENT, "%s", err);
 		return;
 	}

@@ -40,7 +40,7 @@ static int apply_register_broker(struct rsm *s, struct rsm__rd *r)
 	rsm__rd_str(r, b.raft_address, RSM_TEXT_MAX);
 	if (!rsm__rd_done(r))
 		return -1;
-	if (b.id == 0 || !rsm_name_valid(b.name))
+	if (b.id == 0 || !rsm_name_user_valid(b.name))
 		return rsm__result(s, RSM_EINVAL, "bad broker id or name");
 	const struct rsm_broker *other = rsm_broker_by_name(s, b.name);
 	if (other != NULL && other->id != b.id)
@@ -89,9 +89,12 @@ static int apply_create_topic(struct rsm *s, struct rsm__rd *r)
 	}
 	int code = RSM_OK;
 	char msg[200] = "";
-	if (!rsm_name_valid(t.name)) {
+	if (!rsm_name_user_valid(t.name)) {
 		code = RSM_EINVAL;
-		snprintf(msg, sizeof msg, "bad topic name");
+		snprintf(msg, sizeof msg,
+			 rsm_name_valid(t.name) ? "topic names starting with "
+						  "%% are reserved"
+						: "bad topic name");
 	} else if (rsm_topic_find(s, t.name) != NULL) {
 		code = RSM_EEXISTS;
 		snprintf(msg, sizeof msg, "topic '%s' already exists", t.name);
@@ -127,6 +130,74 @@ static int apply_create_topic(struct rsm *s, struct rsm__rd *r)
 	return rsm__result(s, RSM_OK, NULL);
 }
 
+/* Topic @name of one queue on each broker of @bl (msgpack names),
+ * created at @created: 0, -1 (undecodable), RSM_ENOMEM. */
+static int internal_topic(struct rsm *s, const char *name, int64_t created,
+			  struct rsm__rd bl)
+{
+	struct rsm_topic t;
+	memset(&t, 0, sizeof t);
+	snprintf(t.name, sizeof t.name, "%s", name);
+	t.queues_per_broker = 1;
+	t.created = created;
+	t.brokers = calloc(bl.n ? bl.n : 1, sizeof *t.brokers);
+	if (t.brokers == NULL)
+		return RSM_ENOMEM;
+	t.n_brokers = bl.n;
+	for (uint32_t i = 0; i < bl.n; i++)
+		rsm__rd_str(&bl, t.brokers[i], RSM_NAME_MAX);
+	qsort(t.brokers, t.n_brokers, sizeof *t.brokers, cmp_name);
+	int rv = rsm__rd_done(&bl) ? rsm__topic_insert(s, &t) : -1;
+	if (rv != 0)
+		rsm__topic_free(&t);
+	return rv;
+}
+
+/* Why group @g cannot have its retry topics on the brokers of @bl in
+ * @s, or NULL. */
+static const char *retry_blocked(const struct rsm *s, const struct rsm_group *g,
+				 struct rsm__rd bl)
+{
+	char retry[RSM_NAME_MAX + 1], dlq[RSM_NAME_MAX + 1];
+	char names[RSM_MAX_BROKERS][RSM_NAME_MAX + 1];
+	rsm_retry_topic(retry, g->name);
+	rsm_dlq_topic(dlq, g->name);
+	if (bl.n == 0 || bl.n > RSM_MAX_BROKERS)
+		return "it needs 1 or more brokers";
+	for (uint32_t i = 0; i < bl.n; i++) {
+		rsm__rd_str(&bl, names[i], RSM_NAME_MAX);
+		if (bl.err == NULL && rsm_broker_by_name(s, names[i]) == NULL)
+			return "a broker of its retry topics is unknown";
+		for (uint32_t k = 0; k < i; k++)
+			if (strcmp(names[k], names[i]) == 0)
+				return "a broker is listed twice";
+	}
+	if (rsm_topic_find(s, retry) != NULL || rsm_topic_find(s, dlq) != NULL)
+		return "its retry or dead-letter topic exists already";
+	if (g->created <= s->topic_clock)
+		return "its creation time is not after a deleted topic's";
+	return NULL;
+}
+
+/* The group's two topics, then the group: all or nothing. */
+static int insert_with_retry(struct rsm *s, struct rsm_group *g,
+			     struct rsm__rd bl)
+{
+	char retry[RSM_NAME_MAX + 1], dlq[RSM_NAME_MAX + 1];
+	int64_t unused, clock = s->topic_clock;
+	rsm_retry_topic(retry, g->name);
+	rsm_dlq_topic(dlq, g->name);
+	int rv = internal_topic(s, retry, g->created, bl);
+	if (rv == 0 && (rv = internal_topic(s, dlq, g->created, bl)) != 0)
+		rsm__topic_remove(s, retry, &unused);
+	if (rv == 0 && (rv = rsm__group_insert(s, g)) != 0) {
+		rsm__topic_remove(s, retry, &unused);
+		rsm__topic_remove(s, dlq, &unused);
+	}
+	s->topic_clock = clock; /* out of memory: nothing changed */
+	return rv;
+}
+
 static int apply_create_group(struct rsm *s, struct rsm__rd *r)
 {
 	struct rsm_group g;
@@ -134,17 +205,31 @@ static int apply_create_group(struct rsm *s, struct rsm__rd *r)
 	rsm__rd_str(r, g.name, RSM_NAME_MAX);
 	uint64_t mode = rsm__rd_u64(r), initial = rsm__rd_u64(r);
 	g.created = rsm__rd_i64(r);
+	struct rsm__rd bl = {NULL, 0, 0, NULL};
+	if (r->err == NULL && r->i < r->n && !rsm__rd_retry(r, &g.retry))
+		return -1;
+	if (g.retry.n_delays > 0)
+		rsm__rd_array(r, &bl);
 	if (!rsm__rd_done(r) || mode > RSM_BROADCASTING ||
 	    initial > RSM_INITIAL_EARLIEST)
 		return -1;
-	if (!rsm_name_valid(g.name))
-		return rsm__result(s, RSM_EINVAL, "bad group name");
 	g.mode = (enum rsm_group_mode)mode;
 	g.initial = (enum rsm_initial)initial;
-	int rv = rsm__group_insert(s, &g);
-	if (rv == RSM_EEXISTS)
+	char why[200];
+	if (!rsm_name_user_valid(g.name))
+		return rsm__result(s, RSM_EINVAL, "bad group name");
+	if (!rsm__retry_valid(&g.retry, g.mode, g.name, why, sizeof why))
+		return rsm__result(s, RSM_EINVAL, "%s", why);
+	if (rsm_group_find(s, g.name) != NULL)
 		return rsm__result(s, RSM_EEXISTS, "group '%s' already exists",
 				   g.name);
+	const char *blocked =
+	    g.retry.n_delays ? retry_blocked(s, &g, bl) : NULL;
+	if (blocked != NULL)
+		return rsm__result(s, RSM_EINVAL, "group '%s': %s", g.name,
+				   blocked);
+	int rv = g.retry.n_delays ? insert_with_retry(s, &g, bl)
+				  : rsm__group_insert(s, &g);
 	if (rv != 0)
 		return rv;
 	return rsm__result(s, RSM_OK, NULL);
@@ -156,9 +241,20 @@ static int apply_delete_group(struct rsm *s, struct rsm__rd *r)
 	rsm__rd_str(r, name, RSM_NAME_MAX);
 	if (!rsm__rd_done(r))
 		return -1;
-	if (!rsm__group_remove(s, name))
+	const struct rsm_group *g = rsm_group_find(s, name);
+	if (g == NULL)
 		return rsm__result(s, RSM_EUNKNOWN_GROUP,
 				   "group '%s' does not exist", name);
+	if (g->retry.n_delays > 0) {
+		struct rsm_result *res = &s->result;
+		rsm_retry_topic(res->deleted_topic, name);
+		rsm_dlq_topic(res->deleted_dlq, name);
+		rsm__topic_remove(s, res->deleted_dlq, &res->deleted_created);
+		rsm__topic_remove(s, res->deleted_topic, &res->deleted_created);
+	}
+	bool removed = rsm__group_remove(s, name);
+	assert(removed);
+	(void)removed;
 	return rsm__result(s, RSM_OK, NULL);
 }
 
@@ -169,6 +265,12 @@ static int apply_delete_topic(struct rsm *s, struct rsm__rd *r)
 	rsm__rd_str(r, name, RSM_NAME_MAX);
 	if (!rsm__rd_done(r))
 		return -1;
+	const char *owner = rsm_internal_group(name);
+	if (owner != NULL && rsm_group_find(s, owner) != NULL)
+		return rsm__result(s, RSM_EINVAL,
+				   "topic '%s' belongs to group '%s': it goes "
+				   "when the group is deleted",
+				   name, owner);
 	if (!rsm__topic_remove(s, name, &created))
 		return rsm__result(s, RSM_EUNKNOWN_TOPIC,
 				   "topic '%s' does not exist", name);
@@ -423,6 +525,7 @@ int rsm_apply(struct rsm *s, const void *buf, size_t len,
 	res->reset = NULL;
 	res->n_reset = 0;
 	res->deleted_topic[0] = '\0';
+	res->deleted_dlq[0] = '\0';
 	*out = res;
 	if (len < 1 || p[0] != RSM__CMD_VERSION || !entry_sane(p, len)) {
 		s->applied++;

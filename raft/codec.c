@@ -172,7 +172,7 @@ int rsm_encode_register_broker(const struct rsm_broker *b,
 	if (b->id == 0)
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 				  "broker id must be > 0");
-	if (!rsm_name_valid(b->name))
+	if (!rsm_name_user_valid(b->name))
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 				  "bad broker name '%s'", b->name);
 	if (!text_valid(b->listen) || !text_valid(b->raft_address))
@@ -188,16 +188,27 @@ int rsm_encode_register_broker(const struct rsm_broker *b,
 	return cmd_end(&sb, out);
 }
 
+/* RSM_EINVAL naming why @name is no name a user may give a @what. */
+static int user_name_error(const char *what, const char *name, char *errmsg,
+			   size_t errmsg_len)
+{
+	if (name != NULL && name[0] == '%')
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "%s name '%s': names starting with %% are "
+				  "reserved for retry and dead-letter topics",
+				  what, name);
+	return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+			  "bad %s name '%s': use 1-127 of A-Z a-z 0-9 . _ -",
+			  what, name ? name : "");
+}
+
 int rsm_encode_create_topic(const char *name, uint32_t queues_per_broker,
 			    const char *const *brokers, uint32_t n_brokers,
 			    int64_t time, struct raft_buffer *out, char *errmsg,
 			    size_t errmsg_len)
 {
-	if (!rsm_name_valid(name))
-		return errbuf_set(
-		    RSM_EINVAL, errmsg, errmsg_len,
-		    "bad topic name '%s': use 1-127 of A-Z a-z 0-9 . _ -",
-		    name ? name : "");
+	if (!rsm_name_user_valid(name))
+		return user_name_error("topic", name, errmsg, errmsg_len);
 	if (queues_per_broker < 1 ||
 	    queues_per_broker > RSM_MAX_QUEUES_PER_BROKER)
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
@@ -208,7 +219,7 @@ int rsm_encode_create_topic(const char *name, uint32_t queues_per_broker,
 				  "a topic needs 1..%d brokers",
 				  RSM_MAX_BROKERS);
 	for (uint32_t i = 0; i < n_brokers; i++)
-		if (!rsm_name_valid(brokers[i]))
+		if (!rsm_name_user_valid(brokers[i]))
 			return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 					  "bad broker name '%s'",
 					  brokers[i] ? brokers[i] : "");
@@ -224,29 +235,72 @@ int rsm_encode_create_topic(const char *name, uint32_t queues_per_broker,
 	return cmd_end(&sb, out);
 }
 
+void rsm__pack_retry(msgpack_packer *pk, const struct rsm_retry *r)
+{
+	msgpack_pack_uint32(pk, r->max_reconsume_times);
+	msgpack_pack_array(pk, r->n_delays);
+	for (uint32_t i = 0; i < r->n_delays; i++)
+		msgpack_pack_uint32(pk, r->delays_ms[i]);
+}
+
+bool rsm__rd_retry(struct rsm__rd *r, struct rsm_retry *out)
+{
+	struct rsm__rd dl;
+	memset(out, 0, sizeof *out);
+	uint64_t max = rsm__rd_u64(r);
+	rsm__rd_array(r, &dl);
+	if (r->err != NULL || dl.n == 0 || dl.n > RSM_RETRY_STEPS_MAX ||
+	    max > UINT32_MAX)
+		return false;
+	out->max_reconsume_times = (uint32_t)max;
+	out->n_delays = dl.n;
+	for (uint32_t i = 0; i < dl.n; i++) {
+		uint64_t d = rsm__rd_u64(&dl);
+		out->delays_ms[i] = d > UINT32_MAX ? 0 : (uint32_t)d;
+	}
+	return rsm__rd_done(&dl);
+}
+
 int rsm_encode_create_group(const char *name, enum rsm_group_mode mode,
 			    enum rsm_initial initial, int64_t time,
+			    const struct rsm_retry *retry,
+			    const char *const *brokers, uint32_t n_brokers,
 			    struct raft_buffer *out, char *errmsg,
 			    size_t errmsg_len)
 {
-	if (!rsm_name_valid(name))
-		return errbuf_set(
-		    RSM_EINVAL, errmsg, errmsg_len,
-		    "bad group name '%s': use 1-127 of A-Z a-z 0-9 . _ -",
-		    name ? name : "");
+	if (!rsm_name_user_valid(name))
+		return user_name_error("group", name, errmsg, errmsg_len);
 	if (mode != RSM_CLUSTERING && mode != RSM_BROADCASTING)
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 				  "bad group mode %d", (int)mode);
 	if (initial != RSM_INITIAL_LATEST && initial != RSM_INITIAL_EARLIEST)
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 				  "bad initial position %d", (int)initial);
+	char why[200];
+	bool with_retry = retry != NULL && retry->n_delays > 0;
+	if (with_retry && !rsm__retry_valid(retry, mode, name, why, sizeof why))
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len, "%s", why);
+	if (with_retry && (n_brokers < 1 || n_brokers > RSM_MAX_BROKERS))
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "a group with retry needs 1..%d brokers",
+				  RSM_MAX_BROKERS);
+	for (uint32_t i = 0; with_retry && i < n_brokers; i++)
+		if (!rsm_name_user_valid(brokers[i]))
+			return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+					  "bad broker name");
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	cmd_begin(&sb, &pk, RSM_CMD_CREATE_GROUP, 4);
+	cmd_begin(&sb, &pk, RSM_CMD_CREATE_GROUP, with_retry ? 7 : 4);
 	rsm__pack_str(&pk, name);
 	msgpack_pack_uint8(&pk, (uint8_t)mode);
 	msgpack_pack_uint8(&pk, (uint8_t)initial);
 	msgpack_pack_int64(&pk, time);
+	if (with_retry) {
+		rsm__pack_retry(&pk, retry);
+		msgpack_pack_array(&pk, n_brokers);
+		for (uint32_t i = 0; i < n_brokers; i++)
+			rsm__pack_str(&pk, brokers[i]);
+	}
 	return cmd_end(&sb, out);
 }
 
@@ -558,7 +612,8 @@ int rsm__pack_state(const struct rsm *s, msgpack_sbuffer *sb)
 	msgpack_pack_array(&pk, s->n_groups);
 	for (uint32_t i = 0; i < s->n_groups; i++) {
 		const struct rsm_group *g = &s->groups[i];
-		msgpack_pack_array(&pk, 5);
+		/* Items 6-7, the retry settings, only when it has them. */
+		msgpack_pack_array(&pk, g->retry.n_delays > 0 ? 7 : 5);
 		rsm__pack_str(&pk, g->name);
 		msgpack_pack_uint8(&pk, (uint8_t)g->mode);
 		msgpack_pack_uint8(&pk, (uint8_t)g->initial);
@@ -573,6 +628,8 @@ int rsm__pack_state(const struct rsm *s, msgpack_sbuffer *sb)
 			for (uint32_t q = 0; q < gt->n; q++)
 				msgpack_pack_uint64(&pk, gt->offsets[q]);
 		}
+		if (g->retry.n_delays > 0)
+			rsm__pack_retry(&pk, &g->retry);
 	}
 	pack_resets(&pk, s);
 	if (s->topic_clock != 0)
@@ -631,12 +688,18 @@ static int unpack_group(struct rsm *s, struct rsm__rd *r, const char **why)
 	uint64_t mode = rsm__rd_u64(&g), initial = rsm__rd_u64(&g);
 	grp.created = rsm__rd_i64(&g);
 	rsm__rd_array(&g, &tl);
+	grp.mode = (enum rsm_group_mode)mode;
+	char rwhy[200];
+	if (g.err == NULL && g.i < g.n &&
+	    (!rsm__rd_retry(&g, &grp.retry) ||
+	     !rsm__retry_valid(&grp.retry, grp.mode, grp.name, rwhy,
+			       sizeof rwhy)))
+		g.err = g.err ? g.err : "bad group retry settings";
 	if (g.err != NULL || mode > RSM_BROADCASTING ||
-	    initial > RSM_INITIAL_EARLIEST || !rsm_name_valid(grp.name)) {
+	    initial > RSM_INITIAL_EARLIEST || !rsm_name_user_valid(grp.name)) {
 		*why = g.err ? g.err : "bad group";
 		return RSM_ECORRUPT;
 	}
-	grp.mode = (enum rsm_group_mode)mode;
 	grp.initial = (enum rsm_initial)initial;
 	int rv = rsm__group_insert(s, &grp);
 	if (rv != 0) {
@@ -790,7 +853,7 @@ int rsm__unpack_state(struct rsm *s, const msgpack_object *root,
 		rsm__rd_str(&b, br.listen, RSM_TEXT_MAX);
 		rsm__rd_str(&b, br.raft_address, RSM_TEXT_MAX);
 		if (!rsm__rd_done(&b) || br.id == 0 ||
-		    !rsm_name_valid(br.name) ||
+		    !rsm_name_user_valid(br.name) ||
 		    rsm_broker_by_id(s, br.id) != NULL ||
 		    rsm_broker_by_name(s, br.name) != NULL) {
 			*why = b.err ? b.err : "bad or duplicate broker";

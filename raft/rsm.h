@@ -68,8 +68,35 @@ const char *rsm_errname(int code);
 #define RSM_HISTORY_MAX 10000	   /* oldest resets are forgotten beyond this */
 #define RSM_OFFSET_NONE UINT64_MAX /* a queue the group never committed */
 
-/* Names: 1..127 of [A-Za-z0-9._-]. Returns true when @s is one. */
+/* Names: 1..127 of [A-Za-z0-9._-], or a group's retry or dead-letter
+ * topic ("%RETRY%" or "%DLQ%" then a name). Returns true when @s is one. */
 bool rsm_name_valid(const char *s);
+/* A name a user may create a topic, group or broker with: valid and not
+ * starting with '%' (reserved for retry and dead-letter topics). */
+bool rsm_name_user_valid(const char *s);
+
+/* Retry and dead letters (DESIGN.md §2.2): a clustering group created
+ * with retry settings has two topics of one queue per broker, made and
+ * removed with it. */
+#define RSM_RETRY_PREFIX "%RETRY%"
+#define RSM_DLQ_PREFIX "%DLQ%"
+#define RSM_RETRY_GROUP_MAX (RSM_NAME_MAX - 7) /* so "%RETRY%G" fits */
+#define RSM_RETRY_STEPS_MAX 32
+#define RSM_RECONSUME_MAX 1000
+#define RSM_RETRY_DELAY_MAX_MS 86400000u /* one step: at most a day */
+struct rsm_retry {
+	uint32_t max_reconsume_times;		 /* 1..RSM_RECONSUME_MAX */
+	uint32_t n_delays;			 /* 0: the group has no retry */
+	uint32_t delays_ms[RSM_RETRY_STEPS_MAX]; /* each 1..a day */
+};
+/* Writes "%RETRY%@group" / "%DLQ%@group" into @out (RSM_NAME_MAX + 1). */
+void rsm_retry_topic(char *out, const char *group);
+void rsm_dlq_topic(char *out, const char *group);
+/* The group a retry or dead-letter topic belongs to, or NULL. */
+const char *rsm_internal_group(const char *topic);
+/* The delay before retry number @times (1 = the first): the ladder's
+ * step, its last step once past the end. */
+uint32_t rsm_retry_delay(const struct rsm_retry *r, uint32_t times);
 /* Whether @c may be in a name (the rule rsm_name_valid applies). */
 static inline bool rsm_name_char(char c)
 {
@@ -136,6 +163,8 @@ struct rsm_group {
 	enum rsm_group_mode mode;
 	enum rsm_initial initial;
 	int64_t created;
+	struct rsm_retry retry; /* n_delays 0: no retry (broadcasting, or
+				   created before raftq had retry) */
 	uint32_t n_topics;
 	struct rsm_group_topic *topics; /* sorted by topic name */
 };
@@ -309,8 +338,14 @@ int rsm_encode_create_topic(const char *name, uint32_t queues_per_broker,
 			    const char *const *brokers, uint32_t n_brokers,
 			    int64_t time, struct raft_buffer *out, char *errmsg,
 			    size_t errmsg_len);
+/* @retry NULL or with n_delays 0: a group without retry; else (clustering
+ * only, the name at most RSM_RETRY_GROUP_MAX) apply also creates
+ * "%RETRY%name" and "%DLQ%name", one queue on each of the @n_brokers
+ * @brokers (the leader's current voters). */
 int rsm_encode_create_group(const char *name, enum rsm_group_mode mode,
 			    enum rsm_initial initial, int64_t time,
+			    const struct rsm_retry *retry,
+			    const char *const *brokers, uint32_t n_brokers,
 			    struct raft_buffer *out, char *errmsg,
 			    size_t errmsg_len);
 int rsm_encode_delete_group(const char *name, struct raft_buffer *out,
@@ -340,8 +375,11 @@ struct rsm_result {
 	 * of records, one per topic (owned by the rsm). */
 	const struct rsm_reset *reset;
 	uint32_t n_reset;
-	/* RSM_CMD_DELETE_TOPIC: the topic removed and its creation time. */
+	/* RSM_CMD_DELETE_TOPIC: the topic removed and its creation time.
+	 * RSM_CMD_DELETE_GROUP of a group with retry: its retry topic here,
+	 * and its dead-letter topic in deleted_dlq (same creation time). */
 	char deleted_topic[RSM_NAME_MAX + 1];
+	char deleted_dlq[RSM_NAME_MAX + 1];
 	int64_t deleted_created;
 };
 

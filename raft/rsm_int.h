@@ -35,6 +35,14 @@ struct rsm {
 	void *applied_arg;
 };
 
+/* names.c: whether @r is a valid retry setting for group @group of @mode
+ * (n_delays 0 always is); else false with the reason in @why. */
+bool rsm__retry_valid(const struct rsm_retry *r, enum rsm_group_mode mode,
+		      const char *group, char *why, size_t why_len);
+/* codec.c: packs / reads a group's retry settings (2 items). */
+void rsm__pack_retry(msgpack_packer *pk, const struct rsm_retry *r);
+bool rsm__rd_retry(struct rsm__rd *r, struct rsm_retry *out);
+
 /* ---- state.c: mutators (all-or-nothing; RSM_ENOMEM leaves @s as is) ---- */
 void rsm__clear(struct rsm *s);
 int rsm__broker_put(struct rsm *s, const struct rsm_broker *b);

@@ -25,18 +25,6 @@ const char *rsm_target_name(enum rsm_target_kind kind)
 
 ERROR_TABLE_FUNCTIONS(rsm_strerror, rsm_errname, RSM_ERRORS, "RSM_UNKNOWN")
 
-bool rsm_name_valid(const char *s)
-{
-	size_t n = 0;
-	if (s == NULL)
-		return false;
-	for (; s[n] != '\0'; n++) {
-		if (!rsm_name_char(s[n]) || n >= RSM_NAME_MAX)
-			return false;
-	}
-	return n > 0;
-}
-
 struct rsm *rsm_new(void)
 {
 	struct rsm *s = calloc(1, sizeof *s);

@@ -115,7 +115,7 @@ int rpc_batch_next(const uint8_t *p, size_t len, size_t *pos,
 	const uint8_t *h = p + *pos;
 	uint32_t plen = get32(h + 12);
 	if (memcmp(h, "RQBT", 4) != 0 ||
-	    (h[9] & ~(unsigned)(RPC_BATCH_LZ4 | RPC_BATCH_SCHEDULED)) != 0 ||
+	    (h[9] & ~(unsigned)RPC_BATCH_FLAGS_KNOWN) != 0 ||
 	    len - *pos - RPC_BATCH_HEADER < plen)
 		return RPC_EMALFORMED;
 	out->flags = h[9];

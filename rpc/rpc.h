@@ -225,7 +225,8 @@ struct rpc_status {
 	X(20, NODE_REMOVE, rpc_node_remove_req, rpc_empty)              \
 	X(21, GROUP_DELETE, rpc_group_req, rpc_empty)                   \
 	X(22, TOPIC_DELETE, rpc_topic_req, rpc_empty)                   \
-	X(23, AUTH, rpc_auth_req, rpc_auth_resp)
+	X(23, AUTH, rpc_auth_req, rpc_auth_resp)                        \
+	X(24, SEND_BACK, rpc_send_back_req, rpc_send_back_resp)
 
 /* X(type number, NAME, body struct) — pushed by the server. */
 #define RPC_NOTICES(X)                                            \
@@ -342,6 +343,22 @@ struct rpc_produce_req {
 	int64_t deliver_at;
 	uint32_t delay_ms;
 };
+/* SEND_BACK (DESIGN.md §2.2): a member of @group failed the message at
+ * @offset of (@topic, this broker's @queue_id); the broker keeps it for
+ * the group's retry queue, or its dead-letter queue past
+ * max_reconsume_times. */
+struct rpc_send_back_req {
+	const char *group;
+	const char *topic;
+	uint32_t queue_id;
+	uint64_t offset;
+	const char *reason; /* optional, at most RPC_REASON_MAX bytes */
+};
+struct rpc_send_back_resp {
+	uint32_t reconsume_times; /* the count it now carries */
+	bool dead_letter;	  /* stored in %DLQ%group */
+	int64_t deliver_at;	  /* the retry's due time (not a dead letter) */
+};
 struct rpc_produce_resp {
 	uint64_t base_offset; /* not with @scheduled */
 	int64_t store_time;
@@ -409,10 +426,18 @@ struct rpc_offsets_resp {
 	const char *partial;
 };
 
+/* Limits of a group's retry settings (the replicated state's, rsm.h). */
+#define RPC_RETRY_STEPS_MAX 32
+#define RPC_RECONSUME_MAX 1000
+#define RPC_RETRY_DELAY_MAX_MS 86400000u
 struct rpc_group_create_req {
 	const char *group;
 	const char *mode;    /* clustering | broadcasting */
 	const char *initial; /* latest | earliest */
+	/* Clustering only (DESIGN.md §2.2); absent: the RocketMQ ladder
+	 * (1s 5s 10s 30s 1m ... 2h) and 16. */
+	struct rpc_u64s retry_delays_ms;
+	uint32_t max_reconsume_times; /* 0: absent */
 };
 struct rpc_group_req {
 	const char *group;
@@ -670,6 +695,38 @@ int rpc_records_check(const uint8_t *payload, size_t len, uint32_t count,
 /* Handed over from a broker's schedule store (a delayed message); the
  * header's reserved bytes hold the entry's id, which readers ignore. */
 #define RPC_BATCH_SCHEDULED 0x02u
+/* A retry or dead letter: the payload (inflated, if lz4) is an envelope
+ * (struct rpc_envelope) followed by the one record. */
+#define RPC_BATCH_ENVELOPE 0x04u
+#define RPC_BATCH_FLAGS_KNOWN \
+	(RPC_BATCH_LZ4 | RPC_BATCH_SCHEDULED | RPC_BATCH_ENVELOPE)
+
+/*
+ * The envelope of a message sent back for retry (DESIGN.md §2.2,
+ * docs/wire-format.md "Envelope"): where it was first produced, how often
+ * it failed, when first, and the last reason. Encoded little-endian: u32
+ * length of what follows, u8 version 1, u32 reconsume_times, i64
+ * first_failure_ms, u64 origin offset, u32 origin queue, then topic,
+ * broker and reason each as u16 length + bytes.
+ */
+#define RPC_REASON_MAX 255
+struct rpc_envelope {
+	char topic[128];
+	char broker_name[128];
+	uint32_t queue_id;
+	uint64_t offset;
+	uint32_t reconsume_times;
+	int64_t first_failure_ms;
+	char reason[RPC_REASON_MAX + 1];
+};
+/* Bytes @e takes encoded. */
+size_t rpc_envelope_size(const struct rpc_envelope *e);
+/* Encodes @e at @out (rpc_envelope_size bytes); returns that size. */
+size_t rpc_envelope_put(uint8_t *out, const struct rpc_envelope *e);
+/* Decodes the envelope at the start of @p: 0 and *used, or
+ * RPC_EMALFORMED (short, bad version, a name too long or with a NUL). */
+int rpc_envelope_get(const uint8_t *p, size_t len, struct rpc_envelope *e,
+		     size_t *used);
 
 struct rpc_batch {
 	uint64_t base_offset;	/* offset of record 0 */

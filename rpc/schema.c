@@ -88,6 +88,15 @@ SCHEMA(rpc_produce_req, F(rpc_produce_req, topic, RPC_K_STR, REQ),
        F(rpc_produce_req, payload, RPC_K_BIN, REQ),
        F(rpc_produce_req, deliver_at, RPC_K_I64, OPT),
        F(rpc_produce_req, delay_ms, RPC_K_U32, OPT));
+SCHEMA(rpc_send_back_req, F(rpc_send_back_req, group, RPC_K_STR, REQ),
+       F(rpc_send_back_req, topic, RPC_K_STR, REQ),
+       F(rpc_send_back_req, queue_id, RPC_K_U32, REQ),
+       F(rpc_send_back_req, offset, RPC_K_U64, REQ),
+       F(rpc_send_back_req, reason, RPC_K_STR, OPT));
+SCHEMA(rpc_send_back_resp,
+       F(rpc_send_back_resp, reconsume_times, RPC_K_U32, REQ),
+       F(rpc_send_back_resp, dead_letter, RPC_K_BOOL, OPT),
+       F(rpc_send_back_resp, deliver_at, RPC_K_I64, OPT));
 SCHEMA(rpc_produce_resp, F(rpc_produce_resp, base_offset, RPC_K_U64, OPT),
        F(rpc_produce_resp, store_time, RPC_K_I64, OPT),
        F(rpc_produce_resp, scheduled, RPC_K_U64, OPT),
@@ -126,7 +135,9 @@ SCHEMA(rpc_offsets_resp, F(rpc_offsets_resp, epoch, RPC_K_U64, OPT),
        F(rpc_offsets_resp, partial, RPC_K_STR, OPT));
 SCHEMA(rpc_group_create_req, F(rpc_group_create_req, group, RPC_K_STR, REQ),
        F(rpc_group_create_req, mode, RPC_K_STR, OPT),
-       F(rpc_group_create_req, initial, RPC_K_STR, OPT));
+       F(rpc_group_create_req, initial, RPC_K_STR, OPT),
+       F(rpc_group_create_req, retry_delays_ms, RPC_K_U64S, OPT),
+       F(rpc_group_create_req, max_reconsume_times, RPC_K_U32, OPT));
 SCHEMA(rpc_group_req, F(rpc_group_req, group, RPC_K_STR, REQ));
 SCHEMA(rpc_lag_info, F(rpc_lag_info, broker_name, RPC_K_STR, REQ),
        F(rpc_lag_info, queue_id, RPC_K_U32, REQ),

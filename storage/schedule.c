@@ -53,7 +53,7 @@ int sched_hdr_decode(const uint8_t *in, uint32_t max_payload,
 	*why = NULL;
 	if (stor__get_u32(in) != SCHED_MAGIC || in[8] != SCHED_VERSION)
 		*why = "bad entry magic or version";
-	else if ((h->flags & ~STOR_BATCH_LZ4) != 0 ||
+	else if ((h->flags & ~STOR_SCHED_BATCH_FLAGS) != 0 ||
 		 stor__get_u32(in + 36) != 0)
 		*why = "reserved entry bits set";
 	else if (h->target_len == 0 || h->target_len > STOR_SCHED_TARGET_MAX)
@@ -239,7 +239,7 @@ static int check_add(struct stor_sched *s, int64_t due, const char *target,
 				  (long long)due);
 	if (b->count == 0 || b->count > STOR_MAX_BATCH_RECORDS ||
 	    b->payload_len > s->cfg.max_batch_bytes ||
-	    (b->flags & ~STOR_BATCH_LZ4) != 0 || b->sched_id != 0 ||
+	    (b->flags & ~STOR_SCHED_BATCH_FLAGS) != 0 || b->sched_id != 0 ||
 	    (b->payload == NULL && b->payload_len > 0))
 		return sched_fail(s, STOR_EINVAL,
 				  "bad batch: %u records, %u bytes, flags 0x%x",

@@ -66,7 +66,14 @@ const char *stor_flush_name(enum stor_flush flush);
 /* Batch flag: handed over from a schedule store; the header's reserved
  * bytes hold the entry's id (stor_batch_in.sched_id; docs/disk-format.md). */
 #define STOR_BATCH_SCHEDULED 0x02u
-#define STOR_BATCH_FLAGS_KNOWN (STOR_BATCH_LZ4 | STOR_BATCH_SCHEDULED)
+/* Batch flag: a retry or dead letter — the payload starts with the
+ * envelope of its first failure (rpc.h rpc_envelope), then its one
+ * record; set by brokers only. */
+#define STOR_BATCH_ENVELOPE 0x04u
+#define STOR_BATCH_FLAGS_KNOWN \
+	(STOR_BATCH_LZ4 | STOR_BATCH_SCHEDULED | STOR_BATCH_ENVELOPE)
+/* Flags a schedule entry's batch may have. */
+#define STOR_SCHED_BATCH_FLAGS (STOR_BATCH_LZ4 | STOR_BATCH_ENVELOPE)
 /* Largest schedule id a batch header holds (48 bits). */
 #define STOR_SCHED_ID_MAX ((UINT64_C(1) << 48) - 1)
 

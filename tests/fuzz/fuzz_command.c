@@ -48,8 +48,8 @@ static void setup(struct rsm *s)
 					    NULL, 0) == 0)
 			apply(s, buf);
 		if (rsm_encode_create_group(groups[i], RSM_CLUSTERING,
-					    RSM_INITIAL_LATEST, 1, &buf, NULL,
-					    0) == 0)
+					    RSM_INITIAL_LATEST, 1, NULL, NULL,
+					    0, &buf, NULL, 0) == 0)
 			apply(s, buf);
 	}
 }

@@ -493,7 +493,7 @@ int h_create_topic(struct harness *h, const char *name, uint32_t qpb)
 int h_create_group(struct harness *h, const char *name, const char *mode,
 		   const char *initial)
 {
-	struct rpc_group_create_req g = {name, mode, initial};
+	struct rpc_group_create_req g = {name, mode, initial, {NULL, 0}, 0};
 	return leader_ok(h, RPC_GROUP_CREATE, &g);
 }
 

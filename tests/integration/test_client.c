@@ -337,7 +337,7 @@ static bool settled2(struct member *ms, int n)
 static void group_create(struct fx *x, const char *g, const char *mode,
 			 const char *initial)
 {
-	struct rpc_group_create_req in = {g, mode, initial};
+	struct rpc_group_create_req in = {g, mode, initial, {NULL, 0}, 0};
 	call_ok(x, RPC_GROUP_CREATE, &in);
 }
 

@@ -45,7 +45,7 @@ static void test_partition_minority_cannot_commit(void **state)
 	int l = h_wait_leader(h, 3, 15000);
 	assert_true(l >= 0);
 	assert_int_equal(create(h, l, "before", 5000), RPC_OK);
-	struct rpc_group_create_req g = {"g", NULL, NULL};
+	struct rpc_group_create_req g = {"g", NULL, NULL, {NULL, 0}, 0};
 	struct ctl_resp r;
 	h_call(h->nodes[l].listen, RPC_GROUP_CREATE, &g, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);

@@ -60,7 +60,8 @@ static inline int rh_group(struct rsm *s, const char *name,
 {
 	struct raft_buffer buf;
 	assert_int_equal(rsm_encode_create_group(name, mode, RSM_INITIAL_LATEST,
-						 2000, &buf, NULL, 0),
+						 2000, NULL, NULL, 0, &buf,
+						 NULL, 0),
 			 0);
 	return rh_apply(s, buf)->code;
 }

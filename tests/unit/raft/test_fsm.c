@@ -149,8 +149,8 @@ static void setup_topic(struct fx *x, unsigned leader)
 	    0);
 	assert_int_equal(commit_everywhere(x, leader, buf).code, 0);
 	assert_int_equal(rsm_encode_create_group("g", RSM_CLUSTERING,
-						 RSM_INITIAL_LATEST, 2, &buf,
-						 NULL, 0),
+						 RSM_INITIAL_LATEST, 2, NULL,
+						 NULL, 0, &buf, NULL, 0),
 			 0);
 	assert_int_equal(commit_everywhere(x, leader, buf).code, 0);
 }

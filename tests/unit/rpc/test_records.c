@@ -90,11 +90,49 @@ static void test_records_batch_headers(void **state)
 	pos = 0;
 	assert_int_equal(rpc_batch_next(buf, n, &pos, &b), RPC_EMALFORMED);
 	buf[0] = 'R';
-	buf[9] = 4; /* no such flag */
+	buf[9] = 8; /* no such flag */
 	assert_int_equal(rpc_batch_next(buf, n, &pos, &b), RPC_EMALFORMED);
 	buf[9] = RPC_BATCH_SCHEDULED; /* handed over from a schedule store */
 	assert_int_equal(rpc_batch_next(buf, n, &pos, &b), 1);
 	assert_int_equal(b.flags, RPC_BATCH_SCHEDULED);
+	pos = 0;
+	buf[9] = RPC_BATCH_ENVELOPE; /* a retry or a dead letter */
+	assert_int_equal(rpc_batch_next(buf, n, &pos, &b), 1);
+	assert_int_equal(b.flags, RPC_BATCH_ENVELOPE);
+}
+
+static void test_envelope_round_trip(void **state)
+{
+	(void)state;
+	struct rpc_envelope e = {"orders",	"broker-2",	 3, 4242, 2,
+				 1700000000123, "handler failed"};
+	uint8_t buf[512];
+	size_t n = rpc_envelope_put(buf, &e);
+	/* 4 + 25 fixed, then three u16-prefixed strings. */
+	assert_int_equal(n, 4 + 25 + 2 + 6 + 2 + 8 + 2 + 14);
+	assert_int_equal(n, rpc_envelope_size(&e));
+	assert_int_equal(buf[0], n - 4);
+	assert_int_equal(buf[4], 1);
+	struct rpc_envelope d;
+	size_t used;
+	assert_int_equal(rpc_envelope_get(buf, n, &d, &used), 0);
+	assert_int_equal(used, n);
+	assert_string_equal(d.topic, "orders");
+	assert_string_equal(d.broker_name, "broker-2");
+	assert_int_equal(d.queue_id, 3);
+	assert_int_equal(d.offset, 4242);
+	assert_int_equal(d.reconsume_times, 2);
+	assert_int_equal(d.first_failure_ms, 1700000000123);
+	assert_string_equal(d.reason, "handler failed");
+	/* Every cut is refused; so are a bad version and a NUL in a name. */
+	for (size_t cut = 0; cut < n; cut++)
+		assert_int_equal(rpc_envelope_get(buf, cut, &d, &used),
+				 RPC_EMALFORMED);
+	buf[4] = 2;
+	assert_int_equal(rpc_envelope_get(buf, n, &d, &used), RPC_EMALFORMED);
+	buf[4] = 1;
+	buf[4 + 25 + 2] = '\0';
+	assert_int_equal(rpc_envelope_get(buf, n, &d, &used), RPC_EMALFORMED);
 }
 
 int main(void)
@@ -102,6 +140,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_records_round_trip),
 	    cmocka_unit_test(test_records_batch_headers),
+	    cmocka_unit_test(test_envelope_round_trip),
 	};
 	return cmocka_run_group_tests_name("rpc/records", tests, NULL, NULL);
 }
