@@ -60,14 +60,16 @@ static uint32_t read_failed(struct stor_queue *q, uint64_t offset,
 			 offset, info.min_offset, info.max_offset);
 		return RPC_INVALID_ARGUMENT;
 	}
-	int rv = (f->buf = malloc(READ_CAP)) == NULL
+	f->buf = malloc(READ_CAP);
+	int rv = f->buf == NULL
 		     ? STOR_ENOMEM
 		     : stor_queue_read(q, offset, f->buf, READ_CAP, &len);
-	if (rv == STOR_EBUFSIZE) {
+	if (rv == STOR_EBUFSIZE) { /* one batch bigger than READ_CAP */
 		uint8_t *big = realloc(f->buf, len);
-		rv = big == NULL
-			 ? STOR_ENOMEM
-			 : stor_queue_read(q, offset, f->buf = big, len, &len);
+		if (big != NULL)
+			f->buf = big;
+		rv = big == NULL ? STOR_ENOMEM
+				 : stor_queue_read(q, offset, big, len, &len);
 	}
 	if (rv != 0) {
 		snprintf(msg, msglen, "%s", stor_queue_errmsg(q));
