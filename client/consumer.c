@@ -112,8 +112,9 @@ int raftq_consumer_new(struct raftq_client *c,
 		return rv;
 	struct raftq_consumer *k = calloc(1, sizeof *k);
 	if (k != NULL) {
-		k->topics = calloc(cfg->n_topics, sizeof *k->topics);
-		k->asked = calloc(cfg->n_topics, sizeof *k->asked);
+		/* One more: the group's retry topic (on_described). */
+		k->topics = calloc(cfg->n_topics + 1, sizeof *k->topics);
+		k->asked = calloc(cfg->n_topics + 1, sizeof *k->asked);
 	}
 	if (k == NULL || k->topics == NULL || k->asked == NULL ||
 	    cl_attach(c, NULL, k) != 0) {
@@ -176,6 +177,27 @@ static bool has_messages(void *arg)
 	return false;
 }
 
+static struct raftq_message message_of(const struct kqueue *q,
+				       const struct kmsg *m)
+{
+	const struct rpc_envelope *e = m->env;
+	return (struct raftq_message){q->topic,
+				      q->broker,
+				      q->queue_id,
+				      m->offset,
+				      m->store_time,
+				      m->has_key ? m->key : NULL,
+				      m->key_len,
+				      m->body,
+				      m->body_len,
+				      q->epoch,
+				      e ? e->reconsume_times : 0,
+				      e ? e->topic : NULL,
+				      e ? e->broker_name : NULL,
+				      e ? e->queue_id : 0,
+				      e ? e->offset : 0};
+}
+
 int raftq_consume(struct raftq_consumer *k, struct raftq_message *out,
 		  size_t max, int timeout_ms)
 {
@@ -208,12 +230,7 @@ int raftq_consume(struct raftq_consumer *k, struct raftq_message *out,
 			for (int take = 0; take < 64 && n < max && b->i < b->n;
 			     take++) {
 				const struct kmsg *m = &b->m[b->i++];
-				out[n++] = (struct raftq_message){
-				    q->topic,	   q->broker,
-				    q->queue_id,   m->offset,
-				    m->store_time, m->has_key ? m->key : NULL,
-				    m->key_len,	   m->body,
-				    m->body_len,   q->epoch};
+				out[n++] = message_of(q, m);
 				q->deliver = m->offset + 1;
 			}
 			if (b->i == b->n) {

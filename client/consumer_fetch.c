@@ -21,6 +21,9 @@ void kc_kbuf_free(struct kbuf *b)
 	for (uint32_t i = 0; i < b->n_plain; i++)
 		free(b->plain[i]);
 	free(b->plain);
+	for (uint32_t i = 0; i < b->n_env; i++)
+		free(b->env[i]);
+	free(b->env);
 	free(b->data);
 	free(b->m);
 	free(b);
@@ -72,6 +75,28 @@ static int batch_plain(struct kbuf *b, const struct rpc_batch *bt,
 	return 0;
 }
 
+/* The envelope in front of a retried message's record (batch flag
+ * RPC_BATCH_ENVELOPE), kept in @b: 0 and *env, *used (its bytes), or
+ * RAFTQ_EMALFORMED, RAFTQ_ENOMEM. */
+static int batch_envelope(struct kbuf *b, const uint8_t *payload, size_t len,
+			  const struct rpc_envelope **env, size_t *used)
+{
+	struct rpc_envelope **v = realloc(b->env, (b->n_env + 1) * sizeof *v);
+	if (v == NULL)
+		return RAFTQ_ENOMEM;
+	b->env = v;
+	struct rpc_envelope *e = malloc(sizeof *e);
+	if (e == NULL)
+		return RAFTQ_ENOMEM;
+	if (rpc_envelope_get(payload, len, e, used) != 0) {
+		free(e);
+		return RAFTQ_EMALFORMED;
+	}
+	b->env[b->n_env++] = e;
+	*env = e;
+	return 0;
+}
+
 /* Adds the messages of batch @bt at or after @from to @b: 0,
  * RAFTQ_EMALFORMED (its records do not parse or are not bt->count; none
  * of them is kept), RAFTQ_ENOMEM. */
@@ -80,7 +105,10 @@ static int batch_decode(struct kbuf *b, const struct rpc_batch *bt,
 {
 	const uint8_t *payload;
 	size_t pl, rp = 0;
+	const struct rpc_envelope *env = NULL;
 	int rv = batch_plain(b, bt, &payload, &pl);
+	if (rv == 0 && (bt->flags & RPC_BATCH_ENVELOPE))
+		rv = batch_envelope(b, payload, pl, &env, &rp);
 	uint32_t got = 0, before = b->n;
 	struct rpc_record rec;
 	while (rv == 0 && (rv = rpc_record_next(payload, pl, &rp, &rec)) == 1) {
@@ -93,7 +121,8 @@ static int batch_decode(struct kbuf *b, const struct rpc_batch *bt,
 						     rec.body,
 						     rec.key_len,
 						     rec.body_len,
-						     rec.key != NULL};
+						     rec.key != NULL,
+						     env};
 	}
 	if (rv < 0 && rv != RAFTQ_ENOMEM)
 		rv = RAFTQ_EMALFORMED;

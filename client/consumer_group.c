@@ -386,11 +386,28 @@ static int kcall_result(struct raftq_consumer *k, struct kcall *x, int status,
 	return err;
 }
 
+/* A group with retry: its members read "%RETRY%group" too (DESIGN.md
+ * §2.2), as one more topic of the subscription (room was kept for it). */
+static void read_retry_topic(struct raftq_consumer *k)
+{
+	char topic[CL_NAME_MAX + 1];
+	if (strlen(k->group) > CL_NAME_MAX - 7)
+		return; /* the cluster refuses such groups retry */
+	memcpy(topic, "%RETRY%", 7);
+	memcpy(topic + 7, k->group, strlen(k->group) + 1);
+	for (uint32_t i = 0; i < k->n_topics; i++)
+		if (strcmp(k->topics[i], topic) == 0)
+			return; /* subscribed by name */
+	memcpy(k->topics[k->n_topics++], topic, sizeof topic);
+}
+
 static void on_described(struct raftq_consumer *k,
 			 const struct rpc_group_describe_resp *d)
 {
 	k->mode = strcmp(d->mode, "broadcasting") == 0 ? MODE_BROADCASTING
 						       : MODE_CLUSTERING;
+	if (k->mode == MODE_CLUSTERING && d->max_reconsume_times > 0)
+		read_retry_topic(k);
 	if (k->mode != MODE_BROADCASTING)
 		return;
 	int rv = kc_load_file(k);

@@ -21,6 +21,7 @@ struct kmsg {
 	const uint8_t *key, *body;
 	uint32_t key_len, body_len;
 	bool has_key;
+	const struct rpc_envelope *env; /* a retried message's; else NULL */
 };
 
 /* One fetch answer, decoded: its bytes, lz4 payloads and messages. */
@@ -29,6 +30,8 @@ struct kbuf {
 	uint8_t *data;
 	uint8_t **plain;
 	uint32_t n_plain;
+	struct rpc_envelope **env; /* of retried messages' batches */
+	uint32_t n_env;
 	struct kmsg *m;
 	uint32_t n, i;	  /* messages, next to deliver */
 	uint64_t end;	  /* the offset after the last batch (0: none) */
@@ -121,8 +124,8 @@ struct raftq_consumer {
 	uint64_t skipped;    /* records of malformed batches skipped */
 	uint64_t errors;     /* raftq_consumer_errors */
 	uint64_t offsets_at; /* no OFFSETS before (a partial answer came) */
-	uint64_t reset_epoch[KC_TOPICS_MAX]; /* per topic: newest counted */
-	uint64_t topic_epoch[KC_TOPICS_MAX]; /* per topic: newest learned */
+	uint64_t reset_epoch[KC_TOPICS_MAX + 1]; /* per topic: newest counted */
+	uint64_t topic_epoch[KC_TOPICS_MAX + 1]; /* per topic: newest learned */
 	/* The delivery lease (clustering groups): messages are handed out
 	 * only before lease_until, set from the last heartbeat answer's
 	 * lease_ms counted from when that heartbeat was sent. A reset is

@@ -137,8 +137,10 @@ void ctl_print_topic(const struct ctl_opts *o, const void *body);
 void ctl_print_group(const struct ctl_opts *o, const void *body);
 void ctl_print_reset(const struct ctl_opts *o, const void *body);
 void ctl_print_history(const struct ctl_opts *o, const void *body);
-void ctl_print_message(const struct ctl_opts *o, const char *broker, uint32_t q,
-		       uint64_t off, int64_t t, const struct rpc_record *rec);
+struct raftq_message;
+/* One consumed message: a line, or with --json one object (DESIGN.md §7;
+ * a retried one also has "topic" and "origin"). */
+void ctl_print_message(const struct ctl_opts *o, const struct raftq_message *m);
 
 /* ---- the commands: argv[1] is the noun ---- */
 

@@ -22,13 +22,14 @@
 #define CLOSE_MS 5000
 
 static const char usage[] =
-    "consume --group G --topic T [--count N] [--timeout MS]";
+    "consume --group G --topic T [--count N] [--timeout MS] [--nack]";
 
 struct consuming {
 	const struct ctl_opts *o;
 	struct raftq_client *c;
 	struct raftq_consumer *k;
 	int64_t got, want, idle_ms;
+	bool nack; /* --nack: every message read is sent back for retry */
 	char offset_file[512]; /* broadcasting: this run's, removed after */
 };
 
@@ -77,12 +78,28 @@ static int idle_end(struct consuming *x, uint64_t errors_before)
 	return 1;
 }
 
+/* --nack: sends @m back for retry (it counts as consumed all the same). */
+static int nack(struct consuming *x, const struct raftq_message *m)
+{
+	bool dead = false;
+	int rv =
+	    raftq_nack(x->k, m, "raftqctl consume --nack", CLOSE_MS, &dead);
+	if (rv != 0)
+		return client_error(x->c, rv);
+	if (!x->o->json)
+		fprintf(stderr, "nacked %s:%u@%llu: %s\n", m->broker_name,
+			m->queue_id, (unsigned long long)m->offset,
+			dead ? "dead letter" : "will be retried");
+	return 0;
+}
+
 /* Consumes until --count or --timeout idle: 0, or 1 after an error. */
 static int consume_loop(struct consuming *x)
 {
 	struct raftq_message m[64];
 	int64_t idle_until = ctl_now_ms() + x->idle_ms;
 	uint64_t errors = raftq_consumer_errors(x->k);
+	int rv;
 	while (x->got < x->want) {
 		int64_t left = idle_until - ctl_now_ms();
 		if (left <= 0)
@@ -92,13 +109,11 @@ static int consume_loop(struct consuming *x)
 		int n = raftq_consume(x->k, m, max, (int)left);
 		if (n < 0)
 			return client_error(x->c, n);
-		for (int i = 0; i < n; i++)
-			ctl_print_message(x->o, m[i].broker_name, m[i].queue_id,
-					  m[i].offset, m[i].store_time,
-					  &(struct rpc_record){
-					      m[i].key, (uint32_t)m[i].key_len,
-					      m[i].body,
-					      (uint32_t)m[i].body_len});
+		for (int i = 0; i < n; i++) {
+			ctl_print_message(x->o, &m[i]);
+			if (x->nack && (rv = nack(x, &m[i])) != 0)
+				return rv;
+		}
 		x->got += n;
 		if (n > 0) {
 			idle_until = ctl_now_ms() + x->idle_ms;
@@ -126,18 +141,19 @@ static int close_member(struct consuming *x, int rv)
 static int run(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct ctl_flag f[] = {CTL_VALUE("--group"), CTL_VALUE("--topic"),
-			       CTL_VALUE("--count")};
+			       CTL_VALUE("--count"), CTL_SWITCH("--nack")};
 	int npos,
-	    rv = ctl_parse_flags(argc, argv, 2, f, 3, NULL, 0, &npos, usage);
+	    rv = ctl_parse_flags(argc, argv, 2, f, 4, NULL, 0, &npos, usage);
 	if (rv != 0)
 		return rv;
 	struct consuming x = {.o = o, .want = INT64_MAX};
-	const char *group = ctl_flag(f, 3, "--group");
-	const char *topic = ctl_flag(f, 3, "--topic");
+	const char *group = ctl_flag(f, 4, "--group");
+	const char *topic = ctl_flag(f, 4, "--topic");
+	x.nack = ctl_flag(f, 4, "--nack") != NULL;
 	if (group == NULL || topic == NULL)
 		return ctl_usage_error(usage,
 				       "--group and --topic are required");
-	if (ctl_flag_int(f, 3, "--count", 1, INT64_MAX, &x.want) != 0)
+	if (ctl_flag_int(f, 4, "--count", 1, INT64_MAX, &x.want) != 0)
 		return ctl_usage_error(usage, "--count must be >= 1");
 	x.idle_ms = o->timeout_given ? o->timeout_ms : IDLE_DEFAULT_MS;
 	rv = open_member(&x, group, topic);

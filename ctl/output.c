@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <raftq.h>
+
 #include "cli.h"
 #include "rpc_json.h"
 
@@ -359,28 +361,44 @@ void ctl_print_history(const struct ctl_opts *o, const void *body)
 
 /* ---- consume ---- */
 
-void ctl_print_message(const struct ctl_opts *o, const char *broker, uint32_t q,
-		       uint64_t off, int64_t t, const struct rpc_record *rec)
+/* The JSON of @m's key or body: text, or "(binary)". */
+static json_t *json_bytes(const void *p, size_t len)
+{
+	json_t *v = json_stringn((const char *)p, len);
+	return v ? v : json_string("(binary)");
+}
+
+void ctl_print_message(const struct ctl_opts *o, const struct raftq_message *m)
 {
 	char when[40];
-	ctl_fmt_time(t, when, sizeof when);
+	ctl_fmt_time(m->store_time, when, sizeof when);
 	if (!o->json) {
-		printf("%-10s %3u %8llu  %s  %.*s\n", broker, q,
-		       (unsigned long long)off, when, (int)rec->body_len,
-		       (const char *)rec->body);
+		printf("%-10s %3u %8llu  %s  %.*s", m->broker_name, m->queue_id,
+		       (unsigned long long)m->offset, when, (int)m->body_len,
+		       (const char *)m->body);
+		if (m->origin_topic != NULL)
+			printf("  (retry %u of %s/%s:%u@%llu)",
+			       m->reconsume_times, m->origin_topic,
+			       m->origin_broker_name, m->origin_queue_id,
+			       (unsigned long long)m->origin_offset);
+		printf("\n");
 		return;
 	}
-	json_t *key = rec->key
-			  ? json_stringn((const char *)rec->key, rec->key_len)
-			  : json_null();
-	json_t *body = json_stringn((const char *)rec->body, rec->body_len);
-	if (body == NULL)
-		body = json_string("(binary)");
-	if (key == NULL)
-		key = json_string("(binary)");
-	ctl_json_out(json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:I}", "broker_name",
-			       broker, "queue_id", (json_int_t)q, "offset",
-			       (json_int_t)off, "store_time", (json_int_t)t,
-			       "key", key, "body", body, "reconsume_times",
-			       (json_int_t)0));
+	json_t *out = json_pack(
+	    "{s:s,s:I,s:I,s:I,s:o,s:o,s:I}", "broker_name", m->broker_name,
+	    "queue_id", (json_int_t)m->queue_id, "offset",
+	    (json_int_t)m->offset, "store_time", (json_int_t)m->store_time,
+	    "key", m->key ? json_bytes(m->key, m->key_len) : json_null(),
+	    "body", json_bytes(m->body, m->body_len), "reconsume_times",
+	    (json_int_t)m->reconsume_times);
+	if (out != NULL && m->origin_topic != NULL) {
+		json_object_set_new(out, "topic", json_string(m->topic));
+		json_object_set_new(
+		    out, "origin",
+		    json_pack("{s:s,s:s,s:I,s:I}", "topic", m->origin_topic,
+			      "broker_name", m->origin_broker_name, "queue_id",
+			      (json_int_t)m->origin_queue_id, "offset",
+			      (json_int_t)m->origin_offset));
+	}
+	ctl_json_out(out);
 }

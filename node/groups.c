@@ -209,11 +209,17 @@ static void describe_send(struct describe_group_op *op)
 	struct rpc_member_info *mi = calloc(nm ? nm : 1, sizeof *mi);
 	struct member_q *mq = calloc(nm ? nm : 1, sizeof *mq);
 	uint32_t k = mi && mq ? describe_members(n, op->group, mi, mq) : 0;
+	uint64_t delays[RSM_RETRY_STEPS_MAX];
+	uint32_t nd = g ? g->retry.n_delays : 0;
+	for (uint32_t i = 0; i < nd; i++)
+		delays[i] = g->retry.delays_ms[i];
 	struct rpc_group_describe_resp r = {
 	    op->group,
 	    g && g->mode == RSM_BROADCASTING ? "broadcasting" : "clustering",
 	    {op->topics, op->n_topics},
-	    {mi, k}};
+	    {mi, k},
+	    nd ? g->retry.max_reconsume_times : 0,
+	    {delays, nd}};
 	node_req_ok(&op->req, &r);
 	member_qs_free(mq, k);
 	free(mi);

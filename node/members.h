@@ -8,7 +8,8 @@
 
 #include "node_int.h"
 
-#define NODE_MEMBER_TOPICS_MAX 64
+/* 64 subscribed topics, and the group's retry topic. */
+#define NODE_MEMBER_TOPICS_MAX 65
 
 struct node_member {
 	char group[RSM_NAME_MAX + 1];

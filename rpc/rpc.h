@@ -466,6 +466,10 @@ struct rpc_group_describe_resp {
 	const char *mode;
 	struct rpc_list topics;	 /* struct rpc_group_topic_info */
 	struct rpc_list members; /* struct rpc_member_info */
+	/* A group with retry (DESIGN.md §2.2): its settings; members also
+	 * read its topic %RETRY%group. 0 and empty: no retry. */
+	uint32_t max_reconsume_times;
+	struct rpc_u64s retry_delays_ms;
 };
 
 /* A topic's reset epoch: the group's (HEARTBEAT answer) or the lowest a

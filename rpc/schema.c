@@ -155,7 +155,9 @@ SCHEMA(rpc_group_describe_resp,
        F(rpc_group_describe_resp, group, RPC_K_STR, OPT),
        F(rpc_group_describe_resp, mode, RPC_K_STR, OPT),
        L(rpc_group_describe_resp, topics, rpc_group_topic_info, OPT),
-       L(rpc_group_describe_resp, members, rpc_member_info, OPT));
+       L(rpc_group_describe_resp, members, rpc_member_info, OPT),
+       F(rpc_group_describe_resp, max_reconsume_times, RPC_K_U32, OPT),
+       F(rpc_group_describe_resp, retry_delays_ms, RPC_K_U64S, OPT));
 SCHEMA(rpc_topic_epoch, F(rpc_topic_epoch, topic, RPC_K_STR, REQ),
        F(rpc_topic_epoch, epoch, RPC_K_U64, REQ));
 SCHEMA(rpc_heartbeat_req, F(rpc_heartbeat_req, group, RPC_K_STR, REQ),

@@ -249,6 +249,15 @@ struct raftq_message {
 	 * adds one; 0 for broadcasting groups): a message of a newer epoch
 	 * may come from an earlier offset than the one before it. */
 	uint64_t epoch;
+	/* A message sent back with raftq_nack and delivered again from the
+	 * group's retry topic (@topic is then "%RETRY%group"; DESIGN.md
+	 * §2.2): how often it failed, and where it was first produced.
+	 * reconsume_times 0 and origin_topic NULL for any other message. */
+	uint32_t reconsume_times;
+	const char *origin_topic;
+	const char *origin_broker_name;
+	uint32_t origin_queue_id;
+	uint64_t origin_offset;
 };
 
 struct raftq_consumer_config {
@@ -322,6 +331,23 @@ RAFTQ_API int raftq_consume(struct raftq_consumer *k, struct raftq_message *out,
  * from a callback).
  */
 RAFTQ_API int raftq_commit(struct raftq_consumer *k, int timeout_ms);
+
+/*
+ * Sends message @m (delivered by @k) back for retry (DESIGN.md §2.2): its
+ * broker keeps it and delivers it to the group again, from the group's
+ * retry topic, after the next delay of the group's ladder, with
+ * reconsume_times one higher; past the group's max_reconsume_times it
+ * goes to the dead-letter topic instead (raftqctl dlq list). @reason
+ * (NULL: none; at most 255 bytes) is kept with it. Runs the client until
+ * the broker has stored it or @timeout_ms passes. The message still
+ * counts as consumed for the next commit: nack before committing.
+ * Returns 0 (*dead_letter, if not NULL, says where it went),
+ * RAFTQ_EINVAL (a broadcasting group or one without retry; called from a
+ * callback), RAFTQ_ETIMEDOUT, RAFTQ_EUNAVAILABLE, RAFTQ_EFORBIDDEN.
+ */
+RAFTQ_API int raftq_nack(struct raftq_consumer *k,
+			 const struct raftq_message *m, const char *reason,
+			 int timeout_ms, bool *dead_letter);
 
 /* A queue of the consumer's assignment. */
 struct raftq_queue {

@@ -154,7 +154,7 @@ static void test_codec_error_status_and_nested_lists(void **state)
 	const char *mq[] = {"orders/broker-1:0"};
 	struct rpc_member_info m = {"m-1", "host:1234", {mq, 1}};
 	struct rpc_group_describe_resp gd = {
-	    "g", "clustering", {&gt, 1}, {&m, 1}};
+	    "g", "clustering", {&gt, 1}, {&m, 1}, 0, {NULL, 0}};
 	sb = enc(RPC_GROUP_DESCRIBE | RPC_RESPONSE, 6, NULL, &gd);
 	one_frame(&sb, &r, &f);
 	struct rpc_group_describe_resp go;
