@@ -41,4 +41,18 @@ static inline struct raftq_client *client(const char *bootstrap, const char *id)
 	return c;
 }
 
+/* The consumer's assignment without the group's retry topic (whose queues
+ * every member of a group with retry also reads): up to @max queues of
+ * the topics the bench subscribed to into @out; their number. */
+static inline size_t bench_assignment(const struct raftq_consumer *k,
+				      struct raftq_queue *out, size_t max)
+{
+	struct raftq_queue all[128];
+	size_t n = raftq_consumer_assignment(k, all, 128), got = 0;
+	for (size_t i = 0; i < n && i < 128; i++)
+		if (all[i].topic[0] != '%' && got < max)
+			out[got++] = all[i];
+	return got;
+}
+
 #endif

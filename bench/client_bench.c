@@ -199,7 +199,7 @@ static void pickup(struct harness *h, int leader, const char *bootstrap,
 		ok = true;
 		for (int i = 0; i < 3; i++) {
 			struct raftq_queue q[8];
-			size_t nq = raftq_consumer_assignment(kk[i], q, 8);
+			size_t nq = bench_assignment(kk[i], q, 8);
 			ok &= nq == 2 && q[0].position != UINT64_MAX &&
 			      q[1].position != UINT64_MAX;
 			need(raftq_consume(kk[i], m, 64, 1) == 0,

@@ -59,7 +59,7 @@ static void settle(struct raftq_consumer *k)
 	uint64_t end = now_us() + 15000000u;
 	while (now_us() < end) {
 		need(raftq_consume(k, m, 16, 100) >= 0, "consume");
-		size_t n = raftq_consumer_assignment(k, qs, 8);
+		size_t n = bench_assignment(k, qs, 8);
 		bool known = n == 6;
 		for (size_t i = 0; i < n && i < 8; i++)
 			known = known && qs[i].position != UINT64_MAX;

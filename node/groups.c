@@ -201,6 +201,18 @@ static uint32_t describe_members(struct node *n, const char *group,
 	return k;
 }
 
+/* Drops the group's retry and dead-letter topics from the answer: they
+ * are not topics the group subscribed to (DESIGN.md §2.2 shows their
+ * backlog apart). */
+static void drop_internal_topics(struct describe_group_op *op)
+{
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < op->n_topics; i++)
+		if (rsm_internal_group(op->topics[i].topic) == NULL)
+			op->topics[kept++] = op->topics[i];
+	op->n_topics = kept;
+}
+
 static void describe_send(struct describe_group_op *op)
 {
 	struct node *n = op->req.n;
@@ -209,6 +221,7 @@ static void describe_send(struct describe_group_op *op)
 	struct rpc_member_info *mi = calloc(nm ? nm : 1, sizeof *mi);
 	struct member_q *mq = calloc(nm ? nm : 1, sizeof *mq);
 	uint32_t k = mi && mq ? describe_members(n, op->group, mi, mq) : 0;
+	drop_internal_topics(op);
 	uint64_t delays[RSM_RETRY_STEPS_MAX];
 	uint32_t nd = g ? g->retry.n_delays : 0;
 	for (uint32_t i = 0; i < nd; i++)

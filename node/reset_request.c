@@ -30,9 +30,13 @@ struct names {
 	uint32_t n;
 };
 
-/* Adds @name unless present (all_topics) — false when there are too many. */
+/* Adds @name unless present (all_topics) — false when there are too many.
+ * A group's retry and dead-letter topics are never among "all" (resets
+ * leave them alone, DESIGN.md §2.2); a reset naming one moves it. */
 static bool add_once(struct names *ns, const char *name)
 {
+	if (rsm_internal_group(name) != NULL)
+		return true;
 	for (uint32_t i = 0; i < ns->n; i++)
 		if (strcmp(ns->v[i].name, name) == 0)
 			return true;

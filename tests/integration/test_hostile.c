@@ -439,7 +439,7 @@ static void test_hostile_wrong_typed_fields_of_every_request(void **state)
 	RPC_MESSAGES(WRONG_)
 #undef WRONG_
 	print_message("%d request types, each refused field by field\n", types);
-	assert_int_equal(types, 23);
+	assert_int_equal(types, 24);
 	rpc_reader_close(&rd);
 	close(fd);
 	struct rpc_status_req q = {true};
