@@ -150,6 +150,6 @@ struct ctl_noun {
 	int (*run)(const struct ctl_opts *o, int argc, char **argv);
 };
 extern const struct ctl_noun ctl_cluster, ctl_topic, ctl_group, ctl_offset,
-    ctl_produce, ctl_consume, ctl_auth;
+    ctl_produce, ctl_consume, ctl_auth, ctl_dlq;
 
 #endif /* RAFTQ_CTL_CLI_H */

@@ -25,7 +25,7 @@
 
 static const struct ctl_noun *const nouns[] = {
     &ctl_cluster, &ctl_topic,	&ctl_group, &ctl_offset,
-    &ctl_produce, &ctl_consume, &ctl_auth,
+    &ctl_produce, &ctl_consume, &ctl_auth,  &ctl_dlq,
 };
 #define NNOUNS (sizeof nouns / sizeof nouns[0])
 

@@ -242,12 +242,13 @@ static void describe_send(struct describe_group_op *op)
 /* One queue's committed offset, MaxOffset and lag; a queue whose broker
  * did not answer has them unknown (null, "?"), never 0 (DESIGN §7). */
 static struct rpc_lag_info lag_of(const struct rsm_group *grp,
-				  const struct node_qstat *s, uint64_t at)
+				  const char *topic, const struct node_qstat *s,
+				  uint64_t at)
 {
 	if (!s->known)
 		return (struct rpc_lag_info){NULL, 0, at, 0, 0, true};
 	if (at == RSM_OFFSET_NONE) /* where a first read would start */
-		at = grp->initial == RSM_INITIAL_EARLIEST ? s->min : s->max;
+		at = rsm_starts_earliest(grp, topic) ? s->min : s->max;
 	return (struct rpc_lag_info){
 	    NULL, 0, at, s->max, s->max > at ? s->max - at : 0, false};
 }
@@ -266,7 +267,7 @@ static void on_group_gathered(struct node_gather *g, bool ok)
 		size_t at = op->lag_used++;
 		memcpy(op->names[at], g->brokers[i / g->qpb],
 		       sizeof op->names[0]);
-		op->lag[at] = lag_of(grp, &g->q[i], gt->offsets[i]);
+		op->lag[at] = lag_of(grp, g->topic, &g->q[i], gt->offsets[i]);
 		op->lag[at].broker_name = op->names[at];
 		op->lag[at].queue_id = (uint32_t)(i % g->qpb);
 		ti->queues.n++;

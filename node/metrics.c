@@ -179,8 +179,8 @@ static void write_lags(FILE *f, struct node *n, const struct rsm_topic *t,
 			continue;
 		uint64_t at = gt->offsets[idx];
 		if (at == RSM_OFFSET_NONE)
-			at = g->initial == RSM_INITIAL_EARLIEST ? st->min
-								: st->max;
+			at =
+			    rsm_starts_earliest(g, t->name) ? st->min : st->max;
 		double v = k == LOCAL_LAG
 			       ? (double)(st->max > at ? st->max - at : 0)
 			       : wait_seconds(n, t, q, at, st);

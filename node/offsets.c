@@ -37,16 +37,16 @@ static void offsets_free(struct offsets_op *op)
 	free(op);
 }
 
-/* Where a consumer of @grp starts on a queue with bounds @s and committed
- * offset @at; false when nothing can be said (unknown and never
+/* Where a consumer of @grp starts on a queue of @topic with bounds @s and
+ * committed offset @at; false when nothing can be said (unknown and never
  * committed). */
-static bool start_offset(const struct rsm_group *grp,
+static bool start_offset(const struct rsm_group *grp, const char *topic,
 			 const struct node_qstat *s, uint64_t *at)
 {
 	if (!s->known)
 		return *at != RSM_OFFSET_NONE;
 	if (*at == RSM_OFFSET_NONE)
-		*at = grp->initial == RSM_INITIAL_EARLIEST ? s->min : s->max;
+		*at = rsm_starts_earliest(grp, topic) ? s->min : s->max;
 	*at = *at < s->min ? s->min : *at > s->max ? s->max : *at;
 	return true;
 }
@@ -65,7 +65,7 @@ static uint32_t offsets_fill(struct offsets_op *op, const struct rsm_group *grp,
 		uint64_t at =
 		    gt && gt->n == nq ? gt->offsets[i] : RSM_OFFSET_NONE;
 		bool fresh = at == RSM_OFFSET_NONE && g->q[i].known;
-		if (!start_offset(grp, &g->q[i], &at))
+		if (!start_offset(grp, g->topic, &g->q[i], &at))
 			continue;
 		op->q[m++] = (struct rpc_offset_info){
 		    g->brokers[i / g->qpb], (uint32_t)(i % g->qpb), at};

@@ -111,13 +111,14 @@ struct reset_part *node_reset_add(struct reset_op *op,
 /* The answer's view of one queue of a record: a queue an undo returned to
  * "no committed offset" shows where @g's initial rule starts it now. */
 static struct rpc_reset_queue answer_queue(const struct rsm_group *g,
+					   const char *topic,
 					   const struct rsm_reset_queue *x)
 {
 	bool unset = x->offset == RSM_OFFSET_NONE;
 	uint64_t at = x->offset;
 	if (unset)
-		at = g && g->initial == RSM_INITIAL_EARLIEST ? x->min_offset
-							     : x->max_offset;
+		at = g && rsm_starts_earliest(g, topic) ? x->min_offset
+							: x->max_offset;
 	return (struct rpc_reset_queue){x->broker,   x->queue_id, at,
 					x->previous, x->clamped,  unset,
 					x->skipped};
@@ -147,7 +148,7 @@ static uint32_t reset_answer(struct reset_op *op, const struct rsm_reset *r,
 							: r[k].epoch,
 						{at, r[k].n}};
 		for (uint32_t i = 0; i < r[k].n; i++)
-			*at++ = answer_queue(g, &r[k].queues[i]);
+			*at++ = answer_queue(g, r[k].topic, &r[k].queues[i]);
 	}
 	struct rpc_reset_resp resp = {.reset_id = dry_run ? 0 : r[0].id,
 				      .dry_run = dry_run,
@@ -336,10 +337,10 @@ static void dry_run(struct reset_op *op, struct raft_buffer buf)
 /* ---- GATHERING ---- */
 
 /* Where a queue never committed starts (the group's initial rule). */
-static uint64_t unset_base(const struct rsm_group *grp,
+static uint64_t unset_base(const struct rsm_group *grp, const char *topic,
 			   const struct node_qstat *s)
 {
-	return grp && grp->initial == RSM_INITIAL_EARLIEST ? s->min : s->max;
+	return grp && rsm_starts_earliest(grp, topic) ? s->min : s->max;
 }
 
 /* How queue @i of part @p moves, from its bounds @s. */
@@ -350,7 +351,7 @@ static void move_of(const struct reset_op *op, const struct reset_part *p,
 	x->move = RSM_MOVE_ABSOLUTE;
 	x->min_offset = s->min;
 	x->max_offset = s->max;
-	x->unset_base = unset_base(grp, s);
+	x->unset_base = unset_base(grp, p->topic, s);
 	switch (op->target) {
 	case RSM_TARGET_LATEST:
 		x->value = (int64_t)s->max;

@@ -56,6 +56,13 @@ void rsm_dlq_topic(char *out, const char *group)
 	snprintf(out, RSM_NAME_MAX + 1, "%s%s", RSM_DLQ_PREFIX, group);
 }
 
+bool rsm_starts_earliest(const struct rsm_group *g, const char *topic)
+{
+	const char *owner = rsm_internal_group(topic);
+	return g->initial == RSM_INITIAL_EARLIEST ||
+	       (owner != NULL && strcmp(owner, g->name) == 0);
+}
+
 uint32_t rsm_retry_delay(const struct rsm_retry *r, uint32_t times)
 {
 	assert(r->n_delays > 0 && r->n_delays <= RSM_RETRY_STEPS_MAX);

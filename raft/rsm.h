@@ -94,6 +94,11 @@ void rsm_retry_topic(char *out, const char *group);
 void rsm_dlq_topic(char *out, const char *group);
 /* The group a retry or dead-letter topic belongs to, or NULL. */
 const char *rsm_internal_group(const char *topic);
+/* Whether @g starts at the earliest message on a queue of @topic it never
+ * committed: by its initial rule, and always on its own retry and
+ * dead-letter topics (nothing in them may be skipped). */
+struct rsm_group;
+bool rsm_starts_earliest(const struct rsm_group *g, const char *topic);
 /* The delay before retry number @times (1 = the first): the ladder's
  * step, its last step once past the end. */
 uint32_t rsm_retry_delay(const struct rsm_retry *r, uint32_t times);

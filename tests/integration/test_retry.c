@@ -109,6 +109,46 @@ static int64_t nack_once(struct fx *x, uint32_t times, const char *broker)
 	return stored;
 }
 
+/* dlq list shows the dead letter; resend puts it back in its queue, where
+ * the group reads it again; then the list is empty. */
+static void dead_letter_handling(struct fx *x, const char *broker)
+{
+	ctl_ok(x, "--json dlq list --group g");
+	json_t *j = json_loads(x->out, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(get_str(j, "group"), "g");
+	json_t *ms = json_object_get(j, "messages");
+	assert_int_equal(json_array_size(ms), 1);
+	json_t *d = json_array_get(ms, 0), *o = json_object_get(d, "origin");
+	char id[80];
+	snprintf(id, sizeof id, "%s:0", broker);
+	assert_string_equal(get_str(d, "id"), id);
+	assert_string_equal(get_str(d, "body"), "m1");
+	assert_int_equal(get_int(d, "reconsume_times"), 3);
+	assert_string_equal(get_str(d, "reason"), "raftqctl consume --nack");
+	assert_string_equal(get_str(o, "topic"), "t");
+	assert_string_equal(get_str(o, "broker_name"), broker);
+	assert_int_equal(get_int(o, "offset"), 0);
+	json_decref(j);
+	assert_int_equal(ctl(x, NULL, "dlq resend --group g --id nope"), 2);
+	ctl_ok(x, "dlq resend --group g");
+	assert_string_equal(x->out, "resent 1 dead letters of group g\n");
+	/* Back in t's queue after m1 (offset 1), read like any message. */
+	assert_int_equal(ctl(x, NULL,
+			     "--json consume --group g --topic t --count 1 "
+			     "--timeout 5000"),
+			 0);
+	json_t *m = one_message(x);
+	assert_string_equal(get_str(m, "body"), "m1");
+	assert_int_equal(get_int(m, "offset"), 1);
+	assert_int_equal(get_int(m, "reconsume_times"), 0);
+	json_decref(m);
+	ctl_ok(x, "--json dlq list --group g");
+	assert_string_equal(x->out, "{\"group\":\"g\",\"messages\":[]}\n");
+	ctl_ok(x, "dlq purge --group g");
+	assert_string_equal(x->out, "purged 0 dead letters of group g\n");
+}
+
 static void test_retry_ladder_then_dead_letter(void **state)
 {
 	struct fx *x = *state;
@@ -151,6 +191,7 @@ static void test_retry_ladder_then_dead_letter(void **state)
 	assert_non_null(strstr(x->err, "consumed 0 messages"));
 	assert_int_equal(messages(x, "%DLQ%g"), 1);
 	assert_int_equal(messages(x, "%RETRY%g"), 2);
+	dead_letter_handling(x, broker);
 }
 
 static void test_retry_reserved_names(void **state)
