@@ -220,6 +220,12 @@ void ctl_print_group(const struct ctl_opts *o, const void *body)
 		for (uint32_t k = 0; k < t[i].queues.n; k++)
 			lag_text(&q[k]);
 	}
+	if (d->max_reconsume_times > 0)
+		printf(
+		    "\nretry pending: %llu, dead letters: %llu (raftqctl dlq "
+		    "list --group %s)\n",
+		    (unsigned long long)d->retry_pending,
+		    (unsigned long long)d->dlq, d->group);
 	printf("\nonline members: %u\n", d->members.n);
 	for (uint32_t i = 0; i < d->members.n; i++)
 		printf("  %s (%s): %u queues\n", m[i].member_id,
@@ -298,6 +304,11 @@ void ctl_print_reset(const struct ctl_opts *o, const void *body)
 		printf("warning: broker %s had not applied the reset when it "
 		       "was answered; it serves no fetch until it has\n",
 		       x->lagging.v[i]);
+	if (x->retry_pending > 0 || x->scheduled_pending > 0)
+		printf("left alone: %llu messages awaiting retry, %llu "
+		       "scheduled for these queues (delivered when due)\n",
+		       (unsigned long long)x->retry_pending,
+		       (unsigned long long)x->scheduled_pending);
 }
 
 /* The target's value as people read it, after a space ("" if none). */

@@ -284,9 +284,9 @@ void node_handle_queue_stats(const struct node_req *req, const void *in)
 			free(st);
 			return;
 		}
-		st[i] = (struct rpc_queue_stat){(uint32_t)id, s.min,
-						s.max,	      s.time_offset,
-						s.first_time, s.last_time};
+		st[i] = (struct rpc_queue_stat){
+		    (uint32_t)id, s.min,       s.max,	   s.time_offset,
+		    s.first_time, s.last_time, s.scheduled};
 	}
 	struct rpc_queue_stats_resp r = {req->n->cfg.name, {st, m}};
 	node_req_ok(req, &r);

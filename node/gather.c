@@ -52,7 +52,8 @@ static void fill(struct node_gather *g, uint32_t b,
 					st[i].max_offset,
 					st[i].time_offset,
 					st[i].first_store_time,
-					st[i].last_store_time};
+					st[i].last_store_time,
+					st[i].scheduled};
 	}
 }
 

@@ -135,6 +135,9 @@ struct describe_group_op {
 	char (*names)[RSM_NAME_MAX + 1]; /* lag[i]'s broker name */
 	char (*topic_names)[RSM_NAME_MAX + 1];
 	size_t lag_used, lag_cap;
+	/* Then the group's %RETRY% and %DLQ% topics, for their backlog. */
+	uint32_t backlog_step;
+	uint64_t retry_pending, dlq;
 };
 
 static void describe_next(struct describe_group_op *op);
@@ -201,18 +204,6 @@ static uint32_t describe_members(struct node *n, const char *group,
 	return k;
 }
 
-/* Drops the group's retry and dead-letter topics from the answer: they
- * are not topics the group subscribed to (DESIGN.md §2.2 shows their
- * backlog apart). */
-static void drop_internal_topics(struct describe_group_op *op)
-{
-	uint32_t kept = 0;
-	for (uint32_t i = 0; i < op->n_topics; i++)
-		if (rsm_internal_group(op->topics[i].topic) == NULL)
-			op->topics[kept++] = op->topics[i];
-	op->n_topics = kept;
-}
-
 static void describe_send(struct describe_group_op *op)
 {
 	struct node *n = op->req.n;
@@ -221,7 +212,6 @@ static void describe_send(struct describe_group_op *op)
 	struct rpc_member_info *mi = calloc(nm ? nm : 1, sizeof *mi);
 	struct member_q *mq = calloc(nm ? nm : 1, sizeof *mq);
 	uint32_t k = mi && mq ? describe_members(n, op->group, mi, mq) : 0;
-	drop_internal_topics(op);
 	uint64_t delays[RSM_RETRY_STEPS_MAX];
 	uint32_t nd = g ? g->retry.n_delays : 0;
 	for (uint32_t i = 0; i < nd; i++)
@@ -232,7 +222,9 @@ static void describe_send(struct describe_group_op *op)
 	    {op->topics, op->n_topics},
 	    {mi, k},
 	    nd ? g->retry.max_reconsume_times : 0,
-	    {delays, nd}};
+	    {delays, nd},
+	    op->retry_pending,
+	    op->dlq};
 	node_req_ok(&op->req, &r);
 	member_qs_free(mq, k);
 	free(mi);
@@ -260,7 +252,7 @@ static void on_group_gathered(struct node_gather *g, bool ok)
 	const struct rsm_group_topic *gt =
 	    grp ? rsm_group_topic(grp, g->topic) : NULL;
 	size_t nq = (size_t)g->n_brokers * g->qpb;
-	struct rpc_group_topic_info *ti = &op->topics[op->next_topic - 1];
+	struct rpc_group_topic_info *ti = &op->topics[op->n_topics - 1];
 	(void)ok; /* partial: unknown queues show their commit, lag 0 */
 	ti->queues.v = op->lag + op->lag_used;
 	for (size_t i = 0; gt && i < nq && op->lag_used < op->lag_cap; i++) {
@@ -276,19 +268,60 @@ static void on_group_gathered(struct node_gather *g, bool ok)
 	describe_next(op);
 }
 
+/* The group's retry or dead-letter topic gathered: adds what waits
+ * there (from the group's position, or the start) to the backlog, and
+ * for retries what the brokers' schedule stores hold for it. */
+static void on_backlog_gathered(struct node_gather *g, bool ok)
+{
+	struct describe_group_op *op = g->data;
+	const struct rsm_group *grp = rsm_group_find(op->req.n->rsm, op->group);
+	bool retry = strncmp(g->topic, RSM_RETRY_PREFIX, 7) == 0;
+	(void)ok; /* partial: a broker that did not answer adds nothing */
+	uint64_t n = grp ? node_gather_backlog(g, grp, retry) : 0;
+	*(retry ? &op->retry_pending : &op->dlq) += n;
+	node_gather_free(g);
+	describe_next(op);
+}
+
+/* Starts the gather of the next of the group's retry and dead-letter
+ * topics: true, or false when there is none left. */
+static bool backlog_next(struct describe_group_op *op,
+			 const struct rsm_group *g)
+{
+	struct node *n = op->req.n;
+	while (g->retry.n_delays > 0 && op->backlog_step < 2) {
+		char name[RSM_NAME_MAX + 1];
+		if (op->backlog_step++ == 0)
+			rsm_retry_topic(name, g->name);
+		else
+			rsm_dlq_topic(name, g->name);
+		const struct rsm_topic *t = rsm_topic_find(n->rsm, name);
+		memset(&op->g, 0, sizeof op->g);
+		op->g.data = op;
+		op->g.partial = true;
+		if (t != NULL && node_gather_start(n, &op->g, t, NULL,
+						   on_backlog_gathered) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Gathers the group's topics one after another (not its retry and
+ * dead-letter topics: their backlog is counted apart), then answers. */
 static void describe_next(struct describe_group_op *op)
 {
 	struct node *n = op->req.n;
 	const struct rsm_group *g = rsm_group_find(n->rsm, op->group);
 	while (g != NULL && op->next_topic < g->n_topics) {
-		uint32_t i = op->next_topic++;
-		const struct rsm_group_topic *gt = &g->topics[i];
+		const struct rsm_group_topic *gt = &g->topics[op->next_topic++];
+		if (rsm_internal_group(gt->topic) != NULL)
+			continue;
 		const struct rsm_topic *t = rsm_topic_find(n->rsm, gt->topic);
-		memcpy(op->topic_names[i], gt->topic,
+		uint32_t k = op->n_topics++;
+		memcpy(op->topic_names[k], gt->topic,
 		       sizeof op->topic_names[0]);
-		op->topics[i] = (struct rpc_group_topic_info){
-		    op->topic_names[i], gt->epoch, {NULL, 0}};
-		op->n_topics = op->next_topic;
+		op->topics[k] = (struct rpc_group_topic_info){
+		    op->topic_names[k], gt->epoch, {NULL, 0}};
 		if (t == NULL)
 			continue;
 		memset(&op->g, 0, sizeof op->g);
@@ -298,6 +331,8 @@ static void describe_next(struct describe_group_op *op)
 		    0)
 			return; /* continues in on_group_gathered */
 	}
+	if (g != NULL && backlog_next(op, g))
+		return; /* continues in on_backlog_gathered */
 	describe_send(op);
 }
 

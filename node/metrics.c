@@ -230,6 +230,53 @@ static void write_resets(FILE *f, const struct node *n)
 	}
 }
 
+/* What waits for group @g on this broker in its topic @name (queue 0):
+ * past the group's position (or the start), plus with @scheduled what
+ * the schedule store holds for it; -1 when not hosted here. */
+static int64_t local_backlog(struct node *n, const struct rsm_group *g,
+			     const char *name, bool scheduled)
+{
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, name);
+	struct node_qstat st;
+	if (t == NULL || !hosted(n, t) || !local_stat(n, t, 0, &st))
+		return -1;
+	const struct rsm_group_topic *gt = rsm_group_topic(g, name);
+	int64_t idx = rsm_topic_queue_index(t, n->cfg.name, 0);
+	uint64_t at = gt && idx >= 0 && (uint64_t)idx < gt->n ? gt->offsets[idx]
+							      : RSM_OFFSET_NONE;
+	at = at == RSM_OFFSET_NONE || at < st.min ? st.min : at;
+	return (int64_t)((st.max > at ? st.max - at : 0) +
+			 (scheduled ? st.scheduled : 0));
+}
+
+/* raftq_retry_pending and raftq_dlq_messages of every group with retry,
+ * on this broker (DESIGN.md §2.2; group describe adds the brokers up). */
+static void write_backlogs(FILE *f, struct node *n, bool dlq)
+{
+	head(f, dlq ? "raftq_dlq_messages" : "raftq_retry_pending", "gauge",
+	     dlq ? "Dead letters of each group on this broker not yet "
+		   "handled (raftqctl dlq)."
+		 : "Messages of each group on this broker waiting for a "
+		   "retry: in the schedule store or not yet read from "
+		   "%RETRY%group.");
+	for (uint32_t i = 0; i < rsm_group_count(n->rsm); i++) {
+		const struct rsm_group *g = rsm_group_at(n->rsm, i);
+		char name[RSM_NAME_MAX + 1];
+		if (g->retry.n_delays == 0)
+			continue;
+		if (dlq)
+			rsm_dlq_topic(name, g->name);
+		else
+			rsm_retry_topic(name, g->name);
+		int64_t v = local_backlog(n, g, name, !dlq);
+		if (v >= 0)
+			fprintf(f, "%s{group=\"%s\",broker=\"%s\"} %lld\n",
+				dlq ? "raftq_dlq_messages"
+				    : "raftq_retry_pending",
+				g->name, n->cfg.name, (long long)v);
+	}
+}
+
 /* This broker's schedule store (delayed messages). */
 static void write_schedule(FILE *f, struct node *n)
 {
@@ -265,6 +312,8 @@ char *node_metrics_render(struct node *n, size_t *len)
 	write_raft(f, n);
 	write_resets(f, n);
 	write_schedule(f, n);
+	write_backlogs(f, n, false);
+	write_backlogs(f, n, true);
 	head(f, "raftq_queue_max_offset", "gauge",
 	     "MaxOffset of each queue this broker hosts.");
 	write_local(f, n, LOCAL_MAX);

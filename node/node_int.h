@@ -165,6 +165,10 @@ uint32_t node_sched_add(struct node *n, const struct rsm_topic *t,
 			uint32_t queue, int64_t due,
 			const struct stor_batch_in *b, uint64_t *id, char *msg,
 			size_t msglen);
+/* Records waiting in this broker's schedule store for queue @queue of
+ * @t (delayed messages, or retries when @t is a %RETRY% topic). */
+uint64_t node_sched_pending(struct node *n, const struct rsm_topic *t,
+			    uint32_t queue);
 /* The store's figures and the batches handed over / dropped since start. */
 void node_sched_info(struct node *n, struct stor_sched_info *out,
 		     uint64_t *handed, uint64_t *dropped);
@@ -258,6 +262,7 @@ struct node_qstat {
 	bool known; /* false: its broker did not answer (gather.c) */
 	uint64_t min, max, time_offset;
 	int64_t first_time, last_time;
+	uint64_t scheduled; /* records in the schedule store for it */
 };
 
 /*
@@ -340,6 +345,12 @@ int node_gather_start(struct node *n, struct node_gather *g,
 		      const struct rsm_topic *t, const bool *want,
 		      node_gather_cb done);
 void node_gather_free(struct node_gather *g);
+/* What waits for @grp in gathered topic @g (its retry or dead-letter
+ * topic): the messages past the group's position (or the start, where
+ * it has none) on every queue whose broker answered, plus with
+ * @scheduled the records the brokers' schedule stores hold for them. */
+uint64_t node_gather_backlog(const struct node_gather *g,
+			     const struct rsm_group *grp, bool scheduled);
 
 /* ---- sync.c: wait until other nodes have applied an entry ----
  *

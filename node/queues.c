@@ -107,9 +107,15 @@ int node_queue_stat(struct node *n, const char *topic, uint32_t queue_id,
 		return -1;
 	struct stor_queue_info info;
 	stor_queue_info(q, &info);
-	*out = (struct node_qstat){
-	    true, info.min_offset,	 info.max_offset,
-	    0,	  info.first_store_time, info.last_store_time};
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, topic);
+	assert(t != NULL); /* node_queue found its queue */
+	*out = (struct node_qstat){true,
+				   info.min_offset,
+				   info.max_offset,
+				   0,
+				   info.first_store_time,
+				   info.last_store_time,
+				   node_sched_pending(n, t, queue_id)};
 	if (!with_time)
 		return 0;
 	int rv = stor_queue_offset_for_time(q, time, &out->time_offset);

@@ -62,6 +62,7 @@ void node_reset_done(struct reset_op *op, uint32_t code, const char *msg)
 		node_req_refuse(&op->req, code, "%s", msg);
 	else if (code != RPC_OK)
 		node_req_fail(&op->req, code, "%s", msg);
+	node_gather_free(&op->backlog);
 	for (uint32_t k = 0; k < op->n_parts; k++) {
 		node_gather_free(&op->parts[k].g);
 		free(op->parts[k].want);
@@ -150,13 +151,15 @@ static uint32_t reset_answer(struct reset_op *op, const struct rsm_reset *r,
 		for (uint32_t i = 0; i < r[k].n; i++)
 			*at++ = answer_queue(g, r[k].topic, &r[k].queues[i]);
 	}
-	struct rpc_reset_resp resp = {.reset_id = dry_run ? 0 : r[0].id,
-				      .dry_run = dry_run,
-				      .group = op->group,
-				      .topics = {t, n},
-				      .source_group =
-					  op->source[0] ? op->source : NULL,
-				      .lagging = lagging};
+	struct rpc_reset_resp resp = {
+	    .reset_id = dry_run ? 0 : r[0].id,
+	    .dry_run = dry_run,
+	    .group = op->group,
+	    .topics = {t, n},
+	    .source_group = op->source[0] ? op->source : NULL,
+	    .lagging = lagging,
+	    .retry_pending = op->retry_pending,
+	    .scheduled_pending = op->scheduled_pending};
 	if (n == 1) {
 		resp.epoch = t[0].epoch;
 		resp.queues = t[0].queues;
@@ -440,10 +443,25 @@ static uint32_t reset_encode(struct reset_op *op, struct raft_buffer *buf,
 }
 
 /* Every gather is done: propose (or dry-run) the entry. */
+/* Records scheduled for the queues the reset moves. */
+static uint64_t scheduled_of(const struct reset_op *op)
+{
+	uint64_t sum = 0;
+	for (uint32_t k = 0; k < op->n_parts; k++) {
+		const struct reset_part *p = &op->parts[k];
+		size_t nq = (size_t)p->g.n_brokers * p->g.qpb;
+		for (size_t i = 0; i < nq; i++)
+			if ((p->want == NULL || p->want[i]) && p->g.q[i].known)
+				sum += p->g.q[i].scheduled;
+	}
+	return sum;
+}
+
 static void gathered(struct reset_op *op)
 {
 	struct raft_buffer buf;
 	char err[256];
+	op->scheduled_pending = op->failed[0] ? 0 : scheduled_of(op);
 	if (op->failed[0] != '\0') {
 		node_reset_done(op, op->failed_code, op->failed);
 		return;
@@ -481,10 +499,44 @@ static void on_gathered(struct node_gather *g, bool ok)
 		gathered(op);
 }
 
+/* The group's retry topic gathered: what waits there for it. */
+static void on_backlog(struct node_gather *g, bool ok)
+{
+	struct reset_op *op = g->data;
+	const struct rsm_group *grp = rsm_group_find(op->req.n->rsm, op->group);
+	assert(op->state == RESET_GATHERING && op->gathering > 0);
+	(void)ok; /* partial: a broker that did not answer adds nothing */
+	op->retry_pending = grp ? node_gather_backlog(g, grp, true) : 0;
+	if (--op->gathering == 0)
+		gathered(op);
+}
+
+/* Gathers the group's retry topic with the parts, unless it has none or
+ * the reset moves it. */
+static void backlog_start(struct reset_op *op)
+{
+	struct node *n = op->req.n;
+	const struct rsm_group *g = rsm_group_find(n->rsm, op->group);
+	char name[RSM_NAME_MAX + 1];
+	if (g == NULL || g->retry.n_delays == 0)
+		return;
+	rsm_retry_topic(name, g->name);
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, name);
+	for (uint32_t k = 0; t != NULL && k < op->n_parts; k++)
+		if (strcmp(op->parts[k].topic, name) == 0)
+			return;
+	op->backlog.data = op;
+	op->backlog.partial = true;
+	if (t != NULL &&
+	    node_gather_start(n, &op->backlog, t, NULL, on_backlog) == 0)
+		op->gathering++;
+}
+
 void node_reset_start(struct reset_op *op)
 {
 	set_state(op, RESET_NEW, RESET_GATHERING);
 	op->gathering = op->n_parts + 1; /* held until every gather is out */
+	backlog_start(op);
 	for (uint32_t k = 0; k < op->n_parts; k++) {
 		struct reset_part *p = &op->parts[k];
 		const struct rsm_topic *t =

@@ -51,6 +51,11 @@ struct reset_op {
 	/* Hosting brokers that had not applied it (SYNCING's result). */
 	uint64_t lagging[RSM_MAX_BROKERS];
 	uint32_t n_lagging;
+	/* What the reset leaves alone (DESIGN.md §2.2): the group's
+	 * messages awaiting retry (gathered with the parts, in backlog) and
+	 * the messages scheduled for the moved queues. */
+	struct node_gather backlog;
+	uint64_t retry_pending, scheduled_pending;
 };
 
 /* A new op for a reset of @group with room for @n_topics parts (NULL

@@ -20,17 +20,20 @@
 #define TURN_MAX 256	  /* entries handed over per loop turn */
 #define WAIT_RETRY_MS 100 /* a target not ready (state, disk) */
 
-/* A target known at open: reconciled before its first hand-over. */
-struct open_target {
+/* A target queue with entries pending: their records (QUEUE_STATS'
+ * `scheduled`); one known at open is reconciled before its first
+ * hand-over. */
+struct target {
 	char name[STOR_SCHED_TARGET_MAX + 1];
 	int64_t min_due;
 	bool reconciled;
+	uint64_t messages;
 };
 
 struct node_sched {
 	struct stor_sched *store;
 	uv_timer_t timer;
-	struct open_target *targets;
+	struct target *targets;
 	uint32_t ntargets;
 	uint64_t handed, dropped;
 };
@@ -39,18 +42,50 @@ enum outcome { HANDED, AGAIN, WAIT };
 
 static void on_timer(uv_timer_t *timer);
 
-static void note_target(void *data, const char *target, int64_t min_due)
+static struct target *find_target(struct node_sched *s, const char *name)
 {
-	struct node_sched *s = data;
-	struct open_target *t =
-	    realloc(s->targets, (s->ntargets + 1) * sizeof *t);
+	for (uint32_t i = 0; i < s->ntargets; i++)
+		if (strcmp(s->targets[i].name, name) == 0)
+			return &s->targets[i];
+	return NULL;
+}
+
+/* Target @name, added (as reconciled: @min_due INT64_MAX) if new; NULL
+ * when out of memory. */
+static struct target *get_target(struct node_sched *s, const char *name)
+{
+	struct target *t = find_target(s, name);
+	if (t != NULL)
+		return t;
+	t = realloc(s->targets, (s->ntargets + 1) * sizeof *t);
 	if (t == NULL)
-		return; /* reconciled anyway: see reconcile() */
+		return NULL;
 	s->targets = t;
 	t = &s->targets[s->ntargets++];
-	snprintf(t->name, sizeof t->name, "%s", target);
+	snprintf(t->name, sizeof t->name, "%s", name);
+	t->min_due = INT64_MAX;
+	t->reconciled = true;
+	t->messages = 0;
+	return t;
+}
+
+static void note_target(void *data, const char *target, int64_t min_due,
+			uint64_t messages)
+{
+	struct target *t = get_target(data, target);
+	if (t == NULL)
+		return; /* not reconciled, nor counted: see reconcile() */
 	t->min_due = min_due;
 	t->reconciled = false;
+	t->messages = messages;
+}
+
+/* @count records of @name left the store (handed over or dropped). */
+static void count_out(struct node_sched *s, const char *name, uint32_t count)
+{
+	struct target *t = find_target(s, name);
+	if (t != NULL)
+		t->messages -= t->messages < count ? t->messages : count;
 }
 
 /* "topic/queue/created" into its parts: false if it is not that. */
@@ -85,7 +120,7 @@ static int reconcile(struct node_sched *s, const char *target,
 		     struct stor_queue *q)
 {
 	for (uint32_t i = 0; i < s->ntargets; i++) {
-		struct open_target *t = &s->targets[i];
+		struct target *t = &s->targets[i];
 		if (t->reconciled || strcmp(t->name, target) != 0)
 			continue;
 		int rv =
@@ -110,6 +145,7 @@ static enum outcome drop(struct node *n, const struct stor_sched_entry *e,
 		 e->id, e->batch.count, e->target, why);
 	n->sched->dropped++;
 	stor_sched_done(n->sched->store, e->id);
+	count_out(n->sched, e->target, e->batch.count);
 	return AGAIN;
 }
 
@@ -141,6 +177,7 @@ static enum outcome append(struct node *n, const struct stor_sched_entry *e,
 		NODE_LOG(NODE_ERROR, "schedule", "%s",
 			 stor_sched_errmsg(n->sched->store));
 	n->sched->handed++;
+	count_out(n->sched, e->target, e->batch.count);
 	node_fetch_wake_queue(n, topic, queue, base + b.count);
 	return HANDED;
 }
@@ -260,8 +297,23 @@ uint32_t node_sched_add(struct node *n, const struct rsm_topic *t,
 			NODE_LOG(NODE_ERROR, "schedule", "%s", msg);
 		return node_code_from_stor(rv);
 	}
+	struct target *tg = get_target(n->sched, target);
+	if (tg != NULL) /* else only the count is off, not the store */
+		tg->messages += b->count;
 	rearm(n, 0);
 	return RPC_OK;
+}
+
+uint64_t node_sched_pending(struct node *n, const struct rsm_topic *t,
+			    uint32_t queue)
+{
+	char target[STOR_SCHED_TARGET_MAX + 1];
+	if (n->sched == NULL)
+		return 0;
+	snprintf(target, sizeof target, "%s/%u/%" PRId64, t->name, queue,
+		 t->created);
+	const struct target *tg = find_target(n->sched, target);
+	return tg ? tg->messages : 0;
 }
 
 void node_sched_info(struct node *n, struct stor_sched_info *out,

@@ -106,12 +106,18 @@ static json_t *member_json(const void *elem)
 
 json_t *rpc_json_group(const struct rpc_group_describe_resp *d)
 {
-	return json_pack(
+	json_t *o = json_pack(
 	    "{s:s,s:s,s:o,s:o}", "group", d->group, "mode", d->mode, "topics",
 	    array_of(&d->topics, sizeof(struct rpc_group_topic_info),
 		     group_topic_json),
 	    "members",
 	    array_of(&d->members, sizeof(struct rpc_member_info), member_json));
+	if (o != NULL && d->max_reconsume_times > 0) { /* a group with retry */
+		json_object_set_new(o, "retry_pending",
+				    json_integer((json_int_t)d->retry_pending));
+		json_object_set_new(o, "dlq", json_integer((json_int_t)d->dlq));
+	}
+	return o;
 }
 
 /* ---- resets ---- */
@@ -180,6 +186,13 @@ json_t *rpc_json_reset(const struct rpc_reset_resp *x)
 	if (x->source_group != NULL)
 		json_object_set_new(o, "source_group",
 				    json_string(x->source_group));
+	if (x->retry_pending > 0)
+		json_object_set_new(o, "retry_pending",
+				    json_integer((json_int_t)x->retry_pending));
+	if (x->scheduled_pending > 0)
+		json_object_set_new(
+		    o, "scheduled_pending",
+		    json_integer((json_int_t)x->scheduled_pending));
 	return o;
 }
 

@@ -325,6 +325,9 @@ struct rpc_queue_stat {
 	uint64_t time_offset; /* with_time: first offset stored at >= time */
 	int64_t first_store_time; /* -1 if empty */
 	int64_t last_store_time;
+	/* Records in the broker's schedule store waiting to be appended to
+	 * this queue (delayed messages; retries for a %RETRY% topic). */
+	uint64_t scheduled;
 };
 struct rpc_queue_stats_resp {
 	const char *broker_name;
@@ -470,6 +473,11 @@ struct rpc_group_describe_resp {
 	 * read its topic %RETRY%group. 0 and empty: no retry. */
 	uint32_t max_reconsume_times;
 	struct rpc_u64s retry_delays_ms;
+	/* With retry: messages waiting for a retry (in the brokers' schedule
+	 * stores and not yet read from %RETRY%group), and dead letters not
+	 * yet handled (raftqctl dlq); brokers that did not answer add 0. */
+	uint64_t retry_pending;
+	uint64_t dlq;
 };
 
 /* A topic's reset epoch: the group's (HEARTBEAT answer) or the lowest a
@@ -555,6 +563,11 @@ struct rpc_reset_resp {
 	 * answered (NODE_SYNC_LIMIT_MS): they serve no fetch until they
 	 * have (their state is not current), then the epoch fences them. */
 	struct rpc_strs lagging;
+	/* Left alone by the reset (DESIGN.md §2.2): the group's messages
+	 * awaiting retry, and the messages scheduled for the moved queues
+	 * (each absent when 0). */
+	uint64_t retry_pending;
+	uint64_t scheduled_pending;
 };
 
 struct rpc_history_req {

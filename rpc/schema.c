@@ -77,7 +77,8 @@ SCHEMA(rpc_queue_stat, F(rpc_queue_stat, queue_id, RPC_K_U32, REQ),
        F(rpc_queue_stat, max_offset, RPC_K_U64, REQ),
        F(rpc_queue_stat, time_offset, RPC_K_U64, OPT),
        F(rpc_queue_stat, first_store_time, RPC_K_I64, OPT),
-       F(rpc_queue_stat, last_store_time, RPC_K_I64, OPT));
+       F(rpc_queue_stat, last_store_time, RPC_K_I64, OPT),
+       F(rpc_queue_stat, scheduled, RPC_K_U64, OPT));
 SCHEMA(rpc_queue_stats_resp,
        F(rpc_queue_stats_resp, broker_name, RPC_K_STR, OPT),
        L(rpc_queue_stats_resp, queues, rpc_queue_stat, OPT));
@@ -157,7 +158,9 @@ SCHEMA(rpc_group_describe_resp,
        L(rpc_group_describe_resp, topics, rpc_group_topic_info, OPT),
        L(rpc_group_describe_resp, members, rpc_member_info, OPT),
        F(rpc_group_describe_resp, max_reconsume_times, RPC_K_U32, OPT),
-       F(rpc_group_describe_resp, retry_delays_ms, RPC_K_U64S, OPT));
+       F(rpc_group_describe_resp, retry_delays_ms, RPC_K_U64S, OPT),
+       F(rpc_group_describe_resp, retry_pending, RPC_K_U64, OPT),
+       F(rpc_group_describe_resp, dlq, RPC_K_U64, OPT));
 SCHEMA(rpc_topic_epoch, F(rpc_topic_epoch, topic, RPC_K_STR, REQ),
        F(rpc_topic_epoch, epoch, RPC_K_U64, REQ));
 SCHEMA(rpc_heartbeat_req, F(rpc_heartbeat_req, group, RPC_K_STR, REQ),
@@ -206,7 +209,9 @@ SCHEMA(rpc_reset_resp, F(rpc_reset_resp, reset_id, RPC_K_U64, OPT),
        F(rpc_reset_resp, topic, RPC_K_STR, OPT),
        L(rpc_reset_resp, topics, rpc_reset_topic, OPT),
        F(rpc_reset_resp, source_group, RPC_K_STR, OPT),
-       F(rpc_reset_resp, lagging, RPC_K_STRS, OPT));
+       F(rpc_reset_resp, lagging, RPC_K_STRS, OPT),
+       F(rpc_reset_resp, retry_pending, RPC_K_U64, OPT),
+       F(rpc_reset_resp, scheduled_pending, RPC_K_U64, OPT));
 SCHEMA(rpc_history_req, F(rpc_history_req, group, RPC_K_STR, REQ),
        F(rpc_history_req, topic, RPC_K_STR, REQ));
 SCHEMA(rpc_history_queue, F(rpc_history_queue, broker_name, RPC_K_STR, REQ),

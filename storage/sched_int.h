@@ -45,6 +45,7 @@ struct sched_item {
 struct sched_target {
 	char name[STOR_SCHED_TARGET_MAX + 1];
 	int64_t min_due;
+	uint64_t messages; /* records of its pending entries */
 };
 
 struct stor_sched {

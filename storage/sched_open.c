@@ -62,14 +62,16 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Notes that an entry for @name due at @due is pending. */
+/* Notes that an entry of @count records for @name due at @due is
+ * pending. */
 static int note_target(struct stor_sched *s, const char *name, size_t len,
-		       int64_t due)
+		       int64_t due, uint32_t count)
 {
 	for (uint32_t i = s->ntargets; i-- > 0;) { /* recent ones first */
 		struct sched_target *t = &s->targets[i];
 		if (strlen(t->name) == len && memcmp(t->name, name, len) == 0) {
 			t->min_due = due < t->min_due ? due : t->min_due;
+			t->messages += count;
 			return 0;
 		}
 	}
@@ -82,6 +84,7 @@ static int note_target(struct stor_sched *s, const char *name, size_t len,
 	memcpy(t->name, name, len);
 	t->name[len] = '\0';
 	t->min_due = due;
+	t->messages = count;
 	return 0;
 }
 
@@ -99,7 +102,7 @@ static int take(struct stor_sched *s, struct sched_bucket *b,
 	int rv = sched_push(s, &it);
 	if (rv == 0)
 		rv = note_target(s, (const char *)s->buf + SCHED_HDR,
-				 h->target_len, h->due);
+				 h->target_len, h->due, h->count);
 	if (rv != 0)
 		return sched_fail(s, rv, "out of memory");
 	b->pending++;

@@ -422,11 +422,12 @@ int stor_sched_done(struct stor_sched *s, uint64_t id)
 
 void stor_sched_targets(struct stor_sched *s,
 			void (*cb)(void *data, const char *target,
-				   int64_t min_due),
+				   int64_t min_due, uint64_t messages),
 			void *data)
 {
 	for (uint32_t i = 0; i < s->ntargets; i++)
-		cb(data, s->targets[i].name, s->targets[i].min_due);
+		cb(data, s->targets[i].name, s->targets[i].min_due,
+		   s->targets[i].messages);
 }
 
 void stor_sched_info(const struct stor_sched *s, struct stor_sched_info *out)

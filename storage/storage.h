@@ -371,11 +371,12 @@ int stor_sched_peek(struct stor_sched *s, int64_t now_ms,
  * open marks those its queue already holds). A bucket with nothing
  * pending is deleted. 0, STOR_EINVAL (not pending), STOR_EIO. */
 int stor_sched_done(struct stor_sched *s, uint64_t id);
-/* Calls @cb once per target with pending entries and the earliest due
- * time among them (what the owner reconciles at open). */
+/* Calls @cb once per target with entries pending at open, with the
+ * earliest due time among them (what the owner reconciles) and their
+ * records. */
 void stor_sched_targets(struct stor_sched *s,
 			void (*cb)(void *data, const char *target,
-				   int64_t min_due),
+				   int64_t min_due, uint64_t messages),
 			void *data);
 void stor_sched_info(const struct stor_sched *s, struct stor_sched_info *out);
 /* The message of the last failed call on @s; owned by @s. */

@@ -325,7 +325,7 @@ static void test_ctl_topic_delete(void **state)
 	assert_int_equal(ctl(x, NULL, "topic delete t"), 1);
 	ctl_out_is(x, "--json group describe g",
 		   "{\"group\":\"g\",\"mode\":\"clustering\",\"topics\":[],"
-		   "\"members\":[]}\n");
+		   "\"members\":[],\"retry_pending\":0,\"dlq\":0}\n");
 	/* The same name again: empty, and g starts over (earliest). */
 	ctl_ok(x, "topic create t --queues 1");
 	ctl_ok(x, "produce --topic t --count 3");

@@ -7,6 +7,7 @@
  * exactly as without retries, and the retry and scheduled messages are
  * still delivered afterwards.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,6 +110,39 @@ static int64_t nack_once(struct fx *x, uint32_t times, const char *broker)
 	return stored;
 }
 
+/* group describe g says @retry messages wait for a retry and @dlq dead
+ * letters are not handled. */
+/* Sum over the nodes' /metrics of the samples of @family for group g. */
+static int64_t metric_sum(struct fx *x, const char *family)
+{
+	static char text[1 << 17];
+	char prefix[128];
+	int64_t sum = 0;
+	snprintf(prefix, sizeof prefix, "\n%s{group=\"g\",", family);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(h_http(x->h.nodes[i].http, "GET", "/metrics",
+					NULL, 0, text, sizeof text),
+				 200);
+		for (const char *p = strstr(text, prefix); p != NULL;
+		     p = strstr(p + 1, prefix))
+			sum += atoll(strchr(p, '}') + 2);
+	}
+	return sum;
+}
+
+static void backlog_is(struct fx *x, int64_t retry, int64_t dlq)
+{
+	assert_int_equal(metric_sum(x, "raftq_retry_pending"), retry);
+	assert_int_equal(metric_sum(x, "raftq_dlq_messages"), dlq);
+	ctl_ok(x, "--json group describe g");
+	json_t *j = json_loads(x->out, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(get_int(j, "retry_pending"), retry);
+	assert_int_equal(get_int(j, "dlq"), dlq);
+	assert_int_equal(json_array_size(json_object_get(j, "topics")), 1);
+	json_decref(j);
+}
+
 /* dlq list shows the dead letter; resend puts it back in its queue, where
  * the group reads it again; then the list is empty. */
 static void dead_letter_handling(struct fx *x, const char *broker)
@@ -166,6 +200,7 @@ static void test_retry_ladder_then_dead_letter(void **state)
 	int64_t before = wall_ms();
 	nack_once(x, 0, broker);
 	int64_t after = wall_ms();
+	backlog_is(x, 1, 0); /* in a schedule store, or in %RETRY%g */
 	/* Not back before the first delay: nothing to read for 500 ms. */
 	assert_int_equal(ctl(x, NULL,
 			     "consume --group g --topic t --count 1 "
@@ -191,7 +226,12 @@ static void test_retry_ladder_then_dead_letter(void **state)
 	assert_non_null(strstr(x->err, "consumed 0 messages"));
 	assert_int_equal(messages(x, "%DLQ%g"), 1);
 	assert_int_equal(messages(x, "%RETRY%g"), 2);
+	backlog_is(x, 0, 1);
+	ctl_ok(x, "group describe g");
+	assert_non_null(strstr(x->out, "\nretry pending: 0, dead letters: 1 "
+				       "(raftqctl dlq list --group g)\n"));
 	dead_letter_handling(x, broker);
+	backlog_is(x, 0, 0);
 }
 
 static void test_retry_reserved_names(void **state)
@@ -267,8 +307,14 @@ static void test_reset_leaves_retry_and_scheduled_alone(void **state)
 	/* The reset moves r's six queues to their max offsets, as always. */
 	ctl_ok(x, "--json topic describe r");
 	json_t *d = json_loads(x->out, 0, NULL);
+	ctl_ok(x, "offset reset --group h --topic r --to-latest --dry-run");
+	assert_non_null(strstr(x->out, "\nleft alone: 3 messages awaiting "
+				       "retry, 2 scheduled for these queues "
+				       "(delivered when due)\n"));
 	ctl_ok(x, "--json offset reset --group h --topic r --to-latest");
 	json_t *r = json_loads(x->out, 0, NULL);
+	assert_int_equal(get_int(r, "retry_pending"), 3);
+	assert_int_equal(get_int(r, "scheduled_pending"), 2);
 	json_t *dq = json_object_get(d, "queues"),
 	       *rq = json_object_get(r, "queues");
 	assert_int_equal(json_array_size(rq), 6);

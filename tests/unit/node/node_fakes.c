@@ -182,7 +182,7 @@ void fake_gather_finish(struct fake *f, uint64_t min, uint64_t max, bool ok)
 	memmove(f->gather_cb, f->gather_cb + 1,
 		f->ngathering * sizeof *f->gather_cb);
 	for (size_t i = 0; i < (size_t)g->n_brokers * g->qpb; i++)
-		g->q[i] = (struct node_qstat){true, min, max, min + 1, 1, 2};
+		g->q[i] = (struct node_qstat){true, min, max, min + 1, 1, 2, 0};
 	if (!ok)
 		snprintf(g->failed, sizeof g->failed,
 			 "broker broker-2 did not answer: request timed out");

@@ -83,8 +83,8 @@ static void test_codec_reset_round_trip(void **state)
 	struct rpc_reset_topic rt[2] = {{"orders", 4, {q, 2}},
 					{"payments", 1, {q + 2, 1}}};
 	const char *lag[] = {"broker-3"};
-	struct rpc_reset_resp resp = {9,	4,	 false, {q, 3},	 "g",
-				      "orders", {rt, 2}, "g0",	{lag, 1}};
+	struct rpc_reset_resp resp = {
+	    9, 4, false, {q, 3}, "g", "orders", {rt, 2}, "g0", {lag, 1}, 0, 0};
 	sb = enc(RPC_RESET | RPC_RESPONSE, 77, NULL, &resp);
 	one_frame(&sb, &r, &f);
 	struct rpc_reset_resp ro;
@@ -154,7 +154,7 @@ static void test_codec_error_status_and_nested_lists(void **state)
 	const char *mq[] = {"orders/broker-1:0"};
 	struct rpc_member_info m = {"m-1", "host:1234", {mq, 1}};
 	struct rpc_group_describe_resp gd = {
-	    "g", "clustering", {&gt, 1}, {&m, 1}, 0, {NULL, 0}};
+	    "g", "clustering", {&gt, 1}, {&m, 1}, 0, {NULL, 0}, 0, 0};
 	sb = enc(RPC_GROUP_DESCRIBE | RPC_RESPONSE, 6, NULL, &gd);
 	one_frame(&sb, &r, &f);
 	struct rpc_group_describe_resp go;

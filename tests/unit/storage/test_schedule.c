@@ -152,11 +152,12 @@ static void test_schedule_reopen_brings_back_pending(void **state)
 	assert_int_equal(add(x, T0, "t/0", "m", 1), 11); /* ids go on */
 }
 
-static void collect(void *data, const char *target, int64_t min_due)
+static void collect(void *data, const char *target, int64_t min_due,
+		    uint64_t messages)
 {
 	char *out = data;
-	snprintf(out + strlen(out), 256 - strlen(out), "%s@%lld ", target,
-		 (long long)(min_due - T0));
+	snprintf(out + strlen(out), 256 - strlen(out), "%s@%lldx%llu ", target,
+		 (long long)(min_due - T0), (unsigned long long)messages);
 }
 
 static void test_schedule_targets_at_open(void **state)
@@ -165,13 +166,13 @@ static void test_schedule_targets_at_open(void **state)
 	reopen(x);
 	add(x, T0 + 700, "a/0", "m", 1);
 	add(x, T0 + 300, "b/2", "m", 1);
-	add(x, T0 + 200, "a/0", "m", 1);
+	add(x, T0 + 200, "a/0", "m", 3);
 	uint64_t gone = add(x, T0 + 100, "c/1", "m", 1);
 	assert_int_equal(stor_sched_done(x->s, gone), 0);
 	reopen(x);
 	char seen[256] = "";
 	stor_sched_targets(x->s, collect, seen);
-	assert_string_equal(seen, "a/0@200 b/2@300 ");
+	assert_string_equal(seen, "a/0@200x4 b/2@300x1 ");
 }
 
 static void test_schedule_torn_tail_and_damage(void **state)
