@@ -86,6 +86,7 @@ static int nack(struct consuming *x, const struct raftq_message *m)
 	    raftq_nack(x->k, m, "raftqctl consume --nack", CLOSE_MS, &dead);
 	if (rv != 0)
 		return client_error(x->c, rv);
+	fflush(stdout); /* the message's line first */
 	if (!x->o->json)
 		fprintf(stderr, "nacked %s:%u@%llu: %s\n", m->broker_name,
 			m->queue_id, (unsigned long long)m->offset,

@@ -217,6 +217,7 @@ static void print_list(const struct dlq *x)
 		       d->env.reconsume_times, when, d->env.reason,
 		       (int)d->body_len, (const char *)d->body);
 	}
+	fflush(stdout); /* the table first */
 	fprintf(stderr, "%zu dead letters of group %s\n", x->n, x->group);
 }
 

@@ -74,6 +74,17 @@ path=/v2/rocketmq/demo/instances/raftq/groups/billing/reset-message-offset
 show curl -s -X POST "http://127.0.0.1:9302$path" -d "$body"
 curl -s -X POST "http://127.0.0.1:9302$path" -d "$body"
 echo
+
+step "Retry and dead letters: a handler that fails every message (consume --nack)"
+run topic create payments --queues 1
+run group create audit --initial earliest --retry-delays 1s --max-reconsume-times 1
+echo '$ echo "refund 42" | raftqctl produce --topic payments'
+echo "refund 42" | "$ctl" produce --topic payments
+run consume --group audit --topic payments --count 1 --nack
+echo "(back from %RETRY%audit after the ladder's 1 s, reconsume_times 1; failed again: a dead letter)"
+run consume --group audit --topic payments --count 1 --nack
+run dlq list --group audit
+run group describe audit
 echo
 echo "Web console: http://127.0.0.1:9301/ (any node: 9301-9303) — groups, lag,"
 echo "the Reset Consumer Offset dialog, history with undo; metrics at /metrics."
