@@ -135,8 +135,11 @@ struct describe_group_op {
 	char (*names)[RSM_NAME_MAX + 1]; /* lag[i]'s broker name */
 	char (*topic_names)[RSM_NAME_MAX + 1];
 	size_t lag_used, lag_cap;
-	/* Then the group's %RETRY% and %DLQ% topics, for their backlog. */
-	uint32_t backlog_step;
+	bool topics_done;
+	/* The group's %RETRY% and %DLQ% topics, gathered in parallel with
+	 * the topics, for their backlog. */
+	struct node_gather bg[2];
+	uint32_t bg_pending;
 	uint64_t retry_pending, dlq;
 };
 
@@ -275,35 +278,36 @@ static void on_backlog_gathered(struct node_gather *g, bool ok)
 {
 	struct describe_group_op *op = g->data;
 	const struct rsm_group *grp = rsm_group_find(op->req.n->rsm, op->group);
-	bool retry = strncmp(g->topic, RSM_RETRY_PREFIX, 7) == 0;
+	bool retry = g == &op->bg[0];
 	(void)ok; /* partial: a broker that did not answer adds nothing */
 	uint64_t n = grp ? node_gather_backlog(g, grp, retry) : 0;
 	*(retry ? &op->retry_pending : &op->dlq) += n;
 	node_gather_free(g);
-	describe_next(op);
+	assert(op->bg_pending > 0);
+	if (--op->bg_pending == 0 && op->topics_done)
+		describe_send(op);
 }
 
-/* Starts the gather of the next of the group's retry and dead-letter
- * topics: true, or false when there is none left. */
-static bool backlog_next(struct describe_group_op *op,
-			 const struct rsm_group *g)
+/* Starts the gathers of the group's retry and dead-letter topics (their
+ * callbacks may run before this returns; the answer waits for both). */
+static void backlog_start(struct describe_group_op *op,
+			  const struct rsm_group *g)
 {
 	struct node *n = op->req.n;
-	while (g->retry.n_delays > 0 && op->backlog_step < 2) {
+	for (int k = 0; g->retry.n_delays > 0 && k < 2; k++) {
 		char name[RSM_NAME_MAX + 1];
-		if (op->backlog_step++ == 0)
+		if (k == 0)
 			rsm_retry_topic(name, g->name);
 		else
 			rsm_dlq_topic(name, g->name);
 		const struct rsm_topic *t = rsm_topic_find(n->rsm, name);
-		memset(&op->g, 0, sizeof op->g);
-		op->g.data = op;
-		op->g.partial = true;
-		if (t != NULL && node_gather_start(n, &op->g, t, NULL,
-						   on_backlog_gathered) == 0)
-			return true;
+		op->bg[k].data = op;
+		op->bg[k].partial = true;
+		op->bg_pending++;
+		if (t == NULL || node_gather_start(n, &op->bg[k], t, NULL,
+						   on_backlog_gathered) != 0)
+			op->bg_pending--;
 	}
-	return false;
 }
 
 /* Gathers the group's topics one after another (not its retry and
@@ -331,9 +335,10 @@ static void describe_next(struct describe_group_op *op)
 		    0)
 			return; /* continues in on_group_gathered */
 	}
-	if (g != NULL && backlog_next(op, g))
-		return; /* continues in on_backlog_gathered */
-	describe_send(op);
+	op->topics_done = true;
+	if (op->bg_pending == 0)
+		describe_send(op);
+	/* else on_backlog_gathered answers */
 }
 
 /* The op for group @g, or NULL after answering "out of memory". */
@@ -366,6 +371,10 @@ void node_handle_group_describe(const struct node_req *req, const void *in)
 	const struct rpc_group_req *q = in;
 	const struct rsm_group *g = node_req_group(req, q->group);
 	struct describe_group_op *op = g ? describe_group_new(req, g) : NULL;
-	if (op != NULL)
-		describe_next(op);
+	if (op == NULL)
+		return;
+	op->bg_pending++; /* held while the gathers start */
+	backlog_start(op, g);
+	op->bg_pending--;
+	describe_next(op);
 }
