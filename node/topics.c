@@ -77,8 +77,12 @@ void node_handle_topic_create(const struct node_req *req, const void *in)
 	int64_t created = node_wall_ms();
 	if (created <= rsm_topic_clock(req->n->rsm))
 		created = rsm_topic_clock(req->n->rsm) + 1;
-	if (rsm_encode_create_topic(q->topic, q->queues, brokers, nb, created,
-				    &buf, err, sizeof err) != 0) {
+	struct rsm_topic_spec spec = {.name = q->topic,
+				      .queues_per_broker = q->queues,
+				      .brokers = brokers,
+				      .n_brokers = nb,
+				      .time = created};
+	if (rsm_encode_create_topic(&spec, &buf, err, sizeof err) != 0) {
 		node_req_fail(req, RPC_INVALID_ARGUMENT, "%s", err);
 		return;
 	}

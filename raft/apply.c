@@ -83,13 +83,25 @@ static int apply_create_topic(struct rsm *s, struct rsm__rd *r)
 	t.n_brokers = bl.n;
 	for (uint32_t i = 0; i < bl.n; i++)
 		rsm__rd_str(&bl, t.brokers[i], RSM_NAME_MAX);
+	/* Items 5-6 (replication) only in entries that have them. */
+	uint64_t rf = r->i < r->n ? rsm__rd_u64(r) : 1;
+	uint64_t min_insync = r->i < r->n ? rsm__rd_u64(r) : 1;
 	if (!rsm__rd_done(&bl) || !rsm__rd_done(r)) {
 		rsm__topic_free(&t);
 		return -1;
 	}
 	int code = RSM_OK;
 	char msg[200] = "";
-	if (!rsm_name_user_valid(t.name)) {
+	if (rf < 1 || rf > RSM_REPLICAS_MAX || rf > t.n_brokers ||
+	    min_insync < 1 || min_insync > rf) {
+		code = RSM_EINVAL;
+		snprintf(msg, sizeof msg,
+			 "replication factor %llu with %llu in sync needed: "
+			 "the factor must be 1..%d and at most the %u brokers, "
+			 "in sync 1..the factor",
+			 (unsigned long long)rf, (unsigned long long)min_insync,
+			 RSM_REPLICAS_MAX, t.n_brokers);
+	} else if (!rsm_name_user_valid(t.name)) {
 		code = RSM_EINVAL;
 		snprintf(msg, sizeof msg,
 			 rsm_name_valid(t.name) ? "topic names starting with "
@@ -122,7 +134,9 @@ static int apply_create_topic(struct rsm *s, struct rsm__rd *r)
 		rsm__topic_free(&t);
 		return rsm__result(s, code, "%s", msg);
 	}
-	int rv = rsm__topic_insert(s, &t);
+	int rv = rsm__topic_place(&t, (uint32_t)rf, (uint32_t)min_insync);
+	if (rv == 0)
+		rv = rsm__topic_insert(s, &t);
 	if (rv != 0) {
 		rsm__topic_free(&t);
 		return rv;
@@ -147,7 +161,9 @@ static int internal_topic(struct rsm *s, const char *name, int64_t created,
 	for (uint32_t i = 0; i < bl.n; i++)
 		rsm__rd_str(&bl, t.brokers[i], RSM_NAME_MAX);
 	qsort(t.brokers, t.n_brokers, sizeof *t.brokers, cmp_name);
-	int rv = rsm__rd_done(&bl) ? rsm__topic_insert(s, &t) : -1;
+	int rv = rsm__rd_done(&bl) ? rsm__topic_place(&t, 1, 1) : -1;
+	if (rv == 0)
+		rv = rsm__topic_insert(s, &t);
 	if (rv != 0)
 		rsm__topic_free(&t);
 	return rv;
@@ -480,6 +496,8 @@ static int (*const appliers[])(struct rsm *s, struct rsm__rd *r) = {
     [RSM_CMD_DELETE_GROUP] = apply_delete_group,
     [RSM_CMD_RESET_TOPICS] = apply_reset_topics,
     [RSM_CMD_DELETE_TOPIC] = apply_delete_topic,
+    [RSM_CMD_ALTER_ISR] = rsm__apply_alter_isr,
+    [RSM_CMD_FENCE_BROKER] = rsm__apply_fence_broker,
 };
 
 static int apply_type(struct rsm *s, uint64_t type, struct rsm__rd *r)

@@ -202,36 +202,119 @@ static int user_name_error(const char *what, const char *name, char *errmsg,
 			  what, name ? name : "");
 }
 
-int rsm_encode_create_topic(const char *name, uint32_t queues_per_broker,
-			    const char *const *brokers, uint32_t n_brokers,
-			    int64_t time, struct raft_buffer *out, char *errmsg,
+/* RSM_OK, or RSM_EINVAL (why in @errmsg) when @spec's replication
+ * settings are out of range. */
+static int replication_error(const struct rsm_topic_spec *spec, char *errmsg,
+			     size_t errmsg_len)
+{
+	uint32_t rf = spec->replication_factor ? spec->replication_factor : 1;
+	if (rf > RSM_REPLICAS_MAX || rf > spec->n_brokers)
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "replication factor %u: it must be 1..%d "
+				  "and at most the topic's %u brokers",
+				  rf, RSM_REPLICAS_MAX, spec->n_brokers);
+	if (spec->min_insync > rf)
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "min in-sync replicas %u: it must be "
+				  "1..the replication factor (%u)",
+				  spec->min_insync, rf);
+	return RSM_OK;
+}
+
+static int topic_spec_error(const struct rsm_topic_spec *spec, char *errmsg,
 			    size_t errmsg_len)
 {
-	if (!rsm_name_user_valid(name))
-		return user_name_error("topic", name, errmsg, errmsg_len);
-	if (queues_per_broker < 1 ||
-	    queues_per_broker > RSM_MAX_QUEUES_PER_BROKER)
+	if (!rsm_name_user_valid(spec->name))
+		return user_name_error("topic", spec->name, errmsg, errmsg_len);
+	if (spec->queues_per_broker < 1 ||
+	    spec->queues_per_broker > RSM_MAX_QUEUES_PER_BROKER)
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 				  "queues must be 1..%d, not %u",
-				  RSM_MAX_QUEUES_PER_BROKER, queues_per_broker);
-	if (n_brokers < 1 || n_brokers > RSM_MAX_BROKERS)
+				  RSM_MAX_QUEUES_PER_BROKER,
+				  spec->queues_per_broker);
+	if (spec->n_brokers < 1 || spec->n_brokers > RSM_MAX_BROKERS)
 		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 				  "a topic needs 1..%d brokers",
 				  RSM_MAX_BROKERS);
-	for (uint32_t i = 0; i < n_brokers; i++)
-		if (!rsm_name_user_valid(brokers[i]))
+	for (uint32_t i = 0; i < spec->n_brokers; i++)
+		if (!rsm_name_user_valid(spec->brokers[i]))
 			return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
 					  "bad broker name '%s'",
-					  brokers[i] ? brokers[i] : "");
+					  spec->brokers[i] ? spec->brokers[i]
+							   : "");
+	return replication_error(spec, errmsg, errmsg_len);
+}
+
+int rsm_encode_create_topic(const struct rsm_topic_spec *spec,
+			    struct raft_buffer *out, char *errmsg,
+			    size_t errmsg_len)
+{
+	int rv = topic_spec_error(spec, errmsg, errmsg_len);
+	if (rv != RSM_OK)
+		return rv;
+	uint32_t rf = spec->replication_factor ? spec->replication_factor : 1;
+	uint32_t min = spec->min_insync ? spec->min_insync : (rf < 2 ? rf : 2);
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	cmd_begin(&sb, &pk, RSM_CMD_CREATE_TOPIC, 4);
+	/* Without replication: the 4 items every raftq version reads. */
+	cmd_begin(&sb, &pk, RSM_CMD_CREATE_TOPIC, rf > 1 ? 6 : 4);
+	rsm__pack_str(&pk, spec->name);
+	msgpack_pack_uint32(&pk, spec->queues_per_broker);
+	msgpack_pack_int64(&pk, spec->time);
+	msgpack_pack_array(&pk, spec->n_brokers);
+	for (uint32_t i = 0; i < spec->n_brokers; i++)
+		rsm__pack_str(&pk, spec->brokers[i]);
+	if (rf > 1) {
+		msgpack_pack_uint32(&pk, rf);
+		msgpack_pack_uint32(&pk, min);
+	}
+	return cmd_end(&sb, out);
+}
+
+int rsm_encode_alter_isr(const struct rsm_alter_isr *a, struct raft_buffer *out,
+			 char *errmsg, size_t errmsg_len)
+{
+	if (!rsm_name_valid(a->topic) || !rsm_name_valid(a->home))
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "bad topic or broker name");
+	if (a->n_isr < 1 || a->n_isr > RSM_REPLICAS_MAX)
+		return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+				  "an in-sync set has 1..%d members",
+				  RSM_REPLICAS_MAX);
+	for (uint32_t i = 0; i < a->n_isr; i++)
+		if (!rsm_name_valid(a->isr[i]))
+			return errbuf_set(RSM_EINVAL, errmsg, errmsg_len,
+					  "bad broker name in the in-sync set");
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	cmd_begin(&sb, &pk, RSM_CMD_ALTER_ISR, 8);
+	rsm__pack_str(&pk, a->topic);
+	msgpack_pack_int64(&pk, a->created);
+	rsm__pack_str(&pk, a->home);
+	msgpack_pack_uint32(&pk, a->queue_id);
+	msgpack_pack_uint64(&pk, a->leader_epoch);
+	msgpack_pack_uint64(&pk, a->version);
+	msgpack_pack_array(&pk, a->n_isr);
+	for (uint32_t i = 0; i < a->n_isr; i++)
+		rsm__pack_str(&pk, a->isr[i]);
+	msgpack_pack_uint64(&pk, a->log_start);
+	return cmd_end(&sb, out);
+}
+
+int rsm_encode_fence_broker(const char *name, bool fenced,
+			    struct raft_buffer *out, char *errmsg,
+			    size_t errmsg_len)
+{
+	if (!rsm_name_user_valid(name))
+		return user_name_error("broker", name, errmsg, errmsg_len);
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	cmd_begin(&sb, &pk, RSM_CMD_FENCE_BROKER, 2);
 	rsm__pack_str(&pk, name);
-	msgpack_pack_uint32(&pk, queues_per_broker);
-	msgpack_pack_int64(&pk, time);
-	msgpack_pack_array(&pk, n_brokers);
-	for (uint32_t i = 0; i < n_brokers; i++)
-		rsm__pack_str(&pk, brokers[i]);
+	if (fenced)
+		msgpack_pack_true(&pk);
+	else
+		msgpack_pack_false(&pk);
 	return cmd_end(&sb, out);
 }
 
@@ -577,6 +660,39 @@ static void pack_resets(msgpack_packer *pk, const struct rsm *s)
 	}
 }
 
+/* A topic: [name, queues per broker, created, [brokers]], then — only
+ * when it is not the unreplicated default — replication factor, min in
+ * sync and one [leader epoch, version, log start, leader, isr mask,
+ * [replica broker indexes]] per queue. */
+static void pack_topic(msgpack_packer *pk, const struct rsm_topic *t)
+{
+	bool reps = !rsm__replicas_default(t);
+	msgpack_pack_array(pk, reps ? 7 : 4);
+	rsm__pack_str(pk, t->name);
+	msgpack_pack_uint32(pk, t->queues_per_broker);
+	msgpack_pack_int64(pk, t->created);
+	msgpack_pack_array(pk, t->n_brokers);
+	for (uint32_t k = 0; k < t->n_brokers; k++)
+		rsm__pack_str(pk, t->brokers[k]);
+	if (!reps)
+		return;
+	msgpack_pack_uint8(pk, t->replication_factor);
+	msgpack_pack_uint8(pk, t->min_insync);
+	msgpack_pack_array(pk, rsm_topic_queues(t));
+	for (uint32_t qi = 0; qi < rsm_topic_queues(t); qi++) {
+		const struct rsm_replicas *r = &t->reps[qi];
+		msgpack_pack_array(pk, 6);
+		msgpack_pack_uint64(pk, r->leader_epoch);
+		msgpack_pack_uint64(pk, r->version);
+		msgpack_pack_uint64(pk, r->log_start);
+		msgpack_pack_int8(pk, r->leader);
+		msgpack_pack_uint8(pk, r->isr);
+		msgpack_pack_array(pk, r->n);
+		for (uint32_t i = 0; i < r->n; i++)
+			msgpack_pack_uint8(pk, r->replica[i]);
+	}
+}
+
 int rsm__pack_state(const struct rsm *s, msgpack_sbuffer *sb)
 {
 	msgpack_packer pk;
@@ -592,23 +708,18 @@ int rsm__pack_state(const struct rsm *s, msgpack_sbuffer *sb)
 	msgpack_pack_array(&pk, s->n_brokers);
 	for (uint32_t i = 0; i < s->n_brokers; i++) {
 		const struct rsm_broker *b = &s->brokers[i];
-		msgpack_pack_array(&pk, 4);
+		/* A 5th item only for a fenced broker. */
+		msgpack_pack_array(&pk, b->fenced ? 5 : 4);
 		msgpack_pack_uint64(&pk, b->id);
 		rsm__pack_str(&pk, b->name);
 		rsm__pack_str(&pk, b->listen);
 		rsm__pack_str(&pk, b->raft_address);
+		if (b->fenced)
+			msgpack_pack_true(&pk);
 	}
 	msgpack_pack_array(&pk, s->n_topics);
-	for (uint32_t i = 0; i < s->n_topics; i++) {
-		const struct rsm_topic *t = &s->topics[i];
-		msgpack_pack_array(&pk, 4);
-		rsm__pack_str(&pk, t->name);
-		msgpack_pack_uint32(&pk, t->queues_per_broker);
-		msgpack_pack_int64(&pk, t->created);
-		msgpack_pack_array(&pk, t->n_brokers);
-		for (uint32_t k = 0; k < t->n_brokers; k++)
-			rsm__pack_str(&pk, t->brokers[k]);
-	}
+	for (uint32_t i = 0; i < s->n_topics; i++)
+		pack_topic(&pk, &s->topics[i]);
 	msgpack_pack_array(&pk, s->n_groups);
 	for (uint32_t i = 0; i < s->n_groups; i++) {
 		const struct rsm_group *g = &s->groups[i];
@@ -637,6 +748,51 @@ int rsm__pack_state(const struct rsm *s, msgpack_sbuffer *sb)
 	return 0;
 }
 
+/* One queue's replica state (pack_topic); false for bad bytes. */
+static bool unpack_rep(struct rsm__rd *q, const struct rsm_topic *t,
+		       struct rsm_replicas *r)
+{
+	struct rsm__rd e, il;
+	rsm__rd_array(q, &e);
+	r->leader_epoch = rsm__rd_u64(&e);
+	r->version = rsm__rd_u64(&e);
+	r->log_start = rsm__rd_u64(&e);
+	int64_t leader = rsm__rd_i64(&e);
+	uint64_t isr = rsm__rd_u64(&e);
+	rsm__rd_array(&e, &il);
+	if (e.err != NULL || il.n < 1 || il.n > RSM_REPLICAS_MAX ||
+	    leader < -1 || leader >= (int64_t)il.n || isr > 0xff)
+		return false;
+	r->n = (uint8_t)il.n;
+	r->leader = (int8_t)leader;
+	r->isr = (uint8_t)isr;
+	for (uint32_t i = 0; i < il.n; i++) {
+		uint64_t b = rsm__rd_u64(&il);
+		r->replica[i] = b < t->n_brokers ? (uint8_t)b : 0xff;
+	}
+	return rsm__rd_done(&il) && rsm__rd_done(&e) &&
+	       rsm__replicas_valid(t, r);
+}
+
+/* Items 5-7 of a topic (pack_topic) over the default placement in @t:
+ * 0 or RSM_ECORRUPT. */
+static int unpack_replicas(struct rsm__rd *tr, struct rsm_topic *t)
+{
+	struct rsm__rd q;
+	uint64_t rf = rsm__rd_u64(tr), min = rsm__rd_u64(tr);
+	rsm__rd_array(tr, &q);
+	if (tr->err != NULL || rf < 1 || rf > RSM_REPLICAS_MAX ||
+	    rf > t->n_brokers || min < 1 || min > rf ||
+	    q.n != rsm_topic_queues(t))
+		return RSM_ECORRUPT;
+	t->replication_factor = (uint8_t)rf;
+	t->min_insync = (uint8_t)min;
+	for (uint32_t qi = 0; qi < q.n; qi++)
+		if (!unpack_rep(&q, t, &t->reps[qi]))
+			return RSM_ECORRUPT;
+	return rsm__rd_done(&q) ? 0 : RSM_ECORRUPT;
+}
+
 static int unpack_topic(struct rsm *s, struct rsm__rd *r, const char **why)
 {
 	struct rsm__rd t, bl;
@@ -661,15 +817,23 @@ static int unpack_topic(struct rsm *s, struct rsm__rd *r, const char **why)
 				bl.err = "topic brokers not sorted";
 		}
 	}
-	if (!rsm__rd_done(&bl) || !rsm__rd_done(&t) ||
-	    topic.queues_per_broker < 1 ||
-	    topic.queues_per_broker > RSM_MAX_QUEUES_PER_BROKER ||
-	    !rsm_name_valid(topic.name)) {
-		*why = bl.err ? bl.err : t.err ? t.err : "bad topic";
+	bool ok = rsm__rd_done(&bl) && topic.queues_per_broker >= 1 &&
+		  topic.queues_per_broker <= RSM_MAX_QUEUES_PER_BROKER &&
+		  rsm_name_valid(topic.name);
+	int rv = ok ? rsm__topic_place(&topic, 1, 1) : RSM_ECORRUPT;
+	if (rv == 0 && t.i < t.n)
+		rv = unpack_replicas(&t, &topic);
+	if (rv == 0 && !rsm__rd_done(&t))
+		rv = RSM_ECORRUPT;
+	if (rv != 0) {
+		*why = rv == RSM_ENOMEM ? "out of memory"
+		       : bl.err		? bl.err
+		       : t.err		? t.err
+					: "bad topic";
 		rsm__topic_free(&topic);
-		return RSM_ECORRUPT;
+		return rv;
 	}
-	int rv = rsm__topic_insert(s, &topic);
+	rv = rsm__topic_insert(s, &topic);
 	if (rv != 0) {
 		*why = rv == RSM_EEXISTS ? "duplicate topic" : "out of memory";
 		rsm__topic_free(&topic);
@@ -852,6 +1016,8 @@ int rsm__unpack_state(struct rsm *s, const msgpack_object *root,
 		rsm__rd_str(&b, br.name, RSM_NAME_MAX);
 		rsm__rd_str(&b, br.listen, RSM_TEXT_MAX);
 		rsm__rd_str(&b, br.raft_address, RSM_TEXT_MAX);
+		if (b.i < b.n)
+			br.fenced = rsm__rd_bool(&b);
 		if (!rsm__rd_done(&b) || br.id == 0 ||
 		    !rsm_name_user_valid(br.name) ||
 		    rsm_broker_by_id(s, br.id) != NULL ||

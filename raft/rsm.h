@@ -49,7 +49,8 @@
 	X(RSM_EBROADCAST, -10, "broadcasting group") \
 	X(RSM_EUNKNOWN_RESET, -11, "unknown reset")  \
 	X(RSM_ECORRUPT, -12, "corrupt snapshot")     \
-	X(RSM_EVERSION, -13, "unsupported version")
+	X(RSM_EVERSION, -13, "unsupported version")  \
+	X(RSM_ESTALE_REPLICAS, -14, "stale replica state")
 
 enum rsm_error {
 #define RSM_ENUM_(name, value, text) name = (value),
@@ -137,6 +138,26 @@ struct rsm_broker {
 	char name[RSM_NAME_MAX + 1];
 	char listen[RSM_TEXT_MAX + 1]; /* client address */
 	char raft_address[RSM_TEXT_MAX + 1];
+	/* Its session expired (RSM_CMD_FENCE_BROKER): it leads no queue and
+	 * is in no in-sync set it is not the last member of. */
+	bool fenced;
+};
+
+/* Message replication (docs/design/replication.md): each queue of a
+ * topic has 1..RSM_REPLICAS_MAX replicas on distinct brokers of the
+ * topic, one of which leads it. */
+#define RSM_REPLICAS_MAX 5
+struct rsm_replicas {
+	uint64_t leader_epoch; /* 1 at creation, +1 at every leader change */
+	uint64_t version;      /* +1 at every change of this struct */
+	uint64_t log_start;    /* the leader's MinOffset as last reported */
+	uint8_t n;	       /* replicas */
+	int8_t leader;	       /* index into replica[]; -1: offline */
+	uint8_t isr;	       /* bit i: replica[i] is in sync; never 0,
+				  has the leader's bit when there is one */
+	/* Indexes into the topic's brokers, placement order: the queue's
+	 * home (its broker in its name) first. */
+	uint8_t replica[RSM_REPLICAS_MAX];
 };
 
 struct rsm_topic {
@@ -145,6 +166,9 @@ struct rsm_topic {
 	uint32_t n_brokers;
 	char (*brokers)[RSM_NAME_MAX + 1]; /* sorted by name */
 	int64_t created;
+	uint8_t replication_factor; /* 1..RSM_REPLICAS_MAX */
+	uint8_t min_insync;	    /* acks=all needs this many in sync */
+	struct rsm_replicas *reps;  /* one per queue, index order */
 };
 
 /* Queues of a topic are numbered broker by broker (sorted by name), then
@@ -225,6 +249,27 @@ const struct rsm_group_topic *rsm_group_topic(const struct rsm_group *g,
 /* Queue index in @t of (broker, queue_id), or -1. */
 int64_t rsm_topic_queue_index(const struct rsm_topic *t, const char *broker,
 			      uint32_t queue_id);
+/* Queue @qi's replicas (qi < rsm_topic_queues(t)). */
+static inline const struct rsm_replicas *
+rsm_queue_replicas(const struct rsm_topic *t, uint32_t qi)
+{
+	return &t->reps[qi];
+}
+/* The broker name of replica @i of @r, a queue of @t. */
+static inline const char *rsm_replica_broker(const struct rsm_topic *t,
+					     const struct rsm_replicas *r,
+					     uint32_t i)
+{
+	return t->brokers[r->replica[i]];
+}
+/* The broker leading queue @qi of @t, or NULL while it is offline. */
+const char *rsm_queue_leader(const struct rsm_topic *t, uint32_t qi);
+/* The index in @r's replicas of @broker, or -1. */
+int rsm_replica_index(const struct rsm_topic *t, const struct rsm_replicas *r,
+		      const char *broker);
+/* Whether @broker is in @r's in-sync set. */
+bool rsm_replica_in_sync(const struct rsm_topic *t,
+			 const struct rsm_replicas *r, const char *broker);
 /* Resets, oldest first (at most RSM_HISTORY_MAX). */
 uint32_t rsm_reset_count(const struct rsm *s);
 const struct rsm_reset *rsm_reset_at(const struct rsm *s, uint32_t i);
@@ -269,6 +314,13 @@ enum rsm_cmd_type {
 	 * later (the same name again) must have a later `created`, so each
 	 * incarnation of a name is told apart by it (the brokers' files). */
 	RSM_CMD_DELETE_TOPIC = 9,
+	/* A queue leader changes its queue's in-sync set (and reports its
+	 * log start); applied only while the queue's version is still the
+	 * one the leader read (docs/design/replication.md §3). */
+	RSM_CMD_ALTER_ISR = 10,
+	/* Fences or unfences a broker: in-sync sets and queue leaders move
+	 * as docs/design/replication.md §3 says. */
+	RSM_CMD_FENCE_BROKER = 11,
 };
 
 /* One offset commit, with its names copied in: the leader's batch keeps
@@ -339,9 +391,37 @@ struct rsm_reset_cmd {
 int rsm_encode_register_broker(const struct rsm_broker *b,
 			       struct raft_buffer *out, char *errmsg,
 			       size_t errmsg_len);
-int rsm_encode_create_topic(const char *name, uint32_t queues_per_broker,
-			    const char *const *brokers, uint32_t n_brokers,
-			    int64_t time, struct raft_buffer *out, char *errmsg,
+struct rsm_topic_spec {
+	const char *name;
+	uint32_t queues_per_broker;
+	const char *const *brokers;
+	uint32_t n_brokers;
+	/* 0 or 1: one copy; else 2..min(RSM_REPLICAS_MAX, n_brokers). */
+	uint32_t replication_factor;
+	/* 0: min(2, replication_factor); else 1..replication_factor. */
+	uint32_t min_insync;
+	int64_t time; /* its `created` */
+};
+int rsm_encode_create_topic(const struct rsm_topic_spec *spec,
+			    struct raft_buffer *out, char *errmsg,
+			    size_t errmsg_len);
+/* A queue leader's request to set the in-sync set of queue (@topic of
+ * creation time @created, @home, @queue_id) to @isr (broker names). */
+struct rsm_alter_isr {
+	const char *topic;
+	int64_t created;
+	const char *home;
+	uint32_t queue_id;
+	uint64_t leader_epoch; /* the leader's epoch */
+	uint64_t version;      /* the rsm_replicas version it read */
+	const char *const *isr;
+	uint32_t n_isr;
+	uint64_t log_start;
+};
+int rsm_encode_alter_isr(const struct rsm_alter_isr *a, struct raft_buffer *out,
+			 char *errmsg, size_t errmsg_len);
+int rsm_encode_fence_broker(const char *name, bool fenced,
+			    struct raft_buffer *out, char *errmsg,
 			    size_t errmsg_len);
 /* @retry NULL or with n_delays 0: a group without retry; else (clustering
  * only, the name at most RSM_RETRY_GROUP_MAX) apply also creates

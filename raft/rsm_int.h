@@ -46,11 +46,13 @@ bool rsm__rd_retry(struct rsm__rd *r, struct rsm_retry *out);
 /* ---- state.c: mutators (all-or-nothing; RSM_ENOMEM leaves @s as is) ---- */
 void rsm__clear(struct rsm *s);
 int rsm__broker_put(struct rsm *s, const struct rsm_broker *b);
-/* Takes ownership of t->brokers on success. */
+/* Takes ownership of t->brokers and t->reps on success. */
 int rsm__topic_insert(struct rsm *s, struct rsm_topic *t);
 /* Takes ownership of g->topics (and their offsets) on success. */
 int rsm__group_insert(struct rsm *s, struct rsm_group *g);
 struct rsm_group *rsm__group_find_mut(struct rsm *s, const char *name);
+struct rsm_topic *rsm__topic_find_mut(struct rsm *s, const char *name);
+struct rsm_broker *rsm__broker_find_mut(struct rsm *s, const char *name);
 /* Removes group @name and every reset recorded for it; false when there
  * is no such group. Never allocates. */
 bool rsm__group_remove(struct rsm *s, const char *name);
@@ -81,6 +83,21 @@ int64_t rsm__decode_list(struct rsm__rd *list, size_t size,
 			 void **out);
 void rsm__topic_free(struct rsm_topic *t);
 void rsm__group_free(struct rsm_group *g);
+
+/* ---- replicas.c ---- */
+
+/* Places @t's queues (its brokers and queues_per_broker set): replicas
+ * home, home+1, ... (mod n_brokers), the home leading, all in sync,
+ * epoch 1. RSM_ENOMEM. */
+int rsm__topic_place(struct rsm_topic *t, uint32_t rf, uint32_t min_insync);
+/* Whether @r is a well-formed replica state of a queue of @t. */
+bool rsm__replicas_valid(const struct rsm_topic *t,
+			 const struct rsm_replicas *r);
+/* Whether @t's replication state is what rsm__topic_place(t, 1, 1) made:
+ * snapshots then leave it out (the format before replication). */
+bool rsm__replicas_default(const struct rsm_topic *t);
+int rsm__apply_alter_isr(struct rsm *s, struct rsm__rd *rd);
+int rsm__apply_fence_broker(struct rsm *s, struct rsm__rd *rd);
 
 /* ---- codec.c ---- */
 

@@ -37,6 +37,8 @@ void rsm__topic_free(struct rsm_topic *t)
 {
 	free(t->brokers);
 	t->brokers = NULL;
+	free(t->reps);
+	t->reps = NULL;
 }
 
 void rsm__group_free(struct rsm_group *g)
@@ -83,13 +85,18 @@ const struct rsm_broker *rsm_broker_by_id(const struct rsm *s, uint64_t id)
 	return NULL;
 }
 
-const struct rsm_broker *rsm_broker_by_name(const struct rsm *s,
-					    const char *name)
+struct rsm_broker *rsm__broker_find_mut(struct rsm *s, const char *name)
 {
 	for (uint32_t i = 0; i < s->n_brokers; i++)
 		if (strcmp(s->brokers[i].name, name) == 0)
 			return &s->brokers[i];
 	return NULL;
+}
+
+const struct rsm_broker *rsm_broker_by_name(const struct rsm *s,
+					    const char *name)
+{
+	return rsm__broker_find_mut((struct rsm *)s, name);
 }
 
 uint32_t rsm_broker_count(const struct rsm *s)
@@ -130,12 +137,17 @@ static uint32_t name_search(const void *base, uint32_t n, size_t size,
 	return lo;
 }
 
-const struct rsm_topic *rsm_topic_find(const struct rsm *s, const char *name)
+struct rsm_topic *rsm__topic_find_mut(struct rsm *s, const char *name)
 {
 	bool found;
 	uint32_t i = name_search(s->topics, s->n_topics, sizeof *s->topics,
 				 name, &found);
 	return found ? &s->topics[i] : NULL;
+}
+
+const struct rsm_topic *rsm_topic_find(const struct rsm *s, const char *name)
+{
+	return rsm__topic_find_mut((struct rsm *)s, name);
 }
 
 uint32_t rsm_topic_count(const struct rsm *s)
@@ -255,7 +267,9 @@ int rsm__broker_put(struct rsm *s, const struct rsm_broker *b)
 {
 	for (uint32_t i = 0; i < s->n_brokers; i++) {
 		if (s->brokers[i].id == b->id) {
+			bool fenced = s->brokers[i].fenced;
 			s->brokers[i] = *b;
+			s->brokers[i].fenced = fenced;
 			return 0;
 		}
 	}

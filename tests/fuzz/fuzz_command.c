@@ -4,12 +4,12 @@
  *   even: the rest is applied raw as a command, then restored raw as a
  *         snapshot;
  *   odd:  a valid encoded command or snapshot (a reset of two topics, a
- *         copy of another group, a one-topic reset with a guard, the
- *         snapshot after them) is mutated by the rest (byte pairs: where,
- *         what to XOR) and applied or restored — so the decoders of every
- *         field are reached, not only the first bytes (schema-aware).
- * Apply must never fail on bad bytes (it records them as rejected);
- * restore must refuse them and leave the state unchanged.
+ *         copy of another group, a one-topic reset with a guard, an
+ *         in-sync set change, a broker fenced, the snapshot after them) is
+ * mutated by the rest (byte pairs: where, what to XOR) and applied or restored
+ * — so the decoders of every field are reached, not only the first bytes
+ * (schema-aware). Apply must never fail on bad bytes (it records them as
+ * rejected); restore must refuse them and leave the state unchanged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +44,10 @@ static void setup(struct rsm *s)
 	const char *topics[] = {"t", "u"};
 	const char *groups[] = {"g", "src"};
 	for (int i = 0; i < 2; i++) {
-		if (rsm_encode_create_topic(topics[i], 2, brokers, 2, 1, &buf,
-					    NULL, 0) == 0)
+		if (rsm_encode_create_topic(
+			&(struct rsm_topic_spec){topics[i], 2, brokers, 2,
+						 2 - (uint32_t)i, 0, 1},
+			&buf, NULL, 0) == 0)
 			apply(s, buf);
 		if (rsm_encode_create_group(groups[i], RSM_CLUSTERING,
 					    RSM_INITIAL_LATEST, 1, NULL, NULL,
@@ -57,6 +59,14 @@ static void setup(struct rsm *s)
 /* Template @k, encoded (0 when it could not be). */
 static int template(int k, struct raft_buffer *out)
 {
+	static const char *const isr[] = {"broker-2", "broker-1"};
+	static const struct rsm_alter_isr alter = {"t", 1,   "broker-2", 1, 1,
+						   1,	isr, 2,		 5};
+	if (k == 3) /* an in-sync set change of a replicated queue */
+		return rsm_encode_alter_isr(&alter, out, NULL, 0) == 0;
+	if (k == 4) /* a broker fenced */
+		return rsm_encode_fence_broker("broker-1", true, out, NULL,
+					       0) == 0;
 	static const struct rsm_reset_move mv[4] = {
 	    {"broker-1", 0, RSM_MOVE_ABSOLUTE, 3, 0, 9, 0},
 	    {"broker-1", 1, RSM_MOVE_SHIFT, -2, 1, 9, 4},
@@ -99,7 +109,7 @@ static void check(struct rsm *s, const uint8_t *cmd, size_t clen,
 		abort();
 }
 
-/* A snapshot of the state after templates 0..2, its msgpack body
+/* A snapshot of the state after templates 0..4, its msgpack body
  * mutated by @data and compressed again (with a correct checksum, so the
  * state decoder sees the mutation): malloc'ed into *out, or NULL. */
 static void *mutated_snapshot(const uint8_t *data, size_t size, size_t *len)
@@ -113,7 +123,7 @@ static void *mutated_snapshot(const uint8_t *data, size_t size, size_t *len)
 	if (t == NULL)
 		return NULL;
 	setup(t);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 5; k++)
 		if (template(k, &b))
 			apply(t, b);
 	if (rsm_snapshot(t, &snap, &slen) == 0 &&
@@ -141,18 +151,18 @@ static void *mutated_snapshot(const uint8_t *data, size_t size, size_t *len)
 	return out;
 }
 
-/* The odd mode: templates 0..2 are commands, 3 is a snapshot. */
+/* The odd mode: templates 0..4 are commands, 5 is a snapshot. */
 static void templated(struct rsm *s, const uint8_t *data, size_t size)
 {
-	int k = size > 1 ? data[1] % 4 : 0;
+	int k = size > 1 ? data[1] % 6 : 0;
 	const uint8_t *rest = data + (size > 2 ? 2 : size);
 	size_t nrest = size > 2 ? size - 2 : 0;
 	struct raft_buffer b;
-	if (k < 3 && template(k, &b)) {
+	if (k < 5 && template(k, &b)) {
 		mutate(b.base, b.len, rest, nrest);
 		check(s, b.base, b.len, b.base, b.len);
 		raft_free(b.base);
-	} else if (k == 3) {
+	} else if (k == 5) {
 		size_t len = 0;
 		void *snap = mutated_snapshot(rest, nrest, &len);
 		if (snap != NULL)

@@ -50,7 +50,9 @@ static inline int rh_topic(struct rsm *s, const char *name, uint32_t q,
 {
 	struct raft_buffer buf;
 	assert_int_equal(
-	    rsm_encode_create_topic(name, q, brokers, n, 1000, &buf, NULL, 0),
+	    rsm_encode_create_topic(
+		&(struct rsm_topic_spec){name, q, brokers, n, 0, 0, 1000}, &buf,
+		NULL, 0),
 	    0);
 	return rh_apply(s, buf)->code;
 }

@@ -145,7 +145,9 @@ static void setup_topic(struct fx *x, unsigned leader)
 	}
 	struct raft_buffer buf;
 	assert_int_equal(
-	    rsm_encode_create_topic("orders", 4, names, 3, 1, &buf, NULL, 0),
+	    rsm_encode_create_topic(
+		&(struct rsm_topic_spec){"orders", 4, names, 3, 0, 0, 1}, &buf,
+		NULL, 0),
 	    0);
 	assert_int_equal(commit_everywhere(x, leader, buf).code, 0);
 	assert_int_equal(rsm_encode_create_group("g", RSM_CLUSTERING,

@@ -37,7 +37,10 @@ static void test_rsm_topic_and_group_creation(void **state)
 	const char *bx[] = {"broker-1", "broker-7"};
 	struct raft_buffer buf;
 	assert_int_equal(
-	    rsm_encode_create_topic("other", 1, bx, 2, 5, &buf, NULL, 0), 0);
+	    rsm_encode_create_topic(
+		&(struct rsm_topic_spec){"other", 1, bx, 2, 0, 0, 5}, &buf,
+		NULL, 0),
+	    0);
 	const struct rsm_result *r = rh_apply(s, buf);
 	assert_int_equal(r->code, RSM_EUNKNOWN_BROKER);
 	assert_string_equal(r->message, "unknown broker 'broker-7'");
@@ -57,14 +60,17 @@ static void test_rsm_encoders_validate(void **state)
 	struct raft_buffer buf;
 	char err[256];
 	const char *b[] = {"broker-1"};
-	assert_int_equal(rsm_encode_create_topic("bad name", 1, b, 1, 0, &buf,
-						 err, sizeof err),
-			 RSM_EINVAL);
+	assert_int_equal(
+	    rsm_encode_create_topic(
+		&(struct rsm_topic_spec){"bad name", 1, b, 1, 0, 0, 0}, &buf,
+		err, sizeof err),
+	    RSM_EINVAL);
 	assert_string_equal(err, "bad topic name 'bad name': use 1-127 of "
 				 "A-Z a-z 0-9 . _ -");
-	assert_int_equal(
-	    rsm_encode_create_topic("t", 0, b, 1, 0, &buf, err, sizeof err),
-	    RSM_EINVAL);
+	assert_int_equal(rsm_encode_create_topic(
+			     &(struct rsm_topic_spec){"t", 0, b, 1, 0, 0, 0},
+			     &buf, err, sizeof err),
+			 RSM_EINVAL);
 	assert_string_equal(err, "queues must be 1..1024, not 0");
 	assert_int_equal(
 	    rsm_encode_create_group("", RSM_CLUSTERING, RSM_INITIAL_LATEST, 0,
@@ -477,7 +483,7 @@ static void test_rsm_broker_reregistration(void **state)
 	rh_broker(s, 1, "broker-1");
 	/* Same id and name with a new address: an update. */
 	struct rsm_broker b = {1, "broker-1", "127.0.0.1:7777",
-			       "127.0.0.1:8888"};
+			       "127.0.0.1:8888", false};
 	struct raft_buffer buf;
 	assert_int_equal(rsm_encode_register_broker(&b, &buf, NULL, 0), 0);
 	assert_int_equal(rh_apply(s, buf)->code, RSM_OK);

@@ -115,9 +115,11 @@ static void test_reserved_names(void **state)
 	struct raft_buffer buf;
 	char err[256];
 	const char *b[] = {"broker-1"};
-	assert_int_equal(rsm_encode_create_topic("%RETRY%g", 1, b, 1, 1, &buf,
-						 err, sizeof err),
-			 RSM_EINVAL);
+	assert_int_equal(
+	    rsm_encode_create_topic(
+		&(struct rsm_topic_spec){"%RETRY%g", 1, b, 1, 0, 0, 1}, &buf,
+		err, sizeof err),
+	    RSM_EINVAL);
 	assert_string_equal(err, "topic name '%RETRY%g': names starting with "
 				 "% are reserved for retry and dead-letter "
 				 "topics");

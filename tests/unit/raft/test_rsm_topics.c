@@ -242,7 +242,10 @@ static void test_delete_topic(void **state)
 	assert_int_equal(rh_topic(s, "pay", 1, b, 1), RSM_EINVAL);
 	struct raft_buffer buf;
 	assert_int_equal(
-	    rsm_encode_create_topic("pay", 1, b, 1, 1001, &buf, NULL, 0), 0);
+	    rsm_encode_create_topic(
+		&(struct rsm_topic_spec){"pay", 1, b, 1, 0, 0, 1001}, &buf,
+		NULL, 0),
+	    0);
 	assert_int_equal(rh_apply(s, buf)->code, RSM_OK);
 	assert_int_equal(rsm_topic_find(s, "pay")->created, 1001);
 	assert_null(rsm_group_topic(rsm_group_find(s, "src"), "pay"));
