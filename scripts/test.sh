@@ -58,7 +58,7 @@ if [ -z "${RAFTQ_TEST_QUICK:-}" ]; then
   CC=clang cmake -S . -B build-fuzz -DRAFTQ_WERROR=ON -DRAFTQ_BENCH=OFF \
     -DCMAKE_BUILD_TYPE=Debug -DRAFTQ_FUZZ=ON \
     -DRAFTQ_FUZZ_SECONDS="${RAFTQ_FUZZ_SECONDS:-15}" >/dev/null
-  cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_schema fuzz_command fuzz_recovery fuzz_plan fuzz_tokens fuzz_http_body fuzz_schedule fuzz_batches
+  cmake --build build-fuzz -j"$jobs" --target fuzz_frame fuzz_schema fuzz_command fuzz_recovery fuzz_plan fuzz_tokens fuzz_http_body fuzz_schedule fuzz_batches fuzz_epochs
   echo "== ctest -L fuzz (build-fuzz/) =="
   run_ctest build-fuzz -L fuzz
 

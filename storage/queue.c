@@ -17,6 +17,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -400,6 +401,31 @@ static int open_segments(struct stor_queue *q)
 	return rv;
 }
 
+int stor__reload(struct stor_queue *q)
+{
+	uint64_t at = q->segs[0].base;
+	for (size_t i = 0; i < q->nsegs; i++)
+		stor__seg_free(&q->segs[i]);
+	q->nsegs = 0;
+	q->bytes = 0;
+	q->dirty = false;
+	q->broken = false;
+	q->promised_end = 0;
+	q->stats.messages_missing = q->stats.missing_from = 0;
+	int rv = open_segments(q);
+	if (rv == 0)
+		return 0;
+	/* Half reloaded: keep one empty placeholder so info() and reads
+	 * stay defined; broken until the owner reopens the queue. */
+	for (size_t i = 0; i < q->nsegs; i++)
+		stor__seg_free(&q->segs[i]);
+	stor__seg_init(&q->segs[0], at);
+	q->nsegs = 1;
+	q->bytes = 0;
+	q->broken = true;
+	return rv;
+}
+
 int stor_queue_open(const char *dir, const char *name,
 		    const struct stor_config *cfg, const struct stor_env *env,
 		    struct stor_queue **out, char *errmsg, size_t errmsg_len)
@@ -521,13 +547,65 @@ static int roll(struct stor_queue *q)
 	return 0;
 }
 
-int stor_queue_append(struct stor_queue *q, const struct stor_batch_in *in,
-		      uint64_t *base_offset, int64_t *store_time_ms)
+int stor__roll_for(struct stor_queue *q, uint32_t count, uint64_t total)
 {
-	if (q->broken)
-		return stor__fail(q, STOR_EBROKEN,
-				  "a failed write could not be undone; reopen "
-				  "the queue to recover");
+	struct stor__seg *a = stor__active(q);
+	if (a->end > a->base && (a->size + total > q->cfg.segment_bytes ||
+				 a->end - a->base + count > UINT32_MAX))
+		return roll(q);
+	return 0;
+}
+
+int stor__write_batch(struct stor_queue *q, const uint8_t *hdr,
+		      const struct stor__bhdr *h, const void *payload,
+		      bool sync)
+{
+	struct stor__seg *a = stor__active(q);
+	assert(h->base_offset == a->end);
+	uint64_t total = STOR_BATCH_HEADER_SIZE + (uint64_t)h->payload_len;
+	struct iovec v[2] = {{(void *)(uintptr_t)hdr, STOR_BATCH_HEADER_SIZE},
+			     {(void *)(uintptr_t)payload, h->payload_len}};
+	struct stor__path p;
+	stor__seg_path(q, a->base, "log", &p);
+	int rv = stor__pwritev(&q->sys, p.s, a->fd, v,
+			       h->payload_len > 0 ? 2 : 1, a->size);
+	const char *what = "write";
+	if (rv == 0 && sync) {
+		rv = stor__fdatasync(&q->sys, p.s, a->fd);
+		what = "fsync";
+		if (rv == 0)
+			q->stats.fsyncs++;
+	}
+	if (rv != 0) {
+		undo_write(q, a);
+		return stor__fail(q, stor__from_errno(rv),
+				  "segment %020" PRIu64 ".log: %s at offset "
+				  "%" PRIu64 ": %s%s",
+				  a->base, what, a->end, strerror(-rv),
+				  q->broken ? "; undo failed, queue needs a "
+					      "reopen"
+					    : "");
+	}
+	rv = stor__seg_note(q, a, a->size, h->base_offset, h->count, total,
+			    h->store_time);
+	if (rv != 0) {
+		undo_write(q, a);
+		return rv;
+	}
+	q->bytes += total;
+	q->dirty = true;
+	q->stats.appends++;
+	return 0;
+}
+
+int64_t stor__last_time(struct stor_queue *q)
+{
+	return queue_last_time(q);
+}
+
+/* STOR_OK, or why @in cannot be appended (recorded). */
+static int check_batch_in(struct stor_queue *q, const struct stor_batch_in *in)
+{
 	if (in->count == 0 || in->count > STOR_MAX_BATCH_RECORDS)
 		return stor__fail(q, STOR_EINVAL,
 				  "batch record count %u not in 1..%u",
@@ -548,64 +626,43 @@ int stor_queue_append(struct stor_queue *q, const struct stor_batch_in *in,
 		    q, STOR_EINVAL,
 		    "schedule id %llu does not go with flags 0x%x",
 		    (unsigned long long)in->sched_id, in->flags);
-	struct stor__seg *a = stor__active(q);
-	if (a->end > (uint64_t)STOR_MAX_OFFSET - in->count)
+	if (stor__active(q)->end > (uint64_t)STOR_MAX_OFFSET - in->count)
 		return stor__fail(q, STOR_EINVAL, "offsets would pass 2^63-1");
-	uint64_t total = STOR_BATCH_HEADER_SIZE + (uint64_t)in->payload_len;
-	if (a->end > a->base && (a->size + total > q->cfg.segment_bytes ||
-				 a->end - a->base + in->count > UINT32_MAX)) {
-		int rv = roll(q);
-		if (rv != 0)
-			return rv;
-		a = stor__active(q);
-	}
+	return STOR_OK;
+}
+
+int stor_queue_append(struct stor_queue *q, const struct stor_batch_in *in,
+		      uint64_t *base_offset, int64_t *store_time_ms)
+{
+	if (q->broken)
+		return stor__fail(q, STOR_EBROKEN,
+				  "a failed write could not be undone; reopen "
+				  "the queue to recover");
+	int rv = check_batch_in(q, in);
+	if (rv == 0)
+		rv = stor__roll_for(q, in->count,
+				    STOR_BATCH_HEADER_SIZE +
+					(uint64_t)in->payload_len);
+	if (rv != 0)
+		return rv;
 	int64_t last = queue_last_time(q);
 	int64_t t = in->store_time_ms;
 	if (last != STOR__NO_TIME && t < last)
 		t = last; /* store times never go backwards in a queue */
-
 	struct stor__bhdr h = {
 	    .flags = in->flags,
 	    .payload_len = in->payload_len,
-	    .base_offset = a->end,
+	    .base_offset = stor__active(q)->end,
 	    .count = in->count,
 	    .store_time = t,
 	    .sched_id = in->sched_id,
 	};
 	uint8_t hdr[STOR_BATCH_HEADER_SIZE];
 	stor__bhdr_encode(hdr, &h, in->payload);
-	struct iovec v[2] = {{hdr, sizeof hdr},
-			     {(void *)(uintptr_t)in->payload, in->payload_len}};
-	struct stor__path p;
-	stor__seg_path(q, a->base, "log", &p);
-	int rv = stor__pwritev(&q->sys, p.s, a->fd, v,
-			       in->payload_len > 0 ? 2 : 1, a->size);
-	const char *what = "write";
-	if (rv == 0 && q->cfg.flush == STOR_FLUSH_SYNC) {
-		rv = stor__fdatasync(&q->sys, p.s, a->fd);
-		what = "fsync";
-		if (rv == 0)
-			q->stats.fsyncs++;
-	}
-	if (rv != 0) {
-		undo_write(q, a);
-		return stor__fail(q, stor__from_errno(rv),
-				  "segment %020" PRIu64 ".log: %s at offset "
-				  "%" PRIu64 ": %s%s",
-				  a->base, what, a->end, strerror(-rv),
-				  q->broken ? "; undo failed, queue needs a "
-					      "reopen"
-					    : "");
-	}
-	uint64_t pos = a->size;
-	rv = stor__seg_note(q, a, pos, h.base_offset, in->count, total, t);
-	if (rv != 0) {
-		undo_write(q, a);
+	rv = stor__write_batch(q, hdr, &h, in->payload,
+			       q->cfg.flush == STOR_FLUSH_SYNC);
+	if (rv != 0)
 		return rv;
-	}
-	q->bytes += total;
-	q->dirty = true;
-	q->stats.appends++;
 	if (base_offset != NULL)
 		*base_offset = h.base_offset;
 	if (store_time_ms != NULL)

@@ -23,6 +23,7 @@
 #ifndef RAFTQ_STORAGE_H
 #define RAFTQ_STORAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -232,6 +233,37 @@ int stor_queue_append(struct stor_queue *q, const struct stor_batch_in *in,
 		      uint64_t *base_offset, int64_t *store_time_ms);
 
 /*
+ * Replicas (docs/design/replication.md). Appends batches exactly as
+ * another replica's stor_queue_read gave them — offsets, store times,
+ * flags, schedule ids and CRCs kept: @buf holds whole batches, the first
+ * starting at this queue's max offset, each where the one before ends,
+ * store times not going back. Each is checked (header, CRC) before it is
+ * written; with STOR_FLUSH_SYNC one sync covers them all. Sets *end (may
+ * be NULL) to the max offset after the call: batches before a failure
+ * stay appended. STOR_ECORRUPT (a damaged batch), STOR_EINVAL (a gap, an
+ * earlier store time, offsets past 2^63-1), STOR_EIO, STOR_ENOSPC,
+ * STOR_ENOMEM, STOR_EBROKEN.
+ */
+int stor_queue_append_copy(struct stor_queue *q, const void *buf, size_t len,
+			   uint64_t *end);
+/*
+ * Cuts the queue back so its max offset is @offset, which must be the
+ * start of a batch (or the max offset: nothing to do) and not below the
+ * min offset. The files are changed (later segments deleted, the one
+ * holding @offset cut) and then read again as an open after a crash
+ * reads them. STOR_ERANGE, STOR_EINVAL (inside a batch: nothing
+ * changed), STOR_EIO, STOR_ENOSPC, STOR_ENOMEM; after a failure that
+ * changed files the queue may be broken (STOR_EBROKEN until reopened).
+ */
+int stor_queue_truncate(struct stor_queue *q, uint64_t offset);
+/*
+ * Deletes every message and starts the queue over empty at @start (min
+ * = max = @start): a replica rebuilt from a leader whose log starts
+ * there. Errors as stor_queue_truncate.
+ */
+int stor_queue_restart(struct stor_queue *q, uint64_t start);
+
+/*
  * Copies whole batches into @buf, starting with the batch that holds
  * @offset, as many as fit in @cap (stopping at a segment's end). Sets *len
  * to the bytes copied; 0 when @offset is the max offset. Walk the buffer
@@ -381,6 +413,52 @@ void stor_sched_targets(struct stor_sched *s,
 void stor_sched_info(const struct stor_sched *s, struct stor_sched_info *out);
 /* The message of the last failed call on @s; owned by @s. */
 const char *stor_sched_errmsg(const struct stor_sched *s);
+
+/* ---- A replica's leader epochs (docs/design/replication.md §5) ----
+ *
+ * "<queue dir>/leader-epochs": (epoch, start offset) pairs, epochs and
+ * starts ascending — which leader epoch wrote the offsets from start up
+ * to the next entry's start (the last: up to the log's end). Every
+ * change is durable when the call returns. Single-threaded, like the
+ * queue whose directory it shares.
+ */
+struct stor_epoch {
+	uint64_t epoch;
+	uint64_t start;
+};
+struct stor_epochs;
+
+/* Reads (or starts empty) the file in @dir; entries starting at or past
+ * @log_end (the queue's max offset) are dropped. 0 and *out, or
+ * STOR_ECORRUPT, STOR_EIO, STOR_ENOMEM with a message in @errmsg. */
+int stor_epochs_open(const char *dir, const struct stor_env *env,
+		     uint64_t log_end, struct stor_epochs **out, char *errmsg,
+		     size_t errmsg_len);
+void stor_epochs_close(struct stor_epochs *e); /* NULL: nothing */
+uint32_t stor_epochs_count(const struct stor_epochs *e);
+const struct stor_epoch *stor_epochs_at(const struct stor_epochs *e,
+					uint32_t i);
+/* The last entry's epoch; 0 when there is none. */
+uint64_t stor_epochs_last(const struct stor_epochs *e);
+/* Records that @epoch writes from @start on; nothing when it is already
+ * the last epoch. STOR_EINVAL when the epoch (or start) is below the
+ * last's; STOR_EIO, STOR_ENOSPC, STOR_ENOMEM (nothing recorded). */
+int stor_epochs_add(struct stor_epochs *e, uint64_t epoch, uint64_t start);
+/* The largest recorded epoch <= @epoch (*found) and where it ends (*end:
+ * the next entry's start, or @log_end); false when there is none. */
+bool stor_epochs_end_for(const struct stor_epochs *e, uint64_t epoch,
+			 uint64_t log_end, uint64_t *found, uint64_t *end);
+/* The epoch that wrote @offset and where it ends; false before the
+ * first entry. */
+bool stor_epochs_covering(const struct stor_epochs *e, uint64_t offset,
+			  uint64_t log_end, uint64_t *epoch, uint64_t *end);
+/* Drops entries starting at or past @log_end (after a truncation). */
+int stor_epochs_truncate(struct stor_epochs *e, uint64_t log_end);
+/* Drops entries of epochs above @epoch. */
+int stor_epochs_keep_through(struct stor_epochs *e, uint64_t epoch);
+/* Drops every entry (a restarted replica). */
+int stor_epochs_clear(struct stor_epochs *e);
+const char *stor_epochs_errmsg(const struct stor_epochs *e);
 
 /* CRC32C (Castagnoli) of @len bytes, continuing from @crc (0 to start). */
 uint32_t stor_crc32c(uint32_t crc, const void *data, size_t len);

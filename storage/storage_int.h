@@ -181,6 +181,21 @@ struct stor_queue {
 	char errmsg[1024];
 };
 
+/* queue.c: rolls to a new segment when a batch of @count records and
+ * @total bytes does not fit the active one. */
+int stor__roll_for(struct stor_queue *q, uint32_t count, uint64_t total);
+/* Writes one encoded batch (@hdr, the 40 bytes of @h, then @payload) at
+ * the end of the active segment (h->base_offset must be its end), syncs
+ * when @sync, indexes it; a failed write is undone (recorded). */
+int stor__write_batch(struct stor_queue *q, const uint8_t *hdr,
+		      const struct stor__bhdr *h, const void *payload,
+		      bool sync);
+/* The queue's latest store time, STOR__NO_TIME when it has none. */
+int64_t stor__last_time(struct stor_queue *q);
+/* Frees every segment and reads the directory again as open does
+ * (without a clean record: the last segment is scanned). */
+int stor__reload(struct stor_queue *q);
+
 /* Sets q->errmsg to "queue NAME: <fmt>" and returns @code. */
 int stor__fail(struct stor_queue *q, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
