@@ -167,7 +167,7 @@ static void pickup(struct harness *h, int leader, const char *bootstrap,
 		   int trials)
 {
 	const char *L = h->nodes[leader].listen;
-	struct rpc_topic_create_req t = {"r", 2, {NULL, 0}};
+	struct rpc_topic_create_req t = {"r", 2, {NULL, 0}, 1, 0};
 	need(call_code(L, RPC_TOPIC_CREATE, &t) == RPC_OK, "topic r");
 	struct rpc_group_create_req g = {
 	    "pick", "clustering", "earliest", {NULL, 0}, 0};
@@ -304,8 +304,8 @@ int main(int argc, char **argv)
 		 h.nodes[1].listen, h.nodes[2].listen);
 	const char *L = h.nodes[leader].listen;
 	const char *one[] = {"broker-1"};
-	struct rpc_topic_create_req t1 = {"plain", 4, {one, 1}};
-	struct rpc_topic_create_req t2 = {"lz4", 4, {one, 1}};
+	struct rpc_topic_create_req t1 = {"plain", 4, {one, 1}, 1, 0};
+	struct rpc_topic_create_req t2 = {"lz4", 4, {one, 1}, 1, 0};
 	need(call_code(L, RPC_TOPIC_CREATE, &t1) == RPC_OK, "topic plain");
 	need(call_code(L, RPC_TOPIC_CREATE, &t2) == RPC_OK, "topic lz4");
 	struct rpc_group_create_req g = {

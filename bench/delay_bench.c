@@ -54,8 +54,8 @@ static void produce(const char *addr, uint32_t q, int64_t due)
 	memset(body, 'x', sizeof body);
 	memcpy(body, &due, sizeof due);
 	size_t len = rpc_record_put(rec, NULL, 0, body, sizeof body);
-	struct rpc_produce_req in = {"d", q, 1, 0, {rec, (uint32_t)len},
-				     due, 0};
+	struct rpc_produce_req in = {
+	    "d", q, 1, 0, {rec, (uint32_t)len}, due, 0, NULL, RPC_ACKS_ALL};
 	need(h_call_code(addr, RPC_PRODUCE, &in, 10000) == RPC_OK,
 	     "PRODUCE with deliver_at");
 }
@@ -84,8 +84,8 @@ static void read_queue(const char *addr, uint32_t q, int64_t *late, size_t *n,
 {
 	uint64_t off = 0;
 	for (;;) {
-		struct rpc_fetch_req f = {NULL, "d",	  q, off,
-					  0,	1u << 20, 0, NULL};
+		struct rpc_fetch_req f = {NULL,	    "d", q,    off, 0,
+					  1u << 20, 0,	 NULL, NULL};
 		struct ctl_resp r;
 		h_call(addr, RPC_FETCH, &f, 10000, &r);
 		need(r.err == 0 && r.st.code == RPC_OK, "FETCH");

@@ -145,10 +145,15 @@ static int64_t fill_topic(struct harness *h, uint64_t per_broker)
 	int64_t mid = 0;
 	for (int b = 0; b < 3; b++)
 		for (uint64_t k = 0; k < per_broker / 1000; k++) {
-			struct rpc_produce_req in = {
-			    "big", (uint32_t)(k % 16),	      1000,
-			    0,	   {payload, sizeof payload}, 0,
-			    0};
+			struct rpc_produce_req in = {"big",
+						     (uint32_t)(k % 16),
+						     1000,
+						     0,
+						     {payload, sizeof payload},
+						     0,
+						     0,
+						     NULL,
+						     RPC_ACKS_ALL};
 			struct ctl_resp r;
 			h_call(h->nodes[b].listen, RPC_PRODUCE, &in, 10000, &r);
 			need(r.err == 0 && r.st.code == RPC_OK, "produce");
@@ -315,7 +320,7 @@ int main(int argc, char **argv)
 	struct harness h = *hp;
 	free(hp);
 	const char *l = h.nodes[h.leader].listen;
-	struct rpc_topic_create_req t = {"big", 16, {NULL, 0}};
+	struct rpc_topic_create_req t = {"big", 16, {NULL, 0}, 1, 0};
 	struct rpc_group_create_req g = {
 	    "bench", "clustering", "latest", {NULL, 0}, 0};
 	need(h_call_code(l, RPC_TOPIC_CREATE, &t, 10000) == RPC_OK, "topic");

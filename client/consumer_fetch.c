@@ -380,7 +380,7 @@ void kc_send_fetch(struct raftq_consumer *k, struct kqueue *q)
 	    k->mode == MODE_CLUSTERING ? k->group : NULL, q->topic, q->queue_id,
 	    q->pos, q->epoch, k->fetch_bytes, x->wait_ms,
 	    /* a broadcasting member reads for its group */
-	    k->mode == MODE_CLUSTERING ? NULL : k->group};
+	    k->mode == MODE_CLUSTERING ? NULL : k->group, q->broker};
 	if (rpc_client_request(rc, &x->call, RPC_FETCH, &in, c->timeout_ms,
 			       on_fetched) != 0) {
 		free(x);

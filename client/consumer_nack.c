@@ -51,8 +51,8 @@ static int nack_send(struct raftq_consumer *k, const struct raftq_message *m,
 			       "nack: broker %s has no known address",
 			       m->broker_name);
 	struct rpc_client *rc = cl_conn(c, c->brokers[bi].listen);
-	struct rpc_send_back_req in = {k->group, m->topic, m->queue_id,
-				       m->offset, reason};
+	struct rpc_send_back_req in = {k->group,  m->topic, m->queue_id,
+				       m->offset, reason,   m->broker_name};
 	x->call.data = x;
 	x->c = c;
 	if (rc == NULL || rpc_client_request(rc, &x->call, RPC_SEND_BACK, &in,

@@ -215,7 +215,9 @@ static int send_batch(struct raftq_producer *p, struct pbatch *b)
 				     flags,
 				     {payload, (uint32_t)plen},
 				     p->cfg.deliver_at_ms,
-				     p->cfg.delay_ms};
+				     p->cfg.delay_ms,
+				     NULL,
+				     RPC_ACKS_ALL};
 	b->call.data = b;
 	b->attempts++;
 	int rv = rpc_client_request(rc, &b->call, RPC_PRODUCE, &in,

@@ -67,6 +67,28 @@ static const char *address_of(const struct dlq *x, const char *name)
 	return NULL;
 }
 
+/* The broker leading queue (@topic, @home, @qid) by the route (its home
+ * when the route names no leaders), or NULL when it is offline. */
+static const char *leader_of(const struct dlq *x, const char *topic,
+			     const char *home, uint32_t qid)
+{
+	const struct rpc_route_resp *r = x->route.body;
+	const struct rpc_topic_info *t = r->topics.v;
+	for (uint32_t i = 0; i < r->topics.n; i++) {
+		if (strcmp(t[i].name, topic) != 0 || t[i].leaders.n == 0)
+			continue;
+		for (uint32_t b = 0; b < t[i].brokers.n; b++) {
+			uint32_t qi = b * t[i].queues_per_broker + qid;
+			if (strcmp(t[i].brokers.v[b], home) == 0 &&
+			    qid < t[i].queues_per_broker && qi < t[i].leaders.n)
+				return t[i].leaders.v[qi][0]
+					   ? t[i].leaders.v[qi]
+					   : NULL;
+		}
+	}
+	return home;
+}
+
 static uint8_t *dup_bytes(const void *p, size_t n)
 {
 	uint8_t *d = malloc(n ? n : 1);
@@ -122,8 +144,9 @@ static int read_queue(struct dlq *x, uint32_t i, uint64_t from)
 		return 1;
 	}
 	for (uint64_t at = from;;) {
-		struct rpc_fetch_req in = {x->group, x->topic,	  0, at,
-					   x->epoch, FETCH_BYTES, 0, NULL};
+		struct rpc_fetch_req in = {x->group, x->topic, 0,
+					   at,	     x->epoch, FETCH_BYTES,
+					   0,	     NULL,     x->brokers[i]};
 		struct ctl_resp r;
 		ctl_call_one(addr, RPC_FETCH, &in, x->o->timeout_ms, &r);
 		int rv = ctl_check(x->o, &r);
@@ -224,7 +247,9 @@ static void print_list(const struct dlq *x)
 /* Produces @d to the queue it came from: 0 or 1. */
 static int resend_one(const struct dlq *x, const struct dead *d)
 {
-	const char *addr = address_of(x, d->env.broker_name);
+	const char *leader =
+	    leader_of(x, d->env.topic, d->env.broker_name, d->env.queue_id);
+	const char *addr = leader ? address_of(x, leader) : NULL;
 	size_t len = rpc_record_size(d->key_len, d->key != NULL, d->body_len);
 	uint8_t *payload = malloc(len);
 	if (addr == NULL || payload == NULL) {
@@ -242,7 +267,9 @@ static int resend_one(const struct dlq *x, const struct dead *d)
 				     0,
 				     {payload, (uint32_t)len},
 				     0,
-				     0};
+				     0,
+				     d->env.broker_name,
+				     RPC_ACKS_ALL};
 	struct ctl_resp r;
 	ctl_call_one(addr, RPC_PRODUCE, &in, x->o->timeout_ms, &r);
 	int rv = ctl_check(x->o, &r);

@@ -105,8 +105,14 @@ void ctl_print_topic_created(const struct ctl_opts *o, const char *name,
 		json_t *b = json_array();
 		for (uint32_t i = 0; i < r->brokers.n; i++)
 			json_array_append_new(b, json_string(r->brokers.v[i]));
-		ctl_json_out(json_pack("{s:s,s:b,s:o}", "topic", name,
-				       "created", 1, "brokers", b));
+		ctl_json_out(json_pack(
+		    "{s:s,s:b,s:o,s:I,s:I}", "topic", name, "created", 1,
+		    "brokers", b, "replication_factor",
+		    (json_int_t)(r->replication_factor ? r->replication_factor
+						       : 1),
+		    "min_insync_replicas",
+		    (json_int_t)(r->min_insync_replicas ? r->min_insync_replicas
+							: 1)));
 		return;
 	}
 	printf("created topic %s with %u queues per broker on", name, queues);
@@ -150,6 +156,17 @@ void ctl_print_names(const struct ctl_opts *o, const char *key,
 		puts(n->names.v[i]);
 }
 
+/* "  LEADER  r1,r2,r3 / r1,r2" (no leader: "-", offline). */
+static void print_replicas(const struct rpc_queue_info *q)
+{
+	printf("  %-12s  ", q->leader_broker ? q->leader_broker : "-");
+	for (uint32_t k = 0; k < q->replicas.n; k++)
+		printf("%s%s", k ? "," : "", q->replicas.v[k]);
+	printf(" /");
+	for (uint32_t k = 0; k < q->isr.n; k++)
+		printf("%s%s", k ? "," : " ", q->isr.v[k]);
+}
+
 void ctl_print_topic(const struct ctl_opts *o, const void *body)
 {
 	const struct rpc_topic_describe_resp *t = body;
@@ -158,17 +175,24 @@ void ctl_print_topic(const struct ctl_opts *o, const void *body)
 		ctl_json_out(rpc_json_topic(t));
 		return;
 	}
-	printf("%-14s %5s %12s %12s  %-24s  %-24s\n", "BROKER", "QUEUE",
+	bool reps = false;
+	for (uint32_t i = 0; i < t->queues.n; i++)
+		reps = reps || q[i].replicas.n > 1;
+	printf("%-14s %5s %12s %12s  %-24s  %-24s%s\n", "BROKER", "QUEUE",
 	       "MIN_OFFSET", "MAX_OFFSET", "FIRST_STORE_TIME",
-	       "LAST_STORE_TIME");
+	       "LAST_STORE_TIME",
+	       reps ? "  LEADER        REPLICAS / IN SYNC" : "");
 	for (uint32_t i = 0; i < t->queues.n; i++) {
 		char t1[40], t2[40];
 		ctl_fmt_time(q[i].first_store_time, t1, sizeof t1);
 		ctl_fmt_time(q[i].last_store_time, t2, sizeof t2);
-		printf("%-14s %5u %12llu %12llu  %-24s  %-24s\n",
+		printf("%-14s %5u %12llu %12llu  %-24s  %-24s",
 		       q[i].broker_name, q[i].queue_id,
 		       (unsigned long long)q[i].min_offset,
 		       (unsigned long long)q[i].max_offset, t1, t2);
+		if (reps)
+			print_replicas(&q[i]);
+		printf("\n");
 	}
 }
 

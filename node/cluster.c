@@ -32,6 +32,30 @@ struct route_bufs {
 	const char **names;
 };
 
+/* Whether a route must name @t's queue leaders: some queue is not led
+ * by its home (absent leaders mean the homes). */
+static bool leaders_needed(const struct rsm_topic *t)
+{
+	for (uint32_t qi = 0; qi < rsm_topic_queues(t); qi++) {
+		const char *l = rsm_queue_leader(t, qi);
+		if (l == NULL ||
+		    strcmp(l, t->brokers[qi / t->queues_per_broker]))
+			return true;
+	}
+	return false;
+}
+
+/* Names a route needs: every topic's brokers and queue leaders. */
+static size_t route_names(struct rsm *rsm)
+{
+	size_t total = 0;
+	for (uint32_t i = 0; i < rsm_topic_count(rsm); i++) {
+		const struct rsm_topic *t = rsm_topic_at(rsm, i);
+		total += t->n_brokers + rsm_topic_queues(t);
+	}
+	return total;
+}
+
 static void route_fill(struct rsm *rsm, struct route_bufs *x)
 {
 	for (uint32_t i = 0; i < rsm_broker_count(rsm); i++) {
@@ -44,11 +68,21 @@ static void route_fill(struct rsm *rsm, struct route_bufs *x)
 		const struct rsm_topic *t = rsm_topic_at(rsm, i);
 		for (uint32_t k = 0; k < t->n_brokers; k++)
 			x->names[at + k] = t->brokers[k];
-		x->t[i] =
-		    (struct rpc_topic_info){t->name,
-					    t->queues_per_broker,
-					    {x->names + at, t->n_brokers}};
+		x->t[i] = (struct rpc_topic_info){
+		    .name = t->name,
+		    .queues_per_broker = t->queues_per_broker,
+		    .brokers = {x->names + at, t->n_brokers},
+		    .replication_factor = t->replication_factor};
 		at += t->n_brokers;
+		if (!leaders_needed(t))
+			continue;
+		uint32_t nq = rsm_topic_queues(t);
+		for (uint32_t qi = 0; qi < nq; qi++) {
+			const char *l = rsm_queue_leader(t, qi);
+			x->names[at + qi] = l ? l : "";
+		}
+		x->t[i].leaders = (struct rpc_strs){x->names + at, nq};
+		at += nq;
 	}
 }
 
@@ -56,10 +90,8 @@ void node_handle_route(const struct node_req *req, const void *in)
 {
 	struct node *n = req->n;
 	uint32_t nb = rsm_broker_count(n->rsm), nt = rsm_topic_count(n->rsm);
-	size_t total = 0;
+	size_t total = route_names(n->rsm);
 	(void)in;
-	for (uint32_t i = 0; i < nt; i++)
-		total += rsm_topic_at(n->rsm, i)->n_brokers;
 	struct route_bufs x = {calloc(nb ? nb : 1, sizeof *x.b),
 			       calloc(nt ? nt : 1, sizeof *x.t),
 			       calloc(total ? total : 1, sizeof *x.names)};

@@ -38,6 +38,7 @@
 #include "auth.h"
 #include "handlers.h"
 #include "http.h"
+#include "replica.h"
 
 #define STOP_QUIESCE_MS 1000
 #define STOP_TRANSFER_MS 2000
@@ -93,6 +94,11 @@ static void start_draining(struct node *n)
 {
 	node_fetch_expire(n, true); /* waiting fetches are answered now */
 	node_gate_tick(n, true);    /* so are requests waiting to catch up */
+	node_replica_wake_all(n, false); /* and followers' fetches */
+	node_acks_fail(n, NULL, RPC_UNAVAILABLE,
+		       "the broker is stopping: the batch is stored on the "
+		       "leader, not confirmed by the replicas");
+	node_fetchers_stop(n);
 	if (n->rpc_open)
 		rpc_server_close(&n->rpc, on_rpc_closed);
 	node_http_stop(n);
@@ -181,6 +187,10 @@ static void on_tick(uv_timer_t *t)
 		node_keep_registered(n);
 		node_groups_tick(n);
 		node_fetch_expire(n, false);
+		node_replica_wake_all(n, true); /* followers' timed out */
+		node_acks_expire(n);
+		node_fetchers_run(n);
+		node_isr_tick(n);
 	} else if (n->phase < NODE_CLOSING) {
 		advance_stop(n);
 	}
@@ -208,6 +218,7 @@ static void on_applied(void *arg, const struct rsm_result *res)
 {
 	node_queues_on_applied(arg, res);
 	node_fetch_on_applied(arg, res);
+	node_replicas_on_applied(arg, res);
 }
 
 static int mkdirs(const char *path, char *err, size_t errlen)
@@ -480,6 +491,7 @@ void node_free(struct node *n)
 	node_resets_free(n);
 	node_groups_free(n);
 	node_fetch_waiters_free(n);
+	node_fetchers_free(n);
 	rsm_free(n->rsm);
 	n->rsm = NULL;
 	if (n->lock_fd >= 0)

@@ -13,6 +13,7 @@
 
 #include "../util/lz4_frame.h"
 #include "handlers.h"
+#include "replica.h"
 
 /* Batches pass from rpc to storage as they came: one header layout. */
 _Static_assert(RPC_BATCH_HEADER == STOR_BATCH_HEADER_SIZE,
@@ -24,19 +25,6 @@ _Static_assert(RPC_BATCH_LZ4 == STOR_BATCH_LZ4,
 
 #define FETCH_DEFAULT_BYTES (1u << 20)
 #define FETCH_SLACK_BYTES 4096 /* frame room beside one oversized batch */
-
-/* The local queue, or NULL after answering why there is none. */
-static struct stor_queue *local_queue(const struct node_req *req,
-				      const char *topic, uint32_t queue_id)
-{
-	uint32_t code;
-	char msg[300];
-	struct stor_queue *q =
-	    node_queue(req->n, topic, queue_id, &code, msg, sizeof msg);
-	if (q == NULL)
-		node_req_fail(req, code, "%s", msg);
-	return q;
-}
 
 /* Whether @p's payload is what its count and flags say — `count`
  * records, plain or in one lz4 frame — so nothing a consumer cannot read
@@ -92,7 +80,14 @@ static void produce_later(const struct node_req *req,
 	char msg[600];
 	uint64_t id;
 	const struct rsm_topic *t = rsm_topic_find(req->n->rsm, p->topic);
-	assert(t != NULL); /* local_queue found its queue */
+	assert(t != NULL); /* node_req_led_queue found its queue */
+	if (p->broker != NULL && strcmp(p->broker, req->n->cfg.name) != 0) {
+		node_req_fail(req, RPC_UNAVAILABLE,
+			      "delayed messages are kept by the queue's home "
+			      "broker %s, which does not lead it now",
+			      p->broker);
+		return;
+	}
 	uint32_t code = node_sched_add(req->n, t, p->queue_id, due, b, &id, msg,
 				       sizeof msg);
 	if (code != RPC_OK) {
@@ -103,12 +98,56 @@ static void produce_later(const struct node_req *req,
 	node_req_ok(req, &r);
 }
 
+/* acks=all on a replicated queue needs min_insync_replicas in sync;
+ * false after answering UNAVAILABLE. */
+static bool enough_in_sync(const struct node_req *req,
+			   const struct node_queue *e)
+{
+	const struct rsm_topic *t = rsm_topic_find(req->n->rsm, e->topic);
+	assert(t != NULL); /* node_req_led_queue found the queue */
+	int64_t qi = rsm_topic_queue_index(t, e->home, e->queue_id);
+	assert(qi >= 0);
+	uint32_t in_sync = node_isr_count(t, (uint32_t)qi);
+	if (in_sync >= t->min_insync)
+		return true;
+	return node_req_failed(req, RPC_UNAVAILABLE,
+			       "queue %s/%s/%u has %u in-sync replica%s; "
+			       "acks=all needs min_insync_replicas %u",
+			       e->topic, e->home, e->queue_id, in_sync,
+			       in_sync == 1 ? "" : "s", t->min_insync);
+}
+
+/* After the leader appended [@base, @end) to @e: the answer now or when
+ * the in-sync replicas have it (acks), and the waiting readers. */
+static void appended(const struct node_req *req, struct node_queue *e,
+		     uint32_t acks, const struct rpc_produce_resp *r,
+		     uint64_t end)
+{
+	node_replica_appended(req->n, e, end);
+	if (acks == RPC_ACKS_NONE)
+		return; /* answered before the append */
+	if (e->rep == NULL || acks == RPC_ACKS_LEADER ||
+	    (acks == RPC_ACKS_ALL && node_queue_hw(e) >= end))
+		node_req_ok(req, r);
+	else if (acks == RPC_ACKS_ALL && !node_acks_park(req, e, end, r))
+		node_req_fail(req, RPC_UNAVAILABLE,
+			      "the node is stopping: the batch is stored on "
+			      "the leader, not confirmed by the replicas");
+}
+
 void node_handle_produce(const struct node_req *req, const void *in)
 {
 	const struct rpc_produce_req *p = in;
-	struct stor_queue *q = local_queue(req, p->topic, p->queue_id);
-	if (q == NULL)
+	struct node_queue *e =
+	    node_req_led_queue(req, p->topic, p->broker, p->queue_id);
+	if (e == NULL)
 		return;
+	if (p->acks > RPC_ACKS_NONE) {
+		node_req_fail(req, RPC_INVALID_ARGUMENT,
+			      "acks %u: 0 (all), 1 (leader) or 2 (none)",
+			      p->acks);
+		return;
+	}
 	if ((p->flags & ~(uint32_t)RPC_BATCH_LZ4) != 0) {
 		node_req_fail(req, RPC_INVALID_ARGUMENT,
 			      "unknown batch flags 0x%x (a producer sets only "
@@ -116,7 +155,9 @@ void node_handle_produce(const struct node_req *req, const void *in)
 			      p->flags);
 		return;
 	}
-	if (!batch_valid(req, p))
+	if (!batch_valid(req, p) ||
+	    (e->rep != NULL && p->acks == RPC_ACKS_ALL &&
+	     !enough_in_sync(req, e)))
 		return;
 	struct stor_batch_in b = {p->payload.ptr,    p->payload.len, p->count,
 				  (uint8_t)p->flags, node_wall_ms(), 0};
@@ -127,20 +168,24 @@ void node_handle_produce(const struct node_req *req, const void *in)
 		produce_later(req, p, &b, due);
 		return;
 	}
+	if (p->acks == RPC_ACKS_NONE) {
+		struct rpc_produce_resp none = {0, 0, 0, 0};
+		node_req_ok(req, &none); /* before the append: acks=none */
+	}
 	uint64_t base;
 	int64_t t;
-	int rv = stor_queue_append(q, &b, &base, &t);
+	int rv = stor_queue_append(e->q, &b, &base, &t);
 	if (rv != 0) {
 		if (rv != STOR_EINVAL)
 			NODE_LOG(NODE_ERROR, "storage", "%s",
-				 stor_queue_errmsg(q));
-		node_req_fail(req, node_code_from_stor(rv), "%s",
-			      stor_queue_errmsg(q));
+				 stor_queue_errmsg(e->q));
+		if (p->acks != RPC_ACKS_NONE)
+			node_req_fail(req, node_code_from_stor(rv), "%s",
+				      stor_queue_errmsg(e->q));
 		return;
 	}
 	struct rpc_produce_resp r = {base, t, 0, 0};
-	node_req_ok(req, &r);
-	node_fetch_wake_queue(req->n, p->topic, p->queue_id, base + p->count);
+	appended(req, e, p->acks, &r, base + p->count);
 }
 
 /*
@@ -150,8 +195,8 @@ void node_handle_produce(const struct node_req *req, const void *in)
  * INVALID_ARGUMENT for an epoch from the future.
  */
 static bool fetch_epoch_ok(const struct node_req *req,
-			   const struct rpc_fetch_req *p, struct stor_queue *q,
-			   uint64_t *epoch)
+			   const struct rpc_fetch_req *p,
+			   const struct node_queue *e, uint64_t *epoch)
 {
 	struct node *n = req->n;
 	const struct rsm_group *g = node_req_group(req, p->group);
@@ -168,24 +213,25 @@ static bool fetch_epoch_ok(const struct node_req *req,
 	}
 	assert(gt != NULL); /* a group with epoch > 0 has read the topic */
 	struct stor_queue_info info;
-	stor_queue_info(q, &info);
+	stor_queue_info(e->q, &info);
+	uint64_t hw = node_queue_hw(e);
 	const struct rsm_topic *t = rsm_topic_find(n->rsm, p->topic);
-	int64_t qi = rsm_topic_queue_index(t, n->cfg.name, p->queue_id);
+	int64_t qi = rsm_topic_queue_index(t, e->home, p->queue_id);
 	assert(qi >= 0 && (uint64_t)qi < gt->n);
 	uint64_t at = gt->offsets[qi];
-	at = at == RSM_OFFSET_NONE ? info.max_offset : stor_queue_clamp(q, at);
-	struct rpc_fetch_resp r = {
-	    {NULL, 0}, info.min_offset, info.max_offset, at, *epoch};
+	at = at == RSM_OFFSET_NONE ? hw : stor_queue_clamp(e->q, at);
+	struct rpc_fetch_resp r = {{NULL, 0}, info.min_offset, hw, at, *epoch};
 	struct rpc_status st = {RPC_OFFSET_MOVED, "the group was reset", NULL,
 				false};
 	node_req_reply(req, &st, &r);
 	return false;
 }
 
-/* Reads up to @cap bytes at @at; one batch bigger than that comes whole
- * when it fits a frame. The buffer is the caller's to free. */
+/* Reads up to @cap bytes at @at, no batch from @limit (the high
+ * watermark) on; one batch bigger than @cap comes whole when it fits a
+ * frame. The buffer is the caller's to free. */
 static int fetch_read(struct node *n, struct stor_queue *q, uint64_t at,
-		      size_t cap, uint8_t **out, size_t *len)
+		      uint64_t limit, size_t cap, uint8_t **out, size_t *len)
 {
 	uint8_t *buf = malloc(cap);
 	if (buf == NULL)
@@ -199,6 +245,13 @@ static int fetch_read(struct node *n, struct stor_queue *q, uint64_t at,
 			rv = stor_queue_read(q, at, buf, *len, len);
 		}
 	}
+	size_t pos = 0, keep = 0;
+	struct stor_batch b;
+	while (rv == 0 && stor_batch_next(buf, *len, &pos, &b) == 1 &&
+	       b.base_offset < limit)
+		keep = pos;
+	if (rv == 0)
+		*len = keep;
 	*out = buf;
 	return rv;
 }
@@ -207,16 +260,20 @@ void node_fetch_serve(const struct node_req *req, const struct rpc_fetch_req *p,
 		      uint32_t max_wait_ms)
 {
 	struct node *n = req->n;
-	struct stor_queue *q = local_queue(req, p->topic, p->queue_id);
+	struct node_queue *e =
+	    node_req_led_queue(req, p->topic, p->broker, p->queue_id);
 	uint64_t epoch = 0;
-	if (q == NULL ||
-	    (p->group != NULL && !fetch_epoch_ok(req, p, q, &epoch)))
+	if (e == NULL ||
+	    (p->group != NULL && !fetch_epoch_ok(req, p, e, &epoch)))
 		return;
+	struct stor_queue *q = e->q;
 	struct stor_queue_info info;
 	stor_queue_info(q, &info);
+	/* Readers see up to the high watermark; a position past it (a new
+	 * leader still learning it) waits: it never moves back. */
+	uint64_t hw = node_queue_hw(e);
 	uint64_t at = stor_queue_clamp(q, p->offset);
-	if (at >= info.max_offset && max_wait_ms > 0 &&
-	    node_fetch_park(req, p, max_wait_ms))
+	if (at >= hw && max_wait_ms > 0 && node_fetch_park(req, p, max_wait_ms))
 		return; /* answered when data comes, or at the deadline */
 	size_t cap = p->max_bytes ? p->max_bytes : FETCH_DEFAULT_BYTES;
 	if (cap > n->cfg.max_frame_bytes / 2)
@@ -229,7 +286,8 @@ void node_fetch_serve(const struct node_req *req, const struct rpc_fetch_req *p,
 		cap = room;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int rv = cap > 0 ? fetch_read(n, q, at, cap, &buf, &len) : 0;
+	int rv =
+	    cap > 0 && at < hw ? fetch_read(n, q, at, hw, cap, &buf, &len) : 0;
 	if (rv != 0) {
 		if (rv != STOR_ERANGE && rv != STOR_ENOMEM)
 			NODE_LOG(NODE_ERROR, "storage", "%s",
@@ -238,11 +296,8 @@ void node_fetch_serve(const struct node_req *req, const struct rpc_fetch_req *p,
 			      rv == STOR_ENOMEM ? "out of memory"
 						: stor_queue_errmsg(q));
 	} else {
-		struct rpc_fetch_resp r = {{buf, (uint32_t)len},
-					   info.min_offset,
-					   info.max_offset,
-					   at,
-					   epoch};
+		struct rpc_fetch_resp r = {
+		    {buf, (uint32_t)len}, info.min_offset, hw, at, epoch};
 		node_req_ok(req, &r);
 	}
 	free(buf);
@@ -278,8 +333,9 @@ void node_handle_queue_stats(const struct node_req *req, const void *in)
 			free(st);
 			return;
 		}
-		if (node_queue_stat(req->n, t->name, (uint32_t)id, p->with_time,
-				    p->time, &s, &code, msg, sizeof msg) != 0) {
+		if (node_queue_stat(req->n, t->name, p->broker, (uint32_t)id,
+				    p->with_time, p->time, &s, &code, msg,
+				    sizeof msg) != 0) {
 			node_req_fail(req, code, "%s", msg);
 			free(st);
 			return;
@@ -288,7 +344,8 @@ void node_handle_queue_stats(const struct node_req *req, const void *in)
 		    (uint32_t)id, s.min,       s.max,	   s.time_offset,
 		    s.first_time, s.last_time, s.scheduled};
 	}
-	struct rpc_queue_stats_resp r = {req->n->cfg.name, {st, m}};
+	struct rpc_queue_stats_resp r = {
+	    p->broker ? p->broker : req->n->cfg.name, {st, m}};
 	node_req_ok(req, &r);
 	free(st);
 }

@@ -20,6 +20,7 @@
 
 #include "auth.h"
 #include "handlers.h"
+#include "replica.h"
 
 enum {
 	ANY_NODE = 0,	       /* served wherever it arrives */
@@ -77,6 +78,8 @@ static const struct route routes[] = {
     {RPC_TOPIC_DELETE, node_handle_topic_delete, LEADER_ONLY, P_ADMIN},
     {RPC_AUTH, node_handle_auth, ANY_NODE, P_NONE},
     {RPC_SEND_BACK, node_handle_send_back, ANY_NODE | CURRENT, P_CONSUME},
+    {RPC_REPLICA_FETCH, node_handle_replica_fetch, ANY_NODE, P_ADMIN},
+    {RPC_ALTER_ISR, node_handle_alter_isr, LEADER_ONLY, P_ADMIN},
 };
 
 /* Room for any request struct, checked at compile time. */

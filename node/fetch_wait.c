@@ -24,6 +24,7 @@ struct fetch_waiter {
 	bool has_group;
 	char group[RSM_NAME_MAX + 1];
 	char topic[RSM_NAME_MAX + 1];
+	char home[RSM_NAME_MAX + 1]; /* "" : this broker */
 	uint32_t queue_id;
 	uint64_t offset, epoch;
 	uint32_t max_bytes;
@@ -37,6 +38,7 @@ bool node_fetch_park(const struct node_req *req, const struct rpc_fetch_req *p,
 	if (n->phase != NODE_RUNNING ||
 	    n->n_waiters >= NODE_FETCH_WAITERS_MAX ||
 	    strlen(p->topic) > RSM_NAME_MAX ||
+	    (p->broker != NULL && strlen(p->broker) > RSM_NAME_MAX) ||
 	    (p->group != NULL && strlen(p->group) > RSM_NAME_MAX))
 		return false;
 	struct fetch_waiter *w = calloc(1, sizeof *w);
@@ -46,6 +48,8 @@ bool node_fetch_park(const struct node_req *req, const struct rpc_fetch_req *p,
 	w->has_group = p->group != NULL;
 	snprintf(w->group, sizeof w->group, "%s", p->group ? p->group : "");
 	snprintf(w->topic, sizeof w->topic, "%s", p->topic);
+	snprintf(w->home, sizeof w->home, "%s",
+		 p->broker ? p->broker : n->cfg.name);
 	w->queue_id = p->queue_id;
 	w->offset = p->offset;
 	w->epoch = p->epoch;
@@ -71,19 +75,20 @@ static void answer(struct node *n, struct fetch_waiter *w)
 				  w->epoch,
 				  w->max_bytes,
 				  0,
-				  NULL /* as_group: checked on arrival */};
+				  NULL /* as_group: checked on arrival */,
+				  w->home};
 	node_fetch_serve(&w->req, &p, 0);
 	free(w);
 }
 
-void node_fetch_wake_queue(struct node *n, const char *topic, uint32_t queue_id,
-			   uint64_t max_offset)
+void node_fetch_wake_queue(struct node *n, const char *topic, const char *home,
+			   uint32_t queue_id, uint64_t max_offset)
 {
 	struct fetch_waiter *w = n->waiters, *next;
 	for (; w != NULL; w = next) {
 		next = w->next;
 		if (w->queue_id == queue_id && w->offset < max_offset &&
-		    strcmp(w->topic, topic) == 0)
+		    strcmp(w->topic, topic) == 0 && strcmp(w->home, home) == 0)
 			answer(n, w);
 	}
 }

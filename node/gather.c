@@ -18,14 +18,19 @@
 #include <string.h>
 
 #include "node_int.h"
+#include "replica.h"
 
 #define GATHER_ASK_MS 2000
 
 struct gather_ask {
 	struct rpc_call call;
 	struct node_gather *g;
-	uint32_t broker;
+	uint32_t broker;	       /* the queues' home */
+	char leader[RSM_NAME_MAX + 1]; /* asked: it leads them */
 };
+/* Asks per gather: a home's queues have at most RSM_REPLICAS_MAX
+ * replicas each, so that many leaders. */
+#define ASKS_PER_HOME RSM_REPLICAS_MAX
 
 static void on_deferred(uv_handle_t *h)
 {
@@ -63,7 +68,7 @@ static void on_answer(struct rpc_call *call, int status, struct rpc_frame *f)
 	struct node_gather *g = a->g;
 	struct rpc_queue_stats_resp r;
 	struct rpc_status st = {RPC_OK, NULL, NULL, false};
-	const char *name = g->brokers[a->broker];
+	const char *name = a->leader;
 	if (status != 0)
 		snprintf(g->failed, sizeof g->failed,
 			 "broker %s did not answer: %s", name,
@@ -78,7 +83,8 @@ static void on_answer(struct rpc_call *call, int status, struct rpc_frame *f)
 	arrived(g);
 }
 
-/* This broker's queues, answered here as QUEUE_STATS would. */
+/* Queues of home @b this broker leads, answered here as QUEUE_STATS
+ * would. */
 static void ask_local(struct node_gather *g, uint32_t b, const uint64_t *ids,
 		      uint32_t nids)
 {
@@ -86,9 +92,9 @@ static void ask_local(struct node_gather *g, uint32_t b, const uint64_t *ids,
 		uint32_t code;
 		char msg[300];
 		struct node_qstat *s = &g->q[(size_t)b * g->qpb + ids[i]];
-		if (node_queue_stat(g->n, g->topic, (uint32_t)ids[i],
-				    g->with_time, g->time, s, &code, msg,
-				    sizeof msg) != 0) {
+		if (node_queue_stat(g->n, g->topic, g->brokers[b],
+				    (uint32_t)ids[i], g->with_time, g->time, s,
+				    &code, msg, sizeof msg) != 0) {
 			snprintf(g->failed, sizeof g->failed, "broker %s: %s",
 				 g->n->cfg.name, msg);
 			return;
@@ -96,26 +102,68 @@ static void ask_local(struct node_gather *g, uint32_t b, const uint64_t *ids,
 	}
 }
 
-static void ask_remote(struct node_gather *g, uint32_t b, const uint64_t *ids,
-		       uint32_t nids)
+/* Asks broker @leader for queues @ids of home @b. */
+static void ask_remote(struct node_gather *g, uint32_t b, const char *leader,
+		       const uint64_t *ids, uint32_t nids)
 {
-	const struct rsm_broker *br =
-	    rsm_broker_by_name(g->n->rsm, g->brokers[b]);
+	const struct rsm_broker *br = rsm_broker_by_name(g->n->rsm, leader);
 	struct rpc_client *c = br ? node_link(g->n, br->id, br->listen) : NULL;
-	struct gather_ask *a = &((struct gather_ask *)g->asks)[b];
+	struct gather_ask *a = &((struct gather_ask *)g->asks)[g->n_asks++];
+	assert(g->n_asks <= g->n_brokers * ASKS_PER_HOME);
 	a->g = g;
 	a->broker = b;
+	snprintf(a->leader, sizeof a->leader, "%s", leader);
 	a->call.data = a;
-	/* Every queue of the broker: an empty list says "all". */
-	struct rpc_queue_stats_req q = {
-	    g->topic, {ids, nids == g->qpb ? 0 : nids}, g->with_time, g->time};
+	/* Every queue of the home: an empty list says "all". */
+	struct rpc_queue_stats_req q = {g->topic,
+					g->brokers[b],
+					{ids, nids == g->qpb ? 0 : nids},
+					g->with_time,
+					g->time};
 	if (c == NULL || rpc_client_request(c, &a->call, RPC_QUEUE_STATS, &q,
 					    GATHER_ASK_MS, on_answer) != 0) {
 		snprintf(g->failed, sizeof g->failed,
-			 "broker %s is not reachable", g->brokers[b]);
+			 "broker %s is not reachable", leader);
 		return;
 	}
 	g->waiting++;
+}
+
+/* Asks, for home @b, each leader of the queues @ids (@nids of them)
+ * for its part; @ids is reordered. An offline queue fails the gather. */
+static void ask_home(struct node_gather *g, const struct rsm_topic *t,
+		     uint32_t b, uint64_t *ids, uint32_t nids)
+{
+	while (nids > 0) {
+		size_t qi = (size_t)b * g->qpb + ids[0];
+		const char *leader = rsm_queue_leader(t, (uint32_t)qi);
+		if (leader == NULL) {
+			snprintf(g->failed, sizeof g->failed,
+				 "queue %s/%s/%llu is offline: no in-sync "
+				 "replica is up",
+				 g->topic, g->brokers[b],
+				 (unsigned long long)ids[0]);
+			memmove(ids, ids + 1, --nids * sizeof *ids);
+			continue;
+		}
+		/* Those it leads to the front: ids[0..k). */
+		uint32_t k = 0;
+		for (uint32_t i = 0; i < nids; i++) {
+			const char *l = rsm_queue_leader(
+			    t, (uint32_t)((size_t)b * g->qpb + ids[i]));
+			if (l != NULL && strcmp(l, leader) == 0) {
+				uint64_t x = ids[k];
+				ids[k++] = ids[i];
+				ids[i] = x;
+			}
+		}
+		if (strcmp(leader, g->n->cfg.name) == 0)
+			ask_local(g, b, ids, k);
+		else
+			ask_remote(g, b, leader, ids, k);
+		memmove(ids, ids + k, (nids - k) * sizeof *ids);
+		nids -= k;
+	}
 }
 
 static int gather_alloc(struct node_gather *g, const struct rsm_topic *t)
@@ -126,8 +174,9 @@ static int gather_alloc(struct node_gather *g, const struct rsm_topic *t)
 	g->brokers =
 	    calloc(g->n_brokers ? g->n_brokers : 1, sizeof *g->brokers);
 	g->q = calloc(nq ? nq : 1, sizeof *g->q);
-	g->asks =
-	    calloc(g->n_brokers ? g->n_brokers : 1, sizeof(struct gather_ask));
+	g->n_asks = 0;
+	g->asks = calloc((g->n_brokers ? g->n_brokers : 1) * ASKS_PER_HOME,
+			 sizeof(struct gather_ask));
 	if (g->brokers == NULL || g->q == NULL || g->asks == NULL) {
 		node_gather_free(g);
 		return -1;
@@ -157,10 +206,7 @@ int node_gather_start(struct node *n, struct node_gather *g,
 		for (uint32_t k = 0; k < g->qpb; k++)
 			if (want == NULL || want[(size_t)b * g->qpb + k])
 				ids[nids++] = k;
-		if (nids > 0 && strcmp(g->brokers[b], n->cfg.name) == 0)
-			ask_local(g, b, ids, nids);
-		else if (nids > 0)
-			ask_remote(g, b, ids, nids);
+		ask_home(g, t, b, ids, nids);
 	}
 	free(ids);
 	arrived(g);

@@ -51,8 +51,8 @@ void node_fetch_serve(const struct node_req *req, const struct rpc_fetch_req *p,
 bool node_fetch_park(const struct node_req *req, const struct rpc_fetch_req *p,
 		     uint32_t max_wait_ms);
 /* Answers the waiters of the queue now holding up to @max_offset. */
-void node_fetch_wake_queue(struct node *n, const char *topic, uint32_t queue_id,
-			   uint64_t max_offset);
+void node_fetch_wake_queue(struct node *n, const char *topic, const char *home,
+			   uint32_t queue_id, uint64_t max_offset);
 /* Answers the waiters of @group (NULL: every group) and @topic (NULL:
  * every topic); waiters without a group are left — unless both are NULL
  * (the whole state changed: every waiter is answered). */

@@ -10,6 +10,7 @@
 
 #include "metrics.h"
 #include "node_int.h"
+#include "replica.h"
 #include "storage.h"
 
 /* Upper bounds of the latency buckets, seconds (then +Inf). */
@@ -111,42 +112,66 @@ static void write_raft(FILE *f, struct node *n)
 			strcmp(roles[i], role) == 0);
 }
 
-/* Whether topic @t has queues on this node's broker. */
-static bool hosted(const struct node *n, const struct rsm_topic *t)
+/* A queue this broker leads: its topic, index, home and id. */
+struct led {
+	const struct rsm_topic *t;
+	uint32_t qi;
+	const char *home;
+	uint32_t q;
+};
+
+/* Whether this broker leads queue @qi of @t (into @x). */
+static bool leads(const struct node *n, const struct rsm_topic *t, uint32_t qi,
+		  struct led *x)
 {
-	for (uint32_t b = 0; b < t->n_brokers; b++)
-		if (strcmp(t->brokers[b], n->cfg.name) == 0)
-			return true;
-	return false;
+	const char *l = rsm_queue_leader(t, qi);
+	*x = (struct led){t, qi, t->brokers[qi / t->queues_per_broker],
+			  qi % t->queues_per_broker};
+	return l != NULL && strcmp(l, n->cfg.name) == 0;
 }
 
-/* The bounds of local queue @q of @t into @st: false if unreadable. */
-static bool local_stat(struct node *n, const struct rsm_topic *t, uint32_t q,
+/* The bounds of led queue @x into @st: false if unreadable. */
+static bool local_stat(struct node *n, const struct led *x,
 		       struct node_qstat *st)
 {
 	uint32_t code;
 	char msg[256];
-	return node_queue_stat(n, t->name, q, false, 0, st, &code, msg,
-			       sizeof msg) == 0;
+	return node_queue_stat(n, x->t->name, x->home, x->q, false, 0, st,
+			       &code, msg, sizeof msg) == 0;
 }
 
-enum local_kind { LOCAL_MAX, LOCAL_MIN, LOCAL_LAG, LOCAL_LAG_SECONDS };
+enum local_kind {
+	LOCAL_MAX,
+	LOCAL_MIN,
+	LOCAL_LAG,
+	LOCAL_LAG_SECONDS,
+	LOCAL_REPLICAS,
+	LOCAL_IN_SYNC
+};
 
-static void write_bound(FILE *f, struct node *n, const struct rsm_topic *t,
-			uint32_t q, const struct node_qstat *st,
-			enum local_kind k)
+static void write_bound(FILE *f, const struct led *x,
+			const struct node_qstat *st, enum local_kind k)
 {
+	const struct rsm_replicas *r = rsm_queue_replicas(x->t, x->qi);
+	uint64_t v = k == LOCAL_MAX   ? st->max
+		     : k == LOCAL_MIN ? st->min
+		     : k == LOCAL_REPLICAS
+			 ? r->n
+			 : (uint64_t)__builtin_popcount(r->isr);
+	const char *name = k == LOCAL_MAX	 ? "max_offset"
+			   : k == LOCAL_MIN	 ? "min_offset"
+			   : k == LOCAL_REPLICAS ? "replicas"
+						 : "in_sync_replicas";
 	fprintf(f,
-		"raftq_queue_%s_offset{topic=\"%s\",broker=\"%s\",queue="
-		"\"%u\"} %llu\n",
-		k == LOCAL_MAX ? "max" : "min", t->name, n->cfg.name, q,
-		(unsigned long long)(k == LOCAL_MAX ? st->max : st->min));
+		"raftq_queue_%s{topic=\"%s\",broker=\"%s\",queue=\"%u\"} "
+		"%llu\n",
+		name, x->t->name, x->home, x->q, (unsigned long long)v);
 }
 
-/* How long the first message @at (of local queue @q of @t) has waited:
- * 0 when nothing waits; -1 when its store time cannot be read. */
-static double wait_seconds(struct node *n, const struct rsm_topic *t,
-			   uint32_t q, uint64_t at, const struct node_qstat *st)
+/* How long the first message @at (of led queue @x) has waited: 0 when
+ * nothing waits; -1 when its store time cannot be read. */
+static double wait_seconds(struct node *n, const struct led *x, uint64_t at,
+			   const struct node_qstat *st)
 {
 	if (at >= st->max)
 		return 0;
@@ -154,7 +179,7 @@ static double wait_seconds(struct node *n, const struct rsm_topic *t,
 	char msg[256];
 	int64_t stored;
 	struct stor_queue *sq =
-	    node_queue(n, t->name, q, &code, msg, sizeof msg);
+	    node_led_stor(n, x->t->name, x->home, x->q, &code, msg, sizeof msg);
 	if (sq == NULL || stor_queue_store_time(sq, at < st->min ? st->min : at,
 						&stored) != 0)
 		return -1;
@@ -162,53 +187,50 @@ static double wait_seconds(struct node *n, const struct rsm_topic *t,
 	return now > stored ? (double)(now - stored) / 1000 : 0;
 }
 
-/* Every group's lag on local queue @q of @t in messages (as group
- * describe: a never-committed queue counts from where a first read would
- * start), or with @k LOCAL_LAG_SECONDS the age of its first unconsumed
- * message. */
-static void write_lags(FILE *f, struct node *n, const struct rsm_topic *t,
-		       uint32_t q, const struct node_qstat *st,
-		       enum local_kind k)
+/* Every group's lag on led queue @x in messages (as group describe: a
+ * never-committed queue counts from where a first read would start), or
+ * with @k LOCAL_LAG_SECONDS the age of its first unconsumed message. */
+static void write_lags(FILE *f, struct node *n, const struct led *x,
+		       const struct node_qstat *st, enum local_kind k)
 {
-	int64_t idx = rsm_topic_queue_index(t, n->cfg.name, q);
-	assert(idx >= 0); /* the topic is hosted here */
+	const struct rsm_topic *t = x->t;
 	for (uint32_t i = 0; i < rsm_group_count(n->rsm); i++) {
 		const struct rsm_group *g = rsm_group_at(n->rsm, i);
 		const struct rsm_group_topic *gt = rsm_group_topic(g, t->name);
-		if (gt == NULL || (uint64_t)idx >= gt->n)
+		if (gt == NULL || x->qi >= gt->n)
 			continue;
-		uint64_t at = gt->offsets[idx];
+		uint64_t at = gt->offsets[x->qi];
 		if (at == RSM_OFFSET_NONE)
 			at =
 			    rsm_starts_earliest(g, t->name) ? st->min : st->max;
 		double v = k == LOCAL_LAG
 			       ? (double)(st->max > at ? st->max - at : 0)
-			       : wait_seconds(n, t, q, at, st);
+			       : wait_seconds(n, x, at, st);
 		if (v >= 0)
 			fprintf(f,
 				"raftq_consumer_group_lag%s{group=\"%s\","
 				"topic=\"%s\",broker=\"%s\",queue=\"%u\"} "
 				"%.15g\n",
 				k == LOCAL_LAG ? "" : "_seconds", g->name,
-				t->name, n->cfg.name, q, v);
+				t->name, x->home, x->q, v);
 	}
 }
 
-/* One pass over the hosted queues, writing one family (the samples of
- * a family must be together). */
+/* One pass over the queues this broker leads, writing one family (the
+ * samples of a family must be together). */
 static void write_local(FILE *f, struct node *n, enum local_kind k)
 {
 	for (uint32_t i = 0; i < rsm_topic_count(n->rsm); i++) {
 		const struct rsm_topic *t = rsm_topic_at(n->rsm, i);
-		for (uint32_t q = 0; hosted(n, t) && q < t->queues_per_broker;
-		     q++) {
+		for (uint32_t qi = 0; qi < rsm_topic_queues(t); qi++) {
+			struct led x;
 			struct node_qstat st;
-			if (!local_stat(n, t, q, &st))
+			if (!leads(n, t, qi, &x) || !local_stat(n, &x, &st))
 				continue;
 			if (k == LOCAL_LAG || k == LOCAL_LAG_SECONDS)
-				write_lags(f, n, t, q, &st, k);
+				write_lags(f, n, &x, &st, k);
 			else
-				write_bound(f, n, t, q, &st, k);
+				write_bound(f, &x, &st, k);
 		}
 	}
 }
@@ -237,11 +259,13 @@ static int64_t local_backlog(struct node *n, const struct rsm_group *g,
 			     const char *name, bool scheduled)
 {
 	const struct rsm_topic *t = rsm_topic_find(n->rsm, name);
+	int64_t idx = t ? rsm_topic_queue_index(t, n->cfg.name, 0) : -1;
+	struct led x;
 	struct node_qstat st;
-	if (t == NULL || !hosted(n, t) || !local_stat(n, t, 0, &st))
+	if (idx < 0 || !leads(n, t, (uint32_t)idx, &x) ||
+	    !local_stat(n, &x, &st))
 		return -1;
 	const struct rsm_group_topic *gt = rsm_group_topic(g, name);
-	int64_t idx = rsm_topic_queue_index(t, n->cfg.name, 0);
 	uint64_t at = gt && idx >= 0 && (uint64_t)idx < gt->n ? gt->offsets[idx]
 							      : RSM_OFFSET_NONE;
 	at = at == RSM_OFFSET_NONE || at < st.min ? st.min : at;
@@ -315,10 +339,10 @@ char *node_metrics_render(struct node *n, size_t *len)
 	write_backlogs(f, n, false);
 	write_backlogs(f, n, true);
 	head(f, "raftq_queue_max_offset", "gauge",
-	     "MaxOffset of each queue this broker hosts.");
+	     "MaxOffset (the high watermark) of each queue this broker leads.");
 	write_local(f, n, LOCAL_MAX);
 	head(f, "raftq_queue_min_offset", "gauge",
-	     "MinOffset of each queue this broker hosts.");
+	     "MinOffset of each queue this broker leads.");
 	write_local(f, n, LOCAL_MIN);
 	head(f, "raftq_consumer_group_lag", "gauge",
 	     "Messages a group has yet to consume on each queue this broker "
@@ -328,6 +352,13 @@ char *node_metrics_render(struct node *n, size_t *len)
 	     "How long the first message a group has yet to consume on each "
 	     "queue this broker hosts has waited (0: none waits).");
 	write_local(f, n, LOCAL_LAG_SECONDS);
+	head(f, "raftq_queue_replicas", "gauge",
+	     "Replicas of each queue this broker leads.");
+	write_local(f, n, LOCAL_REPLICAS);
+	head(f, "raftq_queue_in_sync_replicas", "gauge",
+	     "In-sync replicas of each queue this broker leads (fewer than "
+	     "raftq_queue_replicas: under-replicated).");
+	write_local(f, n, LOCAL_IN_SYNC);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

@@ -66,6 +66,9 @@ enum node_stop_phase {
 struct commit_batch;
 struct node_groups;
 struct fetch_waiter;
+struct ack_waiter;
+struct rparked;
+struct node_fetcher;
 struct parked_req;
 struct node_auth;
 struct node_http;
@@ -139,6 +142,14 @@ struct node {
 	/* Fetches waiting for data (fetch_wait.c). */
 	struct fetch_waiter *waiters;
 	uint32_t n_waiters;
+	/* Replication (replica.h): produce answers waiting for the in-sync
+	 * replicas, followers' fetches waiting for data, this broker's
+	 * fetchers. */
+	struct ack_waiter *acks;
+	struct rparked *rparked;
+	uint32_t n_rparked;
+	struct node_fetcher **fetchers;
+	uint32_t n_fetchers;
 	/* Whether the state is current (lease.c); requests waiting for it
 	 * (current_gate.c). */
 	struct node_lease lease;
@@ -189,12 +200,17 @@ void node_resets_count(struct node *n, const char *group, const char *topic,
 		       const char *result);
 void node_resets_free(struct node *n);
 
-/* A local queue, opened on first use. */
+/* A local queue — this broker's replica of (topic, home, queue id) —
+ * opened on first use. */
+struct node_replica;
 struct node_queue {
 	char topic[RSM_NAME_MAX + 1];
-	int64_t created; /* the topic's incarnation */
+	char home[RSM_NAME_MAX + 1]; /* the broker in the queue's name */
+	int64_t created;	     /* the topic's incarnation */
 	uint32_t queue_id;
 	struct stor_queue *q;
+	/* Replication state (replica.c); NULL for an unreplicated topic. */
+	struct node_replica *rep;
 };
 
 /* ---- leader.c: who leads, and whether this node may serve ---- */
@@ -265,20 +281,27 @@ struct node_qstat {
 	uint64_t scheduled; /* records in the schedule store for it */
 };
 
-/*
- * The local queue (@topic, @queue_id), opened (and created) on first use.
- * NULL with a wire code and message in @code/@msg when the topic is
- * unknown, this broker does not host it, the id is out of range, or the
- * queue cannot be opened.
- */
-struct stor_queue *node_queue(struct node *n, const char *topic,
-			      uint32_t queue_id, uint32_t *code, char *msg,
-			      size_t msglen);
-/* The stats of local queue @queue_id of @topic: 0, or -1 with a wire code
- * and message (as node_queue, or the time lookup's storage error). */
-int node_queue_stat(struct node *n, const char *topic, uint32_t queue_id,
-		    bool with_time, int64_t time, struct node_qstat *out,
-		    uint32_t *code, char *msg, size_t msglen);
+/* The open replica of (@t, @home, @queue_id), or NULL. */
+struct node_queue *node_queue_find(struct node *n, const struct rsm_topic *t,
+				   const char *home, uint32_t queue_id);
+/* This broker's replica of (@topic, @home (NULL: this broker),
+ * @queue_id), opened (and created) on first use; NULL with a wire code
+ * and message when the topic is unknown (UNAVAILABLE instead while this
+ * node's state is not current), the id is out of range
+ * (INVALID_ARGUMENT), this broker holds no replica of it (NOT_LEADER), or
+ * it cannot be opened. Whether this broker leads it: node_led_queue. */
+struct node_queue *node_queue_open(struct node *n, const char *topic,
+				   const char *home, uint32_t queue_id,
+				   uint32_t *code, char *msg, size_t msglen);
+/* The stats of queue (@topic, @home (NULL: this broker), @queue_id) as
+ * its leader — this broker — serves them: max is the high watermark, the
+ * offset for a time never past it. 0, or -1 with a wire code and message
+ * (as node_led_queue; UNAVAILABLE while a new leader's high watermark is
+ * not established; the time lookup's storage error). */
+int node_queue_stat(struct node *n, const char *topic, const char *home,
+		    uint32_t queue_id, bool with_time, int64_t time,
+		    struct node_qstat *out, uint32_t *code, char *msg,
+		    size_t msglen);
 /* Retention and interval flushing for every open queue. */
 void node_queues_tick(struct node *n);
 void node_queues_close(struct node *n);
@@ -329,13 +352,16 @@ struct node_gather {
 	node_gather_cb done;
 	struct node *n;
 	void *asks;
+	uint32_t n_asks;
 	int waiting;
 	uv_timer_t defer; /* done() runs from its close callback */
 };
 /*
- * Asks every broker hosting a queue of @t selected in @want (index =
- * broker * qpb + id; NULL = all) for its bounds (this broker answers
- * locally). Set data, with_time, time and partial first. Returns 0, and
+ * Asks the leader of every queue of @t selected in @want (index =
+ * broker * qpb + id; NULL = all) for its bounds — what its readers see,
+ * up to the high watermark — in one QUEUE_STATS per (home, leader) pair
+ * (this broker answers locally; an offline queue fails it). Set data,
+ * with_time, time and partial first. Returns 0, and
  * @done fires exactly once, never from inside this call, with ok = false
  * (g->failed says which broker and why) unless every broker answered or
  * partial is set; or -1 (out of memory) and @done never fires. After

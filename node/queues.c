@@ -5,6 +5,10 @@
  * interval flushing, closed cleanly at stop or when the topic is
  * deleted.
  *
+ * A queue of a replicated topic is opened on every broker holding a
+ * replica of it (replica.c): under <topic dir>/<id> when this broker is
+ * its home, <topic dir>/@<home>/<id> otherwise.
+ *
  * Storage calls are synchronous and run on the loop thread; with
  * flush=sync an append waits for fdatasync (~0.3 ms here). Moving them to
  * uv_queue_work is a later step (bench/README.md has the numbers).
@@ -16,66 +20,11 @@
 #include <sys/stat.h>
 
 #include "node_int.h"
+#include "replica.h"
 
-struct stor_queue *node_queue(struct node *n, const char *topic,
-			      uint32_t queue_id, uint32_t *code, char *msg,
-			      size_t msglen)
+/* Says what recovery found when @q (named @name) was opened. */
+static void log_open_stats(struct stor_queue *q, const char *name)
 {
-	const struct rsm_topic *t = rsm_topic_find(n->rsm, topic);
-	for (size_t i = 0; t != NULL && i < n->nqueues; i++)
-		if (n->queues[i].queue_id == queue_id &&
-		    n->queues[i].created == t->created &&
-		    strcmp(n->queues[i].topic, topic) == 0)
-			return n->queues[i].q;
-	if (t == NULL && !node_is_current(n)) {
-		/* Never "does not exist" from an old or empty state. */
-		*code = RPC_UNAVAILABLE;
-		node_lease_explain(n, msg, msglen);
-		return NULL;
-	}
-	if (t == NULL) {
-		*code = RPC_UNKNOWN_TOPIC;
-		snprintf(msg, msglen, "topic '%s' does not exist", topic);
-		return NULL;
-	}
-	if (rsm_topic_queue_index(t, n->cfg.name, queue_id) < 0) {
-		*code = RPC_INVALID_ARGUMENT;
-		snprintf(msg, msglen,
-			 "topic '%s' has no queue %u on %s (it has %u per "
-			 "broker%s)",
-			 topic, queue_id, n->cfg.name, t->queues_per_broker,
-			 rsm_topic_queue_index(t, n->cfg.name, 0) < 0
-			     ? ", and none here"
-			     : "");
-		return NULL;
-	}
-	char dir[NODE_PATH + 2 * RSM_NAME_MAX];
-	if (node_topic_dir(n, t, dir, sizeof dir - 16, msg, msglen) != 0) {
-		*code = RPC_UNAVAILABLE;
-		return NULL;
-	}
-	size_t len = strlen(dir);
-	snprintf(dir + len, sizeof dir - len, "/%u", queue_id);
-	struct node_queue *nq =
-	    realloc(n->queues, (n->nqueues + 1) * sizeof *n->queues);
-	if (nq == NULL) {
-		*code = RPC_INTERNAL;
-		snprintf(msg, msglen, "out of memory");
-		return NULL;
-	}
-	n->queues = nq;
-	char name[RSM_NAME_MAX + 16];
-	snprintf(name, sizeof name, "%s/%u", topic, queue_id);
-	struct stor_queue *q;
-	char err[512];
-	int rv = stor_queue_open(dir, name, &n->stor, node_storage_env(), &q,
-				 err, sizeof err);
-	if (rv != 0) {
-		*code = node_code_from_stor(rv);
-		snprintf(msg, msglen, "%s", err);
-		NODE_LOG(NODE_ERROR, "storage", "%s", err);
-		return NULL;
-	}
 	struct stor_queue_stats st;
 	stor_queue_stats(q, &st);
 	if (st.tail_truncations > 0)
@@ -89,41 +38,188 @@ struct stor_queue *node_queue(struct node *n, const char *topic,
 			 "deleted (its index or the clean-shutdown record had "
 			 "them)",
 			 name, st.messages_missing, st.missing_from);
-	struct node_queue *e = &n->queues[n->nqueues++];
-	snprintf(e->topic, sizeof e->topic, "%s", topic);
+}
+
+struct node_queue *node_queue_find(struct node *n, const struct rsm_topic *t,
+				   const char *home, uint32_t queue_id)
+{
+	for (size_t i = 0; i < n->nqueues; i++) {
+		struct node_queue *e = &n->queues[i];
+		if (e->queue_id == queue_id && e->created == t->created &&
+		    strcmp(e->home, home) == 0 &&
+		    strcmp(e->topic, t->name) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* Why (@home, @queue_id) of @t has no replica here, in @msg: its wire
+ * code, or RPC_OK when it has one (its index in *qi). */
+static uint32_t no_replica(struct node *n, const struct rsm_topic *t,
+			   const char *home, uint32_t queue_id, int64_t *qi,
+			   char *msg, size_t msglen)
+{
+	*qi = rsm_topic_queue_index(t, home, queue_id);
+	if (*qi < 0) {
+		snprintf(msg, msglen,
+			 "topic '%s' has no queue %u on %s (it has %u per "
+			 "broker%s)",
+			 t->name, queue_id, home, t->queues_per_broker,
+			 rsm_topic_queue_index(t, home, 0) < 0
+			     ? ", and none there"
+			     : "");
+		return RPC_INVALID_ARGUMENT;
+	}
+	const struct rsm_replicas *r = rsm_queue_replicas(t, (uint32_t)*qi);
+	if (rsm_replica_index(t, r, n->cfg.name) < 0) {
+		snprintf(msg, msglen, "queue %s/%s/%u has no replica on %s",
+			 t->name, home, queue_id, n->cfg.name);
+		return RPC_NOT_LEADER;
+	}
+	return RPC_OK;
+}
+
+/* "<topic dir>/<id>" for the queues homed here, "<topic dir>/@<home>/
+ * <id>" for replicas of other brokers' queues ('@' is not in names). */
+static int replica_dir(struct node *n, const struct rsm_topic *t,
+		       const char *home, uint32_t queue_id, char *dir,
+		       size_t dirlen, char *msg, size_t msglen)
+{
+	if (node_topic_dir(n, t, dir, dirlen - RSM_NAME_MAX - 16, msg,
+			   msglen) != 0)
+		return -1;
+	size_t len = strlen(dir);
+	if (strcmp(home, n->cfg.name) != 0) {
+		len += (size_t)snprintf(dir + len, dirlen - len, "/@%s", home);
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+			snprintf(msg, msglen, "mkdir %s: %s", dir,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	snprintf(dir + len, dirlen - len, "/%u", queue_id);
+	return 0;
+}
+
+/* Opens the replica's files into a new entry of n->queues. */
+static struct node_queue *open_replica(struct node *n,
+				       const struct rsm_topic *t,
+				       const char *home, uint32_t queue_id,
+				       uint32_t *code, char *msg, size_t msglen)
+{
+	char dir[NODE_PATH + 3 * RSM_NAME_MAX];
+	*code = RPC_UNAVAILABLE;
+	if (replica_dir(n, t, home, queue_id, dir, sizeof dir, msg, msglen) !=
+	    0)
+		return NULL;
+	struct node_queue *nq =
+	    realloc(n->queues, (n->nqueues + 1) * sizeof *n->queues);
+	if (nq == NULL) {
+		*code = RPC_INTERNAL;
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
+	n->queues = nq;
+	char name[3 * RSM_NAME_MAX];
+	snprintf(name, sizeof name, "%s/%s/%u", t->name, home, queue_id);
+	struct stor_queue *q;
+	char err[512];
+	int rv = stor_queue_open(dir, name, &n->stor, node_storage_env(), &q,
+				 err, sizeof err);
+	if (rv != 0) {
+		*code = node_code_from_stor(rv);
+		snprintf(msg, msglen, "%s", err);
+		NODE_LOG(NODE_ERROR, "storage", "%s", err);
+		return NULL;
+	}
+	log_open_stats(q, name);
+	struct node_queue *e = &n->queues[n->nqueues];
+	memset(e, 0, sizeof *e);
+	snprintf(e->topic, sizeof e->topic, "%s", t->name);
+	snprintf(e->home, sizeof e->home, "%s", home);
 	e->created = t->created;
 	e->queue_id = queue_id;
 	e->q = q;
-	return q;
+	if (t->replication_factor > 1 &&
+	    node_replica_init(n, e, dir, msg, msglen) != 0) {
+		stor_queue_close(q, NULL, 0);
+		return NULL;
+	}
+	n->nqueues++;
+	return e;
 }
 
-int node_queue_stat(struct node *n, const char *topic, uint32_t queue_id,
-		    bool with_time, int64_t time, struct node_qstat *out,
-		    uint32_t *code, char *msg, size_t msglen)
+struct node_queue *node_queue_open(struct node *n, const char *topic,
+				   const char *home, uint32_t queue_id,
+				   uint32_t *code, char *msg, size_t msglen)
 {
-	struct stor_queue *q =
-	    node_queue(n, topic, queue_id, code, msg, msglen);
-	if (q == NULL)
-		return -1;
-	struct stor_queue_info info;
-	stor_queue_info(q, &info);
 	const struct rsm_topic *t = rsm_topic_find(n->rsm, topic);
-	assert(t != NULL); /* node_queue found its queue */
+	if (home == NULL)
+		home = n->cfg.name;
+	struct node_queue *e =
+	    t != NULL ? node_queue_find(n, t, home, queue_id) : NULL;
+	if (e != NULL)
+		return e;
+	if (t == NULL && !node_is_current(n)) {
+		/* Never "does not exist" from an old or empty state. */
+		*code = RPC_UNAVAILABLE;
+		node_lease_explain(n, msg, msglen);
+		return NULL;
+	}
+	if (t == NULL) {
+		*code = RPC_UNKNOWN_TOPIC;
+		snprintf(msg, msglen, "topic '%s' does not exist", topic);
+		return NULL;
+	}
+	int64_t qi;
+	*code = no_replica(n, t, home, queue_id, &qi, msg, msglen);
+	if (*code != RPC_OK)
+		return NULL;
+	return open_replica(n, t, home, queue_id, code, msg, msglen);
+}
+
+int node_queue_stat(struct node *n, const char *topic, const char *home,
+		    uint32_t queue_id, bool with_time, int64_t time,
+		    struct node_qstat *out, uint32_t *code, char *msg,
+		    size_t msglen)
+{
+	const char *leader;
+	struct node_queue *e = node_led_queue(n, topic, home, queue_id, code,
+					      msg, msglen, &leader);
+	if (e == NULL)
+		return -1;
+	if (e->rep != NULL && !e->rep->hw_known) {
+		*code = RPC_UNAVAILABLE;
+		snprintf(msg, msglen,
+			 "queue %s/%s/%u changed leader; its high watermark is "
+			 "not established yet",
+			 e->topic, e->home, queue_id);
+		return -1;
+	}
+	struct stor_queue_info info;
+	stor_queue_info(e->q, &info);
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, topic);
+	assert(t != NULL); /* node_led_queue found its queue */
+	uint64_t hw = node_queue_hw(e);
 	*out = (struct node_qstat){true,
 				   info.min_offset,
-				   info.max_offset,
+				   hw,
 				   0,
 				   info.first_store_time,
 				   info.last_store_time,
-				   node_sched_pending(n, t, queue_id)};
+				   strcmp(e->home, n->cfg.name) == 0
+				       ? node_sched_pending(n, t, queue_id)
+				       : 0};
 	if (!with_time)
 		return 0;
-	int rv = stor_queue_offset_for_time(q, time, &out->time_offset);
+	int rv = stor_queue_offset_for_time(e->q, time, &out->time_offset);
 	if (rv != 0) {
 		*code = node_code_from_stor(rv);
-		snprintf(msg, msglen, "%s", stor_queue_errmsg(q));
+		snprintf(msg, msglen, "%s", stor_queue_errmsg(e->q));
 		return -1;
 	}
+	if (out->time_offset > hw)
+		out->time_offset = hw;
 	return 0;
 }
 
@@ -147,6 +243,7 @@ void node_queues_close(struct node *n)
 {
 	for (size_t i = 0; i < n->nqueues; i++) {
 		char err[512];
+		node_replica_free(n, &n->queues[i]);
 		if (stor_queue_close(n->queues[i].q, err, sizeof err) != 0)
 			NODE_LOG(NODE_ERROR, "storage", "close: %s", err);
 	}
@@ -176,6 +273,7 @@ void node_queues_drop(struct node *n, const char *topic)
 			n->queues[kept++] = *e;
 			continue;
 		}
+		node_replica_free(n, e);
 		if (stor_queue_close(e->q, err, sizeof err) != 0)
 			NODE_LOG(NODE_ERROR, "storage", "close: %s", err);
 	}

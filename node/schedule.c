@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "replica.h"
 
 #define TURN_MAX 256	  /* entries handed over per loop turn */
 #define WAIT_RETRY_MS 100 /* a target not ready (state, disk) */
@@ -178,7 +179,11 @@ static enum outcome append(struct node *n, const struct stor_sched_entry *e,
 			 stor_sched_errmsg(n->sched->store));
 	n->sched->handed++;
 	count_out(n->sched, e->target, e->batch.count);
-	node_fetch_wake_queue(n, topic, queue, base + b.count);
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, topic);
+	struct node_queue *nq =
+	    t ? node_queue_find(n, t, n->cfg.name, queue) : NULL;
+	if (nq != NULL)
+		node_replica_appended(n, nq, base + b.count);
 	return HANDED;
 }
 
@@ -194,10 +199,14 @@ static enum outcome hand_over(struct node *n, const struct stor_sched_entry *e)
 	const struct rsm_topic *t = rsm_topic_find(n->rsm, topic);
 	if (t == NULL || t->created != created)
 		return drop(n, e, "the topic was deleted");
+	/* Handed over only while this broker leads its queue (a replicated
+	 * queue led elsewhere waits for its home to lead it again). */
 	struct stor_queue *q =
-	    node_queue(n, topic, queue, &code, msg, sizeof msg);
+	    node_led_stor(n, topic, NULL, queue, &code, msg, sizeof msg);
 	if (q == NULL)
-		return code == RPC_UNAVAILABLE ? WAIT : drop(n, e, msg);
+		return code == RPC_UNAVAILABLE || code == RPC_NOT_LEADER
+			   ? WAIT
+			   : drop(n, e, msg);
 	int rv = reconcile(n->sched, e->target, q);
 	if (rv < 0) {
 		NODE_LOG(NODE_ERROR, "schedule", "reconciling %s: %s",

@@ -14,6 +14,7 @@
 
 #include "../util/lz4_frame.h"
 #include "handlers.h"
+#include "replica.h"
 
 #define READ_CAP (64u << 10)
 
@@ -128,15 +129,18 @@ static uint32_t to_dead_letters(struct node *n, const char *group,
 	uint64_t base;
 	int64_t t;
 	rsm_dlq_topic(topic, group);
-	struct stor_queue *q = node_queue(n, topic, 0, &code, msg, msglen);
-	if (q == NULL)
+	const char *leader;
+	struct node_queue *e =
+	    node_led_queue(n, topic, NULL, 0, &code, msg, msglen, &leader);
+	if (e == NULL)
 		return code;
+	struct stor_queue *q = e->q;
 	int rv = stor_queue_append(q, b, &base, &t);
 	if (rv != 0) {
 		snprintf(msg, msglen, "%s", stor_queue_errmsg(q));
 		return node_code_from_stor(rv);
 	}
-	node_fetch_wake_queue(n, topic, 0, base + 1);
+	node_replica_appended(n, e, base + 1);
 	return RPC_OK;
 }
 
@@ -187,7 +191,8 @@ void node_handle_send_back(const struct node_req *req, const void *in)
 	char msg[600];
 	uint32_t code;
 	struct stor_queue *q =
-	    g ? node_queue(n, p->topic, p->queue_id, &code, msg, sizeof msg)
+	    g ? node_led_stor(n, p->topic, p->broker, p->queue_id, &code, msg,
+			      sizeof msg)
 	      : NULL;
 	if (g != NULL && q == NULL)
 		node_req_fail(req, code, "%s", msg);

@@ -56,7 +56,8 @@ static void answer_created(const struct node_req *req, const char *name)
 	uint32_t nb = 0;
 	for (uint32_t i = 0; t != NULL && i < t->n_brokers; i++)
 		b[nb++] = t->brokers[i];
-	struct rpc_topic_create_resp r = {{b, nb}};
+	struct rpc_topic_create_resp r = {
+	    {b, nb}, t ? t->replication_factor : 1, t ? t->min_insync : 1};
 	node_req_ok(req, &r);
 }
 
@@ -77,10 +78,17 @@ void node_handle_topic_create(const struct node_req *req, const void *in)
 	int64_t created = node_wall_ms();
 	if (created <= rsm_topic_clock(req->n->rsm))
 		created = rsm_topic_clock(req->n->rsm) + 1;
+	/* Default (docs/design/replication.md §2): three copies once
+	 * there are three brokers, one on a smaller (dev) cluster. */
+	uint32_t rf = q->replication_factor ? q->replication_factor
+		      : nb >= 3		    ? 3
+					    : 1;
 	struct rsm_topic_spec spec = {.name = q->topic,
 				      .queues_per_broker = q->queues,
 				      .brokers = brokers,
 				      .n_brokers = nb,
+				      .replication_factor = rf,
+				      .min_insync = q->min_insync_replicas,
 				      .time = created};
 	if (rsm_encode_create_topic(&spec, &buf, err, sizeof err) != 0) {
 		node_req_fail(req, RPC_INVALID_ARGUMENT, "%s", err);
@@ -252,28 +260,61 @@ struct describe_op {
 	struct node_gather g;
 };
 
+/* Replica names of one queue, borrowed from the state for one answer. */
+struct describe_names {
+	const char *replicas[RSM_REPLICAS_MAX];
+	const char *isr[RSM_REPLICAS_MAX];
+};
+
+/* Queue @qi of @t as described: bounds from @s, replicas from @t. */
+static struct rpc_queue_info describe_queue(const struct rsm_topic *t,
+					    uint32_t qi,
+					    const struct node_qstat *s,
+					    struct describe_names *nm)
+{
+	const struct rsm_replicas *r = rsm_queue_replicas(t, qi);
+	uint32_t n_isr = 0;
+	for (uint32_t i = 0; i < r->n; i++) {
+		nm->replicas[i] = rsm_replica_broker(t, r, i);
+		if (r->isr & (1u << i))
+			nm->isr[n_isr++] = nm->replicas[i];
+	}
+	return (struct rpc_queue_info){
+	    .broker_name = t->brokers[qi / t->queues_per_broker],
+	    .queue_id = qi % t->queues_per_broker,
+	    .min_offset = s->min,
+	    .max_offset = s->max,
+	    .first_store_time = s->first_time,
+	    .last_store_time = s->last_time,
+	    .leader_broker = rsm_queue_leader(t, qi),
+	    .replicas = {nm->replicas, r->n},
+	    .isr = {nm->isr, n_isr}};
+}
+
 static void on_described(struct node_gather *g, bool ok)
 {
 	struct describe_op *op = g->data;
 	size_t nq = (size_t)g->n_brokers * g->qpb;
+	/* The topic as the state has it now (the same incarnation). */
+	const struct rsm_topic *t = rsm_topic_find(op->req.n->rsm, g->topic);
 	struct rpc_queue_info *q = ok ? calloc(nq ? nq : 1, sizeof *q) : NULL;
+	struct describe_names *nm = ok ? calloc(nq ? nq : 1, sizeof *nm) : NULL;
 	if (!ok) {
 		node_req_fail(&op->req, RPC_UNAVAILABLE, "%s", g->failed);
-	} else if (q == NULL) {
+	} else if (t == NULL || rsm_topic_queues(t) != nq) {
+		node_req_fail(&op->req, RPC_UNKNOWN_TOPIC,
+			      "topic '%s' was deleted", g->topic);
+	} else if (q == NULL || nm == NULL) {
 		node_req_oom(&op->req);
 	} else {
 		for (size_t i = 0; i < nq; i++)
-			q[i] = (struct rpc_queue_info){g->brokers[i / g->qpb],
-						       (uint32_t)(i % g->qpb),
-						       g->q[i].min,
-						       g->q[i].max,
-						       g->q[i].first_time,
-						       g->q[i].last_time};
+			q[i] = describe_queue(t, (uint32_t)i, &g->q[i], &nm[i]);
 		struct rpc_topic_describe_resp r = {g->topic,
 						    {q, (uint32_t)nq}};
 		node_req_ok(&op->req, &r);
 	}
 	free(q);
+	free(nm);
 	node_gather_free(g);
 	free(op);
 }

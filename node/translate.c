@@ -18,6 +18,7 @@ uint32_t node_code_from_rsm(int code)
 		return RPC_UNKNOWN_TOPIC;
 	case RSM_EUNKNOWN_GROUP:
 		return RPC_UNKNOWN_GROUP;
+	case RSM_ESTALE_REPLICAS:
 	case RSM_ESTALE_EPOCH:
 		return RPC_STALE_EPOCH;
 	case RSM_EBROADCAST:

@@ -665,7 +665,8 @@ int rpc_server_send(struct rpc_server *s, uint64_t conn_id, uint16_t type,
 	return 0;
 }
 
-size_t rpc_server_room(struct rpc_server *s, uint64_t conn_id)
+size_t rpc_server_room_over(struct rpc_server *s, uint64_t conn_id,
+			    size_t reserve)
 {
 	struct rpc_conn *c = server_conn(s, conn_id);
 	if (c == NULL)
@@ -673,10 +674,14 @@ size_t rpc_server_room(struct rpc_server *s, uint64_t conn_id)
 	size_t mine = pending(c) < s->cfg.max_pending
 			  ? s->cfg.max_pending - pending(c)
 			  : 0;
-	size_t all = s->stats.unsent < s->cfg.max_unsent
-			 ? s->cfg.max_unsent - s->stats.unsent
-			 : 0;
+	size_t cap = s->cfg.max_unsent + reserve;
+	size_t all = s->stats.unsent < cap ? cap - s->stats.unsent : 0;
 	return mine < all ? mine : all;
+}
+
+size_t rpc_server_room(struct rpc_server *s, uint64_t conn_id)
+{
+	return rpc_server_room_over(s, conn_id, 0);
 }
 
 void rpc_server_set_tag(struct rpc_server *s, uint64_t conn_id, uint32_t tag)

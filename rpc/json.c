@@ -61,12 +61,23 @@ json_t *rpc_json_names(const char *key, const struct rpc_names_resp *n)
 static json_t *queue_json(const void *elem)
 {
 	const struct rpc_queue_info *q = elem;
-	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "broker_name",
-			 q->broker_name, "queue_id", (json_int_t)q->queue_id,
-			 "min_offset", (json_int_t)q->min_offset, "max_offset",
-			 (json_int_t)q->max_offset, "first_store_time",
-			 (json_int_t)q->first_store_time, "last_store_time",
-			 (json_int_t)q->last_store_time);
+	json_t *o = json_pack(
+	    "{s:s,s:I,s:I,s:I,s:I,s:I}", "broker_name", q->broker_name,
+	    "queue_id", (json_int_t)q->queue_id, "min_offset",
+	    (json_int_t)q->min_offset, "max_offset", (json_int_t)q->max_offset,
+	    "first_store_time", (json_int_t)q->first_store_time,
+	    "last_store_time", (json_int_t)q->last_store_time);
+	/* Replication (docs/design/replication.md): who leads (null while
+	 * offline), the replicas and the in-sync ones. */
+	if (o != NULL && q->replicas.n > 0) {
+		json_object_set_new(o, "leader",
+				    q->leader_broker
+					? json_string(q->leader_broker)
+					: json_null());
+		json_object_set_new(o, "replicas", strs_json(&q->replicas));
+		json_object_set_new(o, "isr", strs_json(&q->isr));
+	}
+	return o;
 }
 
 json_t *rpc_json_topic(const struct rpc_topic_describe_resp *t)

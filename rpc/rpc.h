@@ -202,31 +202,33 @@ struct rpc_status {
 /* ---- Messages ---- */
 
 /* X(type number, NAME, request struct, response struct) */
-#define RPC_MESSAGES(X)                                                 \
-	X(1, ROUTE, rpc_empty, rpc_route_resp)                          \
-	X(2, CLUSTER_STATUS, rpc_status_req, rpc_status_resp)           \
-	X(3, TOPIC_CREATE, rpc_topic_create_req, rpc_topic_create_resp) \
-	X(4, TOPIC_LIST, rpc_empty, rpc_names_resp)                     \
-	X(5, TOPIC_DESCRIBE, rpc_topic_req, rpc_topic_describe_resp)    \
-	X(6, QUEUE_STATS, rpc_queue_stats_req, rpc_queue_stats_resp)    \
-	X(7, PRODUCE, rpc_produce_req, rpc_produce_resp)                \
-	X(8, FETCH, rpc_fetch_req, rpc_fetch_resp)                      \
-	X(9, COMMIT, rpc_commit_req, rpc_commit_resp)                   \
-	X(10, OFFSETS, rpc_offsets_req, rpc_offsets_resp)               \
-	X(11, GROUP_CREATE, rpc_group_create_req, rpc_empty)            \
-	X(12, GROUP_LIST, rpc_empty, rpc_names_resp)                    \
-	X(13, GROUP_DESCRIBE, rpc_group_req, rpc_group_describe_resp)   \
-	X(14, HEARTBEAT, rpc_heartbeat_req, rpc_heartbeat_resp)         \
-	X(15, RESET, rpc_reset_req, rpc_reset_resp)                     \
-	X(16, HISTORY, rpc_history_req, rpc_history_resp)               \
-	X(17, UNDO, rpc_undo_req, rpc_reset_resp)                       \
-	X(18, JOIN, rpc_join_req, rpc_empty)                            \
-	X(19, LEAVE, rpc_leave_req, rpc_empty)                          \
-	X(20, NODE_REMOVE, rpc_node_remove_req, rpc_empty)              \
-	X(21, GROUP_DELETE, rpc_group_req, rpc_empty)                   \
-	X(22, TOPIC_DELETE, rpc_topic_req, rpc_empty)                   \
-	X(23, AUTH, rpc_auth_req, rpc_auth_resp)                        \
-	X(24, SEND_BACK, rpc_send_back_req, rpc_send_back_resp)
+#define RPC_MESSAGES(X)                                                     \
+	X(1, ROUTE, rpc_empty, rpc_route_resp)                              \
+	X(2, CLUSTER_STATUS, rpc_status_req, rpc_status_resp)               \
+	X(3, TOPIC_CREATE, rpc_topic_create_req, rpc_topic_create_resp)     \
+	X(4, TOPIC_LIST, rpc_empty, rpc_names_resp)                         \
+	X(5, TOPIC_DESCRIBE, rpc_topic_req, rpc_topic_describe_resp)        \
+	X(6, QUEUE_STATS, rpc_queue_stats_req, rpc_queue_stats_resp)        \
+	X(7, PRODUCE, rpc_produce_req, rpc_produce_resp)                    \
+	X(8, FETCH, rpc_fetch_req, rpc_fetch_resp)                          \
+	X(9, COMMIT, rpc_commit_req, rpc_commit_resp)                       \
+	X(10, OFFSETS, rpc_offsets_req, rpc_offsets_resp)                   \
+	X(11, GROUP_CREATE, rpc_group_create_req, rpc_empty)                \
+	X(12, GROUP_LIST, rpc_empty, rpc_names_resp)                        \
+	X(13, GROUP_DESCRIBE, rpc_group_req, rpc_group_describe_resp)       \
+	X(14, HEARTBEAT, rpc_heartbeat_req, rpc_heartbeat_resp)             \
+	X(15, RESET, rpc_reset_req, rpc_reset_resp)                         \
+	X(16, HISTORY, rpc_history_req, rpc_history_resp)                   \
+	X(17, UNDO, rpc_undo_req, rpc_reset_resp)                           \
+	X(18, JOIN, rpc_join_req, rpc_empty)                                \
+	X(19, LEAVE, rpc_leave_req, rpc_empty)                              \
+	X(20, NODE_REMOVE, rpc_node_remove_req, rpc_empty)                  \
+	X(21, GROUP_DELETE, rpc_group_req, rpc_empty)                       \
+	X(22, TOPIC_DELETE, rpc_topic_req, rpc_empty)                       \
+	X(23, AUTH, rpc_auth_req, rpc_auth_resp)                            \
+	X(24, SEND_BACK, rpc_send_back_req, rpc_send_back_resp)             \
+	X(25, REPLICA_FETCH, rpc_replica_fetch_req, rpc_replica_fetch_resp) \
+	X(26, ALTER_ISR, rpc_alter_isr_req, rpc_empty)
 
 /* X(type number, NAME, body struct) — pushed by the server. */
 #define RPC_NOTICES(X)                                            \
@@ -257,6 +259,11 @@ struct rpc_topic_info {
 	const char *name;
 	uint32_t queues_per_broker;
 	struct rpc_strs brokers;
+	/* Message replication (docs/design/replication.md): absent (0) is
+	 * 1; @leaders, when present, names the broker leading each queue in
+	 * index order ("" while a queue is offline); absent: the homes. */
+	uint32_t replication_factor;
+	struct rpc_strs leaders;
 };
 struct rpc_route_resp {
 	uint64_t leader_id;	    /* 0 when unknown */
@@ -287,9 +294,14 @@ struct rpc_topic_create_req {
 	const char *topic;
 	uint32_t queues;
 	struct rpc_strs brokers; /* empty: all */
+	/* 0: 3 when the cluster has 3 or more brokers, else 1 */
+	uint32_t replication_factor;
+	uint32_t min_insync_replicas; /* 0: min(2, replication_factor) */
 };
 struct rpc_topic_create_resp {
 	struct rpc_strs brokers; /* the brokers the topic is on */
+	uint32_t replication_factor;
+	uint32_t min_insync_replicas;
 };
 struct rpc_names_resp {
 	struct rpc_strs names;
@@ -304,6 +316,11 @@ struct rpc_queue_info {
 	uint64_t max_offset;
 	int64_t first_store_time; /* -1 if empty */
 	int64_t last_store_time;
+	/* Replication: who leads (absent while offline), the replicas (the
+	 * home first) and the in-sync ones. */
+	const char *leader_broker;
+	struct rpc_strs replicas;
+	struct rpc_strs isr;
 };
 struct rpc_topic_describe_resp {
 	const char *topic;
@@ -314,6 +331,9 @@ struct rpc_topic_describe_resp {
  * queues, the first step of a reset. */
 struct rpc_queue_stats_req {
 	const char *topic;
+	/* The queues' home (NULL: this broker): a replicated queue is asked
+	 * of its leader, which may be another broker. */
+	const char *broker;
 	struct rpc_u64s queue_ids; /* empty: all local queues of the topic */
 	bool with_time;
 	int64_t time;
@@ -345,6 +365,15 @@ struct rpc_produce_req {
 	 * it; at most 40 days ahead. 0: now. */
 	int64_t deliver_at;
 	uint32_t delay_ms;
+	/* The queue's home (NULL: this broker) — a replicated queue is
+	 * written at its leader — and when to answer (enum rpc_acks). */
+	const char *broker;
+	uint32_t acks;
+};
+enum rpc_acks {
+	RPC_ACKS_ALL = 0,    /* every in-sync replica has it (default) */
+	RPC_ACKS_LEADER = 1, /* the leader stored it */
+	RPC_ACKS_NONE = 2,   /* the leader accepted it, before storing */
 };
 /* SEND_BACK (DESIGN.md §2.2): a member of @group failed the message at
  * @offset of (@topic, this broker's @queue_id); the broker keeps it for
@@ -356,6 +385,7 @@ struct rpc_send_back_req {
 	uint32_t queue_id;
 	uint64_t offset;
 	const char *reason; /* optional, at most RPC_REASON_MAX bytes */
+	const char *broker; /* the queue's home; NULL: this broker */
 };
 struct rpc_send_back_resp {
 	uint32_t reconsume_times; /* the count it now carries */
@@ -384,6 +414,7 @@ struct rpc_fetch_req {
 	/* Without @group: the group a broadcasting member reads for — what
 	 * [auth] checks (consume:GROUP); no epoch check. */
 	const char *as_group;
+	const char *broker; /* the queue's home; NULL: this broker */
 };
 struct rpc_fetch_resp {
 	struct rpc_bin batches; /* whole batches (docs/disk-format.md) */
@@ -392,6 +423,56 @@ struct rpc_fetch_resp {
 	/* OFFSET_MOVED: where to resume, under which epoch. */
 	uint64_t offset;
 	uint64_t epoch;
+};
+
+/* REPLICA_FETCH (docs/design/replication.md §4): a follower broker asks
+ * a queue leader for the batches after its log end, for every queue it
+ * follows there. */
+struct rpc_replica_item {
+	const char *topic;
+	int64_t created;    /* the topic's incarnation */
+	const char *broker; /* the queue's home */
+	uint32_t queue_id;
+	uint64_t leader_epoch; /* the follower's view of the queue */
+	uint64_t offset;       /* the follower's log end */
+	uint64_t last_epoch;   /* of its last batch; 0: none recorded */
+};
+struct rpc_replica_fetch_req {
+	const char *replica; /* the follower's broker name */
+	uint32_t max_wait_ms;
+	uint32_t max_bytes;    /* for the whole answer */
+	struct rpc_list items; /* struct rpc_replica_item */
+};
+/* One answer per item, in order. @status: RPC_OK (batches from the
+ * item's offset, all written in leader epoch @epoch), RPC_OFFSET_MOVED
+ * (@move_to: a cut point at or below the item's offset — truncate there
+ * and keep epochs up to @epoch; above the follower's log end: the leader's
+ * log starts there, start over empty), RPC_STALE_EPOCH (the follower's or
+ * the leader's view of the queue is old), RPC_NOT_LEADER,
+ * RPC_UNKNOWN_TOPIC. */
+struct rpc_replica_part {
+	uint32_t status;
+	uint64_t epoch;
+	struct rpc_bin batches;
+	uint64_t hw;	    /* the leader's high watermark */
+	uint64_t log_start; /* the leader's MinOffset */
+	uint64_t move_to;
+};
+struct rpc_replica_fetch_resp {
+	struct rpc_list parts; /* struct rpc_replica_part */
+};
+
+/* ALTER_ISR: a queue leader asks the Raft leader to set its queue's
+ * in-sync set (RSM_CMD_ALTER_ISR). */
+struct rpc_alter_isr_req {
+	const char *topic;
+	int64_t created;
+	const char *broker; /* the queue's home */
+	uint32_t queue_id;
+	uint64_t leader_epoch;
+	uint64_t version; /* the replica state version the leader read */
+	struct rpc_strs isr;
+	uint64_t log_start;
 };
 
 struct rpc_commit_item {
@@ -864,6 +945,10 @@ int rpc_server_port(struct rpc_server *s);
  * its max_pending and the server's max_unsent leave (0: none, or the
  * connection is gone). Large answers (FETCH) are cut to it. */
 size_t rpc_server_room(struct rpc_server *s, uint64_t conn_id);
+/* rpc_server_room with @reserve bytes more of the server's max_unsent:
+ * for traffic that must go on while clients fill it (replication). */
+size_t rpc_server_room_over(struct rpc_server *s, uint64_t conn_id,
+			    size_t reserve);
 /*
  * Queues a frame (a response: type | RPC_RESPONSE with @status; or a
  * notice) on connection @conn_id. Returns 0, RPC_ECLOSED (the connection

@@ -36,7 +36,9 @@ SCHEMA(rpc_broker_info, F(rpc_broker_info, id, RPC_K_U64, REQ),
        F(rpc_broker_info, raft_address, RPC_K_STR, OPT));
 SCHEMA(rpc_topic_info, F(rpc_topic_info, name, RPC_K_STR, REQ),
        F(rpc_topic_info, queues_per_broker, RPC_K_U32, REQ),
-       F(rpc_topic_info, brokers, RPC_K_STRS, REQ));
+       F(rpc_topic_info, brokers, RPC_K_STRS, REQ),
+       F(rpc_topic_info, replication_factor, RPC_K_U32, OPT),
+       F(rpc_topic_info, leaders, RPC_K_STRS, OPT));
 SCHEMA(rpc_route_resp, F(rpc_route_resp, leader_id, RPC_K_U64, OPT),
        F(rpc_route_resp, leader_address, RPC_K_STR, OPT),
        L(rpc_route_resp, brokers, rpc_broker_info, OPT),
@@ -54,9 +56,13 @@ SCHEMA(rpc_status_resp, F(rpc_status_resp, leader_id, RPC_K_U64, OPT),
        L(rpc_status_resp, nodes, rpc_node_status, OPT));
 SCHEMA(rpc_topic_create_req, F(rpc_topic_create_req, topic, RPC_K_STR, REQ),
        F(rpc_topic_create_req, queues, RPC_K_U32, REQ),
-       F(rpc_topic_create_req, brokers, RPC_K_STRS, OPT));
+       F(rpc_topic_create_req, brokers, RPC_K_STRS, OPT),
+       F(rpc_topic_create_req, replication_factor, RPC_K_U32, OPT),
+       F(rpc_topic_create_req, min_insync_replicas, RPC_K_U32, OPT));
 SCHEMA(rpc_topic_create_resp,
-       F(rpc_topic_create_resp, brokers, RPC_K_STRS, OPT));
+       F(rpc_topic_create_resp, brokers, RPC_K_STRS, OPT),
+       F(rpc_topic_create_resp, replication_factor, RPC_K_U32, OPT),
+       F(rpc_topic_create_resp, min_insync_replicas, RPC_K_U32, OPT));
 SCHEMA(rpc_names_resp, F(rpc_names_resp, names, RPC_K_STRS, OPT));
 SCHEMA(rpc_topic_req, F(rpc_topic_req, topic, RPC_K_STR, REQ));
 SCHEMA(rpc_queue_info, F(rpc_queue_info, broker_name, RPC_K_STR, REQ),
@@ -64,11 +70,15 @@ SCHEMA(rpc_queue_info, F(rpc_queue_info, broker_name, RPC_K_STR, REQ),
        F(rpc_queue_info, min_offset, RPC_K_U64, REQ),
        F(rpc_queue_info, max_offset, RPC_K_U64, REQ),
        F(rpc_queue_info, first_store_time, RPC_K_I64, OPT),
-       F(rpc_queue_info, last_store_time, RPC_K_I64, OPT));
+       F(rpc_queue_info, last_store_time, RPC_K_I64, OPT),
+       F(rpc_queue_info, leader_broker, RPC_K_STR, OPT),
+       F(rpc_queue_info, replicas, RPC_K_STRS, OPT),
+       F(rpc_queue_info, isr, RPC_K_STRS, OPT));
 SCHEMA(rpc_topic_describe_resp,
        F(rpc_topic_describe_resp, topic, RPC_K_STR, OPT),
        L(rpc_topic_describe_resp, queues, rpc_queue_info, OPT));
 SCHEMA(rpc_queue_stats_req, F(rpc_queue_stats_req, topic, RPC_K_STR, REQ),
+       F(rpc_queue_stats_req, broker, RPC_K_STR, OPT),
        F(rpc_queue_stats_req, queue_ids, RPC_K_U64S, OPT),
        F(rpc_queue_stats_req, with_time, RPC_K_BOOL, OPT),
        F(rpc_queue_stats_req, time, RPC_K_I64, OPT));
@@ -88,12 +98,15 @@ SCHEMA(rpc_produce_req, F(rpc_produce_req, topic, RPC_K_STR, REQ),
        F(rpc_produce_req, flags, RPC_K_U32, OPT),
        F(rpc_produce_req, payload, RPC_K_BIN, REQ),
        F(rpc_produce_req, deliver_at, RPC_K_I64, OPT),
-       F(rpc_produce_req, delay_ms, RPC_K_U32, OPT));
+       F(rpc_produce_req, delay_ms, RPC_K_U32, OPT),
+       F(rpc_produce_req, broker, RPC_K_STR, OPT),
+       F(rpc_produce_req, acks, RPC_K_U32, OPT));
 SCHEMA(rpc_send_back_req, F(rpc_send_back_req, group, RPC_K_STR, REQ),
        F(rpc_send_back_req, topic, RPC_K_STR, REQ),
        F(rpc_send_back_req, queue_id, RPC_K_U32, REQ),
        F(rpc_send_back_req, offset, RPC_K_U64, REQ),
-       F(rpc_send_back_req, reason, RPC_K_STR, OPT));
+       F(rpc_send_back_req, reason, RPC_K_STR, OPT),
+       F(rpc_send_back_req, broker, RPC_K_STR, OPT));
 SCHEMA(rpc_send_back_resp,
        F(rpc_send_back_resp, reconsume_times, RPC_K_U32, REQ),
        F(rpc_send_back_resp, dead_letter, RPC_K_BOOL, OPT),
@@ -109,12 +122,40 @@ SCHEMA(rpc_fetch_req, F(rpc_fetch_req, group, RPC_K_STR, OPT),
        F(rpc_fetch_req, epoch, RPC_K_U64, OPT),
        F(rpc_fetch_req, max_bytes, RPC_K_U32, OPT),
        F(rpc_fetch_req, max_wait_ms, RPC_K_U32, OPT),
-       F(rpc_fetch_req, as_group, RPC_K_STR, OPT));
+       F(rpc_fetch_req, as_group, RPC_K_STR, OPT),
+       F(rpc_fetch_req, broker, RPC_K_STR, OPT));
 SCHEMA(rpc_fetch_resp, F(rpc_fetch_resp, batches, RPC_K_BIN, OPT),
        F(rpc_fetch_resp, min_offset, RPC_K_U64, OPT),
        F(rpc_fetch_resp, max_offset, RPC_K_U64, OPT),
        F(rpc_fetch_resp, offset, RPC_K_U64, OPT),
        F(rpc_fetch_resp, epoch, RPC_K_U64, OPT));
+SCHEMA(rpc_replica_item, F(rpc_replica_item, topic, RPC_K_STR, REQ),
+       F(rpc_replica_item, created, RPC_K_I64, REQ),
+       F(rpc_replica_item, broker, RPC_K_STR, REQ),
+       F(rpc_replica_item, queue_id, RPC_K_U32, REQ),
+       F(rpc_replica_item, leader_epoch, RPC_K_U64, REQ),
+       F(rpc_replica_item, offset, RPC_K_U64, REQ),
+       F(rpc_replica_item, last_epoch, RPC_K_U64, OPT));
+SCHEMA(rpc_replica_fetch_req, F(rpc_replica_fetch_req, replica, RPC_K_STR, REQ),
+       F(rpc_replica_fetch_req, max_wait_ms, RPC_K_U32, OPT),
+       F(rpc_replica_fetch_req, max_bytes, RPC_K_U32, OPT),
+       L(rpc_replica_fetch_req, items, rpc_replica_item, REQ));
+SCHEMA(rpc_replica_part, F(rpc_replica_part, status, RPC_K_U32, REQ),
+       F(rpc_replica_part, epoch, RPC_K_U64, OPT),
+       F(rpc_replica_part, batches, RPC_K_BIN, OPT),
+       F(rpc_replica_part, hw, RPC_K_U64, OPT),
+       F(rpc_replica_part, log_start, RPC_K_U64, OPT),
+       F(rpc_replica_part, move_to, RPC_K_U64, OPT));
+SCHEMA(rpc_replica_fetch_resp,
+       L(rpc_replica_fetch_resp, parts, rpc_replica_part, OPT));
+SCHEMA(rpc_alter_isr_req, F(rpc_alter_isr_req, topic, RPC_K_STR, REQ),
+       F(rpc_alter_isr_req, created, RPC_K_I64, REQ),
+       F(rpc_alter_isr_req, broker, RPC_K_STR, REQ),
+       F(rpc_alter_isr_req, queue_id, RPC_K_U32, REQ),
+       F(rpc_alter_isr_req, leader_epoch, RPC_K_U64, REQ),
+       F(rpc_alter_isr_req, version, RPC_K_U64, REQ),
+       F(rpc_alter_isr_req, isr, RPC_K_STRS, REQ),
+       F(rpc_alter_isr_req, log_start, RPC_K_U64, OPT));
 SCHEMA(rpc_commit_item, F(rpc_commit_item, topic, RPC_K_STR, REQ),
        F(rpc_commit_item, broker_name, RPC_K_STR, REQ),
        F(rpc_commit_item, queue_id, RPC_K_U32, REQ),

@@ -28,8 +28,8 @@ static time_t fill(struct fx *x)
 			for (uint32_t q = 0; q < 2; q++) {
 				uint32_t n = round ? 3 : 4;
 				uint32_t len = h_records(p, n, q);
-				struct rpc_produce_req in = {"t",      q, n, 0,
-							     {p, len}, 0, 0};
+				struct rpc_produce_req in = {
+				    "t", q, n, 0, {p, len}, 0, 0, NULL, 0};
 				assert_int_equal(
 				    h_call_code(x->h.nodes[b].listen,
 						RPC_PRODUCE, &in, 5000),

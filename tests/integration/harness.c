@@ -467,10 +467,10 @@ static int leader_ok(struct harness *h, uint16_t type, const void *req)
 
 int h_create_topic(struct harness *h, const char *name, uint32_t qpb)
 {
-	struct rpc_topic_create_req t = {name, qpb, {NULL, 0}};
+	struct rpc_topic_create_req t = {name, qpb, {NULL, 0}, 0, 0};
 	if (leader_ok(h, RPC_TOPIC_CREATE, &t) != 0)
 		return -1;
-	struct rpc_queue_stats_req q = {name, {NULL, 0}, false, 0};
+	struct rpc_queue_stats_req q = {name, NULL, {NULL, 0}, false, 0};
 	for (int i = 0; i < h->n; i++) {
 		int64_t end = h_now_ms() + 5000;
 		while (h->nodes[i].pid != 0 &&

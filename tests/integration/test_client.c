@@ -637,7 +637,7 @@ static void test_client_producer_survives_broker_kill(void **state)
 		struct rpc_fetch_req fr = {
 		    NULL,	"orders", (uint32_t)(rc->q % QPB),
 		    rc->offset, 0,	  4096,
-		    0,		NULL};
+		    0,		NULL,	  NULL};
 		struct ctl_resp r;
 		h_call(x->h.nodes[rc->q / QPB].listen, RPC_FETCH, &fr, 5000,
 		       &r);
@@ -850,7 +850,8 @@ static void test_client_skips_a_malformed_batch(void **state)
 	uint8_t payload[64];
 	store_old_batch(x, 3, one, 1); /* offsets 0..2, one record inside */
 	struct rpc_produce_req in = {
-	    "orders", 0, 2, 0, {payload, records_of(payload, two, 2)}, 0, 0};
+	    "orders", 0, 2,    0, {payload, records_of(payload, two, 2)},
+	    0,	      0, NULL, 0};
 	call_ok_at(x->h.nodes[0].listen, RPC_PRODUCE, &in); /* 3..4 */
 	group_create(x, "s", "clustering", "earliest");
 	struct member mb;

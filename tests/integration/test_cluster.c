@@ -30,7 +30,7 @@ static int leader_or_dump(struct harness *h, int want)
 static uint32_t create_topic(const char *addr, const char *name,
 			     const char **leader_out)
 {
-	struct rpc_topic_create_req q = {name, 4, {NULL, 0}};
+	struct rpc_topic_create_req q = {name, 4, {NULL, 0}, 0, 0};
 	struct ctl_resp r;
 	h_call(addr, RPC_TOPIC_CREATE, &q, 5000, &r);
 	assert_int_equal(r.err, 0);
@@ -97,14 +97,14 @@ static void test_cluster_changes_go_through_the_leader(void **state)
 	assert_int_equal(create_topic(h->nodes[l].listen, "orders", NULL),
 			 RPC_ALREADY_EXISTS);
 	/* Bad input gets a clear error. */
-	struct rpc_topic_create_req bad = {"no spaces", 4, {NULL, 0}};
+	struct rpc_topic_create_req bad = {"no spaces", 4, {NULL, 0}, 0, 0};
 	struct ctl_resp r;
 	h_call(h->nodes[l].listen, RPC_TOPIC_CREATE, &bad, 3000, &r);
 	assert_int_equal(r.st.code, RPC_INVALID_ARGUMENT);
 	assert_non_null(strstr(r.st.message, "bad topic name 'no spaces'"));
 	ctl_resp_free(&r);
 	const char *ghost[] = {"broker-9"};
-	struct rpc_topic_create_req unknown = {"t2", 1, {ghost, 1}};
+	struct rpc_topic_create_req unknown = {"t2", 1, {ghost, 1}, 0, 0};
 	h_call(h->nodes[l].listen, RPC_TOPIC_CREATE, &unknown, 3000, &r);
 	assert_int_equal(r.st.code, RPC_INVALID_ARGUMENT);
 	assert_string_equal(r.st.message, "unknown broker 'broker-9'");
@@ -299,7 +299,7 @@ static void test_cluster_topic_waits_for_every_broker(void **state)
 	assert_int_equal(h_start(&h, 1), 0);
 	int l = h_wait_leader(&h, 2, 15000);
 	assert_true(l >= 0);
-	struct rpc_topic_create_req q = {"everywhere", 1, {NULL, 0}};
+	struct rpc_topic_create_req q = {"everywhere", 1, {NULL, 0}, 0, 0};
 	struct ctl_resp r;
 	h_call(h.nodes[l].listen, RPC_TOPIC_CREATE, &q, 5000, &r);
 	assert_int_equal(r.err, 0);

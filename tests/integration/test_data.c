@@ -40,7 +40,8 @@ static uint64_t produce(struct harness *h, int b, const char *topic, uint32_t q,
 			uint32_t count, const uint8_t *p, uint32_t len,
 			uint32_t *code, char *msg, size_t msglen)
 {
-	struct rpc_produce_req in = {topic, q, count, 0, {p, len}, 0, 0};
+	struct rpc_produce_req in = {topic, q, count, 0, {p, len},
+				     0,	    0, NULL,  0};
 	struct ctl_resp r;
 	h_call(h->nodes[b].listen, RPC_PRODUCE, &in, 5000, &r);
 	assert_int_equal(r.err, 0);
@@ -108,7 +109,7 @@ static void test_data_produce_describe_fetch(void **state)
 
 	/* Fetch queue 3 of broker-2 (4 batches of 3 records) from offset 4:
 	 * the batch holding it (base 3) comes first. */
-	struct rpc_fetch_req fr = {NULL, "orders", 3, 4, 0, 0, 0, NULL};
+	struct rpc_fetch_req fr = {NULL, "orders", 3, 4, 0, 0, 0, NULL, NULL};
 	struct ctl_resp r;
 	h_call(h->nodes[1].listen, RPC_FETCH, &fr, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
@@ -210,8 +211,9 @@ static void test_data_bad_input(void **state)
 	assert_string_equal(msg, "topic 'nope' does not exist");
 	produce(h, 0, "orders", 0, 0, p, 3, &code, msg, sizeof msg);
 	assert_int_equal(code, RPC_INVALID_ARGUMENT);
-	assert_string_equal(msg, "queue orders/0: batch record count 0 not "
-				 "in 1..1048576");
+	assert_string_equal(msg,
+			    "queue orders/broker-1/0: batch record count 0 not "
+			    "in 1..1048576");
 	struct rpc_topic_req d = {"nope"};
 	struct ctl_resp r;
 	h_call(h->nodes[2].listen, RPC_TOPIC_DESCRIBE, &d, 5000, &r);
@@ -249,6 +251,8 @@ static void test_regress_malformed_batch_refused(void **state)
 		    bad[i].flags,
 		    {p, (uint32_t)(len - bad[i].cut + bad[i].extra)},
 		    0,
+		    0,
+		    NULL,
 		    0};
 		struct ctl_resp r;
 		h_call(h->nodes[0].listen, RPC_PRODUCE, &in, 5000, &r);
@@ -281,7 +285,8 @@ static void test_regress_restarted_node_answers_from_empty_state(void **state)
 	assert_int_equal(h_start(h, 2), 0);
 	int unknown = 0, ok = 0, describe_ok = 0;
 	for (int64_t end = h_now_ms() + 8000; h_now_ms() < end && ok < 5;) {
-		struct rpc_produce_req in = {"orders", 0, 1, 0, {p, len}, 0, 0};
+		struct rpc_produce_req in = {"orders", 0, 1,	0, {p, len},
+					     0,	       0, NULL, 0};
 		struct ctl_resp r;
 		h_call(h->nodes[2].listen, RPC_PRODUCE, &in, 3000, &r);
 		code = r.err == 0 ? r.st.code : RPC_UNAVAILABLE;
@@ -357,8 +362,8 @@ static void call_later(struct later *l)
 static int64_t fetch_at(struct harness *h, const char *group, uint64_t offset,
 			uint64_t epoch, uint32_t wait_ms, struct ctl_resp *r)
 {
-	struct rpc_fetch_req fr = {group, "orders", 2,	     offset,
-				   epoch, 0,	    wait_ms, NULL};
+	struct rpc_fetch_req fr = {group, "orders", 2,	  offset, epoch,
+				   0,	  wait_ms,  NULL, NULL};
 	int64_t t0 = h_now_ms();
 	h_call(h->nodes[0].listen, RPC_FETCH, &fr, 10000, r);
 	assert_int_equal(r->err, 0);
@@ -385,8 +390,8 @@ static void test_data_fetch_long_polls(void **state)
 	ctl_resp_free(&r);
 	/* Data comes after 300 ms: delivered then, not at the deadline. */
 	uint8_t p[16];
-	struct rpc_produce_req pr = {"orders", 2, 1, 0, {p, h_records(p, 1, 2)},
-				     0,	       0};
+	struct rpc_produce_req pr = {
+	    "orders", 2, 1, 0, {p, h_records(p, 1, 2)}, 0, 0, NULL, 0};
 	struct later l = {h->nodes[0].listen, RPC_PRODUCE, &pr, 300, 0, 0};
 	call_later(&l);
 	ms = fetch_at(h, NULL, 0, 0, 8000, &r);

@@ -196,8 +196,8 @@ static void test_groups_describe_lag(void **state)
 	struct fx *x = *state;
 	/* 5 messages on broker-2:1; the group committed 2 of them. */
 	uint8_t p[80];
-	struct rpc_produce_req pr = {"orders", 1, 5, 0, {p, h_records(p, 5, 0)},
-				     0,	       0};
+	struct rpc_produce_req pr = {
+	    "orders", 1, 5, 0, {p, h_records(p, 5, 0)}, 0, 0, NULL, 0};
 	struct ctl_resp r;
 	h_call(x->h.nodes[1].listen, RPC_PRODUCE, &pr, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);

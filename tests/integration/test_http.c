@@ -175,8 +175,8 @@ static void test_http_metrics_match_describe(void **state)
 		for (uint32_t q = 0; q < 2; q++) {
 			uint32_t n = 5 + (uint32_t)b * 2 + q; /* 5..10 */
 			uint32_t len = h_records(p, n, q);
-			struct rpc_produce_req in = {"t",      q, n, 0,
-						     {p, len}, 0, 0};
+			struct rpc_produce_req in = {"t", q, n,	   0, {p, len},
+						     0,	  0, NULL, 0};
 			assert_int_equal(h_call_code(h->nodes[b].listen,
 						     RPC_PRODUCE, &in, 5000),
 					 RPC_OK);

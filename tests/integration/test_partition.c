@@ -14,7 +14,7 @@ static int setup(void **state)
 
 static uint32_t create(struct harness *h, int i, const char *topic, int ms)
 {
-	struct rpc_topic_create_req q = {topic, 1, {NULL, 0}};
+	struct rpc_topic_create_req q = {topic, 1, {NULL, 0}, 0, 0};
 	struct ctl_resp r;
 	h_call(h->nodes[i].listen, RPC_TOPIC_CREATE, &q, ms, &r);
 	uint32_t code = r.err ? 1000u + (uint32_t)-r.err : r.st.code;
@@ -115,8 +115,8 @@ static void test_regress_lagging_broker_serves_stale_fetch(void **state)
 	assert_int_equal(create(h, l, "t", 5000), RPC_OK);
 	assert_int_equal(h_create_group(h, "g", NULL, NULL), 0);
 	uint8_t p[64];
-	struct rpc_produce_req pr = {"t", 0, 3, 0, {p, h_records(p, 3, 1)},
-				     0,	  0};
+	struct rpc_produce_req pr = {"t", 0, 3,	   0, {p, h_records(p, 3, 1)},
+				     0,	  0, NULL, 0};
 	assert_int_equal(call_code(h, f, RPC_PRODUCE, &pr, &r), RPC_OK);
 	ctl_resp_free(&r);
 	struct rpc_reset_req rq = h_reset_req("g", "t", "latest", 0);
@@ -131,7 +131,7 @@ static void test_regress_lagging_broker_serves_stale_fetch(void **state)
 	assert_int_equal(rr->lagging.n, 1);
 	assert_string_equal(rr->lagging.v[0], name);
 	ctl_resp_free(&r); /* epoch 2, not applied on broker f */
-	struct rpc_fetch_req fq = {"g", "t", 0, 0, 1, 0, 0, NULL};
+	struct rpc_fetch_req fq = {"g", "t", 0, 0, 1, 0, 0, NULL, NULL};
 	uint32_t code = call_code(h, f, RPC_FETCH, &fq, &r);
 	assert_int_equal(code, RPC_UNAVAILABLE);
 	print_message("the lagging broker answered: %s\n", r.st.message);
@@ -209,7 +209,7 @@ static void test_regress_sync_takes_entry_before_for_reset(void **state)
 	assert_int_equal(rr->lagging.n, 1);
 	assert_string_equal(rr->lagging.v[0], name);
 	ctl_resp_free(&r);
-	struct rpc_fetch_req fq = {"g", "t", 0, 0, 1, 0, 0, NULL};
+	struct rpc_fetch_req fq = {"g", "t", 0, 0, 1, 0, 0, NULL, NULL};
 	assert_int_equal(call_code(h, f, RPC_FETCH, &fq, &r), RPC_UNAVAILABLE);
 	ctl_resp_free(&r);
 	h_heal(h, f);

@@ -54,6 +54,8 @@ static int64_t wave(struct fx *x, int batches)
 				    0,
 				    {p, h_records(p, 2, (uint32_t)b * 8 + q)},
 				    0,
+				    0,
+				    NULL,
 				    0};
 				struct ctl_resp r;
 				h_call(x->h.nodes[b].listen, RPC_PRODUCE, &in,
@@ -256,7 +258,8 @@ static void test_reset_fences_stale_consumers(void **state)
 	ctl_resp_free(&r);
 	/* Its fetches, on every broker, are moved to the reset offset. */
 	for (int b = 0; b < 3; b++) {
-		struct rpc_fetch_req f = {"g", "orders", 1, 8, 0, 0, 0, NULL};
+		struct rpc_fetch_req f = {"g", "orders", 1,    8,   0,
+					  0,   0,	 NULL, NULL};
 		h_call(x->h.nodes[b].listen, RPC_FETCH, &f, 5000, &r);
 		assert_int_equal(r.st.code, RPC_OFFSET_MOVED);
 		const struct rpc_fetch_resp *fr = r.body;

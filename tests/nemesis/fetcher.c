@@ -89,8 +89,8 @@ static void one_fetch(struct wl_thread *t, struct spot *s)
 			      (int)s->queue, "epoch", (json_int_t)s->epoch,
 			      "offset", (json_int_t)s->offset);
 	hist_event(w->h, t->name, "invoke", "fetch", addr, json_incref(v));
-	struct rpc_fetch_req q = {"wg",	    WL_TOPIC, s->queue, s->offset,
-				  s->epoch, 4096,     0,	NULL};
+	struct rpc_fetch_req q = {"wg", WL_TOPIC, s->queue, s->offset, s->epoch,
+				  4096, 0,	  NULL,	    NULL};
 	struct ctl_resp r;
 	ctl_call_one(addr, RPC_FETCH, &q, CALL_MS, &r);
 	const char *how = "fail"; /* a read: nothing changed either way */

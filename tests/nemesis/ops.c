@@ -280,8 +280,8 @@ static int drain_queue(struct workload *w, int b, uint32_t q)
 	json_t *msgs = json_array();
 	uint64_t at = 0, min = 0, max = 1;
 	while (at < max) {
-		struct rpc_fetch_req fq = {NULL, WL_TOPIC, q, at,
-					   0,	 1u << 20, 0, NULL};
+		struct rpc_fetch_req fq = {NULL,     WL_TOPIC, q,    at,  0,
+					   1u << 20, 0,	       NULL, NULL};
 		struct ctl_resp r;
 		h_call(w->hx->nodes[b].listen, RPC_FETCH, &fq, 10000, &r);
 		bool ok = r.err == 0 && r.st.code == RPC_OK;

@@ -218,7 +218,9 @@ static void test_codec_binary_payload_is_zero_copy(void **state)
 	uint8_t payload[1000];
 	for (int i = 0; i < 1000; i++)
 		payload[i] = (uint8_t)(i * 13);
-	struct rpc_produce_req p = {"orders", 3, 17, 1, {payload, 1000}, 0, 0};
+	struct rpc_produce_req p = {"orders",	     3, 17, 1,
+				    {payload, 1000}, 0, 0,  "broker-2",
+				    RPC_ACKS_LEADER};
 	msgpack_sbuffer sb = enc(RPC_PRODUCE, 1, NULL, &p);
 	struct rpc_reader r;
 	struct rpc_frame f;
@@ -232,6 +234,59 @@ static void test_codec_binary_payload_is_zero_copy(void **state)
 		    o.payload.ptr + 1000 <= f.raw + f.raw_len);
 	assert_int_equal(o.count, 17);
 	assert_int_equal(o.flags, 1);
+	assert_string_equal(o.broker, "broker-2");
+	assert_int_equal(o.acks, RPC_ACKS_LEADER);
+	rpc_frame_release(&f);
+	rpc_reader_close(&r);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_codec_replica_fetch_roundtrip(void **state)
+{
+	(void)state;
+	struct rpc_replica_item items[2] = {
+	    {"t", 1700000000000, "broker-1", 3, 4, 1000, 3},
+	    {"u", 5, "broker-2", 0, 1, 0, 0}};
+	struct rpc_replica_fetch_req q = {
+	    "broker-3", 500, 1u << 22, {items, 2}};
+	msgpack_sbuffer sb = enc(RPC_REPLICA_FETCH, 7, NULL, &q);
+	struct rpc_reader r;
+	struct rpc_frame f;
+	one_frame(&sb, &r, &f);
+	struct rpc_replica_fetch_req o;
+	assert_int_equal(rpc_decode(&f, RPC_REPLICA_FETCH, &o, NULL, NULL), 0);
+	assert_string_equal(o.replica, "broker-3");
+	assert_int_equal(o.max_wait_ms, 500);
+	assert_int_equal(o.items.n, 2);
+	const struct rpc_replica_item *a = o.items.v;
+	assert_int_equal(a[0].created, 1700000000000);
+	assert_string_equal(a[0].broker, "broker-1");
+	assert_int_equal(a[0].queue_id, 3);
+	assert_int_equal(a[0].leader_epoch, 4);
+	assert_int_equal(a[0].offset, 1000);
+	assert_int_equal(a[0].last_epoch, 3);
+	assert_string_equal(a[1].topic, "u");
+	assert_int_equal(a[1].last_epoch, 0);
+	rpc_frame_release(&f);
+	rpc_reader_close(&r);
+	msgpack_sbuffer_destroy(&sb);
+	uint8_t data[3] = {1, 2, 3};
+	struct rpc_replica_part parts[2] = {
+	    {RPC_OK, 4, {data, 3}, 900, 10, 0},
+	    {RPC_OFFSET_MOVED, 2, {NULL, 0}, 0, 0, 77}};
+	struct rpc_replica_fetch_resp resp = {{parts, 2}};
+	sb = enc(RPC_REPLICA_FETCH | RPC_RESPONSE, 7, NULL, &resp);
+	one_frame(&sb, &r, &f);
+	struct rpc_replica_fetch_resp ro;
+	assert_int_equal(
+	    rpc_decode(&f, RPC_REPLICA_FETCH | RPC_RESPONSE, &ro, NULL, NULL),
+	    0);
+	assert_int_equal(ro.parts.n, 2);
+	const struct rpc_replica_part *b = ro.parts.v;
+	assert_int_equal(b[0].hw, 900);
+	assert_int_equal(b[0].batches.len, 3);
+	assert_int_equal(b[1].status, RPC_OFFSET_MOVED);
+	assert_int_equal(b[1].move_to, 77);
 	rpc_frame_release(&f);
 	rpc_reader_close(&r);
 	msgpack_sbuffer_destroy(&sb);
@@ -472,7 +527,8 @@ static void test_codec_encode_checks(void **state)
 	assert_int_equal(sb.size, 0);
 	assert_int_equal(rpc_encode(&sb, 999, 1, NULL, &t, 0), RPC_EINVAL);
 	static uint8_t big[2000];
-	struct rpc_produce_req p = {"t", 0, 1, 0, {big, sizeof big}, 0, 0};
+	struct rpc_produce_req p = {"t", 0, 1,	  0, {big, sizeof big},
+				    0,	 0, NULL, 0};
 	assert_int_equal(rpc_encode(&sb, RPC_PRODUCE, 1, NULL, &p, 1000),
 			 RPC_ETOOBIG);
 	assert_int_equal(sb.size, 0); /* nothing half-written */
@@ -588,6 +644,7 @@ int main(void)
 	    cmocka_unit_test(test_codec_error_status_and_nested_lists),
 	    cmocka_unit_test(test_codec_error_answer_is_status_only),
 	    cmocka_unit_test(test_codec_binary_payload_is_zero_copy),
+	    cmocka_unit_test(test_codec_replica_fetch_roundtrip),
 	    cmocka_unit_test(test_codec_stream_byte_by_byte),
 	    cmocka_unit_test(test_codec_hostile_frames),
 	    cmocka_unit_test(test_codec_decode_errors_name_the_field),

@@ -91,8 +91,13 @@ static void on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
 	int nq = x->big_answer;
 	struct rpc_queue_info *qs = calloc((size_t)(nq ? nq : 1), sizeof *qs);
 	for (int i = 0; i < nq; i++)
-		qs[i] = (struct rpc_queue_info){
-		    "broker-with-a-long-name", (uint32_t)i, 1, 2, 3, 4};
+		qs[i] = (struct rpc_queue_info){.broker_name =
+						    "broker-with-a-long-name",
+						.queue_id = (uint32_t)i,
+						.min_offset = 1,
+						.max_offset = 2,
+						.first_store_time = 3,
+						.last_store_time = 4};
 	struct rpc_topic_describe_resp r = {in.topic, {qs, (uint32_t)nq}};
 	int rv = rpc_server_send(s, conn, RPC_TOPIC_DESCRIBE | RPC_RESPONSE,
 				 f->request_id, NULL, &r);
