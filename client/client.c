@@ -180,13 +180,57 @@ int cl_broker_index(const struct raftq_client *c, const char *name)
 	return -1;
 }
 
+const char *cl_queue_leader(const struct raftq_client *c, const char *topic,
+			    const char *home, uint32_t qid)
+{
+	const struct cl_topic *t = cl_topic(c, topic);
+	if (t == NULL || t->leaders == NULL || qid >= t->qpb)
+		return home;
+	for (uint32_t k = 0; k < t->n_brokers; k++) {
+		if (strcmp(c->brokers[t->brokers[k]].name, home) != 0)
+			continue;
+		int32_t l = t->leaders[k * t->qpb + qid];
+		return l < 0 ? NULL : c->brokers[l].name;
+	}
+	return home;
+}
+
+static void free_topic(struct cl_topic *t)
+{
+	free(t->brokers);
+	free(t->leaders);
+}
+
 static void free_topics(struct raftq_client *c)
 {
 	for (uint32_t i = 0; i < c->n_topics; i++)
-		free(c->topics[i].brokers);
+		free_topic(&c->topics[i]);
 	free(c->topics);
 	c->topics = NULL;
 	c->n_topics = 0;
+}
+
+/* The queue leaders of @ti into @x (brokers @b, @nb of them): 0, or
+ * RAFTQ_ENOMEM. A list of the wrong length is ignored (homes lead). */
+static int take_leaders(struct cl_topic *x, const struct rpc_topic_info *ti,
+			const struct cl_broker *b, uint32_t nb)
+{
+	uint32_t nq = x->n_brokers * x->qpb;
+	x->leaders = NULL;
+	if (ti->leaders.n == 0 || ti->leaders.n != nq)
+		return 0;
+	x->leaders = calloc(nq, sizeof *x->leaders);
+	if (x->leaders == NULL) {
+		free(x->brokers);
+		return RAFTQ_ENOMEM;
+	}
+	for (uint32_t q = 0; q < nq; q++) {
+		x->leaders[q] = -1;
+		for (uint32_t j = 0; j < nb; j++)
+			if (strcmp(b[j].name, ti->leaders.v[q]) == 0)
+				x->leaders[q] = (int32_t)j;
+	}
+	return 0;
 }
 
 /* Installs a ROUTE answer; the old tables stay on failure. */
@@ -237,11 +281,12 @@ static int take_route(struct raftq_client *c, const struct rpc_route_resp *r)
 			free(x->brokers); /* skip an inconsistent topic */
 			continue;
 		}
-		nt++;
+		rv = take_leaders(x, &ti[i], b, r->brokers.n);
+		nt += rv == 0;
 	}
 	if (rv != 0) {
 		for (uint32_t i = 0; i < nt; i++)
-			free(t[i].brokers);
+			free_topic(&t[i]);
 		free(t);
 		free(b);
 		return rv;

@@ -32,6 +32,10 @@ struct cl_topic {
 	uint32_t qpb;	    /* queues per broker */
 	uint32_t n_brokers; /* brokers[] are indexes into client->brokers */
 	uint32_t *brokers;
+	/* Replication: the broker leading each queue (index order; an
+	 * index into client->brokers, -1 while offline); NULL when every
+	 * queue is led by its home. */
+	int32_t *leaders;
 };
 
 /* The delivery reports of one batch, waiting to be handed to the
@@ -107,6 +111,11 @@ void cl_leader_failed(struct raftq_client *c, int err,
 const struct cl_topic *cl_topic(const struct raftq_client *c, const char *name);
 /* Index of broker @name in the route, or -1. */
 int cl_broker_index(const struct raftq_client *c, const char *name);
+/* The broker serving queue (@topic, @home, @qid) — its leader by the
+ * route — or NULL while the queue is offline; @home when the route says
+ * nothing of leaders (or does not know the queue). */
+const char *cl_queue_leader(const struct raftq_client *c, const char *topic,
+			    const char *home, uint32_t qid);
 /* Maps a wire status code to a raftq error (0 for OK). */
 int cl_from_code(uint32_t code);
 

@@ -248,8 +248,10 @@ static void fetch_failed(struct raftq_consumer *k, struct kqueue *q, int status,
 		cl_fail(c, cl_from_code(st->code), "%s: %s: %s", q->broker,
 			rpc_code_name(st->code),
 			st->message ? st->message : "");
-		if (st->code == RPC_UNKNOWN_TOPIC || st->code == RPC_NOT_FOUND)
-			cl_route_refresh(c);
+		if (st->code == RPC_UNKNOWN_TOPIC ||
+		    st->code == RPC_NOT_FOUND || st->code == RPC_NOT_LEADER ||
+		    st->code == RPC_UNAVAILABLE)
+			cl_route_refresh(c); /* the queue may have moved */
 	}
 }
 
@@ -355,7 +357,10 @@ uint32_t kc_buffered_bufs(const struct kqueue *q)
 void kc_send_fetch(struct raftq_consumer *k, struct kqueue *q)
 {
 	struct raftq_client *c = k->c;
-	int bi = cl_broker_index(c, q->broker);
+	/* The queue's leader serves it (its home unless that failed). */
+	const char *leader =
+	    cl_queue_leader(c, q->topic, q->broker, q->queue_id);
+	int bi = leader ? cl_broker_index(c, leader) : -1;
 	if (bi < 0 || c->brokers[bi].listen[0] == '\0') {
 		cl_route_refresh(c);
 		q->next_fetch_at = cl_now(c) + FETCH_RETRY_MS;

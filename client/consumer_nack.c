@@ -45,7 +45,9 @@ static int nack_send(struct raftq_consumer *k, const struct raftq_message *m,
 		     const char *reason, struct nack *x)
 {
 	struct raftq_client *c = k->c;
-	int bi = cl_broker_index(c, m->broker_name);
+	const char *leader =
+	    cl_queue_leader(c, m->topic, m->broker_name, m->queue_id);
+	int bi = leader ? cl_broker_index(c, leader) : -1;
 	if (bi < 0 || c->brokers[bi].listen[0] == '\0')
 		return cl_fail(c, RAFTQ_EUNAVAILABLE,
 			       "nack: broker %s has no known address",

@@ -67,9 +67,17 @@ struct raftq_producer {
 	char last_error[256];
 };
 
+/* The home of queue @qi (the broker in its name). */
 static const char *broker_of(const struct raftq_producer *p, uint32_t qi)
 {
 	return p->qbroker[qi / p->qpb];
+}
+
+/* The broker that takes queue @qi's batches: its leader by the route
+ * (NULL while the queue is offline). */
+static const char *leader_of(const struct raftq_producer *p, uint32_t qi)
+{
+	return cl_queue_leader(p->c, p->topic, broker_of(p, qi), qi % p->qpb);
 }
 
 static void batch_free(struct pbatch *b)
@@ -148,7 +156,8 @@ static struct pbatch *ready_pop(struct pqueue *q)
 static bool broker_down(const struct raftq_producer *p, uint32_t qi)
 {
 	struct raftq_client *c = p->c;
-	int bi = cl_broker_index(c, broker_of(p, qi));
+	const char *l = leader_of(p, qi);
+	int bi = l ? cl_broker_index(c, l) : -1;
 	return bi < 0 || c->brokers[bi].down_until > uv_now(&c->loop);
 }
 
@@ -177,7 +186,8 @@ static void seal(struct raftq_producer *p, uint32_t qi)
 static int send_batch(struct raftq_producer *p, struct pbatch *b)
 {
 	struct raftq_client *c = p->c;
-	int bi = cl_broker_index(c, broker_of(p, b->qi));
+	const char *leader = leader_of(p, b->qi);
+	int bi = leader ? cl_broker_index(c, leader) : -1;
 	if (bi < 0 || c->brokers[bi].listen[0] == '\0')
 		return RAFTQ_EUNAVAILABLE;
 	struct rpc_client *rc = cl_conn(c, c->brokers[bi].listen);
@@ -216,8 +226,8 @@ static int send_batch(struct raftq_producer *p, struct pbatch *b)
 				     {payload, (uint32_t)plen},
 				     p->cfg.deliver_at_ms,
 				     p->cfg.delay_ms,
-				     NULL,
-				     RPC_ACKS_ALL};
+				     broker_of(p, b->qi),
+				     p->cfg.acks};
 	b->call.data = b;
 	b->attempts++;
 	int rv = rpc_client_request(rc, &b->call, RPC_PRODUCE, &in,
@@ -276,16 +286,24 @@ static void retry_elsewhere(struct raftq_producer *p, struct pbatch *b,
 			    const char *why)
 {
 	struct raftq_client *c = p->c;
-	const char *down = broker_of(p, b->qi);
+	const char *l = leader_of(p, b->qi);
+	char down[CL_NAME_MAX + 1];
+	snprintf(down, sizeof down, "%s", l ? l : broker_of(p, b->qi));
 	int bi = cl_broker_index(c, down);
-	snprintf(p->last_error, sizeof p->last_error, "%s (%s): %s", down,
-		 bi >= 0 ? c->brokers[bi].listen : "?", why);
+	/* Cut to the buffer: names and addresses are short. */
+	int w = snprintf(p->last_error, sizeof p->last_error,
+			 "%.127s (%.63s): ", down,
+			 bi >= 0 ? c->brokers[bi].listen : "?");
+	snprintf(p->last_error + w, sizeof p->last_error - (size_t)w, "%s",
+		 why);
 	if (bi >= 0)
 		c->brokers[bi].down_until = cl_now(c) + DOWN_MS;
 	cl_route_refresh(c);
-	for (uint32_t qi = 0; qi < p->nq; qi++)
-		if (strcmp(broker_of(p, qi), down) == 0)
+	for (uint32_t qi = 0; qi < p->nq; qi++) {
+		const char *lq = leader_of(p, qi);
+		if (lq == NULL || strcmp(lq, down) == 0)
 			move_queued(p, qi);
+	}
 	b->qi = next_live_queue(p, b->qi);
 	ready_push(&p->q[b->qi], b);
 }
@@ -374,8 +392,10 @@ static void on_produced(struct rpc_call *call, int status, struct rpc_frame *f)
 	} else if (status == 0 &&
 		   (st.code == RPC_UNAVAILABLE ||
 		    st.code == RPC_UNKNOWN_TOPIC || st.code == RPC_NOT_FOUND ||
-		    st.code == RPC_TIMEOUT) &&
+		    st.code == RPC_TIMEOUT || st.code == RPC_NOT_LEADER) &&
 		   !expired) {
+		/* NOT_LEADER: the queue moved to another replica; the route
+		 * refresh finds it. */
 		retry_elsewhere(
 		    p, b, st.message ? st.message : rpc_code_name(st.code));
 	} else if (status == 0 && st.code == RPC_INVALID_ARGUMENT &&
@@ -573,6 +593,10 @@ int raftq_producer_new(struct raftq_client *c,
 	if (cfg->deliver_at_ms < 0)
 		return cl_fail(c, RAFTQ_EINVAL,
 			       "producer: deliver_at_ms is ms since the epoch");
+	if ((unsigned)cfg->acks > RAFTQ_ACKS_NONE)
+		return cl_fail(c, RAFTQ_EINVAL,
+			       "producer: acks must be RAFTQ_ACKS_ALL, _LEADER "
+			       "or _NONE");
 	struct route_wait w = {c, cfg->topic, c->route_version};
 	c->route_asked_at = 0;
 	cl_route_refresh(c);

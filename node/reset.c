@@ -256,23 +256,37 @@ static void on_synced(void *data, const uint64_t *lagging, uint32_t n_lagging)
 
 /* The hosting brokers of the selected queues of every part, as node ids
  * (each once). */
+/* Adds broker @name's id to @ids (once). */
+static void add_id(const struct rsm *rsm, const char *name, uint64_t *ids,
+		   uint32_t *nids)
+{
+	const struct rsm_broker *br = rsm_broker_by_name(rsm, name);
+	for (uint32_t j = 0; br != NULL && j < *nids; j++)
+		if (ids[j] == br->id)
+			return;
+	if (br != NULL && *nids < RSM_MAX_BROKERS)
+		ids[(*nids)++] = br->id;
+}
+
+/* Every broker holding a replica of a reset queue: whichever of them
+ * leads it, now or after a failover, serves fetches fenced by the new
+ * epoch only once it has applied the reset. */
 static uint32_t hosting_ids(struct reset_op *op, uint64_t *ids)
 {
+	const struct rsm *rsm = op->req.n->rsm;
 	uint32_t nids = 0;
 	for (uint32_t k = 0; k < op->n_parts; k++) {
 		const struct reset_part *p = &op->parts[k];
-		for (uint32_t b = 0; b < p->g.n_brokers; b++) {
-			bool hosts = false;
-			for (uint32_t i = 0; i < p->g.qpb; i++)
-				hosts |= p->want[(size_t)b * p->g.qpb + i];
-			const struct rsm_broker *br =
-			    rsm_broker_by_name(op->req.n->rsm, p->g.brokers[b]);
-			bool seen = false;
-			for (uint32_t j = 0; br != NULL && j < nids; j++)
-				seen |= ids[j] == br->id;
-			if (hosts && br != NULL && !seen &&
-			    nids < RSM_MAX_BROKERS)
-				ids[nids++] = br->id;
+		const struct rsm_topic *t = rsm_topic_find(rsm, p->g.topic);
+		size_t nq = (size_t)p->g.n_brokers * p->g.qpb;
+		if (t == NULL || rsm_topic_queues(t) != nq)
+			continue;
+		for (uint32_t qi = 0; qi < nq; qi++) {
+			const struct rsm_replicas *r =
+			    rsm_queue_replicas(t, qi);
+			for (uint32_t i = 0; p->want[qi] && i < r->n; i++)
+				add_id(rsm, rsm_replica_broker(t, r, i), ids,
+				       &nids);
 		}
 	}
 	return nids;

@@ -148,6 +148,12 @@ struct raftq_delivery {
 };
 typedef void (*raftq_delivery_cb)(void *arg, const struct raftq_delivery *d);
 
+enum raftq_acks {
+	RAFTQ_ACKS_ALL = 0,
+	RAFTQ_ACKS_LEADER = 1,
+	RAFTQ_ACKS_NONE = 2,
+};
+
 struct raftq_producer_config {
 	const char *topic; /* copied */
 	/* How long a batch may wait for more messages; 0: 5 ms. */
@@ -178,6 +184,12 @@ struct raftq_producer_config {
 	 * client. */
 	raftq_delivery_cb on_delivery;
 	void *arg;
+	/* When a batch counts as delivered (docs/design/replication.md):
+	 * RAFTQ_ACKS_ALL (0, the default) once every in-sync replica of its
+	 * queue has it; RAFTQ_ACKS_LEADER once the queue's leader stored it
+	 * (lost if the leader dies before a follower copied it);
+	 * RAFTQ_ACKS_NONE once the leader accepted it, before storing. */
+	enum raftq_acks acks;
 };
 
 /*
