@@ -227,35 +227,6 @@ static bool fetch_epoch_ok(const struct node_req *req,
 	return false;
 }
 
-/* Reads up to @cap bytes at @at, no batch from @limit (the high
- * watermark) on; one batch bigger than @cap comes whole when it fits a
- * frame. The buffer is the caller's to free. */
-static int fetch_read(struct node *n, struct stor_queue *q, uint64_t at,
-		      uint64_t limit, size_t cap, uint8_t **out, size_t *len)
-{
-	uint8_t *buf = malloc(cap);
-	if (buf == NULL)
-		return STOR_ENOMEM;
-	int rv = stor_queue_read(q, at, buf, cap, len);
-	if (rv == STOR_EBUFSIZE &&
-	    *len <= n->cfg.max_frame_bytes - FETCH_SLACK_BYTES) {
-		uint8_t *b2 = realloc(buf, *len);
-		if (b2 != NULL) {
-			buf = b2;
-			rv = stor_queue_read(q, at, buf, *len, len);
-		}
-	}
-	size_t pos = 0, keep = 0;
-	struct stor_batch b;
-	while (rv == 0 && stor_batch_next(buf, *len, &pos, &b) == 1 &&
-	       b.base_offset < limit)
-		keep = pos;
-	if (rv == 0)
-		*len = keep;
-	*out = buf;
-	return rv;
-}
-
 void node_fetch_serve(const struct node_req *req, const struct rpc_fetch_req *p,
 		      uint32_t max_wait_ms)
 {
@@ -287,7 +258,11 @@ void node_fetch_serve(const struct node_req *req, const struct rpc_fetch_req *p,
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	int rv =
-	    cap > 0 && at < hw ? fetch_read(n, q, at, hw, cap, &buf, &len) : 0;
+	    cap > 0 && at < hw
+		? node_read_until(q, at, hw, cap,
+				  n->cfg.max_frame_bytes - FETCH_SLACK_BYTES,
+				  &buf, &len)
+		: 0;
 	if (rv != 0) {
 		if (rv != STOR_ERANGE && rv != STOR_ENOMEM)
 			NODE_LOG(NODE_ERROR, "storage", "%s",

@@ -245,8 +245,16 @@ static void on_fetched(struct rpc_call *call, int status, struct rpc_frame *fr)
 			     NULL) == 0 &&
 		  st.code == RPC_OK && r.parts.n == f->n_asked;
 	const struct rpc_replica_part *parts = ok ? r.parts.v : NULL;
-	for (uint32_t i = 0; ok && i < r.parts.n; i++)
+	bool moved = false;
+	for (uint32_t i = 0; ok && i < r.parts.n; i++) {
 		take_part(n, &f->asked[i], &parts[i]);
+		moved = moved || parts[i].status == RPC_OK ||
+			parts[i].status == RPC_OFFSET_MOVED;
+	}
+	/* Every queue refused (the two views of roles differ until one
+	 * side applies the change): ask again after a pause, not at once. */
+	if (ok && !moved)
+		f->retry_at = uv_now(n->loop) + FETCH_BACKOFF_MS;
 	if (!ok) {
 		NODE_LOG(NODE_DEBUG, "replication", "fetch from %s: %s",
 			 f->leader,

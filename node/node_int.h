@@ -302,6 +302,14 @@ int node_queue_stat(struct node *n, const char *topic, const char *home,
 		    uint32_t queue_id, bool with_time, int64_t time,
 		    struct node_qstat *out, uint32_t *code, char *msg,
 		    size_t msglen);
+/* Whole batches of @q from @at into a malloc'ed *out (the caller frees
+ * it, also on error): at most @cap bytes, none starting at or after
+ * @limit (a high watermark, an epoch's end); a first batch bigger than
+ * @cap comes whole when it is at most @max_one bytes. 0 (*len 0: nothing
+ * before @limit) or a storage code (STOR_ERANGE, STOR_EBUFSIZE with the
+ * size needed in *len, STOR_ECORRUPT, STOR_EIO, STOR_ENOMEM). */
+int node_read_until(struct stor_queue *q, uint64_t at, uint64_t limit,
+		    size_t cap, size_t max_one, uint8_t **out, size_t *len);
 /* Retention and interval flushing for every open queue. */
 void node_queues_tick(struct node *n);
 void node_queues_close(struct node *n);

@@ -223,6 +223,34 @@ int node_queue_stat(struct node *n, const char *topic, const char *home,
 	return 0;
 }
 
+int node_read_until(struct stor_queue *q, uint64_t at, uint64_t limit,
+		    size_t cap, size_t max_one, uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (cap == 0 || at >= limit)
+		return 0;
+	uint8_t *buf = malloc(cap);
+	if (buf == NULL)
+		return STOR_ENOMEM;
+	int rv = stor_queue_read(q, at, buf, cap, len);
+	if (rv == STOR_EBUFSIZE && *len <= max_one) {
+		uint8_t *b2 = realloc(buf, *len);
+		if (b2 != NULL) {
+			buf = b2;
+			rv = stor_queue_read(q, at, buf, *len, len);
+		}
+	}
+	size_t pos = 0, keep = 0;
+	struct stor_batch b;
+	while (rv == 0 && stor_batch_next(buf, *len, &pos, &b) == 1 &&
+	       b.base_offset < limit)
+		keep = pos;
+	*len = rv == 0 ? keep : 0;
+	*out = buf;
+	return rv;
+}
+
 void node_queues_tick(struct node *n)
 {
 	for (size_t i = 0; i < n->nqueues; i++) {

@@ -77,36 +77,6 @@ static uint32_t diverges(const struct node_queue *e,
 	return RPC_OK;
 }
 
-/* Reads whole batches from @at, at most @cap bytes, none starting at or
- * after @limit, into a malloc'ed buffer: 0 or a storage code. */
-static int read_until(struct node *n, struct stor_queue *q, uint64_t at,
-		      uint64_t limit, size_t cap, uint8_t **out, size_t *len)
-{
-	*out = NULL;
-	*len = 0;
-	if (cap == 0 || at >= limit)
-		return 0;
-	uint8_t *buf = malloc(cap);
-	if (buf == NULL)
-		return STOR_ENOMEM;
-	int rv = stor_queue_read(q, at, buf, cap, len);
-	if (rv == STOR_EBUFSIZE && *len <= n->cfg.max_frame_bytes / 2) {
-		uint8_t *b2 = realloc(buf, *len);
-		if (b2 != NULL) {
-			buf = b2;
-			rv = stor_queue_read(q, at, buf, *len, len);
-		}
-	}
-	size_t pos = 0, keep = 0;
-	struct stor_batch b;
-	while (rv == 0 && stor_batch_next(buf, *len, &pos, &b) == 1 &&
-	       b.base_offset < limit)
-		keep = pos;
-	*len = rv == 0 ? keep : 0;
-	*out = buf;
-	return rv;
-}
-
 /* The checks before serving @it: its leader queue, or NULL with the
  * part's status set. */
 static struct node_queue *item_queue(struct node *n, const char *replica,
@@ -168,7 +138,10 @@ static void serve_item(struct node *n, const char *replica,
 		ep = part->epoch;
 	part->epoch = ep;
 	size_t len = 0;
-	int rv = read_until(n, e->q, it->offset, end, *budget, &s->buf, &len);
+	int rv = *budget > 0 ? node_read_until(e->q, it->offset, end, *budget,
+					       n->cfg.max_frame_bytes / 2,
+					       &s->buf, &len)
+			     : 0;
 	if (rv != 0) {
 		NODE_LOG(NODE_ERROR, "replication", "%s",
 			 stor_queue_errmsg(e->q));

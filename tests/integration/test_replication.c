@@ -62,40 +62,47 @@ static uint8_t *read_dir(const char *dir, size_t *len)
 	return buf;
 }
 
+/* Stops every node and checks that the three copies of (r, broker-1,
+ * @q) are the same bytes: broker-1's, malloc'ed, its length in *len. */
+static uint8_t *same_copies(struct harness *h, uint32_t q, size_t *len)
+{
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(h_stop(h, i, 10000), 0);
+	char dir[700];
+	snprintf(dir, sizeof dir, "%s/queues/r/%u", h->nodes[0].dir, q);
+	uint8_t *a = read_dir(dir, len);
+	for (int i = 1; i < 3; i++) {
+		size_t l = 0;
+		snprintf(dir, sizeof dir, "%s/queues/r/@broker-1/%u",
+			 h->nodes[i].dir, q);
+		uint8_t *b = read_dir(dir, &l);
+		assert_int_equal(l, *len);
+		assert_memory_equal(a, b, l);
+		free(b);
+	}
+	return a;
+}
+
 static void test_replicas_hold_every_acknowledged_batch(void **state)
 {
 	struct harness *h = *state;
 	produce_n(h, 0, "broker-1", 1, 20, RPC_ACKS_ALL);
 	produce_n(h, 1, "broker-2", 0, 5, RPC_ACKS_LEADER);
 	/* Every copy is the leader's, byte for byte. */
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(h_stop(h, i, 10000), 0);
-	char dir[700];
-	size_t l0 = 0, l1 = 0, l2 = 0;
-	snprintf(dir, sizeof dir, "%s/queues/r/1", h->nodes[0].dir);
-	uint8_t *a = read_dir(dir, &l0);
-	snprintf(dir, sizeof dir, "%s/queues/r/@broker-1/1", h->nodes[1].dir);
-	uint8_t *b = read_dir(dir, &l1);
-	snprintf(dir, sizeof dir, "%s/queues/r/@broker-1/1", h->nodes[2].dir);
-	uint8_t *c = read_dir(dir, &l2);
+	size_t l0 = 0;
+	uint8_t *a = same_copies(h, 1, &l0);
 	size_t want = 0;
 	for (int k = 0; k < 20; k++) {
 		uint8_t p[64];
 		want += 40 + h_records(p, 3, (uint32_t)k);
 	}
 	assert_int_equal(l0, want);
-	assert_int_equal(l1, l0);
-	assert_int_equal(l2, l0);
-	assert_memory_equal(a, b, l0);
-	assert_memory_equal(a, c, l0);
 	size_t pos = 0, n = 0;
 	struct stor_batch bt;
 	while (stor_batch_next(a, l0, &pos, &bt) == 1)
 		assert_int_equal(bt.base_offset, 3 * n++);
 	assert_int_equal(n, 20);
 	free(a);
-	free(b);
-	free(c);
 }
 
 static void test_only_the_leader_serves(void **state)
@@ -190,28 +197,14 @@ static void produce_more_and_compare(struct harness *h)
 				     0,	  0, "broker-1", RPC_ACKS_ALL};
 	assert_int_equal(
 	    h_call_code(h->nodes[0].listen, RPC_PRODUCE, &in, 5000), RPC_OK);
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(h_stop(h, i, 10000), 0);
-	char dir[700];
-	size_t la = 0, lb = 0, lc = 0;
-	snprintf(dir, sizeof dir, "%s/queues/r/0", h->nodes[0].dir);
-	uint8_t *a = read_dir(dir, &la);
-	snprintf(dir, sizeof dir, "%s/queues/r/@broker-1/0", h->nodes[1].dir);
-	uint8_t *b = read_dir(dir, &lb);
-	snprintf(dir, sizeof dir, "%s/queues/r/@broker-1/0", h->nodes[2].dir);
-	uint8_t *c = read_dir(dir, &lc);
+	size_t la = 0;
+	uint8_t *a = same_copies(h, 0, &la);
 	size_t pos = 0, n = 0;
 	struct stor_batch bt;
 	while (stor_batch_next(a, la, &pos, &bt) == 1)
 		n++;
 	assert_int_equal(n, 5);
-	assert_int_equal(lb, la);
-	assert_int_equal(lc, la);
-	assert_memory_equal(a, b, la);
-	assert_memory_equal(a, c, la);
 	free(a);
-	free(b);
-	free(c);
 }
 
 static void test_isr_follows_the_followers(void **state)
