@@ -467,7 +467,13 @@ static int leader_ok(struct harness *h, uint16_t type, const void *req)
 
 int h_create_topic(struct harness *h, const char *name, uint32_t qpb)
 {
-	struct rpc_topic_create_req t = {name, qpb, {NULL, 0}, 0, 0};
+	return h_create_topic_rf(h, name, qpb, 0);
+}
+
+int h_create_topic_rf(struct harness *h, const char *name, uint32_t qpb,
+		      uint32_t rf)
+{
+	struct rpc_topic_create_req t = {name, qpb, {NULL, 0}, rf, 0};
 	if (leader_ok(h, RPC_TOPIC_CREATE, &t) != 0)
 		return -1;
 	struct rpc_queue_stats_req q = {name, NULL, {NULL, 0}, false, 0};

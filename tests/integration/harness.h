@@ -170,6 +170,9 @@ int h_teardown(void **state);
  * and waits until every running node serves it; 0, or -1 after printing
  * why. */
 int h_create_topic(struct harness *h, const char *name, uint32_t qpb);
+/* h_create_topic with replication factor @rf (0: the cluster's default). */
+int h_create_topic_rf(struct harness *h, const char *name, uint32_t qpb,
+		      uint32_t rf);
 /* Creates group @name (@mode, @initial may be NULL); 0 or -1 (printed). */
 int h_create_group(struct harness *h, const char *name, const char *mode,
 		   const char *initial);

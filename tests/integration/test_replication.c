@@ -18,7 +18,7 @@ static int setup(void **state)
 {
 	struct harness *h = h_fixture(sizeof *h, 3, false);
 	*state = h;
-	return h != NULL && h_create_topic(h, "r", QPB) == 0 ? 0 : -1;
+	return h != NULL && h_create_topic_rf(h, "r", QPB, 3) == 0 ? 0 : -1;
 }
 
 /* Produces @n batches of 3 records to (r, @home, @q) at node @at with
