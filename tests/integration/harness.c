@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,13 +38,40 @@ int64_t h_now_us(void)
 }
 
 /*
+ * Claims a port for this process's lifetime against every other test
+ * process: an exclusive flock on a file named after it, in a directory all
+ * test runs share, held (fd left open) until the process exits. A port
+ * stays claimed while its node is stopped, so a test running alongside
+ * cannot take it during a kill-and-restart (CI: "raft_listen ... address
+ * already in use" under ctest -j2). The kernel drops the lock when the
+ * process ends, however it ends. False if another process holds it.
+ */
+static bool claim_port(int port)
+{
+	const char *dir = "/tmp/raftq-test-ports";
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+		return true; /* no shared directory: bind probe only */
+	char path[64];
+	snprintf(path, sizeof path, "%s/%d", dir, port);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return true;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return false;
+	}
+	return true; /* fd stays open: the claim lasts as long as we do */
+}
+
+/*
  * A loopback port for a node: below the kernel's ephemeral range (32768 and
  * up on Linux), so no outgoing connection of a test running alongside can
- * take it between now and the node's bind, and never one this process
- * handed out before (closing the probe socket lets the kernel give the
- * same port twice). Checked bindable; -1 if none is found.
+ * take it between now and the node's bind, never one this process handed
+ * out before (closing the probe socket lets the kernel give the same port
+ * twice), and claimed against other test processes (claim_port). Checked
+ * bindable; -1 if none is found.
  */
-static int free_port(void)
+int h_free_port(void)
 {
 	static uint8_t used[32768];
 	static unsigned seed;
@@ -54,6 +82,9 @@ static int free_port(void)
 		int port = 20000 + (int)((seed >> 8) % 12000);
 		if (used[port])
 			continue;
+		used[port] = 1; /* claimed or someone else's: never again */
+		if (!claim_port(port))
+			continue;
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		struct sockaddr_in a = {0};
 		a.sin_family = AF_INET;
@@ -63,10 +94,8 @@ static int free_port(void)
 		    fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
 		if (fd >= 0)
 			close(fd);
-		if (ok) {
-			used[port] = 1;
+		if (ok)
 			return port;
-		}
 	}
 	return -1;
 }
@@ -113,7 +142,7 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 static int node_paths(struct harness *h, struct h_node *x, int id)
 {
 	x->id = id;
-	int p1 = free_port(), p2 = free_port(), p3 = free_port();
+	int p1 = h_free_port(), p2 = h_free_port(), p3 = h_free_port();
 	if (p1 < 0 || p2 < 0 || p3 < 0 || p1 == p2 || p1 == p3 || p2 == p3)
 		return -1;
 	snprintf(x->dir, sizeof x->dir, "%s/n%d", h->root, id);
@@ -222,7 +251,7 @@ int h_init_proxied(struct harness *h, int n)
 		struct h_node *x = &h->nodes[i];
 		/* The raft address peers use becomes the proxy's. */
 		memcpy(x->raft_real, x->raft, sizeof x->raft_real);
-		int p = free_port();
+		int p = h_free_port();
 		if (p < 0)
 			return -1;
 		snprintf(x->raft, sizeof x->raft, "127.0.0.1:%d", p);

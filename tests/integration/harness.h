@@ -58,6 +58,9 @@ struct harness {
 void h_auth_tokens_file(const char *path);
 /* Writes configs for @n initial voters (ids 1..n) with test timings. */
 int h_init(struct harness *h, int n);
+/* A loopback port no other test process holds and this one never handed
+ * out before, claimed until this process exits; -1 if none is found. */
+int h_free_port(void);
 /* Like h_init, with a raftproxy in front of every node's Raft port. */
 int h_init_proxied(struct harness *h, int n);
 /* Cuts node @i's Raft traffic in both directions / restores it. */
