@@ -64,7 +64,7 @@ struct raftq_producer {
 	uint64_t pending; /* messages without a report */
 	/* Why a broker last did not take a batch: "broker-2 (127.0.0.1:9102):
 	 * cannot connect", for the report of messages that time out. */
-	char last_error[256];
+	char last_error[800];
 };
 
 /* The home of queue @qi (the broker in its name). */
@@ -239,6 +239,21 @@ static int send_batch(struct raftq_producer *p, struct pbatch *b)
 	return 0;
 }
 
+/* Says in last_error why queue @qi cannot be written now. */
+static void unroutable(struct raftq_producer *p, uint32_t qi)
+{
+	const char *leader = leader_of(p, qi);
+	if (leader == NULL)
+		snprintf(p->last_error, sizeof p->last_error,
+			 "queue %s/%s/%u is offline: none of its in-sync "
+			 "replicas is up",
+			 p->topic, broker_of(p, qi), qi % p->qpb);
+	else
+		snprintf(p->last_error, sizeof p->last_error,
+			 "queue %s/%s/%u: its leader %s has no known address",
+			 p->topic, broker_of(p, qi), qi % p->qpb, leader);
+}
+
 static void pump(struct raftq_producer *p)
 {
 	for (uint32_t qi = 0; qi < p->nq; qi++) {
@@ -247,7 +262,8 @@ static void pump(struct raftq_producer *p)
 			struct pbatch *b = ready_pop(q);
 			int rv = send_batch(p, b);
 			if (rv == RAFTQ_EUNAVAILABLE) {
-				/* Unknown address: try elsewhere. */
+				/* Offline or no address: try elsewhere. */
+				unroutable(p, qi);
 				b->qi = next_live_queue(p, qi);
 				ready_push(&p->q[b->qi], b);
 				cl_route_refresh(p->c);

@@ -83,7 +83,7 @@ static int cluster_wait(const struct ctl_opts *o, int argc, char **argv)
 	int64_t start = ctl_now_ms();
 	char why[256] = "no answer yet";
 	for (;;) {
-		struct rpc_status_req q = {false};
+		struct rpc_status_req q = {false, NULL};
 		struct ctl_resp r;
 		ctl_call(o->bootstrap, RPC_CLUSTER_STATUS, &q, o->timeout_ms,
 			 &r);
@@ -136,7 +136,7 @@ static int run(const struct ctl_opts *o, int argc, char **argv)
 	if (argc != 3 || strcmp(argv[2], "status") != 0)
 		return ctl_usage_error(usage, "expected 'cluster status' or "
 					      "'cluster remove ID'");
-	struct rpc_status_req q = {false};
+	struct rpc_status_req q = {false, NULL};
 	return ctl_request(o, RPC_CLUSTER_STATUS, &q, ctl_print_status);
 }
 

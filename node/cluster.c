@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "handlers.h"
+#include "replica.h"
 
 #define STATUS_ASK_MS 1000
 
@@ -218,7 +220,7 @@ static void status_ask_others(struct status_job *j, struct node *n)
 		a->job = j;
 		a->slot = i;
 		a->call.data = a;
-		struct rpc_status_req q = {true};
+		struct rpc_status_req q = {true, NULL};
 		if (rpc_client_request(c, &a->call, RPC_CLUSTER_STATUS, &q,
 				       STATUS_ASK_MS, on_status_answer) == 0)
 			j->waiting++;
@@ -229,6 +231,8 @@ void node_handle_status(const struct node_req *req, const void *in)
 {
 	const struct rpc_status_req *q = in;
 	struct node *n = req->n;
+	if (q->from != NULL && (!node_auth_on(n) || req->tag == NODE_TAG_NODE))
+		node_session_heard(n, q->from);
 	if (q->local) {
 		struct rpc_node_status me;
 		node_local_status(n, &me);

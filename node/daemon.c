@@ -191,6 +191,7 @@ static void on_tick(uv_timer_t *t)
 		node_acks_expire(n);
 		node_fetchers_run(n);
 		node_isr_tick(n);
+		node_sessions_tick(n);
 	} else if (n->phase < NODE_CLOSING) {
 		advance_stop(n);
 	}
@@ -492,6 +493,7 @@ void node_free(struct node *n)
 	node_groups_free(n);
 	node_fetch_waiters_free(n);
 	node_fetchers_free(n);
+	node_sessions_free(n);
 	rsm_free(n->rsm);
 	n->rsm = NULL;
 	if (n->lock_fd >= 0)

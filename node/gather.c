@@ -7,8 +7,9 @@
  * broker) → every answer filled into the queue array (broker order, then
  * queue id) → close the defer timer → done(ok). Failure modes: a broker
  * that does not answer within GATHER_ASK_MS, or answers an error, makes
- * done() report which one; nothing else is tried, and the caller changes
- * nothing.
+ * done() report which one, and the caller changes nothing. A refusal a
+ * queue leader change causes (NOT_LEADER, UNAVAILABLE, an offline queue)
+ * asks the whole round again after a pause, until NODE_GATHER_RETRY_MS.
  *
  * done() always runs from the close callback of g->defer, so it never runs
  * inside node_gather_start (even when every queue is local) and the gather
@@ -38,11 +39,22 @@ static void on_deferred(uv_handle_t *h)
 	g->done(g, g->partial || g->failed[0] == '\0');
 }
 
+static void on_pause(uv_timer_t *timer);
+
+/* One ask fewer outstanding; after the last, done() or another round. */
 static void arrived(struct node_gather *g)
 {
 	assert(g->waiting > 0);
-	if (--g->waiting == 0)
-		uv_close((uv_handle_t *)&g->defer, on_deferred);
+	if (--g->waiting > 0)
+		return;
+	uint64_t took = uv_now(g->n->loop) - g->started;
+	if (g->failed[0] != '\0' && g->transient && !g->partial &&
+	    took + NODE_GATHER_PAUSE_MS < NODE_GATHER_RETRY_MS &&
+	    g->n->phase < NODE_CLOSING) {
+		uv_timer_start(&g->defer, on_pause, NODE_GATHER_PAUSE_MS, 0);
+		return;
+	}
+	uv_close((uv_handle_t *)&g->defer, on_deferred);
 }
 
 static void fill(struct node_gather *g, uint32_t b,
@@ -62,6 +74,12 @@ static void fill(struct node_gather *g, uint32_t b,
 	}
 }
 
+/* True for the refusals a queue leader change causes (and ends). */
+static bool leader_change(uint32_t code)
+{
+	return code == RPC_NOT_LEADER || code == RPC_UNAVAILABLE;
+}
+
 static void on_answer(struct rpc_call *call, int status, struct rpc_frame *f)
 {
 	struct gather_ask *a = call->data;
@@ -75,10 +93,11 @@ static void on_answer(struct rpc_call *call, int status, struct rpc_frame *f)
 			 rpc_strerror(status));
 	else if (rpc_decode(f, RPC_QUEUE_STATS | RPC_RESPONSE, &r, &st, NULL) !=
 		     0 ||
-		 st.code != RPC_OK)
+		 st.code != RPC_OK) {
 		snprintf(g->failed, sizeof g->failed, "broker %s: %s", name,
 			 st.message ? st.message : "bad answer");
-	else
+		g->transient |= leader_change(st.code);
+	} else
 		fill(g, a->broker, r.queues.v, r.queues.n);
 	arrived(g);
 }
@@ -97,6 +116,7 @@ static void ask_local(struct node_gather *g, uint32_t b, const uint64_t *ids,
 				    &code, msg, sizeof msg) != 0) {
 			snprintf(g->failed, sizeof g->failed, "broker %s: %s",
 				 g->n->cfg.name, msg);
+			g->transient |= leader_change(code);
 			return;
 		}
 	}
@@ -143,6 +163,7 @@ static void ask_home(struct node_gather *g, const struct rsm_topic *t,
 				 "replica is up",
 				 g->topic, g->brokers[b],
 				 (unsigned long long)ids[0]);
+			g->transient = true; /* until a replica is back */
 			memmove(ids, ids + 1, --nids * sizeof *ids);
 			continue;
 		}
@@ -166,55 +187,87 @@ static void ask_home(struct node_gather *g, const struct rsm_topic *t,
 	}
 }
 
-static int gather_alloc(struct node_gather *g, const struct rsm_topic *t)
+static int gather_alloc(struct node_gather *g, const struct rsm_topic *t,
+			const bool *want)
 {
 	size_t nq = (size_t)t->n_brokers * t->queues_per_broker;
+	g->want = want != NULL ? malloc(nq ? nq : 1) : NULL;
 	g->n_brokers = t->n_brokers;
 	g->qpb = t->queues_per_broker;
 	g->brokers =
 	    calloc(g->n_brokers ? g->n_brokers : 1, sizeof *g->brokers);
 	g->q = calloc(nq ? nq : 1, sizeof *g->q);
 	g->n_asks = 0;
+	g->ids = calloc(g->qpb + 1, sizeof *g->ids);
 	g->asks = calloc((g->n_brokers ? g->n_brokers : 1) * ASKS_PER_HOME,
 			 sizeof(struct gather_ask));
-	if (g->brokers == NULL || g->q == NULL || g->asks == NULL) {
+	if (g->brokers == NULL || g->q == NULL || g->asks == NULL ||
+	    g->ids == NULL || (want != NULL && g->want == NULL)) {
 		node_gather_free(g);
 		return -1;
 	}
+	if (want != NULL)
+		memcpy(g->want, want, nq);
 	memcpy(g->brokers, t->brokers, g->n_brokers * sizeof *g->brokers);
 	return 0;
+}
+
+/* Asks for every wanted queue of @t (one round). */
+static void gather_round(struct node_gather *g, const struct rsm_topic *t)
+{
+	uint64_t *ids = g->ids;
+	memset(g->failed, 0, sizeof g->failed);
+	g->transient = false;
+	g->n_asks = 0;
+	g->waiting = 1; /* held until every ask is out */
+	for (uint32_t b = 0; b < g->n_brokers; b++) {
+		uint32_t nids = 0;
+		for (uint32_t k = 0; k < g->qpb; k++)
+			if (g->want == NULL || g->want[(size_t)b * g->qpb + k])
+				ids[nids++] = k;
+		ask_home(g, t, b, ids, nids);
+	}
+	arrived(g);
+}
+
+/* The pause after a round that failed on a leader change is over. */
+static void on_pause(uv_timer_t *timer)
+{
+	struct node_gather *g = timer->data;
+	const struct rsm_topic *t = rsm_topic_find(g->n->rsm, g->topic);
+	if (t != NULL && t->created == g->created &&
+	    t->n_brokers == g->n_brokers && t->queues_per_broker == g->qpb) {
+		gather_round(g, t);
+		return;
+	}
+	snprintf(g->failed, sizeof g->failed, "topic '%s' %s while asked",
+		 g->topic, t == NULL ? "was deleted" : "changed");
+	uv_close((uv_handle_t *)&g->defer, on_deferred);
 }
 
 int node_gather_start(struct node *n, struct node_gather *g,
 		      const struct rsm_topic *t, const bool *want,
 		      node_gather_cb done)
 {
-	uint64_t *ids = calloc(t->queues_per_broker + 1, sizeof *ids);
-	if (ids == NULL || gather_alloc(g, t) != 0) {
-		free(ids);
+	if (gather_alloc(g, t, want) != 0)
 		return -1;
-	}
-	memset(g->failed, 0, sizeof g->failed);
 	snprintf(g->topic, sizeof g->topic, "%s", t->name);
+	g->created = t->created;
 	g->n = n;
 	g->done = done;
+	g->started = uv_now(n->loop);
 	g->defer.data = g;
 	uv_timer_init(n->loop, &g->defer);
-	g->waiting = 1; /* held until every ask is out */
-	for (uint32_t b = 0; b < g->n_brokers; b++) {
-		uint32_t nids = 0;
-		for (uint32_t k = 0; k < g->qpb; k++)
-			if (want == NULL || want[(size_t)b * g->qpb + k])
-				ids[nids++] = k;
-		ask_home(g, t, b, ids, nids);
-	}
-	free(ids);
-	arrived(g);
+	gather_round(g, t);
 	return 0;
 }
 
 void node_gather_free(struct node_gather *g)
 {
+	free(g->want);
+	free(g->ids);
+	g->want = NULL;
+	g->ids = NULL;
 	free(g->brokers);
 	free(g->q);
 	free(g->asks);

@@ -57,6 +57,11 @@ void node_follow_leadership(struct node *n)
 {
 	int state = raft_state(&n->raft);
 	raft_term term = n->raft.current_term;
+	raft_id lid = 0;
+	const char *laddr;
+	raft_leader(&n->raft, &lid, &laddr);
+	if (state == RAFT_FOLLOWER && lid != 0)
+		n->last_leader_id = lid; /* who a new leader here replaces */
 	if (state != n->state || term != n->term) {
 		if (state != n->state)
 			NODE_LOG(NODE_INFO, "raft", "%s -> %s (term %llu)",

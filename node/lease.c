@@ -59,7 +59,9 @@ void node_lease_tick(struct node *n)
 	    uv_now(n->loop) - l->sent_at < NODE_LEASE_POLL_MS)
 		return;
 	struct rpc_client *c = node_link(n, id, addr);
-	struct rpc_status_req q = {true};
+	/* Saying who asks makes the poll this broker's heartbeat too
+	 * (sessions.c). */
+	struct rpc_status_req q = {true, n->cfg.name};
 	l->call.data = n;
 	l->sent_at = uv_now(n->loop);
 	l->term_asked = n->raft.current_term;

@@ -13,7 +13,7 @@ _Static_assert(NODE_DELEGATE_TOKEN == TOKEN_TEXT_MAX,
 	       "a delegate holds any token AUTH accepts");
 
 #define LINK_BACKOFF_MIN_MS 50
-#define LINK_BACKOFF_MAX_MS 1000
+#define LINK_BACKOFF_MAX_MS 200
 
 /* Starts client @l for node @id at @address, first sending AUTH @hello. */
 static int link_init(struct node *n, struct node_link *l, uint64_t id,

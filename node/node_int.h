@@ -69,6 +69,7 @@ struct fetch_waiter;
 struct ack_waiter;
 struct rparked;
 struct node_fetcher;
+struct node_session;
 struct parked_req;
 struct node_auth;
 struct node_http;
@@ -150,6 +151,11 @@ struct node {
 	uint32_t n_rparked;
 	struct node_fetcher **fetchers;
 	uint32_t n_fetchers;
+	/* Brokers' sessions (sessions.c, Raft leader). */
+	struct node_session **sessions;
+	uint32_t n_sessions;
+	raft_term sessions_term;
+	uint64_t last_leader_id; /* the last leader this node followed */
 	/* Whether the state is current (lease.c); requests waiting for it
 	 * (current_gate.c). */
 	struct node_lease lease;
@@ -345,6 +351,8 @@ void node_trash_purge(struct node *n);
 
 struct node_gather;
 typedef void (*node_gather_cb)(struct node_gather *g, bool ok);
+#define NODE_GATHER_RETRY_MS 1500
+#define NODE_GATHER_PAUSE_MS 50
 struct node_gather {
 	void *data;
 	bool with_time;
@@ -362,13 +370,23 @@ struct node_gather {
 	void *asks;
 	uint32_t n_asks;
 	int waiting;
-	uv_timer_t defer; /* done() runs from its close callback */
+	uv_timer_t defer; /* the pause between rounds; done() runs from its
+			     close callback */
+	bool *want;	  /* the queues asked for (NULL: all) */
+	uint64_t *ids;	  /* a round's scratch: queue ids of one home */
+	int64_t created;  /* the topic's incarnation */
+	uint64_t started; /* uv_now of the first round */
+	bool transient;	  /* this round failed on a leader change */
 };
 /*
  * Asks the leader of every queue of @t selected in @want (index =
  * broker * qpb + id; NULL = all) for its bounds — what its readers see,
  * up to the high watermark — in one QUEUE_STATS per (home, leader) pair
- * (this broker answers locally; an offline queue fails it). Set data,
+ * (this broker answers locally; an offline queue fails it). A round that
+ * fails on a leader change (NOT_LEADER, a new leader's high watermark not
+ * established, a queue offline while its leader is replaced) is asked
+ * again after NODE_GATHER_PAUSE_MS, for up to NODE_GATHER_RETRY_MS
+ * (unless partial). Set data,
  * with_time, time and partial first. Returns 0, and
  * @done fires exactly once, never from inside this call, with ok = false
  * (g->failed says which broker and why) unless every broker answered or

@@ -115,7 +115,11 @@ static void take_over(struct node *n, struct node_queue *e,
 			 stor_epochs_errmsg(rp->epochs));
 	rp->leading = true;
 	rp->epoch = epoch;
-	rp->hw_known = false;
+	/* What it learned as a follower is a lower bound of the high
+	 * watermark, its log end an upper one (it was in sync): when they
+	 * meet, that is the high watermark — every in-sync replica holds
+	 * it — and readers need not wait for the followers' first fetch. */
+	rp->hw_known = rp->hw == end;
 	rp->alter_inflight = false;
 	uint64_t now = uv_now(n->loop);
 	for (uint32_t i = 0; i < RSM_REPLICAS_MAX; i++)

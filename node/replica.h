@@ -115,6 +115,16 @@ void node_isr_tick(struct node *n);
 /* ALTER_ISR on the Raft leader: proposes it. */
 void node_handle_alter_isr(const struct node_req *req, const void *in);
 
+/* ---- sessions.c: brokers' sessions on the Raft leader ---- */
+
+#define NODE_BROKER_SESSION_MS 500 /* fenced after this long unheard */
+/* Node @broker polled this node (its heartbeat). */
+void node_session_heard(struct node *n, const char *broker);
+/* Raft leader: fences brokers whose session ran out, unfences those
+ * heard again (tick). */
+void node_sessions_tick(struct node *n);
+void node_sessions_free(struct node *n);
+
 /* ---- fetcher.c: the follower's side ---- */
 
 /* Starts a fetch to each broker leading a queue this broker follows, if

@@ -94,7 +94,7 @@ static void ask(struct sync *s, struct sync_target *t)
 	struct node *n = s->n;
 	const struct rsm_broker *br = rsm_broker_by_id(n->rsm, t->id);
 	struct rpc_client *c = br ? node_link(n, br->id, br->listen) : NULL;
-	struct rpc_status_req q = {true};
+	struct rpc_status_req q = {true, NULL};
 	t->s = s;
 	t->call.data = t;
 	if (c != NULL && rpc_client_request(c, &t->call, RPC_CLUSTER_STATUS, &q,

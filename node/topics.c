@@ -78,10 +78,11 @@ void node_handle_topic_create(const struct node_req *req, const void *in)
 	int64_t created = node_wall_ms();
 	if (created <= rsm_topic_clock(req->n->rsm))
 		created = rsm_topic_clock(req->n->rsm) + 1;
-	/* One copy unless asked: the default of 3 from 3 brokers on
-	 * (docs/design/replication.md §2) waits for queue-leader failover
-	 * and a high watermark that survives a leader's restart. */
-	uint32_t rf = q->replication_factor ? q->replication_factor : 1;
+	/* Default (docs/design/replication.md §2): three copies once the
+	 * topic spans three brokers, one on a smaller (dev) cluster. */
+	uint32_t rf = q->replication_factor ? q->replication_factor
+		      : nb >= 3		    ? 3
+					    : 1;
 	struct rsm_topic_spec spec = {.name = q->topic,
 				      .queues_per_broker = q->queues,
 				      .brokers = brokers,

@@ -274,6 +274,9 @@ struct rpc_route_resp {
 
 struct rpc_status_req {
 	bool local; /* only this node's own line (nodes ask each other) */
+	/* The asking node's broker name: its heartbeat to the Raft leader
+	 * (docs/design/replication.md §6; counted from nodes only). */
+	const char *from;
 };
 struct rpc_node_status {
 	uint64_t id;

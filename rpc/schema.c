@@ -43,7 +43,8 @@ SCHEMA(rpc_route_resp, F(rpc_route_resp, leader_id, RPC_K_U64, OPT),
        F(rpc_route_resp, leader_address, RPC_K_STR, OPT),
        L(rpc_route_resp, brokers, rpc_broker_info, OPT),
        L(rpc_route_resp, topics, rpc_topic_info, OPT));
-SCHEMA(rpc_status_req, F(rpc_status_req, local, RPC_K_BOOL, OPT));
+SCHEMA(rpc_status_req, F(rpc_status_req, local, RPC_K_BOOL, OPT),
+       F(rpc_status_req, from, RPC_K_STR, OPT));
 SCHEMA(rpc_node_status, F(rpc_node_status, id, RPC_K_U64, REQ),
        F(rpc_node_status, name, RPC_K_STR, OPT),
        F(rpc_node_status, listen, RPC_K_STR, OPT),

@@ -499,6 +499,54 @@ int h_create_topic(struct harness *h, const char *name, uint32_t qpb)
 	return h_create_topic_rf(h, name, qpb, 0);
 }
 
+/* True when a describe of @topic via node @i says every queue is led by
+ * its home; @why says otherwise. */
+static bool homes_lead(struct harness *h, int i, const char *topic, char *why,
+		       size_t len)
+{
+	struct rpc_topic_req d = {topic};
+	struct ctl_resp r;
+	h_call(h->nodes[i].listen, RPC_TOPIC_DESCRIBE, &d, 3000, &r);
+	bool ok = r.err == 0 && r.st.code == RPC_OK;
+	if (!ok)
+		snprintf(why, len, "describe: %s",
+			 r.st.message ? r.st.message : "no answer");
+	for (uint32_t k = 0;
+	     ok && k < ((struct rpc_topic_describe_resp *)r.body)->queues.n;
+	     k++) {
+		const struct rpc_queue_info *q =
+		    &((const struct rpc_queue_info
+			   *)((struct rpc_topic_describe_resp *)r.body)
+			  ->queues.v)[k];
+		/* One copy: no leader field, the home serves it. */
+		ok = q->replicas.n == 0 ||
+		     (q->leader_broker != NULL &&
+		      strcmp(q->leader_broker, q->broker_name) == 0);
+		if (!ok)
+			snprintf(why, len, "queue %s/%u led by %s",
+				 q->broker_name, q->queue_id,
+				 q->leader_broker ? q->leader_broker
+						  : "nobody (offline)");
+	}
+	ctl_resp_free(&r);
+	return ok;
+}
+
+int h_wait_homes_lead(struct harness *h, const char *topic, int ms)
+{
+	char why[300] = "no node is up";
+	for (int64_t end = h_now_ms() + ms; h_now_ms() < end;) {
+		for (int i = 0; i < h->n; i++)
+			if (h->nodes[i].pid > 0 &&
+			    homes_lead(h, i, topic, why, sizeof why))
+				return 0;
+		usleep(50 * 1000); /* bounded by @ms */
+	}
+	fprintf(stderr, "harness: %s: homes do not lead within %d ms: %s\n",
+		topic, ms, why);
+	return -1;
+}
+
 int h_create_topic_rf(struct harness *h, const char *name, uint32_t qpb,
 		      uint32_t rf)
 {
@@ -569,7 +617,7 @@ int h_wait_leader(struct harness *h, int want, int ms)
 			if (h->nodes[i].pid <= 0)
 				continue;
 			struct ctl_resp r;
-			struct rpc_status_req q = {false};
+			struct rpc_status_req q = {false, NULL};
 			h_call(h->nodes[i].listen, RPC_CLUSTER_STATUS, &q, 1500,
 			       &r);
 			if (r.err != 0 || r.st.code != RPC_OK) {

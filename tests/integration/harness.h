@@ -176,6 +176,10 @@ int h_create_topic(struct harness *h, const char *name, uint32_t qpb);
 /* h_create_topic with replication factor @rf (0: the cluster's default). */
 int h_create_topic_rf(struct harness *h, const char *name, uint32_t qpb,
 		      uint32_t rf);
+/* Waits up to @ms until every queue of @topic is led by its home broker
+ * again (after a restart the home catches up, then takes its queues
+ * back); 0, or -1 (printed). */
+int h_wait_homes_lead(struct harness *h, const char *topic, int ms);
 /* Creates group @name (@mode, @initial may be NULL); 0 or -1 (printed). */
 int h_create_group(struct harness *h, const char *name, const char *mode,
 		   const char *initial);

@@ -51,7 +51,7 @@ static void test_cluster_forms_and_reports_status(void **state)
 	struct harness *h = *state;
 	int l = leader_or_dump(h, 3);
 	struct ctl_resp r;
-	struct rpc_status_req q = {false};
+	struct rpc_status_req q = {false, NULL};
 	h_call(h->nodes[(l + 1) % 3].listen, RPC_CLUSTER_STATUS, &q, 2000, &r);
 	assert_int_equal(r.err, 0);
 	const struct rpc_status_resp *s = r.body;
@@ -127,7 +127,7 @@ static void test_cluster_leader_kill_failover_and_restart(void **state)
 		      (long long)took);
 	/* The dead node shows as unavailable. */
 	struct ctl_resp r;
-	struct rpc_status_req q = {false};
+	struct rpc_status_req q = {false, NULL};
 	h_call(h->nodes[l2].listen, RPC_CLUSTER_STATUS, &q, 3000, &r);
 	const struct rpc_node_status *ns =
 	    ((const struct rpc_status_resp *)r.body)->nodes.v;
@@ -272,7 +272,7 @@ static void test_cluster_node_joins(void **state)
 		h_dump_log(h, j);
 	assert_true(l >= 0);
 	struct ctl_resp r;
-	struct rpc_status_req q = {false};
+	struct rpc_status_req q = {false, NULL};
 	h_call(h->nodes[j].listen, RPC_CLUSTER_STATUS, &q, 3000, &r);
 	const struct rpc_status_resp *s = r.body;
 	assert_int_equal(s->nodes.n, 4);

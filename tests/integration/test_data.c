@@ -308,30 +308,106 @@ static void test_regress_restarted_node_answers_from_empty_state(void **state)
 	assert_true(describe_ok > 0);
 }
 
-static void test_data_survives_kill_and_reports_unavailable(void **state)
+/* The leader of queue @k of home broker-(@b+1) by a describe via node
+ * @via, into @out; false while the describe fails. */
+static bool leader_of(struct harness *h, int via, int b, int k, char *out,
+		      size_t len)
+{
+	struct rpc_topic_req d = {"orders"};
+	struct ctl_resp r;
+	h_call(h->nodes[via].listen, RPC_TOPIC_DESCRIBE, &d, 5000, &r);
+	bool ok = r.err == 0 && r.st.code == RPC_OK;
+	if (ok) {
+		const struct rpc_topic_describe_resp *t = r.body;
+		const struct rpc_queue_info *q = t->queues.v;
+		const char *l = q[b * QPB + k].leader_broker;
+		ok = l != NULL;
+		snprintf(out, len, "%s", l ? l : "");
+	}
+	ctl_resp_free(&r);
+	return ok;
+}
+
+/* Polls until queue @k of broker-(@b+1) is led by @want (NULL: by
+ * anyone but @b); the leader's name in @out. */
+static void wait_leader_of(struct harness *h, int via, int b, int k,
+			   const char *want, char *out, size_t len)
+{
+	char home[32];
+	snprintf(home, sizeof home, "broker-%d", b + 1);
+	int64_t until = h_now_ms() + 10000;
+	while (h_now_ms() < until) {
+		if (leader_of(h, via, b, k, out, len) &&
+		    (want ? strcmp(out, want) == 0 : strcmp(out, home) != 0))
+			return;
+		usleep(50 * 1000);
+	}
+	fail_msg("queue %d of %s: leader %s, not %s within 10 s", k, home, out,
+		 want ? want : "another broker");
+}
+
+/* The index of the node named @name ("broker-N"). */
+static int node_of(const char *name)
+{
+	return atoi(name + strlen("broker-")) - 1;
+}
+
+/* Three copies (the default from three brokers on): a killed broker's
+ * queues move to another in-sync replica with every acknowledged message,
+ * take appends there, and the broker comes back with them and leads its
+ * queues again. */
+static void test_data_survives_kill_with_every_message(void **state)
 {
 	struct harness *h = *state;
 	produce_all(h);
 	h_kill(h, 2);
-	struct rpc_topic_req d = {"orders"};
+	char leader[32];
+	wait_leader_of(h, 0, 2, 1, NULL, leader, sizeof leader);
+	check_describe(h, 0);
+	/* Appends continue at its new leader, at the next offsets. */
+	uint8_t p[80];
+	uint32_t code;
+	struct rpc_produce_req in = {
+	    "orders", 1, 5, 0, {p, h_records(p, 5, 9)}, 0, 0, NULL, 0};
+	in.broker = "broker-3";
+	struct ctl_resp r;
+	h_call(h->nodes[node_of(leader)].listen, RPC_PRODUCE, &in, 5000, &r);
+	assert_int_equal(r.err, 0);
+	if (r.st.code != RPC_OK)
+		fail_msg("produce at %s: %s", leader, r.st.message);
+	assert_int_equal(((struct rpc_produce_resp *)r.body)->base_offset,
+			 2 * count_of(2));
+	ctl_resp_free(&r);
+	/* It comes back (its queues recover from the crash: no clean-shutdown
+	 * marker), catches up and leads its queues again. */
+	assert_int_equal(h_start(h, 2), 0);
+	assert_true(h_wait_leader(h, 3, 15000) >= 0);
+	wait_leader_of(h, 0, 2, 1, "broker-3", leader, sizeof leader);
+	uint64_t base = produce(h, 2, "orders", 1, 5, p, h_records(p, 5, 9),
+				&code, NULL, 0);
+	assert_int_equal(code, RPC_OK);
+	assert_int_equal(base, 2 * count_of(2) + 5);
+}
+
+/* One copy: a killed broker's queues are unavailable, and say whose. */
+static void test_data_single_copy_reports_unavailable(void **state)
+{
+	struct harness *h = *state;
+	assert_int_equal(h_create_topic_rf(h, "single", 1, 1), 0);
+	h_kill(h, 2);
+	struct rpc_topic_req d = {"single"};
 	struct ctl_resp r;
 	h_call(h->nodes[0].listen, RPC_TOPIC_DESCRIBE, &d, 8000, &r);
 	assert_int_equal(r.err, 0);
 	assert_int_equal(r.st.code, RPC_UNAVAILABLE);
-	assert_non_null(strstr(r.st.message, "broker broker-3"));
+	assert_non_null(strstr(r.st.message, "broker-3"));
 	ctl_resp_free(&r);
-	/* It comes back with every acknowledged message (its queues recover
-	 * from the crash: no clean-shutdown marker). */
 	assert_int_equal(h_start(h, 2), 0);
 	assert_true(h_wait_leader(h, 3, 15000) >= 0);
-	check_describe(h, 0);
-	/* And appends continue at the next offsets. */
-	uint8_t p[80];
-	uint32_t code;
-	uint64_t base = produce(h, 2, "orders", 1, 5, p, h_records(p, 5, 9),
-				&code, NULL, 0);
-	assert_int_equal(code, RPC_OK);
-	assert_int_equal(base, 2 * count_of(2));
+	h_call(h->nodes[0].listen, RPC_TOPIC_DESCRIBE, &d, 8000, &r);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.st.code, RPC_OK);
+	ctl_resp_free(&r);
 }
 
 /* One request sent from another thread after @delay_ms. */
@@ -485,7 +561,8 @@ int main(void)
 	    cmocka_unit_test(test_data_storage_write_errors_refuse_produce),
 	    T(test_regress_malformed_batch_refused),
 	    T(test_regress_restarted_node_answers_from_empty_state),
-	    T(test_data_survives_kill_and_reports_unavailable),
+	    T(test_data_survives_kill_with_every_message),
+	    T(test_data_single_copy_reports_unavailable),
 	    T(test_data_fetch_long_polls),
 	    T(test_regress_nil_required_string),
 	};

@@ -35,7 +35,7 @@ static int setup(void **state)
 static void members(struct harness *h, char *out, size_t len)
 {
 	struct ctl_resp r;
-	struct rpc_status_req q = {false};
+	struct rpc_status_req q = {false, NULL};
 	h_call(h->nodes[h->leader].listen, RPC_CLUSTER_STATUS, &q, 5000, &r);
 	assert_int_equal(r.st.code, RPC_OK);
 	const struct rpc_status_resp *s = r.body;
@@ -196,7 +196,7 @@ static void test_hostile_partial_frames_are_bounded(void **state)
 	assert_true(cut >= CONNS / 2);
 	assert_true(h_log_has(h, h->leader,
 			      "went over max_buffered_bytes (100663296)"));
-	struct rpc_status_req q = {true};
+	struct rpc_status_req q = {true, NULL};
 	assert_int_equal(h_call_code(n->listen, RPC_CLUSTER_STATUS, &q, 5000),
 			 RPC_OK);
 	for (int i = 0; i < CONNS; i++)
@@ -229,7 +229,7 @@ static void test_hostile_unread_fetches_are_bounded(void **state)
 		      "answers each: %ld MiB\n",
 		      READERS, rss);
 	assert_true(rss > 0 && rss < RSS_BOUND_MIB);
-	struct rpc_status_req q = {true};
+	struct rpc_status_req q = {true, NULL};
 	assert_int_equal(h_call_code(n->listen, RPC_CLUSTER_STATUS, &q, 5000),
 			 RPC_OK);
 	for (int c = 0; c < READERS; c++)
@@ -264,7 +264,7 @@ static void *good_client_run(void *arg)
 	while (!g->stop && g->rounds < 4000) {
 		struct rpc_produce_req in = {"small", 0, 3,    0, {p, len},
 					     0,	      0, NULL, 0};
-		struct rpc_status_req q = {true};
+		struct rpc_status_req q = {true, NULL};
 		int64_t t0 = h_now_us();
 		uint32_t a = h_call_code(n->listen, RPC_PRODUCE, &in, 5000);
 		uint32_t b =
@@ -444,7 +444,7 @@ static void test_hostile_wrong_typed_fields_of_every_request(void **state)
 	assert_int_equal(types, 26);
 	rpc_reader_close(&rd);
 	close(fd);
-	struct rpc_status_req q = {true};
+	struct rpc_status_req q = {true, NULL};
 	assert_int_equal(h_call_code(n->listen, RPC_CLUSTER_STATUS, &q, 5000),
 			 RPC_OK);
 }
@@ -469,7 +469,7 @@ static void test_hostile_random_bytes(void **state)
 		fd[c] = h_dial(n->listen);
 		(void)send(fd[c], junk, len, MSG_NOSIGNAL);
 	}
-	struct rpc_status_req q = {true};
+	struct rpc_status_req q = {true, NULL};
 	assert_int_equal(h_call_code(n->listen, RPC_CLUSTER_STATUS, &q, 5000),
 			 RPC_OK);
 	assert_true(h_log_has(h, h->leader, "; closing it"));
@@ -504,7 +504,7 @@ static void test_hostile_connection_flood(void **state)
 	for (int c = 0; c < CONNS; c++)
 		close(fd[c]);
 	free(fd);
-	struct rpc_status_req q = {true};
+	struct rpc_status_req q = {true, NULL};
 	int64_t end = h_now_ms() + 5000;
 	uint32_t code = 9999;
 	while (code != RPC_OK && h_now_ms() < end)

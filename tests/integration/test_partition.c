@@ -26,7 +26,7 @@ static uint32_t create(struct harness *h, int i, const char *topic, int ms)
 static int leader_seen_by(struct harness *h, int i)
 {
 	struct ctl_resp r;
-	struct rpc_status_req q = {true};
+	struct rpc_status_req q = {true, NULL};
 	h_call(h->nodes[i].listen, RPC_CLUSTER_STATUS, &q, 1000, &r);
 	int l = -1;
 	if (r.err == 0 && r.st.code == RPC_OK) {
@@ -155,7 +155,7 @@ static void test_regress_lagging_broker_serves_stale_fetch(void **state)
 static uint64_t applied_at(struct harness *h, int i)
 {
 	struct ctl_resp r;
-	struct rpc_status_req q = {true};
+	struct rpc_status_req q = {true, NULL};
 	uint64_t a = 0;
 	if (call_code(h, i, RPC_CLUSTER_STATUS, &q, &r) == RPC_OK &&
 	    ((const struct rpc_status_resp *)r.body)->nodes.n == 1)

@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "storage.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #define QPB 2
@@ -254,6 +255,198 @@ static void test_isr_follows_the_followers(void **state)
 	produce_more_and_compare(h);
 }
 
+/* ---- Failover: every queue's leader killed in turn ---- */
+
+#define FO_MAX 4000
+
+/* What the producer had acknowledged: message @id at offset @offset of
+ * queue @q. */
+struct acked {
+	uint32_t q;
+	uint64_t offset;
+	uint32_t id;
+};
+
+struct fo {
+	struct harness *h;
+	volatile bool stop;
+	int n;
+	struct acked a[FO_MAX];
+	int retries;
+	int64_t longest_gap_ms; /* between two acknowledgements */
+};
+
+/* The client address of the broker leading (f, broker-@q+1, 0), asked
+ * of any live node; NULL when none says. */
+static const char *leader_addr(struct harness *h, uint32_t q, char *buf,
+			       size_t len)
+{
+	for (int i = 0; i < h->n; i++) {
+		if (h->nodes[i].pid == 0)
+			continue;
+		struct ctl_resp r;
+		h_call(h->nodes[i].listen, RPC_ROUTE, NULL, 1000, &r);
+		const struct rpc_route_resp *rt = r.body;
+		const char *name = NULL;
+		for (uint32_t t = 0;
+		     r.err == 0 && r.st.code == RPC_OK && t < rt->topics.n;
+		     t++) {
+			const struct rpc_topic_info *ti =
+			    &((const struct rpc_topic_info *)rt->topics.v)[t];
+			if (strcmp(ti->name, "f") == 0)
+				name = ti->leaders.n > q ? ti->leaders.v[q]
+							 : ti->brokers.v[q];
+		}
+		const struct rpc_broker_info *b = rt ? rt->brokers.v : NULL;
+		for (uint32_t k = 0; name && name[0] && k < rt->brokers.n; k++)
+			if (strcmp(b[k].name, name) == 0)
+				snprintf(buf, len, "%s", b[k].listen);
+		bool found = name != NULL && name[0] != '\0';
+		ctl_resp_free(&r);
+		if (found)
+			return buf;
+	}
+	return NULL;
+}
+
+/* Sends message @id (one record: its id) to queue @q until it is
+ * acknowledged or the test stops. */
+static void produce_one(struct fo *x, uint32_t q, uint32_t id)
+{
+	char home[16], addr[64];
+	snprintf(home, sizeof home, "broker-%u", q + 1);
+	uint8_t p[32];
+	uint32_t body = id;
+	uint32_t len = (uint32_t)rpc_record_put(p, NULL, 0, &body, sizeof body);
+	while (!x->stop) {
+		struct rpc_produce_req in = {
+		    "f", 0, 1, 0, {p, len}, 0, 0, home, RPC_ACKS_ALL};
+		struct ctl_resp r;
+		if (leader_addr(x->h, q, addr, sizeof addr) != NULL) {
+			h_call(addr, RPC_PRODUCE, &in, 3000, &r);
+			bool ok = r.err == 0 && r.st.code == RPC_OK;
+			uint64_t base =
+			    ok ? ((const struct rpc_produce_resp *)r.body)
+				     ->base_offset
+			       : 0;
+			ctl_resp_free(&r);
+			if (ok) {
+				x->a[x->n++] = (struct acked){q, base, id};
+				return;
+			}
+		}
+		x->retries++;
+		usleep(20000); /* bounded: the test stops it */
+	}
+}
+
+static void *fo_producer(void *arg)
+{
+	struct fo *x = arg;
+	int64_t last = h_now_ms();
+	for (uint32_t id = 0; !x->stop && x->n < FO_MAX; id++) {
+		produce_one(x, id % 3, id);
+		int64_t now = h_now_ms();
+		if (now - last > x->longest_gap_ms && !x->stop)
+			x->longest_gap_ms = now - last;
+		last = now;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+/* Reads queue @q of f from its leader: the id at each offset in @ids
+ * (UINT32_MAX: none), the high watermark in *hw. */
+static void read_queue(struct harness *h, uint32_t q, uint32_t *ids,
+		       uint64_t *hw)
+{
+	char home[16], addr[64];
+	snprintf(home, sizeof home, "broker-%u", q + 1);
+	assert_non_null(leader_addr(h, q, addr, sizeof addr));
+	for (uint64_t at = 0;;) {
+		struct rpc_fetch_req f = {NULL,	    "f", 0,    at,  0,
+					  1u << 20, 0,	 NULL, home};
+		struct ctl_resp r;
+		h_call(addr, RPC_FETCH, &f, 5000, &r);
+		assert_int_equal(r.st.code, RPC_OK);
+		const struct rpc_fetch_resp *fr = r.body;
+		*hw = fr->max_offset;
+		size_t pos = 0;
+		struct rpc_batch b;
+		uint64_t next = at;
+		while (rpc_batch_next(fr->batches.ptr, fr->batches.len, &pos,
+				      &b) == 1) {
+			size_t rp = 0;
+			struct rpc_record rec;
+			assert_int_equal(b.count, 1);
+			assert_int_equal(rpc_record_next(b.payload,
+							 b.payload_len, &rp,
+							 &rec),
+					 1);
+			uint32_t id;
+			memcpy(&id, rec.body, sizeof id);
+			assert_true(b.base_offset < FO_MAX * 2);
+			ids[b.base_offset] = id;
+			next = b.base_offset + 1;
+		}
+		ctl_resp_free(&r);
+		if (next == at || next >= *hw)
+			break;
+		at = next;
+	}
+}
+
+/* Issue 15's test (without the lost disk: docs/design/replication.md
+ * step 6): a producer with acks=all runs while the broker leading each
+ * queue is killed in turn (one of them also the Raft leader) and
+ * restarted; every acknowledged message is then at the offset it was
+ * acknowledged at, and no queue has a gap. */
+static void test_failover_keeps_every_acknowledged_message(void **state)
+{
+	struct harness *h = *state;
+	struct rpc_topic_create_req t = {"f", 1, {NULL, 0}, 3, 2};
+	assert_int_equal(
+	    h_call_code(h->nodes[h->leader].listen, RPC_TOPIC_CREATE, &t, 5000),
+	    RPC_OK);
+	struct fo *x = calloc(1, sizeof *x);
+	x->h = h;
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, fo_producer, x), 0);
+	for (int k = 0; k < 3; k++) {
+		usleep(1500000); /* traffic before the kill */
+		int before = x->n;
+		h_kill(h, k);
+		int64_t t0 = h_now_ms();
+		while (x->n < before + 30 && h_now_ms() - t0 < 20000)
+			usleep(10000); /* bounded by 20 s */
+		print_message("broker-%d killed: 30 more acknowledged in %lld "
+			      "ms\n",
+			      k + 1, (long long)(h_now_ms() - t0));
+		assert_true(x->n >= before + 30);
+		assert_int_equal(h_start(h, k), 0);
+	}
+	usleep(1500000);
+	x->stop = true;
+	pthread_join(th, NULL);
+	print_message("%d acknowledged, %d retries, longest gap %lld ms\n",
+		      x->n, x->retries, (long long)x->longest_gap_ms);
+	for (uint32_t q = 0; q < 3; q++) {
+		static uint32_t ids[FO_MAX * 2];
+		memset(ids, 0xff, sizeof ids);
+		uint64_t hw = 0;
+		read_queue(h, q, ids, &hw);
+		for (uint64_t o = 0; o < hw; o++)
+			assert_true(ids[o] != UINT32_MAX); /* no gap */
+		for (int i = 0; i < x->n; i++)
+			if (x->a[i].q == q && ids[x->a[i].offset] != x->a[i].id)
+				fail_msg("queue %u offset %llu: acknowledged "
+					 "id %u, holds %u",
+					 q, (unsigned long long)x->a[i].offset,
+					 x->a[i].id, ids[x->a[i].offset]);
+	}
+	free(x);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, h_teardown)
@@ -262,6 +455,7 @@ int main(void)
 	    T(test_only_the_leader_serves),
 	    T(test_describe_shows_replicas),
 	    T(test_isr_follows_the_followers),
+	    T(test_failover_keeps_every_acknowledged_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
