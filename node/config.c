@@ -56,6 +56,10 @@ static const struct key keys[] = {
     {"node", "raft_listen", K_STR, OFF(raft_listen), SZ(raft_listen),
      "127.0.0.1:9201", 0, 0, NULL,
      "Raft address, numeric IPv4:PORT (libraft resolves no names)"},
+    {"node", "listen_bind", K_STR, OFF(listen_bind), SZ(listen_bind), "", 0, 0,
+     NULL,
+     "address to bind the client port to, when peers and clients reach "
+     "listen through a proxy or NAT (default: listen)"},
     {"node", "raft_bind", K_STR, OFF(raft_bind), SZ(raft_bind), "", 0, 0, NULL,
      "address to bind the Raft port to, when peers reach raft_listen "
      "through a proxy or NAT (default: raft_listen)"},
@@ -454,6 +458,11 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 		    -1, err, errlen,
 		    "raft_listen: '%s' is not a numeric IPv4:PORT",
 		    c->raft_listen);
+	if (c->listen_bind[0] != '\0' &&
+	    rpc_addr_parse(c->listen_bind, &ss) != 0)
+		return errbuf_set(-1, err, errlen,
+				  "listen_bind: '%s' is not a numeric IP:PORT",
+				  c->listen_bind);
 	if (c->raft_bind[0] != '\0' &&
 	    (rpc_addr_parse(c->raft_bind, &ss) != 0 || ss.ss_family != AF_INET))
 		return errbuf_set(-1, err, errlen,

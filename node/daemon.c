@@ -382,13 +382,20 @@ static int port_free(const char *what, const char *addr, char *err,
  * data_dir. An existing data_dir's lock is taken first: "in use by
  * another raftqd" says more than "address in use" when it is the same
  * node. 0, or -1 with @err (the lock released). */
+/* Where the client port binds: listen, unless peers reach it through a
+ * proxy (listen_bind). */
+static const char *node_listen_bind(const struct node *n)
+{
+	return n->cfg.listen_bind[0] ? n->cfg.listen_bind : n->cfg.listen;
+}
+
 static int check_before_disk(struct node *n, char *err, size_t errlen)
 {
 	struct stat st;
 	if (stat(n->cfg.data_dir, &st) == 0 &&
 	    lock_data_dir(n, err, errlen) != 0)
 		return -1;
-	if (port_free("listen", n->cfg.listen, err, errlen) == 0 &&
+	if (port_free("listen", node_listen_bind(n), err, errlen) == 0 &&
 	    port_free("raft_listen",
 		      n->cfg.raft_bind[0] ? n->cfg.raft_bind
 					  : n->cfg.raft_listen,
@@ -451,9 +458,9 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	int rv = rpc_server_init(&n->rpc, loop, &rc, node_on_request,
 				 node_on_rpc_event);
 	if (rv == 0)
-		rv = rpc_server_listen(&n->rpc, n->cfg.listen);
+		rv = rpc_server_listen(&n->rpc, node_listen_bind(n));
 	if (rv != 0) {
-		snprintf(err, errlen, "listen on %s: %s", n->cfg.listen,
+		snprintf(err, errlen, "listen on %s: %s", node_listen_bind(n),
 			 rpc_strerror(rv));
 		return -1;
 	}

@@ -23,6 +23,7 @@ struct node_config {
 	char name[128];
 	char data_dir[NODE_PATH];
 	char listen[NODE_TEXT];
+	char listen_bind[NODE_TEXT];  /* "": bind listen itself */
 	char http_listen[NODE_TEXT];  /* "": no HTTP (http.c) */
 	char cluster_name[NODE_TEXT]; /* the HTTP APIs' instance id */
 	char raft_listen[NODE_TEXT];

@@ -118,6 +118,8 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 		x->id, x->id, x->dir, x->listen, x->raft, x->http);
 	if (x->raft_real[0] != '\0')
 		fprintf(f, "raft_bind = %s\n", x->raft_real);
+	if (x->listen_real[0] != '\0')
+		fprintf(f, "listen_bind = %s\n", x->listen_real);
 	if (via != NULL)
 		fprintf(f, "join = %s\n", via);
 	else
@@ -183,12 +185,45 @@ int h_init(struct harness *h, int n)
 #error "RAFTPROXY_PATH must be defined by the build"
 #endif
 
+/* Waits (bounded by @end) until the proxy of @block acknowledges @gen. */
+static void wait_ack(const char *block, unsigned gen, int64_t end)
+{
+	char ack[700];
+	snprintf(ack, sizeof ack, "%s.ack", block);
+	unsigned seen = 0;
+	while (seen != gen && h_now_ms() < end) {
+		FILE *f = fopen(ack, "r");
+		if (f == NULL || fscanf(f, "%u", &seen) != 1)
+			seen = 0;
+		if (f)
+			fclose(f);
+		if (seen != gen)
+			usleep(5000); /* polling the proxy's ack */
+	}
+}
+
+/* Writes @path atomically: generation @gen, "all" when @all. */
+static void write_plain_block(const char *path, unsigned gen, bool all)
+{
+	char tmp[700];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL)
+		return;
+	fprintf(f, "gen %u\n%s", gen, all ? "all\n" : "");
+	fclose(f);
+	rename(tmp, path);
+}
+
 /* Writes every proxy's block list and waits until each has applied it. */
 static void write_blocks(struct harness *h)
 {
 	static unsigned gen;
 	gen++;
 	for (int i = 0; i < h->n; i++) {
+		if (h->nodes[i].dblock[0] != '\0')
+			write_plain_block(h->nodes[i].dblock, gen,
+					  h->nodes[i].data_cut);
 		char tmp[700];
 		snprintf(tmp, sizeof tmp, "%s.tmp", h->nodes[i].block);
 		FILE *f = fopen(tmp, "w");
@@ -205,20 +240,10 @@ static void write_blocks(struct harness *h)
 	}
 	int64_t end = h_now_ms() + 3000;
 	for (int i = 0; i < h->n; i++) {
-		if (h->nodes[i].proxy_pid <= 0)
-			continue;
-		char ack[700];
-		snprintf(ack, sizeof ack, "%s.ack", h->nodes[i].block);
-		unsigned seen = 0;
-		while (seen != gen && h_now_ms() < end) {
-			FILE *f = fopen(ack, "r");
-			if (f == NULL || fscanf(f, "%u", &seen) != 1)
-				seen = 0;
-			if (f)
-				fclose(f);
-			if (seen != gen)
-				usleep(5000); /* polling the proxy's ack */
-		}
+		if (h->nodes[i].proxy_pid > 0)
+			wait_ack(h->nodes[i].block, gen, end);
+		if (h->nodes[i].dproxy_pid > 0)
+			wait_ack(h->nodes[i].dblock, gen, end);
 	}
 }
 
@@ -257,6 +282,13 @@ int h_init_proxied(struct harness *h, int n)
 		snprintf(x->raft, sizeof x->raft, "127.0.0.1:%d", p);
 		snprintf(x->block, sizeof x->block, "%s/n%d.block", h->root,
 			 x->id);
+		/* So does the client port everyone is told of. */
+		memcpy(x->listen_real, x->listen, sizeof x->listen_real);
+		if ((p = h_free_port()) < 0)
+			return -1;
+		snprintf(x->listen, sizeof x->listen, "127.0.0.1:%d", p);
+		snprintf(x->dblock, sizeof x->dblock, "%s/n%d.dblock", h->root,
+			 x->id);
 		at += (size_t)snprintf(h->initial_cluster + at,
 				       sizeof h->initial_cluster - at,
 				       "%s%d@%s", i ? "," : "", x->id, x->raft);
@@ -269,7 +301,10 @@ int h_init_proxied(struct harness *h, int n)
 		char *const argv[] = {"raftproxy", x->raft, x->raft_real,
 				      x->block, NULL};
 		x->proxy_pid = spawn(RAFTPROXY_PATH, argv, NULL);
-		if (x->proxy_pid <= 0)
+		char *const dargv[] = {"raftproxy", x->listen, x->listen_real,
+				       x->dblock,   "plain",   NULL};
+		x->dproxy_pid = spawn(RAFTPROXY_PATH, dargv, NULL);
+		if (x->proxy_pid <= 0 || x->dproxy_pid <= 0)
 			return -1;
 	}
 	return 0;
@@ -288,6 +323,12 @@ int h_set_timings(struct harness *h, int election_ms, int heartbeat_ms)
 void h_cut(struct harness *h, int i)
 {
 	h->nodes[i].cut = true;
+	write_blocks(h);
+}
+
+void h_cut_data(struct harness *h, int i, bool cut)
+{
+	h->nodes[i].data_cut = cut;
 	write_blocks(h);
 }
 
@@ -427,11 +468,14 @@ void h_destroy(struct harness *h)
 {
 	for (int i = 0; i < h->n; i++) {
 		h_kill(h, i);
-		if (h->nodes[i].proxy_pid > 0) {
-			kill(h->nodes[i].proxy_pid, SIGKILL);
-			waitpid(h->nodes[i].proxy_pid, NULL, 0);
-			h->nodes[i].proxy_pid = 0;
-		}
+		pid_t *proxies[] = {&h->nodes[i].proxy_pid,
+				    &h->nodes[i].dproxy_pid};
+		for (int k = 0; k < 2; k++)
+			if (*proxies[k] > 0) {
+				kill(*proxies[k], SIGKILL);
+				waitpid(*proxies[k], NULL, 0);
+				*proxies[k] = 0;
+			}
 	}
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->root);

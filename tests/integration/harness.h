@@ -33,6 +33,13 @@ struct h_node {
 	char raft_real[32];
 	char block[600];
 	bool cut;
+	/* With proxies, also one in front of the client port: peers and
+	 * routes use listen (the proxy), the node binds listen_real
+	 * (listen_bind); h_cut_data cuts it off from everyone. */
+	pid_t dproxy_pid;
+	char listen_real[32];
+	char dblock[600];
+	bool data_cut;
 };
 
 struct harness {
@@ -61,8 +68,13 @@ int h_init(struct harness *h, int n);
 /* A loopback port no other test process holds and this one never handed
  * out before, claimed until this process exits; -1 if none is found. */
 int h_free_port(void);
-/* Like h_init, with a raftproxy in front of every node's Raft port. */
+/* Like h_init, with a raftproxy in front of every node's Raft port and
+ * one (plain) in front of its client port. */
 int h_init_proxied(struct harness *h, int n);
+/* Cuts node @i's client port off from everyone through its proxy (peers'
+ * fetches and heartbeats, clients using routes) / restores it; the test
+ * still reaches it at listen_real. */
+void h_cut_data(struct harness *h, int i, bool cut);
 /* Cuts node @i's Raft traffic in both directions / restores it. */
 void h_cut(struct harness *h, int i);
 void h_heal(struct harness *h, int i);

@@ -10,6 +10,10 @@
  * and writes N to BLOCKFILE.ack once that version is in force. Cutting node i
  * off means "all" in i's proxy and "i" in everyone else's: no Raft message
  * crosses in either direction. Only loopback; runs until killed.
+ *
+ * raftproxy LISTEN TARGET BLOCKFILE plain — in front of a client port:
+ * no handshake to read, so senders are not told apart; "all" refuses and
+ * drops every connection (the node's port is cut off from its peers).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +42,7 @@ static struct pconn *conns;
 static int block_all;
 static uint64_t blocked[64];
 static int nblocked;
+static int plain; /* no handshake: only "all" blocks */
 
 static int is_blocked(uint64_t id)
 {
@@ -122,11 +127,24 @@ static void on_target(uv_connect_t *req, int status)
 		drop(c);
 		return;
 	}
-	forward((uv_stream_t *)&c->out, c->pend, c->pend_len);
+	if (c->pend_len > 0)
+		forward((uv_stream_t *)&c->out, c->pend, c->pend_len);
 	free(c->pend);
 	c->pend = NULL;
 	uv_read_start((uv_stream_t *)&c->out, alloc_in, on_read);
 	uv_read_start((uv_stream_t *)&c->in, alloc_in, on_read);
+}
+
+/* Opens @c's connection to the target; traffic flows once it is up. */
+static void connect_target(struct pconn *c, uv_loop_t *loop)
+{
+	uv_tcp_init(loop, &c->out);
+	c->out.data = c;
+	c->open_handles = 2;
+	c->conn.data = c;
+	if (uv_tcp_connect(&c->conn, &c->out, (struct sockaddr *)&target,
+			   on_target) != 0)
+		drop(c);
 }
 
 /* Buffers the start of a connection until the handshake shows who sends. */
@@ -157,13 +175,7 @@ static void on_handshake(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		drop(c);
 		return;
 	}
-	uv_tcp_init(s->loop, &c->out);
-	c->out.data = c;
-	c->open_handles = 2;
-	c->conn.data = c;
-	if (uv_tcp_connect(&c->conn, &c->out, (struct sockaddr *)&target,
-			   on_target) != 0)
-		drop(c);
+	connect_target(c, s->loop);
 }
 
 static void on_accept(uv_stream_t *l, int status)
@@ -184,7 +196,10 @@ static void on_accept(uv_stream_t *l, int status)
 		drop(c);
 		return;
 	}
-	uv_read_start((uv_stream_t *)&c->in, alloc_in, on_handshake);
+	if (plain)
+		connect_target(c, l->loop);
+	else
+		uv_read_start((uv_stream_t *)&c->in, alloc_in, on_handshake);
 }
 
 static void reread(uv_timer_t *t)
@@ -221,8 +236,10 @@ static void reread(uv_timer_t *t)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: raftproxy LISTEN TARGET BLOCKFILE\n");
+	plain = argc == 5 && strcmp(argv[4], "plain") == 0;
+	if (argc != 4 && !plain) {
+		fprintf(stderr,
+			"usage: raftproxy LISTEN TARGET BLOCKFILE [plain]\n");
 		return 2;
 	}
 	char host[64];

@@ -234,6 +234,130 @@ static void test_regress_sync_takes_entry_before_for_create(void **state)
 	h_heal(h, f);
 }
 
+/* Produces one batch of 3 records (seed @seed) to queue 0 of home @home of
+ * topic r at @addr with acks=all: the answer's code, the offset in *base. */
+static uint32_t produce_at(const char *addr, const char *home, uint32_t seed,
+			   uint64_t *base)
+{
+	uint8_t p[64];
+	struct rpc_produce_req in = {
+	    "r", 0, 3, 0, {p, h_records(p, 3, seed)}, 0, 0, home, RPC_ACKS_ALL};
+	struct ctl_resp r;
+	h_call(addr, RPC_PRODUCE, &in, 10000, &r);
+	uint32_t code = r.err ? 1000u + (uint32_t)-r.err : r.st.code;
+	if (code == RPC_OK)
+		*base = ((const struct rpc_produce_resp *)r.body)->base_offset;
+	else
+		print_message("produce at %s: %s\n", addr,
+			      r.st.message ? r.st.message : "transport error");
+	ctl_resp_free(&r);
+	return code;
+}
+
+/* The leader of queue r/@home/0 as node @via's describe says ("" if none
+ * or no answer), into @out. */
+static void leader_by(struct harness *h, int via, const char *home, char *out,
+		      size_t len)
+{
+	struct rpc_topic_req d = {"r"};
+	struct ctl_resp r;
+	out[0] = '\0';
+	h_call(h->nodes[via].listen, RPC_TOPIC_DESCRIBE, &d, 3000, &r);
+	if (r.err == 0 && r.st.code == RPC_OK) {
+		const struct rpc_topic_describe_resp *t = r.body;
+		const struct rpc_queue_info *q = t->queues.v;
+		for (uint32_t k = 0; k < t->queues.n; k++)
+			if (strcmp(q[k].broker_name, home) == 0 &&
+			    q[k].leader_broker != NULL)
+				snprintf(out, len, "%s", q[k].leader_broker);
+	}
+	ctl_resp_free(&r);
+}
+
+/* Checks that queue r/@home/0 read at @addr holds exactly the batches of
+ * @seeds (3 records each, in order) and nothing else. */
+static void holds_exactly(const char *addr, const char *home,
+			  const uint32_t *seeds, int n)
+{
+	struct rpc_fetch_req fr = {NULL, "r", 0, 0, 0, 1u << 20, 0, NULL, home};
+	struct ctl_resp r;
+	h_call(addr, RPC_FETCH, &fr, 5000, &r);
+	assert_int_equal(r.err, 0);
+	if (r.st.code != RPC_OK)
+		fail_msg("fetch at %s: %s", addr, r.st.message);
+	const struct rpc_fetch_resp *f = r.body;
+	size_t pos = 0;
+	struct rpc_batch bt;
+	int k = 0;
+	while (rpc_batch_next(f->batches.ptr, f->batches.len, &pos, &bt) == 1) {
+		assert_true(k < n);
+		uint8_t want[64];
+		uint32_t len = h_records(want, 3, seeds[k]);
+		assert_int_equal(bt.base_offset, (uint64_t)k * 3);
+		assert_int_equal(bt.payload_len, len);
+		assert_memory_equal(bt.payload, want, len);
+		k++;
+	}
+	assert_int_equal(k, n);
+	assert_int_equal(f->max_offset, (uint64_t)n * 3);
+	ctl_resp_free(&r);
+}
+
+/* Issue 15: a queue leader cut off from the cluster (its Raft port and
+ * its client port as its peers reach it) is replaced; a write it takes
+ * after that is never acknowledged (its followers fetch from the new
+ * leader now), and when it rejoins, the divergent tail it wrote is cut
+ * and it holds the new leader's log. The cut broker is the Raft leader
+ * too: both die together as far as the others can tell. */
+static void test_partition_fenced_leader_cannot_acknowledge(void **state)
+{
+	struct harness *h = *state;
+	int l = h_wait_leader(h, 3, 15000);
+	assert_true(l >= 0);
+	assert_int_equal(h_create_topic_rf(h, "r", 1, 3), 0);
+	char home[32], lead[32];
+	snprintf(home, sizeof home, "broker-%d", l + 1);
+	const char *direct = h->nodes[l].listen_real;
+	uint64_t base = 0;
+	for (uint32_t k = 0; k < 3; k++) {
+		assert_int_equal(produce_at(direct, home, k, &base), RPC_OK);
+		assert_int_equal(base, k * 3);
+	}
+	h_cut(h, l);
+	h_cut_data(h, l, true);
+	/* The others fence it and elect a new leader for its queue. */
+	int m = (l + 1) % 3;
+	int64_t t0 = h_now_ms(), end = t0 + 10000;
+	do {
+		usleep(50000); /* bounded by the 10 s deadline */
+		leader_by(h, m, home, lead, sizeof lead);
+	} while ((lead[0] == '\0' || strcmp(lead, home) == 0) &&
+		 h_now_ms() < end);
+	assert_true(lead[0] != '\0' && strcmp(lead, home) != 0);
+	print_message("queue r/%s/0 led by %s %lld ms after the cut\n", home,
+		      lead, (long long)(h_now_ms() - t0));
+	/* The deposed leader takes a write but cannot get it acknowledged. */
+	uint32_t code = produce_at(direct, home, 99, &base);
+	assert_int_not_equal(code, RPC_OK);
+	print_message("the cut leader answered %s\n",
+		      code < 1000 ? rpc_code_name(code) : "transport error");
+	/* The new leader goes on from the acknowledged end. */
+	int nl = atoi(lead + strlen("broker-")) - 1;
+	for (uint32_t k = 3; k < 5; k++) {
+		assert_int_equal(
+		    produce_at(h->nodes[nl].listen, home, k, &base), RPC_OK);
+		assert_int_equal(base, k * 3);
+	}
+	/* Healed, it cuts its divergent tail, catches up and leads its
+	 * queue again, holding exactly the acknowledged batches. */
+	h_cut_data(h, l, false);
+	h_heal(h, l);
+	assert_int_equal(h_wait_homes_lead(h, "r", 15000), 0);
+	const uint32_t seeds[] = {0, 1, 2, 3, 4};
+	holds_exactly(direct, home, seeds, 5);
+	assert_true(h_log_has(h, l, "cutting a divergent tail at 9"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +371,9 @@ int main(void)
 		h_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_regress_sync_takes_entry_before_for_create, setup,
+		h_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_partition_fenced_leader_cannot_acknowledge, setup,
 		h_teardown),
 	};
 	return cmocka_run_group_tests_name("integration/partition", tests, NULL,
