@@ -5,7 +5,11 @@
  * leader (ALTER_ISR: one Raft entry, guarded by the leader epoch and the
  * replica state version the leader read, so a deposed leader's request
  * changes nothing). At most one change per queue is on its way; the next
- * tick looks again at the state it produced.
+ * tick looks again at the state it produced. A follower being added counts
+ * for the high watermark from the moment it is asked for (replica.h,
+ * adding): found by the nemesis — the home was added back while the leader
+ * went on acknowledging batches it did not have yet, then led from its
+ * shorter log, and acknowledged messages were overwritten.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +150,8 @@ static void ask(struct node *n, struct node_queue *e, const struct rsm_topic *t,
 		return;
 	}
 	e->rep->alter_inflight = true;
+	e->rep->adding = (uint8_t)(isr & ~r->isr);
+	e->rep->adding_version = r->version;
 }
 
 void node_isr_tick(struct node *n)

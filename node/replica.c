@@ -87,8 +87,11 @@ void node_replica_advance(struct node *n, struct node_queue *e,
 	assert(rp != NULL && rp->leading && me >= 0);
 	uint64_t hw = log_end(e);
 	bool known = true;
+	uint8_t isr = r->isr;
+	if (r->version == rp->adding_version)
+		isr |= rp->adding;
 	for (uint32_t i = 0; i < r->n; i++) {
-		if ((int)i == me || (r->isr & (1u << i)) == 0)
+		if ((int)i == me || (isr & (1u << i)) == 0)
 			continue;
 		if (!rp->f[i].seen)
 			known = false;
@@ -121,6 +124,7 @@ static void take_over(struct node *n, struct node_queue *e,
 	 * it — and readers need not wait for the followers' first fetch. */
 	rp->hw_known = rp->hw == end;
 	rp->alter_inflight = false;
+	rp->adding = 0;
 	uint64_t now = uv_now(n->loop);
 	for (uint32_t i = 0; i < RSM_REPLICAS_MAX; i++)
 		rp->f[i] = (struct node_follower){0, 0, now, false};

@@ -36,6 +36,13 @@ struct node_replica {
 	bool leading;	     /* this broker leads the queue now */
 	uint64_t epoch;	     /* the leader epoch of the role held */
 	bool alter_inflight; /* an ALTER_ISR of this leader is on its way */
+	/* Followers an ALTER_ISR of this leader adds, asked at replica state
+	 * @adding_version: counted as in sync for the high watermark until
+	 * the state moves past that version (KIP-497's "maximal ISR"), so no
+	 * batch is acknowledged that one of them lacks — it may lead from the
+	 * moment the change applies (the home takes its queue back). */
+	uint8_t adding;
+	uint64_t adding_version;
 	struct node_follower f[RSM_REPLICAS_MAX]; /* by replica index */
 };
 
