@@ -70,6 +70,12 @@ static const struct key keys[] = {
     {"node", "join", K_STR, OFF(join), SZ(join), "", 0, 0, NULL,
      "client address of a running node: join its cluster instead of "
      "bootstrapping"},
+    {"node", "replace", K_ENUM, OFF(replace), SZ(replace), "no", 0, 0, "no|yes",
+     "yes: this node's data dir was lost; started empty with join, it "
+     "takes its own id's place in the Raft configuration (removed and "
+     "added again, never voting with forgotten state) and rebuilds its "
+     "replicas from the others (docs/deploy.md); ignored once it has Raft "
+     "state"},
     {"auth", "cluster_secret", K_STR, OFF(cluster_secret), SZ(cluster_secret),
      "", 0, 0, NULL,
      "shared by every node: JOIN and NODE_REMOVE must carry it; required "
@@ -432,23 +438,11 @@ static int check_relations(const struct node_config *c, char *err,
 	return 0;
 }
 
-int node_config_check(const struct node_config *c, char *err, size_t errlen)
+/* The node's own addresses: numeric, the Raft ones IPv4 (libraft). */
+static int check_addresses(const struct node_config *c, char *err,
+			   size_t errlen)
 {
 	struct sockaddr_storage ss;
-	if (c->id == 0)
-		return errbuf_set(-1, err, errlen,
-				  "id: required (--id or [node] id)");
-	if (c->data_dir[0] == '\0')
-		return errbuf_set(-1, err, errlen, "data_dir: required");
-	if (!rsm_name_user_valid(c->cluster_name))
-		return errbuf_set(-1, err, errlen,
-				  "cluster_name: '%s' must be 1-127 of A-Z a-z "
-				  "0-9 . _ -",
-				  c->cluster_name);
-	if (c->name[0] != '\0' && !rsm_name_user_valid(c->name))
-		return errbuf_set(
-		    -1, err, errlen,
-		    "name: '%s' must be 1-127 of A-Z a-z 0-9 . _ -", c->name);
 	if (rpc_addr_parse(c->listen, &ss) != 0)
 		return errbuf_set(-1, err, errlen,
 				  "listen: '%s' is not a numeric IP:PORT",
@@ -474,6 +468,32 @@ int node_config_check(const struct node_config *c, char *err, size_t errlen)
 		return errbuf_set(-1, err, errlen,
 				  "http_listen: '%s' is not a numeric IP:PORT",
 				  c->http_listen);
+	return 0;
+}
+
+int node_config_check(const struct node_config *c, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	if (c->id == 0)
+		return errbuf_set(-1, err, errlen,
+				  "id: required (--id or [node] id)");
+	if (c->data_dir[0] == '\0')
+		return errbuf_set(-1, err, errlen, "data_dir: required");
+	if (!rsm_name_user_valid(c->cluster_name))
+		return errbuf_set(-1, err, errlen,
+				  "cluster_name: '%s' must be 1-127 of A-Z a-z "
+				  "0-9 . _ -",
+				  c->cluster_name);
+	if (c->name[0] != '\0' && !rsm_name_user_valid(c->name))
+		return errbuf_set(
+		    -1, err, errlen,
+		    "name: '%s' must be 1-127 of A-Z a-z 0-9 . _ -", c->name);
+	if (check_addresses(c, err, errlen) != 0)
+		return -1;
+	if (strcmp(c->replace, "yes") == 0 && c->join[0] == '\0')
+		return errbuf_set(-1, err, errlen,
+				  "replace: 'yes' needs join (the client "
+				  "address of a running node of the cluster)");
 	if (check_relations(c, err, errlen) != 0)
 		return -1;
 	size_t slen = strlen(c->cluster_secret);

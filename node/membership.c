@@ -3,13 +3,17 @@
  *
  * JOIN, happy path: unknown id → raft_add → raft_assign(voter) → propose
  * the broker's registration → answer once applied. A known spare is only
- * assigned; a known voter is only registered (a restart re-registers).
+ * assigned; a known voter is only registered (a restart re-registers) —
+ * unless the JOIN says replace (the node lost its disk and has no Raft
+ * state): then the voter is removed first and added again, so the empty
+ * node never counts as the voter that remembered its term and vote.
  * Failure modes: a membership change already under way (UNAVAILABLE,
  * retry), leadership lost (UNAVAILABLE).
  *
  * NODE_REMOVE: refused for the leader itself (stop it first: SIGTERM hands
- * leadership over) and for a broker that hosts queues (messages are not
- * replicated: they would be lost); otherwise raft_remove.
+ * leadership over) and for a broker that hosts queues or replicas (they
+ * would be lost or a copy short: replicas are not moved); otherwise
+ * raft_remove.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +133,40 @@ static const struct raft_server *config_server(struct node *n, uint64_t id)
 	return NULL;
 }
 
+static void on_replaced_out(struct raft_change *c, int status)
+{
+	struct join_job *j = c->data;
+	if (status != 0) {
+		join_fail(j, status);
+		return;
+	}
+	NODE_LOG(NODE_WARN, "raft",
+		 "node %llu removed to be added again empty (replace)",
+		 (unsigned long long)j->b.id);
+	int rv = raft_add(&j->req.n->raft, &j->change, j->b.id,
+			  j->b.raft_address, on_added);
+	if (rv != 0)
+		join_fail(j, rv);
+}
+
+/* JOIN with replace of voter @id: out of the configuration first. */
+static int replace_voter(struct join_job *j, struct node *n, uint64_t id)
+{
+	if (id == n->cfg.id) {
+		node_req_fail(&j->req, RPC_INVALID_ARGUMENT,
+			      "replace: node %llu is the leader answering; it "
+			      "has its state",
+			      (unsigned long long)id);
+		free(j);
+		return 0;
+	}
+	NODE_LOG(NODE_WARN, "raft",
+		 "node %llu lost its disk and rejoins empty: removing it from "
+		 "the configuration, then adding it again",
+		 (unsigned long long)id);
+	return raft_remove(&n->raft, &j->change, id, on_replaced_out);
+}
+
 void node_handle_join(const struct node_req *req, const void *in)
 {
 	const struct rpc_join_req *q = in;
@@ -146,7 +184,9 @@ void node_handle_join(const struct node_req *req, const void *in)
 	j->change.data = j;
 	const struct raft_server *sv = config_server(n, q->id);
 	int rv;
-	if (sv != NULL && sv->role == RAFT_VOTER) {
+	if (sv != NULL && sv->role == RAFT_VOTER && q->replace) {
+		rv = replace_voter(j, n, q->id);
+	} else if (sv != NULL && sv->role == RAFT_VOTER) {
 		join_register(j);
 		return;
 	} else if (sv != NULL) {
@@ -213,8 +253,11 @@ static bool remove_refused(const struct node_req *req, uint64_t id)
 		    rsm_internal_group(t->name) != NULL)
 			continue;
 		node_req_fail(req, RPC_FORBIDDEN,
-			      "%s hosts queues of topic '%s': messages are not "
-			      "replicated, so removing it would lose them",
+			      "%s hosts queues of topic '%s' (as their home or "
+			      "a replica): removing it would lose them or "
+			      "leave them a copy short (moving replicas is not "
+			      "built); a broker whose disk was lost comes back "
+			      "empty with replace (docs/deploy.md)",
 			      b->name, t->name);
 		return true;
 	}

@@ -30,6 +30,7 @@ struct node_config {
 	char raft_bind[NODE_TEXT];
 	char initial_cluster[4096];
 	char join[NODE_TEXT];
+	char replace[4]; /* "yes": take over this id's place (lost disk) */
 	char cluster_secret[NODE_TEXT]; /* [auth]: JOIN, NODE_REMOVE */
 	char tokens_file[NODE_PATH];	/* [auth]: clients' tokens; "": off */
 	/* [raft] */

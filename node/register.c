@@ -93,8 +93,13 @@ static void register_by_join(struct node *n, const struct rsm_broker *b)
 	struct rpc_client *c = to ? node_link(n, lid, to) : NULL;
 	if (c == NULL)
 		return;
-	struct rpc_join_req j = {b->id, b->name, b->listen, b->raft_address,
-				 n->cfg.cluster_secret};
+	/* A replacement says so only while it has no Raft state: once added
+	 * again it is an ordinary member. */
+	bool replace =
+	    strcmp(n->cfg.replace, "yes") == 0 && n->raft.configuration.n == 0;
+	struct rpc_join_req j = {
+	    b->id,  b->name, b->listen, b->raft_address, n->cfg.cluster_secret,
+	    replace};
 	n->reg_call.data = n;
 	if (rpc_client_request(c, &n->reg_call, RPC_JOIN, &j, JOIN_TIMEOUT_MS,
 			       on_join_answer) == 0)

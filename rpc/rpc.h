@@ -695,6 +695,9 @@ struct rpc_join_req {
 	const char *listen;
 	const char *raft_address;
 	const char *secret; /* [auth] cluster_secret */
+	/* The joining node lost its disk and has no Raft state: a member
+	 * with its id is removed first, then added again. */
+	bool replace;
 };
 /* Takes a stopped node out of the Raft configuration (leader only). */
 struct rpc_node_remove_req {

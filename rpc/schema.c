@@ -281,7 +281,8 @@ SCHEMA(rpc_join_req, F(rpc_join_req, id, RPC_K_U64, REQ),
        F(rpc_join_req, name, RPC_K_STR, REQ),
        F(rpc_join_req, listen, RPC_K_STR, REQ),
        F(rpc_join_req, raft_address, RPC_K_STR, REQ),
-       F(rpc_join_req, secret, RPC_K_STR, OPT));
+       F(rpc_join_req, secret, RPC_K_STR, OPT),
+       F(rpc_join_req, replace, RPC_K_BOOL, OPT));
 SCHEMA(rpc_node_remove_req, F(rpc_node_remove_req, id, RPC_K_U64, REQ),
        F(rpc_node_remove_req, secret, RPC_K_STR, OPT));
 SCHEMA(rpc_leave_req, F(rpc_leave_req, group, RPC_K_STR, REQ),

@@ -10,7 +10,10 @@
 #   4. adds a fourth node (add_node.yml) and waits until it is a voter;
 #   5. runs rolling_restart.yml while a producer and a consumer group run,
 #      and asserts no acknowledged message and no committed offset was lost;
-#   6. removes the fourth node (remove_node.yml) and tears everything down.
+#   6. node 2 loses its data dir and comes back empty (replace_node.yml):
+#      same messages, and it leads its queues again with every replica in
+#      sync;
+#   7. removes the fourth node (remove_node.yml) and tears everything down.
 # Usage: tests/ansible/run.sh BUILD_BIN_DIR
 set -euo pipefail
 
@@ -110,11 +113,11 @@ play() { # name, inventory, extra args...
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 
 # 1. Static checks.
-for pb in deploy.yml add_node.yml rolling_restart.yml remove_node.yml; do
+for pb in deploy.yml add_node.yml rolling_restart.yml replace_node.yml remove_node.yml; do
   ansible-playbook -i "$ROOT/inv4" --syntax-check "$SRC/ansible/$pb" >/dev/null ||
     fail "syntax check of $pb"
 done
-say "syntax check: 4 playbooks ok"
+say "syntax check: 5 playbooks ok"
 # Everything ansible/ ships: playbooks, role, group_vars, inventory.
 (cd "$SRC/ansible" && ansible-lint -q >"$LOGS/lint.log" 2>&1) ||
   { cat "$LOGS/lint.log" >&2; fail "ansible-lint"; }
@@ -215,7 +218,25 @@ print("[ansible-test] committed offsets: never went back;", sum(o for o, _ in a.
 PY
 grep -q "error" "$LOGS/consumer.log" && { cat "$LOGS/consumer.log" >&2; fail "consumer error"; }
 
-# 6. Remove node 4 (it hosts no queues: the topic predates it).
+# 6. Node 2 loses its disk (three copies of every queue of orders).
+queues_of() { ctl --json topic describe orders | json 'print(sorted((q["broker_name"], q["queue_id"], q["max_offset"]) for q in d["queues"]))'; }
+before=$(queues_of)
+"$ROOT/h2/opt/bin/raftq-service" stop >/dev/null
+rm -rf "$ROOT/h2/data"
+t0=$(date +%s)
+play replace_node.yml "$ROOT/inv4" -e raftq_replace=h2
+grep -q "^replace = yes" "$ROOT/h2/etc/raftqd.ini" || fail "replace_node.yml did not set replace = yes"
+for _ in $(seq 1 60); do
+  back=$(ctl --json topic describe orders | json 'print(int(all(q["leader"] == q["broker_name"] and len(q["isr"]) == 3 for q in d["queues"])))' || echo 0)
+  [ "$back" = 1 ] && break
+  sleep 1
+done
+[ "$back" = 1 ] || { ctl topic describe orders >&2; fail "broker-2 does not lead its queues in sync after replace"; }
+[ "$(queues_of)" = "$before" ] || fail "queues changed across the replace: $before -> $(queues_of)"
+ctl --json cluster status | json 'n=d["nodes"]; assert len(n)==4 and sum(x["role"] in ("leader","follower") for x in n)==4, n'
+say "replace_node.yml: node 2 back from an empty data dir in $(($(date +%s) - t0)) s, its queues rebuilt ($(echo "$before" | grep -o "'broker-2'" | wc -l) led by it again, every replica in sync)"
+
+# 7. Remove node 4 (it hosts no queues: the topic predates it).
 play remove_node.yml "$ROOT/inv4" -e raftq_remove=h4
 ctl --json cluster status | json 'n=d["nodes"]; assert len(n)==3, n; print("remove_node: 3 nodes left")'
 say "passed"

@@ -121,7 +121,8 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 	if (x->listen_real[0] != '\0')
 		fprintf(f, "listen_bind = %s\n", x->listen_real);
 	if (via != NULL)
-		fprintf(f, "join = %s\n", via);
+		fprintf(f, "join = %s\n%s", via,
+			x->replace ? "replace = yes\n" : "");
 	else
 		fprintf(f, "initial_cluster = %s\n", h->initial_cluster);
 	/* Test timings from notes/libraft-0.15.md §5. */
@@ -369,6 +370,22 @@ int h_add_joiner(struct harness *h, int via)
 	if (write_cfg(h, x, h->nodes[via].listen) != 0)
 		return -1;
 	return h->n++;
+}
+
+int h_replace(struct harness *h, int i, int via)
+{
+	struct h_node *x = &h->nodes[i];
+	if (x->pid > 0)
+		return -1;
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", x->dir);
+	if (system(cmd) != 0)
+		return -1;
+	x->join = true;
+	x->replace = true;
+	if (write_cfg(h, x, h->nodes[via].listen) != 0)
+		return -1;
+	return h_start(h, i);
 }
 
 #define FIU_RUN "/usr/bin/fiu-run"

@@ -27,6 +27,7 @@ struct h_node {
 	char raft[32];
 	char http[32]; /* [node] http_listen */
 	bool join;     /* started with --join instead of initial_cluster */
+	bool replace;  /* with join: [node] replace = yes (lost disk) */
 	/* With proxies: peers reach raft (the proxy), the node binds
 	 * raft_real; the proxy refuses senders listed in block. */
 	pid_t proxy_pid;
@@ -98,6 +99,10 @@ int h_set_timings(struct harness *h, int election_ms, int heartbeat_ms);
 
 /* Adds node n+1 configured to join through node @via. */
 int h_add_joiner(struct harness *h, int via);
+/* The lost-disk procedure (docs/deploy.md) for node @i, which must be
+ * stopped: its data dir deleted, its config switched to join through
+ * node @via with replace = yes, started. 0 or -1. */
+int h_replace(struct harness *h, int i, int via);
 int h_start(struct harness *h, int i); /* i: 0-based */
 void h_kill(struct harness *h, int i); /* SIGKILL, reaped */
 /* SIGTERM; waits up to @ms; returns the exit status, or -1 (then kills). */

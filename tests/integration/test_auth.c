@@ -174,8 +174,8 @@ static void test_auth_anonymous_frames_change_nothing(void **state)
 	h_expect_refusal(leader, RPC_COMMIT, &c, RPC_FORBIDDEN, anon);
 	struct rpc_reset_req r = h_reset_req("g", "t", "offset", 3);
 	h_expect_refusal(leader, RPC_RESET, &r, RPC_FORBIDDEN, anon);
-	struct rpc_join_req jq = {77, "evil", "127.0.0.1:1", "127.0.0.1:2",
-				  H_CLUSTER_SECRET};
+	struct rpc_join_req jq = {
+	    77, "evil", "127.0.0.1:1", "127.0.0.1:2", H_CLUSTER_SECRET, false};
 	h_expect_refusal(leader, RPC_JOIN, &jq, RPC_FORBIDDEN, anon);
 	struct rpc_node_remove_req rq = {2, H_CLUSTER_SECRET};
 	h_expect_refusal(leader, RPC_NODE_REMOVE, &rq, RPC_FORBIDDEN, anon);

@@ -357,10 +357,12 @@ static void test_ctl_cluster_remove(void **state)
 	setenv("RAFTQ_CLUSTER_SECRET", H_CLUSTER_SECRET, 1);
 	/* broker-4 hosts queues of t now. */
 	assert_int_equal(ctl(x, NULL, "cluster remove 4"), 1);
-	assert_string_equal(x->err,
-			    "error: FORBIDDEN: broker-4 hosts queues of topic "
-			    "'t': messages are not replicated, so removing it "
-			    "would lose them\n");
+	assert_string_equal(
+	    x->err, "error: FORBIDDEN: broker-4 hosts queues of topic 't' (as "
+		    "their home or a replica): removing it would lose them or "
+		    "leave them a copy short (moving replicas is not built); a "
+		    "broker whose disk was lost comes back empty with replace "
+		    "(docs/deploy.md)\n");
 	char args[64];
 	snprintf(args, sizeof args, "cluster remove %d", leader + 1);
 	assert_int_equal(ctl(x, NULL, args), 1);

@@ -60,7 +60,8 @@ static void refused(struct harness *h, uint16_t type, const void *req,
 static void test_hostile_membership_needs_the_secret(void **state)
 {
 	struct harness *h = *state;
-	struct rpc_join_req j = {77, "evil", "1.2.3.4:2", "1.2.3.4:2", NULL};
+	struct rpc_join_req j = {77,	      "evil", "1.2.3.4:2",
+				 "1.2.3.4:2", NULL,   false};
 	refused(h, RPC_JOIN, &j, RPC_FORBIDDEN,
 		"JOIN needs the cluster secret ([auth] cluster_secret, the "
 		"same on every node): none was given");
@@ -81,8 +82,8 @@ static void test_hostile_membership_needs_the_secret(void **state)
 static void test_hostile_join_checks_what_it_adds(void **state)
 {
 	struct harness *h = *state;
-	struct rpc_join_req j = {77, "evil", "1.2.3.4:2", "garbage",
-				 H_CLUSTER_SECRET};
+	struct rpc_join_req j = {77,	    "evil",	      "1.2.3.4:2",
+				 "garbage", H_CLUSTER_SECRET, false};
 	refused(h, RPC_JOIN, &j, RPC_INVALID_ARGUMENT,
 		"raft_address: 'garbage' is not a numeric IPv4:PORT");
 	j.raft_address = "1.2.3.4:0";

@@ -396,11 +396,119 @@ static void read_queue(struct harness *h, uint32_t q, uint32_t *ids,
 	}
 }
 
-/* Issue 15's test (without the lost disk: docs/design/replication.md
- * step 6): a producer with acks=all runs while the broker leading each
- * queue is killed in turn (one of them also the Raft leader) and
- * restarted; every acknowledged message is then at the offset it was
- * acknowledged at, and no queue has a gap. */
+/* A consumer group "g" reading f (one queue per broker) from the queue
+ * leaders and committing its position after every read, in a thread,
+ * while the committed offsets it reads back must never go down. */
+struct fc {
+	struct harness *h;
+	char boot[256];
+	volatile bool stop; /* set once the producer has stopped */
+	uint64_t end[3];    /* with stop: read until here */
+	uint64_t pos[3];
+	uint32_t ids[3][FO_MAX * 2];
+	uint64_t seen[3]; /* highest committed offset read back */
+	int regressions, commits;
+	char why[300];
+};
+
+/* Reads what queue @q has past c->pos[q] (at most one answer). */
+static void fc_read(struct fc *c, uint32_t q)
+{
+	char home[16], addr[64];
+	snprintf(home, sizeof home, "broker-%u", q + 1);
+	if (leader_addr(c->h, q, addr, sizeof addr) == NULL)
+		return;
+	struct rpc_fetch_req f = {NULL,	    "f", 0,    c->pos[q], 0,
+				  1u << 20, 50,	 NULL, home};
+	struct ctl_resp r;
+	h_call(addr, RPC_FETCH, &f, 3000, &r);
+	if (r.err == 0 && r.st.code == RPC_OK) {
+		const struct rpc_fetch_resp *fr = r.body;
+		size_t pos = 0;
+		struct rpc_batch b;
+		while (rpc_batch_next(fr->batches.ptr, fr->batches.len, &pos,
+				      &b) == 1 &&
+		       b.base_offset < FO_MAX * 2) {
+			size_t rp = 0;
+			struct rpc_record rec;
+			if (b.base_offset >= c->pos[q] &&
+			    rpc_record_next(b.payload, b.payload_len, &rp,
+					    &rec) == 1)
+				memcpy(&c->ids[q][b.base_offset], rec.body,
+				       sizeof(uint32_t));
+			if (b.base_offset + b.count > c->pos[q])
+				c->pos[q] = b.base_offset + b.count;
+		}
+	}
+	ctl_resp_free(&r);
+}
+
+/* Commits every position, then reads the committed offsets back. */
+static void fc_commit(struct fc *c)
+{
+	struct rpc_commit_item it[3];
+	for (uint32_t q = 0; q < 3; q++) {
+		static const char *homes[] = {"broker-1", "broker-2",
+					      "broker-3"};
+		it[q] =
+		    (struct rpc_commit_item){"f", homes[q], 0, c->pos[q], 0};
+	}
+	struct rpc_commit_req q = {"g", "m", {it, 3}};
+	struct ctl_resp r;
+	ctl_call(c->boot, RPC_COMMIT, &q, 3000, &r);
+	c->commits += r.err == 0 && r.st.code == RPC_OK;
+	ctl_resp_free(&r);
+	struct rpc_offsets_req oq = {"g", "f"};
+	ctl_call(c->boot, RPC_OFFSETS, &oq, 3000, &r);
+	const struct rpc_offsets_resp *o = r.body;
+	for (uint32_t k = 0;
+	     r.err == 0 && r.st.code == RPC_OK && k < o->queues.n; k++) {
+		const struct rpc_offset_info *x =
+		    &((const struct rpc_offset_info *)o->queues.v)[k];
+		uint32_t qi = (uint32_t)(atoi(x->broker_name + 7) - 1);
+		if (qi >= 3)
+			continue;
+		if (x->offset < c->seen[qi]) {
+			c->regressions++;
+			snprintf(c->why, sizeof c->why,
+				 "queue %s: committed %llu after %llu",
+				 x->broker_name, (unsigned long long)x->offset,
+				 (unsigned long long)c->seen[qi]);
+		} else {
+			c->seen[qi] = x->offset;
+		}
+	}
+	ctl_resp_free(&r);
+}
+
+static void *fc_consumer(void *arg)
+{
+	struct fc *c = arg;
+	int64_t deadline = 0;
+	for (;;) {
+		bool done = c->stop;
+		for (uint32_t q = 0; q < 3; q++) {
+			fc_read(c, q);
+			done = done && c->pos[q] >= c->end[q];
+		}
+		fc_commit(c);
+		if (done)
+			break;
+		if (c->stop && deadline == 0)
+			deadline = h_now_ms() + 20000;
+		if (deadline != 0 && h_now_ms() > deadline)
+			break; /* the checks below say what is missing */
+	}
+	return NULL;
+}
+
+/* Issue 15's test: a producer with acks=all and a consumer group run
+ * while the broker leading each queue is killed in turn (one of them
+ * also the Raft leader) and restarted, and then one broker loses its
+ * disk and is brought back empty by the replace procedure; every
+ * acknowledged message is consumed at the offset it was acknowledged
+ * at, no queue has a gap, and the group's committed offsets never go
+ * down. */
 static void test_failover_keeps_every_acknowledged_message(void **state)
 {
 	struct harness *h = *state;
@@ -408,43 +516,89 @@ static void test_failover_keeps_every_acknowledged_message(void **state)
 	assert_int_equal(
 	    h_call_code(h->nodes[h->leader].listen, RPC_TOPIC_CREATE, &t, 5000),
 	    RPC_OK);
+	assert_int_equal(h_create_group(h, "g", "clustering", "earliest"), 0);
 	struct fo *x = calloc(1, sizeof *x);
-	x->h = h;
-	pthread_t th;
+	struct fc *c = calloc(1, sizeof *c);
+	x->h = c->h = h;
+	snprintf(c->boot, sizeof c->boot, "%s,%s,%s", h->nodes[0].listen,
+		 h->nodes[1].listen, h->nodes[2].listen);
+	pthread_t th, tc;
 	assert_int_equal(pthread_create(&th, NULL, fo_producer, x), 0);
-	for (int k = 0; k < 3; k++) {
+	assert_int_equal(pthread_create(&tc, NULL, fc_consumer, c), 0);
+	for (int k = 0; k < 4; k++) {
 		usleep(1500000); /* traffic before the kill */
-		int before = x->n;
-		h_kill(h, k);
+		int before = x->n, b = k % 3;
+		h_kill(h, b);
 		int64_t t0 = h_now_ms();
 		while (x->n < before + 30 && h_now_ms() - t0 < 20000)
 			usleep(10000); /* bounded by 20 s */
 		print_message("broker-%d killed: 30 more acknowledged in %lld "
 			      "ms\n",
-			      k + 1, (long long)(h_now_ms() - t0));
+			      b + 1, (long long)(h_now_ms() - t0));
 		assert_true(x->n >= before + 30);
-		assert_int_equal(h_start(h, k), 0);
+		if (k < 3) {
+			assert_int_equal(h_start(h, b), 0);
+			continue;
+		}
+		/* Its disk is lost: back empty, it rebuilds its copies and
+		 * leads its queue again once in sync. */
+		assert_int_equal(h_replace(h, b, (b + 1) % 3), 0);
+		t0 = h_now_ms();
+		assert_int_equal(h_wait_homes_lead(h, "f", 30000), 0);
+		print_message("broker-%d replaced empty: leads its queue "
+			      "again after %lld ms\n",
+			      b + 1, (long long)(h_now_ms() - t0));
+		/* It was taken out of the Raft configuration and added
+		 * again, not let vote with a forgotten term. */
+		char want[100];
+		snprintf(want, sizeof want,
+			 "node %d lost its disk and rejoins empty", b + 1);
+		bool said = false;
+		for (int i = 0; i < 3; i++)
+			said = said || (i != b && h_log_has(h, i, want));
+		assert_true(said);
 	}
 	usleep(1500000);
 	x->stop = true;
 	pthread_join(th, NULL);
 	print_message("%d acknowledged, %d retries, longest gap %lld ms\n",
 		      x->n, x->retries, (long long)x->longest_gap_ms);
+	static uint32_t ids[3][FO_MAX * 2];
+	uint64_t hw[3];
 	for (uint32_t q = 0; q < 3; q++) {
-		static uint32_t ids[FO_MAX * 2];
-		memset(ids, 0xff, sizeof ids);
-		uint64_t hw = 0;
-		read_queue(h, q, ids, &hw);
-		for (uint64_t o = 0; o < hw; o++)
-			assert_true(ids[o] != UINT32_MAX); /* no gap */
-		for (int i = 0; i < x->n; i++)
-			if (x->a[i].q == q && ids[x->a[i].offset] != x->a[i].id)
-				fail_msg("queue %u offset %llu: acknowledged "
-					 "id %u, holds %u",
-					 q, (unsigned long long)x->a[i].offset,
-					 x->a[i].id, ids[x->a[i].offset]);
+		memset(ids[q], 0xff, sizeof ids[q]);
+		read_queue(h, q, ids[q], &hw[q]);
+		c->end[q] = hw[q];
+	}
+	c->stop = true;
+	pthread_join(tc, NULL);
+	print_message("consumer: %d commits, positions %llu %llu %llu of "
+		      "%llu %llu %llu\n",
+		      c->commits, (unsigned long long)c->pos[0],
+		      (unsigned long long)c->pos[1],
+		      (unsigned long long)c->pos[2], (unsigned long long)hw[0],
+		      (unsigned long long)hw[1], (unsigned long long)hw[2]);
+	if (c->regressions != 0)
+		fail_msg("%d committed offsets went down: %s", c->regressions,
+			 c->why);
+	for (uint32_t q = 0; q < 3; q++) {
+		assert_int_equal(c->pos[q], hw[q]);
+		assert_int_equal(c->seen[q], hw[q]); /* the last commit */
+		for (uint64_t o = 0; o < hw[q]; o++) {
+			assert_true(ids[q][o] != UINT32_MAX); /* no gap */
+			assert_int_equal(c->ids[q][o], ids[q][o]);
+		}
+	}
+	for (int i = 0; i < x->n; i++) {
+		const struct acked *a = &x->a[i];
+		if (ids[a->q][a->offset] != a->id)
+			fail_msg("queue %u offset %llu: acknowledged id %u, "
+				 "holds %u",
+				 a->q, (unsigned long long)a->offset, a->id,
+				 ids[a->q][a->offset]);
 	}
 	free(x);
+	free(c);
 }
 
 int main(void)

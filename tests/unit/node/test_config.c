@@ -172,6 +172,16 @@ static void test_config_cross_checks(void **state)
 				 "least max_frame_bytes (16777216)");
 	c.max_buffered_bytes = 134217728;
 	assert_int_equal(node_config_check(&c, err, sizeof err), 0);
+	/* replace (a lost disk) only makes sense joining a running cluster. */
+	snprintf(c.replace, sizeof c.replace, "yes");
+	assert_int_equal(node_config_check(&c, err, sizeof err), -1);
+	assert_string_equal(err, "replace: 'yes' needs join (the client "
+				 "address of a running node of the cluster)");
+	snprintf(c.join, sizeof c.join, "127.0.0.1:9101");
+	snprintf(c.cluster_secret, sizeof c.cluster_secret, "0123456789abcdef");
+	assert_int_equal(node_config_check(&c, err, sizeof err), 0);
+	c.join[0] = '\0';
+	snprintf(c.replace, sizeof c.replace, "no");
 	c.segment_bytes = 1048576;
 	assert_int_equal(node_config_check(&c, err, sizeof err), -1);
 	assert_string_equal(err, "max_batch_bytes (16777216) must be at most "
