@@ -53,57 +53,6 @@ static uint32_t call_code(const char *addr, uint16_t type, const void *req)
 	return h_call_code(addr, type, req, 10000);
 }
 
-struct tally {
-	uint64_t ok, failed;
-};
-
-static void on_delivery(void *arg, const struct raftq_delivery *d)
-{
-	struct tally *t = arg;
-	if (d->err == 0)
-		t->ok++;
-	else if (t->failed++ == 0)
-		fprintf(stderr, "client_bench: first failed delivery: %s\n",
-			raftq_strerror(d->err));
-}
-
-static double produce(const char *bootstrap, const char *topic, uint64_t n,
-		      bool lz4)
-{
-	struct raftq_client *c = client(bootstrap, "bench-producer");
-	struct tally t = {0, 0};
-	struct raftq_producer_config pc = {
-	    .topic = topic, .lz4 = lz4, .on_delivery = on_delivery, .arg = &t};
-	struct raftq_producer *p;
-	need(raftq_producer_new(c, &pc, &p) == 0, raftq_client_errmsg(c));
-	char body[101];
-	uint64_t t0 = now_us();
-	for (uint64_t i = 0; i < n; i++) {
-		int len = snprintf(
-		    body, sizeof body,
-		    "{\"event\":\"order-created\",\"id\":%012llu,"
-		    "\"shop\":\"shop-%03llu\",\"amount\":%6llu}",
-		    (unsigned long long)i, (unsigned long long)(i % 977),
-		    (unsigned long long)(i * 7919 % 1000000));
-		memset(body + len, ' ', 100 - (size_t)len);
-		int rv;
-		while ((rv = raftq_produce(p, NULL, 0, body, 100, NULL)) ==
-		       RAFTQ_EFULL)
-			raftq_poll(c, 1);
-		need(rv == 0, raftq_client_errmsg(c));
-		if (i % 4096 == 0)
-			raftq_poll(c, 0);
-	}
-	need(raftq_producer_flush(p, 60000) == 0, "flush timed out");
-	double secs = (double)(now_us() - t0) / 1e6;
-	if (t.ok != n || t.failed != 0)
-		fprintf(stderr, "client_bench: %s\n", raftq_client_errmsg(c));
-	need(t.ok == n && t.failed == 0, "some messages were not stored");
-	raftq_producer_close(p, 1000);
-	raftq_client_free(c);
-	return (double)n / secs;
-}
-
 static double consume(const char *bootstrap, const char *topic, uint64_t n)
 {
 	struct raftq_client *c = client(bootstrap, "bench-consumer");
@@ -321,11 +270,12 @@ int main(int argc, char **argv)
 		h_destroy(&h);
 		return 0;
 	}
-	double plain = produce(bootstrap, "plain", n, false);
+	double plain =
+	    bench_produce(bootstrap, "plain", n, false, RAFTQ_ACKS_ALL);
 	printf("produce, one broker, 100-byte messages, no compression: "
 	       "%llu messages, %.0f msgs/s (%.1f MB/s)\n",
 	       (unsigned long long)n, plain, plain * 100 / 1e6);
-	double z = produce(bootstrap, "lz4", n, true);
+	double z = bench_produce(bootstrap, "lz4", n, true, RAFTQ_ACKS_ALL);
 	printf("produce, one broker, 100-byte messages, lz4 batches:    "
 	       "%llu messages, %.0f msgs/s (%.1f MB/s before compression)\n",
 	       (unsigned long long)n, z, z * 100 / 1e6);

@@ -6,8 +6,8 @@
  * A waiter is answered OK when the high watermark covers it, NOT_LEADER
  * when this broker stops leading the queue (the batch may or may not
  * survive: the producer retries, at least once), UNAVAILABLE when the
- * queue is closed, TIMEOUT after NODE_ACK_TIMEOUT_MS (a follower that
- * stopped without leaving the in-sync set yet).
+ * queue is closed, TIMEOUT after [replication] replica_ack_timeout_ms (a
+ * follower that stopped without leaving the in-sync set yet).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +51,7 @@ bool node_acks_park(const struct node_req *req, const struct node_queue *e,
 	w->queue_id = e->queue_id;
 	w->end = end;
 	w->resp = *r;
-	w->deadline = uv_now(n->loop) + NODE_ACK_TIMEOUT_MS;
+	w->deadline = uv_now(n->loop) + n->cfg.replica_ack_timeout_ms;
 	DLIST_PUSH(n->acks, w, prev, next);
 	return true;
 }

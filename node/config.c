@@ -121,6 +121,18 @@ static const struct key keys[] = {
      "4096", 512, 1048576, NULL, "bytes of log between index entries"},
     {"storage", "max_batch_bytes", K_U32, OFF(max_batch_bytes), 0, "16777216",
      1, 536870912, NULL, "largest producer batch accepted"},
+    {"replication", "replica_lag_max_ms", K_U32, OFF(replica_lag_max_ms), 0,
+     "1000", 100, 600000, NULL,
+     "a follower that has not reached its leader's log end for this long "
+     "leaves the queue's in-sync set (it rejoins once caught up)"},
+    {"replication", "broker_session_ms", K_U32, OFF(broker_session_ms), 0,
+     "500", 200, 600000, NULL,
+     "the Raft leader fences a broker it has not heard from for this long: "
+     "its queues get new leaders (the same on every node)"},
+    {"replication", "replica_ack_timeout_ms", K_U32,
+     OFF(replica_ack_timeout_ms), 0, "5000", 100, 600000, NULL,
+     "an acks=all produce not confirmed by the in-sync replicas within "
+     "this long is answered TIMEOUT (it may still be stored)"},
     {"rpc", "max_frame_bytes", K_U32, OFF(max_frame_bytes), 0, "16777216", 1024,
      1073741824, NULL, "largest RPC frame accepted"},
     {"rpc", "max_pending_bytes", K_U64, OFF(max_pending_bytes), 0, "67108864",

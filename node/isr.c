@@ -1,7 +1,7 @@
 /*
  * isr.c — in-sync sets (docs/design/replication.md §4): a queue leader
  * removes a follower that has not reached its log end for
- * NODE_REPLICA_LAG_MAX_MS and adds back one that has, through the Raft
+ * [replication] replica_lag_max_ms and adds back one that has, through the Raft
  * leader (ALTER_ISR: one Raft entry, guarded by the leader epoch and the
  * replica state version the leader read, so a deposed leader's request
  * changes nothing). At most one change per queue is on its way; the next
@@ -15,8 +15,6 @@
 #include <string.h>
 
 #include "replica.h"
-
-#define NODE_REPLICA_LAG_MAX_MS 1000
 
 /* One ALTER_ISR on its way, sent to the Raft leader or proposed here. */
 struct isr_change {
@@ -46,7 +44,7 @@ static uint8_t wanted(struct node *n, const struct node_queue *e,
 		const struct rsm_broker *b =
 		    rsm_broker_by_name(n->rsm, rsm_replica_broker(t, r, i));
 		bool in = (isr & (1u << i)) != 0;
-		if (in && now - f->caught_up > NODE_REPLICA_LAG_MAX_MS)
+		if (in && now - f->caught_up > n->cfg.replica_lag_max_ms)
 			isr &= (uint8_t) ~(1u << i);
 		else if (!in && f->seen && f->end >= info.max_offset &&
 			 b != NULL && !b->fenced)

@@ -50,6 +50,10 @@ struct node_config {
 	uint64_t segment_bytes;
 	uint32_t index_interval_bytes;
 	uint32_t max_batch_bytes;
+	/* [replication] */
+	uint32_t replica_lag_max_ms;
+	uint32_t broker_session_ms;
+	uint32_t replica_ack_timeout_ms;
 	/* [rpc] */
 	uint32_t max_frame_bytes;
 	uint64_t max_pending_bytes;

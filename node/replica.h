@@ -17,7 +17,6 @@
 
 #define NODE_REPLICA_WAIT_MS 500 /* a follower's fetch waits so long */
 #define NODE_REPLICA_FETCH_BYTES (4u << 20) /* per REPLICA_FETCH answer */
-#define NODE_ACK_TIMEOUT_MS 5000	    /* acks=all gives up (TIMEOUT) */
 /* Answer bytes replication may queue beyond the node's max_unsent. */
 #define NODE_REPLICA_RESERVE (32u << 20)
 
@@ -93,8 +92,8 @@ uint32_t node_isr_count(const struct rsm_topic *t, uint32_t qi);
 
 /* Keeps the answer @r to @req until @e's high watermark reaches @end
  * (then OK), its leadership is lost (NOT_LEADER), or
- * NODE_ACK_TIMEOUT_MS passes (TIMEOUT). False when it cannot wait (out
- * of memory, the node stops): the caller answers. */
+ * [replication] replica_ack_timeout_ms passes (TIMEOUT). False when it cannot
+ * wait (out of memory, the node stops): the caller answers. */
 bool node_acks_park(const struct node_req *req, const struct node_queue *e,
 		    uint64_t end, const struct rpc_produce_resp *r);
 /* Answers the waiters of @e whose batches the high watermark covers. */
@@ -124,7 +123,6 @@ void node_handle_alter_isr(const struct node_req *req, const void *in);
 
 /* ---- sessions.c: brokers' sessions on the Raft leader ---- */
 
-#define NODE_BROKER_SESSION_MS 500 /* fenced after this long unheard */
 /* Node @broker polled this node (its heartbeat). */
 void node_session_heard(struct node *n, const char *broker);
 /* Raft leader: fences brokers whose session ran out, unfences those

@@ -2,7 +2,7 @@
  * sessions.c — brokers' sessions, kept by the Raft leader (docs/design/
  * replication.md §6). Every other node asks the leader for its commit
  * index every NODE_LEASE_POLL_MS (lease.c) and says who it is: that is
- * its heartbeat. A broker not heard from for NODE_BROKER_SESSION_MS is
+ * its heartbeat. A broker not heard from for broker_session_ms is
  * fenced (one Raft entry: the queues it led get new leaders from their
  * in-sync sets); a fenced broker heard from again is unfenced.
  *
@@ -112,8 +112,8 @@ void node_sessions_tick(struct node *n)
 			continue;
 		bool mine = b->id == n->cfg.id;
 		bool expired =
-		    !mine &&
-		    (s->heard == 0 || now - s->heard > NODE_BROKER_SESSION_MS);
+		    !mine && (s->heard == 0 ||
+			      now - s->heard > n->cfg.broker_session_ms);
 		if (expired != b->fenced)
 			propose_fence(n, s, expired);
 	}

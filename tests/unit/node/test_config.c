@@ -31,6 +31,11 @@ static void test_config_defaults(void **state)
 	assert_int_equal(c.retention_hours, 72);
 	assert_string_equal(c.flush, "sync");
 	assert_string_equal(c.log_level, "info");
+	assert_int_equal(c.replica_lag_max_ms, 1000);
+	assert_int_equal(c.broker_session_ms, 500);
+	assert_int_equal(c.replica_ack_timeout_ms, 5000);
+	assert_string_equal(c.replace, "no");
+	assert_string_equal(c.listen_bind, "");
 	struct stor_config s;
 	node_config_storage(&c, &s);
 	assert_int_equal(s.retention_ms, 72LL * 3600 * 1000);
