@@ -27,6 +27,9 @@ enum {
 	LEADER_ONLY = 1u << 0, /* followers answer NOT_LEADER */
 	READ_GATE = 1u << 1,   /* linearizable read: barrier first */
 	CURRENT = 1u << 2,     /* only from current state (lease.c) */
+	/* CURRENT when it writes a replicated queue (PRODUCE): only a node
+	 * whose state is current may take it as the queue's leader. */
+	CURRENT_IF_REPLICATED = 1u << 3,
 };
 
 /* What the sender must hold with [auth] on (auth.h; DESIGN.md §6.2). */
@@ -59,7 +62,8 @@ static const struct route routes[] = {
     {RPC_TOPIC_DESCRIBE, node_handle_topic_describe, ANY_NODE | CURRENT,
      P_AUTHED},
     {RPC_QUEUE_STATS, node_handle_queue_stats, ANY_NODE | CURRENT, P_AUTHED},
-    {RPC_PRODUCE, node_handle_produce, ANY_NODE, P_PRODUCE},
+    {RPC_PRODUCE, node_handle_produce, ANY_NODE | CURRENT_IF_REPLICATED,
+     P_PRODUCE},
     {RPC_FETCH, node_handle_fetch, ANY_NODE | CURRENT, P_FETCH},
     {RPC_COMMIT, node_handle_commit, LEADER_ONLY, P_CONSUME},
     {RPC_OFFSETS, node_handle_offsets, LEADER_ONLY | READ_GATE, P_READ_GROUP},
@@ -212,6 +216,16 @@ static bool permitted(const struct node_req *req, const struct route *r,
 	return false;
 }
 
+/* Whether PRODUCE @in writes a queue with copies on other brokers (its
+ * leadership may be history on a node whose state is not current: one
+ * replaying its log after a restart, or cut off from the Raft leader). */
+static bool replicated(struct node *n, const void *in)
+{
+	const struct rpc_produce_req *p = in;
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, p->topic);
+	return t != NULL && t->replication_factor > 1;
+}
+
 /* ---- The entry point ---- */
 
 void node_on_request(struct rpc_server *s, uint64_t conn, struct rpc_frame *f)
@@ -240,7 +254,8 @@ void node_dispatch(struct node *n, uint64_t conn, struct rpc_frame *f)
 		read_gate(&req, r, f, &in);
 		return;
 	}
-	if (r->flags & CURRENT) {
+	if ((r->flags & CURRENT) ||
+	    ((r->flags & CURRENT_IF_REPLICATED) && replicated(n, in.b))) {
 		node_gate_current(&req, r->fn, f, &in);
 		return;
 	}

@@ -122,10 +122,15 @@ static int pick_leader(const struct rsm *s, const struct rsm_topic *t,
 }
 
 /* Fencing replica @i of @r: out of the in-sync set unless it is its last
- * member; a new leader if it led. True when @r changed. */
+ * member; a new leader if it led. A queue of one copy is left as it is:
+ * there is nowhere to move it, and taking it offline would only keep it
+ * unavailable after its broker is back, until the unfencing. True when @r
+ * changed. */
 static bool fence_one(const struct rsm *s, const struct rsm_topic *t,
 		      struct rsm_replicas *r, int i)
 {
+	if (r->n == 1)
+		return false;
 	bool changed = false;
 	if ((r->isr & bit((uint32_t)i)) != 0 && popcount8(r->isr) > 1) {
 		r->isr &= (uint8_t)~bit((uint32_t)i);

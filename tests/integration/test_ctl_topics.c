@@ -145,17 +145,11 @@ static void test_ctl_two_topics_one_broker_down(void **state)
 			     "offset reset --group g --topic a,b "
 			     "--to-latest"),
 			 1);
-	/* b has one copy: while the dead broker is not yet fenced it "did
-	 * not answer", after that its queue is offline. */
 	char want[300];
-	snprintf(want, sizeof want, "error: UNAVAILABLE: broker broker-%d",
-		 dead + 1);
-	char offline[300];
-	snprintf(offline, sizeof offline,
-		 "queue b/broker-%d/0 is offline: no in-sync replica is up",
-		 dead + 1);
-	if (strstr(x->err, want) == NULL && strstr(x->err, offline) == NULL)
-		fail_msg("%s", x->err);
+	snprintf(
+	    want, sizeof want,
+	    "error: UNAVAILABLE: broker broker-%d did not answer: ", dead + 1);
+	assert_non_null(strstr(x->err, want));
 	assert_non_null(strstr(x->err,
 			       "(topic b); nothing was changed (gave up "
 			       "within "));
