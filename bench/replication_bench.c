@@ -105,9 +105,11 @@ static bool leader_addr(struct harness *h, const char *topic, int home,
 		     k++) {
 			const struct rpc_topic_info *ti =
 			    &((const struct rpc_topic_info *)rt->topics.v)[k];
-			if (strcmp(ti->name, topic) == 0 &&
-			    ti->leaders.n > (uint32_t)home)
-				name = ti->leaders.v[home];
+			/* No leaders list: every queue is led by its home. */
+			if (strcmp(ti->name, topic) == 0)
+				name = ti->leaders.n > (uint32_t)home
+					   ? ti->leaders.v[home]
+					   : ti->brokers.v[home];
 		}
 		const struct rpc_broker_info *b = rt ? rt->brokers.v : NULL;
 		bool found = false;
@@ -125,7 +127,8 @@ static bool leader_addr(struct harness *h, const char *topic, int home,
 
 /* One acks=all message to queue 0 of broker-(@home+1) in @topic at its
  * leader; true when acknowledged. */
-static bool produce_one(struct harness *h, const char *topic, int home)
+static bool produce_one(struct harness *h, const char *topic, int home,
+			char *why, size_t whylen)
 {
 	char addr[64], name[16];
 	snprintf(name, sizeof name, "broker-%d", home + 1);
@@ -135,7 +138,16 @@ static bool produce_one(struct harness *h, const char *topic, int home)
 	uint32_t len = h_records(p, 1, 7);
 	struct rpc_produce_req in = {topic, 0, 1,    0,		  {p, len},
 				     0,	    0, name, RPC_ACKS_ALL};
-	return h_call_code(addr, RPC_PRODUCE, &in, 1000) == RPC_OK;
+	struct ctl_resp r;
+	h_call(addr, RPC_PRODUCE, &in, 1000, &r);
+	bool ok = r.err == 0 && r.st.code == RPC_OK;
+	if (!ok && why != NULL)
+		snprintf(why, whylen, "produce at %s: %s", addr,
+			 r.err		? rpc_strerror(r.err)
+			 : r.st.message ? r.st.message
+					: "refused");
+	ctl_resp_free(&r);
+	return ok;
 }
 
 /* Kill -9 of the broker leading queue 0 of each home in turn: time to the
@@ -146,14 +158,15 @@ static void failover(struct harness *h, const char *topic, int trials)
 	need(ms != NULL, "out of memory");
 	for (int k = 0; k < trials; k++) {
 		int home = k % 3;
+		char why[400] = "no route names a leader";
 		for (int i = 0; i < 20; i++) /* traffic before the kill */
-			need(produce_one(h, topic, home),
-			     "produce before kill");
+			need(produce_one(h, topic, home, why, sizeof why), why);
 		bool raft_leader = h_wait_leader(h, 3, 10000) == home;
 		uint64_t t0 = now_us();
 		h_kill(h, home);
 		uint64_t deadline = t0 + 20000000u;
-		while (!produce_one(h, topic, home) && now_us() < deadline)
+		while (!produce_one(h, topic, home, NULL, 0) &&
+		       now_us() < deadline)
 			usleep(5000); /* bounded by the 20 s deadline */
 		ms[k] = (now_us() - t0) / 1000;
 		need(ms[k] < 20000, "no produce acknowledged within 20 s");

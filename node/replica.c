@@ -145,7 +145,10 @@ static void follow_role(struct node *n, struct node_queue *e,
 	bool mine = leader != NULL && strcmp(leader, n->cfg.name) == 0;
 	if (mine && (!rp->leading || rp->epoch != r->leader_epoch)) {
 		take_over(n, e, t, qi, r->leader_epoch);
-		node_replica_wake(n, e);
+		/* Every parked follower asks again now: its next fetch
+		 * names the queue it is to follow here (failover: the
+		 * first acknowledgement waits for that fetch). */
+		node_replica_wake_all(n, false);
 	} else if (mine) {
 		node_replica_advance(n, e, t, qi); /* the set may have moved */
 	} else if (rp->leading) {

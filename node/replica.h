@@ -15,7 +15,9 @@
 
 #include "handlers.h"
 
-#define NODE_REPLICA_WAIT_MS 500 /* a follower's fetch waits so long */
+/* A follower's fetch waits so long: also how long a queue newly followed
+ * at a leader may wait for the fetch that names it (fetcher.c). */
+#define NODE_REPLICA_WAIT_MS 100
 #define NODE_REPLICA_FETCH_BYTES (4u << 20) /* per REPLICA_FETCH answer */
 /* Answer bytes replication may queue beyond the node's max_unsent. */
 #define NODE_REPLICA_RESERVE (32u << 20)
