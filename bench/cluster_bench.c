@@ -312,6 +312,31 @@ static double failover(struct harness *h)
 	}
 }
 
+/* VmRSS of process @pid in KiB, or 0. */
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	long kib = 0;
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return kib;
+}
+
+/* The idle nodes' resident sets (issue 16: an idle node <= 20 MB). */
+static void idle_rss(const struct harness *h)
+{
+	printf("idle node RSS (VmRSS, one topic of 48 queues, no traffic):");
+	for (int i = 0; i < h->n; i++)
+		printf(" node %d %.1f MB", i + 1,
+		       (double)rss_kib(h->nodes[i].pid) / 1024.0);
+	printf("\n");
+}
+
 int main(int argc, char **argv)
 {
 	bool quick = bench_quick(argc, argv, "cluster_bench");
@@ -331,6 +356,7 @@ int main(int argc, char **argv)
 	printf("cluster_bench: 3 raftqd on loopback (election 300 ms, "
 	       "heartbeat 50 ms), %s\n",
 	       quick ? "quick sizes" : "full sizes");
+	idle_rss(&h);
 
 	commits_throughput(l, 8, 64, 16, quick ? 1.0 : 5.0);
 	commits_throughput(l, 8, 64, 1, quick ? 1.0 : 3.0);
