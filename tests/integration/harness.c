@@ -133,10 +133,11 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 		"heartbeat_timeout_ms = %d\nconnect_retry_ms = 100\n"
 		"snapshot_threshold = 4096\nsnapshot_trailing = 1024\n"
 		"raft_segment_bytes = 1048576\n\n[storage]\n"
-		"flush = os\nsegment_bytes = 1048576\n"
+		"flush = %s\nsegment_bytes = 1048576\n"
 		"max_batch_bytes = 262144\n\n[log]\n"
 		"level = info\n\n[auth]\ncluster_secret = %s\n",
-		h->election_ms, h->heartbeat_ms, H_CLUSTER_SECRET);
+		h->election_ms, h->heartbeat_ms, h->flush[0] ? h->flush : "os",
+		H_CLUSTER_SECRET);
 	if (tokens_file[0] != '\0')
 		fprintf(f, "tokens_file = %s\n", tokens_file);
 	return fclose(f);
@@ -315,6 +316,15 @@ int h_set_timings(struct harness *h, int election_ms, int heartbeat_ms)
 {
 	h->election_ms = election_ms;
 	h->heartbeat_ms = heartbeat_ms;
+	for (int i = 0; i < h->n; i++)
+		if (write_cfg(h, &h->nodes[i], NULL) != 0)
+			return -1;
+	return 0;
+}
+
+int h_set_flush(struct harness *h, const char *flush)
+{
+	snprintf(h->flush, sizeof h->flush, "%s", flush);
 	for (int i = 0; i < h->n; i++)
 		if (write_cfg(h, &h->nodes[i], NULL) != 0)
 			return -1;

@@ -58,6 +58,7 @@ struct harness {
 	 * h_fiu_available() says whether it is installed. */
 	bool fiu;
 	int election_ms, heartbeat_ms; /* Raft timings in the configs */
+	char flush[16]; /* [storage] flush in the configs ("": os) */
 };
 
 /* Nodes configured from now on get [auth] tokens_file = @path (NULL or
@@ -96,6 +97,9 @@ int h_fiu(struct harness *h, int i, const char *cmd);
  * writes the test timings, election 300 ms and heartbeat 50 ms); before
  * h_start. 0, or -1. */
 int h_set_timings(struct harness *h, int election_ms, int heartbeat_ms);
+/* Sets [storage] flush (sync, interval, os) in every node's config; call
+ * before the nodes start. 0 or -1. */
+int h_set_flush(struct harness *h, const char *flush);
 
 /* Adds node n+1 configured to join through node @via. */
 int h_add_joiner(struct harness *h, int via);
