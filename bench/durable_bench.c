@@ -9,18 +9,27 @@
  * runs from the moment all four start to the last delivery report of the
  * last one; every message must be stored.
  *
+ * Resets meanwhile: a topic of 16 queues on each broker (48) with one
+ * group; a thread resets the group to latest on the Raft leader, one reset
+ * after another (client-observed, connect included), first with nothing
+ * else running, then while the four producers keep broker-1 busy with
+ * synced appends; p50 / p99 of each (issue 16: reset p99 while a broker
+ * ingests at full durable rate, target <= 3 ms).
+ *
  *   durable_bench [--quick]     (--quick: 100k messages, a smoke run)
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench_args.h"
 #include "bench_client.h"
 #include "harness.h"
 
 #define PRODUCERS 4
+#define RESETS_MAX 100000
 
 struct producer {
 	pthread_t th;
@@ -29,6 +38,57 @@ struct producer {
 	uint64_t n;
 	double rate;
 };
+
+struct resetter {
+	pthread_t th;
+	const char *leader;
+	volatile bool stop;
+	uint64_t us[RESETS_MAX];
+	int n;
+};
+
+/* One reset of group rg on topic rt to latest at @leader: its duration
+ * in microseconds, the connection included. */
+static uint64_t one_reset(const char *leader)
+{
+	struct rpc_reset_req in = {.group = "rg",
+				   .topic = "rt",
+				   .target = "latest",
+				   .requester = "bench"};
+	uint64_t t0 = now_us();
+	struct ctl_resp c;
+	h_call(leader, RPC_RESET, &in, 10000, &c);
+	need(c.err == 0 && c.st.code == RPC_OK, "reset");
+	ctl_resp_free(&c);
+	return now_us() - t0;
+}
+
+/* Resets one after another until stopped (or RESETS_MAX). */
+static void *run_resets(void *arg)
+{
+	struct resetter *r = arg;
+	r->n = 0;
+	while (!r->stop && r->n < RESETS_MAX)
+		r->us[r->n++] = one_reset(r->leader);
+	return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Prints the p50 / p99 of @r's resets under @label. */
+static void report_resets(struct resetter *r, const char *label)
+{
+	need(r->n > 0, "no reset ran");
+	qsort(r->us, (size_t)r->n, sizeof *r->us, cmp_u64);
+	printf("reset to latest of 48 queues on 3 brokers, %s: p50 %.2f ms, "
+	       "p99 %.2f ms (%d resets, client-observed incl. connect)\n",
+	       label, (double)r->us[r->n / 2] / 1e3,
+	       (double)r->us[r->n * 99 / 100] / 1e3, r->n);
+}
 
 static void *run_producer(void *arg)
 {
@@ -62,9 +122,29 @@ int main(int argc, char **argv)
 	need(h_call_code(h->nodes[h->leader].listen, RPC_TOPIC_CREATE, &t,
 			 10000) == RPC_OK,
 	     "topic create");
+	struct rpc_topic_create_req rt = {"rt", 16, {NULL, 0}, 1, 0};
+	struct rpc_group_create_req rg = {
+	    "rg", "clustering", "latest", {NULL, 0}, 0};
+	need(h_call_code(h->nodes[h->leader].listen, RPC_TOPIC_CREATE, &rt,
+			 10000) == RPC_OK &&
+		 h_call_code(h->nodes[h->leader].listen, RPC_GROUP_CREATE, &rg,
+			     10000) == RPC_OK,
+	     "reset topic and group");
 	char bootstrap[256];
 	snprintf(bootstrap, sizeof bootstrap, "%s,%s,%s", h->nodes[0].listen,
 		 h->nodes[1].listen, h->nodes[2].listen);
+	struct resetter *rs = calloc(1, sizeof *rs);
+	need(rs != NULL, "out of memory");
+	rs->leader = h->nodes[h->leader].listen;
+	/* Idle first: the same resets with nothing else running, after one
+	 * not counted (the first waits for the new topic everywhere). */
+	one_reset(rs->leader);
+	need(pthread_create(&rs->th, NULL, run_resets, rs) == 0, "thread");
+	usleep(quick ? 500000 : 2000000);
+	rs->stop = true;
+	pthread_join(rs->th, NULL);
+	report_resets(rs, "idle");
+	rs->stop = false;
 	pthread_barrier_t go;
 	pthread_barrier_init(&go, NULL, PRODUCERS + 1);
 	struct producer p[PRODUCERS];
@@ -76,9 +156,12 @@ int main(int argc, char **argv)
 	}
 	pthread_barrier_wait(&go);
 	uint64_t t0 = now_us();
+	need(pthread_create(&rs->th, NULL, run_resets, rs) == 0, "thread");
 	for (int i = 0; i < PRODUCERS; i++)
 		pthread_join(p[i].th, NULL);
 	double secs = (double)(now_us() - t0) / 1e6;
+	rs->stop = true;
+	pthread_join(rs->th, NULL);
 	printf("durable_bench: 3 raftqd on loopback, flush = sync, a topic of "
 	       "2 queues on broker-1 (one copy)\n");
 	printf("durable produce, %d producers x 2 queues, 100 B: %llu "
@@ -87,6 +170,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < PRODUCERS; i++)
 		printf(" %.0f", p[i].rate);
 	printf(")\n");
+	report_resets(rs, "while broker-1 ingests durably");
+	free(rs);
 	pthread_barrier_destroy(&go);
 	h_destroy(h);
 	free(h);
