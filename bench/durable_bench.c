@@ -82,7 +82,10 @@ static int cmp_u64(const void *a, const void *b)
 /* Prints the p50 / p99 of @r's resets under @label. */
 static void report_resets(struct resetter *r, const char *label)
 {
-	need(r->n > 0, "no reset ran");
+	if (r->n == 0) { /* the load ended before the first reset did */
+		printf("reset to latest, %s: none completed\n", label);
+		return;
+	}
 	qsort(r->us, (size_t)r->n, sizeof *r->us, cmp_u64);
 	printf("reset to latest of 48 queues on 3 brokers, %s: p50 %.2f ms, "
 	       "p99 %.2f ms (%d resets, client-observed incl. connect)\n",
