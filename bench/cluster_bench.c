@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench_args.h"
+#include "bench_proc.h"
 #include "harness.h"
 
 static uint64_t now_us(void)
@@ -312,28 +313,13 @@ static double failover(struct harness *h)
 	}
 }
 
-/* VmRSS of process @pid in KiB, or 0. */
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	long kib = 0;
-	while (f != NULL && fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	if (f != NULL)
-		fclose(f);
-	return kib;
-}
-
 /* The idle nodes' resident sets (issue 16: an idle node <= 20 MB). */
 static void idle_rss(const struct harness *h)
 {
 	printf("idle node RSS (VmRSS, one topic of 48 queues, no traffic):");
 	for (int i = 0; i < h->n; i++)
 		printf(" node %d %.1f MB", i + 1,
-		       (double)rss_kib(h->nodes[i].pid) / 1024.0);
+		       (double)bench_rss_kib(h->nodes[i].pid) / 1024.0);
 	printf("\n");
 }
 

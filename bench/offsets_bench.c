@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "bench_args.h"
+#include "bench_proc.h"
 #include "rsm.h"
 
 #define QPB 1024
@@ -44,20 +45,6 @@ static void need(bool ok, const char *what)
 		fprintf(stderr, "offsets_bench: %s\n", what);
 		exit(1);
 	}
-}
-
-/* The process's resident set in KiB (VmRSS), or 0. */
-static long rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kib = 0;
-	while (f != NULL && fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	if (f != NULL)
-		fclose(f);
-	return kib;
 }
 
 /* Applies @buf (consumed); exits unless the command was applied. */
@@ -165,7 +152,7 @@ int main(int argc, char **argv)
 {
 	bool quick = bench_quick(argc, argv, "offsets_bench");
 	int groups = quick ? 10 : 326;
-	long rss0 = rss_kib();
+	long rss0 = bench_rss_kib(0);
 	struct rsm *s = rsm_new();
 	need(s != NULL, "out of memory");
 	setup(s);
@@ -183,7 +170,7 @@ int main(int argc, char **argv)
 	need(gt != NULL && gt->n == 3 * QPB &&
 		 gt->offsets[5] == offset_of(1, 5),
 	     "offsets not in the state");
-	long rss1 = rss_kib();
+	long rss1 = bench_rss_kib(0);
 	uint64_t keys = (uint64_t)groups * 3 * QPB;
 	printf("offsets_bench: %llu offset keys (%d groups x %d queues), "
 	       "%d COMMIT commands of %d items\n",

@@ -88,43 +88,6 @@ static void latency(const char *bootstrap, const char *topic, int samples)
 	raftq_client_free(c);
 }
 
-/* The client address of the broker leading queue 0 of @home in @topic,
- * asked of every live node's route; false when none names one. */
-static bool leader_addr(struct harness *h, const char *topic, int home,
-			char *out, size_t len)
-{
-	for (int i = 0; i < h->n; i++) {
-		if (h->nodes[i].pid <= 0)
-			continue;
-		struct ctl_resp r;
-		h_call(h->nodes[i].listen, RPC_ROUTE, NULL, 500, &r);
-		const struct rpc_route_resp *rt = r.body;
-		const char *name = NULL;
-		for (uint32_t k = 0;
-		     r.err == 0 && r.st.code == RPC_OK && k < rt->topics.n;
-		     k++) {
-			const struct rpc_topic_info *ti =
-			    &((const struct rpc_topic_info *)rt->topics.v)[k];
-			/* No leaders list: every queue is led by its home. */
-			if (strcmp(ti->name, topic) == 0)
-				name = ti->leaders.n > (uint32_t)home
-					   ? ti->leaders.v[home]
-					   : ti->brokers.v[home];
-		}
-		const struct rpc_broker_info *b = rt ? rt->brokers.v : NULL;
-		bool found = false;
-		for (uint32_t k = 0; name && name[0] && k < rt->brokers.n; k++)
-			if (strcmp(b[k].name, name) == 0) {
-				snprintf(out, len, "%s", b[k].listen);
-				found = true;
-			}
-		ctl_resp_free(&r);
-		if (found)
-			return true;
-	}
-	return false;
-}
-
 /* One acks=all message to queue 0 of broker-(@home+1) in @topic at its
  * leader; true when acknowledged. */
 static bool produce_one(struct harness *h, const char *topic, int home,
@@ -132,7 +95,7 @@ static bool produce_one(struct harness *h, const char *topic, int home,
 {
 	char addr[64], name[16];
 	snprintf(name, sizeof name, "broker-%d", home + 1);
-	if (!leader_addr(h, topic, home, addr, sizeof addr))
+	if (!h_queue_leader_addr(h, topic, (uint32_t)home, addr, sizeof addr))
 		return false;
 	uint8_t p[32];
 	uint32_t len = h_records(p, 1, 7);

@@ -603,6 +603,52 @@ static bool homes_lead(struct harness *h, int i, const char *topic, char *why,
 	return ok;
 }
 
+/* The leader of queue @index of @topic in route @rt, or NULL. */
+static const char *route_leader(const struct rpc_route_resp *rt,
+				const char *topic, uint32_t index)
+{
+	for (uint32_t t = 0; t < rt->topics.n; t++) {
+		const struct rpc_topic_info *ti =
+		    &((const struct rpc_topic_info *)rt->topics.v)[t];
+		if (strcmp(ti->name, topic) != 0 || ti->queues_per_broker == 0)
+			continue;
+		if (ti->leaders.n > index) /* "" while offline */
+			return ti->leaders.v[index][0] ? ti->leaders.v[index]
+						       : NULL;
+		uint32_t b = index / ti->queues_per_broker;
+		return b < ti->brokers.n ? ti->brokers.v[b] : NULL;
+	}
+	return NULL;
+}
+
+bool h_queue_leader_addr(struct harness *h, const char *topic, uint32_t index,
+			 char *out, size_t len)
+{
+	for (int i = 0; i < h->n; i++) {
+		if (h->nodes[i].pid <= 0)
+			continue;
+		struct ctl_resp r;
+		h_call(h->nodes[i].listen, RPC_ROUTE, NULL, 1000, &r);
+		const struct rpc_route_resp *rt = r.body;
+		const char *name = r.err == 0 && r.st.code == RPC_OK
+				       ? route_leader(rt, topic, index)
+				       : NULL;
+		bool found = false;
+		for (uint32_t k = 0; name != NULL && k < rt->brokers.n; k++) {
+			const struct rpc_broker_info *b =
+			    &((const struct rpc_broker_info *)rt->brokers.v)[k];
+			if (strcmp(b->name, name) == 0) {
+				snprintf(out, len, "%s", b->listen);
+				found = true;
+			}
+		}
+		ctl_resp_free(&r);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
 int h_wait_homes_lead(struct harness *h, const char *topic, int ms)
 {
 	char why[300] = "no node is up";

@@ -201,6 +201,12 @@ int h_create_topic_rf(struct harness *h, const char *name, uint32_t qpb,
  * again (after a restart the home catches up, then takes its queues
  * back); 0, or -1 (printed). */
 int h_wait_homes_lead(struct harness *h, const char *topic, int ms);
+/* The client address of the broker leading queue @index (the topic's
+ * index order: broker by broker) of @topic, as the first live node that
+ * answers ROUTE says, into @out: true, or false when none names a leader
+ * (the queue offline, no node answering, no such topic). */
+bool h_queue_leader_addr(struct harness *h, const char *topic, uint32_t index,
+			 char *out, size_t len);
 /* Creates group @name (@mode, @initial may be NULL); 0 or -1 (printed). */
 int h_create_group(struct harness *h, const char *name, const char *mode,
 		   const char *initial);

@@ -276,39 +276,6 @@ struct fo {
 	int64_t longest_gap_ms; /* between two acknowledgements */
 };
 
-/* The client address of the broker leading (f, broker-@q+1, 0), asked
- * of any live node; NULL when none says. */
-static const char *leader_addr(struct harness *h, uint32_t q, char *buf,
-			       size_t len)
-{
-	for (int i = 0; i < h->n; i++) {
-		if (h->nodes[i].pid == 0)
-			continue;
-		struct ctl_resp r;
-		h_call(h->nodes[i].listen, RPC_ROUTE, NULL, 1000, &r);
-		const struct rpc_route_resp *rt = r.body;
-		const char *name = NULL;
-		for (uint32_t t = 0;
-		     r.err == 0 && r.st.code == RPC_OK && t < rt->topics.n;
-		     t++) {
-			const struct rpc_topic_info *ti =
-			    &((const struct rpc_topic_info *)rt->topics.v)[t];
-			if (strcmp(ti->name, "f") == 0)
-				name = ti->leaders.n > q ? ti->leaders.v[q]
-							 : ti->brokers.v[q];
-		}
-		const struct rpc_broker_info *b = rt ? rt->brokers.v : NULL;
-		for (uint32_t k = 0; name && name[0] && k < rt->brokers.n; k++)
-			if (strcmp(b[k].name, name) == 0)
-				snprintf(buf, len, "%s", b[k].listen);
-		bool found = name != NULL && name[0] != '\0';
-		ctl_resp_free(&r);
-		if (found)
-			return buf;
-	}
-	return NULL;
-}
-
 /* Sends message @id (one record: its id) to queue @q until it is
  * acknowledged or the test stops. */
 static void produce_one(struct fo *x, uint32_t q, uint32_t id)
@@ -322,7 +289,7 @@ static void produce_one(struct fo *x, uint32_t q, uint32_t id)
 		struct rpc_produce_req in = {
 		    "f", 0, 1, 0, {p, len}, 0, 0, home, RPC_ACKS_ALL};
 		struct ctl_resp r;
-		if (leader_addr(x->h, q, addr, sizeof addr) != NULL) {
+		if (h_queue_leader_addr(x->h, "f", q, addr, sizeof addr)) {
 			h_call(addr, RPC_PRODUCE, &in, 3000, &r);
 			bool ok = r.err == 0 && r.st.code == RPC_OK;
 			uint64_t base =
@@ -362,7 +329,7 @@ static void read_queue(struct harness *h, uint32_t q, uint32_t *ids,
 {
 	char home[16], addr[64];
 	snprintf(home, sizeof home, "broker-%u", q + 1);
-	assert_non_null(leader_addr(h, q, addr, sizeof addr));
+	assert_true(h_queue_leader_addr(h, "f", q, addr, sizeof addr));
 	for (uint64_t at = 0;;) {
 		struct rpc_fetch_req f = {NULL,	    "f", 0,    at,  0,
 					  1u << 20, 0,	 NULL, home};
@@ -416,7 +383,7 @@ static void fc_read(struct fc *c, uint32_t q)
 {
 	char home[16], addr[64];
 	snprintf(home, sizeof home, "broker-%u", q + 1);
-	if (leader_addr(c->h, q, addr, sizeof addr) == NULL)
+	if (!h_queue_leader_addr(c->h, "f", q, addr, sizeof addr))
 		return;
 	struct rpc_fetch_req f = {NULL,	    "f", 0,    c->pos[q], 0,
 				  1u << 20, 50,	 NULL, home};
