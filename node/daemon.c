@@ -336,6 +336,15 @@ static int start_raft(struct node *n, char *err, size_t errlen)
 	raft_set_snapshot_trailing(&n->raft, n->cfg.snapshot_trailing);
 	raft_set_install_snapshot_timeout(&n->raft, 5000);
 	rv = raft_start(&n->raft);
+	/* Decided from the state on disk, not at JOIN time: the leader's
+	 * entries may reach this node before its first JOIN does. */
+	n->replacing = rv == 0 && strcmp(n->cfg.replace, "yes") == 0 &&
+		       n->raft.configuration.n == 0;
+	if (n->replacing)
+		NODE_LOG(NODE_WARN, "raft",
+			 "replace = yes and no Raft state: taking node "
+			 "%llu's place in the configuration",
+			 (unsigned long long)n->cfg.id);
 	if (rv != 0) {
 		/* libraft leaves errmsg empty for a bound port. */
 		snprintf(err, errlen, "raft start on %s: %s (%d)%s%s",

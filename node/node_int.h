@@ -120,6 +120,10 @@ struct node {
 	struct raft_barrier barrier;
 	/* Registration of this node's broker entry (register.c). */
 	bool reg_inflight;
+	/* [node] replace = yes and no Raft state at start: JOIN says
+	 * replace (even once the leader's entries arrived) until a JOIN is
+	 * answered OK. */
+	bool replacing;
 	uint64_t reg_next;
 	struct rpc_call reg_call;
 	char join_target[NODE_TEXT]; /* where JOIN goes before a leader is

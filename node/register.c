@@ -60,6 +60,8 @@ static void on_join_answer(struct rpc_call *call, int status,
 	if (st.code != RPC_OK)
 		NODE_LOG(NODE_INFO, "node", "join: %s: %s",
 			 rpc_code_name(st.code), st.message ? st.message : "");
+	else
+		n->replacing = false; /* removed and added again */
 }
 
 /* The leader registers itself with a proposal of its own. */
@@ -93,13 +95,12 @@ static void register_by_join(struct node *n, const struct rsm_broker *b)
 	struct rpc_client *c = to ? node_link(n, lid, to) : NULL;
 	if (c == NULL)
 		return;
-	/* A replacement says so only while it has no Raft state: once added
-	 * again it is an ordinary member. */
-	bool replace =
-	    strcmp(n->cfg.replace, "yes") == 0 && n->raft.configuration.n == 0;
-	struct rpc_join_req j = {
-	    b->id,  b->name, b->listen, b->raft_address, n->cfg.cluster_secret,
-	    replace};
+	struct rpc_join_req j = {b->id,
+				 b->name,
+				 b->listen,
+				 b->raft_address,
+				 n->cfg.cluster_secret,
+				 n->replacing};
 	n->reg_call.data = n;
 	if (rpc_client_request(c, &n->reg_call, RPC_JOIN, &j, JOIN_TIMEOUT_MS,
 			       on_join_answer) == 0)
@@ -111,7 +112,7 @@ static void register_by_join(struct node *n, const struct rsm_broker *b)
 void node_keep_registered(struct node *n)
 {
 	if (n->reg_inflight || n->phase != NODE_RUNNING ||
-	    uv_now(n->loop) < n->reg_next || registered(n))
+	    uv_now(n->loop) < n->reg_next || (registered(n) && !n->replacing))
 		return;
 	struct rsm_broker b;
 	memset(&b, 0, sizeof b);
