@@ -580,7 +580,7 @@ static bool homes_lead(struct harness *h, int i, const char *topic, char *why,
 	h_call(h->nodes[i].listen, RPC_TOPIC_DESCRIBE, &d, 3000, &r);
 	bool ok = r.err == 0 && r.st.code == RPC_OK;
 	if (!ok)
-		snprintf(why, len, "describe: %s",
+		snprintf(why, len, "node %d's describe: %s", i + 1,
 			 r.st.message ? r.st.message : "no answer");
 	for (uint32_t k = 0;
 	     ok && k < ((struct rpc_topic_describe_resp *)r.body)->queues.n;
@@ -594,8 +594,8 @@ static bool homes_lead(struct harness *h, int i, const char *topic, char *why,
 		     (q->leader_broker != NULL &&
 		      strcmp(q->leader_broker, q->broker_name) == 0);
 		if (!ok)
-			snprintf(why, len, "queue %s/%u led by %s",
-				 q->broker_name, q->queue_id,
+			snprintf(why, len, "node %d: queue %s/%u led by %s",
+				 i + 1, q->broker_name, q->queue_id,
 				 q->leader_broker ? q->leader_broker
 						  : "nobody (offline)");
 	}
@@ -653,10 +653,16 @@ int h_wait_homes_lead(struct harness *h, const char *topic, int ms)
 {
 	char why[300] = "no node is up";
 	for (int64_t end = h_now_ms() + ms; h_now_ms() < end;) {
-		for (int i = 0; i < h->n; i++)
-			if (h->nodes[i].pid > 0 &&
-			    homes_lead(h, i, topic, why, sizeof why))
-				return 0;
+		bool all = false;
+		for (int i = 0; i < h->n; i++) {
+			if (h->nodes[i].pid <= 0)
+				continue;
+			all = homes_lead(h, i, topic, why, sizeof why);
+			if (!all)
+				break;
+		}
+		if (all)
+			return 0;
 		usleep(50 * 1000); /* bounded by @ms */
 	}
 	fprintf(stderr, "harness: %s: homes do not lead within %d ms: %s\n",

@@ -199,7 +199,7 @@ int h_create_topic_rf(struct harness *h, const char *name, uint32_t qpb,
 		      uint32_t rf);
 /* Waits up to @ms until every queue of @topic is led by its home broker
  * again (after a restart the home catches up, then takes its queues
- * back); 0, or -1 (printed). */
+ * back) as every running node sees it; 0, or -1 (printed). */
 int h_wait_homes_lead(struct harness *h, const char *topic, int ms);
 /* The client address of the broker leading queue @index (the topic's
  * index order: broker by broker) of @topic, as the first live node that
