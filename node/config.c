@@ -72,10 +72,10 @@ static const struct key keys[] = {
      "bootstrapping"},
     {"node", "replace", K_ENUM, OFF(replace), SZ(replace), "no", 0, 0, "no|yes",
      "yes: this node's data dir was lost; started empty with join, it "
-     "takes its own id's place in the Raft configuration (removed and "
-     "added again, never voting with forgotten state) and rebuilds its "
-     "replicas from the others (docs/deploy.md); ignored once it has Raft "
-     "state"},
+     "stays out of Raft until the leader has removed its id from the "
+     "configuration, then joins as a new member (never voting with "
+     "forgotten state) and rebuilds its replicas from the others "
+     "(docs/deploy.md); ignored once it has Raft state"},
     {"auth", "cluster_secret", K_STR, OFF(cluster_secret), SZ(cluster_secret),
      "", 0, 0, NULL,
      "shared by every node: JOIN and NODE_REMOVE must carry it; required "

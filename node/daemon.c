@@ -335,16 +335,14 @@ static int start_raft(struct node *n, char *err, size_t errlen)
 	raft_set_snapshot_threshold(&n->raft, n->cfg.snapshot_threshold);
 	raft_set_snapshot_trailing(&n->raft, n->cfg.snapshot_trailing);
 	raft_set_install_snapshot_timeout(&n->raft, 5000);
-	rv = raft_start(&n->raft);
-	/* Decided from the state on disk, not at JOIN time: the leader's
-	 * entries may reach this node before its first JOIN does. */
-	n->replacing = rv == 0 && strcmp(n->cfg.replace, "yes") == 0 &&
-		       n->raft.configuration.n == 0;
 	if (n->replacing)
-		NODE_LOG(NODE_WARN, "raft",
-			 "replace = yes and no Raft state: taking node "
-			 "%llu's place in the configuration",
-			 (unsigned long long)n->cfg.id);
+		return 0; /* node_replace_done starts it */
+	return node_raft_begin(n, err, errlen);
+}
+
+int node_raft_begin(struct node *n, char *err, size_t errlen)
+{
+	int rv = raft_start(&n->raft);
 	if (rv != 0) {
 		/* libraft leaves errmsg empty for a bound port. */
 		snprintf(err, errlen, "raft start on %s: %s (%d)%s%s",
@@ -416,6 +414,21 @@ static int check_before_disk(struct node *n, char *err, size_t errlen)
 	return -1;
 }
 
+/* The data dir (locked) and its raft/, queues/ and trash/; 0 or -1. */
+static int make_data_dir(struct node *n, char *err, size_t errlen)
+{
+	snprintf(n->raft_dir, sizeof n->raft_dir, "%s/raft", n->cfg.data_dir);
+	char queues[NODE_PATH + 16], trash[NODE_PATH + 16];
+	snprintf(queues, sizeof queues, "%s/queues", n->cfg.data_dir);
+	snprintf(trash, sizeof trash, "%s/trash", n->cfg.data_dir);
+	if (mkdirs(n->cfg.data_dir, err, errlen) != 0 ||
+	    (n->lock_fd < 0 && lock_data_dir(n, err, errlen) != 0) ||
+	    mkdirs(n->raft_dir, err, errlen) != 0 ||
+	    mkdirs(queues, err, errlen) != 0 || mkdirs(trash, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
 int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	       char *err, size_t errlen)
 {
@@ -435,14 +448,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	if (node_auth_start(n, err, errlen) != 0 ||
 	    check_before_disk(n, err, errlen) != 0)
 		return -1;
-	snprintf(n->raft_dir, sizeof n->raft_dir, "%s/raft", n->cfg.data_dir);
-	char queues[NODE_PATH + 16], trash[NODE_PATH + 16];
-	snprintf(queues, sizeof queues, "%s/queues", n->cfg.data_dir);
-	snprintf(trash, sizeof trash, "%s/trash", n->cfg.data_dir);
-	if (mkdirs(n->cfg.data_dir, err, errlen) != 0 ||
-	    (n->lock_fd < 0 && lock_data_dir(n, err, errlen) != 0) ||
-	    mkdirs(n->raft_dir, err, errlen) != 0 ||
-	    mkdirs(queues, err, errlen) != 0 || mkdirs(trash, err, errlen) != 0)
+	if (make_data_dir(n, err, errlen) != 0)
 		return -1;
 	n->rsm = rsm_new();
 	if (n->rsm == NULL) {
@@ -457,7 +463,8 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 		return -1;
 	n->state = RAFT_UNAVAILABLE;
 	snprintf(n->join_target, sizeof n->join_target, "%s", n->cfg.join);
-	if (start_raft(n, err, errlen) != 0)
+	if (node_replace_decide(n, err, errlen) != 0 ||
+	    start_raft(n, err, errlen) != 0)
 		return -1;
 	struct rpc_server_config rc = {
 	    n->cfg.max_frame_bytes,	     (size_t)n->cfg.max_pending_bytes,

@@ -4,9 +4,11 @@
  * JOIN, happy path: unknown id → raft_add → raft_assign(voter) → propose
  * the broker's registration → answer once applied. A known spare is only
  * assigned; a known voter is only registered (a restart re-registers) —
- * unless the JOIN says replace (the node lost its disk and has no Raft
- * state): then the voter is removed first and added again, so the empty
- * node never counts as the voter that remembered its term and vote.
+ * A JOIN that says replace (the node lost its disk and has not started
+ * Raft: replace.c) only removes the id from the configuration, answered
+ * once committed; the node then starts Raft empty and sends an ordinary
+ * JOIN, so it never counts as the voter that remembered its term, vote
+ * and log.
  * Failure modes: a membership change already under way (UNAVAILABLE,
  * retry), leadership lost (UNAVAILABLE).
  *
@@ -141,17 +143,20 @@ static void on_replaced_out(struct raft_change *c, int status)
 		return;
 	}
 	NODE_LOG(NODE_WARN, "raft",
-		 "node %llu removed to be added again empty (replace)",
+		 "node %llu removed: it starts Raft empty and joins as a new "
+		 "member (replace)",
 		 (unsigned long long)j->b.id);
-	int rv = raft_add(&j->req.n->raft, &j->change, j->b.id,
-			  j->b.raft_address, on_added);
-	if (rv != 0)
-		join_fail(j, rv);
+	node_req_ok(&j->req, NULL);
+	free(j);
 }
 
-/* JOIN with replace of voter @id: out of the configuration first. */
-static int replace_voter(struct join_job *j, struct node *n, uint64_t id)
+/* JOIN with replace: @id's old place out of the configuration, answered
+ * once that is committed; the node starts Raft only then (replace.c).
+ * Not in the configuration (a retried JOIN): nothing to remove. */
+static int replace_member(struct join_job *j, struct node *n,
+			  const struct raft_server *sv)
 {
+	uint64_t id = j->b.id;
 	if (id == n->cfg.id) {
 		node_req_fail(&j->req, RPC_INVALID_ARGUMENT,
 			      "replace: node %llu is the leader answering; it "
@@ -160,9 +165,18 @@ static int replace_voter(struct join_job *j, struct node *n, uint64_t id)
 		free(j);
 		return 0;
 	}
+	if (sv == NULL) {
+		NODE_LOG(NODE_INFO, "raft",
+			 "replace: node %llu is not in the configuration; "
+			 "it may join",
+			 (unsigned long long)id);
+		node_req_ok(&j->req, NULL);
+		free(j);
+		return 0;
+	}
 	NODE_LOG(NODE_WARN, "raft",
 		 "node %llu lost its disk and rejoins empty: removing it from "
-		 "the configuration, then adding it again",
+		 "the configuration first",
 		 (unsigned long long)id);
 	return raft_remove(&n->raft, &j->change, id, on_replaced_out);
 }
@@ -184,8 +198,8 @@ void node_handle_join(const struct node_req *req, const void *in)
 	j->change.data = j;
 	const struct raft_server *sv = config_server(n, q->id);
 	int rv;
-	if (sv != NULL && sv->role == RAFT_VOTER && q->replace) {
-		rv = replace_voter(j, n, q->id);
+	if (q->replace) {
+		rv = replace_member(j, n, sv);
 	} else if (sv != NULL && sv->role == RAFT_VOTER) {
 		join_register(j);
 		return;

@@ -120,9 +120,9 @@ struct node {
 	struct raft_barrier barrier;
 	/* Registration of this node's broker entry (register.c). */
 	bool reg_inflight;
-	/* [node] replace = yes and no Raft state at start: JOIN says
-	 * replace (even once the leader's entries arrived) until a JOIN is
-	 * answered OK. */
+	/* [node] replace = yes and no Raft state at start (replace.c):
+	 * Raft not started, JOIN says replace, until a JOIN is answered
+	 * OK. */
 	bool replacing;
 	uint64_t reg_next;
 	struct rpc_call reg_call;
@@ -268,6 +268,17 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 void node_free(struct node *n);
 /* Starts an orderly stop (SIGTERM). */
 void node_stop(struct node *n);
+/* raft_start, with a message naming the port or the error; 0 or -1. */
+int node_raft_begin(struct node *n, char *err, size_t errlen);
+
+/* replace.c. Decides at start, before Raft is, whether this node takes
+ * its old place back empty (sets n->replacing; writes the marker that
+ * survives a crash before the leader answers); 0, or -1 with @err. */
+int node_replace_decide(struct node *n, char *err, size_t errlen);
+/* The leader removed this node's old place: starts Raft, ends
+ * replacing; the ordinary JOIN follows. Stops the node if Raft cannot
+ * start. */
+void node_replace_done(struct node *n);
 
 /* ---- lease.c: whether this node's state is current ---- */
 

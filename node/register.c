@@ -60,8 +60,10 @@ static void on_join_answer(struct rpc_call *call, int status,
 	if (st.code != RPC_OK)
 		NODE_LOG(NODE_INFO, "node", "join: %s: %s",
 			 rpc_code_name(st.code), st.message ? st.message : "");
-	else
-		n->replacing = false; /* removed and added again */
+	else if (n->replacing) {
+		node_replace_done(n);	       /* the old place is removed */
+		n->reg_next = uv_now(n->loop); /* the ordinary JOIN now */
+	}
 }
 
 /* The leader registers itself with a proposal of its own. */

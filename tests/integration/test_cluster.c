@@ -4,6 +4,7 @@
  * the data-dir lock, and a node joining with --join.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -287,6 +288,76 @@ static void test_cluster_node_joins(void **state)
 	assert_true(h_lists_topic(h, j, "joined", 5000));
 }
 
+/* Node @i's own line of its CLUSTER_STATUS: role into @role, the term. */
+static uint64_t own_status(struct harness *h, int i, char *role, size_t len)
+{
+	struct ctl_resp r;
+	struct rpc_status_req q = {true, NULL}; /* its own line only */
+	h_call(h->nodes[i].listen, RPC_CLUSTER_STATUS, &q, 1000, &r);
+	uint64_t term = UINT64_MAX;
+	snprintf(role, len, "no answer");
+	const struct rpc_status_resp *s = r.body;
+	for (uint32_t k = 0;
+	     r.err == 0 && r.st.code == RPC_OK && k < s->nodes.n; k++) {
+		const struct rpc_node_status *ns = s->nodes.v;
+		if (ns[k].id == (uint64_t)i + 1) {
+			snprintf(role, len, "%s", ns[k].role);
+			term = ns[k].term;
+		}
+	}
+	ctl_resp_free(&r);
+	return term;
+}
+
+/* Issue 15: a node brought back empty with replace = yes takes no part in
+ * Raft (no votes, no entries) until the leader has removed its old place:
+ * with the removal held up (the third node stopped), it stays out of
+ * Raft, across a restart too; with the leader then killed, the third
+ * node cannot be elected with the empty node's vote; once a leader can
+ * commit the removal, the node starts Raft and joins as a new member. */
+static void test_cluster_replace_stays_out_of_raft_until_removed(void **state)
+{
+	struct harness *h = *state;
+	int l = leader_or_dump(h, 3), r = (l + 1) % 3, o = (l + 2) % 3;
+	char role[32];
+	h_kill(h, r);
+	assert_int_equal(kill(h->nodes[o].pid, SIGSTOP), 0);
+	assert_int_equal(h_replace(h, r, l), 0);
+	usleep(1500 * 1000);
+	assert_int_equal(own_status(h, r, role, sizeof role), 0);
+	assert_string_equal(role, "unavailable");
+	assert_true(h_log_has(h, r, "Raft starts once the leader has removed"));
+	/* Stopped and started again before the leader answered: the same. */
+	assert_int_equal(h_stop(h, r, 5000), 0);
+	assert_int_equal(h_start(h, r), 0);
+	for (int64_t end = h_now_ms() + 5000;
+	     own_status(h, r, role, sizeof role) == UINT64_MAX &&
+	     h_now_ms() < end;)
+		usleep(50 * 1000); /* bounded by the 5 s deadline */
+	/* The leader dies; the third node, back, finds no quorum. */
+	h_kill(h, l);
+	assert_int_equal(kill(h->nodes[o].pid, SIGCONT), 0);
+	for (int64_t end = h_now_ms() + 3000; h_now_ms() < end;) {
+		own_status(h, o, role, sizeof role);
+		assert_string_not_equal(role, "leader");
+		assert_int_equal(own_status(h, r, role, sizeof role), 0);
+		assert_string_equal(role, "unavailable");
+		usleep(100 * 1000); /* bounded by the 3 s deadline */
+	}
+	/* The old leader restarts: the removal commits, the node joins. */
+	assert_int_equal(h_start(h, l), 0);
+	int nl = leader_or_dump(h, 3);
+	assert_true(nl != r);
+	assert_true(h_log_has(h, r, "joining as a new member"));
+	assert_true(h_log_has(h, nl, "lost its disk and rejoins empty") ||
+		    h_log_has(h, nl,
+			      "is not in the configuration; it may "
+			      "join"));
+	assert_int_equal(create_topic(h->nodes[nl].listen, "after", NULL),
+			 RPC_OK);
+	assert_true(h_lists_topic(h, r, "after", 5000));
+}
+
 /* Issue 11 #9: a topic on "every broker" waits until every voter has
  * registered its broker (refused with "retry" until then, naming the
  * missing node), and the answer lists the brokers used. */
@@ -335,6 +406,7 @@ int main(void)
 	    T(test_cluster_fatal_signal_is_logged),
 	    T(test_cluster_data_dir_is_locked),
 	    T(test_cluster_node_joins),
+	    T(test_cluster_replace_stays_out_of_raft_until_removed),
 	    cmocka_unit_test(test_cluster_topic_waits_for_every_broker),
 	};
 #undef T
