@@ -412,9 +412,16 @@ int stor__reload(struct stor_queue *q)
 	q->broken = false;
 	q->promised_end = 0;
 	q->stats.messages_missing = q->stats.missing_from = 0;
+	q->sync_gen++;
 	int rv = open_segments(q);
-	if (rv == 0)
+	if (rv == 0) {
+		uint64_t end = stor__active(q)->end, min = q->segs[0].base;
+		if (q->synced_end > end)
+			q->synced_end = end;
+		if (q->synced_end < min)
+			q->synced_end = min;
 		return 0;
+	}
 	/* Half reloaded: keep one empty placeholder so info() and reads
 	 * stay defined; broken until the owner reopens the queue. */
 	for (size_t i = 0; i < q->nsegs; i++)
@@ -423,6 +430,7 @@ int stor__reload(struct stor_queue *q)
 	q->nsegs = 1;
 	q->bytes = 0;
 	q->broken = true;
+	q->synced_end = at;
 	return rv;
 }
 
@@ -495,6 +503,7 @@ int stor_queue_open(const char *dir, const char *name,
 	rv = open_segments(q);
 	if (rv != 0)
 		goto fail;
+	q->synced_end = stor__active(q)->end; /* what the files hold */
 	q->last_flush_ms = stor__now_ms(&q->sys);
 	*out = q;
 	return 0;
@@ -595,6 +604,8 @@ int stor__write_batch(struct stor_queue *q, const uint8_t *hdr,
 	q->bytes += total;
 	q->dirty = true;
 	q->stats.appends++;
+	if (sync)
+		q->synced_end = a->end; /* the batch is in and synced */
 	return 0;
 }
 
@@ -631,8 +642,8 @@ static int check_batch_in(struct stor_queue *q, const struct stor_batch_in *in)
 	return STOR_OK;
 }
 
-int stor_queue_append(struct stor_queue *q, const struct stor_batch_in *in,
-		      uint64_t *base_offset, int64_t *store_time_ms)
+static int append(struct stor_queue *q, const struct stor_batch_in *in,
+		  uint64_t *base_offset, int64_t *store_time_ms, bool sync)
 {
 	if (q->broken)
 		return stor__fail(q, STOR_EBROKEN,
@@ -659,8 +670,7 @@ int stor_queue_append(struct stor_queue *q, const struct stor_batch_in *in,
 	};
 	uint8_t hdr[STOR_BATCH_HEADER_SIZE];
 	stor__bhdr_encode(hdr, &h, in->payload);
-	rv = stor__write_batch(q, hdr, &h, in->payload,
-			       q->cfg.flush == STOR_FLUSH_SYNC);
+	rv = stor__write_batch(q, hdr, &h, in->payload, sync);
 	if (rv != 0)
 		return rv;
 	if (base_offset != NULL)
@@ -668,6 +678,20 @@ int stor_queue_append(struct stor_queue *q, const struct stor_batch_in *in,
 	if (store_time_ms != NULL)
 		*store_time_ms = t;
 	return 0;
+}
+
+int stor_queue_append(struct stor_queue *q, const struct stor_batch_in *in,
+		      uint64_t *base_offset, int64_t *store_time_ms)
+{
+	return append(q, in, base_offset, store_time_ms,
+		      q->cfg.flush == STOR_FLUSH_SYNC);
+}
+
+int stor_queue_append_unsynced(struct stor_queue *q,
+			       const struct stor_batch_in *in,
+			       uint64_t *base_offset, int64_t *store_time_ms)
+{
+	return append(q, in, base_offset, store_time_ms, false);
 }
 
 /* ---- Reads ---- */
@@ -855,6 +879,7 @@ int stor_queue_flush(struct stor_queue *q)
 		q->stats.fsyncs++;
 		q->dirty = false;
 	}
+	q->synced_end = a->end;
 	q->last_flush_ms = stor__now_ms(&q->sys);
 	return 0;
 }

@@ -234,6 +234,8 @@ int stor__seg_seal(struct stor_queue *q, struct stor__seg *seg)
 	int rv = stor__seg_write_index(q, seg);
 	if (rv == 0 && q->cfg.flush != STOR_FLUSH_OS) {
 		rv = sync_file(q, seg, seg->fd, "log");
+		if (rv == 0 && q->synced_end < seg->end)
+			q->synced_end = seg->end;
 		if (rv == 0)
 			rv = sync_file(q, seg, seg->idx_fd, "idx");
 		if (rv == 0)

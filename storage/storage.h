@@ -315,6 +315,53 @@ uint64_t stor_queue_clamp(struct stor_queue *q, uint64_t offset);
 int stor_queue_flush(struct stor_queue *q);
 
 /*
+ * Group commit off the owner's thread (docs/design/storage.md). With
+ * STOR_FLUSH_SYNC an owner may append without waiting for the disk and
+ * have the appended tail synced elsewhere:
+ *
+ *   stor_queue_append_unsynced   (owner's thread: written, not synced)
+ *   stor_queue_sync_take         (owner's thread: what to sync)
+ *   stor_sync_run                (any thread: the fdatasync)
+ *   stor_queue_sync_done         (owner's thread: the synced end moves)
+ *
+ * Batches appended while a sync runs are covered by the next one: one
+ * fdatasync for all of them. Readers of the queue see the max offset as
+ * always; the owner serves and acknowledges up to
+ * stor_queue_synced_end() only. Rolling to a new segment syncs the
+ * sealed one on the owner's thread (once per segment).
+ */
+/* As stor_queue_append, never syncing (whatever the flush policy). */
+int stor_queue_append_unsynced(struct stor_queue *q,
+			       const struct stor_batch_in *in,
+			       uint64_t *base_offset, int64_t *store_time_ms);
+/* With STOR_FLUSH_SYNC, one past the last offset known synced; with the
+ * other policies the max offset (durability is the policy's). */
+uint64_t stor_queue_synced_end(const struct stor_queue *q);
+
+/* One sync of a queue's unsynced tail, taken on the owner's thread. */
+struct stor_sync {
+	int fd;		     /* a duplicate of the active log's fd */
+	uint64_t end;	     /* the max offset when taken: what it covers */
+	uint64_t gen;	     /* the queue's reload count when taken */
+	int rv;		     /* stor_sync_run: 0 or a negative errno */
+	struct stor_env env; /* the queue's fault hook */
+	char path[4096];     /* the log file, for the hook and messages */
+};
+/* 1 with @s filled when [synced end, max offset) needs a sync, 0 when
+ * nothing does, STOR_EIO (no fd to spare) or STOR_EBROKEN. */
+int stor_queue_sync_take(struct stor_queue *q, struct stor_sync *s);
+/* fdatasync of @s's fd, then closes it; any thread, no queue touched. */
+void stor_sync_run(struct stor_sync *s);
+/*
+ * The sync @s ran: on success the synced end moves to s->end (a sync
+ * taken before a truncate or restart counts for nothing). On failure the
+ * unsynced tail is cut back to the synced end, so nothing unsynced is
+ * ever served, and STOR_EIO or STOR_ENOSPC is returned with the message
+ * (the queue is broken if the cut fails too).
+ */
+int stor_queue_sync_done(struct stor_queue *q, const struct stor_sync *s);
+
+/*
  * Periodic work, called by the owner on a timer: flushes when the interval
  * policy says so, then applies retention. Sets *deleted (may be NULL) to the
  * number of segments deleted. Returns STOR_EIO, STOR_ENOSPC, STOR_EBROKEN.

@@ -168,7 +168,12 @@ struct stor_queue {
 	size_t segs_cap;
 	uint64_t bytes; /* all log files */
 	bool dirty;	/* written since the last sync */
-	bool broken;	/* a failed write could not be undone */
+	/* Flush=sync: [min, synced_end) is known synced (sync.c); appends
+	 * without a sync leave it behind the max offset. sync_gen counts
+	 * reloads (truncate, restart): a sync taken before one is stale. */
+	uint64_t synced_end;
+	uint64_t sync_gen;
+	bool broken; /* a failed write could not be undone */
 	int64_t last_flush_ms;
 	uint8_t *scan_buf; /* recovery scans */
 	size_t scan_cap;
