@@ -1,7 +1,9 @@
 /*
  * acks.c — produce answers with acks=all waiting for the in-sync replicas
  * (docs/design/replication.md §4): the leader appended the batch and
- * keeps the answer here until its high watermark passes the batch's end.
+ * keeps the answer here until its high watermark passes the batch's end;
+ * under flush = sync the others wait here too, until the sync covering
+ * their batch (syncer.c) moves the durable end past it.
  *
  * A waiter is answered OK when the high watermark covers it, NOT_LEADER
  * when this broker stops leading the queue (the batch may or may not
@@ -23,6 +25,7 @@ struct ack_waiter {
 	int64_t created;
 	uint32_t queue_id;
 	uint64_t end;
+	bool all; /* the high watermark, else the durable end */
 	struct rpc_produce_resp resp;
 	uint64_t deadline;
 };
@@ -36,7 +39,7 @@ static bool waits_on(const struct ack_waiter *w, const struct node_queue *e)
 }
 
 bool node_acks_park(const struct node_req *req, const struct node_queue *e,
-		    uint64_t end, const struct rpc_produce_resp *r)
+		    uint64_t end, const struct rpc_produce_resp *r, bool all)
 {
 	struct node *n = req->n;
 	if (n->phase != NODE_RUNNING)
@@ -50,6 +53,7 @@ bool node_acks_park(const struct node_req *req, const struct node_queue *e,
 	w->created = e->created;
 	w->queue_id = e->queue_id;
 	w->end = end;
+	w->all = all;
 	w->resp = *r;
 	w->deadline = uv_now(n->loop) + n->cfg.replica_ack_timeout_ms;
 	DLIST_PUSH(n->acks, w, prev, next);
@@ -64,11 +68,11 @@ static void drop(struct node *n, struct ack_waiter *w)
 
 void node_acks_release(struct node *n, const struct node_queue *e)
 {
-	uint64_t hw = node_queue_hw(e);
+	uint64_t hw = node_queue_hw(e), durable = node_queue_durable(e);
 	struct ack_waiter *w = n->acks, *next;
 	for (; w != NULL; w = next) {
 		next = w->next;
-		if (waits_on(w, e) && w->end <= hw) {
+		if (waits_on(w, e) && w->end <= (w->all ? hw : durable)) {
 			node_req_ok(&w->req, &w->resp);
 			drop(n, w);
 		}
@@ -99,8 +103,10 @@ void node_acks_expire(struct node *n)
 			continue;
 		struct rpc_status st = {
 		    RPC_TIMEOUT,
-		    "the in-sync replicas did not confirm the batch in time "
-		    "(it may still be stored: retry)",
+		    w->all ? "the in-sync replicas did not confirm the batch "
+			     "in time (it may still be stored: retry)"
+			   : "the disk did not confirm the batch in time (it "
+			     "may still be stored: retry)",
 		    NULL, false};
 		node_req_reply(&w->req, &st, NULL);
 		drop(n, w);

@@ -68,6 +68,7 @@ static void on_raft_closed(struct raft *r)
 		rpc_server_cut(&n->rpc); /* closing since the drain began */
 	n->phase = NODE_STOPPED;
 	node_sched_stop(n);   /* no hand-over once the queues close */
+	node_syncer_stop(n);  /* its last syncs applied */
 	node_queues_close(n); /* syncs and marks each queue cleanly closed */
 	uv_timer_stop(&n->tick);
 	uv_close((uv_handle_t *)&n->tick, on_handle_closed);
@@ -459,7 +460,9 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	if (stor_config_check(&n->stor, err, errlen) != 0)
 		return -1;
 	node_trash_purge(n); /* a deleted topic's files, left by a crash */
-	if (node_sched_start(n, err, errlen) != 0)
+	if (node_sched_start(n, err, errlen) != 0 ||
+	    (n->stor.flush == STOR_FLUSH_SYNC &&
+	     node_syncer_start(n, err, errlen) != 0))
 		return -1;
 	n->state = RAFT_UNAVAILABLE;
 	snprintf(n->join_target, sizeof n->join_target, "%s", n->cfg.join);

@@ -123,16 +123,18 @@ static void appended(const struct node_req *req, struct node_queue *e,
 		     uint32_t acks, const struct rpc_produce_resp *r,
 		     uint64_t end)
 {
+	node_sync_want(req->n, e);
 	node_replica_appended(req->n, e, end);
 	if (acks == RPC_ACKS_NONE)
 		return; /* answered before the append */
-	if (e->rep == NULL || acks == RPC_ACKS_LEADER ||
-	    (acks == RPC_ACKS_ALL && node_queue_hw(e) >= end))
+	bool all = e->rep != NULL && acks == RPC_ACKS_ALL;
+	if ((all ? node_queue_hw(e) : node_queue_durable(e)) >= end)
 		node_req_ok(req, r);
-	else if (acks == RPC_ACKS_ALL && !node_acks_park(req, e, end, r))
+	else if (!node_acks_park(req, e, end, r, all))
 		node_req_fail(req, RPC_UNAVAILABLE,
-			      "the node is stopping: the batch is stored on "
-			      "the leader, not confirmed by the replicas");
+			      "the node is stopping: the batch is written on "
+			      "the leader, not confirmed by %s",
+			      all ? "the replicas" : "the disk");
 }
 
 void node_handle_produce(const struct node_req *req, const void *in)
@@ -174,7 +176,12 @@ void node_handle_produce(const struct node_req *req, const void *in)
 	}
 	uint64_t base;
 	int64_t t;
-	int rv = stor_queue_append(e->q, &b, &base, &t);
+	/* Under flush = sync the I/O thread syncs it (syncer.c). */
+	int rv = req->n->syncer != NULL
+		     ? stor_queue_append_unsynced(e->q, &b, &base, &t)
+		     : stor_queue_append(e->q, &b, &base, &t);
+	if (rv == 0 && req->n->syncer != NULL)
+		req->n->queue_sync_appends++;
 	if (rv != 0) {
 		if (rv != STOR_EINVAL)
 			NODE_LOG(NODE_ERROR, "storage", "%s",

@@ -326,6 +326,20 @@ static void write_schedule(FILE *f, struct node *n)
 		(unsigned long long)dropped);
 }
 
+/* Group commit (syncer.c): syncs run off the loop, appends they covered. */
+static void write_syncs(FILE *f, const struct node *n)
+{
+	head(f, "raftq_storage_group_syncs_total", "counter",
+	     "Syncs of a queue's appended tail run on the I/O thread (flush "
+	     "= sync), each covering every batch appended before it began.");
+	fprintf(f, "raftq_storage_group_syncs_total %llu\n",
+		(unsigned long long)n->queue_syncs);
+	head(f, "raftq_storage_group_appends_total", "counter",
+	     "Produced batches appended for the I/O thread to sync.");
+	fprintf(f, "raftq_storage_group_appends_total %llu\n",
+		(unsigned long long)n->queue_sync_appends);
+}
+
 char *node_metrics_render(struct node *n, size_t *len)
 {
 	char *buf = NULL;
@@ -336,6 +350,7 @@ char *node_metrics_render(struct node *n, size_t *len)
 	write_raft(f, n);
 	write_resets(f, n);
 	write_schedule(f, n);
+	write_syncs(f, n);
 	write_backlogs(f, n, false);
 	write_backlogs(f, n, true);
 	head(f, "raftq_queue_max_offset", "gauge",

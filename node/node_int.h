@@ -143,6 +143,10 @@ struct node {
 	size_t nqueues;
 	uint64_t trash_seq; /* names under <data_dir>/trash (topic_files.c) */
 	struct stor_config stor;
+	/* flush = sync: the I/O thread syncing appended tails (syncer.c). */
+	struct node_syncer *syncer;
+	uint64_t queue_syncs;	     /* syncs it ran */
+	uint64_t queue_sync_appends; /* batches appended for it to sync */
 	uv_timer_t retention;
 	/* Fetches waiting for data (fetch_wait.c). */
 	struct fetch_waiter *waiters;
@@ -221,6 +225,7 @@ struct node_queue {
 	struct stor_queue *q;
 	/* Replication state (replica.c); NULL for an unreplicated topic. */
 	struct node_replica *rep;
+	bool syncing; /* a sync of its tail is on the I/O thread */
 };
 
 /* ---- leader.c: who leads, and whether this node may serve ---- */

@@ -61,9 +61,12 @@ uint64_t node_queue_hw(const struct node_queue *e)
 {
 	if (e->rep != NULL)
 		return e->rep->hw;
-	struct stor_queue_info info;
-	stor_queue_info(e->q, &info);
-	return info.max_offset;
+	return stor_queue_synced_end(e->q);
+}
+
+uint64_t node_queue_durable(const struct node_queue *e)
+{
+	return stor_queue_synced_end(e->q);
 }
 
 uint32_t node_isr_count(const struct rsm_topic *t, uint32_t qi)
@@ -85,7 +88,7 @@ void node_replica_advance(struct node *n, struct node_queue *e,
 	const struct rsm_replicas *r = rsm_queue_replicas(t, qi);
 	int me = rsm_replica_index(t, r, n->cfg.name);
 	assert(rp != NULL && rp->leading && me >= 0);
-	uint64_t hw = log_end(e);
+	uint64_t hw = node_queue_durable(e); /* the leader's own copy */
 	bool known = true;
 	uint8_t isr = r->isr;
 	if (r->version == rp->adding_version)
@@ -256,7 +259,9 @@ struct stor_queue *node_led_stor(struct node *n, const char *topic,
 void node_replica_appended(struct node *n, struct node_queue *e, uint64_t end)
 {
 	if (e->rep == NULL) {
-		node_fetch_wake_queue(n, e->topic, e->home, e->queue_id, end);
+		uint64_t hw = node_queue_hw(e); /* a sync may be running */
+		node_fetch_wake_queue(n, e->topic, e->home, e->queue_id,
+				      hw < end ? hw : end);
 		return;
 	}
 	const struct rsm_topic *t = rsm_topic_find(n->rsm, e->topic);
@@ -280,4 +285,20 @@ struct node_queue *node_req_led_queue(const struct node_req *req,
 	struct rpc_status st = {code, msg, leader, false};
 	node_req_reply(req, &st, NULL);
 	return NULL;
+}
+
+void node_queue_synced(struct node *n, struct node_queue *e)
+{
+	node_acks_release(n, e);
+	if (e->rep == NULL) {
+		node_fetch_wake_queue(n, e->topic, e->home, e->queue_id,
+				      node_queue_hw(e));
+		return;
+	}
+	if (!e->rep->leading)
+		return; /* a follower's copies are synced as they come */
+	const struct rsm_topic *t = rsm_topic_find(n->rsm, e->topic);
+	int64_t qi = t ? rsm_topic_queue_index(t, e->home, e->queue_id) : -1;
+	if (qi >= 0 && t->created == e->created)
+		node_replica_advance(n, e, t, (uint32_t)qi);
 }

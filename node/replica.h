@@ -57,8 +57,16 @@ int node_replica_init(struct node *n, struct node_queue *e, const char *dir,
  * answered UNAVAILABLE. */
 void node_replica_free(struct node *n, struct node_queue *e);
 /* What readers may see of @e: its high watermark (an unreplicated
- * queue: its max offset). */
+ * queue: its synced end, under flush = sync behind the max offset while
+ * a sync runs). */
 uint64_t node_queue_hw(const struct node_queue *e);
+/* What this broker holds of @e durably (flush = sync: synced; other
+ * policies: its max offset). */
+uint64_t node_queue_durable(const struct node_queue *e);
+/* @e's synced end moved (syncer.c): its producers with acks=leader (or
+ * an unreplicated queue's) answered, readers woken, and a led replicated
+ * queue's high watermark recomputed. */
+void node_queue_synced(struct node *n, struct node_queue *e);
 /* Opens the replicas this broker holds and follows every role change;
  * the rsm hook calls it after each entry (@res NULL: a snapshot). */
 void node_replicas_on_applied(struct node *n, const struct rsm_result *res);
@@ -92,19 +100,31 @@ uint32_t node_isr_count(const struct rsm_topic *t, uint32_t qi);
 
 /* ---- acks.c: produce answers waiting for the in-sync replicas ---- */
 
-/* Keeps the answer @r to @req until @e's high watermark reaches @end
- * (then OK), its leadership is lost (NOT_LEADER), or
- * [replication] replica_ack_timeout_ms passes (TIMEOUT). False when it cannot
- * wait (out of memory, the node stops): the caller answers. */
+/* Keeps the answer @r to @req until @e reaches @end — its high
+ * watermark when @all (acks=all), else this broker's durable end — (then
+ * OK), its leadership is lost (NOT_LEADER), or [replication]
+ * replica_ack_timeout_ms passes (TIMEOUT). False when it cannot wait (out
+ * of memory, the node stops): the caller answers. */
 bool node_acks_park(const struct node_req *req, const struct node_queue *e,
-		    uint64_t end, const struct rpc_produce_resp *r);
-/* Answers the waiters of @e whose batches the high watermark covers. */
+		    uint64_t end, const struct rpc_produce_resp *r, bool all);
+/* Answers the waiters of @e whose batches are now covered. */
 void node_acks_release(struct node *n, const struct node_queue *e);
 /* Answers every waiter of @e (NULL: all) with @code and @msg. */
 void node_acks_fail(struct node *n, const struct node_queue *e, uint32_t code,
 		    const char *msg);
 /* Times waiters out (tick). */
 void node_acks_expire(struct node *n);
+
+/* ---- syncer.c: group commit on the node's I/O thread ---- */
+
+/* Starts the thread (flush = sync); 0, or -1 with @err. */
+int node_syncer_start(struct node *n, char *err, size_t errlen);
+/* Asks for a sync of @e's unsynced tail (none running for @e: now;
+ * otherwise after the running one). No-op without a syncer. */
+void node_sync_want(struct node *n, struct node_queue *e);
+/* Joins the thread and applies its last results; before the queues
+ * close. */
+void node_syncer_stop(struct node *n);
 
 /* ---- replica_serve.c: the leader's side of REPLICA_FETCH ---- */
 
