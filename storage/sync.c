@@ -66,8 +66,7 @@ int stor_queue_sync_done(struct stor_queue *q, const struct stor_sync *s)
 	if (s->gen != q->sync_gen)
 		return 0; /* the files were cut or restarted since */
 	if (s->rv == 0) {
-		uint64_t end = stor__active(q)->end;
-		assert(s->end <= end);
+		assert(s->end <= stor__active(q)->end);
 		if (s->end > q->synced_end)
 			q->synced_end = s->end;
 		q->stats.fsyncs++;
