@@ -29,6 +29,12 @@ bg_pids=()
 say() { printf '[ansible-test] %s\n' "$*"; }
 fail() {
   say "FAIL: $*"
+  # What each node said last (a CI run keeps nothing else of it).
+  for h in 1 2 3 4; do
+    [ -f "$ROOT/h$h/log/raftqd.log" ] || continue
+    say "the end of h$h's raftqd.log:"
+    grep -v ' debug ' "$ROOT/h$h/log/raftqd.log" | tail -n 25 >&2 || true
+  done
   exit 1
 }
 
