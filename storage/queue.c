@@ -649,7 +649,10 @@ static int append(struct stor_queue *q, const struct stor_batch_in *in,
 		return stor__fail(q, STOR_EBROKEN,
 				  "a failed write could not be undone; reopen "
 				  "the queue to recover");
-	int rv = check_batch_in(q, in);
+	int rv = stor__reacquire(q);
+	if (rv != 0)
+		return rv;
+	rv = check_batch_in(q, in);
 	if (rv == 0)
 		rv = stor__roll_for(q, in->count,
 				    STOR_BATCH_HEADER_SIZE +
@@ -863,6 +866,8 @@ const char *stor_queue_errmsg(const struct stor_queue *q)
 
 int stor_queue_flush(struct stor_queue *q)
 {
+	if (q->released)
+		return 0; /* written and synced when released */
 	struct stor__seg *a = stor__active(q);
 	int rv = stor__seg_write_index(q, a);
 	if (rv != 0)
@@ -912,7 +917,9 @@ static int delete_first(struct stor_queue *q)
 int stor_queue_retain(struct stor_queue *q, unsigned *deleted)
 {
 	unsigned n = 0;
-	int rv = 0;
+	int rv = stor__reacquire(q);
+	if (rv != 0)
+		return rv;
 	int64_t now = stor__now_ms(&q->sys);
 	int64_t horizon =
 	    q->cfg.retention_ms > 0 ? now - q->cfg.retention_ms : INT64_MIN;
@@ -950,6 +957,21 @@ int stor_queue_retain(struct stor_queue *q, unsigned *deleted)
 	return rv;
 }
 
+/* Whether retention may delete something, from what is in memory only
+ * (an unloaded first segment may: it is loaded to see). */
+static bool retention_due(struct stor_queue *q)
+{
+	if (q->cfg.retention_bytes > 0 && q->bytes > q->cfg.retention_bytes)
+		return true;
+	if (q->cfg.retention_ms <= 0)
+		return false;
+	int64_t horizon = stor__now_ms(&q->sys) - q->cfg.retention_ms;
+	const struct stor__seg *s = &q->segs[0];
+	if (q->nsegs == 1)
+		return s->end > s->base && s->last_time < horizon;
+	return !s->loaded || s->last_time < horizon;
+}
+
 int stor_queue_tick(struct stor_queue *q, unsigned *deleted)
 {
 	if (deleted != NULL)
@@ -965,6 +987,8 @@ int stor_queue_tick(struct stor_queue *q, unsigned *deleted)
 		if (rv != 0)
 			return rv;
 	}
+	if (q->released && !retention_due(q))
+		return 0; /* idle: its files stay closed */
 	return stor_queue_retain(q, deleted);
 }
 
@@ -972,12 +996,12 @@ int stor_queue_close(struct stor_queue *q, char *errmsg, size_t errmsg_len)
 {
 	if (q == NULL)
 		return 0;
-	int rv = 0;
+	int rv = q->broken ? 0 : stor__reacquire(q);
 	if (q->broken) {
 		rv = stor__fail(q, STOR_EBROKEN,
 				"closed after a failed write; the next open "
 				"recovers the tail");
-	} else {
+	} else if (rv == 0) {
 		struct stor__seg *a = stor__active(q);
 		q->dirty = true; /* sync indexes too */
 		rv = stor_queue_flush(q);

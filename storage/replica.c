@@ -58,6 +58,9 @@ static int check_copy(struct stor_queue *q, const uint8_t *p, size_t len,
 int stor_queue_append_copy(struct stor_queue *q, const void *buf, size_t len,
 			   uint64_t *end)
 {
+	int rv0 = stor__reacquire(q);
+	if (rv0 != 0)
+		return rv0;
 	const uint8_t *p = buf;
 	size_t at = 0;
 	int rv = q->broken ? stor__fail(q, STOR_EBROKEN,
@@ -155,6 +158,9 @@ static int boundary(struct stor_queue *q, struct stor__seg *s, uint64_t offset,
 
 int stor_queue_truncate(struct stor_queue *q, uint64_t offset)
 {
+	int rv0 = stor__reacquire(q);
+	if (rv0 != 0)
+		return rv0;
 	uint64_t min = q->segs[0].base, max = stor__active(q)->end;
 	if (offset < min || offset > max)
 		return stor__fail(q, STOR_ERANGE,
@@ -184,6 +190,9 @@ int stor_queue_truncate(struct stor_queue *q, uint64_t offset)
 
 int stor_queue_restart(struct stor_queue *q, uint64_t start)
 {
+	int rv0 = stor__reacquire(q);
+	if (rv0 != 0)
+		return rv0;
 	if (start > (uint64_t)STOR_MAX_OFFSET)
 		return stor__fail(q, STOR_EINVAL,
 				  "restart offset %" PRIu64 " past 2^63-1",

@@ -155,6 +155,9 @@ int stor__seg_open(struct stor_queue *q, uint64_t base, const char *ext,
 
 int stor__seg_fd(struct stor_queue *q, struct stor__seg *seg)
 {
+	int rv = stor__reacquire(q); /* a read of a released queue */
+	if (rv != 0)
+		return rv;
 	if (seg->fd < 0)
 		seg->fd = stor__seg_open(q, seg->base, "log", O_RDONLY);
 	return seg->fd;

@@ -190,6 +190,8 @@ struct stor_queue_stats {
 	 * found by the last open, to be reported loudly. */
 	uint64_t messages_missing;
 	uint64_t missing_from;
+	uint64_t releases;   /* stor_queue_release closed its files */
+	uint64_t reacquires; /* ...and a later call reopened them */
 };
 
 struct stor_queue;
@@ -337,6 +339,18 @@ int stor_queue_append_unsynced(struct stor_queue *q,
 /* With STOR_FLUSH_SYNC, one past the last offset known synced; with the
  * other policies the max offset (durability is the policy's). */
 uint64_t stor_queue_synced_end(const struct stor_queue *q);
+
+/*
+ * Closes every file @q holds (the directory's flock included) after
+ * writing pending index entries and, unless flush is os, syncing; the
+ * queue stays usable: the next call that needs a file reopens what it
+ * needs (relocking the directory: STOR_ELOCKED if another process has
+ * it). For an owner keeping many queues, most of them idle, under a
+ * bound of open files. 0, or STOR_EIO, STOR_ENOSPC, STOR_EBROKEN.
+ */
+int stor_queue_release(struct stor_queue *q);
+/* Whether @q's files are closed by stor_queue_release. */
+bool stor_queue_released(const struct stor_queue *q);
 
 /* One sync of a queue's unsynced tail, taken on the owner's thread. */
 struct stor_sync {

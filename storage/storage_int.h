@@ -173,7 +173,8 @@ struct stor_queue {
 	 * reloads (truncate, restart): a sync taken before one is stale. */
 	uint64_t synced_end;
 	uint64_t sync_gen;
-	bool broken; /* a failed write could not be undone */
+	bool released; /* its files closed while idle (fds.c) */
+	bool broken;   /* a failed write could not be undone */
 	int64_t last_flush_ms;
 	uint8_t *scan_buf; /* recovery scans */
 	size_t scan_cap;
@@ -254,6 +255,9 @@ int stor__seg_find_time(struct stor_queue *q, struct stor__seg *seg, int64_t t,
 			uint64_t *offset);
 /* Closes fds and frees indexes. */
 void stor__seg_free(struct stor__seg *seg);
+/* fds.c: reopens a released queue's directory (flock) and active
+ * segment files; 0 at once when not released, else 0 or an error. */
+int stor__reacquire(struct stor_queue *q);
 /* fsyncs the queue directory (after creating, renaming files). */
 int stor__sync_dir(struct stor_queue *q);
 /* segment.c, index.c, recovery.c: shared between the segment's parts */

@@ -34,6 +34,9 @@ int stor_queue_sync_take(struct stor_queue *q, struct stor_sync *s)
 	struct stor__seg *a = stor__active(q);
 	if (q->synced_end >= a->end)
 		return 0;
+	int rv = stor__reacquire(q);
+	if (rv != 0)
+		return rv;
 	/* Sealed segments were synced when sealed: the tail is here. */
 	assert(q->synced_end >= a->base);
 	struct stor__path p;
