@@ -121,6 +121,11 @@ static const struct key keys[] = {
      "4096", 512, 1048576, NULL, "bytes of log between index entries"},
     {"storage", "max_batch_bytes", K_U32, OFF(max_batch_bytes), 0, "16777216",
      1, 536870912, NULL, "largest producer batch accepted"},
+    {"storage", "max_open_queues", K_U64, OFF(max_open_queues), 0, "0", 0,
+     100000000, NULL,
+     "queues that keep their files open (about 5 each); past it the least "
+     "recently used idle queue closes its files until its next use; 0: "
+     "what the open-file limit allows (raised to its hard limit at start)"},
     {"replication", "replica_lag_max_ms", K_U32, OFF(replica_lag_max_ms), 0,
      "1000", 100, 600000, NULL,
      "a follower that has not reached its leader's log end for this long "

@@ -457,6 +457,7 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 		return -1;
 	}
 	node_config_storage(&n->cfg, &n->stor);
+	node_queue_budget(n);
 	if (stor_config_check(&n->stor, err, errlen) != 0)
 		return -1;
 	node_trash_purge(n); /* a deleted topic's files, left by a crash */

@@ -50,6 +50,7 @@ struct node_config {
 	uint64_t segment_bytes;
 	uint32_t index_interval_bytes;
 	uint32_t max_batch_bytes;
+	uint64_t max_open_queues; /* 0: from the open-file limit */
 	/* [replication] */
 	uint32_t replica_lag_max_ms;
 	uint32_t broker_session_ms;

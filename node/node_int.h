@@ -14,6 +14,7 @@
 #define RAFTQ_NODE_INT_H
 
 #include <assert.h>
+#include <search.h>
 #include <raft.h>
 #include <raft/uv.h>
 #include <uv.h>
@@ -141,6 +142,10 @@ struct node {
 	/* Local queues (this broker's part of each topic). */
 	struct node_queue *queues;
 	size_t nqueues;
+	struct hsearch_data qindex; /* key → index in queues */
+	size_t qindex_cap;	    /* 0: no index (lookups scan) */
+	uint64_t queue_clock;	    /* counts queue uses (LRU) */
+	uint64_t max_open_queues;   /* queues holding files, at most */
 	uint64_t trash_seq; /* names under <data_dir>/trash (topic_files.c) */
 	struct stor_config stor;
 	/* flush = sync: the I/O thread syncing appended tails (syncer.c). */
@@ -225,7 +230,9 @@ struct node_queue {
 	struct stor_queue *q;
 	/* Replication state (replica.c); NULL for an unreplicated topic. */
 	struct node_replica *rep;
-	bool syncing; /* a sync of its tail is on the I/O thread */
+	bool syncing;  /* a sync of its tail is on the I/O thread */
+	char *key;     /* its name in the queue index (queue_table.c) */
+	uint64_t used; /* n->queue_clock when last used */
 };
 
 /* ---- leader.c: who leads, and whether this node may serve ---- */
@@ -307,9 +314,22 @@ struct node_qstat {
 	uint64_t scheduled; /* records in the schedule store for it */
 };
 
+/* ---- queue_table.c: the index of open queues, their open files ---- */
+
 /* The open replica of (@t, @home, @queue_id), or NULL. */
 struct node_queue *node_queue_find(struct node *n, const struct rsm_topic *t,
 				   const char *home, uint32_t queue_id);
+/* Indexes @e, just added as the last of n->queues; 0 or -1 (no memory). */
+int node_queue_index_add(struct node *n, struct node_queue *e);
+/* Rebuilds the index after n->queues changed (queues dropped). */
+void node_queue_index_rebuild(struct node *n);
+void node_queue_index_free(struct node *n);
+/* @e is being used (@opened: just opened): the least recently used idle
+ * queues release their files past max_open_queues. */
+void node_queue_touch(struct node *n, struct node_queue *e, bool opened);
+/* At start: the open-file limit raised to its hard limit, and
+ * n->max_open_queues from [storage] max_open_queues (0: what fits). */
+void node_queue_budget(struct node *n);
 /* This broker's replica of (@topic, @home (NULL: this broker),
  * @queue_id), opened (and created) on first use; NULL with a wire code
  * and message when the topic is unknown (UNAVAILABLE instead while this

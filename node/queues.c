@@ -9,9 +9,9 @@
  * replica of it (replica.c): under <topic dir>/<id> when this broker is
  * its home, <topic dir>/@<home>/<id> otherwise.
  *
- * Storage calls are synchronous and run on the loop thread; with
- * flush=sync an append waits for fdatasync (~0.3 ms here). Moving them to
- * uv_queue_work is a later step (bench/README.md has the numbers).
+ * Storage calls are synchronous and run on the loop thread, except the
+ * syncs of produced batches under flush = sync (syncer.c). Lookup and the
+ * bound on open files: queue_table.c.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -38,19 +38,6 @@ static void log_open_stats(struct stor_queue *q, const char *name)
 			 "deleted (its index or the clean-shutdown record had "
 			 "them)",
 			 name, st.messages_missing, st.missing_from);
-}
-
-struct node_queue *node_queue_find(struct node *n, const struct rsm_topic *t,
-				   const char *home, uint32_t queue_id)
-{
-	for (size_t i = 0; i < n->nqueues; i++) {
-		struct node_queue *e = &n->queues[i];
-		if (e->queue_id == queue_id && e->created == t->created &&
-		    strcmp(e->home, home) == 0 &&
-		    strcmp(e->topic, t->name) == 0)
-			return e;
-	}
-	return NULL;
 }
 
 /* Why (@home, @queue_id) of @t has no replica here, in @msg: its wire
@@ -146,6 +133,15 @@ static struct node_queue *open_replica(struct node *n,
 		return NULL;
 	}
 	n->nqueues++;
+	if (node_queue_index_add(n, e) != 0) {
+		n->nqueues--;
+		node_replica_free(n, e);
+		stor_queue_close(q, NULL, 0);
+		*code = RPC_INTERNAL;
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
+	node_queue_touch(n, e, true);
 	return e;
 }
 
@@ -158,8 +154,10 @@ struct node_queue *node_queue_open(struct node *n, const char *topic,
 		home = n->cfg.name;
 	struct node_queue *e =
 	    t != NULL ? node_queue_find(n, t, home, queue_id) : NULL;
-	if (e != NULL)
+	if (e != NULL) {
+		node_queue_touch(n, e, false);
 		return e;
+	}
 	if (t == NULL && !node_is_current(n)) {
 		/* Never "does not exist" from an old or empty state. */
 		*code = RPC_UNAVAILABLE;
@@ -255,7 +253,10 @@ void node_queues_tick(struct node *n)
 {
 	for (size_t i = 0; i < n->nqueues; i++) {
 		unsigned deleted = 0;
+		bool idle = stor_queue_released(n->queues[i].q);
 		int rv = stor_queue_tick(n->queues[i].q, &deleted);
+		if (idle && !stor_queue_released(n->queues[i].q))
+			stor_queue_release(n->queues[i].q); /* stays idle */
 		if (rv != 0)
 			NODE_LOG(NODE_ERROR, "storage", "%s",
 				 stor_queue_errmsg(n->queues[i].q));
@@ -274,7 +275,9 @@ void node_queues_close(struct node *n)
 		node_replica_free(n, &n->queues[i]);
 		if (stor_queue_close(n->queues[i].q, err, sizeof err) != 0)
 			NODE_LOG(NODE_ERROR, "storage", "close: %s", err);
+		free(n->queues[i].key);
 	}
+	node_queue_index_free(n);
 	free(n->queues);
 	n->queues = NULL;
 	n->nqueues = 0;
@@ -304,8 +307,12 @@ void node_queues_drop(struct node *n, const char *topic)
 		node_replica_free(n, e);
 		if (stor_queue_close(e->q, err, sizeof err) != 0)
 			NODE_LOG(NODE_ERROR, "storage", "close: %s", err);
+		free(e->key);
 	}
-	n->nqueues = kept;
+	if (kept != n->nqueues) {
+		n->nqueues = kept;
+		node_queue_index_rebuild(n); /* indices moved */
+	}
 }
 
 void node_queues_on_applied(struct node *n, const struct rsm_result *res)

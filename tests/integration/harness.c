@@ -140,6 +140,9 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 		H_CLUSTER_SECRET);
 	if (tokens_file[0] != '\0')
 		fprintf(f, "tokens_file = %s\n", tokens_file);
+	if (h->max_open_queues > 0)
+		fprintf(f, "\n[storage]\nmax_open_queues = %u\n",
+			h->max_open_queues);
 	return fclose(f);
 }
 
@@ -325,6 +328,15 @@ int h_set_timings(struct harness *h, int election_ms, int heartbeat_ms)
 int h_set_flush(struct harness *h, const char *flush)
 {
 	snprintf(h->flush, sizeof h->flush, "%s", flush);
+	for (int i = 0; i < h->n; i++)
+		if (write_cfg(h, &h->nodes[i], NULL) != 0)
+			return -1;
+	return 0;
+}
+
+int h_set_max_open_queues(struct harness *h, unsigned n)
+{
+	h->max_open_queues = n;
 	for (int i = 0; i < h->n; i++)
 		if (write_cfg(h, &h->nodes[i], NULL) != 0)
 			return -1;

@@ -58,7 +58,8 @@ struct harness {
 	 * h_fiu_available() says whether it is installed. */
 	bool fiu;
 	int election_ms, heartbeat_ms; /* Raft timings in the configs */
-	char flush[16]; /* [storage] flush in the configs ("": os) */
+	char flush[16];		  /* [storage] flush in the configs ("": os) */
+	unsigned max_open_queues; /* [storage] max_open_queues (0: default) */
 };
 
 /* Nodes configured from now on get [auth] tokens_file = @path (NULL or
@@ -100,6 +101,9 @@ int h_set_timings(struct harness *h, int election_ms, int heartbeat_ms);
 /* Sets [storage] flush (sync, interval, os) in every node's config; call
  * before the nodes start. 0 or -1. */
 int h_set_flush(struct harness *h, const char *flush);
+/* Sets [storage] max_open_queues in every node's config; call before the
+ * nodes start. 0 or -1. */
+int h_set_max_open_queues(struct harness *h, unsigned n);
 
 /* Adds node n+1 configured to join through node @via. */
 int h_add_joiner(struct harness *h, int via);

@@ -1,0 +1,173 @@
+/*
+ * queue_table.c — finding an open queue, and how many keep their files
+ * open (issue 16: ten thousand queues on one broker).
+ *
+ * Lookup: a glibc hash table (hsearch_r, POSIX hsearch with a table of
+ * our own) from "topic/home/queue_id/created" to the queue's index in
+ * n->queues: O(1) per request instead of a scan, which made a request over
+ * every queue of a 10^4-queue topic quadratic. The table does not grow:
+ * it is rebuilt at twice the queues when half full, and after queues are
+ * dropped (indices move).
+ *
+ * Open files: each open queue holds about four files (directory, log and
+ * two indexes), more while old segments are read. Past [storage]
+ * max_open_queues the least recently used idle queue releases its files
+ * (stor_queue_release); its next use reopens them. A queue with a sync on
+ * the I/O thread is not released (that would sync it on the loop).
+ * 0 = from the process's open-file limit, raised to its hard limit at
+ * start.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "node_int.h"
+
+#define KEY_MAX (2 * RSM_NAME_MAX + 48)
+
+static void make_key(char *out, const char *topic, const char *home,
+		     uint32_t queue_id, int64_t created)
+{
+	snprintf(out, KEY_MAX, "%s/%s/%" PRIu32 "/%" PRId64, topic, home,
+		 queue_id, created);
+}
+
+static void index_drop(struct node *n)
+{
+	if (n->qindex_cap > 0)
+		hdestroy_r(&n->qindex);
+	memset(&n->qindex, 0, sizeof n->qindex);
+	n->qindex_cap = 0;
+}
+
+/* Enters queue @i; false when the table is full or out of memory. */
+static bool index_enter(struct node *n, size_t i)
+{
+	ENTRY in = {n->queues[i].key, (void *)(uintptr_t)i}, *out = NULL;
+	return hsearch_r(in, ENTER, &out, &n->qindex) != 0 && out != NULL;
+}
+
+void node_queue_index_rebuild(struct node *n)
+{
+	index_drop(n);
+	size_t cap = 64;
+	while (cap < 2 * n->nqueues)
+		cap *= 2;
+	if (hcreate_r(cap, &n->qindex) == 0) {
+		NODE_LOG(NODE_ERROR, "storage",
+			 "queue index of %zu entries: %s", cap,
+			 strerror(errno));
+		return; /* lookups scan (node_queue_find) */
+	}
+	n->qindex_cap = cap;
+	for (size_t i = 0; i < n->nqueues; i++)
+		if (!index_enter(n, i)) {
+			index_drop(n);
+			return;
+		}
+}
+
+int node_queue_index_add(struct node *n, struct node_queue *e)
+{
+	char key[KEY_MAX];
+	make_key(key, e->topic, e->home, e->queue_id, e->created);
+	e->key = strdup(key);
+	if (e->key == NULL)
+		return -1;
+	size_t i = (size_t)(e - n->queues);
+	assert(i < n->nqueues);
+	if (2 * n->nqueues > n->qindex_cap || !index_enter(n, i))
+		node_queue_index_rebuild(n);
+	return 0;
+}
+
+void node_queue_index_free(struct node *n)
+{
+	index_drop(n);
+}
+
+struct node_queue *node_queue_find(struct node *n, const struct rsm_topic *t,
+				   const char *home, uint32_t queue_id)
+{
+	char key[KEY_MAX];
+	make_key(key, t->name, home, queue_id, t->created);
+	ENTRY in = {key, NULL}, *out = NULL;
+	if (n->qindex_cap > 0) {
+		if (hsearch_r(in, FIND, &out, &n->qindex) == 0)
+			return NULL;
+		size_t i = (uintptr_t)out->data;
+		assert(i < n->nqueues && strcmp(n->queues[i].key, key) == 0);
+		return &n->queues[i];
+	}
+	for (size_t i = 0; i < n->nqueues; i++) /* no index: out of memory */
+		if (strcmp(n->queues[i].key, key) == 0)
+			return &n->queues[i];
+	return NULL;
+}
+
+/* Releases least recently used idle queues (not @keep) until at most
+ * max_open_queues hold files. */
+static void trim(struct node *n, const struct node_queue *keep)
+{
+	size_t open = 0;
+	for (size_t i = 0; i < n->nqueues; i++) /* @keep: about to be */
+		open += &n->queues[i] == keep ||
+			!stor_queue_released(n->queues[i].q);
+	while (open > n->max_open_queues) {
+		struct node_queue *lru = NULL;
+		for (size_t i = 0; i < n->nqueues; i++) {
+			struct node_queue *e = &n->queues[i];
+			if (e != keep && !e->syncing &&
+			    !stor_queue_released(e->q) &&
+			    (lru == NULL || e->used < lru->used))
+				lru = e;
+		}
+		if (lru == NULL)
+			return;
+		if (stor_queue_release(lru->q) != 0) {
+			NODE_LOG(NODE_ERROR, "storage", "%s",
+				 stor_queue_errmsg(lru->q));
+			lru->used = n->queue_clock; /* try another next */
+		}
+		open--;
+	}
+}
+
+void node_queue_touch(struct node *n, struct node_queue *e, bool opened)
+{
+	e->used = ++n->queue_clock;
+	if (opened || stor_queue_released(e->q))
+		trim(n, e); /* it holds files again, or will at once */
+}
+
+void node_queue_budget(struct node *n)
+{
+	struct rlimit rl;
+	rlim_t have = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rlim_t want = rl.rlim_max;
+			rl.rlim_cur = want;
+			if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+				NODE_LOG(NODE_INFO, "storage",
+					 "open-file limit raised to %llu",
+					 (unsigned long long)want);
+		}
+		getrlimit(RLIMIT_NOFILE, &rl);
+		have = rl.rlim_cur;
+	}
+	/* Four files per queue, a fifth for reads of old segments, and
+	 * 512 for connections, Raft and the rest. */
+	uint64_t fit = have > 1024 ? (have - 512) / 5 : 100;
+	n->max_open_queues =
+	    n->cfg.max_open_queues ? n->cfg.max_open_queues : fit;
+	if (n->max_open_queues > fit)
+		NODE_LOG(NODE_WARN, "storage",
+			 "max_open_queues %llu may need more files than the "
+			 "open-file limit %llu allows (about 5 a queue)",
+			 (unsigned long long)n->max_open_queues,
+			 (unsigned long long)have);
+}

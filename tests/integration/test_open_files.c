@@ -1,0 +1,136 @@
+/*
+ * Many queues on one broker under a bound of open files (issue 16,
+ * queue_table.c): with [storage] max_open_queues = 8 a broker serving 64
+ * queues keeps at most 8 queues' files open, every queue still reads and
+ * writes right, and a restart finds every message.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../unit/test_util.h"
+#include "harness.h"
+
+#define QUEUES 64
+#define LIMIT 8
+
+static int setup(void **state)
+{
+	struct harness *h = calloc(1, sizeof *h);
+	if (h == NULL || h_init(h, 3) != 0 ||
+	    h_set_max_open_queues(h, LIMIT) != 0)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (h_start(h, i) != 0)
+			return -1;
+	*state = h;
+	h->leader = h_wait_leader(h, 3, 15000);
+	return h->leader >= 0 ? 0 : -1;
+}
+
+/* Files node @i has open under its queues directory. */
+static int queue_files(struct harness *h, int i)
+{
+	char dir[64], link[600], target[1024], queues[600];
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)h->nodes[i].pid);
+	snprintf(queues, sizeof queues, "%s/queues/", h->nodes[i].dir);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
+		ssize_t len = readlink(link, target, sizeof target - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		n += strncmp(target, queues, strlen(queues)) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+static void produce(struct harness *h, uint32_t qid, uint32_t seed)
+{
+	uint8_t p[64];
+	struct rpc_produce_req in = {"many",
+				     qid,
+				     3,
+				     0,
+				     {p, h_records(p, 3, seed)},
+				     0,
+				     0,
+				     "broker-1",
+				     RPC_ACKS_LEADER};
+	struct ctl_resp r;
+	h_call(h->nodes[0].listen, RPC_PRODUCE, &in, 5000, &r);
+	assert_int_equal(r.err, 0);
+	if (r.st.code != RPC_OK)
+		fail_msg("produce to queue %u: %s", qid, r.st.message);
+	ctl_resp_free(&r);
+}
+
+/* Queue @qid of broker-1 holds exactly the batches of seeds @qid and
+ * @qid + 1000 (if @two), 3 records each. */
+static void holds(struct harness *h, uint32_t qid, bool two)
+{
+	struct rpc_fetch_req fr = {NULL,     "many", qid,  0,	      0,
+				   1u << 20, 0,	     NULL, "broker-1"};
+	struct ctl_resp r;
+	h_call(h->nodes[0].listen, RPC_FETCH, &fr, 5000, &r);
+	assert_int_equal(r.err, 0);
+	if (r.st.code != RPC_OK)
+		fail_msg("fetch queue %u: %s", qid, r.st.message);
+	const struct rpc_fetch_resp *f = r.body;
+	size_t pos = 0;
+	struct rpc_batch bt;
+	uint32_t k = 0, seeds[2] = {qid, qid + 1000};
+	while (rpc_batch_next(f->batches.ptr, f->batches.len, &pos, &bt) == 1) {
+		assert_true(k < (two ? 2u : 1u));
+		uint8_t want[64];
+		uint32_t len = h_records(want, 3, seeds[k]);
+		assert_int_equal(bt.base_offset, k * 3);
+		assert_int_equal(bt.payload_len, len);
+		assert_memory_equal(bt.payload, want, len);
+		k++;
+	}
+	assert_int_equal(k, two ? 2 : 1);
+	ctl_resp_free(&r);
+}
+
+static void test_open_files_stay_bounded(void **state)
+{
+	struct harness *h = *state;
+	assert_int_equal(h_create_topic_rf(h, "many", QUEUES, 1), 0);
+	for (uint32_t q = 0; q < QUEUES; q++)
+		produce(h, q, q);
+	int files = queue_files(h, 0);
+	print_message("broker-1: %d queue files open for %d queues (limit %d "
+		      "queues)\n",
+		      files, QUEUES, LIMIT);
+	assert_int_equal(files, LIMIT * 4); /* directory, log, 2 indexes */
+	for (uint32_t q = 0; q < QUEUES; q++) {
+		produce(h, q, q + 1000); /* reopened, appended, released */
+		holds(h, q, true);
+	}
+	assert_int_equal(queue_files(h, 0), LIMIT * 4);
+	/* A clean stop closes released queues too; all there after. */
+	assert_int_equal(h_stop(h, 0, 10000), 0);
+	assert_int_equal(h_start(h, 0), 0);
+	h->leader = h_wait_leader(h, 3, 15000);
+	assert_true(h->leader >= 0);
+	for (uint32_t q = 0; q < QUEUES; q++)
+		holds(h, q, true);
+	assert_int_equal(queue_files(h, 0), LIMIT * 4);
+	assert_false(h_log_has(h, 0, "is in use by another process"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_open_files_stay_bounded, setup,
+					    h_teardown),
+	};
+	return cmocka_run_group_tests_name("integration/open_files", tests,
+					   NULL, NULL);
+}
