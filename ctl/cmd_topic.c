@@ -5,6 +5,8 @@
 
 #include "cli.h"
 
+#define MAX_QUEUES 16384 /* RSM_MAX_QUEUES_PER_BROKER (raft/rsm.h) */
+
 static const char usage[] =
     "topic create T --queues N [--brokers b1,b2] "
     "[--replication-factor R] [--min-insync-replicas M]\n"
@@ -24,8 +26,9 @@ static int topic_create(const struct ctl_opts *o, int argc, char **argv)
 	if (ctl_flag(f, 4, "--queues") == NULL)
 		return ctl_usage_error(usage, "topic create needs %s", what);
 	int64_t q = 0, rf = 0, min = 0;
-	if (ctl_flag_int(f, 4, "--queues", 1, 1024, &q) != 0)
-		return ctl_usage_error(usage, "--queues must be 1..1024");
+	if (ctl_flag_int(f, 4, "--queues", 1, MAX_QUEUES, &q) != 0)
+		return ctl_usage_error(usage, "--queues must be 1..%d",
+				       MAX_QUEUES);
 	if (ctl_flag(f, 4, "--replication-factor") &&
 	    ctl_flag_int(f, 4, "--replication-factor", 1, 5, &rf) != 0)
 		return ctl_usage_error(usage,

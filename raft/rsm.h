@@ -65,7 +65,7 @@ const char *rsm_errname(int code);
 #define RSM_NAME_MAX 127 /* topic, group, broker names */
 #define RSM_TEXT_MAX 255 /* addresses, requester */
 #define RSM_MAX_BROKERS 255
-#define RSM_MAX_QUEUES_PER_BROKER 1024
+#define RSM_MAX_QUEUES_PER_BROKER 16384
 #define RSM_HISTORY_MAX 10000	   /* oldest resets are forgotten beyond this */
 #define RSM_OFFSET_NONE UINT64_MAX /* a queue the group never committed */
 

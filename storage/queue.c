@@ -161,6 +161,23 @@ static int write_clean(struct stor_queue *q)
 	return 0;
 }
 
+int stor__unclean(struct stor_queue *q)
+{
+	if (!q->clean_kept)
+		return 0;
+	/* From here on a crash must lead to a recovery scan. */
+	struct stor__path p;
+	clean_path(q, "", &p);
+	int u = stor__unlink(&q->sys, p.s);
+	if (u == 0 || u == -ENOENT)
+		u = stor__fdatasync(&q->sys, q->dir, q->dir_fd);
+	if (u != 0)
+		return stor__fail(q, stor__from_errno(u), "remove %s: %s",
+				  CLEAN_FILE, strerror(-u));
+	q->clean_kept = false;
+	return 0;
+}
+
 /* ---- Open ---- */
 
 static int cmp_u64(const void *a, const void *b)
@@ -325,20 +342,8 @@ static int open_segments(struct stor_queue *q)
 	}
 	if (have_clean && clean.end > q->promised_end)
 		q->promised_end = clean.end;
-	if (have_clean) {
-		/* From here on a crash must lead to a recovery scan. */
-		struct stor__path p;
-		clean_path(q, "", &p);
-		int u = stor__unlink(&q->sys, p.s);
-		if (u == 0)
-			u = stor__fdatasync(&q->sys, q->dir, q->dir_fd);
-		if (u != 0) {
-			free(bases);
-			return stor__fail(q, stor__from_errno(u),
-					  "remove %s: %s", CLEAN_FILE,
-					  strerror(-u));
-		}
-	}
+	/* The marker stays true until the first change (stor__unclean). */
+	q->clean_kept = have_clean;
 	if (n == 0) {
 		free(bases);
 		rv = stor__seg_create(q, 0, &q->segs[0]);
@@ -528,7 +533,9 @@ static void undo_write(struct stor_queue *q, struct stor__seg *a)
 
 static int roll(struct stor_queue *q)
 {
-	int rv = grow_segs(q, q->nsegs + 1);
+	int rv = stor__unclean(q);
+	if (rv == 0)
+		rv = grow_segs(q, q->nsegs + 1);
 	if (rv != 0)
 		return rv;
 	struct stor__seg *old = stor__active(q);
@@ -571,6 +578,9 @@ int stor__write_batch(struct stor_queue *q, const uint8_t *hdr,
 {
 	struct stor__seg *a = stor__active(q);
 	assert(h->base_offset == a->end);
+	int urv = stor__unclean(q);
+	if (urv != 0)
+		return urv;
 	uint64_t total = STOR_BATCH_HEADER_SIZE + (uint64_t)h->payload_len;
 	struct iovec v[2] = {{(void *)(uintptr_t)hdr, STOR_BATCH_HEADER_SIZE},
 			     {(void *)(uintptr_t)payload, h->payload_len}};
@@ -891,6 +901,9 @@ int stor_queue_flush(struct stor_queue *q)
 
 static int delete_first(struct stor_queue *q)
 {
+	int urv = stor__unclean(q);
+	if (urv != 0)
+		return urv;
 	struct stor__seg *s = &q->segs[0];
 	static const char *exts[] = {"log", "idx", "tix"};
 	for (int i = 0; i < 3; i++) {
@@ -1001,6 +1014,8 @@ int stor_queue_close(struct stor_queue *q, char *errmsg, size_t errmsg_len)
 		rv = stor__fail(q, STOR_EBROKEN,
 				"closed after a failed write; the next open "
 				"recovers the tail");
+	} else if (rv == 0 && q->clean_kept && !q->dirty) {
+		/* Unchanged since a clean open: the marker still holds. */
 	} else if (rv == 0) {
 		struct stor__seg *a = stor__active(q);
 		q->dirty = true; /* sync indexes too */

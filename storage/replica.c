@@ -59,6 +59,8 @@ int stor_queue_append_copy(struct stor_queue *q, const void *buf, size_t len,
 			   uint64_t *end)
 {
 	int rv0 = stor__reacquire(q);
+	if (rv0 == 0)
+		rv0 = stor__unclean(q);
 	if (rv0 != 0)
 		return rv0;
 	const uint8_t *p = buf;
@@ -159,6 +161,8 @@ static int boundary(struct stor_queue *q, struct stor__seg *s, uint64_t offset,
 int stor_queue_truncate(struct stor_queue *q, uint64_t offset)
 {
 	int rv0 = stor__reacquire(q);
+	if (rv0 == 0)
+		rv0 = stor__unclean(q);
 	if (rv0 != 0)
 		return rv0;
 	uint64_t min = q->segs[0].base, max = stor__active(q)->end;
@@ -191,6 +195,8 @@ int stor_queue_truncate(struct stor_queue *q, uint64_t offset)
 int stor_queue_restart(struct stor_queue *q, uint64_t start)
 {
 	int rv0 = stor__reacquire(q);
+	if (rv0 == 0)
+		rv0 = stor__unclean(q);
 	if (rv0 != 0)
 		return rv0;
 	if (start > (uint64_t)STOR_MAX_OFFSET)

@@ -173,8 +173,9 @@ struct stor_queue {
 	 * reloads (truncate, restart): a sync taken before one is stale. */
 	uint64_t synced_end;
 	uint64_t sync_gen;
-	bool released; /* its files closed while idle (fds.c) */
-	bool broken;   /* a failed write could not be undone */
+	bool released;	 /* its files closed while idle (fds.c) */
+	bool clean_kept; /* the clean-shutdown marker still on disk */
+	bool broken;	 /* a failed write could not be undone */
 	int64_t last_flush_ms;
 	uint8_t *scan_buf; /* recovery scans */
 	size_t scan_cap;
@@ -255,6 +256,10 @@ int stor__seg_find_time(struct stor_queue *q, struct stor__seg *seg, int64_t t,
 			uint64_t *offset);
 /* Closes fds and frees indexes. */
 void stor__seg_free(struct stor__seg *seg);
+/* Removes the clean-shutdown marker a clean open left in place (a crash
+ * after the first change must scan); call before changing any file.
+ * 0 or an error (recorded). */
+int stor__unclean(struct stor_queue *q);
 /* fds.c: reopens a released queue's directory (flock) and active
  * segment files; 0 at once when not released, else 0 or an error. */
 int stor__reacquire(struct stor_queue *q);

@@ -71,7 +71,7 @@ static void test_rsm_encoders_validate(void **state)
 			     &(struct rsm_topic_spec){"t", 0, b, 1, 0, 0, 0},
 			     &buf, err, sizeof err),
 			 RSM_EINVAL);
-	assert_string_equal(err, "queues must be 1..1024, not 0");
+	assert_string_equal(err, "queues must be 1..16384, not 0");
 	assert_int_equal(
 	    rsm_encode_create_group("", RSM_CLUSTERING, RSM_INITIAL_LATEST, 0,
 				    NULL, NULL, 0, &buf, err, sizeof err),

@@ -34,6 +34,42 @@ static void remove_clean(const char *dir)
 	free(c);
 }
 
+/* Issue 16 (ten thousand queues): a queue opened after a clean close
+ * keeps the marker until its first change, so opening and closing an idle
+ * queue writes and syncs nothing; the first append removes it (a crash
+ * from there must scan). */
+static void test_recovery_marker_kept_until_the_first_change(void **state)
+{
+	struct sh_fx *f = *state;
+	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
+	sh_append(q, f->m, 3, 30, 100);
+	sh_close(q);
+	char *clean = tu_path(f->dir, "clean");
+	for (int i = 0; i < 2; i++) {
+		q = sh_open(f->dir, &f->cfg, &f->env.env);
+		struct stor_queue_stats st;
+		stor_queue_stats(q, &st);
+		assert_int_equal(st.clean_open, 1);
+		assert_true(tu_exists(clean));
+		sh_verify(q, f->m, 4096); /* reads change nothing */
+		assert_true(tu_exists(clean));
+		sh_close(q);
+		stor_queue_stats(q = sh_open(f->dir, &f->cfg, &f->env.env),
+				 &st);
+		assert_int_equal(st.fsyncs, 0);
+		sh_close(q);
+	}
+	q = sh_open(f->dir, &f->cfg, &f->env.env);
+	sh_append(q, f->m, 1, 10, 200);
+	assert_false(tu_exists(clean)); /* a crash now scans */
+	sh_close(q);
+	assert_true(tu_exists(clean));
+	q = sh_open(f->dir, &f->cfg, &f->env.env);
+	sh_verify(q, f->m, 4096);
+	sh_close(q);
+	free(clean);
+}
+
 static void test_recovery_truncated_last_batch_every_byte(void **state)
 {
 	struct sh_fx *f = *state;
@@ -451,6 +487,7 @@ int main(void)
 	    T(test_recovery_truncated_last_batch_every_byte),
 	    T(test_recovery_torn_tail_in_later_segment),
 	    T(test_recovery_flipped_byte_mid_segment_after_crash),
+	    T(test_recovery_marker_kept_until_the_first_change),
 	    T(test_recovery_flipped_header_length_mid_segment),
 	    T(test_recovery_flipped_byte_found_by_read),
 	    T(test_recovery_sealed_segment_corruption_on_read),

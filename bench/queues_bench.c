@@ -1,0 +1,222 @@
+/*
+ * queues_bench — ten thousand queues (issue 16): a 3-node raftqd cluster on
+ * loopback (the test harness), [storage] max_open_queues = 1000.
+ *
+ *   1. A topic of N queues on broker-1 alone (N = 10^4); one batch of 3
+ *      records produced to each. Broker-1's open files (all, and those
+ *      under its queues directory) and RSS, against the same node before
+ *      the topic existed.
+ *   2. QUEUE_STATS of all N queues at broker-1, one request (what a reset
+ *      asks each broker): p50 / p99 of 20.
+ *   3. Broker-1 stopped (SIGTERM: every queue closed cleanly) and started
+ *      again: stop time, and start-up = spawn to the first QUEUE_STATS of
+ *      all N queues answered OK (queues open on first use).
+ *   4. A topic of N queues over the 3 brokers (N/3 each) and a group:
+ *      resets to latest on the Raft leader (client-observed, connect
+ *      included) and GROUP_DESCRIBE (lag of every queue): p50 / p99.
+ *
+ *   queues_bench [--quick]     (--quick: N = 999, a smoke run)
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_args.h"
+#include "bench_client.h"
+#include "bench_proc.h"
+#include "harness.h"
+
+#define ROUNDS 20
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void report(const char *what, uint64_t *us, int n)
+{
+	qsort(us, (size_t)n, sizeof *us, cmp_u64);
+	printf("%s: p50 %.2f ms, p99 %.2f ms (%d rounds)\n", what,
+	       (double)us[n / 2] / 1e3, (double)us[n * 99 / 100] / 1e3, n);
+}
+
+/* Open files of node @i: all of them, and in *queues those under its
+ * queues directory. */
+static int open_files(struct harness *h, int i, int *queues)
+{
+	char dir[64], link[600], target[1024], prefix[600];
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)h->nodes[i].pid);
+	snprintf(prefix, sizeof prefix, "%s/queues/", h->nodes[i].dir);
+	DIR *d = opendir(dir);
+	need(d != NULL, "/proc/PID/fd");
+	int n = 0;
+	*queues = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
+		ssize_t len = readlink(link, target, sizeof target - 1);
+		n++;
+		if (len > 0) {
+			target[len] = '\0';
+			*queues += strncmp(target, prefix, strlen(prefix)) == 0;
+		}
+	}
+	closedir(d);
+	return n - 1; /* the DIR's own */
+}
+
+static void create_topic(struct harness *h, const char *name, uint32_t qpb,
+			 bool one_broker)
+{
+	const char *one[] = {"broker-1"};
+	struct rpc_topic_create_req t = {
+	    name, qpb, {one_broker ? one : NULL, one_broker ? 1 : 0}, 1, 0};
+	need(h_call_code(h->nodes[h->leader].listen, RPC_TOPIC_CREATE, &t,
+			 30000) == RPC_OK,
+	     "topic create");
+}
+
+static void produce_each(struct harness *h, uint32_t n)
+{
+	for (uint32_t q = 0; q < n; q++) {
+		uint8_t p[64];
+		struct rpc_produce_req in = {"tenk",
+					     q,
+					     3,
+					     0,
+					     {p, h_records(p, 3, q)},
+					     0,
+					     0,
+					     "broker-1",
+					     RPC_ACKS_LEADER};
+		need(h_call_code(h->nodes[0].listen, RPC_PRODUCE, &in, 10000) ==
+			 RPC_OK,
+		     "produce");
+	}
+}
+
+/* QUEUE_STATS of every queue of tenk at broker-1; its duration (us). */
+static uint64_t all_stats(struct harness *h, uint32_t n, uint32_t *code)
+{
+	struct rpc_queue_stats_req q = {"tenk", NULL, {NULL, 0}, false, 0};
+	uint64_t t0 = now_us();
+	struct ctl_resp r;
+	h_call(h->nodes[0].listen, RPC_QUEUE_STATS, &q, 30000, &r);
+	*code = r.err ? 9999 : r.st.code;
+	if (*code == RPC_OK)
+		need(((const struct rpc_queue_stats_resp *)r.body)->queues.n ==
+			 n,
+		     "every queue in QUEUE_STATS");
+	ctl_resp_free(&r);
+	return now_us() - t0;
+}
+
+static void bench_one_broker(struct harness *h, uint32_t n)
+{
+	int qf0;
+	int f0 = open_files(h, 0, &qf0);
+	long rss0 = bench_rss_kib(h->nodes[0].pid);
+	create_topic(h, "tenk", n, true);
+	uint64_t t0 = now_us();
+	produce_each(h, n);
+	double secs = (double)(now_us() - t0) / 1e6;
+	int qf;
+	int f = open_files(h, 0, &qf);
+	long rss = bench_rss_kib(h->nodes[0].pid);
+	printf("%u queues on broker-1, one batch produced to each (%.1f s, "
+	       "one connection a request)\n",
+	       n, secs);
+	printf("broker-1 open files: %d (%d under queues/; before the topic: "
+	       "%d, %d), max_open_queues 1000\n",
+	       f, qf, f0, qf0);
+	printf("broker-1 RSS: %.1f MB (before the topic: %.1f MB): %.1f KB a "
+	       "queue\n",
+	       (double)rss / 1024, (double)rss0 / 1024,
+	       (double)(rss - rss0) / n);
+	uint64_t us[ROUNDS];
+	uint32_t code;
+	for (int i = 0; i < ROUNDS; i++) {
+		us[i] = all_stats(h, n, &code);
+		need(code == RPC_OK, "queue stats");
+	}
+	report("QUEUE_STATS of all queues at broker-1", us, ROUNDS);
+}
+
+static void bench_restart(struct harness *h, uint32_t n)
+{
+	uint64_t t0 = now_us();
+	need(h_stop(h, 0, 60000) == 0, "clean stop of broker-1");
+	uint64_t stop = now_us() - t0;
+	t0 = now_us();
+	need(h_start(h, 0) == 0, "start broker-1");
+	uint32_t code = 0;
+	for (uint64_t end = t0 + 60000000; now_us() < end;) {
+		all_stats(h, n, &code);
+		if (code == RPC_OK)
+			break;
+		usleep(10000); /* bounded by the 60 s deadline */
+	}
+	need(code == RPC_OK, "broker-1 serving after its restart");
+	printf("broker-1 restart with %u queues: stop %.0f ms (each queue "
+	       "closed cleanly), start to all %u queues served %.0f ms\n",
+	       n, (double)stop / 1e3, n, (double)(now_us() - t0) / 1e3);
+	h->leader = h_wait_leader(h, 3, 15000);
+	need(h->leader >= 0, "leader after the restart");
+}
+
+static uint64_t timed(const char *addr, uint16_t type, const void *req)
+{
+	uint64_t t0 = now_us();
+	need(h_call_code(addr, type, req, 30000) == RPC_OK, "request");
+	return now_us() - t0;
+}
+
+static void bench_spread(struct harness *h, uint32_t n)
+{
+	create_topic(h, "spread", n / 3, false);
+	struct rpc_group_create_req g = {
+	    "g", "clustering", "latest", {NULL, 0}, 0};
+	const char *leader = h->nodes[h->leader].listen;
+	need(h_call_code(leader, RPC_GROUP_CREATE, &g, 10000) == RPC_OK,
+	     "group create");
+	struct rpc_reset_req rs = h_reset_req("g", "spread", "latest", 0);
+	timed(leader, RPC_RESET, &rs); /* the first opens every queue */
+	uint64_t us[ROUNDS];
+	for (int i = 0; i < ROUNDS; i++)
+		us[i] = timed(leader, RPC_RESET, &rs);
+	char what[128];
+	snprintf(what, sizeof what,
+		 "reset to latest of a %u-queue topic on 3 brokers", n / 3 * 3);
+	report(what, us, ROUNDS);
+	struct rpc_group_req d = {"g"};
+	for (int i = 0; i < ROUNDS; i++)
+		us[i] = timed(leader, RPC_GROUP_DESCRIBE, &d);
+	snprintf(what, sizeof what,
+		 "group describe (lag of every queue) of that topic");
+	report(what, us, ROUNDS);
+}
+
+int main(int argc, char **argv)
+{
+	bool quick = bench_quick(argc, argv, "queues_bench");
+	uint32_t n = quick ? 999 : 10000;
+	struct harness *h = calloc(1, sizeof *h);
+	need(h != NULL && h_init(h, 3) == 0 &&
+		 h_set_max_open_queues(h, 1000) == 0,
+	     "cluster set-up");
+	for (int i = 0; i < 3; i++)
+		need(h_start(h, i) == 0, "node start");
+	h->leader = h_wait_leader(h, 3, 15000);
+	need(h->leader >= 0, "no leader within 15 s");
+	printf("queues_bench: 3 raftqd on loopback, flush = os\n");
+	bench_one_broker(h, n);
+	bench_restart(h, n);
+	bench_spread(h, n);
+	h_destroy(h);
+	free(h);
+	return 0;
+}
