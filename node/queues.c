@@ -268,15 +268,29 @@ void node_queues_tick(struct node *n)
 	}
 }
 
+static void report_close(void *data, const char *msg)
+{
+	(void)data;
+	NODE_LOG(NODE_ERROR, "storage", "close: %s", msg);
+}
+
 void node_queues_close(struct node *n)
 {
+	struct stor_queue **qs =
+	    calloc(n->nqueues ? n->nqueues : 1, sizeof *qs);
 	for (size_t i = 0; i < n->nqueues; i++) {
 		char err[512];
 		node_replica_free(n, &n->queues[i]);
-		if (stor_queue_close(n->queues[i].q, err, sizeof err) != 0)
+		if (qs != NULL)
+			qs[i] = n->queues[i].q;
+		else if (stor_queue_close(n->queues[i].q, err, sizeof err))
 			NODE_LOG(NODE_ERROR, "storage", "close: %s", err);
 		free(n->queues[i].key);
 	}
+	/* Two filesystem syncs for all of them, not a few a queue. */
+	if (qs != NULL)
+		stor_queues_close(qs, n->nqueues, report_close, NULL);
+	free(qs);
 	node_queue_index_free(n);
 	free(n->queues);
 	n->queues = NULL;

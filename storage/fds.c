@@ -41,6 +41,13 @@ int stor_queue_release(struct stor_queue *q)
 		rv = stor_queue_flush(q);
 	if (rv != 0)
 		return rv;
+	stor__drop_fds(q);
+	q->stats.releases++;
+	return 0;
+}
+
+void stor__drop_fds(struct stor_queue *q)
+{
 	for (size_t i = 0; i < q->nsegs; i++) {
 		close_fd(&q->segs[i].fd);
 		close_fd(&q->segs[i].idx_fd);
@@ -48,8 +55,6 @@ int stor_queue_release(struct stor_queue *q)
 	}
 	close_fd(&q->dir_fd); /* and its flock */
 	q->released = true;
-	q->stats.releases++;
-	return 0;
 }
 
 bool stor_queue_released(const struct stor_queue *q)

@@ -124,7 +124,7 @@ static int read_clean(struct stor_queue *q, struct stor__clean *c, bool *have)
 	return 0;
 }
 
-static int write_clean(struct stor_queue *q)
+int stor__write_clean(struct stor_queue *q, bool sync)
 {
 	struct stor__seg *a = stor__active(q);
 	uint8_t b[STOR__CLEAN_SIZE];
@@ -146,12 +146,12 @@ static int write_clean(struct stor_queue *q)
 				  CLEAN_FILE, strerror(-fd));
 	struct iovec v = {b, sizeof b};
 	int rv = stor__pwritev(&q->sys, tmp.s, fd, &v, 1, 0);
-	if (rv == 0)
+	if (rv == 0 && sync)
 		rv = stor__fdatasync(&q->sys, tmp.s, fd);
 	close(fd);
 	if (rv == 0)
 		rv = stor__rename(&q->sys, tmp.s, p.s);
-	if (rv == 0)
+	if (rv == 0 && sync)
 		rv = stor__fdatasync(&q->sys, q->dir, q->dir_fd);
 	if (rv != 0) {
 		unlink(tmp.s);
@@ -301,7 +301,7 @@ static int grow_segs(struct stor_queue *q, size_t need)
 	return 0;
 }
 
-static void free_queue(struct stor_queue *q)
+void stor__free_queue(struct stor_queue *q)
 {
 	for (size_t i = 0; i < q->nsegs; i++)
 		stor__seg_free(&q->segs[i]);
@@ -474,7 +474,7 @@ int stor_queue_open(const char *dir, const char *name,
 		if (errmsg != NULL && errmsg_len > 0)
 			snprintf(errmsg, errmsg_len, "queue %s: out of memory",
 				 name);
-		free_queue(q);
+		stor__free_queue(q);
 		return rv;
 	}
 	/* A lookup reads every header of one index interval at once. */
@@ -515,7 +515,7 @@ int stor_queue_open(const char *dir, const char *name,
 fail:
 	if (errmsg != NULL && errmsg_len > 0)
 		snprintf(errmsg, errmsg_len, "%s", q->errmsg);
-	free_queue(q);
+	stor__free_queue(q);
 	return rv;
 }
 
@@ -1034,10 +1034,10 @@ int stor_queue_close(struct stor_queue *q, char *errmsg, size_t errmsg_len)
 						strerror(-rv));
 		}
 		if (rv == 0)
-			rv = write_clean(q);
+			rv = stor__write_clean(q, true);
 	}
 	if (rv != 0 && errmsg != NULL && errmsg_len > 0)
 		snprintf(errmsg, errmsg_len, "%s", q->errmsg);
-	free_queue(q);
+	stor__free_queue(q);
 	return rv;
 }

@@ -223,6 +223,19 @@ int stor_queue_open(const char *dir, const char *name,
 int stor_queue_close(struct stor_queue *q, char *errmsg, size_t errmsg_len);
 
 /*
+ * Closes the @n queues of @qs as stor_queue_close would each, but with
+ * two filesystem syncs in all (syncfs of the first queue's filesystem:
+ * every queue must be on it) instead of several fsyncs a queue: pending
+ * index entries written and files closed; one sync; the clean-shutdown
+ * marker of every queue changed since its open written; one more sync.
+ * Frees every queue (NULL entries skipped), even after errors; returns
+ * how many did not close cleanly (the next open of those scans), each
+ * message given to @report (may be NULL) with @data.
+ */
+int stor_queues_close(struct stor_queue **qs, size_t n,
+		      void (*report)(void *data, const char *msg), void *data);
+
+/*
  * Appends one batch. On success sets @base_offset (may be NULL) to the
  * offset of its first record and @store_time_ms (may be NULL) to the store
  * time used. With STOR_FLUSH_SYNC the batch is durable when this returns.

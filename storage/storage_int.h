@@ -256,6 +256,15 @@ int stor__seg_find_time(struct stor_queue *q, struct stor__seg *seg, int64_t t,
 			uint64_t *offset);
 /* Closes fds and frees indexes. */
 void stor__seg_free(struct stor__seg *seg);
+/* Writes the clean-shutdown marker from the active segment; @sync: the
+ * marker and the directory synced (else the caller syncs). */
+int stor__write_clean(struct stor_queue *q, bool sync);
+/* Frees @q and closes what it holds; no I/O. */
+void stor__free_queue(struct stor_queue *q);
+/* fds.c: closes every fd of @q, nothing written or synced (released). */
+void stor__drop_fds(struct stor_queue *q);
+/* syncfs(2) of the filesystem of @fd, through the fault hook (FSYNC). */
+int stor__syncfs(const struct stor__sys *s, const char *path, int fd);
 /* Removes the clean-shutdown marker a clean open left in place (a crash
  * after the first change must scan); call before changing any file.
  * 0 or an error (recorded). */

@@ -117,6 +117,14 @@ int stor__fdatasync(const struct stor__sys *s, const char *path, int fd)
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
+int stor__syncfs(const struct stor__sys *s, const char *path, int fd)
+{
+	int rv = fault(s, STOR_OP_FSYNC, path);
+	if (rv != 0)
+		return rv;
+	return syncfs(fd) < 0 ? -errno : 0;
+}
+
 int stor__ftruncate(const struct stor__sys *s, const char *path, int fd,
 		    uint64_t size)
 {
