@@ -193,6 +193,9 @@ static void on_tick(uv_timer_t *t)
 		node_fetchers_run(n);
 		node_isr_tick(n);
 		node_sessions_tick(n);
+		if (n->opened_since_trim > 0 ||
+		    stor_reacquired_total() != n->reacquired_seen)
+			node_queues_trim(n);
 	} else if (n->phase < NODE_CLOSING) {
 		advance_stop(n);
 	}

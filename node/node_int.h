@@ -146,6 +146,8 @@ struct node {
 	size_t qindex_cap;	    /* 0: no index (lookups scan) */
 	uint64_t queue_clock;	    /* counts queue uses (LRU) */
 	uint64_t max_open_queues;   /* queues holding files, at most */
+	uint64_t opened_since_trim; /* queues opened since the last trim */
+	uint64_t reacquired_seen;   /* stor_reacquired_total then */
 	uint64_t trash_seq; /* names under <data_dir>/trash (topic_files.c) */
 	struct stor_config stor;
 	/* flush = sync: the I/O thread syncing appended tails (syncer.c). */
@@ -324,9 +326,12 @@ int node_queue_index_add(struct node *n, struct node_queue *e);
 /* Rebuilds the index after n->queues changed (queues dropped). */
 void node_queue_index_rebuild(struct node *n);
 void node_queue_index_free(struct node *n);
-/* @e is being used (@opened: just opened): the least recently used idle
- * queues release their files past max_open_queues. */
+/* @e is being used (@opened: just opened); trims when many queues
+ * opened since the last trim. */
 void node_queue_touch(struct node *n, struct node_queue *e, bool opened);
+/* The least recently used idle queues release their files until at most
+ * max_open_queues hold files (tick, and node_queue_touch). */
+void node_queues_trim(struct node *n);
 /* At start: the open-file limit raised to its hard limit, and
  * n->max_open_queues from [storage] max_open_queues (0: what fits). */
 void node_queue_budget(struct node *n);

@@ -83,6 +83,13 @@ static int relock_dir(struct stor_queue *q)
 	return 0;
 }
 
+static uint64_t reacquired_total; /* every queue of the process */
+
+uint64_t stor_reacquired_total(void)
+{
+	return __atomic_load_n(&reacquired_total, __ATOMIC_RELAXED);
+}
+
 int stor__reacquire(struct stor_queue *q)
 {
 	if (!q->released)
@@ -106,5 +113,6 @@ int stor__reacquire(struct stor_queue *q)
 	}
 	q->released = false;
 	q->stats.reacquires++;
+	__atomic_fetch_add(&reacquired_total, 1, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -364,6 +364,9 @@ uint64_t stor_queue_synced_end(const struct stor_queue *q);
 int stor_queue_release(struct stor_queue *q);
 /* Whether @q's files are closed by stor_queue_release. */
 bool stor_queue_released(const struct stor_queue *q);
+/* How many times a released queue of this process reopened its files
+ * (any thread); an owner bounding open files trims when it grows. */
+uint64_t stor_reacquired_total(void);
 
 /* One sync of a queue's unsynced tail, taken on the owner's thread. */
 struct stor_sync {
