@@ -122,9 +122,13 @@ struct node {
 	/* Registration of this node's broker entry (register.c). */
 	bool reg_inflight;
 	/* [node] replace = yes and no Raft state at start (replace.c):
-	 * Raft not started, JOIN says replace, until a JOIN is answered
-	 * OK. */
+	 * Raft not started and JOIN says replace until answered OK
+	 * (replacing); then an ordinary JOIN is sent until answered OK,
+	 * even once the state shows this broker registered (rejoining): the
+	 * leader may have delivered old entries, its old registration among
+	 * them, before this node is a member again. */
 	bool replacing;
+	bool rejoining;
 	uint64_t reg_next;
 	struct rpc_call reg_call;
 	char join_target[NODE_TEXT]; /* where JOIN goes before a leader is
@@ -290,8 +294,8 @@ int node_raft_begin(struct node *n, char *err, size_t errlen);
  * survives a crash before the leader answers); 0, or -1 with @err. */
 int node_replace_decide(struct node *n, char *err, size_t errlen);
 /* The leader removed this node's old place: starts Raft, ends
- * replacing; the ordinary JOIN follows. Stops the node if Raft cannot
- * start. */
+ * replacing; the ordinary JOIN follows (rejoining). Stops the node if Raft
+ * cannot start. */
 void node_replace_done(struct node *n);
 
 /* ---- lease.c: whether this node's state is current ---- */

@@ -63,6 +63,8 @@ static void on_join_answer(struct rpc_call *call, int status,
 	else if (n->replacing) {
 		node_replace_done(n);	       /* the old place is removed */
 		n->reg_next = uv_now(n->loop); /* the ordinary JOIN now */
+	} else {
+		n->rejoining = false; /* a member again */
 	}
 }
 
@@ -114,7 +116,8 @@ static void register_by_join(struct node *n, const struct rsm_broker *b)
 void node_keep_registered(struct node *n)
 {
 	if (n->reg_inflight || n->phase != NODE_RUNNING ||
-	    uv_now(n->loop) < n->reg_next || (registered(n) && !n->replacing))
+	    uv_now(n->loop) < n->reg_next ||
+	    (registered(n) && !n->replacing && !n->rejoining))
 		return;
 	struct rsm_broker b;
 	memset(&b, 0, sizeof b);

@@ -96,6 +96,7 @@ void node_replace_done(struct node *n)
 		NODE_LOG(NODE_WARN, "raft", "replace: removing %s: %s", path,
 			 strerror(errno));
 	n->replacing = false;
+	n->rejoining = true; /* until the ordinary JOIN is answered */
 	NODE_LOG(NODE_WARN, "raft",
 		 "node %llu's old place is out of the configuration: Raft "
 		 "started empty, joining as a new member",

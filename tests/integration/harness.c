@@ -742,6 +742,39 @@ int h_teardown(void **state)
 	return 0;
 }
 
+/* Node @i's role in @via's CLUSTER_STATUS, into @role ("" if unlisted). */
+static void role_of(struct harness *h, int i, int via, char *role, size_t len)
+{
+	struct ctl_resp c;
+	struct rpc_status_req q = {false, NULL};
+	role[0] = '\0';
+	h_call(h->nodes[via].listen, RPC_CLUSTER_STATUS, &q, 2000, &c);
+	const struct rpc_status_resp *s = c.body;
+	for (uint32_t k = 0;
+	     c.err == 0 && c.st.code == RPC_OK && k < s->nodes.n; k++) {
+		const struct rpc_node_status *ns = s->nodes.v;
+		if (ns[k].id == (uint64_t)i + 1)
+			snprintf(role, len, "%s", ns[k].role);
+	}
+	ctl_resp_free(&c);
+}
+
+int h_wait_member(struct harness *h, int i, int via, int ms)
+{
+	char role[32] = "";
+	for (int64_t end = h_now_ms() + ms; h_now_ms() < end;) {
+		role_of(h, i, via, role, sizeof role);
+		if (strcmp(role, "follower") == 0 ||
+		    strcmp(role, "leader") == 0)
+			return 0;
+		usleep(100 * 1000); /* bounded by @ms */
+	}
+	fprintf(stderr, "harness: node %d not a member within %d ms (%s)\n",
+		i + 1, ms, role[0] ? role : "not listed");
+	h_dump_log(h, i);
+	return -1;
+}
+
 int h_wait_leader(struct harness *h, int want, int ms)
 {
 	int64_t end = h_now_ms() + ms;

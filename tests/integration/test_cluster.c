@@ -358,6 +358,23 @@ static void test_cluster_replace_stays_out_of_raft_until_removed(void **state)
 	assert_true(h_lists_topic(h, r, "after", 5000));
 }
 
+/* Issue 15, found by CI (tests/ansible/run.sh step 6: "node not
+ * listed" for 60 s): the leader kept messages queued for the replaced
+ * node's Raft address while it was down; they reached it as soon as it
+ * started Raft (after its removal), it took the old entries — its own
+ * registration among them — and never sent the JOIN that makes it a
+ * member again. The node must be a voter again within seconds. */
+static void test_cluster_replace_rejoins_with_the_leader_alive(void **state)
+{
+	struct harness *h = *state;
+	int l = leader_or_dump(h, 3), r = (l + 1) % 3;
+	h_kill(h, r);
+	usleep(1500 * 1000); /* the leader queues messages for it */
+	assert_int_equal(h_replace(h, r, l), 0);
+	assert_int_equal(h_wait_member(h, r, l, 10000), 0);
+	assert_true(h_log_has(h, r, "joining as a new member"));
+}
+
 /* Issue 11 #9: a topic on "every broker" waits until every voter has
  * registered its broker (refused with "retry" until then, naming the
  * missing node), and the answer lists the brokers used. */
@@ -407,6 +424,7 @@ int main(void)
 	    T(test_cluster_data_dir_is_locked),
 	    T(test_cluster_node_joins),
 	    T(test_cluster_replace_stays_out_of_raft_until_removed),
+	    T(test_cluster_replace_rejoins_with_the_leader_alive),
 	    cmocka_unit_test(test_cluster_topic_waits_for_every_broker),
 	};
 #undef T

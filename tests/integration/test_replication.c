@@ -512,6 +512,7 @@ static void test_failover_keeps_every_acknowledged_message(void **state)
 		assert_int_equal(h_replace(h, b, (b + 1) % 3), 0);
 		t0 = h_now_ms();
 		assert_int_equal(h_wait_homes_lead(h, "f", 30000), 0);
+		assert_int_equal(h_wait_member(h, b, (b + 1) % 3, 10000), 0);
 		print_message("broker-%d replaced empty: leads its queue "
 			      "again after %lld ms\n",
 			      b + 1, (long long)(h_now_ms() - t0));
