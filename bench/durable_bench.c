@@ -106,12 +106,9 @@ static void *run_producer(void *arg)
 static struct harness *durable_cluster(void)
 {
 	struct harness *h = calloc(1, sizeof *h);
-	need(h != NULL && h_init(h, 3) == 0 && h_set_flush(h, "sync") == 0,
+	need(h != NULL && h_init(h, 3) == 0 && h_set_flush(h, "sync") == 0 &&
+		 h_start_all(h) == 0,
 	     "cluster set-up");
-	for (int i = 0; i < 3; i++)
-		need(h_start(h, i) == 0, "node start");
-	h->leader = h_wait_leader(h, 3, 15000);
-	need(h->leader >= 0, "no leader within 15 s");
 	return h;
 }
 

@@ -236,12 +236,8 @@ int main(int argc, char **argv)
 	uint32_t n = quick ? 999 : 10000;
 	struct harness *h = calloc(1, sizeof *h);
 	need(h != NULL && h_init(h, 3) == 0 &&
-		 h_set_max_open_queues(h, 1000) == 0,
+		 h_set_max_open_queues(h, 1000) == 0 && h_start_all(h) == 0,
 	     "cluster set-up");
-	for (int i = 0; i < 3; i++)
-		need(h_start(h, i) == 0, "node start");
-	h->leader = h_wait_leader(h, 3, 15000);
-	need(h->leader >= 0, "no leader within 15 s");
 	printf("queues_bench: 3 raftqd on loopback, flush = os\n");
 	bench_one_broker(h, n);
 	bench_restart(h, n);

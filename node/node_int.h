@@ -325,6 +325,10 @@ struct node_qstat {
 /* The open replica of (@t, @home, @queue_id), or NULL. */
 struct node_queue *node_queue_find(struct node *n, const struct rsm_topic *t,
 				   const char *home, uint32_t queue_id);
+/* The same by the topic's name and incarnation (@created). */
+struct node_queue *node_queue_by_name(struct node *n, const char *topic,
+				      const char *home, uint32_t queue_id,
+				      int64_t created);
 /* Indexes @e, just added as the last of n->queues; 0 or -1 (no memory). */
 int node_queue_index_add(struct node *n, struct node_queue *e);
 /* Rebuilds the index after n->queues changed (queues dropped). */

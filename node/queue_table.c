@@ -103,8 +103,15 @@ void node_queue_index_free(struct node *n)
 struct node_queue *node_queue_find(struct node *n, const struct rsm_topic *t,
 				   const char *home, uint32_t queue_id)
 {
+	return node_queue_by_name(n, t->name, home, queue_id, t->created);
+}
+
+struct node_queue *node_queue_by_name(struct node *n, const char *topic,
+				      const char *home, uint32_t queue_id,
+				      int64_t created)
+{
 	char key[KEY_MAX];
-	make_key(key, t->name, home, queue_id, t->created);
+	make_key(key, topic, home, queue_id, created);
 	ENTRY in = {key, NULL}, *out = NULL;
 	if (n->qindex_cap > 0) {
 		if (hsearch_r(in, FIND, &out, &n->qindex) == 0)

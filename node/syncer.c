@@ -66,22 +66,11 @@ static void *run(void *arg)
 	return NULL;
 }
 
-/* The open queue @j was taken from, or NULL (closed since). */
-static struct node_queue *job_queue(struct node *n, const struct sync_job *j)
-{
-	for (size_t i = 0; i < n->nqueues; i++) {
-		struct node_queue *e = &n->queues[i];
-		if (e->queue_id == j->queue_id && e->created == j->created &&
-		    strcmp(e->home, j->home) == 0 &&
-		    strcmp(e->topic, j->topic) == 0)
-			return e;
-	}
-	return NULL;
-}
-
 static void finish(struct node *n, struct sync_job *j)
 {
-	struct node_queue *e = job_queue(n, j);
+	/* NULL when the queue was closed since (its topic deleted). */
+	struct node_queue *e =
+	    node_queue_by_name(n, j->topic, j->home, j->queue_id, j->created);
 	if (e != NULL) {
 		assert(e->syncing);
 		e->syncing = false;

@@ -72,6 +72,8 @@ int stor_queue_sync_done(struct stor_queue *q, const struct stor_sync *s)
 		assert(s->end <= stor__active(q)->end);
 		if (s->end > q->synced_end)
 			q->synced_end = s->end;
+		if (s->end == stor__active(q)->end)
+			q->dirty = false; /* the log is synced to its end */
 		q->stats.fsyncs++;
 		return 0;
 	}

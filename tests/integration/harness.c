@@ -550,17 +550,25 @@ void *h_fixture(size_t size, int n, bool proxied)
 		free(h);
 		return NULL;
 	}
-	for (int i = 0; i < n; i++)
-		h_start(h, i);
-	h->leader = h_wait_leader(h, n, 15000);
-	if (h->leader >= 0)
+	if (h_start_all(h) == 0)
 		return h;
-	fprintf(stderr, "fixture: no leader within 15 s\n");
-	for (int i = 0; i < n; i++)
-		h_dump_log(h, i);
 	h_destroy(h);
 	free(h);
 	return NULL;
+}
+
+int h_start_all(struct harness *h)
+{
+	for (int i = 0; i < h->n; i++)
+		if (h_start(h, i) != 0)
+			return -1;
+	h->leader = h_wait_leader(h, h->n, 15000);
+	if (h->leader >= 0)
+		return 0;
+	fprintf(stderr, "harness: no leader within 15 s\n");
+	for (int i = 0; i < h->n; i++)
+		h_dump_log(h, i);
+	return -1;
 }
 
 /* A request to the leader that must answer OK; 0 or -1 (printed). */

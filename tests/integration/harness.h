@@ -191,6 +191,9 @@ static inline uint32_t h_call_code(const char *addr, uint16_t type,
  * h->leader, or NULL after printing why (node logs included).
  */
 void *h_fixture(size_t size, int n, bool proxied);
+/* Starts every node and waits up to 15 s for a leader all agree on (into
+ * h->leader); 0, or -1 with every node's log dumped. */
+int h_start_all(struct harness *h);
 /* cmocka teardown for such a fixture: kills the nodes, frees it. */
 int h_teardown(void **state);
 

@@ -20,12 +20,8 @@ static int setup(void **state)
 	struct harness *h = calloc(1, sizeof *h);
 	if (h == NULL || h_init(h, 3) != 0 || h_set_flush(h, "sync") != 0)
 		return -1;
-	for (int i = 0; i < 3; i++)
-		if (h_start(h, i) != 0)
-			return -1;
 	*state = h;
-	h->leader = h_wait_leader(h, 3, 15000);
-	return h->leader >= 0 ? 0 : -1;
+	return h_start_all(h);
 }
 
 struct producer {

@@ -63,6 +63,9 @@ static void test_sync_covers_what_was_written_before_it(void **state)
 	assert_int_equal(stor_queue_synced_end(q), 9);
 	assert_int_equal(fsyncs(q), before + 2);
 	assert_int_equal(stor_queue_sync_take(q, &s), 0);
+	/* Synced to its end: releasing it syncs nothing more. */
+	assert_int_equal(stor_queue_release(q), 0);
+	assert_int_equal(fsyncs(q), before + 2);
 	/* A synced append moves the synced end itself. */
 	sh_append(q, f->m, 1, 10, 1);
 	assert_int_equal(stor_queue_synced_end(q), 10);
