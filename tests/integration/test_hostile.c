@@ -244,6 +244,7 @@ struct good_client {
 	pid_t node;
 	volatile bool stop;
 	int rounds, failed;
+	char why[300]; /* the first failure's answer */
 	long peak_rss;
 	int64_t lat_us[4000];
 };
@@ -267,9 +268,18 @@ static void *good_client_run(void *arg)
 					     0,	      0, NULL, 0};
 		struct rpc_status_req q = {true, NULL};
 		int64_t t0 = h_now_us();
-		uint32_t a = h_call_code(n->listen, RPC_PRODUCE, &in, 5000);
+		struct ctl_resp r;
+		h_call(n->listen, RPC_PRODUCE, &in, 5000, &r);
+		uint32_t a = r.err ? 9999 : r.st.code;
+		if (a != RPC_OK && g->why[0] == '\0')
+			snprintf(g->why, sizeof g->why, "produce: %s: %s",
+				 a == 9999 ? "no answer" : rpc_code_name(a),
+				 r.st.message ? r.st.message : "");
+		ctl_resp_free(&r);
 		uint32_t b =
 		    h_call_code(n->listen, RPC_CLUSTER_STATUS, &q, 5000);
+		if (b != RPC_OK && g->why[0] == '\0')
+			snprintf(g->why, sizeof g->why, "status: code %u", b);
 		g->lat_us[g->rounds++] = h_now_us() - t0;
 		g->failed += a != RPC_OK || b != RPC_OK;
 		long rss = rss_mib(g->node);
@@ -330,6 +340,8 @@ static void test_hostile_slow_and_stalled_clients_at_once(void **state)
 	    (double)g->lat_us[g->rounds / 2] / 1000,
 	    (double)g->lat_us[g->rounds * 99 / 100] / 1000,
 	    (double)g->lat_us[g->rounds - 1] / 1000, g->failed);
+	if (g->failed > 0)
+		print_message("the first failure: %s\n", g->why);
 	assert_true(g->peak_rss > 0 && g->peak_rss < RSS_BOUND_MIB);
 	assert_int_equal(g->failed, 0);
 	assert_true(g->rounds >= 100);
