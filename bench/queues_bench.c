@@ -17,7 +17,6 @@
  *
  *   queues_bench [--quick]     (--quick: N = 999, a smoke run)
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,26 +46,9 @@ static void report(const char *what, uint64_t *us, int n)
  * queues directory. */
 static int open_files(struct harness *h, int i, int *queues)
 {
-	char dir[64], link[600], target[1024], prefix[600];
-	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)h->nodes[i].pid);
-	snprintf(prefix, sizeof prefix, "%s/queues/", h->nodes[i].dir);
-	DIR *d = opendir(dir);
-	need(d != NULL, "/proc/PID/fd");
-	int n = 0;
-	*queues = 0;
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
-		ssize_t len = readlink(link, target, sizeof target - 1);
-		n++;
-		if (len > 0) {
-			target[len] = '\0';
-			*queues += strncmp(target, prefix, strlen(prefix)) == 0;
-		}
-	}
-	closedir(d);
-	return n - 1; /* the DIR's own */
+	int n = h_open_files(h, i, queues);
+	need(n >= 0, "/proc/PID/fd");
+	return n;
 }
 
 static void create_topic(struct harness *h, const char *name, uint32_t qpb,

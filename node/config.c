@@ -75,7 +75,7 @@ static const struct key keys[] = {
      "stays out of Raft until the leader has removed its id from the "
      "configuration, then joins as a new member (never voting with "
      "forgotten state) and rebuilds its replicas from the others "
-     "(docs/deploy.md); ignored once it has Raft state"},
+     "(docs/deploy.md); ignored once it is a member again"},
     {"auth", "cluster_secret", K_STR, OFF(cluster_secret), SZ(cluster_secret),
      "", 0, 0, NULL,
      "shared by every node: JOIN and NODE_REMOVE must carry it; required "

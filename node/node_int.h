@@ -297,6 +297,9 @@ int node_replace_decide(struct node *n, char *err, size_t errlen);
  * replacing; the ordinary JOIN follows (rejoining). Stops the node if Raft
  * cannot start. */
 void node_replace_done(struct node *n);
+/* The ordinary JOIN after a replace was answered: the marker removed,
+ * rejoining ends. */
+void node_replace_joined(struct node *n);
 
 /* ---- lease.c: whether this node's state is current ---- */
 

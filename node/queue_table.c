@@ -137,6 +137,8 @@ void node_queues_trim(struct node *n)
 {
 	n->opened_since_trim = 0;
 	n->reacquired_seen = stor_reacquired_total();
+	if (n->nqueues <= n->max_open_queues)
+		return; /* all of them may hold files */
 	struct node_queue **idle = malloc((n->nqueues + 1) * sizeof *idle);
 	if (idle == NULL)
 		return; /* the next trim tries again */

@@ -63,8 +63,8 @@ static void on_join_answer(struct rpc_call *call, int status,
 	else if (n->replacing) {
 		node_replace_done(n);	       /* the old place is removed */
 		n->reg_next = uv_now(n->loop); /* the ordinary JOIN now */
-	} else {
-		n->rejoining = false; /* a member again */
+	} else if (n->rejoining) {
+		node_replace_joined(n); /* a member again */
 	}
 }
 

@@ -1009,14 +1009,15 @@ int stor_queue_close(struct stor_queue *q, char *errmsg, size_t errmsg_len)
 {
 	if (q == NULL)
 		return 0;
-	int rv = q->broken ? 0 : stor__reacquire(q);
+	/* Unchanged since a clean open: the marker still holds, no file
+	 * needs reopening or syncing. */
+	bool unchanged = !q->broken && q->clean_kept && !q->dirty;
+	int rv = q->broken || unchanged ? 0 : stor__reacquire(q);
 	if (q->broken) {
 		rv = stor__fail(q, STOR_EBROKEN,
 				"closed after a failed write; the next open "
 				"recovers the tail");
-	} else if (rv == 0 && q->clean_kept && !q->dirty) {
-		/* Unchanged since a clean open: the marker still holds. */
-	} else if (rv == 0) {
+	} else if (rv == 0 && !unchanged) {
 		struct stor__seg *a = stor__active(q);
 		q->dirty = true; /* sync indexes too */
 		rv = stor_queue_flush(q);

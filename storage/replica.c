@@ -58,9 +58,7 @@ static int check_copy(struct stor_queue *q, const uint8_t *p, size_t len,
 int stor_queue_append_copy(struct stor_queue *q, const void *buf, size_t len,
 			   uint64_t *end)
 {
-	int rv0 = stor__reacquire(q);
-	if (rv0 == 0)
-		rv0 = stor__unclean(q);
+	int rv0 = stor__reacquire(q); /* the marker: stor__write_batch */
 	if (rv0 != 0)
 		return rv0;
 	const uint8_t *p = buf;

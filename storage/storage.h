@@ -378,7 +378,9 @@ struct stor_sync {
 	char path[4096];     /* the log file, for the hook and messages */
 };
 /* 1 with @s filled when [synced end, max offset) needs a sync, 0 when
- * nothing does, STOR_EIO (no fd to spare) or STOR_EBROKEN. */
+ * nothing does, STOR_EIO (no fd to spare) or STOR_EBROKEN. After 1, @s
+ * owns a file descriptor: the caller must pass @s to stor_sync_run (which
+ * closes it) and then to stor_queue_sync_done. */
 int stor_queue_sync_take(struct stor_queue *q, struct stor_sync *s);
 /* fdatasync of @s's fd, then closes it; any thread, no queue touched. */
 void stor_sync_run(struct stor_sync *s);

@@ -1,6 +1,7 @@
 /*
  * harness.c — see harness.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -748,6 +749,32 @@ int h_teardown(void **state)
 	h_destroy(h);
 	free(h);
 	return 0;
+}
+
+int h_open_files(struct harness *h, int i, int *queues)
+{
+	char dir[64], link[600], target[1024], prefix[600];
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)h->nodes[i].pid);
+	snprintf(prefix, sizeof prefix, "%s/queues/", h->nodes[i].dir);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	int n = 0, q = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
+		ssize_t len = readlink(link, target, sizeof target - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		q += strncmp(target, prefix, strlen(prefix)) == 0;
+	}
+	closedir(d);
+	if (queues != NULL)
+		*queues = q;
+	return n;
 }
 
 /* Node @i's role in @via's CLUSTER_STATUS, into @role ("" if unlisted). */

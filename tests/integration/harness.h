@@ -241,6 +241,10 @@ static inline void h_expect_refusal(const char *addr, uint16_t type,
  * every running node and all @want nodes are registered; returns the
  * leader's index (0-based) or -1 after @ms. */
 int h_wait_leader(struct harness *h, int want, int ms);
+/* The files node @i (running) has open, from /proc/PID/fd, and in
+ * *queues (may be NULL) those under its data dir's queues/; -1 when
+ * /proc does not say. */
+int h_open_files(struct harness *h, int i, int *queues);
 /* Waits up to @ms until node @via's CLUSTER_STATUS lists node @i as a
  * live member (follower or leader); 0, or -1 (printed, @i's log dumped). */
 int h_wait_member(struct harness *h, int i, int via, int ms);

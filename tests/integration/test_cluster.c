@@ -327,6 +327,9 @@ static void test_cluster_replace_stays_out_of_raft_until_removed(void **state)
 	assert_int_equal(own_status(h, r, role, sizeof role), 0);
 	assert_string_equal(role, "unavailable");
 	assert_true(h_log_has(h, r, "Raft starts once the leader has removed"));
+	char marker[700];
+	snprintf(marker, sizeof marker, "%s/replace.pending", h->nodes[r].dir);
+	assert_int_equal(access(marker, F_OK), 0);
 	/* Stopped and started again before the leader answered: the same. */
 	assert_int_equal(h_stop(h, r, 5000), 0);
 	assert_int_equal(h_start(h, r), 0);
@@ -356,6 +359,10 @@ static void test_cluster_replace_stays_out_of_raft_until_removed(void **state)
 	assert_int_equal(create_topic(h->nodes[nl].listen, "after", NULL),
 			 RPC_OK);
 	assert_true(h_lists_topic(h, r, "after", 5000));
+	/* A member again: the marker is gone, a restart is ordinary. */
+	assert_int_equal(h_wait_member(h, r, nl, 10000), 0);
+	assert_true(h_log_has(h, r, "is a member again (replace done)"));
+	assert_int_equal(access(marker, F_OK), -1);
 }
 
 /* Issue 15, found by CI (tests/ansible/run.sh step 6: "node not
@@ -373,6 +380,28 @@ static void test_cluster_replace_rejoins_with_the_leader_alive(void **state)
 	assert_int_equal(h_replace(h, r, l), 0);
 	assert_int_equal(h_wait_member(h, r, l, 10000), 0);
 	assert_true(h_log_has(h, r, "joining as a new member"));
+	/* An unfinished replace (the marker) is not started as if it had
+	 * finished: without replace = yes the node refuses, naming why. */
+	assert_int_equal(h_stop(h, r, 10000), 0);
+	char cmd[1500], marker[700];
+	snprintf(marker, sizeof marker, "%s/replace.pending", h->nodes[r].dir);
+	FILE *m = fopen(marker, "w");
+	assert_non_null(m);
+	fclose(m);
+	snprintf(cmd, sizeof cmd, "timeout 10 %s --config %s --replace no 2>&1",
+		 RAFTQD_PATH, h->nodes[r].cfg);
+	FILE *p = popen(cmd, "r");
+	char out[1024] = "";
+	size_t got = fread(out, 1, sizeof out - 1, p);
+	out[got] = '\0';
+	assert_int_equal(WEXITSTATUS(pclose(p)), 1);
+	char want[800];
+	snprintf(want, sizeof want,
+		 "%s: a replace of this node did not finish; start it with "
+		 "replace = yes and join",
+		 marker);
+	if (strstr(out, want) == NULL)
+		fail_msg("raftqd said: %s", out);
 }
 
 /* Issue 11 #9: a topic on "every broker" waits until every voter has

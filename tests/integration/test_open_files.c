@@ -4,7 +4,6 @@
  * queues keeps at most 8 queues' files open, every queue still reads and
  * writes right, and a restart finds every message.
  */
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,22 +29,9 @@ static int setup(void **state)
 /* Files node @i has open under its queues directory. */
 static int queue_files(struct harness *h, int i)
 {
-	char dir[64], link[600], target[1024], queues[600];
-	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)h->nodes[i].pid);
-	snprintf(queues, sizeof queues, "%s/queues/", h->nodes[i].dir);
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	int n = 0;
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
-		ssize_t len = readlink(link, target, sizeof target - 1);
-		if (len <= 0)
-			continue;
-		target[len] = '\0';
-		n += strncmp(target, queues, strlen(queues)) == 0;
-	}
-	closedir(d);
-	return n;
+	int q = -1;
+	assert_true(h_open_files(h, i, &q) > 0);
+	return q;
 }
 
 static void produce(struct harness *h, uint32_t qid, uint32_t seed)

@@ -131,6 +131,29 @@ static void test_release_idle_tick_keeps_files_closed(void **state)
 	sh_close(q);
 }
 
+/* Closing a released queue unchanged since a clean open reopens nothing
+ * (every open fails here) and leaves its marker as it was. */
+static void test_release_unchanged_closes_without_reopening(void **state)
+{
+	struct sh_fx *f = *state;
+	struct stor_queue *q = sh_open(f->dir, &f->cfg, &f->env.env);
+	sh_append(q, f->m, 2, 100, f->env.f.clock.now);
+	sh_close(q);
+	q = sh_open(f->dir, &f->cfg, &f->env.env);
+	assert_int_equal(stor_queue_release(q), 0);
+	tu_faults_arm(&f->env.f, STOR_OP_OPEN, EMFILE, 0, 1000, "");
+	char err[512] = "";
+	assert_int_equal(stor_queue_close(q, err, sizeof err), 0);
+	assert_int_equal(f->env.f.fired, 0);
+	tu_faults_disarm(&f->env.f);
+	q = sh_open(f->dir, &f->cfg, &f->env.env);
+	struct stor_queue_stats st;
+	stor_queue_stats(q, &st);
+	assert_int_equal(st.clean_open, 1);
+	sh_verify(q, f->m, 4096);
+	sh_close(q);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -138,6 +161,7 @@ int main(void)
 	    T(test_release_closes_every_file_and_reopens_on_use),
 	    T(test_release_gives_up_the_lock),
 	    T(test_release_idle_tick_keeps_files_closed),
+	    T(test_release_unchanged_closes_without_reopening),
 	};
 #undef T
 	return cmocka_run_group_tests_name("unit/storage/fds", tests, NULL,
