@@ -85,6 +85,36 @@ static void write_requests(FILE *f, const struct node_metrics *m)
 	}
 }
 
+/* Snapshots and restores of the replicated state (rsm_fsm_stats). */
+static void write_raft_snapshots(FILE *f, struct node *n)
+{
+	const struct rsm_fsm_stats *st = rsm_fsm_stats(n->rsm);
+	head(f, "raftq_raft_snapshot_index", "gauge",
+	     "The last log index this node's latest snapshot covers.");
+	fprintf(f, "raftq_raft_snapshot_index %llu\n",
+		(unsigned long long)n->raft.log.snapshot.last_index);
+	head(f, "raftq_raft_snapshots_total", "counter",
+	     "Snapshots of the replicated state this node took.");
+	fprintf(f, "raftq_raft_snapshots_total %llu\n",
+		(unsigned long long)st->snapshots);
+	head(f, "raftq_raft_snapshot_seconds_total", "counter",
+	     "Time the event loop spent encoding those snapshots.");
+	fprintf(f, "raftq_raft_snapshot_seconds_total %.6f\n",
+		(double)st->snapshot_us / 1e6);
+	head(f, "raftq_raft_snapshot_bytes", "gauge",
+	     "Size of the last snapshot taken (compressed).");
+	fprintf(f, "raftq_raft_snapshot_bytes %llu\n",
+		(unsigned long long)st->last_snapshot_bytes);
+	head(f, "raftq_raft_restores_total", "counter",
+	     "Snapshots loaded into the state (at start or installed).");
+	fprintf(f, "raftq_raft_restores_total %llu\n",
+		(unsigned long long)st->restores);
+	head(f, "raftq_raft_restore_seconds_total", "counter",
+	     "Time the event loop spent loading those snapshots.");
+	fprintf(f, "raftq_raft_restore_seconds_total %.6f\n",
+		(double)st->restore_us / 1e6);
+}
+
 static void write_raft(FILE *f, struct node *n)
 {
 	static const char *const roles[] = {"follower", "candidate", "leader",
@@ -105,6 +135,7 @@ static void write_raft(FILE *f, struct node *n)
 	     "The last log index this node applied to its state.");
 	fprintf(f, "raftq_raft_applied_index %llu\n",
 		(unsigned long long)node_applied_index(n));
+	write_raft_snapshots(f, n);
 	head(f, "raftq_raft_role", "gauge",
 	     "1 for this node's Raft role, 0 for the others.");
 	for (size_t i = 0; i < 4; i++)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lz4frame.h>
 
@@ -90,6 +91,7 @@ int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 		struct rsm_result keep = s->result;
 		rsm_applied_fn hook_fn = s->applied_fn;
 		void *hook_arg = s->applied_arg;
+		struct rsm_fsm_stats keep_stats = s->fsm_stats;
 		uint32_t keep_cap = s->item_cap;
 		s->result.item_codes = NULL;
 		rsm__clear(s);
@@ -100,6 +102,7 @@ int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 		s->item_cap = keep_cap;
 		s->applied_fn = hook_fn;
 		s->applied_arg = hook_arg;
+		s->fsm_stats = keep_stats;
 		free(fresh);
 		return 0;
 	}
@@ -146,12 +149,20 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf,
 	return 0;
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
 			unsigned *n_bufs)
 {
 	struct rsm *s = fsm->data;
 	void *data;
 	size_t len;
+	uint64_t t0 = mono_us();
 	if (rsm_snapshot(s, &data, &len) != 0)
 		return RAFT_NOMEM;
 	/* Version 1 FSM: raft frees the array and every base. */
@@ -169,16 +180,22 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
 	b->len = len;
 	*bufs = b;
 	*n_bufs = 1;
+	s->fsm_stats.snapshots++;
+	s->fsm_stats.snapshot_us += mono_us() - t0;
+	s->fsm_stats.last_snapshot_bytes = len;
 	return 0;
 }
 
 static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
 	struct rsm *s = fsm->data;
+	uint64_t t0 = mono_us();
 	int rv = rsm_restore(s, buf->base, buf->len, NULL, 0);
 	if (rv != 0)
 		return rv == RSM_ENOMEM ? RAFT_NOMEM : RAFT_MALFORMED;
 	raft_free(buf->base); /* ours on success */
+	s->fsm_stats.restores++;
+	s->fsm_stats.restore_us += mono_us() - t0;
 	if (s->applied_fn != NULL)
 		s->applied_fn(s->applied_arg, NULL);
 	return 0;
@@ -188,6 +205,11 @@ void rsm_on_applied(struct rsm *s, rsm_applied_fn fn, void *arg)
 {
 	s->applied_fn = fn;
 	s->applied_arg = arg;
+}
+
+const struct rsm_fsm_stats *rsm_fsm_stats(const struct rsm *s)
+{
+	return &s->fsm_stats;
 }
 
 void rsm_fsm_init(struct raft_fsm *fsm, struct rsm *s)

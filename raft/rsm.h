@@ -499,4 +499,14 @@ typedef void (*rsm_applied_fn)(void *arg, const struct rsm_result *res);
 /* Sets the hook (kept across restores); @fn NULL: none. */
 void rsm_on_applied(struct rsm *s, rsm_applied_fn fn, void *arg);
 
+/* What @fsm's snapshot and restore did since start (kept across restores,
+ * not part of the state): counts, the time spent in them on the calling
+ * (loop) thread, and the size of the last snapshot taken. */
+struct rsm_fsm_stats {
+	uint64_t snapshots, restores;
+	uint64_t snapshot_us, restore_us;
+	uint64_t last_snapshot_bytes;
+};
+const struct rsm_fsm_stats *rsm_fsm_stats(const struct rsm *s);
+
 #endif /* RAFTQ_RSM_H */

@@ -33,6 +33,7 @@ struct rsm {
 	/* The daemon's hook (rsm_on_applied): not part of the state. */
 	rsm_applied_fn applied_fn;
 	void *applied_arg;
+	struct rsm_fsm_stats fsm_stats; /* rsm_fsm_stats: not the state */
 };
 
 /* names.c: whether @r is a valid retry setting for group @group of @mode

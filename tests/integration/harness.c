@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -132,13 +133,15 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 	fprintf(f,
 		"\n[raft]\nelection_timeout_ms = %d\n"
 		"heartbeat_timeout_ms = %d\nconnect_retry_ms = 100\n"
-		"snapshot_threshold = 4096\nsnapshot_trailing = 1024\n"
+		"snapshot_threshold = %u\nsnapshot_trailing = %u\n"
 		"raft_segment_bytes = 1048576\n\n[storage]\n"
 		"flush = %s\nsegment_bytes = 1048576\n"
 		"max_batch_bytes = 262144\n\n[log]\n"
 		"level = info\n\n[auth]\ncluster_secret = %s\n",
-		h->election_ms, h->heartbeat_ms, h->flush[0] ? h->flush : "os",
-		H_CLUSTER_SECRET);
+		h->election_ms, h->heartbeat_ms,
+		h->snapshot_threshold ? h->snapshot_threshold : 4096,
+		h->snapshot_trailing ? h->snapshot_trailing : 1024,
+		h->flush[0] ? h->flush : "os", H_CLUSTER_SECRET);
 	if (tokens_file[0] != '\0')
 		fprintf(f, "tokens_file = %s\n", tokens_file);
 	if (h->max_open_queues > 0)
@@ -316,32 +319,39 @@ int h_init_proxied(struct harness *h, int n)
 	return 0;
 }
 
-int h_set_timings(struct harness *h, int election_ms, int heartbeat_ms)
+/* Writes the initial voters' configs again after a setting changed. */
+static int rewrite_cfgs(struct harness *h)
 {
-	h->election_ms = election_ms;
-	h->heartbeat_ms = heartbeat_ms;
 	for (int i = 0; i < h->n; i++)
 		if (write_cfg(h, &h->nodes[i], NULL) != 0)
 			return -1;
 	return 0;
+}
+
+int h_set_timings(struct harness *h, int election_ms, int heartbeat_ms)
+{
+	h->election_ms = election_ms;
+	h->heartbeat_ms = heartbeat_ms;
+	return rewrite_cfgs(h);
 }
 
 int h_set_flush(struct harness *h, const char *flush)
 {
 	snprintf(h->flush, sizeof h->flush, "%s", flush);
-	for (int i = 0; i < h->n; i++)
-		if (write_cfg(h, &h->nodes[i], NULL) != 0)
-			return -1;
-	return 0;
+	return rewrite_cfgs(h);
 }
 
 int h_set_max_open_queues(struct harness *h, unsigned n)
 {
 	h->max_open_queues = n;
-	for (int i = 0; i < h->n; i++)
-		if (write_cfg(h, &h->nodes[i], NULL) != 0)
-			return -1;
-	return 0;
+	return rewrite_cfgs(h);
+}
+
+int h_set_snapshots(struct harness *h, unsigned threshold, unsigned trailing)
+{
+	h->snapshot_threshold = threshold;
+	h->snapshot_trailing = trailing;
+	return rewrite_cfgs(h);
 }
 
 void h_cut(struct harness *h, int i)
@@ -956,6 +966,18 @@ static int http_request(const char *addr, const char *method, const char *path,
 	const char *b = strstr(resp, "\r\n\r\n");
 	snprintf(body, cap, "%s", b ? b + 4 : "");
 	return status;
+}
+
+double h_metric(struct harness *h, int i, const char *series)
+{
+	static char text[1 << 18];
+	if (h_http(h->nodes[i].http, "GET", "/metrics", NULL, 0, text,
+		   sizeof text) != 200)
+		return NAN;
+	char key[256];
+	snprintf(key, sizeof key, "\n%s ", series);
+	const char *at = strstr(text, key);
+	return at == NULL ? NAN : strtod(at + strlen(key), NULL);
 }
 
 int h_http(const char *addr, const char *method, const char *path,

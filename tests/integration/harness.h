@@ -60,6 +60,7 @@ struct harness {
 	int election_ms, heartbeat_ms; /* Raft timings in the configs */
 	char flush[16];		  /* [storage] flush in the configs ("": os) */
 	unsigned max_open_queues; /* [storage] max_open_queues (0: default) */
+	unsigned snapshot_threshold, snapshot_trailing; /* 0: 4096, 1024 */
 };
 
 /* Nodes configured from now on get [auth] tokens_file = @path (NULL or
@@ -104,6 +105,10 @@ int h_set_flush(struct harness *h, const char *flush);
 /* Sets [storage] max_open_queues in every node's config; call before the
  * nodes start. 0 or -1. */
 int h_set_max_open_queues(struct harness *h, unsigned n);
+/* Sets [raft] snapshot_threshold and snapshot_trailing in every node's
+ * config (the harness writes 4096 and 1024); before the nodes start. 0 or
+ * -1. */
+int h_set_snapshots(struct harness *h, unsigned threshold, unsigned trailing);
 
 /* Adds node n+1 configured to join through node @via. */
 int h_add_joiner(struct harness *h, int via);
@@ -169,6 +174,9 @@ int h_dial(const char *addr);
  * the status code and the body in @body, or -1 (no answer). */
 int h_http(const char *addr, const char *method, const char *path,
 	   const char *headers, size_t body_len, char *body, size_t cap);
+/* The value of the series @series (a name, labels included) in node
+ * @i's GET /metrics; NAN when the node did not answer or lacks it. */
+double h_metric(struct harness *h, int i, const char *series);
 /* h_http with the body @json (a string sent as it is). */
 int h_http_json(const char *addr, const char *method, const char *path,
 		const char *headers, const char *json, char *body, size_t cap);

@@ -103,20 +103,6 @@ static int read_queue(const char *addr, const char *topic, uint32_t qid,
 	return k;
 }
 
-/* A counter of node @i's /metrics. */
-static long long metric(struct harness *h, int i, const char *name)
-{
-	static char text[1 << 17];
-	assert_int_equal(h_http(h->nodes[i].http, "GET", "/metrics", NULL, 0,
-				text, sizeof text),
-			 200);
-	char key[128];
-	snprintf(key, sizeof key, "\n%s ", name);
-	const char *at = strstr(text, key);
-	assert_non_null(at);
-	return atoll(at + strlen(key));
-}
-
 /* Every acknowledged batch of @p is in the queue it went to, at the
  * offset its answer gave. */
 static void check_all(struct harness *h, struct producer *p)
@@ -162,8 +148,10 @@ static void test_durable_produce_survives_kill(void **state)
 	check_all(h, p);
 	/* Every produced batch went through the I/O thread, and the
 	 * syncs were no more than the batches. */
-	long long appends = metric(h, 0, "raftq_storage_group_appends_total");
-	long long syncs = metric(h, 0, "raftq_storage_group_syncs_total");
+	long long appends =
+	    (long long)h_metric(h, 0, "raftq_storage_group_appends_total");
+	long long syncs =
+	    (long long)h_metric(h, 0, "raftq_storage_group_syncs_total");
 	print_message("%lld batches, %lld syncs on the I/O thread\n", appends,
 		      syncs);
 	assert_int_equal(appends, THREADS * PER_THREAD);

@@ -1,0 +1,176 @@
+/*
+ * Raft snapshots of the replicated state in a running cluster (issue 16):
+ * with snapshot_threshold = 64 every node takes snapshots as commits are
+ * applied and /metrics counts them; a follower stopped while the leader's
+ * log moved past what it holds comes back by InstallSnapshot (its second
+ * restore: its own snapshot at start, then the leader's) and ends with
+ * the leader's offsets.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../unit/test_util.h"
+#include "harness.h"
+
+#define THRESHOLD 64
+#define TRAILING 16
+
+/* 500 messages in queue 0 of broker-1 (served offsets are clamped to
+ * the queue's end). */
+static int fill(struct harness *h)
+{
+	static uint8_t p[500 * 13];
+	struct rpc_produce_req in = {"t",
+				     0,
+				     500,
+				     0,
+				     {p, h_records(p, 500, 1)},
+				     0,
+				     0,
+				     "broker-1",
+				     RPC_ACKS_LEADER};
+	return h_call_code(h->nodes[0].listen, RPC_PRODUCE, &in, 5000) == RPC_OK
+		   ? 0
+		   : -1;
+}
+
+static int setup(void **state)
+{
+	struct harness *h = calloc(1, sizeof *h);
+	if (h == NULL || h_init(h, 3) != 0 ||
+	    h_set_snapshots(h, THRESHOLD, TRAILING) != 0)
+		return -1;
+	*state = h;
+	if (h_start_all(h) != 0 || h_create_topic(h, "t", 1) != 0 ||
+	    h_create_group(h, "g", "clustering", NULL) != 0 || fill(h) != 0)
+		return -1;
+	return 0;
+}
+
+/* @n commits, one at a time (one Raft entry each), of offsets
+ * @from .. @from + n - 1 to queue 0 of broker-1. */
+static void commit_many(struct harness *h, uint64_t from, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct rpc_commit_item it = {"t", "broker-1", 0,
+					     from + (uint64_t)i, 0};
+		struct rpc_commit_req req = {"g", "m", {&it, 1}};
+		assert_int_equal(h_call_code(h->nodes[h->leader].listen,
+					     RPC_COMMIT, &req, 5000),
+				 RPC_OK);
+	}
+}
+
+static double metric(struct harness *h, int i, const char *name)
+{
+	double v = h_metric(h, i, name);
+	if (isnan(v))
+		fail_msg("node %d has no %s", i + 1, name);
+	return v;
+}
+
+/* Waits up to 10 s until node @i (maybe starting) applied the leader's
+ * commit index. */
+static void wait_applied(struct harness *h, int i)
+{
+	double want = metric(h, h->leader, "raftq_raft_commit_index");
+	int64_t until = h_now_ms() + 10000;
+	for (;;) {
+		double got = h_metric(h, i, "raftq_raft_applied_index");
+		if (!isnan(got) && got >= want)
+			break;
+		if (h_now_ms() > until)
+			fail_msg("node %d did not apply index %.0f", i + 1,
+				 want);
+		usleep(20000);
+	}
+}
+
+/* The offset of queue 0 of broker-1 for group g, as node @i answers. */
+static uint64_t committed(struct harness *h, int i)
+{
+	struct rpc_offsets_req q = {"g", "t"};
+	struct ctl_resp r;
+	h_call(h->nodes[i].listen, RPC_OFFSETS, &q, 5000, &r);
+	if (r.err != 0)
+		fail_msg("OFFSETS to node %d: %s", i + 1, r.why);
+	if (r.st.code != RPC_OK)
+		fail_msg("OFFSETS to node %d: %u %s", i + 1, r.st.code,
+			 r.st.message);
+	const struct rpc_offsets_resp *o = r.body;
+	const struct rpc_offset_info *q0 = o->queues.v;
+	uint64_t v = UINT64_MAX;
+	for (uint32_t k = 0; k < o->queues.n; k++)
+		if (strcmp(q0[k].broker_name, "broker-1") == 0 &&
+		    q0[k].queue_id == 0)
+			v = q0[k].offset;
+	ctl_resp_free(&r);
+	return v;
+}
+
+static void test_snapshots_counted(void **state)
+{
+	struct harness *h = *state;
+	commit_many(h, 1, 200);
+	for (int i = 0; i < 3; i++) {
+		wait_applied(h, i);
+		double applied = metric(h, i, "raftq_raft_applied_index");
+		double taken = metric(h, i, "raftq_raft_snapshots_total");
+		double index = metric(h, i, "raftq_raft_snapshot_index");
+		print_message("node %d: applied %.0f, %.0f snapshots, last at "
+			      "%.0f\n",
+			      i + 1, applied, taken, index);
+		/* One per THRESHOLD applied entries, none while one is put. */
+		assert_true(taken >= 2 && taken <= floor(applied / THRESHOLD));
+		assert_true(index >= THRESHOLD && index <= applied);
+		assert_true(metric(h, i, "raftq_raft_snapshot_bytes") > 0);
+		assert_true(metric(h, i, "raftq_raft_snapshot_seconds_total") >
+			    0);
+		assert_true(metric(h, i, "raftq_raft_restores_total") == 0);
+	}
+}
+
+static void test_follower_catches_up_by_snapshot_install(void **state)
+{
+	struct harness *h = *state;
+	int f = (h->leader + 1) % 3;
+	commit_many(h, 1, 100); /* f has a snapshot of its own */
+	wait_applied(h, f);
+	h_kill(h, f);
+	commit_many(h, 101, 300); /* the leader's log moves past f's end */
+	double leader_snap = metric(h, h->leader, "raftq_raft_snapshot_index");
+	assert_int_equal(h_start(h, f), 0);
+	wait_applied(h, f);
+	/* Its own snapshot at start, then the one the leader installed. */
+	assert_true(metric(h, f, "raftq_raft_restores_total") == 2);
+	assert_true(metric(h, f, "raftq_raft_restore_seconds_total") > 0);
+	assert_true(metric(h, f, "raftq_raft_snapshot_index") >= leader_snap);
+	/* f alone holds the next commit with the leader; then the leader
+	 * goes and only f can win: it answers with the offsets it built on
+	 * the installed snapshot. */
+	int o = (f + 1) % 3;
+	assert_true(o != h->leader);
+	h_kill(h, o);
+	commit_many(h, 401, 1);
+	h_kill(h, h->leader);
+	assert_int_equal(h_start(h, o), 0);
+	int64_t until = h_now_ms() + 15000;
+	while (h_call_code(h->nodes[f].listen, RPC_OFFSETS,
+			   &(struct rpc_offsets_req){"g", "t"}, 2000) != RPC_OK)
+		assert_true(h_now_ms() < until);
+	assert_int_equal(committed(h, f), 401);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_snapshots_counted, setup,
+					    h_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_follower_catches_up_by_snapshot_install, setup,
+		h_teardown),
+	};
+	return cmocka_run_group_tests_name("integration/snapshot", tests, NULL,
+					   NULL);
+}
