@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bench_args.h"
+#include "bench_commit.h"
 #include "bench_proc.h"
 #include "harness.h"
 
@@ -162,56 +163,15 @@ static void commits_throughput(const char *leader, int conns, int window,
 
 /* ---- 2. One commit at a time ---- */
 
-struct sync_call {
-	struct rpc_call call;
-	bool done;
-	int status;
-};
-
-static void on_sync(struct rpc_call *call, int status, struct rpc_frame *f)
-{
-	struct sync_call *sc = call->data;
-	struct rpc_commit_resp r;
-	struct rpc_status st;
-	sc->status = status;
-	if (status == 0 &&
-	    (rpc_decode(f, RPC_COMMIT | RPC_RESPONSE, &r, &st, NULL) != 0 ||
-	     st.code != RPC_OK))
-		sc->status = -1;
-	sc->done = true;
-}
-
 static void commit_latency(const char *leader, int n)
 {
 	uint64_t *lat = calloc((size_t)n, sizeof *lat);
-	struct rpc_commit_item it = {"big", "broker-1", 0, 5, 0};
-	struct rpc_commit_req req = {"bench", "m", {&it, 1}};
-	/* One connection, kept open. */
-	uv_loop_t loop;
-	uv_loop_init(&loop);
-	struct rpc_client c;
-	need(rpc_client_init(&c, &loop, leader, NULL, NULL) == 0, "client");
-	for (int i = 0; i < n; i++) {
-		struct sync_call sc = {.done = false};
-		sc.call.data = &sc;
-		it.offset = (uint64_t)i;
-		uint64_t t0 = now_us();
-		need(rpc_client_request(&c, &sc.call, RPC_COMMIT, &req, 5000,
-					on_sync) == 0,
-		     "request");
-		while (!sc.done)
-			uv_run(&loop, UV_RUN_ONCE);
-		lat[i] = now_us() - t0;
-		need(sc.status == 0, "commit failed");
-	}
-	double p50, p99;
-	pct(lat, (size_t)n, &p50, &p99);
+	bench_commit_latencies(leader, "bench", "big", n, lat);
+	double p50 = bench_quantile_ms(lat, (size_t)n, 0.50);
+	double p99 = bench_quantile_ms(lat, (size_t)n, 0.99);
 	printf("commit latency     p50 %6.3f ms  p99 %6.3f ms  (%d sequential "
 	       "1-offset commits, one connection)\n",
 	       p50, p99, n);
-	rpc_client_close(&c, on_closed);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
 	free(lat);
 }
 

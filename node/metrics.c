@@ -4,6 +4,7 @@
  * values follow the Prometheus text format 0.0.4 (topic, group and broker
  * names are [A-Za-z0-9._-], so no label value needs escaping).
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,32 +219,88 @@ static double wait_seconds(struct node *n, const struct led *x, uint64_t at,
 	return now > stored ? (double)(now - stored) / 1000 : 0;
 }
 
-/* Every group's lag on led queue @x in messages (as group describe: a
- * never-committed queue counts from where a first read would start), or
- * with @k LOCAL_LAG_SECONDS the age of its first unconsumed message. */
-static void write_lags(FILE *f, struct node *n, const struct led *x,
-		       const struct node_qstat *st, enum local_kind k)
+/* A led queue of a topic and its bounds (write_topic_lags). */
+struct led_stat {
+	struct led x;
+	struct node_qstat st;
+};
+
+/* Appends @s to @p: the end. */
+static char *put_str(char *p, const char *s)
 {
-	const struct rsm_topic *t = x->t;
+	size_t len = strlen(s);
+	memcpy(p, s, len);
+	return p + len;
+}
+
+/* Appends @v in decimal to @p: the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	int k = 0;
+	do
+		tmp[k++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (k > 0)
+		*p++ = tmp[--k];
+	return p;
+}
+
+/* Group @g's sample of family @k on led queue @ls, if it has one: its lag
+ * in messages (as group describe: a never-committed queue counts from
+ * where a first read would start) or the age of its first unconsumed
+ * message. One line built by hand: a scrape writes one per group and
+ * queue (10^6 with 10^6 offsets), so no printf per line. */
+static void write_lag(FILE *f, struct node *n, const struct rsm_group *g,
+		      const struct rsm_group_topic *gt, bool earliest,
+		      const struct led_stat *ls, enum local_kind k)
+{
+	uint64_t at = gt->offsets[ls->x.qi];
+	if (at == RSM_OFFSET_NONE)
+		at = earliest ? ls->st.min : ls->st.max;
+	char line[3 * RSM_NAME_MAX + 160];
+	char *p = put_str(
+	    line, k == LOCAL_LAG ? "raftq_consumer_group_lag{group=\""
+				 : "raftq_consumer_group_lag_seconds{group=\"");
+	p = put_str(p, g->name);
+	p = put_str(p, "\",topic=\"");
+	p = put_str(p, ls->x.t->name);
+	p = put_str(p, "\",broker=\"");
+	p = put_str(p, ls->x.home);
+	p = put_str(p, "\",queue=\"");
+	p = put_u64(p, ls->x.q);
+	p = put_str(p, "\"} ");
+	if (k == LOCAL_LAG) {
+		p = put_u64(p, ls->st.max > at ? ls->st.max - at : 0);
+	} else {
+		double v = wait_seconds(n, &ls->x, at, &ls->st);
+		if (v < 0)
+			return; /* its store time cannot be read */
+		if (v == 0)
+			*p++ = '0';
+		else
+			p += snprintf(p, 32, "%.15g", v);
+	}
+	*p++ = '\n';
+	assert((size_t)(p - line) <= sizeof line);
+	fwrite(line, 1, (size_t)(p - line), f);
+}
+
+/* Family @k (LOCAL_LAG or LOCAL_LAG_SECONDS) for every group on the
+ * queues of @t this broker leads, @ls (@n_ls of them, bounds read). */
+static void write_topic_lags(FILE *f, struct node *n, const struct rsm_topic *t,
+			     const struct led_stat *ls, uint32_t n_ls,
+			     enum local_kind k)
+{
 	for (uint32_t i = 0; i < rsm_group_count(n->rsm); i++) {
 		const struct rsm_group *g = rsm_group_at(n->rsm, i);
 		const struct rsm_group_topic *gt = rsm_group_topic(g, t->name);
-		if (gt == NULL || x->qi >= gt->n)
+		if (gt == NULL)
 			continue;
-		uint64_t at = gt->offsets[x->qi];
-		if (at == RSM_OFFSET_NONE)
-			at =
-			    rsm_starts_earliest(g, t->name) ? st->min : st->max;
-		double v = k == LOCAL_LAG
-			       ? (double)(st->max > at ? st->max - at : 0)
-			       : wait_seconds(n, x, at, st);
-		if (v >= 0)
-			fprintf(f,
-				"raftq_consumer_group_lag%s{group=\"%s\","
-				"topic=\"%s\",broker=\"%s\",queue=\"%u\"} "
-				"%.15g\n",
-				k == LOCAL_LAG ? "" : "_seconds", g->name,
-				t->name, x->home, x->q, v);
+		bool earliest = rsm_starts_earliest(g, t->name);
+		for (uint32_t j = 0; j < n_ls; j++)
+			if (ls[j].x.qi < gt->n)
+				write_lag(f, n, g, gt, earliest, &ls[j], k);
 	}
 }
 
@@ -251,18 +308,25 @@ static void write_lags(FILE *f, struct node *n, const struct led *x,
  * samples of a family must be together). */
 static void write_local(FILE *f, struct node *n, enum local_kind k)
 {
+	bool lags = k == LOCAL_LAG || k == LOCAL_LAG_SECONDS;
 	for (uint32_t i = 0; i < rsm_topic_count(n->rsm); i++) {
 		const struct rsm_topic *t = rsm_topic_at(n->rsm, i);
+		struct led_stat *ls =
+		    lags ? malloc(rsm_topic_queues(t) * sizeof *ls) : NULL;
+		uint32_t n_ls = 0;
 		for (uint32_t qi = 0; qi < rsm_topic_queues(t); qi++) {
-			struct led x;
-			struct node_qstat st;
-			if (!leads(n, t, qi, &x) || !local_stat(n, &x, &st))
+			struct led_stat one;
+			if (!leads(n, t, qi, &one.x) ||
+			    !local_stat(n, &one.x, &one.st))
 				continue;
-			if (k == LOCAL_LAG || k == LOCAL_LAG_SECONDS)
-				write_lags(f, n, &x, &st, k);
-			else
-				write_bound(f, &x, &st, k);
+			if (ls != NULL)
+				ls[n_ls++] = one;
+			else if (!lags)
+				write_bound(f, &one.x, &one.st, k);
 		}
+		if (ls != NULL)
+			write_topic_lags(f, n, t, ls, n_ls, k);
+		free(ls); /* out of memory: this topic's lags left out */
 	}
 }
 

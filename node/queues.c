@@ -176,11 +176,43 @@ struct node_queue *node_queue_open(struct node *n, const char *topic,
 	return open_replica(n, t, home, queue_id, code, msg, msglen);
 }
 
+/*
+ * Whether queue @queue_id of @t, homed here with one copy, has never been
+ * written: not open and no directory. Reading its bounds then needs no
+ * files, and opening it would create them on the loop (every clustering
+ * group has %RETRY% and %DLQ% queues that most never use). A queue with
+ * copies elsewhere is always opened: its high watermark may be theirs.
+ */
+static bool never_written(struct node *n, const struct rsm_topic *t,
+			  const char *home, uint32_t queue_id)
+{
+	if (t == NULL || t->replication_factor > 1 ||
+	    (home != NULL && strcmp(home, n->cfg.name) != 0))
+		return false;
+	int64_t qi = rsm_topic_queue_index(t, n->cfg.name, queue_id);
+	const char *l = qi >= 0 ? rsm_queue_leader(t, (uint32_t)qi) : NULL;
+	if (l == NULL || strcmp(l, n->cfg.name) != 0 ||
+	    node_queue_find(n, t, n->cfg.name, queue_id) != NULL)
+		return false; /* not led here: node_led_queue says so */
+	char dir[NODE_PATH + 2 * RSM_NAME_MAX];
+	struct stat st;
+	snprintf(dir, sizeof dir, "%s/queues/%s/%u", n->cfg.data_dir, t->name,
+		 queue_id);
+	return stat(dir, &st) != 0 && errno == ENOENT;
+}
+
 int node_queue_stat(struct node *n, const char *topic, const char *home,
 		    uint32_t queue_id, bool with_time, int64_t time,
 		    struct node_qstat *out, uint32_t *code, char *msg,
 		    size_t msglen)
 {
+	const struct rsm_topic *nt = rsm_topic_find(n->rsm, topic);
+	if (never_written(n, nt, home, queue_id) && node_is_current(n)) {
+		*out = (struct node_qstat){
+		    .known = true,
+		    .scheduled = node_sched_pending(n, nt, queue_id)};
+		return 0;
+	}
 	const char *leader;
 	struct node_queue *e = node_led_queue(n, topic, home, queue_id, code,
 					      msg, msglen, &leader);

@@ -884,7 +884,8 @@ int h_wait_leader(struct harness *h, int want, int ms)
 static size_t read_all(int fd, char *out, size_t cap)
 {
 	size_t n = 0;
-	for (int i = 0; i < 500 && n + 1 < cap; i++) {
+	int64_t until = h_now_ms() + 5000;
+	while (n + 1 < cap && h_now_ms() < until) {
 		struct pollfd p = {fd, POLLIN, 0};
 		if (poll(&p, 1, 10) <= 0)
 			continue;
@@ -957,14 +958,19 @@ static int http_request(const char *addr, const char *method, const char *path,
 	}
 	if (data == NULL)
 		send_zeros(fd, len);
-	static char resp[1 << 17];
-	read_all(fd, resp, sizeof resp);
+	/* The body may fill @cap: room for the head besides. */
+	char *resp = malloc(cap + 4096);
+	if (resp == NULL) {
+		close(fd);
+		return -1;
+	}
+	read_all(fd, resp, cap + 4096);
 	close(fd);
 	int status = -1;
-	if (sscanf(resp, "HTTP/1.1 %d", &status) != 1)
-		return -1;
 	const char *b = strstr(resp, "\r\n\r\n");
-	snprintf(body, cap, "%s", b ? b + 4 : "");
+	if (sscanf(resp, "HTTP/1.1 %d", &status) == 1)
+		snprintf(body, cap, "%s", b ? b + 4 : "");
+	free(resp);
 	return status;
 }
 
