@@ -23,7 +23,8 @@ struct move_item {
 	uint64_t move;
 	int64_t value;
 	uint64_t min, max, unset_base;
-	int64_t qi; /* set by check_moves */
+	int64_t qi;	      /* set by check_moves */
+	const char *interned; /* broker, as the history keeps it (reserve) */
 };
 
 /* One topic of the entry. */
@@ -45,7 +46,7 @@ static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi, bool *clamped)
 static int cmp_queue(const void *a, const void *b)
 {
 	const struct rsm_reset_queue *x = a, *y = b;
-	int c = strcmp(x->broker, y->broker);
+	int c = x->broker == y->broker ? 0 : strcmp(x->broker, y->broker);
 	if (c != 0)
 		return c;
 	return x->queue_id < y->queue_id ? -1 : x->queue_id > y->queue_id;
@@ -324,7 +325,7 @@ static void move_queue(struct rsm_group_topic *gt,
 		       const struct move_item *m, struct rsm_reset_queue *q)
 {
 	uint64_t cur = gt->offsets[m->qi];
-	memcpy(q->broker, m->broker, sizeof q->broker);
+	q->broker = m->interned;
 	q->queue_id = m->queue_id;
 	q->previous = cur;
 	q->min_offset = m->min;
@@ -346,8 +347,21 @@ static int reserve(struct rsm *s, struct rsm_group *g, struct part_item *p,
 		if (p[k].queues == NULL ||
 		    rsm__group_topic_get(g, p[k].t) == NULL)
 			return RSM_ENOMEM;
+		const char *last = NULL; /* moves come broker by broker */
+		for (uint32_t i = 0; i < p[k].n; i++) {
+			struct move_item *m = &p[k].mv[i];
+			m->interned = last && strcmp(last, m->broker) == 0
+					  ? last
+					  : rsm__intern(s, m->broker);
+			if (m->interned == NULL)
+				return RSM_ENOMEM;
+			last = m->interned;
+		}
 	}
-	return rsm__reset_room(s, np);
+	uint64_t queues = 0;
+	for (uint32_t k = 0; k < np; k++)
+		queues += p[k].n;
+	return rsm__reset_room(s, np, queues);
 }
 
 /* Moves every part and records it (reserve succeeded). */

@@ -920,8 +920,8 @@ static bool reset_follows(const struct rsm *s, const struct rsm_reset *rs)
 }
 
 /* A record's queues: 7 items, and an 8th (skipped) only when true. */
-static int unpack_reset_queues(struct rsm__rd *ql, struct rsm_reset *rs,
-			       const char **why)
+static int unpack_reset_queues(struct rsm *s, struct rsm__rd *ql,
+			       struct rsm_reset *rs, const char **why)
 {
 	rs->queues = calloc(ql->n, sizeof *rs->queues);
 	if (rs->queues == NULL)
@@ -931,7 +931,11 @@ static int unpack_reset_queues(struct rsm__rd *ql, struct rsm_reset *rs,
 		struct rsm__rd x;
 		struct rsm_reset_queue *rq = &rs->queues[q];
 		rsm__rd_array(ql, &x);
-		rsm__rd_str(&x, rq->broker, RSM_NAME_MAX);
+		char broker[RSM_NAME_MAX + 1];
+		rsm__rd_str(&x, broker, RSM_NAME_MAX);
+		rq->broker = x.err ? "" : rsm__intern(s, broker);
+		if (rq->broker == NULL)
+			return RSM_ENOMEM;
 		rq->queue_id = (uint32_t)rsm__rd_u64(&x);
 		rq->previous = rsm__rd_u64(&x);
 		rq->offset = rsm__rd_u64(&x);
@@ -975,9 +979,9 @@ static int unpack_reset(struct rsm *s, struct rsm__rd *r, const char **why)
 		return RSM_ECORRUPT;
 	}
 	rs.target = (enum rsm_target_kind)target;
-	int rv = unpack_reset_queues(&ql, &rs, why);
+	int rv = unpack_reset_queues(s, &ql, &rs, why);
 	if (rv == 0)
-		rv = rsm__reset_room(s, 1);
+		rv = rsm__reset_room(s, 1, rs.n);
 	if (rv != 0) {
 		free(rs.queues);
 		if (*why == NULL)

@@ -66,7 +66,10 @@ const char *rsm_errname(int code);
 #define RSM_TEXT_MAX 255 /* addresses, requester */
 #define RSM_MAX_BROKERS 255
 #define RSM_MAX_QUEUES_PER_BROKER 16384
-#define RSM_HISTORY_MAX 10000	   /* oldest resets are forgotten beyond this */
+#define RSM_HISTORY_MAX 10000 /* oldest resets are forgotten beyond this */
+/* ...and beyond this many queue records in all (a reset of a 10^4-queue
+ * topic records 10^4 queues: 10,000 of them would be 10^8 records). */
+#define RSM_HISTORY_QUEUES_MAX (1u << 20)
 #define RSM_OFFSET_NONE UINT64_MAX /* a queue the group never committed */
 
 /* Names: 1..127 of [A-Za-z0-9._-], or a group's retry or dead-letter
@@ -199,7 +202,9 @@ struct rsm_group {
 };
 
 struct rsm_reset_queue {
-	char broker[RSM_NAME_MAX + 1];
+	/* Interned (one copy of each broker name per state, rsm__intern):
+	 * valid while the state lives. */
+	const char *broker;
 	uint32_t queue_id;
 	uint64_t previous; /* RSM_OFFSET_NONE if never committed */
 	uint64_t offset;   /* the new offset */

@@ -34,7 +34,15 @@ struct rsm {
 	rsm_applied_fn applied_fn;
 	void *applied_arg;
 	struct rsm_fsm_stats fsm_stats; /* rsm_fsm_stats: not the state */
+	/* Broker names the history's records point to (rsm__intern): each
+	 * once, stable until the state is freed, never part of a snapshot. */
+	char **names;
+	uint32_t n_names, names_cap;
 };
+
+/* The state's one copy of broker name @name (interned on first use), or
+ * NULL when out of memory. */
+const char *rsm__intern(struct rsm *s, const char *name);
 
 /* names.c: whether @r is a valid retry setting for group @group of @mode
  * (n_delays 0 always is); else false with the reason in @why. */
@@ -65,10 +73,12 @@ bool rsm__topic_remove(struct rsm *s, const char *name, int64_t *created);
  * missing; NULL when out of memory. */
 struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,
 					     const struct rsm_topic *t);
-/* Makes room for @k more history records: forgets the oldest resets
- * (whole: every record of an id) beyond RSM_HISTORY_MAX and allocates
- * the slots. RSM_ENOMEM leaves @s as is. */
-int rsm__reset_room(struct rsm *s, uint32_t k);
+/* Makes room for @k more history records of @queues queue records in
+ * all: forgets the oldest resets (whole: every record of an id) beyond
+ * RSM_HISTORY_MAX records or RSM_HISTORY_QUEUES_MAX queue records (the
+ * newest reset is kept whatever its size) and allocates the slots.
+ * RSM_ENOMEM leaves @s as is. */
+int rsm__reset_room(struct rsm *s, uint32_t k, uint64_t queues);
 /* Appends @r into a slot made by rsm__reset_room; takes r->queues. */
 void rsm__reset_push(struct rsm *s, const struct rsm_reset *r);
 /* Applies RSM_CMD_RESET (@topics false) or RSM_CMD_RESET_TOPICS. */

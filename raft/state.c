@@ -58,6 +58,9 @@ void rsm__clear(struct rsm *s)
 		rsm__group_free(&s->groups[i]);
 	for (uint32_t i = 0; i < s->n_resets; i++)
 		free(s->resets[i].queues);
+	for (uint32_t i = 0; i < s->n_names; i++)
+		free(s->names[i]);
+	free(s->names);
 	free(s->brokers);
 	free(s->topics);
 	free(s->groups);
@@ -394,14 +397,39 @@ struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,
 	return &g->topics[at];
 }
 
-int rsm__reset_room(struct rsm *s, uint32_t k)
+const char *rsm__intern(struct rsm *s, const char *name)
+{
+	for (uint32_t i = s->n_names; i-- > 0;) /* the newest first */
+		if (strcmp(s->names[i], name) == 0)
+			return s->names[i];
+	if (s->n_names == s->names_cap) {
+		uint32_t cap = s->names_cap ? 2 * s->names_cap : 8;
+		char **p = realloc(s->names, cap * sizeof *p);
+		if (p == NULL)
+			return NULL;
+		s->names = p;
+		s->names_cap = cap;
+	}
+	char *copy = strdup(name);
+	if (copy == NULL)
+		return NULL;
+	s->names[s->n_names++] = copy;
+	return copy;
+}
+
+int rsm__reset_room(struct rsm *s, uint32_t k, uint64_t queues)
 {
 	assert(k >= 1 && k <= RSM_HISTORY_MAX);
+	uint64_t kept = queues; /* queue records after the drop */
+	for (uint32_t i = 0; i < s->n_resets; i++)
+		kept += s->resets[i].n;
 	uint32_t drop = 0;
-	while (s->n_resets - drop + k > RSM_HISTORY_MAX) {
+	while (drop < s->n_resets &&
+	       (s->n_resets - drop + k > RSM_HISTORY_MAX ||
+		kept > RSM_HISTORY_QUEUES_MAX)) {
 		uint64_t id = s->resets[drop].id; /* forget whole resets */
 		while (drop < s->n_resets && s->resets[drop].id == id)
-			drop++;
+			kept -= s->resets[drop++].n;
 	}
 	uint32_t need = s->n_resets - drop + k;
 	if (need > s->resets_cap) {

@@ -433,12 +433,18 @@ static void test_rsm_snapshot_round_trip(void **state)
 	assert_int_equal(rh_epoch(t, "g", "orders"), 1);
 	assert_int_equal(rsm_reset_count(t), 1);
 	assert_int_equal(rsm_reset_at(t, 0)->queues[3].previous, 77);
+	/* Broker names are kept once per state, not once per queue. */
+	const struct rsm_reset_queue *rq = rsm_reset_at(t, 0)->queues;
+	assert_string_equal(rq[0].broker, "broker-1");
+	assert_ptr_equal(rq[0].broker, rq[1].broker);
+	assert_ptr_not_equal(rq[1].broker, rq[2].broker);
 	assert_int_equal(rsm_group_find(t, "bc")->mode, RSM_BROADCASTING);
 	assert_string_equal(rsm_broker_by_id(t, 2)->listen, "127.0.0.1:9102");
 	/* The next reset id continues after a restore. */
 	const struct rsm_result *r =
 	    reset_all(t, RSM_MOVE_ABSOLUTE, 1, min, max, 0);
 	assert_int_equal(r->reset->id, 2);
+	assert_ptr_equal(r->reset->queues[0].broker, rq[0].broker);
 
 	/* Damaged snapshots leave the state as it was. */
 	uint64_t d = rsm_digest(t);
@@ -475,6 +481,39 @@ static void test_rsm_history_keeps_the_newest(void **state)
 	assert_null(rsm_reset_find(s, 5, NULL));
 	assert_non_null(rsm_reset_find(s, 6, NULL));
 	assert_int_equal(rh_epoch(s, "g", "orders"), RSM_HISTORY_MAX + 5);
+}
+
+/* Resets of a topic of 3 x 16,384 queues: the history keeps the newest
+ * that fit RSM_HISTORY_QUEUES_MAX queue records (21 x 49,152), and a
+ * restore keeps exactly those. */
+static void test_rsm_history_bounded_by_queue_records(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	const uint32_t qpb = RSM_MAX_QUEUES_PER_BROKER, n = 3 * qpb;
+	const char *b[] = {"broker-1", "broker-2", "broker-3"};
+	assert_int_equal(rh_topic(s, "wide", qpb, b, 3), RSM_OK);
+	struct rsm_reset_move *m = calloc(n, sizeof *m);
+	assert_non_null(m);
+	rh_moves(m, (int)n, (int)qpb, RSM_MOVE_ABSOLUTE, 0, NULL, NULL, 0);
+	const uint32_t fit = RSM_HISTORY_QUEUES_MAX / n;
+	assert_int_equal(fit, 21);
+	for (uint32_t i = 0; i < fit + 3; i++) {
+		struct rsm_reset_part pt = {"wide", n, m, false, 0};
+		struct rsm_reset_cmd c = {7000, "alice", "g", RSM_TARGET_OFFSET,
+					  0,	NULL,	 1,   &pt};
+		struct raft_buffer buf;
+		assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
+		assert_int_equal(rh_apply(s, buf)->code, RSM_OK);
+	}
+	free(m);
+	assert_int_equal(rsm_reset_count(s), fit);
+	assert_int_equal(rsm_reset_at(s, 0)->id, 4);
+	assert_int_equal(rsm_reset_at(s, fit - 1)->id, fit + 3);
+	struct rsm *t = rh_restored(s);
+	assert_int_equal(rsm_reset_count(t), fit);
+	assert_int_equal(rsm_digest(t), rsm_digest(s));
+	rsm_free(t);
 }
 
 static void test_rsm_broker_reregistration(void **state)
@@ -629,6 +668,7 @@ int main(void)
 	    T(test_rsm_hostile_container_counts),
 	    T(test_rsm_snapshot_round_trip),
 	    T(test_rsm_history_keeps_the_newest),
+	    T(test_rsm_history_bounded_by_queue_records),
 	    T(test_rsm_broker_reregistration),
 	    T(test_rsm_init_offsets_fix_first_positions_only),
 	    T(test_rsm_delete_group),
