@@ -158,6 +158,10 @@ struct node {
 	struct node_syncer *syncer;
 	uint64_t queue_syncs;	     /* syncs it ran */
 	uint64_t queue_sync_appends; /* batches appended for it to sync */
+	/* The last topic found without a directory here (queues.c
+	 * never_written; "": none), until node_topic_dir makes it. */
+	char no_dir_topic[RSM_NAME_MAX + 1];
+	int64_t no_dir_created;
 	uv_timer_t retention;
 	/* Fetches waiting for data (fetch_wait.c). */
 	struct fetch_waiter *waiters;

@@ -194,10 +194,19 @@ static bool never_written(struct node *n, const struct rsm_topic *t,
 	if (l == NULL || strcmp(l, n->cfg.name) != 0 ||
 	    node_queue_find(n, t, n->cfg.name, queue_id) != NULL)
 		return false; /* not led here: node_led_queue says so */
+	if (n->no_dir_created == t->created &&
+	    strcmp(n->no_dir_topic, t->name) == 0)
+		return true; /* asked for every queue of a topic in turn */
 	char dir[NODE_PATH + 2 * RSM_NAME_MAX];
 	struct stat st;
-	snprintf(dir, sizeof dir, "%s/queues/%s/%u", n->cfg.data_dir, t->name,
-		 queue_id);
+	int len =
+	    snprintf(dir, sizeof dir, "%s/queues/%s", n->cfg.data_dir, t->name);
+	if (stat(dir, &st) != 0 && errno == ENOENT) {
+		memcpy(n->no_dir_topic, t->name, sizeof n->no_dir_topic);
+		n->no_dir_created = t->created;
+		return true;
+	}
+	snprintf(dir + len, sizeof dir - (size_t)len, "/%u", queue_id);
 	return stat(dir, &st) != 0 && errno == ENOENT;
 }
 
@@ -209,7 +218,9 @@ int node_queue_stat(struct node *n, const char *topic, const char *home,
 	const struct rsm_topic *nt = rsm_topic_find(n->rsm, topic);
 	if (never_written(n, nt, home, queue_id) && node_is_current(n)) {
 		*out = (struct node_qstat){
-		    .known = true,
+		    .known = true, /* as an empty queue's: times -1 */
+		    .first_time = -1,
+		    .last_time = -1,
 		    .scheduled = node_sched_pending(n, nt, queue_id)};
 		return 0;
 	}

@@ -177,6 +177,7 @@ int node_topic_dir(struct node *n, const struct rsm_topic *t, char *dir,
 			 dir);
 		return -1;
 	}
+	n->no_dir_topic[0] = '\0'; /* queues.c: it may exist from now on */
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		snprintf(msg, msglen, "mkdir %s: %s", dir, strerror(errno));
 		return -1;

@@ -129,6 +129,23 @@ static bool queue_dir_exists(struct harness *h, int i, const char *topic)
 	return stat(dir, &st) == 0;
 }
 
+/* QUEUE_STATS of queue @q of @topic at broker-1. */
+static struct rpc_queue_stat stat_of(struct harness *h, const char *topic,
+				     uint32_t q)
+{
+	uint64_t id = q;
+	struct rpc_queue_stats_req in = {topic, NULL, {&id, 1}, false, 0};
+	struct ctl_resp r;
+	h_call(h->nodes[0].listen, RPC_QUEUE_STATS, &in, 5000, &r);
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.st.code, RPC_OK);
+	const struct rpc_queue_stats_resp *o = r.body;
+	assert_int_equal(o->queues.n, 1);
+	struct rpc_queue_stat s = *(const struct rpc_queue_stat *)o->queues.v;
+	ctl_resp_free(&r);
+	return s;
+}
+
 /* A scrape and QUEUE_STATS read a never-written queue without creating
  * it: every clustering group has %RETRY% and %DLQ% queues, and the first
  * scrape of a node with 326 groups made 652 queues (mkdir, segment,
@@ -155,6 +172,23 @@ static void test_reads_create_no_queue(void **state)
 		assert_false(queue_dir_exists(h, i, "%RETRY%g"));
 		assert_false(queue_dir_exists(h, i, "%DLQ%g"));
 	}
+	/* Never written: an empty queue's stats; then written: its own. */
+	assert_int_equal(h_create_topic_rf(h, "lazy", 2, 1), 0);
+	struct rpc_queue_stat s = stat_of(h, "lazy", 1);
+	assert_int_equal(s.max_offset, 0);
+	assert_int_equal(s.first_store_time, -1);
+	assert_int_equal(s.last_store_time, -1);
+	assert_false(queue_dir_exists(h, 0, "lazy"));
+	uint8_t p[64];
+	struct rpc_produce_req in = {
+	    "lazy",	    1, 3, 0, {p, h_records(p, 3, 1)}, 0, 0, "broker-1",
+	    RPC_ACKS_LEADER};
+	assert_int_equal(
+	    h_call_code(h->nodes[0].listen, RPC_PRODUCE, &in, 5000), RPC_OK);
+	s = stat_of(h, "lazy", 1);
+	assert_int_equal(s.max_offset, 3);
+	assert_true(s.first_store_time > 0);
+	assert_int_equal(stat_of(h, "lazy", 0).max_offset, 0);
 }
 
 int main(void)
