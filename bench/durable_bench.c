@@ -14,9 +14,15 @@
  * after another (client-observed, connect included), first with nothing
  * else running, then while the four producers keep broker-1 busy with
  * synced appends; p50 / p99 of each (issue 16: reset p99 while a broker
- * ingests at full durable rate, target <= 3 ms).
+ * ingests at full durable rate, target <= 3 ms). After each reset one
+ * commit of one offset (the Raft path alone: no gather, no wait for the
+ * hosting brokers) tells the Raft round's share from the rest.
  *
- *   durable_bench [--quick]     (--quick: 100k messages, a smoke run)
+ *   durable_bench [--quick | --flush-os]
+ *
+ * --quick: 100k messages, a smoke run. --flush-os: the same run with
+ * [storage] flush = os (appends not synced): what the data's syncs cost
+ * the resets and commits, against the CPU's share.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -45,6 +51,7 @@ struct resetter {
 	volatile bool stop;
 	uint64_t us[RESETS_MAX];
 	int n;
+	uint64_t commit_us[RESETS_MAX]; /* a 1-offset commit after each */
 };
 
 /* One reset of group rg on topic rt to latest at @leader: its duration
@@ -63,13 +70,38 @@ static uint64_t one_reset(const char *leader)
 	return now_us() - t0;
 }
 
-/* Resets one after another until stopped (or RESETS_MAX). */
+/* One commit of one offset of group rg at @leader (the Raft path alone:
+ * no gather, no wait for the hosting brokers): its duration in
+ * microseconds, the connection included. */
+static uint64_t one_commit(const char *leader, uint64_t offset)
+{
+	struct rpc_offsets_req oq = {"rg", "rt"};
+	struct ctl_resp o;
+	h_call(leader, RPC_OFFSETS, &oq, 10000, &o);
+	need(o.err == 0 && o.st.code == RPC_OK, "offsets");
+	uint64_t epoch = ((struct rpc_offsets_resp *)o.body)->epoch;
+	ctl_resp_free(&o);
+	struct rpc_commit_item it = {"rt", "broker-2", 0, offset, epoch};
+	struct rpc_commit_req req = {"rg", "m", {&it, 1}};
+	uint64_t t0 = now_us();
+	struct ctl_resp c;
+	h_call(leader, RPC_COMMIT, &req, 10000, &c);
+	need(c.err == 0 && c.st.code == RPC_OK, "commit");
+	ctl_resp_free(&c);
+	return now_us() - t0;
+}
+
+/* Resets one after another until stopped (or RESETS_MAX), each followed
+ * by one commit (one request in flight at a time). */
 static void *run_resets(void *arg)
 {
 	struct resetter *r = arg;
 	r->n = 0;
-	while (!r->stop && r->n < RESETS_MAX)
-		r->us[r->n++] = one_reset(r->leader);
+	while (!r->stop && r->n < RESETS_MAX) {
+		r->us[r->n] = one_reset(r->leader);
+		r->commit_us[r->n] = one_commit(r->leader, 0);
+		r->n++;
+	}
 	return NULL;
 }
 
@@ -91,6 +123,11 @@ static void report_resets(struct resetter *r, const char *label)
 	       "p99 %.2f ms (%d resets, client-observed incl. connect)\n",
 	       label, (double)r->us[r->n / 2] / 1e3,
 	       (double)r->us[r->n * 99 / 100] / 1e3, r->n);
+	qsort(r->commit_us, (size_t)r->n, sizeof *r->commit_us, cmp_u64);
+	printf("commit of 1 offset (after each reset), %s: p50 %.2f ms, p99 "
+	       "%.2f ms (%d commits, incl. connect)\n",
+	       label, (double)r->commit_us[r->n / 2] / 1e3,
+	       (double)r->commit_us[r->n * 99 / 100] / 1e3, r->n);
 }
 
 static void *run_producer(void *arg)
@@ -102,21 +139,25 @@ static void *run_producer(void *arg)
 	return NULL;
 }
 
-/* A 3-node cluster with flush = sync, leader found; exits on failure. */
-static struct harness *durable_cluster(void)
+/* A 3-node cluster with [storage] flush = @flush, leader found; exits on
+ * failure. */
+static struct harness *durable_cluster(const char *flush)
 {
 	struct harness *h = calloc(1, sizeof *h);
-	need(h != NULL && h_init(h, 3) == 0 && h_set_flush(h, "sync") == 0 &&
-		 h_start_all(h) == 0,
+	need(h != NULL && h_init(h, 3) == 0 && h_set_flush(h, flush) == 0 &&
+		 h_set_segment_bytes(h, 128u << 20) == 0 && h_start_all(h) == 0,
 	     "cluster set-up");
 	return h;
 }
 
 int main(int argc, char **argv)
 {
-	bool quick = bench_quick(argc, argv, "durable_bench");
+	static const char *const flags[] = {"--quick", "--flush-os", NULL};
+	const char *flag = bench_flag(argc, argv, "durable_bench", flags);
+	bool quick = flag != NULL && strcmp(flag, "--quick") == 0;
+	const char *flush = flag != NULL && !quick ? "os" : "sync";
 	uint64_t n = quick ? 100000 : 2000000;
-	struct harness *h = durable_cluster();
+	struct harness *h = durable_cluster(flush);
 	const char *one[] = {"broker-1"};
 	struct rpc_topic_create_req t = {"durable", 2, {one, 1}, 1, 0};
 	need(h_call_code(h->nodes[h->leader].listen, RPC_TOPIC_CREATE, &t,
@@ -162,8 +203,10 @@ int main(int argc, char **argv)
 	double secs = (double)(now_us() - t0) / 1e6;
 	rs->stop = true;
 	pthread_join(rs->th, NULL);
-	printf("durable_bench: 3 raftqd on loopback, flush = sync, a topic of "
-	       "2 queues on broker-1 (one copy)\n");
+	printf("durable_bench: 3 raftqd on loopback, flush = %s, segments of "
+	       "128 MiB (the default), a topic of 2 queues on broker-1 (one "
+	       "copy), Raft leader node %d\n",
+	       flush, h->leader + 1);
 	printf("durable produce, %d producers x 2 queues, 100 B: %llu "
 	       "messages in %.2f s, %.0f msgs/s (per producer:",
 	       PRODUCERS, (unsigned long long)n, secs, (double)n / secs);

@@ -433,6 +433,31 @@ static int make_data_dir(struct node *n, char *err, size_t errlen)
 	return 0;
 }
 
+/* The client port: the request layer's RPC server, listening. */
+static int start_rpc(struct node *n, uv_loop_t *loop, char *err, size_t errlen)
+{
+	struct rpc_server_config rc = {
+	    n->cfg.max_frame_bytes,
+	    (size_t)n->cfg.max_pending_bytes,
+	    n->cfg.max_connections,
+	    (size_t)n->cfg.max_buffered_bytes,
+	    (size_t)n->cfg.max_unsent_bytes,
+	    n->cfg.max_requests_per_sec,
+	    0 /* max_turn_bytes: the default, 256 KiB */};
+	n->rpc.data = n;
+	int rv = rpc_server_init(&n->rpc, loop, &rc, node_on_request,
+				 node_on_rpc_event);
+	if (rv == 0)
+		rv = rpc_server_listen(&n->rpc, node_listen_bind(n));
+	if (rv != 0) {
+		snprintf(err, errlen, "listen on %s: %s", node_listen_bind(n),
+			 rpc_strerror(rv));
+		return -1;
+	}
+	n->rpc_open = true;
+	return 0;
+}
+
 int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	       char *err, size_t errlen)
 {
@@ -473,21 +498,8 @@ int node_start(struct node *n, uv_loop_t *loop, const struct node_config *cfg,
 	if (node_replace_decide(n, err, errlen) != 0 ||
 	    start_raft(n, err, errlen) != 0)
 		return -1;
-	struct rpc_server_config rc = {
-	    n->cfg.max_frame_bytes,	     (size_t)n->cfg.max_pending_bytes,
-	    n->cfg.max_connections,	     (size_t)n->cfg.max_buffered_bytes,
-	    (size_t)n->cfg.max_unsent_bytes, n->cfg.max_requests_per_sec};
-	n->rpc.data = n;
-	int rv = rpc_server_init(&n->rpc, loop, &rc, node_on_request,
-				 node_on_rpc_event);
-	if (rv == 0)
-		rv = rpc_server_listen(&n->rpc, node_listen_bind(n));
-	if (rv != 0) {
-		snprintf(err, errlen, "listen on %s: %s", node_listen_bind(n),
-			 rpc_strerror(rv));
+	if (start_rpc(n, loop, err, errlen) != 0)
 		return -1;
-	}
-	n->rpc_open = true;
 	if (node_http_start(n, err, errlen) != 0)
 		return -1;
 	uv_timer_init(loop, &n->tick);

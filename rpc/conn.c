@@ -31,6 +31,7 @@
 #define DEFAULT_MAX_BUFFERED ((size_t)96 << 20)
 #define DEFAULT_MAX_UNSENT ((size_t)96 << 20)
 #define DEFAULT_MAX_RATE 250000
+#define DEFAULT_MAX_TURN_BYTES ((size_t)256 << 10)
 
 struct rpc_conn {
 	uv_tcp_t tcp;
@@ -46,6 +47,9 @@ struct rpc_conn {
 	bool closing;
 	bool close_after_flush;
 	bool shutting_down;
+	bool deferred;	   /* over max_turn_bytes: waits for the next turn */
+	uint64_t turn;	   /* the server's turn turn_bytes counts in */
+	size_t turn_bytes; /* request bytes dispatched in that turn */
 	struct rpc_reader reader;
 	msgpack_sbuffer out;
 	size_t inflight;
@@ -361,6 +365,8 @@ static void server_maybe_done(struct rpc_server *s)
 static void server_conn_gone(struct rpc_conn *c)
 {
 	struct rpc_server *s = c->server;
+	if (c->deferred)
+		s->n_deferred--;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -414,18 +420,49 @@ static bool within_rate(struct rpc_conn *c)
 	return ++c->window_count <= c->server->cfg.max_rate;
 }
 
-/* Dispatches the whole frames buffered on @c (unless paused or ending). */
+/* Stops reading @c until the next turn: it dispatched its share of this
+ * one (max_turn_bytes); server_flush takes it up again. */
+static void defer(struct rpc_conn *c)
+{
+	struct rpc_server *s = c->server;
+	if (!c->deferred) {
+		c->deferred = true;
+		s->n_deferred++;
+	}
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	if (!uv_is_active((uv_handle_t *)&s->kick))
+		uv_idle_start(&s->kick, on_kick); /* poll must not block */
+}
+
+/* Whether @c dispatched its share of this turn (then deferred). */
+static bool turn_spent(struct rpc_conn *c)
+{
+	struct rpc_server *s = c->server;
+	if (c->turn != s->turn) {
+		c->turn = s->turn;
+		c->turn_bytes = 0;
+	}
+	if (c->turn_bytes < s->cfg.max_turn_bytes)
+		return false;
+	defer(c);
+	return true;
+}
+
+/* Dispatches the whole frames buffered on @c (unless paused or ending),
+ * up to its share of this loop turn. */
 static void server_process(struct rpc_conn *c)
 {
 	struct rpc_server *s = c->server;
 	for (;;) {
-		if (c->closing || c->close_after_flush || c->paused || c->held)
+		if (c->closing || c->close_after_flush || c->paused ||
+		    c->held || turn_spent(c))
 			break;
 		struct rpc_frame f;
 		int rv = rpc_reader_next(&c->reader, &f);
 		if (rv == 0)
 			break;
 		if (rv == 1) {
+			c->turn_bytes += RPC_FRAME_HEADER + f.raw_len;
 			s->stats.frames_in++;
 			if (!within_rate(c)) {
 				rpc_frame_release(&f);
@@ -526,10 +563,30 @@ static void server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	}
 }
 
+/* A new turn: every deferred connection reads again and dispatches what
+ * its reader holds, up to its new share. */
+static void resume_deferred(struct rpc_server *s)
+{
+	for (struct rpc_conn *c = s->conns; c != NULL && s->n_deferred > 0;
+	     c = c->next) {
+		if (!c->deferred)
+			continue;
+		c->deferred = false;
+		s->n_deferred--;
+		if (c->closing || c->close_after_flush || c->paused || c->held)
+			continue; /* resume_if_drained / release take it up */
+		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, server_read);
+		server_process(c);
+	}
+}
+
 static void server_flush(uv_check_t *h)
 {
 	struct rpc_server *s = h->data;
 	uv_idle_stop(&s->kick);
+	s->turn++;
+	if (s->n_deferred > 0)
+		resume_deferred(s); /* may defer some again: kick restarted */
 	flush_list(&s->to_flush);
 }
 
@@ -586,7 +643,8 @@ int rpc_server_init(struct rpc_server *s, uv_loop_t *loop,
 	    OR_DEFAULT(max_conns, DEFAULT_MAX_CONNS),
 	    OR_DEFAULT(max_buffered, DEFAULT_MAX_BUFFERED),
 	    OR_DEFAULT(max_unsent, DEFAULT_MAX_UNSENT),
-	    OR_DEFAULT(max_rate, DEFAULT_MAX_RATE)};
+	    OR_DEFAULT(max_rate, DEFAULT_MAX_RATE),
+	    OR_DEFAULT(max_turn_bytes, DEFAULT_MAX_TURN_BYTES)};
 #undef OR_DEFAULT
 	if (on_request == NULL)
 		return RPC_EINVAL;

@@ -901,6 +901,11 @@ struct rpc_server_config {
 	 * first request); over it the connection is closed. Default
 	 * 250,000. */
 	uint32_t max_rate;
+	/* Request bytes of one connection dispatched per loop turn: the rest
+	 * waits in its reader (reading paused) for the next turn, so one
+	 * busy producer cannot hold the loop while others wait. Default
+	 * 256 KiB. */
+	size_t max_turn_bytes;
 };
 
 struct rpc_server_stats {
@@ -930,6 +935,8 @@ struct rpc_server {
 	rpc_server_close_cb close_cb;
 	struct rpc_conn *conns;
 	struct rpc_conn *to_flush;
+	uint64_t turn;	     /* loop turns seen (max_turn_bytes) */
+	uint32_t n_deferred; /* connections over it, waiting a turn */
 	uint64_t next_conn_id;
 	int handles_open;
 	bool closing;

@@ -111,6 +111,8 @@ void h_auth_tokens_file(const char *path)
 
 static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 {
+	unsigned long long segment =
+	    h->segment_bytes ? h->segment_bytes : 1048576;
 	FILE *f = fopen(x->cfg, "w");
 	if (f == NULL)
 		return -1;
@@ -134,14 +136,14 @@ static int write_cfg(struct harness *h, struct h_node *x, const char *via)
 		"\n[raft]\nelection_timeout_ms = %d\n"
 		"heartbeat_timeout_ms = %d\nconnect_retry_ms = 100\n"
 		"snapshot_threshold = %u\nsnapshot_trailing = %u\n"
-		"raft_segment_bytes = 1048576\n\n[storage]\n"
-		"flush = %s\nsegment_bytes = 1048576\n"
+		"raft_segment_bytes = %llu\n\n[storage]\n"
+		"flush = %s\nsegment_bytes = %llu\n"
 		"max_batch_bytes = 262144\n\n[log]\n"
 		"level = info\n\n[auth]\ncluster_secret = %s\n",
 		h->election_ms, h->heartbeat_ms,
 		h->snapshot_threshold ? h->snapshot_threshold : 4096,
-		h->snapshot_trailing ? h->snapshot_trailing : 1024,
-		h->flush[0] ? h->flush : "os", H_CLUSTER_SECRET);
+		h->snapshot_trailing ? h->snapshot_trailing : 1024, segment,
+		h->flush[0] ? h->flush : "os", segment, H_CLUSTER_SECRET);
 	if (tokens_file[0] != '\0')
 		fprintf(f, "tokens_file = %s\n", tokens_file);
 	if (h->max_open_queues > 0)
@@ -351,6 +353,12 @@ int h_set_snapshots(struct harness *h, unsigned threshold, unsigned trailing)
 {
 	h->snapshot_threshold = threshold;
 	h->snapshot_trailing = trailing;
+	return rewrite_cfgs(h);
+}
+
+int h_set_segment_bytes(struct harness *h, uint64_t bytes)
+{
+	h->segment_bytes = bytes;
 	return rewrite_cfgs(h);
 }
 

@@ -61,6 +61,7 @@ struct harness {
 	char flush[16];		  /* [storage] flush in the configs ("": os) */
 	unsigned max_open_queues; /* [storage] max_open_queues (0: default) */
 	unsigned snapshot_threshold, snapshot_trailing; /* 0: 4096, 1024 */
+	uint64_t segment_bytes; /* [storage] and [raft] segments (0: 1 MiB) */
 };
 
 /* Nodes configured from now on get [auth] tokens_file = @path (NULL or
@@ -109,6 +110,10 @@ int h_set_max_open_queues(struct harness *h, unsigned n);
  * config (the harness writes 4096 and 1024); before the nodes start. 0 or
  * -1. */
 int h_set_snapshots(struct harness *h, unsigned threshold, unsigned trailing);
+/* Sets [storage] segment_bytes and [raft] raft_segment_bytes (the harness
+ * writes 1 MiB so tests roll segments; benches measuring a load may want
+ * the defaults); before the nodes start. 0 or -1. */
+int h_set_segment_bytes(struct harness *h, uint64_t bytes);
 
 /* Adds node n+1 configured to join through node @via. */
 int h_add_joiner(struct harness *h, int via);

@@ -577,7 +577,7 @@ static void test_conn_backpressure_pauses_reading(void **state)
 {
 	struct fx *x = *state;
 	/* A new server with a small output limit and big answers. */
-	struct rpc_server_config cfg = {0, 64 << 10, 0, 0, 0, 0};
+	struct rpc_server_config cfg = {0, 64 << 10, 0, 0, 0, 0, 0};
 	server_with(x, &cfg);
 	x->big_answer = 400; /* ~20 KB per answer */
 	enum { N = 200 };    /* ~4 MB of answers in all */
@@ -617,6 +617,47 @@ static void test_conn_backpressure_pauses_reading(void **state)
 	raw_down(x, &r);
 }
 
+/* max_turn_bytes: a peer's burst of requests is dispatched a share per
+ * loop turn (in the poll phase and again in the check phase), never all
+ * in one turn, and every request is answered. Without the share one busy
+ * producer held a broker's loop for ~80 ms (durable_bench). */
+static void test_conn_turn_share(void **state)
+{
+	struct fx *x = *state;
+	struct rpc_server_config cfg = {0, 0, 0, 0, 0, 0, 256};
+	server_with(x, &cfg);
+	enum { N = 600 };
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	struct rpc_topic_req t = {"t"};
+	for (int i = 0; i < N; i++)
+		assert_int_equal(rpc_encode(&sb, RPC_TOPIC_DESCRIBE,
+					    (uint64_t)i + 100000, NULL, &t, 0),
+				 0);
+	size_t frame = sb.size / N; /* ids of one width: one size */
+	assert_int_equal(sb.size % N, 0);
+	uint64_t most = 2 * (256 / frame + 1); /* two phases a turn */
+	assert_true(most < N / 4);
+	struct raw r;
+	raw_up(x, &r, true);
+	raw_send(&r, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	struct rpc_server_stats st;
+	uint64_t before = 0, turns = 0;
+	for (int i = 0; i < 2000 && r.frames < N; i++) {
+		uv_timer_start(&x->wake, on_wake, 5, 0);
+		uv_run(&x->loop, UV_RUN_ONCE);
+		rpc_server_stats(&x->srv, &st);
+		assert_true(st.frames_in - before <= most);
+		turns += st.frames_in > before;
+		before = st.frames_in;
+	}
+	assert_int_equal(r.frames, N);
+	assert_int_equal(st.frames_in, N);
+	assert_true(turns >= N / most);
+	raw_down(x, &r);
+}
+
 /* One TOPIC_DESCRIBE from a raw peer: whether it was answered. */
 static bool raw_asks(struct fx *x, struct raw *r)
 {
@@ -636,7 +677,7 @@ static bool raw_asks(struct fx *x, struct raw *r)
 static void test_conn_connection_limit(void **state)
 {
 	struct fx *x = *state;
-	struct rpc_server_config cfg = {0, 0, 2, 0, 0, 0};
+	struct rpc_server_config cfg = {0, 0, 2, 0, 0, 0, 0};
 	server_with(x, &cfg);
 	struct raw r[3];
 	for (int i = 0; i < 3; i++)
@@ -660,7 +701,7 @@ static void test_conn_connection_limit(void **state)
 static void test_conn_buffered_limit(void **state)
 {
 	struct fx *x = *state;
-	struct rpc_server_config cfg = {4u << 20, 0, 0, 1u << 20, 0, 0};
+	struct rpc_server_config cfg = {4u << 20, 0, 0, 1u << 20, 0, 0, 0};
 	server_with(x, &cfg);
 	struct raw a, b;
 	raw_up(x, &a, true);
@@ -717,7 +758,7 @@ static void test_conn_buffered_limit(void **state)
 static void test_conn_rate_limit(void **state)
 {
 	struct fx *x = *state;
-	struct rpc_server_config cfg = {0, 0, 0, 0, 0, 50};
+	struct rpc_server_config cfg = {0, 0, 0, 0, 0, 50, 0};
 	server_with(x, &cfg);
 	struct raw r;
 	raw_up(x, &r, true);
@@ -847,6 +888,7 @@ int main(void)
 	    T(test_conn_connection_limit),
 	    T(test_conn_buffered_limit),
 	    T(test_conn_rate_limit),
+	    T(test_conn_turn_share),
 	    T(test_conn_close_answers_what_it_reads),
 	    T(test_conn_client_retires_on_goaway),
 	    cmocka_unit_test(test_conn_addr_parse),
