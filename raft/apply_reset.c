@@ -361,7 +361,7 @@ static int reserve(struct rsm *s, struct rsm_group *g, struct part_item *p,
 	uint64_t queues = 0;
 	for (uint32_t k = 0; k < np; k++)
 		queues += p[k].n;
-	return rsm__reset_room(s, np, queues);
+	return rsm__reset_room(s, np, queues, s->next_reset_id);
 }
 
 /* Moves every part and records it (reserve succeeded). */

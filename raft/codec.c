@@ -992,7 +992,7 @@ static int unpack_reset(struct rsm *s, struct rsm__rd *r, const char **why)
 	rs.target = (enum rsm_target_kind)target;
 	int rv = unpack_reset_queues(s, &ql, &rs, why);
 	if (rv == 0)
-		rv = rsm__reset_room(s, 1, rs.n);
+		rv = rsm__reset_room(s, 1, rs.n, rs.id);
 	if (rv != 0) {
 		free(rs.queues);
 		if (*why == NULL)

@@ -73,12 +73,13 @@ bool rsm__topic_remove(struct rsm *s, const char *name, int64_t *created);
  * missing; NULL when out of memory. */
 struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,
 					     const struct rsm_topic *t);
-/* Makes room for @k more history records of @queues queue records in
- * all: forgets the oldest resets (whole: every record of an id) beyond
- * RSM_HISTORY_MAX records or RSM_HISTORY_QUEUES_MAX queue records (the
- * newest reset is kept whatever its size) and allocates the slots.
+/* Makes room for @k more history records of reset @id, @queues queue
+ * records in all: forgets the oldest resets (whole: every record of an
+ * id) beyond RSM_HISTORY_MAX records or RSM_HISTORY_QUEUES_MAX queue
+ * records, never @id's own (a reset is kept whatever its size, and a
+ * snapshot restores it record by record), and allocates the slots.
  * RSM_ENOMEM leaves @s as is. */
-int rsm__reset_room(struct rsm *s, uint32_t k, uint64_t queues);
+int rsm__reset_room(struct rsm *s, uint32_t k, uint64_t queues, uint64_t id);
 /* Appends @r into a slot made by rsm__reset_room; takes r->queues. */
 void rsm__reset_push(struct rsm *s, const struct rsm_reset *r);
 /* Applies RSM_CMD_RESET (@topics false) or RSM_CMD_RESET_TOPICS. */

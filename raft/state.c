@@ -417,18 +417,18 @@ const char *rsm__intern(struct rsm *s, const char *name)
 	return copy;
 }
 
-int rsm__reset_room(struct rsm *s, uint32_t k, uint64_t queues)
+int rsm__reset_room(struct rsm *s, uint32_t k, uint64_t queues, uint64_t id)
 {
 	assert(k >= 1 && k <= RSM_HISTORY_MAX);
 	uint64_t kept = queues; /* queue records after the drop */
 	for (uint32_t i = 0; i < s->n_resets; i++)
 		kept += s->resets[i].n;
 	uint32_t drop = 0;
-	while (drop < s->n_resets &&
+	while (drop < s->n_resets && s->resets[drop].id != id &&
 	       (s->n_resets - drop + k > RSM_HISTORY_MAX ||
 		kept > RSM_HISTORY_QUEUES_MAX)) {
-		uint64_t id = s->resets[drop].id; /* forget whole resets */
-		while (drop < s->n_resets && s->resets[drop].id == id)
+		uint64_t old = s->resets[drop].id; /* forget whole resets */
+		while (drop < s->n_resets && s->resets[drop].id == old)
 			kept -= s->resets[drop++].n;
 	}
 	uint32_t need = s->n_resets - drop + k;

@@ -516,6 +516,45 @@ static void test_rsm_history_bounded_by_queue_records(void **state)
 	rsm_free(t);
 }
 
+/* One reset over 22 topics of 3 x 16,384 queues, above
+ * RSM_HISTORY_QUEUES_MAX on its own: kept whole (the older one goes), and
+ * a snapshot restores it whole — record by record, the restore used to
+ * forget its first records to make room for its last, so the restored
+ * state differed from the leader's. */
+static void test_rsm_history_oversize_reset_restores_whole(void **state)
+{
+	struct rsm *s = *state;
+	rh_standard(s);
+	uint64_t min[6] = {0}, max[6] = {9, 9, 9, 9, 9, 9};
+	reset_all(s, RSM_MOVE_ABSOLUTE, 1, min, max, 0);
+	enum { TOPICS = 22 };
+	const uint32_t qpb = RSM_MAX_QUEUES_PER_BROKER, n = 3 * qpb;
+	assert_true((uint64_t)TOPICS * n > RSM_HISTORY_QUEUES_MAX);
+	const char *b[] = {"broker-1", "broker-2", "broker-3"};
+	char names[TOPICS][8];
+	struct rsm_reset_part pt[TOPICS];
+	struct rsm_reset_move *m = calloc(n, sizeof *m);
+	assert_non_null(m);
+	rh_moves(m, (int)n, (int)qpb, RSM_MOVE_ABSOLUTE, 0, NULL, NULL, 0);
+	for (int i = 0; i < TOPICS; i++) {
+		snprintf(names[i], sizeof names[i], "w%02d", i);
+		assert_int_equal(rh_topic(s, names[i], qpb, b, 3), RSM_OK);
+		pt[i] = (struct rsm_reset_part){names[i], n, m, false, 0};
+	}
+	struct rsm_reset_cmd c = {7000, "alice", "g",	 RSM_TARGET_OFFSET,
+				  0,	NULL,	 TOPICS, pt};
+	struct raft_buffer buf;
+	assert_int_equal(rsm_encode_reset(&c, &buf, NULL, 0), 0);
+	assert_int_equal(rh_apply(s, buf)->code, RSM_OK);
+	free(m);
+	assert_int_equal(rsm_reset_count(s), TOPICS);
+	assert_int_equal(rsm_reset_at(s, 0)->id, 2);
+	struct rsm *t = rh_restored(s); /* digests equal */
+	assert_int_equal(rsm_reset_count(t), TOPICS);
+	assert_string_equal(rsm_reset_at(t, 0)->topic, "w00");
+	rsm_free(t);
+}
+
 static void test_rsm_broker_reregistration(void **state)
 {
 	struct rsm *s = *state;
@@ -669,6 +708,7 @@ int main(void)
 	    T(test_rsm_snapshot_round_trip),
 	    T(test_rsm_history_keeps_the_newest),
 	    T(test_rsm_history_bounded_by_queue_records),
+	    T(test_rsm_history_oversize_reset_restores_whole),
 	    T(test_rsm_broker_reregistration),
 	    T(test_rsm_init_offsets_fix_first_positions_only),
 	    T(test_rsm_delete_group),
