@@ -27,26 +27,6 @@
 #include "bench_proc.h"
 #include "harness.h"
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static void pct(uint64_t *v, size_t n, double *p50, double *p99)
-{
-	qsort(v, n, sizeof *v, cmp_u64);
-	*p50 = (double)v[n / 2] / 1000.0;
-	*p99 = (double)v[n * 99 / 100] / 1000.0;
-}
-
 static void need(bool ok, const char *what)
 {
 	if (!ok) {
@@ -95,7 +75,7 @@ static void on_commit(struct rpc_call *call, int status, struct rpc_frame *f)
 	else
 		p->failed++;
 	p->outstanding--;
-	if (now_us() < p->deadline_us)
+	if (bench_now_us() < p->deadline_us)
 		issue(c);
 }
 
@@ -136,7 +116,7 @@ static void commits_throughput(const char *leader, int conns, int window,
 			 0,
 		     "client init");
 	struct pcall *calls = calloc((size_t)(conns * window), sizeof *calls);
-	uint64_t t0 = now_us();
+	uint64_t t0 = bench_now_us();
 	p.deadline_us = t0 + (uint64_t)(secs * 1e6);
 	for (int i = 0; i < conns * window; i++) {
 		calls[i].p = &p;
@@ -147,7 +127,7 @@ static void commits_throughput(const char *leader, int conns, int window,
 	/* Open connections keep the loop alive: run until no call is left. */
 	while (p.outstanding > 0)
 		uv_run(&p.loop, UV_RUN_ONCE);
-	double took = (double)(now_us() - t0) / 1e6;
+	double took = (double)(bench_now_us() - t0) / 1e6;
 	printf("commits pipelined  %9.0f offsets/s  %8.0f requests/s  (%d "
 	       "conns x %d in flight x %d offsets, %.1f s, %llu failed)\n",
 	       (double)p.done_reqs * items / took, (double)p.done_reqs / took,
@@ -220,17 +200,17 @@ static void reset_latency(struct harness *h, int leader, int64_t mid, int n)
 					   .target = "time",
 					   .value = mid + (i % 2),
 					   .requester = "bench"};
-		uint64_t t0 = now_us();
+		uint64_t t0 = bench_now_us();
 		struct ctl_resp r;
 		h_call(h->nodes[leader].listen, RPC_RESET, &in, 10000, &r);
-		lat[i] = now_us() - t0;
+		lat[i] = bench_now_us() - t0;
 		need(r.err == 0 && r.st.code == RPC_OK, "reset");
 		need(((struct rpc_reset_resp *)r.body)->queues.n == 48,
 		     "reset answered 48 queues");
 		ctl_resp_free(&r);
 	}
-	double p50, p99;
-	pct(lat, (size_t)n, &p50, &p99);
+	double p50 = bench_quantile_ms(lat, (size_t)n, 0.50);
+	double p99 = bench_quantile_ms(lat, (size_t)n, 0.99);
 	printf("reset by time      p50 %6.2f ms  p99 %6.2f ms  (%d resets of "
 	       "48 queues, 3 brokers, client-observed incl. connect)\n",
 	       p50, p99, n);
@@ -251,7 +231,7 @@ static double failover(struct harness *h)
 	uint64_t epoch = ((struct rpc_offsets_resp *)o.body)->epoch;
 	ctl_resp_free(&o);
 	h_kill(h, leader);
-	uint64_t t0 = now_us();
+	uint64_t t0 = bench_now_us();
 	struct rpc_commit_item it = {"big", "broker-1", 0, 1, epoch};
 	struct rpc_commit_req req = {"bench", "m", {&it, 1}};
 	for (;;) {
@@ -263,12 +243,13 @@ static double failover(struct harness *h)
 			bool ok = r.err == 0 && r.st.code == RPC_OK;
 			ctl_resp_free(&r);
 			if (ok) {
-				double ms = (double)(now_us() - t0) / 1000.0;
+				double ms =
+				    (double)(bench_now_us() - t0) / 1000.0;
 				need(h_start(h, leader) == 0, "restart");
 				return ms;
 			}
 		}
-		need(now_us() - t0 < 20000000, "no commit within 20 s");
+		need(bench_now_us() - t0 < 20000000, "no commit within 20 s");
 		usleep(5000);
 	}
 }

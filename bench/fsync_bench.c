@@ -7,6 +7,7 @@
  *
  *   fsync_bench [--quick]      (--quick: 300 writes)
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,31 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* @n writes to @path (opened O_DSYNC), each one's nanoseconds into @lat:
+ * 0, or -1 after saying why. */
+static int measure(const char *path, uint64_t *lat, int n)
+{
+	static char buf[WRITE_BYTES];
+	memset(buf, 'x', sizeof buf);
+	int fd = open(path, O_WRONLY | O_DSYNC);
+	if (fd < 0) {
+		perror(path);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		off_t at = (off_t)((uint64_t)i * WRITE_BYTES % FILE_BYTES);
+		uint64_t t0 = now_ns();
+		if (pwrite(fd, buf, sizeof buf, at) != (ssize_t)sizeof buf) {
+			perror(path);
+			close(fd);
+			return -1;
+		}
+		lat[i] = now_ns() - t0;
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int n = bench_quick(argc, argv, "fsync_bench") ? 300 : 5000;
@@ -40,28 +66,27 @@ int main(int argc, char **argv)
 	char path[512];
 	snprintf(path, sizeof path, "%s/fsync_bench.XXXXXX", tmp);
 	int fd = mkstemp(path);
-	if (fd < 0 || posix_fallocate(fd, 0, FILE_BYTES) != 0 || fsync(fd)) {
+	if (fd < 0) {
 		perror(path);
 		return 1;
 	}
-	close(fd);
-	fd = open(path, O_WRONLY | O_DSYNC);
-	static char buf[WRITE_BYTES];
-	memset(buf, 'x', sizeof buf);
-	uint64_t *lat = calloc((size_t)n, sizeof *lat);
-	for (int i = 0; fd >= 0 && lat != NULL && i < n; i++) {
-		off_t at = (off_t)((uint64_t)i * WRITE_BYTES % FILE_BYTES);
-		uint64_t t0 = now_ns();
-		if (pwrite(fd, buf, sizeof buf, at) != (ssize_t)sizeof buf) {
-			perror("pwrite");
-			return 1;
-		}
-		lat[i] = now_ns() - t0;
-	}
-	unlink(path);
-	if (fd < 0 || lat == NULL)
+	int rv = posix_fallocate(fd, 0, FILE_BYTES);
+	if (rv != 0 || fsync(fd) != 0) {
+		fprintf(stderr, "%s: %s\n", path, strerror(rv ? rv : errno));
+		close(fd);
+		unlink(path);
 		return 1;
+	}
 	close(fd);
+	uint64_t *lat = calloc((size_t)n, sizeof *lat);
+	rv = lat == NULL ? -1 : measure(path, lat, n);
+	unlink(path);
+	if (lat == NULL)
+		fprintf(stderr, "fsync_bench: out of memory\n");
+	if (rv != 0) {
+		free(lat);
+		return 1;
+	}
 	qsort(lat, (size_t)n, sizeof *lat, cmp_u64);
 	printf("O_DSYNC 4 KiB pwrite  p50 %.3f ms  p99 %.3f ms  max %.3f ms  "
 	       "(%d writes, one at a time, in %s)\n",

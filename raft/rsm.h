@@ -512,6 +512,7 @@ struct rsm_fsm_stats {
 	uint64_t snapshot_us, restore_us;
 	uint64_t last_snapshot_bytes;
 };
+/* Borrowed: points into @s, valid while @s lives. */
 const struct rsm_fsm_stats *rsm_fsm_stats(const struct rsm *s);
 
 #endif /* RAFTQ_RSM_H */
