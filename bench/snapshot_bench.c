@@ -11,14 +11,17 @@
  *  2. 10,000 one-offset commits one at a time while every node snapshots
  *     the whole state each snapshot_threshold (1,024) applied entries:
  *     p50 / p99 / p99.9 / max, the snapshots taken meanwhile and what one
- *     took on the event loop (raftq_raft_snapshot_seconds_total);
+ *     took on the event loop (raftq_raft_snapshot_seconds_total: the
+ *     copy of the state) and off it (..._encode_seconds_total);
  *  3. a follower stopped cleanly and started: time to the leader's commit
  *     index (its snapshot restored, the log after it replayed);
  *  4. a follower killed while 3,000 entries pass (its log is left behind
  *     the leader's trailing entries): time from its start to the leader's
  *     commit index, through InstallSnapshot of the whole state.
  *
- *   snapshot_bench [--quick]     (--quick: 10 groups, a smoke run)
+ *   snapshot_bench [--quick | --no-snapshots]
+ *     --quick: 10 groups, a smoke run; --no-snapshots: the control — no
+ *     snapshot taken (threshold 10^8), steps 1-3 only.
  */
 #include <math.h>
 #include <stdio.h>
@@ -138,18 +141,21 @@ static void metrics_cost(struct harness *h)
 	}
 }
 
-static void commit_latency(struct harness *h, int n)
+static void commit_latency(struct harness *h, int n, bool none)
 {
-	double s0[3], t0[3];
+	double s0[3], t0[3], e0[3];
 	for (int i = 0; i < 3; i++) {
 		s0[i] = metric(h, i, "raftq_raft_snapshots_total");
 		t0[i] = metric(h, i, "raftq_raft_snapshot_seconds_total");
+		e0[i] =
+		    metric(h, i, "raftq_raft_snapshot_encode_seconds_total");
 	}
 	uint64_t *lat = calloc((size_t)n, sizeof *lat);
 	bench_commit_latencies(h->nodes[h->leader].listen, "g0", "o", n, lat);
-	printf("commit latency during snapshots  p50 %.3f ms  p99 %.3f ms  "
+	printf("commit latency %s  p50 %.3f ms  p99 %.3f ms  "
 	       "p99.9 %.3f ms  max %.3f ms  (%d sequential 1-offset "
 	       "commits)\n",
+	       none ? "without snapshots" : "during snapshots",
 	       bench_quantile_ms(lat, (size_t)n, 0.50),
 	       bench_quantile_ms(lat, (size_t)n, 0.99),
 	       bench_quantile_ms(lat, (size_t)n, 0.999),
@@ -158,11 +164,16 @@ static void commit_latency(struct harness *h, int n)
 		double s = metric(h, i, "raftq_raft_snapshots_total") - s0[i];
 		double t =
 		    metric(h, i, "raftq_raft_snapshot_seconds_total") - t0[i];
+		double e =
+		    metric(h, i, "raftq_raft_snapshot_encode_seconds_total") -
+		    e0[i];
 		printf("  node %d%s: %.0f snapshots meanwhile, %.1f ms each on "
-		       "the loop, %.2f MB each\n",
+		       "the loop, %.2f MB each, %.1f ms each encoding off the "
+		       "loop\n",
 		       i + 1, i == h->leader ? " (leader)" : "", s,
 		       s > 0 ? t * 1000.0 / s : 0.0,
-		       metric(h, i, "raftq_raft_snapshot_bytes") / 1e6);
+		       metric(h, i, "raftq_raft_snapshot_bytes") / 1e6,
+		       s > 0 ? e * 1000.0 / s : 0.0);
 	}
 	free(lat);
 }
@@ -200,13 +211,17 @@ static void follower_install(struct harness *h, int f, int entries)
 
 int main(int argc, char **argv)
 {
-	bool quick = bench_quick(argc, argv, "snapshot_bench");
+	static const char *const flags[] = {"--quick", "--no-snapshots", NULL};
+	const char *flag = bench_flag(argc, argv, "snapshot_bench", flags);
+	bool quick = flag != NULL && strcmp(flag, "--quick") == 0;
+	bool none = flag != NULL && strcmp(flag, "--no-snapshots") == 0;
+	int threshold = none ? 100000000 : THRESHOLD;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	int groups = quick ? 10 : 326;
 	struct harness *h = calloc(1, sizeof *h);
 	need(h != NULL && h_init(h, 3) == 0 &&
 		 h_set_timings(h, 1000, 100) == 0 &&
-		 h_set_snapshots(h, THRESHOLD, TRAILING) == 0 &&
+		 h_set_snapshots(h, threshold, TRAILING) == 0 &&
 		 h_start_all(h) == 0,
 	     "a 3-node cluster");
 	need(h_create_topic_rf(h, "o", QPB, 1) == 0,
@@ -215,7 +230,7 @@ int main(int argc, char **argv)
 	printf("snapshot_bench: 3 raftqd on loopback (election 1000 ms, "
 	       "heartbeat 100 ms: the defaults), snapshot_threshold %d, "
 	       "trailing %d, %s\n",
-	       THRESHOLD, TRAILING, quick ? "quick sizes" : "full sizes");
+	       threshold, TRAILING, quick ? "quick sizes" : "full sizes");
 	print_rss(h, "(topic, no offsets)");
 	uint64_t t0 = bench_now_us();
 	for (int g = 0; g < groups; g++)
@@ -225,10 +240,11 @@ int main(int argc, char **argv)
 	       (double)(bench_now_us() - t0) / 1e6);
 	print_rss(h, "(with those keys)");
 	metrics_cost(h);
-	commit_latency(h, quick ? 2000 : 10000);
+	commit_latency(h, quick ? 2000 : 10000, none);
 	int f = (h->leader + 1) % 3;
 	follower_restart(h, f);
-	follower_install(h, f, quick ? 1500 : 3000);
+	if (!none)
+		follower_install(h, f, quick ? 1500 : 3000);
 	print_rss(h, "(at the end)");
 	h_destroy(h);
 	free(h);

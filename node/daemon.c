@@ -297,6 +297,10 @@ static int start_raft(struct node *n, char *err, size_t errlen)
 	}
 	raft_uv_set_segment_size(&n->io, (size_t)n->cfg.raft_segment_bytes);
 	raft_uv_set_connect_retry_delay(&n->io, n->cfg.connect_retry_ms);
+	/* raft_uv implements async_work (version 2) but says version 1, and
+	 * the FSM's snapshots need it (rsm_fsm_init). */
+	assert(n->io.async_work != NULL);
+	n->io.version = 2;
 	rsm_fsm_init(&n->fsm, n->rsm);
 	rsm_on_applied(n->rsm, on_applied, n);
 	rv =

@@ -99,9 +99,14 @@ static void write_raft_snapshots(FILE *f, struct node *n)
 	fprintf(f, "raftq_raft_snapshots_total %llu\n",
 		(unsigned long long)st->snapshots);
 	head(f, "raftq_raft_snapshot_seconds_total", "counter",
-	     "Time the event loop spent encoding those snapshots.");
+	     "Time the event loop spent on those snapshots (copying the "
+	     "state).");
 	fprintf(f, "raftq_raft_snapshot_seconds_total %.6f\n",
 		(double)st->snapshot_us / 1e6);
+	head(f, "raftq_raft_snapshot_encode_seconds_total", "counter",
+	     "Time spent encoding those snapshots, off the event loop.");
+	fprintf(f, "raftq_raft_snapshot_encode_seconds_total %.6f\n",
+		(double)st->encode_us / 1e6);
 	head(f, "raftq_raft_snapshot_bytes", "gauge",
 	     "Size of the last snapshot taken (compressed).");
 	fprintf(f, "raftq_raft_snapshot_bytes %llu\n",

@@ -1,8 +1,8 @@
 /*
  * fsm.c — snapshots (one version byte + an lz4 frame of the canonical
  * state), the state digest, and the struct raft_fsm that plugs the state
- * into libraft 0.15 (version 1 FSM: raft frees snapshot buffers; restore
- * frees the buffer it is given on success).
+ * into libraft 0.15 (version 3 FSM: snapshots taken off the loop,
+ * snapshot_async.c; restore frees the buffer it is given on success).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,39 +156,11 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
-			unsigned *n_bufs)
-{
-	struct rsm *s = fsm->data;
-	void *data;
-	size_t len;
-	uint64_t t0 = mono_us();
-	if (rsm_snapshot(s, &data, &len) != 0)
-		return RAFT_NOMEM;
-	/* Version 1 FSM: raft frees the array and every base. */
-	struct raft_buffer *b = raft_malloc(sizeof *b);
-	void *base = raft_malloc(len);
-	if (b == NULL || base == NULL) {
-		raft_free(b);
-		raft_free(base);
-		free(data);
-		return RAFT_NOMEM;
-	}
-	memcpy(base, data, len);
-	free(data);
-	b->base = base;
-	b->len = len;
-	*bufs = b;
-	*n_bufs = 1;
-	s->fsm_stats.snapshots++;
-	s->fsm_stats.snapshot_us += mono_us() - t0;
-	s->fsm_stats.last_snapshot_bytes = len;
-	return 0;
-}
-
 static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
 	struct rsm *s = fsm->data;
+	if (s->snap != NULL)
+		return RAFT_BUSY; /* never: libraft installs none meanwhile */
 	uint64_t t0 = mono_us();
 	int rv = rsm_restore(s, buf->base, buf->len, NULL, 0);
 	if (rv != 0)
@@ -215,9 +187,8 @@ const struct rsm_fsm_stats *rsm_fsm_stats(const struct rsm *s)
 void rsm_fsm_init(struct raft_fsm *fsm, struct rsm *s)
 {
 	memset(fsm, 0, sizeof *fsm);
-	fsm->version = 1;
 	fsm->data = s;
 	fsm->apply = fsm_apply;
-	fsm->snapshot = fsm_snapshot;
 	fsm->restore = fsm_restore;
+	rsm__fsm_snapshot_init(fsm);
 }

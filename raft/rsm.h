@@ -493,8 +493,11 @@ int rsm_snapshot(const struct rsm *s, void **out, size_t *len);
 int rsm_restore(struct rsm *s, const void *buf, size_t len, char *errmsg,
 		size_t errmsg_len);
 
-/* Fills @fsm (version 1) so libraft applies, snapshots and restores @s.
- * @s is borrowed and must outlive the raft instance. */
+/* Fills @fsm so libraft applies, snapshots and restores @s. @s is borrowed
+ * and must outlive the raft instance. Version 3: a snapshot copies the
+ * state on the loop and encodes the copy with @io's async_work (a libuv
+ * pool thread), so @io must be version 2 or later (raft_uv is, but says
+ * 1: set io.version = 2 after raft_uv_init; notes/libraft-0.15.md). */
 void rsm_fsm_init(struct raft_fsm *fsm, struct rsm *s);
 
 /* Called by @fsm's apply after each entry (its result) and by its restore
@@ -505,11 +508,13 @@ typedef void (*rsm_applied_fn)(void *arg, const struct rsm_result *res);
 void rsm_on_applied(struct rsm *s, rsm_applied_fn fn, void *arg);
 
 /* What @fsm's snapshot and restore did since start (kept across restores,
- * not part of the state): counts, the time spent in them on the calling
- * (loop) thread, and the size of the last snapshot taken. */
+ * not part of the state): counts, the time spent on the loop thread
+ * (snapshot_us: the copies; restore_us), the time encoding snapshots off
+ * the loop, and the size of the last snapshot taken. */
 struct rsm_fsm_stats {
 	uint64_t snapshots, restores;
 	uint64_t snapshot_us, restore_us;
+	uint64_t encode_us;
 	uint64_t last_snapshot_bytes;
 };
 /* Borrowed: points into @s, valid while @s lives. */

@@ -38,6 +38,9 @@ struct rsm {
 	 * once, stable until the state is freed, never part of a snapshot. */
 	char **names;
 	uint32_t n_names, names_cap;
+	/* The snapshot in flight (snapshot_async.c), NULL if none: its copy
+	 * borrows the history's queue arrays (rsm__history_free). */
+	struct rsm__snap *snap;
 };
 
 /* The state's one copy of broker name @name (interned on first use), or
@@ -80,6 +83,13 @@ struct rsm_group_topic *rsm__group_topic_get(struct rsm_group *g,
  * snapshot restores it record by record), and allocates the slots.
  * RSM_ENOMEM leaves @s as is. */
 int rsm__reset_room(struct rsm *s, uint32_t k, uint64_t queues, uint64_t id);
+/* Frees the queue array @q of history record(s) of reset @id, which the
+ * history lets go of: at once, or, when the snapshot in flight lends it,
+ * when that snapshot ends (snapshot_async.c). */
+void rsm__history_free(struct rsm *s, struct rsm_reset_queue *q, uint64_t id);
+/* Makes @fsm's snapshots version 3: copied on the loop, encoded on a
+ * libuv pool thread (snapshot_async.c). */
+void rsm__fsm_snapshot_init(struct raft_fsm *fsm);
 /* Appends @r into a slot made by rsm__reset_room; takes r->queues. */
 void rsm__reset_push(struct rsm *s, const struct rsm_reset *r);
 /* Applies RSM_CMD_RESET (@topics false) or RSM_CMD_RESET_TOPICS. */

@@ -56,6 +56,9 @@ void rsm__clear(struct rsm *s)
 		rsm__topic_free(&s->topics[i]);
 	for (uint32_t i = 0; i < s->n_groups; i++)
 		rsm__group_free(&s->groups[i]);
+	/* Never under a snapshot in flight: it reads the history and names
+	 * (libraft installs no snapshot while taking one). */
+	assert(s->snap == NULL);
 	for (uint32_t i = 0; i < s->n_resets; i++)
 		free(s->resets[i].queues);
 	for (uint32_t i = 0; i < s->n_names; i++)
@@ -313,7 +316,8 @@ static void resets_drop(struct rsm *s, const char *group, const char *topic)
 		const struct rsm_reset *r = &s->resets[i];
 		if ((group == NULL || strcmp(r->group, group) == 0) &&
 		    (topic == NULL || strcmp(r->topic, topic) == 0))
-			free(s->resets[i].queues);
+			rsm__history_free(s, s->resets[i].queues,
+					  s->resets[i].id);
 		else
 			s->resets[kept++] = s->resets[i];
 	}
@@ -440,7 +444,7 @@ int rsm__reset_room(struct rsm *s, uint32_t k, uint64_t queues, uint64_t id)
 		s->resets_cap = need;
 	}
 	for (uint32_t i = 0; i < drop; i++)
-		free(s->resets[i].queues);
+		rsm__history_free(s, s->resets[i].queues, s->resets[i].id);
 	memmove(&s->resets[0], &s->resets[drop],
 		(s->n_resets - drop) * sizeof *s->resets);
 	s->n_resets -= drop;
