@@ -301,6 +301,10 @@ static int start_raft(struct node *n, char *err, size_t errlen)
 	 * the FSM's snapshots need it (rsm_fsm_init). */
 	assert(n->io.async_work != NULL);
 	n->io.version = 2;
+	/* The FSM's snapshots are lz4 frames already (raft/fsm.c): raft_uv's
+	 * own lz4 pass over them would only spend a pool thread's time.
+	 * Snapshot files it compressed earlier still load (it checks). */
+	raft_uv_set_snapshot_compression(&n->io, false);
 	rsm_fsm_init(&n->fsm, n->rsm);
 	rsm_on_applied(n->rsm, on_applied, n);
 	rv =
