@@ -35,6 +35,7 @@
 
 #include "call.h"
 #include "../util/errbuf.h"
+#include "aio_reaper.h"
 #include "auth.h"
 #include "handlers.h"
 #include "http.h"
@@ -284,7 +285,15 @@ static int lock_data_dir(struct node *n, char *err, size_t errlen)
 
 static int start_raft(struct node *n, char *err, size_t errlen)
 {
-	int rv = raft_uv_tcp_init(&n->transport, n->loop);
+	/* raft_uv's io_destroy of each closed segment's AIO context, off the
+	 * loop (aio_reaper.c); without the thread it stays on the loop. */
+	int rv = aio_reaper_start();
+	if (rv != 0)
+		NODE_LOG(NODE_WARN, "raft",
+			 "io_destroy reaper thread: %s; closing a log segment "
+			 "will block the loop",
+			 strerror(-rv));
+	rv = raft_uv_tcp_init(&n->transport, n->loop);
 	if (rv == 0 && n->cfg.raft_bind[0] != '\0')
 		rv = raft_uv_tcp_set_bind_address(&n->transport,
 						  n->cfg.raft_bind);
