@@ -17,25 +17,30 @@
  * itself (the executable's definition is the one the dynamic linker binds
  * libraft to). This one hands SYS_io_destroy to a reaper thread — a queue
  * of REAP_MAX contexts; when it is full the call runs in place, so a flood
- * of closes is slowed, never lost — and passes every other call to libc's.
+ * of closes is slowed, never lost — and makes every other call itself.
+ *
+ * syscall() takes up to six arguments after the number and its callers pass
+ * as many as the call has; C cannot forward a variable argument list
+ * without reading arguments that were never passed (ASan rightly calls that
+ * a stack underflow), so the entry is x86-64 assembly doing what glibc's
+ * does: registers shifted into the kernel's order, the sixth argument from
+ * the stack, -errno turned into errno and -1. On other machines nothing is
+ * interposed and aio_reaper_start answers -ENOTSUP.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "aio_reaper.h"
 
 #define REAP_MAX 64
-
-typedef long (*syscall_fn)(long, ...);
+#define RAFTQ_STR2(x) #x
+#define RAFTQ_STR(x) RAFTQ_STR2(x)
 
 static struct {
 	pthread_mutex_t mu;
@@ -49,25 +54,49 @@ static struct {
        .work = PTHREAD_COND_INITIALIZER,
        .idle = PTHREAD_COND_INITIALIZER};
 
-static syscall_fn libc_syscall;
-static pthread_once_t libc_once = PTHREAD_ONCE_INIT;
+#if defined(__x86_64__)
+#define REAPER_INTERPOSES 1
 
-static void find_libc_syscall(void)
-{
-	void *p = dlsym(RTLD_NEXT, "syscall");
-	/* POSIX: a function's address from dlsym, copied as bytes. */
-	memcpy(&libc_syscall, &p, sizeof p);
-	if (p == NULL) {
-		fprintf(stderr, "raftq: libc's syscall(): %s\n", dlerror());
-		abort();
-	}
-}
+/* The raw system call, as glibc's syscall(): the entry below past its
+ * io_destroy test. */
+long aio_reaper__raw_syscall(long n, ...);
+/* Where syscall() sends io_destroy (a tail call: the hook's return is the
+ * caller's). */
+long aio_reaper__io_destroy(long n, unsigned long ctx);
 
-static long real_syscall(long n, long a, long b, long c, long d, long e, long f)
-{
-	pthread_once(&libc_once, find_libc_syscall);
-	return libc_syscall(n, a, b, c, d, e, f);
-}
+__asm__(".text\n"
+	".globl syscall\n"
+	".type syscall, @function\n"
+	"syscall:\n"
+	"	cmpq $" RAFTQ_STR(
+	    SYS_io_destroy) ", %rdi\n"
+			    "	je aio_reaper__io_destroy\n"
+			    ".globl aio_reaper__raw_syscall\n"
+			    ".type aio_reaper__raw_syscall, @function\n"
+			    "aio_reaper__raw_syscall:\n"
+			    "	movq %rdi, %rax\n"
+			    "	movq %rsi, %rdi\n"
+			    "	movq %rdx, %rsi\n"
+			    "	movq %rcx, %rdx\n"
+			    "	movq %r8, %r10\n"
+			    "	movq %r9, %r8\n"
+			    "	movq 8(%rsp), %r9\n"
+			    "	syscall\n"
+			    "	cmpq $-4095, %rax\n"
+			    "	jae 1f\n"
+			    "	ret\n"
+			    "1:	negq %rax\n"
+			    "	pushq %rax\n" /* keeps -rax, aligns the stack
+						 for the call */
+			    "	call __errno_location@PLT\n"
+			    "	popq %rcx\n"
+			    "	movl %ecx, (%rax)\n"
+			    "	movq $-1, %rax\n"
+			    "	ret\n"
+			    ".size syscall, .-syscall\n");
+#else
+#define REAPER_INTERPOSES 0
+#endif
 
 /* Queues @ctx for the reaper; false when it is not started or full. */
 static bool defer(unsigned long ctx)
@@ -85,17 +114,14 @@ static bool defer(unsigned long ctx)
 	return queued;
 }
 
-long syscall(long n, ...)
+#if REAPER_INTERPOSES
+long aio_reaper__io_destroy(long n, unsigned long ctx)
 {
-	va_list ap;
-	va_start(ap, n);
-	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
-	long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
-	va_end(ap);
-	if (n == SYS_io_destroy && defer((unsigned long)a))
+	if (defer(ctx))
 		return 0;
-	return real_syscall(n, a, b, c, d, e, f);
+	return aio_reaper__raw_syscall(n, ctx);
 }
+#endif
 
 static void *reap(void *arg)
 {
@@ -114,7 +140,7 @@ static void *reap(void *arg)
 		pthread_mutex_unlock(&R.mu);
 		/* EINVAL (not a context) is what the caller would have got
 		 * and ignored: raft_uv does not check it either. */
-		real_syscall(SYS_io_destroy, (long)ctx, 0, 0, 0, 0, 0);
+		aio_reaper__raw_syscall(SYS_io_destroy, ctx);
 		pthread_mutex_lock(&R.mu);
 		R.st.destroyed++;
 	}
@@ -123,6 +149,8 @@ static void *reap(void *arg)
 
 int aio_reaper_start(void)
 {
+	if (!REAPER_INTERPOSES)
+		return -ENOTSUP;
 	pthread_mutex_lock(&R.mu);
 	int rv = 0;
 	if (!R.started) {

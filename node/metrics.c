@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aio_reaper.h"
 #include "metrics.h"
 #include "node_int.h"
 #include "replica.h"
@@ -111,6 +112,17 @@ static void write_raft_snapshots(FILE *f, struct node *n)
 	     "Size of the last snapshot taken (compressed).");
 	fprintf(f, "raftq_raft_snapshot_bytes %llu\n",
 		(unsigned long long)st->last_snapshot_bytes);
+	struct aio_reaper_stats ar;
+	aio_reaper_stats(&ar);
+	head(f, "raftq_raft_aio_destroys_deferred_total", "counter",
+	     "Closed log segments' AIO contexts destroyed off the event "
+	     "loop.");
+	fprintf(f, "raftq_raft_aio_destroys_deferred_total %llu\n",
+		(unsigned long long)ar.deferred);
+	head(f, "raftq_raft_aio_destroys_in_place_total", "counter",
+	     "Those destroyed on the event loop: the reaper's queue full.");
+	fprintf(f, "raftq_raft_aio_destroys_in_place_total %llu\n",
+		(unsigned long long)ar.in_place);
 	head(f, "raftq_raft_restores_total", "counter",
 	     "Snapshots loaded into the state (at start or installed).");
 	fprintf(f, "raftq_raft_restores_total %llu\n",

@@ -127,7 +127,18 @@ static void test_snapshots_counted(void **state)
 		assert_true(metric(h, i, "raftq_raft_snapshot_bytes") > 0);
 		assert_true(metric(h, i, "raftq_raft_snapshot_seconds_total") >
 			    0);
+		assert_true(
+		    metric(h, i, "raftq_raft_snapshot_encode_seconds_total") >
+		    0);
 		assert_true(metric(h, i, "raftq_raft_restores_total") == 0);
+		/* Each snapshot closed the open log segment, whose AIO
+		 * context raftqd's syscall() destroyed off the loop. */
+		assert_true(
+		    metric(h, i, "raftq_raft_aio_destroys_deferred_total") >=
+		    1);
+		assert_true(
+		    metric(h, i, "raftq_raft_aio_destroys_in_place_total") ==
+		    0);
 	}
 }
 
