@@ -30,20 +30,53 @@
 
 #define KEY_MAX (2 * RSM_NAME_MAX + 64)
 
+/* Writes decimal @v at @p; the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+	char d[20];
+	int n = 0;
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n > 0)
+		*p++ = d[--n];
+	return p;
+}
+
+static char *put_name(char *p, const char *s)
+{
+	size_t len = strlen(s);
+	assert(len <= RSM_NAME_MAX);
+	memcpy(p, s, len);
+	return p + len;
+}
+
 /* "crc/topic/home/queue_id/created": glibc's hsearch hash looks at the
  * first few characters only, so the key starts with the CRC32C of the
  * rest (ISA-L, as the storage's checksums): without it every queue of a
  * topic landed in one chain (measured: 60% of a 10^4-queue QUEUE_STATS
- * in strcmp). */
+ * in strcmp). Written by hand: with snprintf the keys were 11% of a
+ * 10^4-queue reset's samples on the three nodes. */
 static void make_key(char *out, const char *topic, const char *home,
 		     uint32_t queue_id, int64_t created)
 {
-	char name[KEY_MAX - 9];
-	int len = snprintf(name, sizeof name, "%s/%s/%" PRIu32 "/%" PRId64,
-			   topic, home, queue_id, created);
-	assert(len > 0 && (size_t)len < sizeof name);
-	snprintf(out, KEY_MAX, "%08x/%s", stor_crc32c(0, name, (size_t)len),
-		 name);
+	static const char hex[] = "0123456789abcdef";
+	char *name = out + 9, *p = name;
+	p = put_name(p, topic);
+	*p++ = '/';
+	p = put_name(p, home);
+	*p++ = '/';
+	p = put_u64(p, queue_id);
+	*p++ = '/';
+	if (created < 0)
+		*p++ = '-';
+	p = put_u64(p, created < 0 ? -(uint64_t)created : (uint64_t)created);
+	*p = '\0';
+	assert(p < out + KEY_MAX);
+	uint32_t crc = stor_crc32c(0, name, (size_t)(p - name));
+	for (int i = 0; i < 8; i++)
+		out[i] = hex[(crc >> (28 - 4 * i)) & 0xf];
+	out[8] = '/';
 }
 
 static void index_drop(struct node *n)

@@ -34,7 +34,8 @@ struct target {
 struct node_sched {
 	struct stor_sched *store;
 	uv_timer_t timer;
-	struct target *targets;
+	struct target *targets; /* sorted by name: QUEUE_STATS of 10^4
+				   queues asks for each in turn */
 	uint32_t ntargets;
 	uint64_t handed, dropped;
 };
@@ -43,26 +44,49 @@ enum outcome { HANDED, AGAIN, WAIT };
 
 static void on_timer(uv_timer_t *timer);
 
+/* The index of target @name in s->targets, or where it would go. */
+static uint32_t target_slot(const struct node_sched *s, const char *name,
+			    bool *found)
+{
+	uint32_t lo = 0, hi = s->ntargets;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->targets[mid].name, name);
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
 static struct target *find_target(struct node_sched *s, const char *name)
 {
-	for (uint32_t i = 0; i < s->ntargets; i++)
-		if (strcmp(s->targets[i].name, name) == 0)
-			return &s->targets[i];
-	return NULL;
+	bool found;
+	uint32_t i = target_slot(s, name, &found);
+	return found ? &s->targets[i] : NULL;
 }
 
 /* Target @name, added (as reconciled: @min_due INT64_MAX) if new; NULL
- * when out of memory. */
+ * when out of memory. Adding moves the targets after it. */
 static struct target *get_target(struct node_sched *s, const char *name)
 {
-	struct target *t = find_target(s, name);
-	if (t != NULL)
-		return t;
-	t = realloc(s->targets, (s->ntargets + 1) * sizeof *t);
+	bool found;
+	uint32_t i = target_slot(s, name, &found);
+	if (found)
+		return &s->targets[i];
+	struct target *t = realloc(s->targets, (s->ntargets + 1) * sizeof *t);
 	if (t == NULL)
 		return NULL;
 	s->targets = t;
-	t = &s->targets[s->ntargets++];
+	memmove(&t[i + 1], &t[i], (s->ntargets - i) * sizeof *t);
+	s->ntargets++;
+	t = &s->targets[i];
 	snprintf(t->name, sizeof t->name, "%s", name);
 	t->min_due = INT64_MAX;
 	t->reconciled = true;
@@ -120,10 +144,8 @@ static void mark_done(void *data, uint64_t id)
 static int reconcile(struct node_sched *s, const char *target,
 		     struct stor_queue *q)
 {
-	for (uint32_t i = 0; i < s->ntargets; i++) {
-		struct target *t = &s->targets[i];
-		if (t->reconciled || strcmp(t->name, target) != 0)
-			continue;
+	struct target *t = find_target(s, target);
+	if (t != NULL && !t->reconciled) {
 		int rv =
 		    stor_queue_sched_ids(q, t->min_due, mark_done, s->store);
 		if (rv != 0)
@@ -317,7 +339,7 @@ uint64_t node_sched_pending(struct node *n, const struct rsm_topic *t,
 			    uint32_t queue)
 {
 	char target[STOR_SCHED_TARGET_MAX + 1];
-	if (n->sched == NULL)
+	if (n->sched == NULL || n->sched->ntargets == 0)
 		return 0;
 	snprintf(target, sizeof target, "%s/%u/%" PRId64, t->name, queue,
 		 t->created);
