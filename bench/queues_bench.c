@@ -14,6 +14,9 @@
  *   4. A topic of N queues over the 3 brokers (N/3 each) and a group:
  *      resets to latest on the Raft leader (client-observed, connect
  *      included) and GROUP_DESCRIBE (lag of every queue): p50 / p99.
+ *   5. A delayed batch (an hour ahead) produced to each of broker-1's N
+ *      queues, then QUEUE_STATS of all N (each answering 3 scheduled):
+ *      p50 / p99 of 5.
  *
  *   queues_bench [--quick]     (--quick: N = 999, a smoke run)
  */
@@ -62,7 +65,9 @@ static void create_topic(struct harness *h, const char *name, uint32_t qpb,
 	     "topic create");
 }
 
-static void produce_each(struct harness *h, uint32_t n)
+/* One batch of 3 records to each queue of tenk: appended now, or with
+ * @delay_ms, scheduled. */
+static void produce_each(struct harness *h, uint32_t n, uint32_t delay_ms)
 {
 	for (uint32_t q = 0; q < n; q++) {
 		uint8_t p[64];
@@ -72,7 +77,7 @@ static void produce_each(struct harness *h, uint32_t n)
 					     0,
 					     {p, h_records(p, 3, q)},
 					     0,
-					     0,
+					     delay_ms,
 					     "broker-1",
 					     RPC_ACKS_LEADER};
 		need(h_call_code(h->nodes[0].listen, RPC_PRODUCE, &in, 10000) ==
@@ -81,20 +86,53 @@ static void produce_each(struct harness *h, uint32_t n)
 	}
 }
 
-/* QUEUE_STATS of every queue of tenk at broker-1; its duration (us). */
-static uint64_t all_stats(struct harness *h, uint32_t n, uint32_t *code)
+/* QUEUE_STATS of every queue of tenk at broker-1, each queue checked to
+ * have @scheduled records waiting; its duration (us). */
+static uint64_t stats_of(struct harness *h, uint32_t n, uint64_t scheduled,
+			 uint32_t *code)
 {
 	struct rpc_queue_stats_req q = {"tenk", NULL, {NULL, 0}, false, 0};
 	uint64_t t0 = now_us();
 	struct ctl_resp r;
 	h_call(h->nodes[0].listen, RPC_QUEUE_STATS, &q, 30000, &r);
+	uint64_t us = now_us() - t0;
 	*code = r.err ? 9999 : r.st.code;
-	if (*code == RPC_OK)
-		need(((const struct rpc_queue_stats_resp *)r.body)->queues.n ==
-			 n,
-		     "every queue in QUEUE_STATS");
+	if (*code == RPC_OK) {
+		const struct rpc_list *l =
+		    &((const struct rpc_queue_stats_resp *)r.body)->queues;
+		need(l->n == n, "every queue in QUEUE_STATS");
+		for (size_t i = 0; i < l->n; i++)
+			need(((const struct rpc_queue_stat *)l->v)[i]
+				     .scheduled == scheduled,
+			     "the scheduled records of each queue");
+	}
 	ctl_resp_free(&r);
-	return now_us() - t0;
+	return us;
+}
+
+static uint64_t all_stats(struct harness *h, uint32_t n, uint32_t *code)
+{
+	return stats_of(h, n, 0, code);
+}
+
+/* A delayed batch (an hour ahead) to every queue of tenk: broker-1's
+ * schedule store then has N targets, each looked up by the QUEUE_STATS of
+ * all queues (it scanned them all for each queue before 75940f0). */
+static void bench_delayed(struct harness *h, uint32_t n)
+{
+	uint64_t t0 = now_us();
+	produce_each(h, n, 3600 * 1000);
+	printf("a delayed batch produced to each of the %u queues (%.1f s)\n",
+	       n, (double)(now_us() - t0) / 1e6);
+	enum { R = 5 };
+	uint64_t us[R];
+	uint32_t code;
+	for (int i = 0; i < R; i++) {
+		us[i] = stats_of(h, n, 3, &code);
+		need(code == RPC_OK, "queue stats");
+	}
+	report("QUEUE_STATS of all queues, a delayed batch waiting in each", us,
+	       R);
 }
 
 static void bench_one_broker(struct harness *h, uint32_t n)
@@ -104,7 +142,7 @@ static void bench_one_broker(struct harness *h, uint32_t n)
 	long rss0 = bench_rss_kib(h->nodes[0].pid);
 	create_topic(h, "tenk", n, true);
 	uint64_t t0 = now_us();
-	produce_each(h, n);
+	produce_each(h, n, 0);
 	double secs = (double)(now_us() - t0) / 1e6;
 	int qf;
 	int f = open_files(h, 0, &qf);
@@ -226,6 +264,7 @@ int main(int argc, char **argv)
 	bench_one_broker(h, n);
 	bench_restart(h, n);
 	bench_spread(h, n);
+	bench_delayed(h, n);
 	h_destroy(h);
 	free(h);
 	return 0;
