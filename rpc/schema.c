@@ -5,6 +5,7 @@
  * required field is malformed, a missing optional one stays zero/NULL.
  */
 #include <stdlib.h>
+#include <assert.h>
 #include <string.h>
 
 #include "rpc.h"
@@ -684,6 +685,24 @@ static int dec_status_key(struct dec *d, const msgpack_object_kv *kv,
 	return 1;
 }
 
+/* The index of @sc's field named @key (@klen bytes, not NUL-ended), or
+ * sc->n: looked for from field @from on, then from the first — encoders
+ * write the fields in schema order, so the next key is usually the next
+ * field (a 10^4-queue answer spent 4% of its decoding in strlen here). */
+static uint32_t field_index(const struct rpc_schema *sc, const char *key,
+			    uint32_t klen, uint32_t from)
+{
+	assert(from <= sc->n);
+	for (uint32_t j = 0; j < sc->n; j++) {
+		uint32_t i = (from + j) % sc->n;
+		const char *name = sc->fields[i].name;
+		if (strnlen(name, (size_t)klen + 1) == klen &&
+		    memcmp(name, key, klen) == 0)
+			return i;
+	}
+	return sc->n;
+}
+
 static int dec_struct(struct dec *d, const struct rpc_schema *sc,
 		      const msgpack_object *map, void *out,
 		      struct rpc_status *status)
@@ -693,6 +712,7 @@ static int dec_struct(struct dec *d, const struct rpc_schema *sc,
 		return RPC_EMALFORMED;
 	}
 	uint64_t seen = 0; /* bit i: field i present (tables are short) */
+	uint32_t next = 0; /* the field after the last one found */
 	for (uint32_t k = 0; k < map->via.map.size; k++) {
 		const msgpack_object_kv *kv = &map->via.map.ptr[k];
 		if (kv->key.type != MSGPACK_OBJECT_STR) {
@@ -708,18 +728,14 @@ static int dec_struct(struct dec *d, const struct rpc_schema *sc,
 			seen |= st == 2 ? 1ull << 63 : 0;
 			continue;
 		}
-		for (uint32_t i = 0; i < sc->n; i++) {
-			const struct rpc_field *f = &sc->fields[i];
-			if (strlen(f->name) != klen ||
-			    memcmp(f->name, key, klen) != 0)
-				continue;
-			int rv = dec_field(d, f, &kv->val, out);
-			if (rv != 0)
-				return rv;
-			seen |= 1ull << i;
-			break;
-		}
-		/* Unknown keys are skipped: a newer peer may send more. */
+		uint32_t i = field_index(sc, key, klen, next);
+		if (i == sc->n)
+			continue; /* unknown: a newer peer may send more */
+		int rv = dec_field(d, &sc->fields[i], &kv->val, out);
+		if (rv != 0)
+			return rv;
+		seen |= 1ull << i;
+		next = i + 1 < sc->n ? i + 1 : 0;
 	}
 	/* An error answer has no body fields to require. */
 	bool error_answer = status != NULL && status->code != RPC_OK;
