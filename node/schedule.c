@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/name_search.h"
 #include "handlers.h"
 #include "replica.h"
 
@@ -44,25 +45,15 @@ enum outcome { HANDED, AGAIN, WAIT };
 
 static void on_timer(uv_timer_t *timer);
 
+/* name_search reads each target's name at its start. */
+_Static_assert(offsetof(struct target, name) == 0, "target name first");
+
 /* The index of target @name in s->targets, or where it would go. */
 static uint32_t target_slot(const struct node_sched *s, const char *name,
 			    bool *found)
 {
-	uint32_t lo = 0, hi = s->ntargets;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->targets[mid].name, name);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return name_search(s->targets, s->ntargets, sizeof *s->targets, name,
+			   found);
 }
 
 static struct target *find_target(struct node_sched *s, const char *name)

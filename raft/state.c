@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../util/error_table.h"
+#include "../util/name_search.h"
 #include "rsm_int.h"
 
 static const char *const target_names[] = {
@@ -115,33 +116,11 @@ const struct rsm_broker *rsm_broker_at(const struct rsm *s, uint32_t i)
 	return i < s->n_brokers ? &s->brokers[i] : NULL;
 }
 
-/* Index of @name in a name-sorted array of structs whose first member is
- * the name; *found tells whether it is there (else: insertion point). */
 /* name_search reads each element's name at its start. */
 _Static_assert(offsetof(struct rsm_topic, name) == 0, "topic name first");
 _Static_assert(offsetof(struct rsm_group, name) == 0, "group name first");
 _Static_assert(offsetof(struct rsm_group_topic, topic) == 0,
 	       "group topic name first");
-
-static uint32_t name_search(const void *base, uint32_t n, size_t size,
-			    const char *name, bool *found)
-{
-	uint32_t lo = 0, hi = n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		int c = strcmp((const char *)base + (size_t)mid * size, name);
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
-}
 
 struct rsm_topic *rsm__topic_find_mut(struct rsm *s, const char *name)
 {
