@@ -36,10 +36,11 @@ struct opts {
 	int rounds;
 	unsigned seed;
 	const char *history;
-	unsigned only;	       /* --faults: a bit per kind (0: all) */
-	int election_ms;       /* --election-ms (0: the test timings) */
-	bool stop_unrecovered; /* --stop-unrecovered 1: at the first fault
-				  after which no common leader came */
+	unsigned only;		/* --faults: a bit per kind (0: all) */
+	int election_ms;	/* --election-ms (0: the test timings) */
+	bool stop_unrecovered;	/* --stop-unrecovered 1: at the first fault
+				   after which no common leader came */
+	int snapshot_threshold; /* --snapshot-threshold (0: the harness's) */
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -51,6 +52,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->only = 0;
 	o->election_ms = 0;
 	o->stop_unrecovered = false;
+	o->snapshot_threshold = 0;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--rounds") == 0)
 			o->rounds = atoi(argv[i + 1]);
@@ -60,6 +62,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->history = argv[i + 1];
 		else if (strcmp(argv[i], "--election-ms") == 0)
 			o->election_ms = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--snapshot-threshold") == 0)
+			o->snapshot_threshold = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--stop-unrecovered") == 0)
 			o->stop_unrecovered = atoi(argv[i + 1]) != 0;
 		else if (strcmp(argv[i], "--faults") == 0) {
@@ -69,15 +73,25 @@ static int parse(int argc, char **argv, struct opts *o)
 			return -1;
 	}
 	return argc % 2 == 1 && o->rounds > 0 && o->election_ms >= 0 &&
-		       o->election_ms <= 60000
+		       o->election_ms <= 60000 &&
+		       (o->snapshot_threshold == 0 ||
+			(o->snapshot_threshold >= 16 &&
+			 o->snapshot_threshold <= 100000000))
 		   ? 0
 		   : -1;
 }
 
-/* A 3-node cluster with topic "w" and groups "wg", "rg": 0 or -1. */
-static int cluster_up(struct harness *h, int election_ms)
+/* A 3-node cluster with topic "w" and groups "wg", "rg": 0 or -1. With
+ * @threshold, every node snapshots each @threshold applied entries (and
+ * keeps a quarter of that behind, at least 8), so faults fall on snapshots
+ * being copied, encoded off the loop and stored. */
+static int cluster_up(struct harness *h, int election_ms, int threshold)
 {
 	if (h_init_proxied(h, 3) != 0) /* raftproxies: partitions */
+		return -1;
+	unsigned trailing = threshold / 4 < 8 ? 8 : (unsigned)threshold / 4;
+	if (threshold > 0 &&
+	    h_set_snapshots(h, (unsigned)threshold, trailing) != 0)
 		return -1;
 	/* Production timings: heartbeat a tenth of the election timeout
 	 * (the defaults: 1000 / 100 ms). */
@@ -214,17 +228,19 @@ int main(int argc, char **argv)
 	if (parse(argc, argv, &o) != 0) {
 		fprintf(stderr, "usage: nemesis [--rounds N] [--seed S] "
 				"[--history FILE] [--faults KIND,...] "
-				"[--election-ms MS] [--stop-unrecovered 1]\n"
+				"[--election-ms MS] [--stop-unrecovered 1] "
+				"[--snapshot-threshold N]\n"
 				"KIND: kill kill-leader pause restart isolate "
 				"isolate-leader stop-leader bridge deaf-leader "
 				"torn disk\n");
 		return 2;
 	}
 	printf("nemesis: seed %u, %d rounds of %d ms, election timeout %d "
-	       "ms\n",
-	       o.seed, o.rounds, ROUND_MS, o.election_ms ? o.election_ms : 300);
+	       "ms, snapshot threshold %d\n",
+	       o.seed, o.rounds, ROUND_MS, o.election_ms ? o.election_ms : 300,
+	       o.snapshot_threshold ? o.snapshot_threshold : 4096);
 	fflush(stdout);
-	if (cluster_up(&h, o.election_ms) != 0) {
+	if (cluster_up(&h, o.election_ms, o.snapshot_threshold) != 0) {
 		fprintf(stderr, "nemesis: the cluster did not start\n");
 		h_destroy(&h);
 		return 1;
