@@ -148,6 +148,12 @@ static void test_follower_catches_up_by_snapshot_install(void **state)
 	int f = (h->leader + 1) % 3;
 	commit_many(h, 1, 100); /* f has a snapshot of its own */
 	wait_applied(h, f);
+	/* ...stored: encoded off the loop, it is counted once on disk, and
+	 * a kill before that would leave f none to restore at start. */
+	for (int i = 0;
+	     i < 500 && metric(h, f, "raftq_raft_snapshots_total") < 1; i++)
+		usleep(10000); /* <= 5 s */
+	assert_true(metric(h, f, "raftq_raft_snapshots_total") >= 1);
 	h_kill(h, f);
 	commit_many(h, 101, 300); /* the leader's log moves past f's end */
 	double leader_snap = metric(h, h->leader, "raftq_raft_snapshot_index");
