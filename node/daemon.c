@@ -193,6 +193,7 @@ static void on_tick(uv_timer_t *t)
 		node_acks_expire(n);
 		node_fetchers_run(n);
 		node_isr_tick(n);
+		node_replicas_tick(n);
 		node_sessions_tick(n);
 		if (n->opened_since_trim > 0 ||
 		    stor_reacquired_total() != n->reacquired_seen)

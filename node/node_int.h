@@ -182,6 +182,9 @@ struct node {
 	/* Whether the state is current (lease.c); requests waiting for it
 	 * (current_gate.c). */
 	struct node_lease lease;
+	/* A replicated queue's leadership waits for the state to be
+	 * current (replica.c). */
+	bool roles_waiting;
 	struct parked_req *parked;
 	uint32_t n_parked;
 	/* Shutdown. */

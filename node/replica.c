@@ -146,7 +146,15 @@ static void follow_role(struct node *n, struct node_queue *e,
 	const struct rsm_replicas *r = rsm_queue_replicas(t, qi);
 	const char *leader = rsm_queue_leader(t, qi);
 	bool mine = leader != NULL && strcmp(leader, n->cfg.name) == 0;
-	if (mine && (!rp->leading || rp->epoch != r->leader_epoch)) {
+	bool new_epoch = !rp->leading || rp->epoch != r->leader_epoch;
+	if (mine && new_epoch && !node_is_current(n)) {
+		/* The state may be old (a snapshot restored at start, a
+		 * follower behind): another broker may lead the queue in a
+		 * newer epoch. Taken up once current (node_replicas_tick). */
+		n->roles_waiting = true;
+		return;
+	}
+	if (mine && new_epoch) {
 		take_over(n, e, t, qi, r->leader_epoch);
 		/* Every parked follower asks again now: its next fetch
 		 * names the queue it is to follow here (failover: the
@@ -199,6 +207,14 @@ void node_replicas_on_applied(struct node *n, const struct rsm_result *res)
 	node_fetchers_run(n);
 }
 
+void node_replicas_tick(struct node *n)
+{
+	if (!n->roles_waiting || !node_is_current(n))
+		return;
+	n->roles_waiting = false;
+	node_replicas_on_applied(n, NULL);
+}
+
 /* NOT_LEADER or UNAVAILABLE for queue @qi of @t, which @n does not
  * lead. */
 static uint32_t not_led(struct node *n, const struct rsm_topic *t, uint32_t qi,
@@ -239,8 +255,14 @@ struct node_queue *node_led_queue(struct node *n, const char *topic,
 	    node_queue_open(n, topic, home, qid, code, msg, msglen);
 	if (e != NULL && e->rep != NULL && !e->rep->leading) {
 		*code = RPC_UNAVAILABLE;
-		snprintf(msg, msglen, "queue %s/%s/%u: taking over", topic,
-			 home, qid);
+		int k = snprintf(msg, msglen, "queue %s/%s/%u: taking over",
+				 topic, home, qid);
+		if (!node_is_current(n) && k > 0 && (size_t)k + 2 < msglen) {
+			snprintf(msg + k, msglen - (size_t)k,
+				 " once current: ");
+			size_t used = strlen(msg);
+			node_lease_explain(n, msg + used, msglen - used);
+		}
 		return NULL;
 	}
 	return e;

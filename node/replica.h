@@ -70,6 +70,9 @@ void node_queue_synced(struct node *n, struct node_queue *e);
 /* Opens the replicas this broker holds and follows every role change;
  * the rsm hook calls it after each entry (@res NULL: a snapshot). */
 void node_replicas_on_applied(struct node *n, const struct rsm_result *res);
+/* A broker takes up leadership of a replicated queue only while its state
+ * is current (lease.c): the tick runs the roles again once it is. */
+void node_replicas_tick(struct node *n);
 /* The replica of (@topic, @home (NULL: this broker), @qid) when this
  * broker leads it; otherwise NULL with the wire code and message
  * (NOT_LEADER naming the leader, UNAVAILABLE while it is offline, or as

@@ -102,7 +102,11 @@ static struct node_queue *item_queue(struct node *n, const char *replica,
 	    e->rep == NULL || !e->rep->leading || *fi < 0)
 		return NULL;
 	part->status = RPC_STALE_EPOCH;
-	if (it->leader_epoch != r->leader_epoch)
+	/* A follower that wrote in a newer epoch than this one knows a
+	 * newer leader: this broker's state is old, its log no guide to
+	 * where the follower's parts from it (never cut at its word). */
+	if (it->leader_epoch != r->leader_epoch ||
+	    it->last_epoch > r->leader_epoch)
 		return NULL;
 	part->status = RPC_OK;
 	*tp = t;

@@ -541,16 +541,21 @@ void h_destroy(struct harness *h)
 		fprintf(stderr, "harness: could not remove %s\n", h->root);
 }
 
-bool h_log_has(struct harness *h, int i, const char *text)
+int h_log_count(struct harness *h, int i, const char *text)
 {
 	FILE *f = fopen(h->nodes[i].log, "r");
 	char line[1024];
-	bool found = false;
-	while (f != NULL && !found && fgets(line, sizeof line, f) != NULL)
-		found = strstr(line, text) != NULL;
+	int found = 0;
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		found += strstr(line, text) != NULL;
 	if (f != NULL)
 		fclose(f);
 	return found;
+}
+
+bool h_log_has(struct harness *h, int i, const char *text)
+{
+	return h_log_count(h, i, text) > 0;
 }
 
 void h_dump_log(struct harness *h, int i)

@@ -268,5 +268,7 @@ int64_t h_now_us(void); /* monotonic, microseconds */
 void h_dump_log(struct harness *h, int i);
 /* Whether a line of node @i's log contains @text. */
 bool h_log_has(struct harness *h, int i, const char *text);
+/* How many lines of node @i's log (all its runs) contain @text. */
+int h_log_count(struct harness *h, int i, const char *text);
 
 #endif

@@ -4,7 +4,11 @@
  * applied and /metrics counts them; a follower stopped while the leader's
  * log moved past what it holds comes back by InstallSnapshot (its second
  * restore: its own snapshot at start, then the leader's) and ends with
- * the leader's offsets.
+ * the leader's offsets. A broker whose snapshot shows it leading a
+ * replicated queue that another broker took over while it was down does
+ * not lead it again from that snapshot: it waits until its state is
+ * current, and nothing it acknowledges overwrites what the new leader
+ * acknowledged.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -179,6 +183,112 @@ static void test_follower_catches_up_by_snapshot_install(void **state)
 	assert_int_equal(committed(h, f), 401);
 }
 
+/* Produces one batch of 3 records to (s, @home, 0) at @addr with @acks:
+ * the answer's code, its base offset in *base, its message in @why. */
+static uint32_t produce_s(const char *addr, const char *home, uint32_t acks,
+			  uint64_t *base, char *why, size_t len)
+{
+	uint8_t p[64];
+	struct rpc_produce_req in = {"s", 0, 0,	   0,	{p, h_records(p, 3, 7)},
+				     0,	  0, home, acks};
+	in.count = 3;
+	struct ctl_resp r;
+	h_call(addr, RPC_PRODUCE, &in, 3000, &r);
+	uint32_t code = r.err != 0 ? UINT32_MAX : r.st.code;
+	snprintf(why, len, "%s",
+		 r.err != 0	? r.why
+		 : r.st.message ? r.st.message
+				: "");
+	if (code == RPC_OK)
+		*base = ((const struct rpc_produce_resp *)r.body)->base_offset;
+	ctl_resp_free(&r);
+	return code;
+}
+
+/* Waits up to 20 s until a broker other than @b (0-based) leads
+ * (s, broker-b+1, 0): its client address into @out. */
+static void wait_taken_over(struct harness *h, int b, char *out, size_t len)
+{
+	for (int64_t until = h_now_ms() + 20000;; usleep(50000)) {
+		if (h_queue_leader_addr(h, "s", (uint32_t)b, out, len) &&
+		    strcmp(out, h->nodes[b].listen) != 0)
+			return;
+		if (h_now_ms() > until)
+			fail_msg("no broker took queue %d of s over", b);
+	}
+}
+
+static void test_restart_does_not_lead_from_a_stale_snapshot(void **state)
+{
+	struct harness *h = *state;
+	int b = (h->leader + 1) % 3;
+	char home[32], addr[64], why[300];
+	snprintf(home, sizeof home, "broker-%d", b + 1);
+	assert_int_equal(h_create_topic_rf(h, "s", 1, 3), 0);
+	assert_int_equal(h_wait_homes_lead(h, "s", 10000), 0);
+	uint64_t base = UINT64_MAX;
+	assert_int_equal(produce_s(h->nodes[b].listen, home, RPC_ACKS_ALL,
+				   &base, why, sizeof why),
+			 RPC_OK);
+	assert_int_equal(base, 0);
+	/* b's next snapshot shows it leading its queue. */
+	double before = metric(h, b, "raftq_raft_snapshots_total");
+	commit_many(h, 1, 100);
+	for (int i = 0;
+	     i < 500 && metric(h, b, "raftq_raft_snapshots_total") < before + 1;
+	     i++)
+		usleep(10000); /* <= 5 s */
+	assert_true(metric(h, b, "raftq_raft_snapshots_total") >= before + 1);
+	char leading[100];
+	snprintf(leading, sizeof leading, "queue s/%s/0: leading in epoch ",
+		 home);
+	int led = h_log_count(h, b, leading);
+	assert_true(led >= 1);
+	h_kill(h, b);
+	wait_taken_over(h, b, addr, sizeof addr);
+	for (int64_t until = h_now_ms() + 10000;; usleep(50000)) {
+		uint32_t c =
+		    produce_s(addr, home, RPC_ACKS_ALL, &base, why, sizeof why);
+		if (c == RPC_OK)
+			break;
+		if (h_now_ms() > until)
+			fail_msg("the new leader refused: %u %s", c, why);
+	}
+	assert_int_equal(base, 3); /* acknowledged by the new leader */
+	/* b comes back alone: it restores the snapshot and hears from no
+	 * leader, so its state cannot be known current. */
+	for (int i = 0; i < 3; i++)
+		if (i != b)
+			h_kill(h, i);
+	assert_int_equal(h_start(h, b), 0);
+	for (int i = 0;
+	     i < 500 && isnan(h_metric(h, b, "raftq_raft_restores_total")); i++)
+		usleep(10000); /* <= 5 s: until it answers */
+	for (int k = 0; k < 10; k++, usleep(100000)) {
+		uint32_t c = produce_s(h->nodes[b].listen, home,
+				       RPC_ACKS_LEADER, &base, why, sizeof why);
+		if (c != RPC_UNAVAILABLE)
+			fail_msg("b, not current, answered %u at offset %llu: "
+				 "%s",
+				 c, (unsigned long long)base, why);
+	}
+	assert_true(metric(h, b, "raftq_raft_restores_total") == 1);
+	/* ...and it did not take the queue up again from that snapshot
+	 * (serving the followers' fetches as their leader, it would have
+	 * had them cut what the other leader acknowledged). */
+	assert_int_equal(h_log_count(h, b, leading), led);
+	/* The cluster back: b catches up, leads its queue again, and the
+	 * next batch follows the one the other leader acknowledged. */
+	for (int i = 0; i < 3; i++)
+		if (i != b)
+			assert_int_equal(h_start(h, i), 0);
+	assert_int_equal(h_wait_homes_lead(h, "s", 30000), 0);
+	assert_int_equal(produce_s(h->nodes[b].listen, home, RPC_ACKS_ALL,
+				   &base, why, sizeof why),
+			 RPC_OK);
+	assert_int_equal(base, 6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +296,9 @@ int main(void)
 					    h_teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_follower_catches_up_by_snapshot_install, setup,
+		h_teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_restart_does_not_lead_from_a_stale_snapshot, setup,
 		h_teardown),
 	};
 	return cmocka_run_group_tests_name("integration/snapshot", tests, NULL,
