@@ -222,7 +222,7 @@ static void test_restart_does_not_lead_from_a_stale_snapshot(void **state)
 {
 	struct harness *h = *state;
 	int b = (h->leader + 1) % 3;
-	char home[32], addr[64], why[300];
+	char home[32], addr[64], why[600];
 	snprintf(home, sizeof home, "broker-%d", b + 1);
 	assert_int_equal(h_create_topic_rf(h, "s", 1, 3), 0);
 	assert_int_equal(h_wait_homes_lead(h, "s", 10000), 0);
