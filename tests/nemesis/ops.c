@@ -272,6 +272,30 @@ static uint64_t add_batches(const uint8_t *b, size_t len, uint64_t from,
 	return next;
 }
 
+/* FETCH @fq from broker @b (0-based) into @r, asking again for up to
+ * 30 s while it refuses (after the faults a home may still be catching
+ * up before it takes its queue back, NOT_LEADER or UNAVAILABLE till
+ * then); the last refusal is printed. */
+static void drain_fetch(struct workload *w, int b,
+			const struct rpc_fetch_req *fq, struct ctl_resp *r)
+{
+	for (int64_t until = h_now_ms() + 30000;; usleep(100000)) {
+		h_call(w->hx->nodes[b].listen, RPC_FETCH, fq, 10000, r);
+		if (r->err == 0 && r->st.code == RPC_OK)
+			return;
+		if (h_now_ms() > until) {
+			fprintf(stderr,
+				"nemesis: drain fetch at broker-%d: %s\n",
+				b + 1,
+				r->err		? r->why
+				: r->st.message ? r->st.message
+						: "refused");
+			return;
+		}
+		ctl_resp_free(r);
+	}
+}
+
 /* Reads queue @q of broker @b (0-based) to its end; recorded. */
 static int drain_queue(struct workload *w, int b, uint32_t q)
 {
@@ -283,7 +307,7 @@ static int drain_queue(struct workload *w, int b, uint32_t q)
 		struct rpc_fetch_req fq = {NULL,     WL_TOPIC, q,    at,  0,
 					   1u << 20, 0,	       NULL, NULL};
 		struct ctl_resp r;
-		h_call(w->hx->nodes[b].listen, RPC_FETCH, &fq, 10000, &r);
+		drain_fetch(w, b, &fq, &r);
 		bool ok = r.err == 0 && r.st.code == RPC_OK;
 		const struct rpc_fetch_resp *x = r.body;
 		uint64_t before = at;
