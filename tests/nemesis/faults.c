@@ -191,6 +191,54 @@ void faults_reap_crashes(struct faults *f)
 	}
 }
 
+/* Prints the lines of the metrics page @text that start with @key (the
+ * role only where its value is 1). */
+static void print_metric(const char *text, const char *key)
+{
+	size_t klen = strlen(key);
+	for (const char *at = text; (at = strstr(at, key)) != NULL;
+	     at += klen) {
+		size_t len = strcspn(at, "\n");
+		bool line_start = at == text || at[-1] == '\n';
+		bool role = key[klen - 1] == '{';
+		if (line_start && (!role || (len > 2 && at[len - 1] == '1' &&
+					     at[len - 2] == ' ')))
+			fprintf(stderr, " %.*s", (int)len, at);
+	}
+}
+
+/* What each running node says when no common leader came: its Raft role,
+ * term, commit and applied index (GET /metrics: the HTTP server runs on
+ * the node's loop, so an answer also shows the loop is alive) and
+ * whether it answers CLUSTER_STATUS on its client port. */
+void faults_print_nodes(struct faults *f)
+{
+	static const char *const keys[] = {
+	    "raftq_raft_role{", "raftq_raft_term ", "raftq_raft_commit_index ",
+	    "raftq_raft_applied_index "};
+	static char text[1 << 18];
+	for (int i = 0; i < f->h->n; i++) {
+		if (f->h->nodes[i].pid <= 0)
+			continue;
+		fprintf(stderr, "nemesis: node %d:", i + 1);
+		int code = h_http(f->h->nodes[i].http, "GET", "/metrics", NULL,
+				  0, text, sizeof text);
+		for (size_t k = 0; code == 200 && k < 4; k++)
+			print_metric(text, keys[k]);
+		if (code != 200)
+			fprintf(stderr, " GET /metrics: %d", code);
+		struct rpc_status_req q = {false, NULL};
+		struct ctl_resp r;
+		h_call(f->h->nodes[i].listen, RPC_CLUSTER_STATUS, &q, 1500, &r);
+		fprintf(stderr, "; CLUSTER_STATUS: %s\n",
+			r.err		      ? r.why
+			: r.st.code == RPC_OK ? "ok"
+			: r.st.message	      ? r.st.message
+					      : "refused");
+		ctl_resp_free(&r);
+	}
+}
+
 static void one_round(struct faults *f)
 {
 	faults_reap_crashes(f);
@@ -221,6 +269,10 @@ static void one_round(struct faults *f)
 	}
 	if (leader < 0) {
 		f->unrecovered++;
+		fprintf(stderr,
+			"nemesis: no common leader 20 s after %s of node %d\n",
+			fault_name(k), i + 1);
+		faults_print_nodes(f);
 		return;
 	}
 	f->recovery_ms_sum[k] += ms;

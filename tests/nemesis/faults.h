@@ -92,6 +92,9 @@ struct faults {
 };
 
 const char *fault_name(enum fault_kind k);
+/* Prints each running node's Raft role, term, commit and applied index
+ * and whether it answers CLUSTER_STATUS (stderr): why no common leader. */
+void faults_print_nodes(struct faults *f);
 /* Reaps every node that ended without being stopped (a crash): counted,
  * recorded ("crash", with the signal or exit status), restarted. */
 void faults_reap_crashes(struct faults *f);

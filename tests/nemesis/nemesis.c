@@ -278,9 +278,10 @@ int main(int argc, char **argv)
 		run(&w, &f, &nem);
 		faults_reap_crashes(&f); /* the nemesis thread is idle now */
 		rv = h_wait_leader(&h, 3, 20000) < 0;
-		if (rv != 0)
+		if (rv != 0) {
 			fprintf(stderr, "nemesis: no leader after the run\n");
-		else
+			faults_print_nodes(&f);
+		} else
 			rv = wl_drain(&w) != 0 || wl_readback(&w) != 0;
 		faults_reap_crashes(&f);
 	}
