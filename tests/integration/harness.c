@@ -999,6 +999,19 @@ double h_metric(struct harness *h, int i, const char *series)
 	return at == NULL ? NAN : strtod(at + strlen(key), NULL);
 }
 
+double h_snapshot_settled(struct harness *h, int i)
+{
+	double was = h_metric(h, i, "raftq_raft_snapshot_index");
+	for (int k = 0; k < 33 && !isnan(was); k++) {
+		usleep(300000); /* bounded: 33 rounds */
+		double now = h_metric(h, i, "raftq_raft_snapshot_index");
+		if (now == was)
+			return now;
+		was = now;
+	}
+	return NAN;
+}
+
 int h_http(const char *addr, const char *method, const char *path,
 	   const char *headers, size_t body_len, char *body, size_t cap)
 {

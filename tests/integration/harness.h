@@ -182,6 +182,10 @@ int h_http(const char *addr, const char *method, const char *path,
 /* The value of the series @series (a name, labels included) in node
  * @i's GET /metrics; NAN when the node did not answer or lacks it. */
 double h_metric(struct harness *h, int i, const char *series);
+/* Node @i's raftq_raft_snapshot_index once it has not moved for 300 ms
+ * (a snapshot encoded off the loop is stored later than it is taken),
+ * waiting up to 10 s; NAN when it kept moving or could not be read. */
+double h_snapshot_settled(struct harness *h, int i);
 /* h_http with the body @json (a string sent as it is). */
 int h_http_json(const char *addr, const char *method, const char *path,
 		const char *headers, const char *json, char *body, size_t cap);
